@@ -1,0 +1,40 @@
+# Depot: `make run` starts it on embedded defaults; `make test` runs the whole suite
+# against real servers. Downloads are cached by pip under ~/.cache.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+export PIP_DISABLE_PIP_VERSION_CHECK := 1
+
+.PHONY: run test lint bench install install-dev clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+
+$(VENV)/.installed: $(BIN)/python requirements.txt
+	$(BIN)/pip install -q -r requirements.txt
+	touch $@
+
+$(VENV)/.installed-dev: $(VENV)/.installed requirements-dev.txt
+	$(BIN)/pip install -q -r requirements-dev.txt
+	touch $@
+
+install: $(VENV)/.installed
+install-dev: $(VENV)/.installed-dev
+
+run: $(VENV)/.installed
+	$(BIN)/flask --app app migrate
+	@echo "Depot on http://$${DEPOT_HOST:-127.0.0.1}:$${DEPOT_PORT:-8080}"
+	exec $(BIN)/gunicorn -c gunicorn.conf.py 'app:create_app()'
+
+test: $(VENV)/.installed-dev
+	$(BIN)/ruff check .
+	scripts/with-test-services $(BIN)/python -m pytest $(PYTEST_ARGS)
+
+lint: $(VENV)/.installed-dev
+	$(BIN)/ruff check .
+
+bench: $(VENV)/.installed-dev
+	$(BIN)/python bench/goproxy.py
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache

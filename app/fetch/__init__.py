@@ -1,0 +1,1 @@
+"""Fetching from upstream: the toolchain runner, the fetch step and its errors."""

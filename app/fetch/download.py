@@ -1,0 +1,149 @@
+"""The pure fetch step: the real `go` downloads and verifies, we check and describe.
+
+No database here. :func:`download` returns, per module version the toolchain
+resolved, either a :class:`Fetched` (files on disk in the private module cache,
+checked against the module-zip rules, go.mod parsed, hashes computed) or a
+:class:`FetchError` saying why not.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+from app.config import Settings
+from app.fetch.errors import FetchError, InvalidModule, ZipRulesBroken, classify
+from app.fetch.gotool import GoTimeout, isolated_env, parse_json_stream, run_go
+from app.gomod import h1, modfile, zipcheck
+from app.gomod.errors import GoModError
+
+# The main module of the throw-away consumer used to resolve a build list.
+CONSUMER_PATH = "depot.invalid/buildlist"
+
+
+@dataclass
+class Fetched:
+    """One module version the toolchain downloaded and verified."""
+
+    path: str
+    version: str
+    info_path: Path
+    mod_path: Path
+    zip_path: Path
+    time: datetime | None
+    zip_h1: str
+    mod_h1: str
+    facts: modfile.GoModFacts
+    report: zipcheck.ZipReport
+
+
+@dataclass
+class Failed:
+    path: str
+    version: str  # the query when no version was resolved
+    error: FetchError
+
+
+def _parse_time(info_path: Path) -> datetime | None:
+    try:
+        raw = json.loads(info_path.read_bytes()).get("Time")
+        return datetime.fromisoformat(raw.replace("Z", "+00:00")) if raw else None
+    except (ValueError, OSError, AttributeError):
+        return None
+
+
+def describe(settings: Settings, entry: dict) -> Fetched:
+    """Check one `go mod download -json` entry and gather its facts.
+
+    Raises :class:`FetchError` when the zip breaks the module-zip rules or the
+    module's go.mod disagrees with its path.
+    """
+    path, version = entry["Path"], entry["Version"]
+    zip_path, mod_path, info_path = Path(entry["Zip"]), Path(entry["GoMod"]), Path(entry["Info"])
+    try:
+        report = zipcheck.check_zip(zip_path, path, version)
+        mod_bytes = mod_path.read_bytes()
+        facts = modfile.parse_gomod(mod_bytes, settings.go_bin)
+    except GoModError as exc:
+        raise ZipRulesBroken(str(exc)) from exc
+    if facts.module != path:
+        raise InvalidModule(f"go.mod says module {facts.module!r}, but the path is {path!r}")
+    zip_h1 = h1.hash_zip(zip_path)
+    if entry.get("Sum") and entry["Sum"] != zip_h1:
+        # go verified its own hash; ours must agree or our zip reading is wrong.
+        raise ZipRulesBroken(f"zip hash {zip_h1} differs from the toolchain's {entry['Sum']}")
+    return Fetched(
+        path=path,
+        version=version,
+        info_path=info_path,
+        mod_path=mod_path,
+        zip_path=zip_path,
+        time=_parse_time(info_path),
+        zip_h1=zip_h1,
+        mod_h1=h1.hash_gomod(mod_bytes),
+        facts=facts,
+        report=report,
+    )
+
+
+def go_directive(settings: Settings, workdir: Path) -> str:
+    """The language version of the pinned toolchain, for the consumer's go.mod."""
+    env = isolated_env(workdir, "off", "off")
+    out = run_go(settings.go_bin, ["env", "GOVERSION"], env, workdir, 60).stdout.strip()
+    return out.removeprefix("go").split("-")[0] or "1.21"
+
+
+def download(
+    settings: Settings,
+    workdir: Path,
+    module: str,
+    query: str,
+    *,
+    deps: bool = False,
+    goproxy: str | None = None,
+    known_sums: list[str] | None = None,
+) -> list[Fetched | Failed]:
+    """Download ``module@query`` (and with ``deps`` its whole build list).
+
+    ``goproxy`` overrides the upstream (e.g. "file://store,upstream" so present
+    modules are read locally); ``known_sums`` are go.sum lines Depot already
+    trusts, which spare checksum-database lookups for them.
+    """
+    env = isolated_env(workdir, goproxy or settings.upstream, settings.gosumdb)
+    if deps:
+        consumer = workdir / "consumer"
+        consumer.mkdir(parents=True, exist_ok=True)
+        lang = go_directive(settings, workdir)
+        (consumer / "go.mod").write_text(
+            f"module {CONSUMER_PATH}\n\ngo {lang}\n\nrequire {module} {query}\n"
+        )
+        (consumer / "go.sum").write_text("".join(f"{line}\n" for line in known_sums or []))
+        args, cwd = ["mod", "download", "-json", "all"], consumer
+    else:
+        args, cwd = ["mod", "download", "-json", f"{module}@{query}"], workdir
+    try:
+        run = run_go(settings.go_bin, args, env, cwd, settings.fetch_timeout)
+    except GoTimeout as exc:
+        return [Failed(module, query, classify(f"timeout: {exc}"))]
+    try:
+        entries = parse_json_stream(run.stdout)
+    except ValueError:
+        entries = []
+    results: list[Fetched | Failed] = []
+    for entry in entries:
+        if not entry.get("Version"):
+            if entry.get("Error") and entry.get("Path") != CONSUMER_PATH:
+                results.append(Failed(entry.get("Path", module), query, classify(entry["Error"])))
+            continue
+        if entry.get("Error"):
+            results.append(Failed(entry["Path"], entry["Version"], classify(entry["Error"])))
+            continue
+        try:
+            results.append(describe(settings, entry))
+        except FetchError as exc:
+            results.append(Failed(entry["Path"], entry["Version"], exc))
+    if not results and run.returncode != 0:
+        results.append(Failed(module, query, classify(run.stderr or run.stdout)))
+    return results

@@ -1,0 +1,72 @@
+"""Why a fetch failed, sorted into what a caller does about it.
+
+Permanent failures end a request with the reason; transient ones may be retried.
+"""
+
+from __future__ import annotations
+
+import re
+
+
+class FetchError(Exception):
+    """Base; ``permanent`` tells whether retrying can help."""
+
+    permanent = True
+    kind = "failed"
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+class UpstreamNotFound(FetchError):
+    kind = "not_found"
+
+
+class InvalidModule(FetchError):
+    kind = "invalid"
+
+
+class ChecksumMismatch(FetchError):
+    """The upstream's bytes differ from the checksum database: a security event."""
+
+    kind = "checksum_mismatch"
+
+
+class ZipRulesBroken(FetchError):
+    kind = "zip_rules"
+
+
+class TransientFetchError(FetchError):
+    permanent = False
+    kind = "transient"
+
+
+_CHECKSUM = re.compile(r"SECURITY ERROR|checksum mismatch|verifying .*: .*mismatch", re.I)
+_NOT_FOUND = re.compile(
+    r"404 Not Found|410 Gone|not found|unknown revision|no matching versions|"
+    r"invalid version: unknown|no such file or directory|reading file://",
+    re.I,
+)
+_TRANSIENT = re.compile(
+    r"timeout|timed out|connection refused|connection reset|dial tcp|no such host|"
+    r"TLS handshake|50[0-9] |server misbehaving|temporary|EOF",
+    re.I,
+)
+_INVALID = re.compile(r"malformed|invalid|does not match|has non-|disallowed", re.I)
+
+
+def classify(message: str) -> FetchError:
+    """Turn the go command's error text into a :class:`FetchError` (first line kept short)."""
+    text = " ".join(message.split())
+    if len(text) > 600:
+        text = text[:600] + "…"
+    if _CHECKSUM.search(message):
+        return ChecksumMismatch(f"checksum mismatch with the checksum database: {text}")
+    if _TRANSIENT.search(message) and not _NOT_FOUND.search(message):
+        return TransientFetchError(text)
+    if _NOT_FOUND.search(message):
+        return UpstreamNotFound(text)
+    if _INVALID.search(message):
+        return InvalidModule(text)
+    return TransientFetchError(text)

@@ -1,0 +1,78 @@
+"""Small direct calls to the upstream proxy and the checksum database.
+
+Downloads go through the toolchain (it verifies); these calls only read the
+mutable bits a proxy passes along: a module's version list and sumdb files.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from urllib.parse import unquote, urlparse
+
+import requests
+
+from app.config import Settings
+from app.gomod.paths import escape_path
+
+_session = requests.Session()
+_session.headers["User-Agent"] = "depot (go module proxy)"
+
+
+class UpstreamUnavailable(Exception):
+    """The upstream could not be asked (network, timeout, 5xx)."""
+
+
+def proxy_entries(goproxy: str) -> list[str]:
+    """The fetchable entries of a GOPROXY value (``direct`` and ``off`` dropped)."""
+    out = []
+    for part in goproxy.replace("|", ",").split(","):
+        part = part.strip().rstrip("/")
+        if part and part not in ("direct", "off"):
+            out.append(part)
+    return out
+
+
+def _get(url: str, timeout: float) -> tuple[int, bytes]:
+    parsed = urlparse(url)
+    if parsed.scheme == "file":
+        path = Path(unquote(parsed.path))
+        try:
+            return 200, path.read_bytes()
+        except (FileNotFoundError, NotADirectoryError, IsADirectoryError):
+            return 404, b""
+    try:
+        resp = _session.get(url, timeout=timeout)
+    except requests.RequestException as exc:
+        raise UpstreamUnavailable(f"{type(exc).__name__} reaching the upstream") from exc
+    if resp.status_code >= 500:
+        raise UpstreamUnavailable(f"upstream answered {resp.status_code}")
+    return resp.status_code, resp.content
+
+
+def list_versions(settings: Settings, module: str) -> list[str] | None:
+    """The first upstream's ``@v/list`` for ``module``; None when no entry has it."""
+    for base in proxy_entries(settings.upstream):
+        try:
+            status, body = _get(f"{base}/{escape_path(module)}/@v/list", settings.upstream_timeout)
+        except UpstreamUnavailable:
+            continue
+        if status == 200:
+            return [line.strip() for line in body.decode(errors="replace").splitlines() if line]
+    return None
+
+
+def sumdb_base(settings: Settings, name: str) -> str | None:
+    """Where the checksum database ``name`` is read from, or None if not passed through."""
+    if settings.sumdb_off or name != settings.sumdb_name:
+        return None
+    if settings.sumdb_url:
+        return settings.sumdb_url
+    for base in proxy_entries(settings.upstream):
+        if base.startswith(("http://", "https://")):
+            return f"{base}/sumdb/{name}"
+    # As the go command does when GOSUMDB names a database without a URL.
+    return f"https://{name}"
+
+
+def sumdb_get(base: str, rest: str, timeout: float) -> tuple[int, bytes]:
+    return _get(f"{base}/{rest}", timeout)

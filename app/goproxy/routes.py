@@ -1,0 +1,207 @@
+"""The GOPROXY protocol at the site root, so ``GOPROXY=http://host:port`` works.
+
+A miss is a fast 404 (410 for a version Depot refuses) with a one-line reason,
+so the go command falls through to its next GOPROXY entry. Tagged files never
+change and are served with strong ETags and immutable caching.
+"""
+
+from __future__ import annotations
+
+from flask import Blueprint, Response, current_app, request, send_file
+from sqlalchemy import select
+
+from app.errors import BadRequest, Gone, NotFound
+from app.fetch import upstream
+from app.gomod import paths, versions
+from app.gomod.errors import GoModError
+from app.ingest import InvalidRequest, ingest, tagged_published
+from app.models import Artifact, Module, ModuleVersion, VersionState
+from app.services import Services
+from app.store import ArtifactMissing, artifact_key
+
+bp = Blueprint("goproxy", __name__)
+
+IMMUTABLE = 365 * 24 * 3600
+MUTABLE = 60
+KINDS = {".info": "info", ".mod": "mod", ".zip": "zip"}
+CONTENT_TYPES = {
+    "info": "application/json",
+    "mod": "text/plain; charset=utf-8",
+    "zip": "application/zip",
+}
+
+
+def services() -> Services:
+    return current_app.extensions["depot"]
+
+
+def decode_module(escaped: str) -> str:
+    try:
+        return paths.unescape_path(escaped)
+    except GoModError as exc:
+        raise BadRequest(f"invalid module path: {exc}") from exc
+
+
+def decode_version(escaped: str) -> str:
+    try:
+        version = paths.unescape_version(escaped)
+    except GoModError as exc:
+        raise BadRequest(f"invalid version: {exc}") from exc
+    if not versions.is_canonical(version):
+        raise NotFound(f"{version!r} is not a canonical version")
+    return version
+
+
+def text(body: str, status: int = 200, max_age: int = MUTABLE) -> Response:
+    resp = Response(body, status=status, mimetype="text/plain")
+    resp.cache_control.public = True
+    resp.cache_control.max_age = max_age
+    return resp
+
+
+def _version_row(module: str, version: str) -> tuple[ModuleVersion | None, dict[str, Artifact]]:
+    with services().db.session() as session:
+        row = session.scalar(
+            select(ModuleVersion)
+            .join(Module)
+            .where(Module.path == module, ModuleVersion.version == version)
+        )
+        if row is None:
+            return None, {}
+        arts = {a.kind.value: a for a in row.artifacts}
+        session.expunge_all()
+        return row, arts
+
+
+def _fetch_on_miss(module: str, query: str) -> str:
+    """Ingest synchronously (single flight) and return the version now published."""
+    svc = services()
+    if svc.settings.on_miss != "fetch":
+        raise NotFound(f"{module}@{query}: not in Depot")
+    try:
+        report = ingest(svc, module, query)
+    except InvalidRequest as exc:
+        raise NotFound(str(exc)) from exc
+    target = report.target
+    if target is None:
+        raise NotFound(f"{module}@{query}: not found upstream")
+    if target.status == "rejected":
+        raise Gone(f"{module}@{target.version}: refused: {target.reason}")
+    if not target.ok:
+        raise NotFound(f"{module}@{query}: {target.reason or target.status}")
+    return target.version
+
+
+def _published(module: str, version: str) -> dict[str, Artifact]:
+    """The artifacts of a published version, fetching it on a miss when allowed."""
+    try:
+        versions.check_path_version(module, version)
+    except GoModError as exc:
+        raise NotFound(str(exc)) from exc
+    row, arts = _version_row(module, version)
+    if row is not None and row.state == VersionState.rejected:
+        raise Gone(f"{module}@{version}: refused: {row.reason}")
+    if row is None or row.state != VersionState.published or len(arts) < 3:
+        _fetch_on_miss(module, version)
+        row, arts = _version_row(module, version)
+        if row is None or row.state != VersionState.published:
+            raise NotFound(f"{module}@{version}: not available")
+    return arts
+
+
+def _serve(module: str, version: str, kind: str, art: Artifact) -> Response:
+    svc = services()
+    key = artifact_key(module, version, kind)
+    local = svc.store.local_path(module, version, kind)
+    accel = svc.settings.accel_redirect
+    if kind == "zip" and accel and local is not None:
+        resp = Response(status=200, mimetype=CONTENT_TYPES[kind])
+        resp.headers["X-Accel-Redirect"] = accel.rstrip("/") + "/" + key
+        resp.set_etag(art.sha256)
+        resp.make_conditional(request)
+    elif local is not None:
+        resp = send_file(
+            local, mimetype=CONTENT_TYPES[kind], conditional=True, etag=art.sha256,
+            max_age=IMMUTABLE, last_modified=None,
+        )
+    else:
+        try:
+            stream = svc.store.open(module, version, kind)
+        except ArtifactMissing as exc:
+            raise NotFound(f"{module}@{version}: {kind} not available") from exc
+        resp = send_file(
+            stream, mimetype=CONTENT_TYPES[kind], conditional=True, etag=art.sha256,
+            max_age=IMMUTABLE, last_modified=None, download_name=f"{version}.{kind}",
+        )
+    resp.cache_control.public = True
+    resp.cache_control.max_age = IMMUTABLE
+    resp.cache_control.immutable = True
+    if kind == "zip":
+        resp.headers["Content-Disposition"] = f'attachment; filename="{version}.zip"'
+    return resp
+
+
+@bp.route("/<path:escaped>/@v/list", methods=["GET", "HEAD"])
+def version_list(escaped: str) -> Response:
+    module = decode_module(escaped)
+    svc = services()
+    refused: set[str] = set()
+    with svc.db.session() as session:
+        known = session.scalar(select(Module.id).where(Module.path == module))
+        if known is not None:
+            refused = set(
+                session.scalars(
+                    select(ModuleVersion.version).where(
+                        ModuleVersion.module_id == known,
+                        ModuleVersion.state == VersionState.rejected,
+                    )
+                )
+            )
+    found = set(tagged_published(svc, module))
+    if svc.settings.on_miss == "fetch":
+        # Like a caching proxy: offer what the upstream has; a pick is fetched on demand.
+        theirs = upstream.list_versions(svc.settings, module) or []
+        found |= {v for v in theirs if versions.is_tagged(v) and v not in refused}
+    if not found and known is None:
+        raise NotFound(f"{module}: no versions in Depot")
+    return text("".join(f"{v}\n" for v in versions.sort_versions(list(found))))
+
+
+@bp.route("/<path:escaped>/@latest", methods=["GET", "HEAD"])
+def latest(escaped: str) -> Response:
+    module = decode_module(escaped)
+    svc = services()
+    version = None
+    if svc.settings.on_miss == "fetch":
+        try:
+            version = _fetch_on_miss(module, "latest")
+        except NotFound:
+            version = None
+    if version is None:
+        with svc.db.session() as session:
+            found = session.scalars(
+                select(ModuleVersion.version)
+                .join(Module)
+                .where(Module.path == module, ModuleVersion.state == VersionState.published)
+            ).all()
+        version = versions.latest(list(found))
+    if not version:
+        raise NotFound(f"{module}: no versions in Depot")
+    info = svc.store.read_bytes(module, version, "info")
+    resp = Response(info, mimetype=CONTENT_TYPES["info"])
+    resp.cache_control.public = True
+    resp.cache_control.max_age = MUTABLE
+    return resp
+
+
+@bp.route("/<path:escaped>/@v/<name>", methods=["GET", "HEAD"])
+def artifact(escaped: str, name: str) -> Response:
+    module = decode_module(escaped)
+    stem, dot, ext = name.rpartition(".")
+    kind = KINDS.get(f".{ext}") if dot else None
+    if kind is None:
+        raise NotFound(f"{name!r}: not a GOPROXY file (want <version>.info, .mod or .zip)")
+    version = decode_version(stem)
+    arts = _published(module, version)
+    art = arts[kind]
+    return _serve(module, version, kind, art)

@@ -1,0 +1,75 @@
+"""Checksum-database passthrough: ``/sumdb/<name>/supported|latest|lookup/…|tile/…``.
+
+Clients behind Depot verify modules without reaching the database themselves.
+Lookups and tiles never change once served, so they are cached on disk;
+``latest`` (the signed tree head) moves and is always asked afresh.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import uuid
+
+from flask import Blueprint, Response, current_app
+
+from app.errors import NotFound, Unavailable
+from app.fetch import upstream
+from app.services import Services
+
+bp = Blueprint("sumdb", __name__)
+
+_REST = re.compile(
+    r"^(latest|lookup/[A-Za-z0-9!._~+/-]+@[A-Za-z0-9!._~+-]+|"
+    r"tile/[0-9]+/(data|[0-9]+)(/x[0-9]{3})*/[0-9]{3}(\.p/[0-9]+)?)$"
+)
+
+
+def _services() -> Services:
+    return current_app.extensions["depot"]
+
+
+def _base(name: str) -> str:
+    base = upstream.sumdb_base(_services().settings, name)
+    if base is None:
+        raise NotFound(f"checksum database {name!r} is not proxied here")
+    return base
+
+
+@bp.route("/sumdb/<name>/supported", methods=["GET", "HEAD"])
+def supported(name: str) -> Response:
+    _base(name)
+    return Response("", status=200, mimetype="text/plain")
+
+
+@bp.route("/sumdb/<name>/<path:rest>", methods=["GET", "HEAD"])
+def passthrough(name: str, rest: str) -> Response:
+    base = _base(name)
+    if ".." in rest.split("/") or not _REST.match(rest):
+        raise NotFound(f"{rest!r}: not a checksum database path")
+    svc = _services()
+    cacheable = rest != "latest"
+    cached = svc.settings.data_dir / "sumdb-cache" / name / rest
+    if cacheable and cached.is_file():
+        return _reply(cached.read_bytes(), immutable=True)
+    try:
+        status, body = upstream.sumdb_get(base, rest, svc.settings.upstream_timeout)
+    except upstream.UpstreamUnavailable as exc:
+        raise Unavailable(f"checksum database unreachable: {exc}") from exc
+    if status in (404, 410):
+        raise NotFound(f"checksum database has no {rest}")
+    if status != 200:
+        raise Unavailable(f"checksum database answered {status}")
+    if cacheable:
+        cached.parent.mkdir(parents=True, exist_ok=True)
+        tmp = cached.with_name(f".{uuid.uuid4().hex}")
+        tmp.write_bytes(body)
+        os.replace(tmp, cached)
+    return _reply(body, immutable=cacheable)
+
+
+def _reply(body: bytes, immutable: bool) -> Response:
+    resp = Response(body, mimetype="text/plain; charset=utf-8")
+    resp.cache_control.public = True
+    resp.cache_control.max_age = 365 * 24 * 3600 if immutable else 60
+    return resp

@@ -1,0 +1,190 @@
+"""SQLAlchemy 2 models: what Depot knows about modules, versions and their bytes.
+
+The store holds the bytes; these rows say which bytes exist, what they hash to,
+what state each version is in and why, and what each version requires.
+Schema changes go through Alembic (migrations/).
+"""
+
+from __future__ import annotations
+
+import enum
+from datetime import UTC, datetime
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    DateTime,
+    Enum,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class VersionState(enum.Enum):
+    """Where a module version is in its life.
+
+    Only ``published`` is served by the GOPROXY; ``rejected`` is served as 410
+    with its reason; the others are not served at all.
+    """
+
+    pending = "pending"  # wished for, not fetched yet
+    staged = "staged"  # fetched and stored, waiting for the license gate / validator
+    published = "published"  # served and shown
+    rejected = "rejected"  # permanently refused (reason says why)
+    failed = "failed"  # a transient failure ended the last attempt
+
+
+class ArtifactKind(enum.Enum):
+    info = "info"
+    mod = "mod"
+    zip = "zip"
+
+
+def _enum(cls: type[enum.Enum], name: str) -> Enum:
+    # Stored as text with a CHECK, so SQLite and PostgreSQL migrate the same way.
+    return Enum(cls, name=name, native_enum=False, length=16, validate_strings=True)
+
+
+class Module(Base):
+    __tablename__ = "modules"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    path: Mapped[str] = mapped_column(String(512), unique=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+    versions: Mapped[list[ModuleVersion]] = relationship(back_populates="module")
+
+
+class ModuleVersion(Base):
+    __tablename__ = "module_versions"
+    __table_args__ = (
+        UniqueConstraint("module_id", "version", name="uq_module_version"),
+        Index("ix_module_versions_state", "state"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    module_id: Mapped[int] = mapped_column(ForeignKey("modules.id", ondelete="CASCADE"))
+    version: Mapped[str] = mapped_column(String(255))
+    state: Mapped[VersionState] = mapped_column(
+        _enum(VersionState, "version_state"), default=VersionState.pending
+    )
+    # Why the version is in its state (rejection or failure reason); empty when fine.
+    reason: Mapped[str] = mapped_column(Text, default="")
+    # Commit time from the upstream .info.
+    time: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    is_pseudo: Mapped[bool] = mapped_column(Boolean, default=False)
+    go_version: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    deprecated: Mapped[str | None] = mapped_column(Text, nullable=True)
+    # Root README file name inside the zip, if any.
+    readme_name: Mapped[str | None] = mapped_column(String(255), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    published_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+
+    module: Mapped[Module] = relationship(back_populates="versions")
+    artifacts: Mapped[list[Artifact]] = relationship(
+        back_populates="version", cascade="all, delete-orphan"
+    )
+    requirements: Mapped[list[Requirement]] = relationship(
+        back_populates="version", cascade="all, delete-orphan"
+    )
+    license_files: Mapped[list[LicenseFile]] = relationship(
+        back_populates="version", cascade="all, delete-orphan"
+    )
+    retractions: Mapped[list[Retraction]] = relationship(
+        back_populates="version", cascade="all, delete-orphan"
+    )
+
+
+class Artifact(Base):
+    """One stored file of a version (.info, .mod or .zip) and its fingerprints."""
+
+    __tablename__ = "artifacts"
+    __table_args__ = (UniqueConstraint("version_id", "kind", name="uq_artifact_kind"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    version_id: Mapped[int] = mapped_column(ForeignKey("module_versions.id", ondelete="CASCADE"))
+    kind: Mapped[ArtifactKind] = mapped_column(_enum(ArtifactKind, "artifact_kind"))
+    size: Mapped[int] = mapped_column(BigInteger)
+    sha256: Mapped[str] = mapped_column(String(64))
+    # The go.sum hash: "h1:…" of the zip (module hash) or of go.mod; empty for .info.
+    h1: Mapped[str] = mapped_column(String(64), default="")
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+    version: Mapped[ModuleVersion] = relationship(back_populates="artifacts")
+
+
+class Requirement(Base):
+    """An edge of the dependency graph: this version's go.mod requires path@version."""
+
+    __tablename__ = "requirements"
+    __table_args__ = (
+        UniqueConstraint("version_id", "path", name="uq_requirement_path"),
+        Index("ix_requirements_path", "path"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    version_id: Mapped[int] = mapped_column(ForeignKey("module_versions.id", ondelete="CASCADE"))
+    path: Mapped[str] = mapped_column(String(512))
+    required_version: Mapped[str] = mapped_column(String(255))
+    indirect: Mapped[bool] = mapped_column(Boolean, default=False)
+
+    version: Mapped[ModuleVersion] = relationship(back_populates="requirements")
+
+
+class LicenseFile(Base):
+    """A license file found at the module root (classification comes later)."""
+
+    __tablename__ = "license_files"
+    __table_args__ = (UniqueConstraint("version_id", "name", name="uq_license_name"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    version_id: Mapped[int] = mapped_column(ForeignKey("module_versions.id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(String(255))
+    spdx_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
+
+    version: Mapped[ModuleVersion] = relationship(back_populates="license_files")
+
+
+class Retraction(Base):
+    """A `retract` directive of this version's go.mod (applies to the module)."""
+
+    __tablename__ = "retractions"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    version_id: Mapped[int] = mapped_column(ForeignKey("module_versions.id", ondelete="CASCADE"))
+    low: Mapped[str] = mapped_column(String(255))
+    high: Mapped[str] = mapped_column(String(255))
+    rationale: Mapped[str] = mapped_column(Text, default="")
+
+    version: Mapped[ModuleVersion] = relationship(back_populates="retractions")
+
+
+class Drift(Base):
+    """The upstream offered different bytes for a version Depot already holds.
+
+    Depot keeps serving what it captured first; this row is the evidence.
+    """
+
+    __tablename__ = "drifts"
+    __table_args__ = (Index("ix_drifts_module_version", "module_path", "version"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    module_path: Mapped[str] = mapped_column(String(512))
+    version: Mapped[str] = mapped_column(String(255))
+    kind: Mapped[ArtifactKind] = mapped_column(_enum(ArtifactKind, "drift_kind"))
+    stored_sha256: Mapped[str] = mapped_column(String(64))
+    upstream_sha256: Mapped[str] = mapped_column(String(64))
+    detected_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

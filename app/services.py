@@ -1,0 +1,39 @@
+"""The things every entry point needs: settings, database and store, made once.
+
+create_app() attaches one to the Flask app; commands and jobs build their own
+from the environment, so nothing creates the app at import time.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from app.config import Settings
+from app.db import Database
+from app.store import ArtifactStore, open_store
+
+
+@dataclass
+class Services:
+    settings: Settings
+    db: Database
+    store: ArtifactStore
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> Services:
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        return cls(settings, Database(settings.database_url), open_store(settings.store_url))
+
+    @property
+    def work_dir(self) -> Path:
+        """Scratch space for toolchain runs, on the data dir's filesystem (zips are big)."""
+        path = self.settings.data_dir / "work"
+        path.mkdir(parents=True, exist_ok=True)
+        return path
+
+    @property
+    def lock_dir(self) -> Path:
+        path = self.settings.data_dir / "locks"
+        path.mkdir(parents=True, exist_ok=True)
+        return path

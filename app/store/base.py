@@ -1,0 +1,103 @@
+"""The artifact store interface: immutable bytes of .info/.mod/.zip per version.
+
+Every backend keeps the same promise: the first write of a version's file wins;
+a later write of the same bytes is a no-op and of different bytes is refused
+with :class:`ImmutableConflict` (the caller records that as upstream drift).
+Keys follow the GOPROXY layout, so a tree of them is itself a proxy.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+from pathlib import Path
+from typing import BinaryIO
+
+from app.gomod.paths import escape_path, escape_version
+
+KINDS = ("info", "mod", "zip")
+CHUNK = 1 << 20
+
+
+class StoreError(Exception):
+    """The store cannot do what was asked (message says why)."""
+
+
+class ArtifactMissing(StoreError):
+    """No such file in the store."""
+
+
+class ImmutableConflict(StoreError):
+    """A different file is already stored under this key; it was kept."""
+
+    def __init__(self, key: str, stored_sha256: str, offered_sha256: str) -> None:
+        super().__init__(
+            f"{key} already stored with sha256 {stored_sha256}; refused different bytes "
+            f"(sha256 {offered_sha256})"
+        )
+        self.key = key
+        self.stored_sha256 = stored_sha256
+        self.offered_sha256 = offered_sha256
+
+
+@dataclass(frozen=True)
+class PutResult:
+    """What a put did: ``created`` is False when identical bytes were already there."""
+
+    key: str
+    size: int
+    sha256: str
+    created: bool
+
+
+@dataclass(frozen=True)
+class StoredObject:
+    key: str
+    size: int
+
+
+def artifact_key(module: str, version: str, kind: str) -> str:
+    """The GOPROXY-tree key of one file: ``<escaped path>/@v/<escaped version>.<kind>``."""
+    if kind not in KINDS:
+        raise ValueError(f"unknown artifact kind {kind!r}")
+    return f"{escape_path(module)}/@v/{escape_version(version)}.{kind}"
+
+
+def list_key(module: str) -> str:
+    return f"{escape_path(module)}/@v/list"
+
+
+class ArtifactStore(ABC):
+    """One interface, many backends (filesystem now, object storage later)."""
+
+    @abstractmethod
+    def put_file(self, module: str, version: str, kind: str, src: Path) -> PutResult:
+        """Store ``src``'s bytes under the version's key, atomically and immutably."""
+
+    @abstractmethod
+    def put_bytes(self, module: str, version: str, kind: str, data: bytes) -> PutResult:
+        """As :meth:`put_file`, for small in-memory files (.info, .mod)."""
+
+    @abstractmethod
+    def open(self, module: str, version: str, kind: str) -> BinaryIO:
+        """A binary stream of the stored file; raises :class:`ArtifactMissing`."""
+
+    @abstractmethod
+    def stat(self, module: str, version: str, kind: str) -> StoredObject | None:
+        """Size of the stored file, or None when absent."""
+
+    @abstractmethod
+    def set_list(self, module: str, versions: list[str]) -> None:
+        """Replace the module's ``@v/list`` (the one mutable file of the tree)."""
+
+    def read_bytes(self, module: str, version: str, kind: str) -> bytes:
+        with self.open(module, version, kind) as fh:
+            return fh.read()
+
+    def local_path(self, module: str, version: str, kind: str) -> Path | None:
+        """A filesystem path of the stored file when the backend has one (sendfile, nginx)."""
+        return None
+
+    def goproxy_url(self) -> str | None:
+        """A GOPROXY URL the go command can read this store through directly, if any."""
+        return None

@@ -1,0 +1,123 @@
+"""A directory tree store whose layout is itself a valid GOPROXY tree.
+
+``GOPROXY=file:///that/dir`` and nginx can serve it as it is. Files are written
+to ``.tmp/`` first, fsynced, and then hard-linked into place: ``link`` fails if
+the name exists, so two writers can never overwrite each other's bytes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import uuid
+from pathlib import Path
+from typing import BinaryIO
+
+from app.store.base import (
+    CHUNK,
+    ArtifactMissing,
+    ArtifactStore,
+    ImmutableConflict,
+    PutResult,
+    StoredObject,
+    artifact_key,
+    list_key,
+)
+
+
+def _fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        while chunk := fh.read(CHUNK):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+class FilesystemStore(ArtifactStore):
+    def __init__(self, root: Path) -> None:
+        self.root = Path(root)
+        self.tmp = self.root / ".tmp"
+        self.tmp.mkdir(parents=True, exist_ok=True)
+
+    def _path(self, key: str) -> Path:
+        return self.root / key
+
+    def _write_tmp(self, chunks) -> tuple[Path, int, str]:  # type: ignore[no-untyped-def]
+        tmp = self.tmp / uuid.uuid4().hex
+        digest = hashlib.sha256()
+        size = 0
+        with open(tmp, "xb") as out:
+            for chunk in chunks:
+                out.write(chunk)
+                digest.update(chunk)
+                size += len(chunk)
+            out.flush()
+            os.fsync(out.fileno())
+        return tmp, size, digest.hexdigest()
+
+    def _commit(self, key: str, tmp: Path, size: int, sha256: str) -> PutResult:
+        final = self._path(key)
+        try:
+            final.parent.mkdir(parents=True, exist_ok=True)
+            try:
+                os.link(tmp, final)
+            except FileExistsError:
+                stored = file_sha256(final)
+                if stored != sha256:
+                    raise ImmutableConflict(key, stored, sha256) from None
+                return PutResult(key, size, sha256, created=False)
+            _fsync_dir(final.parent)
+            return PutResult(key, size, sha256, created=True)
+        finally:
+            tmp.unlink(missing_ok=True)
+
+    def put_file(self, module: str, version: str, kind: str, src: Path) -> PutResult:
+        key = artifact_key(module, version, kind)
+
+        def chunks():  # type: ignore[no-untyped-def]
+            with open(src, "rb") as fh:
+                while chunk := fh.read(CHUNK):
+                    yield chunk
+
+        return self._commit(key, *self._write_tmp(chunks()))
+
+    def put_bytes(self, module: str, version: str, kind: str, data: bytes) -> PutResult:
+        key = artifact_key(module, version, kind)
+        return self._commit(key, *self._write_tmp([data]))
+
+    def open(self, module: str, version: str, kind: str) -> BinaryIO:
+        key = artifact_key(module, version, kind)
+        try:
+            return open(self._path(key), "rb")
+        except FileNotFoundError:
+            raise ArtifactMissing(key) from None
+
+    def stat(self, module: str, version: str, kind: str) -> StoredObject | None:
+        key = artifact_key(module, version, kind)
+        try:
+            return StoredObject(key, self._path(key).stat().st_size)
+        except FileNotFoundError:
+            return None
+
+    def set_list(self, module: str, versions: list[str]) -> None:
+        final = self._path(list_key(module))
+        final.parent.mkdir(parents=True, exist_ok=True)
+        body = "".join(f"{v}\n" for v in versions).encode()
+        tmp, _, _ = self._write_tmp([body])
+        os.replace(tmp, final)
+        _fsync_dir(final.parent)
+
+    def local_path(self, module: str, version: str, kind: str) -> Path | None:
+        path = self._path(artifact_key(module, version, kind))
+        return path if path.exists() else None
+
+    def goproxy_url(self) -> str | None:
+        return self.root.resolve().as_uri()

@@ -1,0 +1,18 @@
+"""gunicorn settings, from the environment (the production entry point).
+
+Threads, not processes alone: a GOPROXY miss in ``fetch`` mode waits on the
+toolchain, and other requests must keep flowing meanwhile.
+"""
+
+import os
+
+bind = f"{os.environ.get('DEPOT_HOST', '127.0.0.1')}:{os.environ.get('DEPOT_PORT', '8080')}"
+workers = int(os.environ.get("DEPOT_WORKERS", "2"))
+worker_class = "gthread"
+threads = int(os.environ.get("DEPOT_THREADS", "8"))
+# A synchronous fetch may take minutes; gthread workers stay alive meanwhile.
+timeout = int(os.environ.get("DEPOT_WORKER_TIMEOUT", "900"))
+graceful_timeout = int(os.environ.get("DEPOT_GRACEFUL_TIMEOUT", "30"))
+keepalive = 5
+accesslog = os.environ.get("DEPOT_ACCESS_LOG", "-")
+errorlog = "-"

@@ -1,0 +1,248 @@
+"""Shared fixtures: a generated upstream, its checksum database, databases, apps, servers.
+
+Every test that touches the database runs twice, on SQLite and on the real
+PostgreSQL that `make test` starts (DEPOT_TEST_POSTGRES_URL).
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+import pytest
+import requests
+from sqlalchemy import create_engine, text
+
+from app import create_app
+from app.config import REPO_ROOT, Settings
+from app.migrate import upgrade
+from app.services import Services
+from tests.fixtures.sumdb import SumDB, find_go, start_sumdb
+from tests.fixtures.upstream import Upstream, build_standard_upstream
+
+GO = find_go()
+SHARED_GOCACHE = Path.home() / ".cache" / "depot-tests" / "gocache"
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    for item in items:
+        if "db_backend" in getattr(item, "fixturenames", ()):
+            callspec = getattr(item, "callspec", None)
+            if callspec and callspec.params.get("db_backend") == "postgresql":
+                item.add_marker(pytest.mark.postgres)
+
+
+def _cache_dir(config: pytest.Config) -> Path:
+    return Path(config.cache.mkdir("fixturesumdb"))
+
+
+@pytest.fixture(scope="session")
+def go_bin() -> str:
+    return GO
+
+
+@pytest.fixture(scope="session")
+def upstream(tmp_path_factory: pytest.TempPathFactory) -> Upstream:
+    """The shared, read-only fixture upstream (tests that change it build their own)."""
+    return build_standard_upstream(tmp_path_factory.mktemp("upstream") / "proxy")
+
+
+@pytest.fixture(scope="session")
+def truth(tmp_path_factory: pytest.TempPathFactory) -> Upstream:
+    """An independent build of the same modules: what the checksum database vouches for."""
+    return build_standard_upstream(tmp_path_factory.mktemp("truth") / "proxy")
+
+
+@pytest.fixture(scope="session")
+def sumdb(truth: Upstream, request: pytest.FixtureRequest) -> Iterator[SumDB]:
+    with start_sumdb(truth.root, _cache_dir(request.config)) as db:
+        yield db
+
+
+@pytest.fixture
+def fresh_upstream(tmp_path: Path) -> Upstream:
+    """A private upstream a test may re-tag or break."""
+    return build_standard_upstream(tmp_path / "own-upstream")
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def db_backend(request: pytest.FixtureRequest) -> str:
+    return request.param
+
+
+def _pg_admin_url() -> str:
+    url = os.environ.get("DEPOT_TEST_POSTGRES_URL")
+    if not url:
+        pytest.skip("PostgreSQL tests need DEPOT_TEST_POSTGRES_URL (`make test` sets it)")
+    return url
+
+
+@pytest.fixture
+def database_url(db_backend: str, tmp_path: Path) -> Iterator[str]:
+    """A new, empty database of the chosen backend for one test."""
+    if db_backend == "sqlite":
+        yield f"sqlite:///{tmp_path / 'depot.sqlite3'}"
+        return
+    admin_url = _pg_admin_url()
+    name = f"depot_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    yield admin_url.rsplit("/", 1)[0] + "/" + name
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+@pytest.fixture
+def settings(tmp_path: Path, database_url: str, upstream: Upstream, sumdb: SumDB) -> Settings:
+    """Settings for an instance on the shared fixture upstream, checksums verified."""
+    data = tmp_path / "data"
+    return Settings.from_env(
+        {
+            "DEPOT_DATA_DIR": str(data),
+            "DATABASE_URL": database_url,
+            "DEPOT_GO": GO,
+            "DEPOT_UPSTREAM": upstream.url,
+            "DEPOT_GOSUMDB": sumdb.gosumdb,
+            "DEPOT_ON_MISS": "404",
+        }
+    )
+
+
+@pytest.fixture
+def services(settings: Settings) -> Iterator[Services]:
+    svc = Services.from_settings(settings)
+    upgrade(svc.db.engine)
+    yield svc
+    svc.db.dispose()
+
+
+def make_app(settings: Settings):  # type: ignore[no-untyped-def]
+    app = create_app(settings)
+    app.config["TESTING"] = True
+    upgrade(app.extensions["depot"].db.engine)
+    return app
+
+
+@pytest.fixture
+def app(settings: Settings):  # type: ignore[no-untyped-def]
+    application = make_app(settings)
+    yield application
+    application.extensions["depot"].db.dispose()
+
+
+@pytest.fixture
+def client(app):  # type: ignore[no-untyped-def]
+    return app.test_client()
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def settings_env(settings: Settings) -> dict[str, str]:
+    """The environment that makes a child process build exactly these settings."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("DEPOT_")}
+    env.update(
+        DEPOT_DATA_DIR=str(settings.data_dir),
+        DATABASE_URL=settings.database_url,
+        DEPOT_STORE=settings.store_url,
+        DEPOT_GO=settings.go_bin,
+        DEPOT_UPSTREAM=settings.upstream,
+        DEPOT_GOSUMDB=settings.gosumdb,
+        DEPOT_ON_MISS=settings.on_miss,
+        DEPOT_ACCEL_REDIRECT=settings.accel_redirect,
+    )
+    return env
+
+
+@dataclass
+class LiveServer:
+    url: str
+    process: subprocess.Popen
+    log: Path
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+
+
+def start_server(settings: Settings, log_dir: Path, workers: int = 2) -> LiveServer:
+    """Depot under real gunicorn on 127.0.0.1, as `make run` starts it."""
+    port = free_port()
+    env = settings_env(settings)
+    env.update(DEPOT_PORT=str(port), DEPOT_WORKERS=str(workers), DEPOT_THREADS="4")
+    log = log_dir / f"gunicorn-{port}.log"
+    with open(log, "wb") as out:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", "app:create_app()"],
+            cwd=REPO_ROOT, env=env, stdout=out, stderr=subprocess.STDOUT,
+        )
+    server = LiveServer(f"http://127.0.0.1:{port}", proc, log)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"gunicorn exited:\n{log.read_text()}")
+        try:
+            if requests.get(server.url + "/", timeout=2).status_code == 200:
+                return server
+        except requests.RequestException:
+            time.sleep(0.2)
+    server.stop()
+    raise RuntimeError(f"gunicorn did not answer:\n{log.read_text()}")
+
+
+@pytest.fixture
+def live_server(settings: Settings, tmp_path: Path) -> Iterator[LiveServer]:
+    upgrade(Services.from_settings(settings).db.engine)
+    server = start_server(settings, tmp_path)
+    yield server
+    server.stop()
+
+
+def go_client_env(home: Path, goproxy: str, gosumdb: str) -> dict[str, str]:
+    """A go client with an empty module cache of its own, as on a fresh machine."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("GO", "DEPOT_"))}
+    env.update(
+        HOME=str(home),
+        GOPATH=str(home / "gopath"),
+        GOMODCACHE=str(home / "modcache"),
+        # Build outputs only (no modules): shared, so the standard library compiles once.
+        GOCACHE=str(SHARED_GOCACHE),
+        GOPROXY=goproxy,
+        GOSUMDB=gosumdb,
+        GOFLAGS="-mod=mod -modcacherw",
+        GOTOOLCHAIN="local",
+        GOENV="off",
+        GOWORK="off",
+        CGO_ENABLED="0",
+        TMPDIR=tempfile.gettempdir(),
+    )
+    return env
+
+
+def run_go(args: list[str], cwd: Path, env: dict[str, str], timeout: float = 300):  # type: ignore[no-untyped-def]
+    cwd.mkdir(parents=True, exist_ok=True)
+    return subprocess.run(
+        [GO, *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout
+    )
+
+
+def with_settings(settings: Settings, **changes: object) -> Settings:
+    return replace(settings, **changes)

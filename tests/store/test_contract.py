@@ -1,0 +1,127 @@
+"""The contract every artifact-store backend passes (filesystem now, object storage next)."""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from app.store import ArtifactMissing, ArtifactStore, FilesystemStore, ImmutableConflict
+
+BACKENDS: dict[str, Callable[[Path], ArtifactStore]] = {
+    "filesystem": lambda tmp: FilesystemStore(tmp / "store"),
+}
+
+MOD = "depot.test/MixedCase/Lib"
+VER = "v1.2.0"
+
+
+@pytest.fixture(params=sorted(BACKENDS))
+def store(request: pytest.FixtureRequest, tmp_path: Path) -> ArtifactStore:
+    return BACKENDS[request.param](tmp_path)
+
+
+def test_put_then_read_back(store: ArtifactStore) -> None:
+    result = store.put_bytes(MOD, VER, "mod", b"module depot.test/MixedCase/Lib\n")
+    assert result.created
+    assert result.sha256 == hashlib.sha256(b"module depot.test/MixedCase/Lib\n").hexdigest()
+    assert result.key == "depot.test/!mixed!case/!lib/@v/v1.2.0.mod"
+    assert store.read_bytes(MOD, VER, "mod") == b"module depot.test/MixedCase/Lib\n"
+    stat = store.stat(MOD, VER, "mod")
+    assert stat is not None and stat.size == len(b"module depot.test/MixedCase/Lib\n")
+
+
+def test_put_file_streams_large_files(store: ArtifactStore, tmp_path: Path) -> None:
+    src = tmp_path / "big.zip"
+    data = bytes(range(256)) * (5 * 4096 + 7)  # a few MiB, not a multiple of the chunk
+    src.write_bytes(data)
+    result = store.put_file(MOD, VER, "zip", src)
+    assert result.size == len(data)
+    assert result.sha256 == hashlib.sha256(data).hexdigest()
+    with store.open(MOD, VER, "zip") as fh:
+        assert fh.read() == data
+
+
+def test_same_bytes_again_is_a_no_op(store: ArtifactStore) -> None:
+    store.put_bytes(MOD, VER, "info", b'{"Version":"v1.2.0"}')
+    again = store.put_bytes(MOD, VER, "info", b'{"Version":"v1.2.0"}')
+    assert not again.created
+
+
+def test_different_bytes_are_refused_and_the_first_kept(store: ArtifactStore) -> None:
+    store.put_bytes(MOD, VER, "zip", b"first")
+    with pytest.raises(ImmutableConflict) as err:
+        store.put_bytes(MOD, VER, "zip", b"second")
+    assert err.value.stored_sha256 == hashlib.sha256(b"first").hexdigest()
+    assert err.value.offered_sha256 == hashlib.sha256(b"second").hexdigest()
+    assert store.read_bytes(MOD, VER, "zip") == b"first"
+
+
+def test_concurrent_writers_of_different_bytes_one_wins(store: ArtifactStore) -> None:
+    outcomes: list[str] = []
+    barrier = threading.Barrier(8)
+
+    def writer(i: int) -> None:
+        barrier.wait()
+        try:
+            store.put_bytes(MOD, "v9.9.9", "zip", f"writer {i}".encode() * 1000)
+            outcomes.append(f"won {i}")
+        except ImmutableConflict:
+            outcomes.append("refused")
+
+    threads = [threading.Thread(target=writer, args=(i,)) for i in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    winners = [o for o in outcomes if o.startswith("won")]
+    assert len(winners) == 1 and outcomes.count("refused") == 7
+    i = int(winners[0].split()[1])
+    assert store.read_bytes(MOD, "v9.9.9", "zip") == f"writer {i}".encode() * 1000
+
+
+def test_missing_file(store: ArtifactStore) -> None:
+    assert store.stat(MOD, "v0.0.1", "zip") is None
+    with pytest.raises(ArtifactMissing):
+        store.open(MOD, "v0.0.1", "zip")
+
+
+def test_list_is_replaced_whole(store: ArtifactStore) -> None:
+    store.set_list(MOD, ["v1.0.0"])
+    store.set_list(MOD, ["v1.0.0", "v1.2.0"])
+    url = store.goproxy_url()
+    if url is not None:
+        path = Path(url.removeprefix("file://")) / "depot.test/!mixed!case/!lib/@v/list"
+        assert path.read_text() == "v1.0.0\nv1.2.0\n"
+
+
+def test_unknown_kind_is_refused(store: ArtifactStore) -> None:
+    with pytest.raises(ValueError):
+        store.put_bytes(MOD, VER, "exe", b"x")
+
+
+def test_filesystem_never_shows_a_partial_file(tmp_path: Path) -> None:
+    """Writes land in .tmp/ and appear under their name only whole."""
+    store = FilesystemStore(tmp_path / "store")
+    seen_partial = []
+    data = b"z" * (3 << 20)
+    target = tmp_path / "store" / "depot.test/!mixed!case/!lib/@v/v1.2.0.zip"
+    stop = threading.Event()
+
+    def watch() -> None:
+        while not stop.is_set():
+            if target.exists() and target.stat().st_size not in (0, len(data)):
+                seen_partial.append(target.stat().st_size)
+            if target.exists() and target.stat().st_size == 0:
+                seen_partial.append(0)
+
+    t = threading.Thread(target=watch)
+    t.start()
+    store.put_bytes(MOD, VER, "zip", data)
+    stop.set()
+    t.join()
+    assert seen_partial == []
+    assert list((tmp_path / "store" / ".tmp").iterdir()) == []

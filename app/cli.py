@@ -51,7 +51,11 @@ def register_commands(app: Flask) -> None:
     @app.cli.command("ingest")
     @click.argument("target")
     @click.option("--deps", is_flag=True, help="Also ingest the whole build list.")
-    def ingest_cmd(target: str, deps: bool) -> None:
+    @click.option(
+        "--refetch", is_flag=True,
+        help="Download again even if present and record drift if the upstream changed.",
+    )
+    def ingest_cmd(target: str, deps: bool, refetch: bool) -> None:
         """Fetch TARGET (MODULE, MODULE@VERSION or MODULE@latest) into Depot."""
         svc = _services()
         module, _, query = target.partition("@")
@@ -65,7 +69,7 @@ def register_commands(app: Flask) -> None:
         click.echo(f"ingesting {module}@{query}{' with its build list' if deps else ''} "
                    f"from {svc.settings.upstream}", err=True)
         try:
-            report = ingest(svc, module, query, deps=deps,
+            report = ingest(svc, module, query, deps=deps, refetch=refetch,
                             progress=lambda o: click.echo(_describe(o)))
         except InvalidRequest as exc:
             click.echo(f"error: {exc}", err=True)

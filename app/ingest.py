@@ -19,8 +19,8 @@ from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from app.fetch.download import Failed, Fetched, download
-from app.fetch.errors import UpstreamNotFound
+from app.fetch.download import Failed, Fetched, download, resolve
+from app.fetch.errors import FetchError, UpstreamNotFound
 from app.gomod import paths, versions
 from app.gomod.errors import GoModError
 from app.locks import key_lock
@@ -143,16 +143,33 @@ def ingest(
     query: str = "latest",
     *,
     deps: bool = False,
+    refetch: bool = False,
     progress: Progress | None = None,
 ) -> IngestReport:
     """Ingest ``module@query`` (and with ``deps`` its whole build list).
 
     Idempotent: a present version without ``deps`` makes no upstream call.
+    ``refetch`` downloads again anyway and compares: different bytes are
+    recorded as drift while the captured ones stay.
     """
     validate_request(module, query)
+    if query == "latest" and deps:
+        # Resolve first: the build list is then read Depot-first, which must not
+        # let Depot's own (older) list decide what "latest" is.
+        workdir = Path(tempfile.mkdtemp(prefix="resolve-", dir=services.work_dir))
+        try:
+            query = resolve(services.settings, workdir, module, query)
+        except FetchError as exc:
+            outcome = Outcome(module, query, "not_found" if isinstance(
+                exc, UpstreamNotFound) else "failed", exc.reason)
+            if progress:
+                progress(outcome)
+            return IngestReport(module, "latest", [outcome], upstream_called=True)
+        finally:
+            shutil.rmtree(workdir, ignore_errors=True)
     with key_lock(services.lock_dir, f"ingest:{module}@{query}:{deps}"):
         present = query != "latest" and is_present(services, module, query)
-        if present and not deps:
+        if present and not deps and not refetch:
             outcome = Outcome(module, query, "present")
             if progress:
                 progress(outcome)
@@ -160,7 +177,7 @@ def ingest(
         goproxy = services.settings.upstream
         sums: list[str] = []
         local = services.store.goproxy_url()
-        if deps and local:
+        if deps and local and not refetch:
             # Modules Depot holds are read from its own tree; only the rest go upstream.
             goproxy = f"{local},{goproxy}"
             if present:

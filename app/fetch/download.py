@@ -95,6 +95,30 @@ def go_directive(settings: Settings, workdir: Path) -> str:
     return out.removeprefix("go").split("-")[0] or "1.21"
 
 
+def resolve(settings: Settings, workdir: Path, module: str, query: str) -> str:
+    """The concrete version the upstream gives for a query such as ``latest``.
+
+    Resolved against the upstream alone: Depot's own tree would only know what
+    it already holds.
+    """
+    env = isolated_env(workdir, settings.upstream, settings.gosumdb)
+    try:
+        run = run_go(
+            settings.go_bin, ["list", "-m", "-json", f"{module}@{query}"], env, workdir,
+            settings.fetch_timeout,
+        )
+    except GoTimeout as exc:
+        raise classify(f"timeout: {exc}") from exc
+    try:
+        entries = parse_json_stream(run.stdout)
+    except ValueError:
+        entries = []
+    if entries and entries[0].get("Version") and not entries[0].get("Error"):
+        return entries[0]["Version"]
+    message = (entries[0].get("Error") or {}).get("Err", "") if entries else ""
+    raise classify(message or run.stderr or f"{module}@{query}: no version")
+
+
 def download(
     settings: Settings,
     workdir: Path,

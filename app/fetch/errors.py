@@ -48,12 +48,11 @@ _NOT_FOUND = re.compile(
     r"invalid version: unknown|no such file or directory|reading file://",
     re.I,
 )
-_TRANSIENT = re.compile(
-    r"timeout|timed out|connection refused|connection reset|dial tcp|no such host|"
-    r"TLS handshake|50[0-9] |server misbehaving|temporary|EOF",
+_INVALID = re.compile(
+    r"malformed|invalid|does not match|has non-|disallowed|declares its path|"
+    r"module path .* mismatch|unzip|zip: not a valid",
     re.I,
 )
-_INVALID = re.compile(r"malformed|invalid|does not match|has non-|disallowed", re.I)
 
 
 def classify(message: str) -> FetchError:
@@ -63,8 +62,6 @@ def classify(message: str) -> FetchError:
         text = text[:600] + "…"
     if _CHECKSUM.search(message):
         return ChecksumMismatch(f"checksum mismatch with the checksum database: {text}")
-    if _TRANSIENT.search(message) and not _NOT_FOUND.search(message):
-        return TransientFetchError(text)
     if _NOT_FOUND.search(message):
         return UpstreamNotFound(text)
     if _INVALID.search(message):

@@ -11,13 +11,15 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import io
 import zipfile
-import zlib
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import IO, BinaryIO
 
-from app.gomod.errors import GoModError, ZipRuleError
+from app.gomod._zipread import entry_name_bytes as zip_entry_name_bytes
+from app.gomod._zipread import iter_entry, open_zip
+from app.gomod.errors import GoModError
 
 __all__ = ["CHUNK_SIZE", "hash1", "hash_gomod", "hash_zip", "zip_entry_name_bytes"]
 
@@ -71,45 +73,37 @@ def hash_gomod(data: bytes) -> str:
     return hash1([("go.mod", bytes(data))])
 
 
-def zip_entry_name_bytes(info: zipfile.ZipInfo) -> bytes:
-    """The raw name bytes of a zip entry, as Go's archive/zip exposes them.
-
-    Python decodes names without the UTF-8 flag as cp437 (a lossless byte
-    mapping) and truncates at NUL; Go does neither, so undo both.
-    """
-    if info.flag_bits & 0x800:
-        return info.orig_filename.encode("utf-8", "surrogateescape")
-    return info.orig_filename.encode("cp437")
-
-
 def hash_zip(zip_file: str | Path | BinaryIO) -> str:
     """Hash1 of a module zip (dirhash.HashZip), streaming each entry.
 
-    Raises ZipRuleError if the archive is unreadable or an entry is corrupt.
+    Entry names are the raw names including the ``module@version/`` prefix.
+    Raises ZipRuleError if the archive is unreadable or an entry is corrupt
+    (wrong size or CRC), as the go command would refuse it too.
     """
-    try:
-        with zipfile.ZipFile(zip_file) as zf:
-            # Go maps each name to its last entry, but lists every entry.
-            by_name: dict[bytes, zipfile.ZipInfo] = {}
-            names: list[bytes] = []
-            for info in zf.infolist():
-                raw = zip_entry_name_bytes(info)
-                by_name[raw] = info
-                names.append(raw)
+    with open_zip(zip_file) as (zf, raw):
+        # Go maps each name to its last entry, but lists every entry.
+        by_name: dict[bytes, zipfile.ZipInfo] = {}
+        names: list[bytes] = []
+        for info in zf.infolist():
+            name = zip_entry_name_bytes(info)
+            by_name[name] = info
+            names.append(name)
 
-            def opener(info: zipfile.ZipInfo) -> Callable[[], IO[bytes]]:
-                return lambda: zf.open(info)
+        def opener(info: zipfile.ZipInfo) -> Callable[[], IO[bytes]]:
+            return lambda: _ChunkReader(iter_entry(raw, info))
 
-            return hash1((n, opener(by_name[n])) for n in names)
-    except GoModError:
-        raise
-    except (
-        zipfile.BadZipFile,
-        zipfile.LargeZipFile,
-        zlib.error,
-        EOFError,
-        NotImplementedError,
-        RuntimeError,
-        ValueError,
-    ) as e:
-        raise ZipRuleError(f"cannot hash module zip: {e}") from e
+        return hash1((n, opener(by_name[n])) for n in names)
+
+
+class _ChunkReader(io.RawIOBase):
+    """Minimal binary stream over an iterator of chunks (for hash1)."""
+
+    def __init__(self, chunks: Iterator[bytes]) -> None:
+        super().__init__()
+        self._chunks = chunks
+
+    def readable(self) -> bool:
+        return True
+
+    def read(self, size: int = -1) -> bytes:  # noqa: ARG002 - chunks are already bounded
+        return next(self._chunks, b"")

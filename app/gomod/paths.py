@@ -217,28 +217,28 @@ def _escape(s: str) -> str:
     return "".join("!" + ch.lower() if "A" <= ch <= "Z" else ch for ch in s)
 
 
-def _unescape(escaped: str) -> str | None:
-    """Strict inverse of _escape; None if ``escaped`` is not a valid encoding."""
+def _unescape(escaped: str) -> tuple[str | None, str]:
+    """Strict inverse of _escape: (decoded, "") or (None, why it is not an encoding)."""
     out: list[str] = []
     bang = False
     for ch in escaped:
         if ord(ch) >= 0x80:
-            return None
+            return None, f"non-ASCII character {quote(ch)}"
         if bang:
             bang = False
             if not "a" <= ch <= "z":
-                return None
+                return None, "'!' must be followed by a lower-case letter"
             out.append(ch.upper())
             continue
         if ch == "!":
             bang = True
             continue
         if "A" <= ch <= "Z":
-            return None
+            return None, f"upper-case letter {quote(ch)} must be written as '!{ch.lower()}'"
         out.append(ch)
     if bang:
-        return None
-    return "".join(out)
+        return None, "trailing '!'"
+    return "".join(out), ""
 
 
 def escape_path(path: str) -> str:
@@ -251,12 +251,9 @@ def unescape_path(escaped: str) -> str:
     """Decode a case-encoded module path; raise InvalidPath if not exactly valid."""
     if not isinstance(escaped, str):
         raise InvalidPath(f"invalid escaped module path {escaped!r}: not a string")
-    path = _unescape(escaped)
+    path, why = _unescape(escaped)
     if path is None:
-        raise InvalidPath(
-            f"invalid escaped module path {quote(escaped)}: "
-            "upper-case letters must be written as '!' followed by the lower-case letter"
-        )
+        raise InvalidPath(f"invalid escaped module path {quote(escaped)}: {why}")
     reason = _module_path_reason(path)
     if reason is not None:
         raise InvalidPath(f"invalid escaped module path {quote(escaped)}: {reason}")
@@ -280,6 +277,8 @@ def escape_version(v: str) -> str:
     reason = _version_elem_reason(v)
     if reason is None and "!" in v:
         reason = "'!' is not allowed"
+    if reason is None and not v.isascii():
+        reason = "non-ASCII characters cannot be case-encoded"
     if reason is not None:
         shown = quote(v) if isinstance(v, str) else repr(v)
         raise InvalidVersion(f"version {shown} invalid: disallowed version string ({reason})")
@@ -290,12 +289,9 @@ def unescape_version(escaped: str) -> str:
     """Decode a case-encoded version; raise InvalidVersion if not a valid encoding."""
     if not isinstance(escaped, str):
         raise InvalidVersion(f"invalid escaped version {escaped!r}: not a string")
-    v = _unescape(escaped)
+    v, why = _unescape(escaped)
     if v is None:
-        raise InvalidVersion(
-            f"invalid escaped version {quote(escaped)}: "
-            "upper-case letters must be written as '!' followed by the lower-case letter"
-        )
+        raise InvalidVersion(f"invalid escaped version {quote(escaped)}: {why}")
     reason = _version_elem_reason(v)
     if reason is not None:
         raise InvalidVersion(f"invalid escaped version {quote(escaped)}: {reason}")

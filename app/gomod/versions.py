@@ -290,11 +290,13 @@ def pseudo_time(v: str) -> datetime | None:
     parts = _pseudo_parts(v)
     if parts is None:
         return None
+    ts = parts[1]  # exactly 14 ASCII digits: yyyymmddhhmmss
+    fields = (ts[0:4], ts[4:6], ts[6:8], ts[8:10], ts[10:12], ts[12:14])
     try:
-        t = datetime.strptime(parts[1], "%Y%m%d%H%M%S")
-    except ValueError:
+        # Fixed-width slicing: strptime would accept variable-width fields.
+        return datetime(*(int(f) for f in fields), tzinfo=UTC)
+    except ValueError:  # month 13, Feb 30, second 60, year 0, ...
         return None
-    return t.replace(tzinfo=UTC)
 
 
 def pseudo_rev(v: str) -> str:

@@ -20,16 +20,15 @@ import posixpath
 import re
 import stat
 import zipfile
-import zlib
 from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO
 
 from app.gomod._util import quote
+from app.gomod._zipread import entry_name_bytes as zip_entry_name_bytes
+from app.gomod._zipread import iter_entry, open_zip
 from app.gomod.errors import GoModError, ZipRuleError
-from app.gomod.h1 import zip_entry_name_bytes
 from app.gomod.modfile import MAX_GOMOD_SIZE
 from app.gomod.paths import check_file_path, check_module_path
 from app.gomod.versions import canonical, check_path_version
@@ -99,10 +98,7 @@ def is_readme_file(name: str) -> bool:
 
     ``README.go`` and ``README.vendor`` are source files, not documentation.
     """
-    base = posixpath.basename(name)
-    stem, ext = posixpath.splitext(base)
-    if base.startswith(".") and stem == base:
-        return False
+    stem, ext = posixpath.splitext(posixpath.basename(name))
     return stem.lower() == "readme" and ext.lower() not in (".go", ".vendor")
 
 
@@ -220,55 +216,15 @@ def _size_of(zip_file: str | Path | BinaryIO) -> int:
     return end
 
 
-@contextmanager
-def _open_zip(zip_file: str | Path | BinaryIO) -> Iterator[zipfile.ZipFile]:
-    """Open a zip, turning every flavour of "not a zip" into ZipRuleError."""
-    try:
-        zf = zipfile.ZipFile(zip_file)
-    except UnicodeDecodeError as e:
-        raise ZipRuleError("invalid UTF-8 in a zip entry name marked as UTF-8") from e
-    except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, ValueError) as e:
-        raise ZipRuleError(f"not a valid zip file: {e}") from e
-    with zf:
-        yield zf
+def _drain(raw: BinaryIO, info: zipfile.ZipInfo, name: str, limit: int) -> Iterator[bytes]:
+    """Yield an entry's content in chunks, refusing more than ``limit`` bytes.
 
-
-def _drain(zf: zipfile.ZipFile, info: zipfile.ZipInfo, name: str, limit: int) -> Iterator[bytes]:
-    """Yield an entry's content in chunks, enforcing its declared size and ``limit``.
-
-    Never trusts the header: reading stops once more than the declared size
-    or more than ``limit`` bytes came out, whichever is smaller.
+    The declared size is checked before reading; iter_entry then guarantees
+    the real content never exceeds the declared size.
     """
-    cap = min(info.file_size, limit)
-    got = 0
-    try:
-        with zf.open(info) as fh:
-            while chunk := fh.read(min(_CHUNK, cap + 1 - got)):
-                got += len(chunk)
-                if got > cap:
-                    if got > info.file_size:
-                        raise ZipRuleError(
-                            f"{quote(name)}: uncompressed size is larger than declared size "
-                            f"({info.file_size} bytes)"
-                        )
-                    raise ZipRuleError(f"{quote(name)}: file too large (max {limit} bytes)")
-                yield chunk
-    except GoModError:
-        raise
-    except (
-        zipfile.BadZipFile,
-        zlib.error,
-        EOFError,
-        NotImplementedError,
-        RuntimeError,
-        ValueError,
-        OSError,
-    ) as e:
-        raise ZipRuleError(f"{quote(name)}: corrupt zip entry: {e}") from e
-    if got != info.file_size:
-        raise ZipRuleError(
-            f"{quote(name)}: uncompressed size {got} does not match declared size {info.file_size}"
-        )
+    if info.file_size > limit:
+        raise ZipRuleError(f"{quote(name)}: file too large (max size is {limit} bytes)")
+    yield from iter_entry(raw, info)
 
 
 def _check_args(module_path: str, version: str) -> str:
@@ -327,7 +283,7 @@ def check_zip(
         raise ZipRuleError(
             f"module zip file is too large ({size} bytes; limit is {max_size} bytes)"
         )
-    with _open_zip(zip_path) as zf:
+    with open_zip(zip_path) as (zf, raw):
         entries = _check_names(zf, prefix)
         gomod_info = next((info for name, info in entries if name == "go.mod"), None)
         declared = 0
@@ -350,7 +306,7 @@ def check_zip(
                 raise ZipRuleError(f"LICENSE file too large (max size is {MAX_LICENSE_SIZE} bytes)")
         lang = None
         if gomod_info is not None:
-            lang = _go_lang(b"".join(_drain(zf, gomod_info, "go.mod", MAX_GOMOD_SIZE)))
+            lang = _go_lang(b"".join(_drain(raw, gomod_info, "go.mod", MAX_GOMOD_SIZE)))
         for name, _ in entries:
             if _is_vendored(name, lang):
                 raise ZipRuleError(
@@ -359,7 +315,7 @@ def check_zip(
                 )
         total = 0
         for name, info in entries:
-            for chunk in _drain(zf, info, name, info.file_size):
+            for chunk in _drain(raw, info, name, info.file_size):
                 total += len(chunk)
                 if total > max_size:  # cannot happen unless an entry lies; stop at once
                     raise ZipRuleError(
@@ -427,7 +383,7 @@ def read_file(
     present more than once, or is corrupt.
     """
     full = f"{module_path}@{version}/{name}"
-    with _open_zip(zip_path) as zf:
+    with open_zip(zip_path) as (zf, raw):
         matches = [i for i in zf.infolist() if zip_entry_name_bytes(i) == full.encode("utf-8")]
         if not matches:
             return None
@@ -438,4 +394,4 @@ def read_file(
             return None
         if info.file_size > max_size:
             raise ZipRuleError(f"{quote(name)}: file too large (max size is {max_size} bytes)")
-        return b"".join(_drain(zf, info, name, max_size))
+        return b"".join(_drain(raw, info, name, max_size))

@@ -70,7 +70,7 @@ def test_valid_zip_report(tmp_path: Path) -> None:
 
 
 def test_no_gomod_no_readme(tmp_path: Path) -> None:
-    z = mk(tmp_path, [(f"example.com/m@v2.0.0+incompatible/x.go", b"package m\n")])
+    z = mk(tmp_path, [("example.com/m@v2.0.0+incompatible/x.go", b"package m\n")])
     rep = check_zip(z, MOD, "v2.0.0+incompatible")
     assert rep == ZipReport(["x.go"], 10, None, [], False)
 
@@ -307,14 +307,18 @@ def test_understated_size_with_right_crc(tmp_path: Path) -> None:
 
 def test_running_total_guard(tmp_path: Path, monkeypatch) -> None:
     # If an entry ever produced more bytes than declared, the running total stops it.
-    z = mk(tmp_path, rel({"a.go": b"a" * 100, "b.go": b"b" * 100}))
+    z = mk(tmp_path, rel({"a.go": b"a" * 1000, "b.go": b"b" * 1000}))
+    chunks: list[int] = []
 
     def lying_drain(zf, info, name, limit):
-        yield b"z" * 150
+        for _ in range(10):
+            chunks.append(1)
+            yield b"z" * 1000
 
     monkeypatch.setattr(zipcheck, "_drain", lying_drain)
     with pytest.raises(ZipRuleError, match="total uncompressed size"):
-        check_zip(z, MOD, VER, max_size=250)
+        check_zip(z, MOD, VER, max_size=2500)
+    assert len(chunks) == 3  # stopped at the first chunk past the limit
 
 
 def test_gomod_and_license_limits(tmp_path: Path, monkeypatch) -> None:

@@ -1,0 +1,188 @@
+"""The GOPROXY routes through Flask's test client, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import replace
+
+import pytest
+import requests
+from flask import Flask
+
+from app.config import Settings
+from app.ingest import ingest
+from app.models import Module, ModuleVersion, VersionState
+from tests.conftest import make_app
+from tests.fixtures.sumdb import SumDB
+from tests.fixtures.upstream import PSEUDO_VERSION, Upstream
+
+
+@pytest.fixture
+def loaded(app: Flask) -> Flask:
+    svc = app.extensions["depot"]
+    for path, version in [
+        ("depot.test/chain/a", "v1.1.0"),
+        ("depot.test/MixedCase/Lib", "v1.2.0"),
+        ("depot.test/pseudo", PSEUDO_VERSION),
+        ("depot.test/legacy", "v2.0.0+incompatible"),
+        ("depot.test/retract", "v1.0.0"),
+        ("depot.test/retract", "v1.1.0"),
+    ]:
+        assert ingest(svc, path, version, deps=path.endswith("/a")).ok
+    return app
+
+
+def test_info_mod_zip_are_the_upstream_bytes_with_immutable_caching(loaded: Flask, upstream):
+    client = loaded.test_client()
+    mod = upstream.module("depot.test/MixedCase/Lib", "v1.2.0")
+    info = client.get("/depot.test/!mixed!case/!lib/@v/v1.2.0.info")
+    # .info is what the toolchain recorded (not hash-verified, so go re-encodes it)
+    assert json.loads(info.data) == json.loads(mod.info)
+    for ext, body in ((".info", info.data), (".mod", mod.go_mod), (".zip", mod.zip_bytes())):
+        resp = client.get(f"/depot.test/!mixed!case/!lib/@v/v1.2.0{ext}")
+        assert resp.status_code == 200, resp.data
+        assert resp.data == body
+        assert resp.headers["ETag"] == f'"{hashlib.sha256(body).hexdigest()}"'
+        cc = resp.headers["Cache-Control"]
+        assert "immutable" in cc and "max-age=31536000" in cc and "public" in cc
+    assert client.get("/depot.test/!mixed!case/!lib/@v/v1.2.0.zip").mimetype == "application/zip"
+
+
+def test_conditional_range_and_head(loaded: Flask, upstream):
+    client = loaded.test_client()
+    url = "/depot.test/chain/a/@v/v1.1.0.zip"
+    body = upstream.module("depot.test/chain/a", "v1.1.0").zip_bytes()
+    etag = client.get(url).headers["ETag"]
+    assert client.get(url, headers={"If-None-Match": etag}).status_code == 304
+    part = client.get(url, headers={"Range": "bytes=10-19"})
+    assert part.status_code == 206 and part.data == body[10:20]
+    head = client.head(url)
+    assert head.status_code == 200 and head.data == b""
+    assert int(head.headers["Content-Length"]) == len(body)
+
+
+def test_list_and_latest(loaded: Flask):
+    client = loaded.test_client()
+    resp = client.get("/depot.test/retract/@v/list")
+    assert resp.status_code == 200 and resp.data == b"v1.0.0\nv1.1.0\n"
+    assert "max-age=60" in resp.headers["Cache-Control"]
+    assert "immutable" not in resp.headers["Cache-Control"]
+    # pseudo-versions are never listed; @latest still finds them
+    assert client.get("/depot.test/pseudo/@v/list").data == b""
+    latest = client.get("/depot.test/pseudo/@latest")
+    assert json.loads(latest.data)["Version"] == PSEUDO_VERSION
+    assert json.loads(client.get("/depot.test/retract/@latest").data)["Version"] == "v1.1.0"
+    assert client.get("/depot.test/legacy/@v/list").data == b"v2.0.0+incompatible\n"
+
+
+def test_miss_is_a_fast_404_with_a_reason(client):
+    for url in (
+        "/depot.test/unknown/@v/list",
+        "/depot.test/unknown/@latest",
+        "/depot.test/unknown/@v/v1.0.0.info",
+        "/depot.test/unknown/@v/v1.0.0.zip",
+    ):
+        resp = client.get(url)
+        assert resp.status_code == 404, url
+        assert resp.mimetype == "text/plain"
+        assert resp.data.count(b"\n") == 1 and b"depot.test/unknown" in resp.data
+
+
+def test_refused_version_is_410_with_its_reason(loaded: Flask):
+    svc = loaded.extensions["depot"]
+    with svc.db.session() as s:
+        module = s.query(Module).filter_by(path="depot.test/chain/a").one()
+        s.add(ModuleVersion(module_id=module.id, version="v1.9.0", state=VersionState.rejected,
+                            reason="license not redistributable: unknown"))
+    resp = loaded.test_client().get("/depot.test/chain/a/@v/v1.9.0.info")
+    assert resp.status_code == 410
+    assert b"license not redistributable" in resp.data
+
+
+BAD = [
+    ("/depot.test/Chain/a/@v/list", 400),  # unescaped upper case
+    ("/depot.test/!Chain/@v/list", 400),  # '!' before upper case
+    ("/depot.test/chain!/@v/list", 400),  # trailing '!'
+    ("/depot.test/!1chain/@v/list", 400),  # '!' before a digit
+    ("/depot.test/../etc/@v/list", 400),
+    ("/depot.test//x/@v/list", 400),
+    ("/depot.test/x%00y/@v/list", 400),
+    ("/nodot/x/@v/list", 400),
+    ("/" + "a" * 10_000 + ".test/@v/list", 400),
+    ("/depot.test/chain/a/@v/v1.1.info", 404),  # non-canonical
+    ("/depot.test/chain/a/@v/master.zip", 404),
+    ("/depot.test/chain/a/@v/v1.1.0.exe", 404),  # garbage after @v/
+    ("/depot.test/chain/a/@v/v1.1.0", 404),
+    ("/depot.test/chain/a/@v/", 404),
+    ("/depot.test/chain/a/@v/.info", 400),  # empty version
+    ("/depot.test/chain/a/@v/V1.1.0.info", 400),  # bad version escape
+    ("/depot.test/chain/a/@v/v1.1.0%00.info", 400),
+    ("/depot.test/chain/a/@v/v2.0.0.info", 404),  # wrong major for the path
+    ("/depot.test/chain/a/@v/list/extra", 404),
+    ("/@v/list", 404),
+    ("/sumdb/nonexistent/supported", 404),
+]
+
+
+@pytest.mark.parametrize(("url", "status"), BAD)
+def test_bad_input_gets_a_clear_4xx(loaded: Flask, url: str, status: int):
+    resp = loaded.test_client().get(url)
+    assert resp.status_code == status, (url, resp.data)
+    assert resp.data.strip(), "a reason is given"
+
+
+def test_accel_redirect_hands_zips_to_the_front_proxy(settings: Settings):
+    app = make_app(replace(settings, accel_redirect="/_store/"))
+    svc = app.extensions["depot"]
+    assert ingest(svc, "depot.test/chain/c", "v1.0.0").ok
+    resp = app.test_client().get("/depot.test/chain/c/@v/v1.0.0.zip")
+    assert resp.status_code == 200
+    assert resp.headers["X-Accel-Redirect"] == "/_store/depot.test/chain/c/@v/v1.0.0.zip"
+    assert resp.data == b""
+    assert "immutable" in resp.headers["Cache-Control"]
+    # .info and .mod are small: served directly
+    assert "X-Accel-Redirect" not in app.test_client().get(
+        "/depot.test/chain/c/@v/v1.0.0.info").headers
+    svc.db.dispose()
+
+
+def test_fetch_policy_ingests_on_a_miss(settings: Settings, upstream: Upstream):
+    app = make_app(replace(settings, on_miss="fetch"))
+    client = app.test_client()
+    listed = client.get("/depot.test/retract/@v/list")
+    assert listed.data == b"v1.0.0\nv1.0.1\nv1.1.0\n"  # the upstream's list, offered
+    resp = client.get("/depot.test/chain/b/@v/v1.0.0.zip")
+    assert resp.status_code == 200
+    assert resp.data == upstream.module("depot.test/chain/b", "v1.0.0").zip_bytes()
+    latest = client.get("/depot.test/MixedCase/!lib/@latest")
+    assert latest.status_code == 400  # bad escape still refused before any fetch
+    latest = client.get("/depot.test/!mixed!case/!lib/@latest")
+    assert json.loads(latest.data)["Version"] == "v1.2.0"
+    missing = client.get("/depot.test/nope/@v/v1.0.0.info")
+    assert missing.status_code == 404 and b"depot.test/nope" in missing.data
+    app.extensions["depot"].db.dispose()
+
+
+def test_sumdb_passthrough_and_cache(settings: Settings, sumdb: SumDB, upstream: Upstream):
+    app = make_app(settings)  # DEPOT_GOSUMDB is the fixture database ("key url")
+    client = app.test_client()
+    name = settings.sumdb_name
+    assert name == "depot.test.sumdb"
+    assert client.get(f"/sumdb/{name}/supported").status_code == 200
+    assert client.get("/sumdb/sum.example/supported").status_code == 404
+    lookup = "lookup/depot.test/!mixed!case/!lib@v1.2.0"
+    direct = requests.get(f"{sumdb.url}/{lookup}", timeout=10)
+    resp = client.get(f"/sumdb/{name}/{lookup}")
+    assert resp.status_code == 200 and resp.data == direct.content
+    assert b"h1:" in resp.data
+    latest = client.get(f"/sumdb/{name}/latest")
+    assert latest.status_code == 200 and "max-age=60" in latest.headers["Cache-Control"]
+    size = int(latest.data.decode().splitlines()[1])  # the signed tree's record count
+    tile = f"tile/8/0/000.p/{size}"
+    assert client.get(f"/sumdb/{name}/{tile}").data == requests.get(
+        f"{sumdb.url}/{tile}", timeout=10).content
+    assert (settings.data_dir / "sumdb-cache" / name / tile).is_file()
+    assert client.get(f"/sumdb/{name}/../../etc/passwd").status_code == 404
+    assert client.get(f"/sumdb/{name}/lookup/depot.test/nope@v1.0.0").status_code == 404
+    app.extensions["depot"].db.dispose()

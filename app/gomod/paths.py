@@ -121,11 +121,12 @@ def _fail(kind: _Kind, path: object, reason: str) -> InvalidPath:
 
 def _module_path_reason(path: str) -> str | None:
     """Why ``path`` is not a valid module path, or None."""
+    if isinstance(path, str) and len(path) > MAX_PATH_LEN:
+        # Valid module paths are ASCII, so characters == bytes; check before scanning.
+        return f"too long (max {MAX_PATH_LEN} bytes)"
     reason = _check_path(path, _Kind.MODULE)
     if reason is not None:
         return reason
-    if len(path.encode("utf-8")) > MAX_PATH_LEN:
-        return f"too long (max {MAX_PATH_LEN} bytes)"
     first = path.split("/", 1)[0]
     if "." not in first:
         return "missing dot in first path element"
@@ -148,9 +149,10 @@ def check_module_path(path: str) -> None:
 
 def check_import_path(path: str) -> None:
     """Raise InvalidPath unless ``path`` is a valid package import path."""
-    reason = _check_path(path, _Kind.IMPORT)
-    if reason is None and len(path.encode("utf-8")) > MAX_PATH_LEN:
-        reason = f"too long (max {MAX_PATH_LEN} bytes)"
+    if isinstance(path, str) and len(path) > MAX_PATH_LEN:
+        reason: str | None = f"too long (max {MAX_PATH_LEN} bytes)"
+    else:
+        reason = _check_path(path, _Kind.IMPORT)
     if reason is not None:
         raise _fail(_Kind.IMPORT, path, reason)
 

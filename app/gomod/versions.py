@@ -207,6 +207,14 @@ def compare(a: str, b: str) -> int:
     return _cmp_pre(pa.prerelease, pb.prerelease)
 
 
+def _num_key(n: str) -> tuple[int, str]:
+    """Order decimal strings without leading zeros numerically, without int().
+
+    int() refuses strings over 4300 digits, and versions are untrusted input.
+    """
+    return (len(n), n)
+
+
 def sort_key(v: str) -> tuple:
     """Key for sorted()/max() that orders exactly like compare()."""
     p = _parse(v)
@@ -214,13 +222,13 @@ def sort_key(v: str) -> tuple:
         return (0,)
     if p.prerelease:
         idents = tuple(
-            (0, int(d), "") if all(c in _DIGITS for c in d) else (1, 0, d)
+            (0, *_num_key(d)) if all(c in _DIGITS for c in d) else (1, 0, d)
             for d in p.prerelease[1:].split(".")
         )
         pre: tuple = (0, idents)
     else:
         pre = (1, ())
-    return (1, int(p.major), int(p.minor), int(p.patch), pre)
+    return (1, _num_key(p.major), _num_key(p.minor), _num_key(p.patch), pre)
 
 
 def sort_versions(versions: Iterable[str]) -> list[str]:

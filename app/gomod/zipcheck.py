@@ -167,28 +167,38 @@ def _is_vendored(name: str, lang: tuple[int, int] | None) -> bool:
 
 
 class _Collisions:
-    """zip.collisionChecker with Python's casefold as the folding function."""
+    """zip.collisionChecker, with Python's casefold as the folding function.
+
+    Every entry registers itself and all its parent directories, so a file
+    that is also used as a directory, duplicates and names differing only in
+    case (which would overwrite each other on Windows/macOS) are all caught.
+    """
 
     def __init__(self) -> None:
         self._seen: dict[str, tuple[str, bool]] = {}
 
     def check(self, p: str, is_dir: bool) -> str | None:
-        fold = p.casefold()
-        other = self._seen.get(fold)
-        if other is not None:
-            other_path, other_dir = other
-            if p != other_path:
-                return f"case-insensitive file name collision: {quote(other_path)} and {quote(p)}"
-            if is_dir != other_dir:
-                return f"entry {quote(p)} is both a file and a directory"
-            if not is_dir:
-                return f"multiple entries for file {quote(p)}"
-        else:
+        # Iterative (names can have thousands of elements); stops early at a
+        # directory that was registered before, since its parents were too.
+        while True:
+            fold = p.casefold()
+            other = self._seen.get(fold)
+            if other is not None:
+                other_path, other_dir = other
+                if p != other_path:
+                    return (
+                        f"case-insensitive file name collision: {quote(other_path)} and {quote(p)}"
+                    )
+                if is_dir != other_dir:
+                    return f"entry {quote(p)} is both a file and a directory"
+                if not is_dir:
+                    return f"multiple entries for file {quote(p)}"
+                return None
             self._seen[fold] = (p, is_dir)
-        parent = posixpath.dirname(p)
-        if parent not in ("", "."):
-            return self.check(parent, True)
-        return None
+            parent = posixpath.dirname(p)
+            if parent in ("", "."):
+                return None
+            p, is_dir = parent, True
 
 
 def _entry_mode_reason(info: zipfile.ZipInfo) -> str | None:
@@ -382,9 +392,9 @@ def read_file(
     limit. Raises ZipRuleError if the entry is larger than ``max_size``, is
     present more than once, or is corrupt.
     """
-    full = f"{module_path}@{version}/{name}"
+    full = f"{module_path}@{version}/{name}".encode("utf-8", "surrogateescape")
     with open_zip(zip_path) as (zf, raw):
-        matches = [i for i in zf.infolist() if zip_entry_name_bytes(i) == full.encode("utf-8")]
+        matches = [i for i in zf.infolist() if zip_entry_name_bytes(i) == full]
         if not matches:
             return None
         if len(matches) > 1:

@@ -163,6 +163,20 @@ def test_compare_table() -> None:
             assert ((ka > kb) - (ka < kb)) == want, (a, b)
 
 
+def test_huge_numbers() -> None:
+    big = "9" * 5000
+    vs = [f"v{big}.0.0", f"v1{big}.0.0", f"v1.0.0-{big}", "v1.0.0-1", f"v{big}"]
+    assert all(is_valid(v) for v in vs)
+    assert sort_versions(vs) == [
+        "v1.0.0-1",
+        f"v1.0.0-{big}",
+        f"v{big}",
+        f"v{big}.0.0",
+        f"v1{big}.0.0",
+    ]
+    assert compare(f"v{big}.0.0", f"v1{big}.0.0") == -1
+
+
 def test_prerelease_numeric_vs_alpha() -> None:
     assert compare("v1.0.0-2", "v1.0.0-10") == -1
     assert compare("v1.0.0-10", "v1.0.0-a") == -1

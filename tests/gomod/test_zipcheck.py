@@ -203,9 +203,19 @@ def test_case_fold_collisions(tmp_path: Path, a: str, b: str) -> None:
         check_zip(z, MOD, VER)
 
 
-def test_file_and_directory_with_same_name(tmp_path: Path) -> None:
-    z = mk(tmp_path, [(PFX + "a", b"1"), (PFX + "a/b.go", b"2")])
-    with pytest.raises(ZipRuleError, match="both a file and a directory"):
+@pytest.mark.parametrize("order", [["a", "a/b.go"], ["a/b.go", "a"], ["x/a/b", "X/A"]])
+def test_file_and_directory_with_same_name(tmp_path: Path, order: list[str]) -> None:
+    z = mk(tmp_path, [(PFX + n, b"1") for n in order])
+    with pytest.raises(ZipRuleError, match="both a file and a directory|collision"):
+        check_zip(z, MOD, VER)
+
+
+def test_deeply_nested_names(tmp_path: Path) -> None:
+    deep = "/".join(["d"] * 5000)
+    z = mk(tmp_path, rel({deep + "/a.go": b"1", deep + "/b.go": b"2", "d/c.go": b"3"}))
+    assert len(check_zip(z, MOD, VER).files) == 3
+    z = mk(tmp_path, rel({deep + "/a.go": b"1", deep.upper() + "/b.go": b"2"}))
+    with pytest.raises(ZipRuleError, match="collision"):
         check_zip(z, MOD, VER)
 
 

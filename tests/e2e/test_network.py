@@ -1,0 +1,125 @@
+"""Against the real public upstream: ingest with checksum verification, then build through Depot.
+
+Marked ``network``: they reach the toolchain's default Go module proxy (and its
+checksum-database passthrough), nothing else.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+
+from app.config import Settings, toolchain_default
+from app.ingest import ingest
+from app.services import Services
+from tests.conftest import go_client_env, run_go, start_server
+
+pytestmark = pytest.mark.network
+
+MODULES = {
+    "github.com/google/uuid": "v1.6.0",
+    "github.com/BurntSushi/toml": "v1.4.0",
+    "golang.org/x/text": "v0.21.0",
+}
+
+MAIN = """package main
+
+import (
+\t"fmt"
+
+\t"github.com/BurntSushi/toml"
+\t"github.com/google/uuid"
+\t"golang.org/x/text/cases"
+\t"golang.org/x/text/language"
+)
+
+func main() {
+\tvar v struct{ Name string }
+\tif _, err := toml.Decode(`Name = "depot"`, &v); err != nil {
+\t\tpanic(err)
+\t}
+\tfmt.Println(cases.Title(language.English).String(v.Name))
+\tfmt.Println(len(uuid.NewString()))
+}
+"""
+
+
+@pytest.fixture
+def real_settings(settings: Settings) -> Settings:
+    """The toolchain's own defaults: public proxy and checksum database."""
+    return replace(
+        settings,
+        upstream=toolchain_default(settings.go_bin, "GOPROXY"),
+        gosumdb=toolchain_default(settings.go_bin, "GOSUMDB"),
+    )
+
+
+@pytest.mark.parametrize("db_backend", ["sqlite"], indirect=True)
+def test_real_modules_through_depot_with_sumdb(real_settings: Settings, tmp_path: Path):
+    svc = Services.from_settings(real_settings)
+    from app.migrate import upgrade
+
+    upgrade(svc.db.engine)
+    for path, version in MODULES.items():
+        report = ingest(svc, path, version, deps=True)
+        assert report.ok, report.outcomes
+    assert svc.store.read_bytes("github.com/BurntSushi/toml", "v1.4.0", "mod").startswith(
+        b"module github.com/BurntSushi/toml"
+    )
+    assert (svc.settings.data_dir / "store" / "github.com/!burnt!sushi/toml/@v/v1.4.0.zip").exists()
+
+    server = start_server(real_settings, tmp_path)
+    try:
+        consumer = tmp_path / "consumer"
+        consumer.mkdir()
+        requires = "".join(f"\t{p} {v}\n" for p, v in MODULES.items())
+        (consumer / "go.mod").write_text(
+            f"module depot.test/netconsumer\n\ngo 1.22\n\nrequire (\n{requires})\n"
+        )
+        (consumer / "main.go").write_text(MAIN)
+        # GOSUMDB stays the default: lookups must go through Depot's /sumdb/ passthrough.
+        env = go_client_env(tmp_path / "client", server.url, real_settings.gosumdb)
+        done = run_go(["run", "."], consumer, env)
+        assert done.returncode == 0, done.stderr
+        assert done.stdout.splitlines() == ["Depot", "36"]
+        assert run_go(["mod", "verify"], consumer, env).returncode == 0
+        lookups = real_settings.data_dir / "sumdb-cache" / real_settings.sumdb_name / "lookup"
+        assert (lookups / "github.com/google/uuid@v1.6.0").is_file()
+    finally:
+        server.stop()
+        svc.db.dispose()
+
+
+def test_lying_http_upstream_is_refused(settings: Settings, tmp_path: Path):
+    """Depot in front of Depot: an upstream that serves altered bytes of a real module."""
+    real = replace(
+        settings,
+        upstream=toolchain_default(settings.go_bin, "GOPROXY"),
+        gosumdb=toolchain_default(settings.go_bin, "GOSUMDB"),
+    )
+    liar_dir = tmp_path / "liar"
+    liar = replace(real, data_dir=liar_dir, store_url=(liar_dir / "store").as_uri(),
+                   database_url=f"sqlite:///{liar_dir / 'db.sqlite3'}")
+    liar_svc = Services.from_settings(liar)
+    from app.migrate import upgrade
+
+    upgrade(liar_svc.db.engine)
+    assert ingest(liar_svc, "github.com/google/uuid", "v1.6.0").ok
+    zip_path = liar_dir / "store/github.com/google/uuid/@v/v1.6.0.zip"
+    zip_path.chmod(0o644)
+    data = bytearray(zip_path.read_bytes())
+    data[100] ^= 0xFF  # one flipped byte inside the first file's data
+    zip_path.write_bytes(bytes(data))
+    server = start_server(liar, tmp_path)
+    try:
+        victim = Services.from_settings(replace(real, upstream=server.url))
+        upgrade(victim.db.engine)
+        report = ingest(victim, "github.com/google/uuid", "v1.6.0")
+        outcome = report.outcomes[0]
+        assert outcome.status in ("rejected", "failed"), outcome
+        assert not (real.data_dir / "store/github.com/google/uuid/@v/v1.6.0.zip").exists()
+    finally:
+        server.stop()
+        liar_svc.db.dispose()

@@ -16,3 +16,6 @@ graceful_timeout = int(os.environ.get("DEPOT_GRACEFUL_TIMEOUT", "30"))
 keepalive = 5
 accesslog = os.environ.get("DEPOT_ACCESS_LOG", "-")
 errorlog = "-"
+# gunicorn's control socket lives in $HOME by default, shared by every instance of a user:
+# two Depots side by side would fight over it. Depot does not use it.
+control_socket_disable = True

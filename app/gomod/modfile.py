@@ -90,6 +90,9 @@ def go_env(**extra: str) -> dict[str, str]:
     never touch the network.
     """
     env = dict(os.environ)
+    # The binary locates its own GOROOT; a stray one from the caller's
+    # environment could belong to a different toolchain.
+    env.pop("GOROOT", None)
     env.update(
         GOTOOLCHAIN="local",
         GOENV="off",

@@ -149,3 +149,39 @@ def test_fetch_on_miss_single_flight_across_processes(
         assert counts.get("/depot.test/chain/c/@v/v1.0.0.zip") == 1, counts
     finally:
         server.stop()
+
+
+def raw_request(url: str, target: bytes) -> bytes:
+    """Send a request line as bytes, exactly (no client-side normalisation)."""
+    import socket
+    from urllib.parse import urlparse
+
+    parsed = urlparse(url)
+    with socket.create_connection((parsed.hostname, parsed.port), timeout=10) as sock:
+        sock.sendall(b"GET " + target + b" HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        data = b""
+        while chunk := sock.recv(65536):
+            data += chunk
+    return data
+
+
+@pytest.mark.parametrize("db_backend", ["sqlite"], indirect=True)
+def test_real_server_answers_bad_input_with_4xx(settings: Settings, tmp_path: Path):
+    assert flask_cli(settings, "migrate").returncode == 0
+    server = start_server(settings, tmp_path, workers=1)
+    try:
+        for target in (
+            b"/depot.test/x%00y/@v/list",
+            b"/depot.test/../../etc/passwd/@v/list",
+            b"/depot.test//x/@v/list",
+            b"/depot.test/X/@v/list",
+            b"/depot.test/x/@v/v1.0.0%zz.info",
+            b"/" + b"a" * 10_000 + b".test/@v/list",
+            b"/depot.test/x/@v/\xff\xfe.info",
+        ):
+            status_line = raw_request(server.url, target).split(b"\r\n", 1)[0]
+            status = int(status_line.split()[1])
+            assert 400 <= status < 500, (target[:80], status_line)
+        assert "Traceback" not in server.log.read_text()
+    finally:
+        server.stop()

@@ -166,12 +166,13 @@ def oracle(go_runner) -> Iterator[Oracle]:
     (work / "go.mod").write_text(
         f"module oracle\n\ngo {gover}\n\nrequire golang.org/x/mod {version}\n"
     )
-    (work / "vendor" / "modules.txt").write_text(
-        f"{header}\n{explicit}\n"
-        "golang.org/x/mod/internal/lazyregexp\n"
-        "golang.org/x/mod/module\n"
-        "golang.org/x/mod/semver\n"
+    dest = work / "vendor" / "golang.org" / "x" / "mod"
+    pkgs = sorted(
+        "golang.org/x/mod/" + d.relative_to(dest).as_posix()
+        for d in dest.rglob("*")
+        if d.is_dir() and any(f.suffix == ".go" for f in d.iterdir())
     )
+    (work / "vendor" / "modules.txt").write_text("\n".join([header, explicit, *pkgs]) + "\n")
     (work / "main.go").write_text(HELPER)
     go_runner.run("build", "-o", "oracle", ".", cwd=work, GOFLAGS="-mod=vendor")
     orc = Oracle(work / "oracle")

@@ -10,16 +10,17 @@ from __future__ import annotations
 import json
 import shutil
 import subprocess
-import tempfile
 import urllib.request
 import zipfile
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from tests.fixtures.sumdb import SumDB, find_go, go_env, start_sumdb
+from app.fetch.gotool import parse_json_stream
+from tests.conftest import run_go
+from tests.fixtures.sumdb import SumDB, go_env, start_sumdb
 from tests.fixtures.upstream import (
+    CONSUMER_REQUIRES,
     DEPRECATION,
     PSEUDO_VERSION,
     RETRACT_RATIONALE,
@@ -32,59 +33,9 @@ from tests.fixtures.upstream import (
     write_consumer,
 )
 
-GO = find_go()
-CONSUMER_REQUIRES = {
-    "depot.test/chain/a": "v1.1.0",
-    "depot.test/MixedCase/Lib": "v1.2.0",
-    "depot.test/major/v2": "v2.1.0",
-    "depot.test/legacy": "v2.0.0+incompatible",
-    "depot.test/pseudo": PSEUDO_VERSION,
-    "depot.test/deprecated": "v1.0.0",
-}
-
-
-@pytest.fixture(scope="module")
-def upstream(tmp_path_factory: pytest.TempPathFactory) -> Upstream:
-    return build_standard_upstream(tmp_path_factory.mktemp("upstream") / "proxy")
-
-
-@pytest.fixture(scope="module")
-def truth(tmp_path_factory: pytest.TempPathFactory) -> Upstream:
-    """A second, independent build: the sumdb's view, so the served tree can be made to lie."""
-    return build_standard_upstream(tmp_path_factory.mktemp("truth") / "proxy")
-
 
 def _cache_dir(config: pytest.Config) -> Path:
-    """Where the sumdb binary is kept between runs (pytest cache if enabled)."""
-    cache = getattr(config, "cache", None)
-    if cache is not None:
-        return Path(cache.mkdir("fixturesumdb"))
-    return Path(tempfile.gettempdir()) / "depot-fixturesumdb"
-
-
-@pytest.fixture(scope="module")
-def sumdb(truth: Upstream, request: pytest.FixtureRequest) -> Iterator[SumDB]:
-    with start_sumdb(truth.root, _cache_dir(request.config)) as db:
-        yield db
-
-
-def run_go(args: list[str], cwd: Path, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    cwd.mkdir(parents=True, exist_ok=True)
-    return subprocess.run(
-        [GO, *args], check=False, cwd=cwd, env=env, capture_output=True, text=True, timeout=300
-    )
-
-
-def decode_json_stream(text: str) -> list[dict[str, object]]:
-    """``go mod download -json`` prints concatenated objects, not a JSON array."""
-    decoder, pos, out = json.JSONDecoder(), 0, []
-    text = text.strip()
-    while pos < len(text):
-        obj, pos = decoder.raw_decode(text, pos)
-        out.append(obj)
-        while pos < len(text) and text[pos].isspace():
-            pos += 1
-    return out
+    return Path(config.cache.mkdir("fixturesumdb"))
 
 
 def test_tree_layout_matches_proxy_protocol(upstream: Upstream, truth: Upstream) -> None:
@@ -121,7 +72,7 @@ def test_download_every_module_verified_by_sumdb(
     specs = [f"{m.path}@{m.version}" for m in upstream.modules]
     proc = run_go(["mod", "download", "-json", *specs], tmp_path / "work", env)
     assert proc.returncode == 0, proc.stdout + proc.stderr
-    results = decode_json_stream(proc.stdout)
+    results = parse_json_stream(proc.stdout)
     assert sorted(f"{r['Path']}@{r['Version']}" for r in results) == sorted(specs)
     for r in results:
         assert "Error" not in r, r

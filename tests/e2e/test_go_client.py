@@ -22,16 +22,14 @@ import requests
 from app.config import REPO_ROOT, Settings
 from tests.conftest import go_client_env, run_go, settings_env, start_server
 from tests.fixtures.sumdb import SumDB
-from tests.fixtures.upstream import PSEUDO_VERSION, Upstream, greeting, write_consumer
+from tests.fixtures.upstream import (
+    CONSUMER_REQUIRES,
+    PSEUDO_VERSION,
+    Upstream,
+    greeting,
+    write_consumer,
+)
 
-REQUIRES = {
-    "depot.test/chain/a": "v1.1.0",
-    "depot.test/MixedCase/Lib": "v1.2.0",
-    "depot.test/major/v2": "v2.1.0",
-    "depot.test/legacy": "v2.0.0+incompatible",
-    "depot.test/pseudo": PSEUDO_VERSION,
-    "depot.test/deprecated": "v1.0.0",
-}
 EXPECTED = [
     greeting("depot.test/MixedCase/Lib", "v1.2.0"),
     " <- ".join([greeting("depot.test/chain/a", "v1.1.0"), greeting("depot.test/chain/b", "v1.0.0"),
@@ -56,7 +54,7 @@ def verifier_key(sumdb: SumDB) -> str:
 
 
 def build_consumer(tmp_path: Path, goproxy: str, gosumdb: str) -> tuple[Path, dict[str, str]]:
-    consumer = write_consumer(tmp_path / "consumer", REQUIRES)
+    consumer = write_consumer(tmp_path / "consumer", CONSUMER_REQUIRES)
     env = go_client_env(tmp_path / "client", goproxy, gosumdb)
     done = run_go(["run", "."], consumer, env)
     assert done.returncode == 0, done.stderr
@@ -66,7 +64,7 @@ def build_consumer(tmp_path: Path, goproxy: str, gosumdb: str) -> tuple[Path, di
 
 def test_consumer_builds_from_depot_alone(settings: Settings, sumdb: SumDB, tmp_path: Path):
     assert flask_cli(settings, "migrate").returncode == 0
-    for target in [f"{p}@{v}" for p, v in REQUIRES.items()] + [
+    for target in [f"{p}@{v}" for p, v in CONSUMER_REQUIRES.items()] + [
         "depot.test/retract@v1.0.0", "depot.test/retract@v1.0.1", "depot.test/retract@latest",
     ]:
         done = flask_cli(settings, "ingest", target, "--deps")

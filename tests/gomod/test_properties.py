@@ -17,7 +17,7 @@ from app.gomod.paths import (
 )
 from app.gomod.versions import canonical, compare, is_canonical, is_valid, sort_key, sort_versions
 
-FAST = settings(max_examples=300, deadline=None)
+FAST = settings(max_examples=300, deadline=None, database=None)
 
 _first = st.text(string.ascii_lowercase + string.digits, min_size=1, max_size=8)
 _elem_chars = string.ascii_letters + string.digits + "-_~"
@@ -108,7 +108,7 @@ semvers = st.builds(
 versions = st.one_of(semvers, st.text(max_size=12), st.sampled_from(["", "v1", "bad"]))
 
 
-@settings(max_examples=400, deadline=None)
+@settings(max_examples=400, deadline=None, database=None)
 @given(versions, versions)
 def test_compare_antisymmetric(a: str, b: str) -> None:
     assert compare(a, b) == -compare(b, a)
@@ -117,7 +117,7 @@ def test_compare_antisymmetric(a: str, b: str) -> None:
     assert compare(a, b) == (ka > kb) - (ka < kb)
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=300, deadline=None, database=None)
 @given(versions, versions, versions)
 def test_compare_transitive(a: str, b: str, c: str) -> None:
     if compare(a, b) <= 0 and compare(b, c) <= 0:
@@ -136,7 +136,7 @@ def test_sort_consistent_with_compare(vs: list[str]) -> None:
     assert sort_versions(out) == out
 
 
-@settings(max_examples=400, deadline=None)
+@settings(max_examples=400, deadline=None, database=None)
 @given(versions)
 def test_canonical_idempotent(v: str) -> None:
     c = canonical(v)

@@ -342,10 +342,17 @@ def parse_wrk(out: str) -> Load:
 
 def run_wrk(wrk: str, url: str, duration: int, connections: int) -> Load:
     cmd = [wrk, "-t2", f"-c{connections}", f"-d{duration}s", "--latency", url]
-    done = subprocess.run(cmd, capture_output=True, text=True, timeout=duration + 120)
-    if done.returncode != 0:
-        raise BenchError(f"{shlex.join(cmd)} failed:\n{done.stdout}{done.stderr}")
-    return parse_wrk(done.stdout)
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        out, err = proc.communicate(timeout=duration + 120)
+    except BaseException:
+        # subprocess.run leaves the child unreaped on Ctrl-C; kill and reap it here.
+        proc.kill()
+        proc.wait()
+        raise
+    if proc.returncode != 0:
+        raise BenchError(f"{shlex.join(cmd)} failed:\n{out}{err}")
+    return parse_wrk(out)
 
 
 LoadJob = tuple[str, int, str, int, float]
@@ -650,8 +657,9 @@ def run(args: argparse.Namespace, tmp: Path, procs: Processes) -> None:
     print("| target | file | req/s | p99 ms | MB/s | errors |")
     print("|---|---|---:|---:|---:|---:|")
     for name, kind, load in results:
-        print(f"| {name} | .{kind} | {load.rps:,.0f} | {load.p99_ms:.1f} | "
-              f"{load.mb_per_s:,.1f} | {load.errors} |")
+        mbps = f"{load.mb_per_s:,.1f}" if load.mb_per_s >= 10 else f"{load.mb_per_s:.2f}"
+        print(f"| {name} | .{kind} | {load.rps:,.0f} | {load.p99_ms:.1f} | {mbps} | "
+              f"{load.errors} |")
     for name, kind, load in results:
         if load.errors:
             print(f"\nWarning: {name} .{kind} had {load.errors} errors {load.note}".rstrip())
@@ -794,6 +802,8 @@ def _terminate(signum: int, _frame: object) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    # A shell's background job inherits SIGINT ignored: listen to Ctrl-C regardless.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     # SIGTERM and SIGHUP take the same path as Ctrl-C, through the finally below.
     signal.signal(signal.SIGTERM, _terminate)
     signal.signal(signal.SIGHUP, _terminate)

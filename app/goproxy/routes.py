@@ -119,19 +119,15 @@ def _serve(module: str, version: str, kind: str, art: Artifact) -> Response:
         resp.headers["X-Accel-Redirect"] = accel.rstrip("/") + "/" + key
         resp.set_etag(art.sha256)
         resp.make_conditional(request)
-    elif local is not None:
-        resp = send_file(
-            local, mimetype=CONTENT_TYPES[kind], conditional=True, etag=art.sha256,
-            max_age=IMMUTABLE, last_modified=None,
-        )
     else:
         try:
-            stream = svc.store.open(module, version, kind)
+            # A path lets gunicorn use sendfile; other backends hand us a stream.
+            source = local if local is not None else svc.store.open(module, version, kind)
         except ArtifactMissing as exc:
             raise NotFound(f"{module}@{version}: {kind} not available") from exc
         resp = send_file(
-            stream, mimetype=CONTENT_TYPES[kind], conditional=True, etag=art.sha256,
-            max_age=IMMUTABLE, last_modified=None, download_name=f"{version}.{kind}",
+            source, mimetype=CONTENT_TYPES[kind], conditional=True, etag=art.sha256,
+            max_age=IMMUTABLE, download_name=f"{version}.{kind}",
         )
     resp.cache_control.public = True
     resp.cache_control.max_age = IMMUTABLE

@@ -186,3 +186,23 @@ def test_sumdb_passthrough_and_cache(settings: Settings, sumdb: SumDB, upstream:
     assert client.get(f"/sumdb/{name}/../../etc/passwd").status_code == 404
     assert client.get(f"/sumdb/{name}/lookup/depot.test/nope@v1.0.0").status_code == 404
     app.extensions["depot"].db.dispose()
+
+
+def test_drift_keeps_serving_the_captured_bytes(settings: Settings, fresh_upstream: Upstream):
+    """The upstream re-tags after capture: Depot records drift and serves the original."""
+    from app.models import Drift
+    from tests.fixtures.upstream import module_files, retag
+
+    app = make_app(replace(settings, upstream=fresh_upstream.url, gosumdb="off"))
+    svc = app.extensions["depot"]
+    original = fresh_upstream.module("depot.test/chain/b", "v1.0.0").zip_bytes()
+    assert ingest(svc, "depot.test/chain/b", "v1.0.0").ok
+    files = module_files("depot.test/chain/b", "v1.0.0", {"depot.test/chain/c": "v1.0.0"})
+    retag(fresh_upstream.root, "depot.test/chain/b", "v1.0.0", files | {"new.go": b"package b\n"})
+    assert [o.status for o in ingest(svc, "depot.test/chain/b", "v1.0.0", refetch=True).outcomes
+            ] == ["drift"]
+    served = app.test_client().get("/depot.test/chain/b/@v/v1.0.0.zip")
+    assert served.status_code == 200 and served.data == original
+    with svc.db.session() as s:
+        assert s.query(Drift).count() == 1
+    svc.db.dispose()

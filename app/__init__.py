@@ -27,6 +27,9 @@ def create_app(settings: Settings | None = None) -> Flask:
 
     services = Services.from_settings(settings)
     app.extensions["depot"] = services
+    from app.goproxy.published import PublishedFiles
+
+    app.extensions["depot.published"] = PublishedFiles(services)
     app.config["DEPOT_SETTINGS"] = settings
     _configure_logging(app)
 

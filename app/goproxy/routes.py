@@ -14,8 +14,9 @@ from app.errors import BadRequest, Gone, NotFound
 from app.fetch import upstream
 from app.gomod import paths, versions
 from app.gomod.errors import GoModError
+from app.goproxy.published import PublishedFiles, ServedFile
 from app.ingest import InvalidRequest, ingest, tagged_published
-from app.models import Artifact, Module, ModuleVersion, VersionState
+from app.models import Module, ModuleVersion, VersionState
 from app.services import Services
 from app.store import ArtifactMissing, artifact_key
 
@@ -59,18 +60,17 @@ def text(body: str, status: int = 200, max_age: int = MUTABLE) -> Response:
     return resp
 
 
-def _version_row(module: str, version: str) -> tuple[ModuleVersion | None, dict[str, Artifact]]:
+def _state_of(module: str, version: str) -> ModuleVersion | None:
     with services().db.session() as session:
-        row = session.scalar(
+        return session.scalar(
             select(ModuleVersion)
             .join(Module)
             .where(Module.path == module, ModuleVersion.version == version)
         )
-        if row is None:
-            return None, {}
-        arts = {a.kind.value: a for a in row.artifacts}
-        session.expunge_all()
-        return row, arts
+
+
+def published_files() -> PublishedFiles:
+    return current_app.extensions["depot.published"]
 
 
 def _fetch_on_miss(module: str, query: str) -> str:
@@ -92,49 +92,54 @@ def _fetch_on_miss(module: str, query: str) -> str:
     return target.version
 
 
-def _published(module: str, version: str) -> dict[str, Artifact]:
-    """The artifacts of a published version, fetching it on a miss when allowed."""
+def _published(module: str, version: str) -> dict[str, ServedFile]:
+    """The files of a published version, fetching it on a miss when allowed."""
+    files = published_files().get(module, version)
+    if files is not None:
+        return files
     try:
         versions.check_path_version(module, version)
     except GoModError as exc:
         raise NotFound(str(exc)) from exc
-    row, arts = _version_row(module, version)
+    row = _state_of(module, version)
     if row is not None and row.state == VersionState.rejected:
         raise Gone(f"{module}@{version}: refused: {row.reason}")
-    if row is None or row.state != VersionState.published or len(arts) < 3:
-        _fetch_on_miss(module, version)
-        row, arts = _version_row(module, version)
-        if row is None or row.state != VersionState.published:
-            raise NotFound(f"{module}@{version}: not available")
-    return arts
+    _fetch_on_miss(module, version)
+    files = published_files().get(module, version)
+    if files is None:
+        raise NotFound(f"{module}@{version}: not available")
+    return files
 
 
-def _serve(module: str, version: str, kind: str, art: Artifact) -> Response:
+def _serve(module: str, version: str, kind: str, served: ServedFile) -> Response:
     svc = services()
-    key = artifact_key(module, version, kind)
-    local = svc.store.local_path(module, version, kind)
     accel = svc.settings.accel_redirect
-    if kind == "zip" and accel and local is not None:
+    if served.body is not None:
+        resp = Response(served.body, mimetype=CONTENT_TYPES[kind])
+    elif kind == "zip" and accel and served.path is not None:
         resp = Response(status=200, mimetype=CONTENT_TYPES[kind])
-        resp.headers["X-Accel-Redirect"] = accel.rstrip("/") + "/" + key
-        resp.set_etag(art.sha256)
-        resp.make_conditional(request)
+        resp.headers["X-Accel-Redirect"] = (
+            accel.rstrip("/") + "/" + artifact_key(module, version, kind)
+        )
     else:
         try:
             # A path lets gunicorn use sendfile; other backends hand us a stream.
-            source = local if local is not None else svc.store.open(module, version, kind)
+            source = served.path or svc.store.open(module, version, kind)
         except ArtifactMissing as exc:
             raise NotFound(f"{module}@{version}: {kind} not available") from exc
         resp = send_file(
-            source, mimetype=CONTENT_TYPES[kind], conditional=True, etag=art.sha256,
-            max_age=IMMUTABLE, download_name=f"{version}.{kind}",
+            source, mimetype=CONTENT_TYPES[kind], download_name=f"{version}.{kind}",
+            conditional=False, last_modified=None, etag=False,
         )
+    resp.set_etag(served.sha256)
     resp.cache_control.public = True
     resp.cache_control.max_age = IMMUTABLE
     resp.cache_control.immutable = True
     if kind == "zip":
         resp.headers["Content-Disposition"] = f'attachment; filename="{version}.zip"'
-    return resp
+    if "X-Accel-Redirect" in resp.headers:
+        return resp.make_conditional(request)  # the front proxy answers Range itself
+    return resp.make_conditional(request, accept_ranges=True, complete_length=served.size)
 
 
 @bp.route("/<path:escaped>/@v/list", methods=["GET", "HEAD"])
@@ -198,6 +203,4 @@ def artifact(escaped: str, name: str) -> Response:
     if kind is None:
         raise NotFound(f"{name!r}: not a GOPROXY file (want <version>.info, .mod or .zip)")
     version = decode_version(stem)
-    arts = _published(module, version)
-    art = arts[kind]
-    return _serve(module, version, kind, art)
+    return _serve(module, version, kind, _published(module, version)[kind])

@@ -1,0 +1,81 @@
+"""Published files never change, so their facts are read from the database once.
+
+The GOPROXY's hot path (.info, .mod, .zip of a published version) then costs a
+dictionary look-up instead of a database round-trip; the small .info and .mod
+bodies are kept in memory too. Bounded (LRU), per process.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass
+from pathlib import Path
+
+from sqlalchemy import select
+from sqlalchemy.orm import selectinload
+
+from app.models import Module, ModuleVersion, VersionState
+from app.services import Services
+
+# Bodies up to this size are kept in memory (a go.mod is almost always far smaller).
+MAX_INLINE = 64 * 1024
+
+
+@dataclass(frozen=True)
+class ServedFile:
+    sha256: str
+    size: int
+    body: bytes | None  # in memory when small
+    path: Path | None  # a local file the server can sendfile
+
+
+class PublishedFiles:
+    def __init__(self, services: Services, max_versions: int = 50_000) -> None:
+        self._services = services
+        self._max = max_versions
+        self._lock = threading.Lock()
+        self._cache: OrderedDict[tuple[str, str], dict[str, ServedFile]] = OrderedDict()
+
+    def get(self, module: str, version: str) -> dict[str, ServedFile] | None:
+        """The served files of a published version, or None if it is not published."""
+        key = (module, version)
+        with self._lock:
+            hit = self._cache.get(key)
+            if hit is not None:
+                self._cache.move_to_end(key)
+                return hit
+        files = self._load(module, version)
+        if files is not None:
+            with self._lock:
+                self._cache[key] = files
+                while len(self._cache) > self._max:
+                    self._cache.popitem(last=False)
+        return files
+
+    def _load(self, module: str, version: str) -> dict[str, ServedFile] | None:
+        with self._services.db.session() as session:
+            row = session.scalar(
+                select(ModuleVersion)
+                .join(Module)
+                .where(
+                    Module.path == module,
+                    ModuleVersion.version == version,
+                    ModuleVersion.state == VersionState.published,
+                )
+                .options(selectinload(ModuleVersion.artifacts))
+            )
+            if row is None:
+                return None
+            arts = {a.kind.value: (a.sha256, a.size) for a in row.artifacts}
+        if set(arts) != {"info", "mod", "zip"}:
+            return None
+        store = self._services.store
+        files = {}
+        for kind, (sha256, size) in arts.items():
+            path = store.local_path(module, version, kind)
+            body = None
+            if kind != "zip" and size <= MAX_INLINE:
+                body = store.read_bytes(module, version, kind)
+            files[kind] = ServedFile(sha256, size, body, path)
+        return files

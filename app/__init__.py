@@ -29,7 +29,8 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.extensions["depot"] = services
     from app.goproxy.published import PublishedFiles
 
-    app.extensions["depot.published"] = PublishedFiles(services)
+    published = PublishedFiles(services)
+    app.extensions["depot.published"] = published
     app.config["DEPOT_SETTINGS"] = settings
     _configure_logging(app)
 
@@ -42,6 +43,9 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.register_blueprint(goproxy_bp)
     register_commands(app)
     _register_error_handlers(app)
+    from app.goproxy.fastpath import FastPath
+
+    app.wsgi_app = FastPath(app.wsgi_app, published, settings.accel_redirect)  # type: ignore[method-assign]
     return app
 
 

@@ -37,6 +37,7 @@ import urllib.request
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from string import Template
 
 REPO = Path(__file__).resolve().parent.parent
 # The fixture upstream and the store's key function live in the repo, not in an installed package.
@@ -47,6 +48,8 @@ MB = 1_000_000
 SMALL = ("depot.test/bench/small", "v1.0.0", 5 * MB)
 LARGE = ("depot.test/bench/large", "v1.0.0", 100 * MB)
 ACCEL_PREFIX = "/_store/"
+SIDECAR_TEMPLATE = REPO / "charts" / "depot" / "files" / "nginx-sidecar.conf.template"
+SIDECAR = "nginx sidecar -> Depot"
 MEMORY_DOWNLOADS = 3
 # Targets from the brief: a ratio of req/s against nginx static on the same file.
 TARGETS = {"info": 0.5, "mod": 0.5, "zip-accel": 0.9}
@@ -255,12 +258,15 @@ def key_of(module: str, version: str, kind: str) -> str:
 # --------------------------------------------------------------------------- nginx
 
 
-def nginx_conf(workdir: Path, port: int, server: str, http_extra: str = "",
+def nginx_conf(workdir: Path, port: int, server: str | None, http_extra: str = "",
                connections: int = 32) -> Path:
     """A self-contained config: pid, logs and temp paths all inside workdir."""
     workdir.mkdir(parents=True, exist_ok=True)
     # As root, workers would drop to nobody and could not read the 0700 temp dir.
     user = "user root;\n" if os.geteuid() == 0 else ""
+    server_block = (
+        f"    server {{\n        listen 127.0.0.1:{port};\n{server}\n    }}" if server else ""
+    )
     text = f"""{user}worker_processes auto;
 daemon off;
 pid {workdir}/nginx.pid;
@@ -279,10 +285,7 @@ http {{
     uwsgi_temp_path {workdir}/uwsgi;
     scgi_temp_path {workdir}/scgi;
 {http_extra}
-    server {{
-        listen 127.0.0.1:{port};
-{server}
-    }}
+{server_block}
 }}
 """
     conf = workdir / "nginx.conf"
@@ -636,9 +639,11 @@ def run(args: argparse.Namespace, tmp: Path, procs: Processes) -> None:
     results: list[tuple[str, str, Load]] = []
     plan = [
         ("info", "Depot direct", targets.depot), ("info", "nginx static", targets.nginx),
+        ("info", SIDECAR, targets.accel),
         ("mod", "Depot direct", targets.depot), ("mod", "nginx static", targets.nginx),
+        ("mod", SIDECAR, targets.accel),
         ("zip", "Depot direct", targets.depot), ("zip", "nginx static", targets.nginx),
-        ("zip", "nginx + X-Accel -> Depot", targets.accel),
+        ("zip", SIDECAR, targets.accel),
     ]
     for kind, _name, base in plan:
         check_url(f"{base}/{key_of(SMALL[0], SMALL[1], kind)}", files[kind])
@@ -670,12 +675,16 @@ def run(args: argparse.Namespace, tmp: Path, procs: Processes) -> None:
         return rps[a] / rps[b] if rps[b] else 0.0
 
     ratios = [
-        (".info Depot / nginx", ratio(("Depot direct", "info"), ("nginx static", "info")),
-         TARGETS["info"]),
-        (".mod Depot / nginx", ratio(("Depot direct", "mod"), ("nginx static", "mod")),
-         TARGETS["mod"]),
-        (".zip X-Accel / nginx",
-         ratio(("nginx + X-Accel -> Depot", "zip"), ("nginx static", "zip")), TARGETS["zip-accel"]),
+        (".info Depot (gunicorn alone) / nginx",
+         ratio(("Depot direct", "info"), ("nginx static", "info")), TARGETS["info"]),
+        (".mod Depot (gunicorn alone) / nginx",
+         ratio(("Depot direct", "mod"), ("nginx static", "mod")), TARGETS["mod"]),
+        (".info Depot behind its sidecar (cached) / nginx",
+         ratio((SIDECAR, "info"), ("nginx static", "info")), TARGETS["info"]),
+        (".mod Depot behind its sidecar (cached) / nginx",
+         ratio((SIDECAR, "mod"), ("nginx static", "mod")), TARGETS["mod"]),
+        (".zip X-Accel (sidecar) / nginx",
+         ratio((SIDECAR, "zip"), ("nginx static", "zip")), TARGETS["zip-accel"]),
         (".zip Depot direct / nginx",
          ratio(("Depot direct", "zip"), ("nginx static", "zip")), None),
     ]
@@ -707,26 +716,18 @@ def start_servers(args: argparse.Namespace, tmp: Path, procs: Processes, env: di
     info_key = key_of(SMALL[0], SMALL[1], "info")
     static = nginx_conf(tmp / "nginx-static", servers["nginx"], f"        root {store};",
                         connections=args.connections)
-    accel = nginx_conf(
-        tmp / "nginx-accel", servers["accel"],
-        f"""        location / {{
-            proxy_pass http://depot;
-            proxy_http_version 1.1;
-            proxy_set_header Connection "";
-            proxy_set_header Host $http_host;
-        }}
-        location {ACCEL_PREFIX} {{
-            internal;
-            alias {store}/;
-        }}""",
-        # gunicorn drops idle keep-alive after 5 s: nginx lets go first.
-        http_extra=f"""    upstream depot {{
-        server 127.0.0.1:{servers['accel-depot']};
-        keepalive {max(32, args.connections)};
-        keepalive_timeout 4s;
-    }}""",
-        connections=args.connections,
+    # The sidecar exactly as shipped with the chart, its ${VAR}s filled in.
+    # safe_substitute: nginx's own $variables stay as they are.
+    sidecar = Template(SIDECAR_TEMPLATE.read_text()).safe_substitute(
+        LISTEN=f"127.0.0.1:{servers['accel']}",
+        DEPOT_ADDR=f"127.0.0.1:{servers['accel-depot']}",
+        STORE_DIR=str(store),
+        CACHE_DIR=str(tmp / "nginx-accel" / "cache"),
     )
+    if "${" in sidecar:
+        raise BenchError(f"unfilled placeholder in {SIDECAR_TEMPLATE.name}")
+    accel = nginx_conf(tmp / "nginx-accel", servers["accel"], None, http_extra=sidecar,
+                       connections=args.connections)
     for name, conf in (("nginx", static), ("accel", accel)):
         say(f"starting nginx ({name}) on port {servers[name]}")
         proc = start_nginx(procs, nginx, f"nginx-{name}", conf)

@@ -18,6 +18,12 @@ from sqlalchemy.orm import selectinload
 from app.models import Module, ModuleVersion, VersionState
 from app.services import Services
 
+IMMUTABLE = 365 * 24 * 3600
+CONTENT_TYPES = {
+    "info": "application/json",
+    "mod": "text/plain; charset=utf-8",
+    "zip": "application/zip",
+}
 # Bodies up to this size are kept in memory (a go.mod is almost always far smaller).
 MAX_INLINE = 64 * 1024
 
@@ -30,12 +36,29 @@ class ServedFile:
     path: Path | None  # a local file the server can sendfile
 
 
+def file_headers(served: ServedFile, kind: str, version: str) -> list[tuple[str, str]]:
+    """Headers of every published file response, whichever path serves it."""
+    headers = [
+        ("Content-Type", CONTENT_TYPES[kind]),
+        ("ETag", f'"{served.sha256}"'),
+        ("Cache-Control", f"public, max-age={IMMUTABLE}, immutable"),
+    ]
+    if kind == "zip":
+        headers.append(("Content-Disposition", f'attachment; filename="{version}.zip"'))
+    return headers
+
+
 class PublishedFiles:
     def __init__(self, services: Services, max_versions: int = 50_000) -> None:
         self._services = services
         self._max = max_versions
         self._lock = threading.Lock()
         self._cache: OrderedDict[tuple[str, str], dict[str, ServedFile]] = OrderedDict()
+
+    def cached(self, module: str, version: str) -> dict[str, ServedFile] | None:
+        """Only what is already in memory (never touches the database)."""
+        with self._lock:
+            return self._cache.get((module, version))
 
     def get(self, module: str, version: str) -> dict[str, ServedFile] | None:
         """The served files of a published version, or None if it is not published."""

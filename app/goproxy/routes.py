@@ -14,7 +14,7 @@ from app.errors import BadRequest, Gone, NotFound
 from app.fetch import upstream
 from app.gomod import paths, versions
 from app.gomod.errors import GoModError
-from app.goproxy.published import PublishedFiles, ServedFile
+from app.goproxy.published import CONTENT_TYPES, PublishedFiles, ServedFile, file_headers
 from app.ingest import InvalidRequest, ingest, tagged_published
 from app.models import Module, ModuleVersion, VersionState
 from app.services import Services
@@ -22,14 +22,8 @@ from app.store import ArtifactMissing, artifact_key
 
 bp = Blueprint("goproxy", __name__)
 
-IMMUTABLE = 365 * 24 * 3600
 MUTABLE = 60
 KINDS = {".info": "info", ".mod": "mod", ".zip": "zip"}
-CONTENT_TYPES = {
-    "info": "application/json",
-    "mod": "text/plain; charset=utf-8",
-    "zip": "application/zip",
-}
 
 
 def services() -> Services:
@@ -131,12 +125,8 @@ def _serve(module: str, version: str, kind: str, served: ServedFile) -> Response
             source, mimetype=CONTENT_TYPES[kind], download_name=f"{version}.{kind}",
             conditional=False, last_modified=None, etag=False,
         )
-    resp.set_etag(served.sha256)
-    resp.cache_control.public = True
-    resp.cache_control.max_age = IMMUTABLE
-    resp.cache_control.immutable = True
-    if kind == "zip":
-        resp.headers["Content-Disposition"] = f'attachment; filename="{version}.zip"'
+    for name, value in file_headers(served, kind, version):
+        resp.headers[name] = value
     if "X-Accel-Redirect" in resp.headers:
         return resp.make_conditional(request)  # the front proxy answers Range itself
     return resp.make_conditional(request, accept_ranges=True, complete_length=served.size)

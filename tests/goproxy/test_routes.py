@@ -206,3 +206,27 @@ def test_drift_keeps_serving_the_captured_bytes(settings: Settings, fresh_upstre
     with svc.db.session() as s:
         assert s.query(Drift).count() == 1
     svc.db.dispose()
+
+
+@pytest.mark.parametrize("accel", ["", "/_store/"])
+def test_fast_path_answers_like_the_app(settings: Settings, accel: str):
+    """The first request goes through Flask and fills the cache; the next ones take the
+    WSGI fast path. Both must answer the same bytes and headers."""
+    app = make_app(replace(settings, accel_redirect=accel))
+    svc = app.extensions["depot"]
+    assert ingest(svc, "depot.test/MixedCase/Lib", "v1.2.0").ok
+    client = app.test_client()
+    for kind in ("info", "mod", "zip"):
+        url = f"/depot.test/!mixed!case/!lib/@v/v1.2.0.{kind}"
+        assert app.extensions["depot.published"].cached("depot.test/MixedCase/Lib", "v1.2.0") \
+            is None or kind != "info"
+        first, second = client.get(url), client.get(url)
+        assert (first.status_code, first.data) == (second.status_code, second.data)
+        for header in ("ETag", "Cache-Control", "Content-Type", "Content-Length",
+                       "X-Accel-Redirect", "Content-Disposition"):
+            assert first.headers.get(header) == second.headers.get(header), (kind, header)
+        head = client.head(url)
+        assert head.data == b"" and head.headers["Content-Length"] == second.headers[
+            "Content-Length"]
+    assert app.extensions["depot.published"].cached("depot.test/MixedCase/Lib", "v1.2.0")
+    svc.db.dispose()

@@ -1,0 +1,69 @@
+"""A WSGI fast path for the hottest requests: published files already in memory.
+
+Published .info/.mod/.zip never change, so once :class:`PublishedFiles` knows a
+version, answering needs no routing, no request object and no database. Only
+plain GET/HEAD cache hits are answered here; anything else (a miss, a Range, a
+conditional request, bad input) goes to the Flask app, which owns every rule.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable
+
+from app.gomod import paths, versions
+from app.gomod.errors import GoModError
+from app.goproxy.published import PublishedFiles, file_headers
+from app.store import artifact_key
+
+_FILE = re.compile(r"^/(.+)/@v/([^/]+)\.(info|mod|zip)$")
+# Headers that make a request more than a plain fetch: Flask handles those.
+_SPECIAL = ("HTTP_RANGE", "HTTP_IF_NONE_MATCH", "HTTP_IF_MATCH", "HTTP_IF_MODIFIED_SINCE",
+            "HTTP_IF_RANGE")
+
+WSGIApp = Callable[[dict, Callable], Iterable[bytes]]
+
+
+class FastPath:
+    def __init__(self, app: WSGIApp, published: PublishedFiles, accel_redirect: str) -> None:
+        self.app = app
+        self.published = published
+        self.accel = accel_redirect.rstrip("/")
+
+    def __call__(self, environ: dict, start_response: Callable) -> Iterable[bytes]:
+        method = environ.get("REQUEST_METHOD")
+        match = _FILE.match(environ.get("PATH_INFO", ""))
+        if match is None or method not in ("GET", "HEAD") or any(k in environ for k in _SPECIAL):
+            return self.app(environ, start_response)
+        try:
+            module = paths.unescape_path(match[1])
+            version = paths.unescape_version(match[2])
+        except GoModError:
+            return self.app(environ, start_response)
+        if not versions.is_canonical(version):
+            return self.app(environ, start_response)
+        files = self.published.cached(module, version)
+        if files is None:
+            return self.app(environ, start_response)
+        kind = match[3]
+        served = files[kind]
+        headers = file_headers(served, kind, version)
+        if kind == "zip" and self.accel and served.path is not None:
+            key = artifact_key(module, version, kind)
+            headers.append(("X-Accel-Redirect", f"{self.accel}/{key}"))
+            headers.append(("Content-Length", "0"))
+            start_response("200 OK", headers)
+            return [b""]
+        headers.append(("Content-Length", str(served.size)))
+        headers.append(("Accept-Ranges", "bytes"))
+        if served.body is not None:
+            start_response("200 OK", headers)
+            return [b"" if method == "HEAD" else served.body]
+        if served.path is None:
+            return self.app(environ, start_response)
+        start_response("200 OK", headers)
+        if method == "HEAD":
+            return [b""]
+        stream = open(served.path, "rb")  # noqa: SIM115 (the server closes it)
+        wrapper = environ.get("wsgi.file_wrapper")
+        return wrapper(stream, 1 << 16) if wrapper else iter(lambda: stream.read(1 << 16), b"")

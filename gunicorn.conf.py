@@ -6,7 +6,11 @@ toolchain, and other requests must keep flowing meanwhile.
 
 import os
 
-bind = f"{os.environ.get('DEPOT_HOST', '127.0.0.1')}:{os.environ.get('DEPOT_PORT', '8080')}"
+# DEPOT_BIND (e.g. unix:/run/depot/depot.sock for a sidecar on the same pod) wins over
+# DEPOT_HOST:DEPOT_PORT.
+bind = os.environ.get("DEPOT_BIND") or (
+    f"{os.environ.get('DEPOT_HOST', '127.0.0.1')}:{os.environ.get('DEPOT_PORT', '8080')}"
+)
 workers = int(os.environ.get("DEPOT_WORKERS", "2"))
 worker_class = "gthread"
 threads = int(os.environ.get("DEPOT_THREADS", "8"))

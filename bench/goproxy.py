@@ -34,7 +34,7 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from string import Template
@@ -648,26 +648,38 @@ def run(args: argparse.Namespace, tmp: Path, procs: Processes) -> None:
     for kind, _name, base in plan:
         check_url(f"{base}/{key_of(SMALL[0], SMALL[1], kind)}", files[kind])
     check_accel(f"{targets.accel_depot}/{key_of(SMALL[0], SMALL[1], 'zip')}")
-    for kind, name, base in plan:
-        url = f"{base}/{key_of(SMALL[0], SMALL[1], kind)}"
-        say(f"load: {name} .{kind} for {args.duration} s")
-        if use_wrk:
-            load = run_wrk(wrk or "wrk", url, args.duration, args.connections)
-        else:
-            load = run_python_load(url, args.duration, args.connections)
-        results.append((name, kind, load))
-        time.sleep(1)
+    runs: dict[tuple[str, str], list[Load]] = {(name, kind): [] for kind, name, _ in plan}
+    # Rounds interleave the targets, so a passing disturbance on this shared 2-core
+    # machine does not fall on one target alone; the median of the rounds is reported.
+    for round_no in range(1, args.repeat + 1):
+        for kind, name, base in plan:
+            url = f"{base}/{key_of(SMALL[0], SMALL[1], kind)}"
+            say(f"load (round {round_no}/{args.repeat}): {name} .{kind} for {args.duration} s")
+            if use_wrk:
+                load = run_wrk(wrk or "wrk", url, args.duration, args.connections)
+            else:
+                load = run_python_load(url, args.duration, args.connections)
+            runs[(name, kind)].append(load)
+            time.sleep(1)
+    for kind, name, _ in plan:
+        loads = sorted(runs[(name, kind)], key=lambda ld: ld.rps)
+        median = loads[len(loads) // 2]
+        spread = f"{loads[0].rps:,.0f}–{loads[-1].rps:,.0f}"
+        results.append((name, kind, replace(median, errors=sum(ld.errors for ld in loads),
+                                             note=spread)))
 
     print("\n## Throughput\n")
-    print("| target | file | req/s | p99 ms | MB/s | errors |")
-    print("|---|---|---:|---:|---:|---:|")
+    print(f"Median of {args.repeat} interleaved rounds; the range is the lowest and highest "
+          "req/s seen.\n")
+    print("| target | file | req/s | range | p99 ms | MB/s | errors |")
+    print("|---|---|---:|---:|---:|---:|---:|")
     for name, kind, load in results:
         mbps = f"{load.mb_per_s:,.1f}" if load.mb_per_s >= 10 else f"{load.mb_per_s:.2f}"
-        print(f"| {name} | .{kind} | {load.rps:,.0f} | {load.p99_ms:.1f} | {mbps} | "
-              f"{load.errors} |")
+        print(f"| {name} | .{kind} | {load.rps:,.0f} | {load.note} | {load.p99_ms:.1f} | "
+              f"{mbps} | {load.errors} |")
     for name, kind, load in results:
         if load.errors:
-            print(f"\nWarning: {name} .{kind} had {load.errors} errors {load.note}".rstrip())
+            print(f"\nWarning: {name} .{kind} had {load.errors} errors")
 
     rps = {(name, kind): load.rps for name, kind, load in results}
 
@@ -783,6 +795,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--duration", type=int, default=10, help="seconds per load run")
     parser.add_argument("--connections", type=int, default=32, help="concurrent connections")
+    parser.add_argument("--repeat", type=int, default=3,
+                        help="interleaved rounds per target; the median is reported")
     parser.add_argument("--loader", choices=("auto", "wrk", "python"), default="auto",
                         help="load generator (auto: wrk, else the Python fallback)")
     parser.add_argument("--skip-install", action="store_true",

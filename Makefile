@@ -24,7 +24,7 @@ install-dev: $(VENV)/.installed-dev
 run: $(VENV)/.installed
 	$(BIN)/flask --app app migrate
 	@echo "Depot on http://$${DEPOT_HOST:-127.0.0.1}:$${DEPOT_PORT:-8080}"
-	exec $(BIN)/gunicorn -c gunicorn.conf.py 'app:create_app()'
+	exec $(BIN)/flask --app app serve
 
 test: $(VENV)/.installed-dev
 	$(BIN)/ruff check .

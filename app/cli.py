@@ -1,14 +1,22 @@
-"""Flask commands: `flask --app app migrate | downgrade | ingest`."""
+"""Flask commands: `flask --app app migrate | downgrade | ingest | discover | worker | jobs |
+serve`."""
 
 from __future__ import annotations
 
+import os
+import signal
+import subprocess
 import sys
+import time
+from pathlib import Path
 
 import click
 from flask import Flask, current_app
 
 from app import migrate as migrations
+from app.config import REPO_ROOT
 from app.ingest import InvalidRequest, Outcome, ingest
+from app.models import RequestSource
 from app.services import Services
 
 
@@ -16,7 +24,7 @@ def _services() -> Services:
     return current_app.extensions["depot"]
 
 
-def _size(n: int) -> str:
+def _size(n: float) -> str:
     for unit in ("B", "kB", "MB", "GB"):
         if n < 1000 or unit == "GB":
             return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
@@ -25,7 +33,7 @@ def _size(n: int) -> str:
 
 
 def _describe(o: Outcome) -> str:
-    line = f"{o.status:>9}  {o.path}@{o.version}"
+    line = f"{o.status:>10}  {o.path}@{o.version}"
     if o.sizes:
         line += f"  (zip {_size(o.sizes.get('zip', 0))})"
     if o.reason:
@@ -33,7 +41,17 @@ def _describe(o: Outcome) -> str:
     return line
 
 
+def parse_target(target: str) -> tuple[str, str]:
+    """``module``, ``module@version`` or ``module@latest`` → (module, query)."""
+    module, _, query = target.strip().partition("@")
+    return module, query or "latest"
+
+
 def register_commands(app: Flask) -> None:
+    from app.notify.cli import register_notify_commands
+
+    register_notify_commands(app)
+
     @app.cli.command("migrate")
     @click.option("--revision", default="head", show_default=True)
     def migrate_cmd(revision: str) -> None:
@@ -56,10 +74,9 @@ def register_commands(app: Flask) -> None:
         help="Download again even if present and record drift if the upstream changed.",
     )
     def ingest_cmd(target: str, deps: bool, refetch: bool) -> None:
-        """Fetch TARGET (MODULE, MODULE@VERSION or MODULE@latest) into Depot."""
+        """Run the pipeline for TARGET (MODULE, MODULE@VERSION or MODULE@latest) here."""
         svc = _services()
-        module, _, query = target.partition("@")
-        query = query or "latest"
+        module, query = parse_target(target)
         if svc.settings.sumdb_off:
             click.echo(
                 "warning: DEPOT_GOSUMDB=off: downloads are NOT verified against a checksum "
@@ -79,3 +96,128 @@ def register_commands(app: Flask) -> None:
                    f"{'' if report.upstream_called else ' (no upstream call)'}", err=True)
         if not report.ok:
             sys.exit(1)
+
+    @app.cli.command("discover")
+    @click.option("--from-file", "from_file", type=click.File("r"), required=True,
+                  help="One MODULE[@VERSION] a line; # starts a comment.")
+    def discover_cmd(from_file) -> None:  # type: ignore[no-untyped-def]
+        """Queue requests for a seed list (the workers do the rest)."""
+        from app.pipeline.requests import submit
+        from app.queue import RQDispatcher, connect
+
+        svc = _services()
+        lines = [ln.split("#", 1)[0].strip() for ln in from_file]
+        targets = [parse_target(ln) for ln in lines if ln]
+        dispatcher = RQDispatcher(svc.settings, connect(svc.settings))
+        created = reused = 0
+        bad: list[str] = []
+        with click.progressbar(targets, label="queueing", show_pos=True) as bar:
+            for module, query in bar:
+                try:
+                    done = submit(svc, dispatcher, module, query, RequestSource.seed)
+                except InvalidRequest as exc:
+                    bad.append(f"{module}@{query}: {exc}")
+                    continue
+                created += done.created
+                reused += not done.created
+        click.echo(f"{created} requests queued, {reused} already pending, {len(bad)} refused")
+        for line in bad:
+            click.echo(f"refused: {line}", err=True)
+        if bad:
+            sys.exit(1)
+
+    @app.cli.command("worker")
+    @click.argument("queues", nargs=-1)
+    @click.option("--burst", is_flag=True, help="Stop when the queues are empty.")
+    def worker_cmd(queues: tuple[str, ...], burst: bool) -> None:
+        """Run a worker on QUEUES (default: all of discovery, process, validate, index,
+        notify)."""
+        from app.queue import QUEUES, connect
+        from jobs.worker import run_worker  # the worker hosts the jobs
+
+        unknown = set(queues) - set(QUEUES)
+        if unknown:
+            raise click.BadParameter(f"unknown queue(s): {', '.join(sorted(unknown))}; "
+                                     f"known: {', '.join(QUEUES)}")
+        svc = _services()
+        run_worker(connect(svc.settings), list(queues or QUEUES), burst=burst)
+
+    @app.cli.group("jobs")
+    def jobs_group() -> None:
+        """Inspect and retry failed jobs."""
+
+    @jobs_group.command("failed")
+    def jobs_failed() -> None:
+        """List failed jobs of every queue."""
+        from app.queue import failed_jobs
+
+        rows = failed_jobs(_connection())
+        for job in rows:
+            click.echo(f"{job['id']}  {job['queue']:<9}  {job['description']}  — {job['error']}")
+        click.echo(f"{len(rows)} failed job(s)", err=True)
+
+    @jobs_group.command("retry")
+    @click.argument("job_id", required=False)
+    @click.option("--all", "retry_all", is_flag=True, help="Retry every failed job.")
+    def jobs_retry(job_id: str | None, retry_all: bool) -> None:
+        """Put failed job JOB_ID (or --all) back on its queue."""
+        from app.queue import retry_failed
+
+        if not job_id and not retry_all:
+            raise click.UsageError("give a JOB_ID or --all")
+        count = retry_failed(_connection(), None if retry_all else job_id)
+        if job_id and not count:
+            click.echo(f"no failed job {job_id}", err=True)
+            sys.exit(1)
+        click.echo(f"{count} job(s) queued again")
+
+    @app.cli.command("serve")
+    @click.option("--workers", "worker_count", default=1, show_default=True,
+                  help="Pipeline worker processes to run beside the web server.")
+    def serve_cmd(worker_count: int) -> None:
+        """Run everything on this machine: embedded Redis (unless REDIS_URL is set),
+        the web server (gunicorn, GOPROXY and portal) and pipeline workers."""
+        from app.queue import start_embedded_redis
+
+        svc = _services()
+        redis_proc = start_embedded_redis(svc.settings)
+        env = dict(os.environ)
+        if svc.settings.embedded_redis:
+            env["REDIS_URL"] = svc.settings.queue_url
+        bin_dir = Path(sys.executable).parent
+        children = [
+            subprocess.Popen([str(bin_dir / "gunicorn"), "-c", "gunicorn.conf.py",
+                              "app:create_app()"], cwd=REPO_ROOT, env=env)
+        ]
+        for _ in range(worker_count):
+            children.append(subprocess.Popen([sys.executable, "-m", "flask", "--app", "app",
+                                              "worker"], cwd=REPO_ROOT, env=env))
+        stopping = False
+
+        def stop(_signum: int, _frame: object) -> None:
+            nonlocal stopping
+            stopping = True
+
+        signal.signal(signal.SIGTERM, stop)
+        signal.signal(signal.SIGINT, stop)
+        try:
+            while not stopping and all(c.poll() is None for c in children):
+                time.sleep(0.5)
+        finally:
+            for child in children:
+                if child.poll() is None:
+                    child.terminate()
+            for child in children:
+                try:
+                    child.wait(timeout=30)
+                except subprocess.TimeoutExpired:
+                    child.kill()
+            if redis_proc is not None:
+                redis_proc.terminate()
+                redis_proc.wait(timeout=10)
+
+
+def _connection():  # type: ignore[no-untyped-def]
+    from app.queue import connect
+
+    return connect(_services().settings)

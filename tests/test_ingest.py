@@ -47,9 +47,9 @@ def test_ingest_with_deps_stores_the_whole_build_list(services: Services, upstre
     report = ingest(services, "depot.test/chain/a", "v1.1.0", deps=True)
     assert report.ok, report.outcomes
     assert {(o.path, o.version, o.status) for o in report.outcomes} == {
-        ("depot.test/chain/a", "v1.1.0", "stored"),
-        ("depot.test/chain/b", "v1.0.0", "stored"),
-        ("depot.test/chain/c", "v1.0.0", "stored"),
+        ("depot.test/chain/a", "v1.1.0", "published"),
+        ("depot.test/chain/b", "v1.0.0", "published"),
+        ("depot.test/chain/c", "v1.0.0", "published"),
     }
     for path in ("a", "b", "c"):
         version = "v1.1.0" if path == "a" else "v1.0.0"
@@ -102,7 +102,7 @@ def test_second_ingest_makes_no_upstream_call(services: Services):
 )
 def test_ingest_special_versions(services: Services, upstream: Upstream, path: str, version: str):
     report = ingest(services, path, version)
-    assert [o.status for o in report.outcomes] == ["stored"], report.outcomes
+    assert [o.status for o in report.outcomes] == ["published"], report.outcomes
     assert services.store.read_bytes(path, version, "mod") == upstream.module(path, version).go_mod
     row = _row(services, path, version)
     assert row is not None and row.state == VersionState.published

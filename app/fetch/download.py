@@ -95,6 +95,19 @@ def go_directive(settings: Settings, workdir: Path) -> str:
     return out.removeprefix("go").split("-")[0] or "1.21"
 
 
+def write_consumer(
+    workdir: Path, module: str, version: str, lang: str, known_sums: list[str]
+) -> Path:
+    """A throw-away main module requiring module@version, as a user's project would."""
+    consumer = workdir / "consumer"
+    consumer.mkdir(parents=True, exist_ok=True)
+    (consumer / "go.mod").write_text(
+        f"module {CONSUMER_PATH}\n\ngo {lang}\n\nrequire {module} {version}\n"
+    )
+    (consumer / "go.sum").write_text("".join(f"{line}\n" for line in known_sums))
+    return consumer
+
+
 def resolve(settings: Settings, workdir: Path, module: str, query: str) -> str:
     """The concrete version the upstream gives for a query such as ``latest``.
 
@@ -137,13 +150,8 @@ def download(
     """
     env = isolated_env(workdir, goproxy or settings.upstream, settings.gosumdb)
     if deps:
-        consumer = workdir / "consumer"
-        consumer.mkdir(parents=True, exist_ok=True)
         lang = go_directive(settings, workdir)
-        (consumer / "go.mod").write_text(
-            f"module {CONSUMER_PATH}\n\ngo {lang}\n\nrequire {module} {query}\n"
-        )
-        (consumer / "go.sum").write_text("".join(f"{line}\n" for line in known_sums or []))
+        consumer = write_consumer(workdir, module, query, lang, known_sums or [])
         args, cwd = ["mod", "download", "-json", "all"], consumer
     else:
         args, cwd = ["mod", "download", "-json", f"{module}@{query}"], workdir

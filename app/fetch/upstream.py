@@ -76,3 +76,16 @@ def sumdb_base(settings: Settings, name: str) -> str | None:
 
 def sumdb_get(base: str, rest: str, timeout: float) -> tuple[int, bytes]:
     return _get(f"{base}/{rest}", timeout)
+
+
+def sumdb_for_toolchain(settings: Settings) -> str:
+    """A GOSUMDB value that reaches the database without the upstream in GOPROXY.
+
+    The validator's only GOPROXY is Depot's own tree, so the go command cannot
+    find the database through a proxy; name its URL explicitly instead (the go
+    command accepts "name url" for a database whose key it knows).
+    """
+    if settings.sumdb_off or settings.sumdb_url:
+        return settings.gosumdb
+    base = sumdb_base(settings, settings.sumdb_name)
+    return f"{settings.gosumdb.split()[0]} {base}" if base else settings.gosumdb

@@ -10,13 +10,14 @@ from __future__ import annotations
 from flask import Blueprint, Response, current_app, request, send_file
 from sqlalchemy import select
 
-from app.errors import BadRequest, Gone, NotFound
+from app.errors import BadRequest, Gone, NotFound, Unavailable
 from app.fetch import upstream
 from app.gomod import paths, versions
 from app.gomod.errors import GoModError
 from app.goproxy.published import CONTENT_TYPES, PublishedFiles, ServedFile, file_headers
-from app.ingest import InvalidRequest, ingest, tagged_published
-from app.models import Module, ModuleVersion, VersionState
+from app.ingest import InvalidRequest, ingest
+from app.models import Module, ModuleVersion, RequestSource, VersionState
+from app.pipeline.capture import tagged_published
 from app.services import Services
 from app.store import ArtifactMissing, artifact_key
 
@@ -68,12 +69,26 @@ def published_files() -> PublishedFiles:
 
 
 def _fetch_on_miss(module: str, query: str) -> str:
-    """Ingest synchronously (single flight) and return the version now published."""
+    """Run the pipeline for a miss (single flight) and return the version now published.
+
+    With ``DEPOT_ON_MISS=enqueue`` the wish is queued for the workers and the
+    client gets its 404 at once; with ``404`` nothing happens.
+    """
     svc = services()
+    if svc.settings.on_miss == "enqueue":
+        from app.api import request_wish
+
+        try:
+            done = request_wish(svc, module, query, RequestSource.miss)
+        except InvalidRequest as exc:
+            raise NotFound(str(exc)) from exc
+        except Unavailable:
+            raise NotFound(f"{module}@{query}: not in Depot") from None
+        raise NotFound(f"{module}@{query}: not in Depot yet; requested (request {done.request_id})")
     if svc.settings.on_miss != "fetch":
         raise NotFound(f"{module}@{query}: not in Depot")
     try:
-        report = ingest(svc, module, query)
+        report = ingest(svc, module, query, deps=True)
     except InvalidRequest as exc:
         raise NotFound(str(exc)) from exc
     target = report.target
@@ -82,7 +97,7 @@ def _fetch_on_miss(module: str, query: str) -> str:
     if target.status == "rejected":
         raise Gone(f"{module}@{target.version}: refused: {target.reason}")
     if not target.ok:
-        raise NotFound(f"{module}@{query}: {target.reason or target.status}")
+        raise NotFound(f"{module}@{query}: {target.status}: {target.reason}".rstrip(": "))
     return target.version
 
 
@@ -96,7 +111,7 @@ def _published(module: str, version: str) -> dict[str, ServedFile]:
     except GoModError as exc:
         raise NotFound(str(exc)) from exc
     row = _state_of(module, version)
-    if row is not None and row.state == VersionState.rejected:
+    if row is not None and (row.state == VersionState.rejected or row.redistributable is False):
         raise Gone(f"{module}@{version}: refused: {row.reason}")
     _fetch_on_miss(module, version)
     files = published_files().get(module, version)

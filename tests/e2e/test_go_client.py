@@ -69,7 +69,7 @@ def test_consumer_builds_from_depot_alone(settings: Settings, sumdb: SumDB, tmp_
     ]:
         done = flask_cli(settings, "ingest", target, "--deps")
         assert done.returncode == 0, done.stdout + done.stderr
-        assert "stored" in done.stdout or "present" in done.stdout
+        assert "published" in done.stdout or "present" in done.stdout
     again = flask_cli(settings, "ingest", "depot.test/chain/a@v1.1.0")
     assert "no upstream call" in again.stderr
 

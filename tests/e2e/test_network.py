@@ -18,10 +18,13 @@ from tests.conftest import go_client_env, run_go, start_server
 
 pytestmark = pytest.mark.network
 
+# Small real modules with few dependencies (every member is validated with a build, so a
+# module pulling in golang.org/x/tools would cost minutes): a mixed-case path, a module
+# without go.mod (Depot and go synthesize it) and a plain one.
 MODULES = {
     "github.com/google/uuid": "v1.6.0",
     "github.com/BurntSushi/toml": "v1.4.0",
-    "golang.org/x/text": "v0.21.0",
+    "github.com/pkg/errors": "v0.9.1",
 }
 
 MAIN = """package main
@@ -31,16 +34,15 @@ import (
 
 \t"github.com/BurntSushi/toml"
 \t"github.com/google/uuid"
-\t"golang.org/x/text/cases"
-\t"golang.org/x/text/language"
+\t"github.com/pkg/errors"
 )
 
 func main() {
 \tvar v struct{ Name string }
-\tif _, err := toml.Decode(`Name = "depot"`, &v); err != nil {
-\t\tpanic(err)
+\tif _, err := toml.Decode(`Name = "Depot"`, &v); err != nil {
+\t\tpanic(errors.Wrap(err, "decoding"))
 \t}
-\tfmt.Println(cases.Title(language.English).String(v.Name))
+\tfmt.Println(v.Name)
 \tfmt.Println(len(uuid.NewString()))
 }
 """

@@ -196,7 +196,7 @@ def test_drift_keeps_serving_the_captured_bytes(settings: Settings, fresh_upstre
     app = make_app(replace(settings, upstream=fresh_upstream.url, gosumdb="off"))
     svc = app.extensions["depot"]
     original = fresh_upstream.module("depot.test/chain/b", "v1.0.0").zip_bytes()
-    assert ingest(svc, "depot.test/chain/b", "v1.0.0").ok
+    assert ingest(svc, "depot.test/chain/b", "v1.0.0", deps=True).ok
     files = module_files("depot.test/chain/b", "v1.0.0", {"depot.test/chain/c": "v1.0.0"})
     retag(fresh_upstream.root, "depot.test/chain/b", "v1.0.0", files | {"new.go": b"package b\n"})
     assert [o.status for o in ingest(svc, "depot.test/chain/b", "v1.0.0", refetch=True).outcomes

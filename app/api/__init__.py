@@ -1,0 +1,70 @@
+"""JSON API: requests for missing modules and their status (what the portal's request
+button posts and then polls)."""
+
+from __future__ import annotations
+
+from flask import Blueprint, Response, current_app, jsonify, request, url_for
+from redis.exceptions import RedisError
+
+from app.errors import BadRequest, NotFound, Unavailable
+from app.models import RequestSource
+from app.pipeline.requests import InvalidRequest, status, submit
+from app.services import Services
+
+bp = Blueprint("api", __name__, url_prefix="/api/v1")
+
+
+def dispatcher():  # type: ignore[no-untyped-def]
+    """The app's queue dispatcher, connected on first use (Redis may start later)."""
+    found = current_app.extensions.get("depot.dispatcher")
+    if found is None:
+        from app.queue import RQDispatcher, connect
+
+        settings = current_app.extensions["depot"].settings
+        found = RQDispatcher(settings, connect(settings))
+        current_app.extensions["depot.dispatcher"] = found
+    return found
+
+
+def request_wish(svc: Services, module: str, query: str, source: RequestSource):  # type: ignore[no-untyped-def]
+    """Submit a wish; queue trouble is a 503, never a 500."""
+    try:
+        return submit(svc, dispatcher(), module, query, source)
+    except RedisError as exc:
+        raise Unavailable(f"the job queue is unreachable: {type(exc).__name__}") from exc
+
+
+@bp.post("/requests")
+def create_request() -> tuple[Response, int, dict[str, str]]:
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict):
+        raise BadRequest('send JSON: {"module": "example.com/mod", "version": "v1.2.3" | "latest"}')
+    module, version = body.get("module"), body.get("version", "latest")
+    if not isinstance(module, str) or not module:
+        raise BadRequest('"module" is required (a module path such as github.com/google/uuid)')
+    if not isinstance(version, str) or not version:
+        raise BadRequest('"version" must be a version such as "v1.2.3" or "latest"')
+    svc: Services = current_app.extensions["depot"]
+    try:
+        done = request_wish(svc, module.strip(), version.strip(), RequestSource.api)
+    except InvalidRequest as exc:
+        raise BadRequest(str(exc)) from exc
+    location = url_for("api.get_request", request_id=done.request_id)
+    return jsonify(status(svc, done.request_id)), 202, {"Location": location}
+
+
+@bp.get("/requests/<int:request_id>")
+def get_request(request_id: int) -> Response:
+    found = status(current_app.extensions["depot"], request_id)
+    if found is None:
+        raise NotFound(f"no request {request_id}")
+    resp = jsonify(found)
+    resp.cache_control.no_cache = True
+    return resp
+
+
+@bp.errorhandler(BadRequest)
+@bp.errorhandler(NotFound)
+@bp.errorhandler(Unavailable)
+def json_error(exc: BadRequest) -> tuple[Response, int]:
+    return jsonify({"error": exc.reason}), exc.status

@@ -1,0 +1,223 @@
+"""Capture: store a fetched version's bytes immutably and describe it in the database.
+
+Store first, database last: a version is served only once its row says
+``published``, so a crash in between leaves files nobody serves, and the next
+attempt finds the same bytes (a no-op) and goes on.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from sqlalchemy import delete, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from app.fetch.download import Failed, Fetched
+from app.fetch.errors import UpstreamNotFound
+from app.gomod import versions
+from app.models import (
+    Artifact,
+    ArtifactKind,
+    Drift,
+    LicenseFile,
+    Module,
+    ModuleVersion,
+    Requirement,
+    Retraction,
+    VersionState,
+)
+from app.services import Services
+from app.store import ImmutableConflict, PutResult
+
+
+@dataclass
+class Outcome:
+    """What happened to one module version."""
+
+    path: str
+    version: str
+    status: str  # stored | present | drift | rejected | failed | not_found | published | …
+    reason: str = ""
+    sizes: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        return self.status in ("stored", "present", "drift", "published")
+
+
+def get_module(session: Session, path: str) -> Module:
+    module = session.scalar(select(Module).where(Module.path == path))
+    if module is None:
+        module = Module(path=path)
+        session.add(module)
+        session.flush()
+    return module
+
+
+def get_version(session: Session, path: str, version: str) -> ModuleVersion | None:
+    return session.scalar(
+        select(ModuleVersion)
+        .join(Module)
+        .where(Module.path == path, ModuleVersion.version == version)
+    )
+
+
+def retrying(fn):  # type: ignore[no-untyped-def]
+    """Run a recording step again when another process inserted the same row first."""
+
+    def wrapper(*args, **kwargs):  # type: ignore[no-untyped-def]
+        for attempt in range(3):
+            try:
+                return fn(*args, **kwargs)
+            except IntegrityError:
+                if attempt == 2:
+                    raise
+        raise AssertionError("unreachable")
+
+    return wrapper
+
+
+def _put_all(
+    services: Services, f: Fetched
+) -> tuple[dict[str, PutResult], list[ImmutableConflict]]:
+    """Store zip, mod and info; identical bytes are a no-op, different ones a conflict."""
+    stored: dict[str, PutResult] = {}
+    conflicts: list[ImmutableConflict] = []
+    for kind, src in (("zip", f.zip_path), ("mod", f.mod_path), ("info", f.info_path)):
+        try:
+            stored[kind] = services.store.put_file(f.path, f.version, kind, src)
+        except ImmutableConflict as exc:
+            conflicts.append(exc)
+    return stored, conflicts
+
+
+@retrying
+def capture(services: Services, f: Fetched, state: VersionState) -> Outcome:
+    """Store one fetched version and write its rows in ``state``.
+
+    A version Depot already holds keeps its bytes: different upstream bytes are
+    recorded as drift and nothing is overwritten.
+    """
+    stored, conflicts = _put_all(services, f)
+    with services.db.session() as session:
+        for c in conflicts:
+            session.add(
+                Drift(
+                    module_path=f.path,
+                    version=f.version,
+                    kind=ArtifactKind(c.key.rsplit(".", 1)[1]),
+                    stored_sha256=c.stored_sha256,
+                    upstream_sha256=c.offered_sha256,
+                )
+            )
+        module = get_module(session, f.path)
+        row = get_version(session, f.path, f.version)
+        if row is not None and row.state == VersionState.published:
+            status = "drift" if conflicts else "present"
+            return Outcome(f.path, f.version, status, "; ".join(str(c) for c in conflicts))
+        if conflicts:
+            # Bytes in the store that no published row vouches for, and that differ
+            # from what the upstream now serves: keep them, go no further.
+            reason = "store holds different bytes for this version: " + "; ".join(
+                str(c) for c in conflicts
+            )
+            row = set_state(session, module, row, f.version, VersionState.failed, reason)
+            return Outcome(f.path, f.version, "failed", reason)
+        if row is None:
+            row = ModuleVersion(module_id=module.id, version=f.version)
+            session.add(row)
+        _describe(session, row, f, stored, state)
+    return Outcome(f.path, f.version, "stored", sizes={k: p.size for k, p in stored.items()})
+
+
+def _describe(
+    session: Session,
+    row: ModuleVersion,
+    f: Fetched,
+    stored: dict[str, PutResult],
+    state: VersionState,
+) -> None:
+    row.state = state
+    row.reason = ""
+    row.time = f.time
+    row.is_pseudo = versions.is_pseudo(f.version)
+    row.go_version = f.facts.go
+    row.deprecated = f.facts.deprecated
+    row.readme_name = f.report.readme
+    session.flush()
+    for table in (Artifact, Requirement, LicenseFile, Retraction):
+        session.execute(delete(table).where(table.version_id == row.id))
+    hashes = {"zip": f.zip_h1, "mod": f.mod_h1, "info": ""}
+    for kind, put in stored.items():
+        session.add(
+            Artifact(
+                version_id=row.id, kind=ArtifactKind(kind), size=put.size, sha256=put.sha256,
+                h1=hashes[kind],
+            )
+        )
+    for req in f.facts.requires:
+        session.add(
+            Requirement(
+                version_id=row.id, path=req.path, required_version=req.version,
+                indirect=req.indirect,
+            )
+        )
+    for name in f.report.licenses:
+        session.add(LicenseFile(version_id=row.id, name=name))
+    for r in f.facts.retracts:
+        session.add(Retraction(version_id=row.id, low=r.low, high=r.high, rationale=r.rationale))
+
+
+def set_state(
+    session: Session,
+    module: Module,
+    row: ModuleVersion | None,
+    version: str,
+    state: VersionState,
+    reason: str,
+) -> ModuleVersion:
+    if row is None:
+        row = ModuleVersion(module_id=module.id, version=version)
+        session.add(row)
+    row.state = state
+    row.reason = reason
+    return row
+
+
+@retrying
+def record_failure(services: Services, failed: Failed) -> Outcome:
+    """Remember why a version could not be fetched (never un-publishing anything)."""
+    err = failed.error
+    if isinstance(err, UpstreamNotFound) and not versions.is_canonical(failed.version):
+        return Outcome(failed.path, failed.version, "not_found", err.reason)
+    if not versions.is_canonical(failed.version):
+        return Outcome(failed.path, failed.version, "failed", err.reason)
+    state = VersionState.rejected if err.permanent else VersionState.failed
+    with services.db.session() as session:
+        module = get_module(session, failed.path)
+        row = get_version(session, failed.path, failed.version)
+        if row is not None and row.state == VersionState.published:
+            # Never take back what was published because the upstream misbehaves now.
+            return Outcome(failed.path, failed.version, "present", err.reason)
+        if isinstance(err, UpstreamNotFound) and row is None:
+            # Nothing concrete to remember: there is no such version to refuse.
+            return Outcome(failed.path, failed.version, "not_found", err.reason)
+        set_state(session, module, row, failed.version, state, err.reason)
+    status = "not_found" if isinstance(err, UpstreamNotFound) else state.value
+    return Outcome(failed.path, failed.version, status, err.reason)
+
+
+def tagged_published(services: Services, module: str) -> list[str]:
+    """The module's published tagged versions, in semver order (its @v/list)."""
+    with services.db.session() as session:
+        found = session.scalars(
+            select(ModuleVersion.version)
+            .join(Module)
+            .where(
+                Module.path == module,
+                ModuleVersion.state == VersionState.published,
+                ModuleVersion.is_pseudo.is_(False),
+            )
+        ).all()
+    return versions.sort_versions(list(found))

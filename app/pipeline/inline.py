@@ -1,0 +1,51 @@
+"""Running the pipeline inside one process, for `flask --app app ingest` and the
+GOPROXY's ``fetch`` miss policy: the same stages, with a local queue instead of RQ."""
+
+from __future__ import annotations
+
+import logging
+from collections import deque
+
+from app.pipeline.notifications import deliver
+from app.pipeline.stages import Pipeline, TransientError
+from app.services import Services
+
+log = logging.getLogger("depot.pipeline")
+
+
+class InlineDispatcher:
+    """A FIFO of stage calls drained in this process.
+
+    ``only`` limits processing to those module paths (``ingest`` without
+    ``--deps``): other members of a build list are recorded as pending and left
+    for a later run or a worker.
+    """
+
+    def __init__(self, services: Services, only: set[str] | None = None) -> None:
+        self.services = services
+        self.only = only
+        self.queue: deque[tuple[str, tuple[str, ...]]] = deque()
+        self.touched: list[tuple[str, str]] = []
+        # The last outcome a stage returned per version (says why when no row is left).
+        self.outcomes: dict[tuple[str, str], object] = {}
+
+    def enqueue(self, stage: str, *args: str) -> None:
+        if stage == "process" and self.only is not None and args[0] not in self.only:
+            return
+        if stage == "notify":
+            deliver(self.services, *args)
+            return
+        self.queue.append((stage, args))
+
+    def drain(self, pipeline: Pipeline) -> None:
+        while self.queue:
+            stage, args = self.queue.popleft()
+            if stage in ("process", "validate") and tuple(args) not in self.touched:
+                self.touched.append((args[0], args[1]))
+            try:
+                result = pipeline.run(stage, *args)
+                if stage in ("process", "validate"):
+                    self.outcomes[(args[0], args[1])] = result
+            except TransientError as exc:
+                # Recorded as failed by the stage; a later ingest or a worker retries.
+                log.warning("%s %s: %s", stage, " ".join(args), exc)

@@ -1,0 +1,37 @@
+"""Stage events become webhook notifications (the notify queue's work)."""
+
+from __future__ import annotations
+
+import json
+import logging
+
+from app.notify import events, notify
+from app.notify.sender import webhooks_from_env
+from app.services import Services
+
+log = logging.getLogger("depot.notify")
+
+EVENTS = {
+    "version_published": events.version_published,
+    "request_rejected": events.request_rejected,
+    "request_failed": events.request_failed,
+    "checksum_mismatch": events.checksum_mismatch,
+    "upstream_drift": events.upstream_drift,
+    "queue_backlog": events.queue_backlog,
+}
+
+
+def deliver(services: Services, kind: str, payload: str) -> int:
+    """Send one event to the configured webhooks; returns how many accepted it.
+
+    Never raises for a webhook's sake: a failing receiver must not fail the pipeline.
+    """
+    webhooks = webhooks_from_env(services.settings.notify_webhooks)
+    if not webhooks:
+        return 0
+    make = EVENTS.get(kind)
+    if make is None:
+        log.warning("unknown notification %r dropped", kind)
+        return 0
+    deliveries = notify(services.db, make(**json.loads(payload)), webhooks)
+    return sum(1 for d in deliveries if d.ok)

@@ -1,0 +1,147 @@
+"""Requests: a wish for ``module@query`` from a person, a GOPROXY miss or a seed list.
+
+The same wish is one open row (a partial unique index) while it is worked on,
+so pressing the button twice, or a thousand clients missing the same module,
+enqueue the work once. Its status is read from the version it resolved to.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from app.gomod import paths, versions
+from app.gomod.errors import GoModError
+from app.models import (
+    ModuleVersion,
+    Request,
+    RequestSource,
+    RequestState,
+    VersionState,
+)
+from app.pipeline.capture import get_version
+from app.pipeline.stages import Dispatcher
+from app.services import Services
+
+
+class InvalidRequest(ValueError):
+    """The module path or version query cannot be valid; nothing was attempted."""
+
+
+def validate_wish(module: str, query: str) -> None:
+    """Refuse what can never be fetched, before anything is recorded or enqueued."""
+    try:
+        paths.check_module_path(module)
+        if query != "latest" and versions.is_canonical(query):
+            versions.check_path_version(module, query)
+    except GoModError as exc:
+        raise InvalidRequest(str(exc)) from exc
+    if query != "latest" and not versions.is_canonical(query):
+        raise InvalidRequest(f"{query!r} is not a canonical version (use vX.Y.Z or latest)")
+
+
+@dataclass
+class Submitted:
+    request_id: int
+    created: bool  # False: an open request for the same wish already existed
+
+
+def submit(
+    services: Services, dispatcher: Dispatcher, module: str, query: str, source: RequestSource
+) -> Submitted:
+    """Record the wish once and start discovery; an identical open wish is reused."""
+    validate_wish(module, query)
+    for _attempt in range(3):
+        with services.db.session() as session:
+            existing = session.scalar(
+                select(Request).where(
+                    Request.module == module, Request.query == query, Request.is_open.is_(True)
+                )
+            )
+            if existing is not None:
+                retry = existing.version is not None and existing.version.state in (
+                    VersionState.failed,
+                )
+                found = existing.id
+            else:
+                found = None
+        if found is not None:
+            if retry:  # the last attempt failed for a passing reason: try once more
+                dispatcher.enqueue("discover", str(found))
+            return Submitted(found, created=False)
+        try:
+            with services.db.session() as session:
+                req = Request(module=module, query=query, source=source)
+                session.add(req)
+                session.flush()
+                new_id = req.id
+        except IntegrityError:
+            continue  # someone opened the same wish a moment ago: use theirs
+        dispatcher.enqueue("discover", str(new_id))
+        return Submitted(new_id, created=True)
+    raise RuntimeError("could not record the request")
+
+
+# What a person sees: the version's pipeline state, in the words of the API.
+_STATUS = {
+    VersionState.pending: "queued",
+    VersionState.fetching: "fetching",
+    VersionState.processing: "processing",
+    VersionState.staged: "validating",
+    VersionState.validating: "validating",
+    VersionState.blocked: "validating",
+    VersionState.published: "published",
+    VersionState.rejected: "rejected",
+    VersionState.failed: "failed",
+    VersionState.validation_failed: "failed",
+}
+
+
+def version_status(row: ModuleVersion) -> tuple[str, str]:
+    """(status, reason) of a version in the request API's vocabulary."""
+    if row.state == VersionState.staged and row.redistributable is False:
+        return "rejected", row.reason
+    return _STATUS[row.state], row.reason
+
+
+def status(services: Services, request_id: int) -> dict | None:
+    """The request's state and the dependency versions it pulled in."""
+    with services.db.session() as session:
+        req = session.get(Request, request_id)
+        if req is None:
+            return None
+        body: dict = {
+            "id": req.id,
+            "module": req.module,
+            "query": req.query,
+            "source": req.source.value,
+            "version": None,
+            "created_at": req.created_at.isoformat(),
+            "updated_at": req.updated_at.isoformat(),
+            "dependencies": [],
+        }
+        if req.version is None:
+            state = {RequestState.queued: "queued", RequestState.resolved: "queued"}.get(
+                req.state, req.state.value
+            )
+            body.update(state=state, reason=req.reason)
+            return body
+        row = req.version
+        state, reason = version_status(row)
+        body.update(version=row.version, state=state, reason=reason)
+        for member in sorted(row.build_list, key=lambda m: m.path):
+            dep = get_version(session, member.path, member.member_version)
+            dep_state, dep_reason = version_status(dep) if dep else ("queued", "")
+            body["dependencies"].append(
+                {"module": member.path, "version": member.member_version,
+                 "state": dep_state, "reason": dep_reason}
+            )
+        waiting = [f"{d['module']}@{d['version']}" for d in body["dependencies"]
+                   if d["state"] != "published"]
+        if state == "published" and waiting:
+            # Served already, but a build needs the whole tree: not done for the asker.
+            body.update(state="validating",
+                        reason="published; waiting for dependencies: " + ", ".join(waiting))
+        return body

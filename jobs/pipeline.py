@@ -1,0 +1,48 @@
+"""The RQ job of every pipeline stage: one thin function taking strings.
+
+A worker process builds its services once; each job runs in a forked child,
+which must not reuse the parent's database connections.
+"""
+
+from __future__ import annotations
+
+import os
+from functools import lru_cache
+
+from rq import get_current_job
+
+from app.config import Settings
+from app.pipeline.notifications import deliver
+from app.pipeline.stages import Pipeline
+from app.queue import RETRY_INTERVALS, RQDispatcher, connect
+from app.services import Services
+
+
+@lru_cache(maxsize=1)
+def worker_services() -> Services:
+    """Settings, database and store of this worker, built once per process."""
+    services = Services.from_settings(Settings.from_env())
+    # A forked job must open its own connections; the parent's stay the parent's.
+    os.register_at_fork(after_in_child=lambda: services.db.engine.dispose(close=False))
+    return services
+
+
+def is_retry() -> bool:
+    """True when RQ runs this job again (its earlier run failed or its worker died).
+
+    RQ starts a retry only once the earlier run is over, so the earlier run's
+    claim on the version may be taken over.
+    """
+    job = get_current_job()
+    return bool(job and job.retries_left is not None and job.retry_intervals is not None
+                and job.retries_left < len(RETRY_INTERVALS))
+
+
+def run_stage(stage: str, *args: str) -> None:
+    """Run one stage; follow-up work goes back to the queues."""
+    services = worker_services()
+    if stage == "notify":
+        deliver(services, *args)
+        return
+    dispatcher = RQDispatcher(services.settings, connect(services.settings))
+    Pipeline(services, dispatcher, reclaim=is_retry()).run(stage, *args)

@@ -37,10 +37,12 @@ def create_app(settings: Settings | None = None) -> Flask:
     from app.api import bp as api_bp
     from app.cli import register_commands
     from app.goproxy import goproxy_bp, sumdb_bp
+    from app.ops import bp as ops_bp
     from app.portal import bp as portal_bp
 
     app.register_blueprint(portal_bp)
     app.register_blueprint(api_bp)
+    app.register_blueprint(ops_bp)
     app.register_blueprint(sumdb_bp)
     app.register_blueprint(goproxy_bp)
     register_commands(app)

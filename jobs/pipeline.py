@@ -7,11 +7,13 @@ which must not reuse the parent's database connections.
 from __future__ import annotations
 
 import os
+import time
 from functools import lru_cache
 
 from rq import get_current_job
 
 from app.config import Settings
+from app.metrics import record_job
 from app.pipeline.notifications import deliver
 from app.pipeline.stages import Pipeline
 from app.queue import RETRY_INTERVALS, RQDispatcher, connect
@@ -39,10 +41,16 @@ def is_retry() -> bool:
 
 
 def run_stage(stage: str, *args: str) -> None:
-    """Run one stage; follow-up work goes back to the queues."""
+    """Run one stage; follow-up work goes back to the queues. Counted for /metrics."""
     services = worker_services()
-    if stage == "notify":
-        deliver(services, *args)
-        return
-    dispatcher = RQDispatcher(services.settings, connect(services.settings))
-    Pipeline(services, dispatcher, reclaim=is_retry()).run(stage, *args)
+    connection = connect(services.settings)
+    began, ok = time.monotonic(), False
+    try:
+        if stage == "notify":
+            deliver(services, *args)
+        else:
+            dispatcher = RQDispatcher(services.settings, connection)
+            Pipeline(services, dispatcher, reclaim=is_retry()).run(stage, *args)
+        ok = True
+    finally:
+        record_job(connection, stage, time.monotonic() - began, ok)

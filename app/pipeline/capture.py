@@ -40,6 +40,8 @@ class Outcome:
     status: str  # stored | present | drift | rejected | failed | not_found | published | …
     reason: str = ""
     sizes: dict[str, int] = field(default_factory=dict)
+    # Files the upstream now serves differently from what Depot keeps (upstream_drift).
+    drifts: list[dict[str, str]] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -92,6 +94,17 @@ def _put_all(
     return stored, conflicts
 
 
+def drift_fields(conflict: ImmutableConflict, f: Fetched) -> dict[str, str]:
+    """What the upstream_drift notification says about one refused file."""
+    return {
+        "module": f.path,
+        "version": f.version,
+        "kind": conflict.key.rsplit(".", 1)[1],
+        "stored_sha256": conflict.stored_sha256,
+        "upstream_sha256": conflict.offered_sha256,
+    }
+
+
 @retrying
 def capture(services: Services, f: Fetched, state: VersionState) -> Outcome:
     """Store one fetched version and write its rows in ``state``.
@@ -113,9 +126,11 @@ def capture(services: Services, f: Fetched, state: VersionState) -> Outcome:
             )
         module = get_module(session, f.path)
         row = get_version(session, f.path, f.version)
+        drifts = [drift_fields(c, f) for c in conflicts]
         if row is not None and row.state == VersionState.published:
             status = "drift" if conflicts else "present"
-            return Outcome(f.path, f.version, status, "; ".join(str(c) for c in conflicts))
+            return Outcome(f.path, f.version, status, "; ".join(str(c) for c in conflicts),
+                           drifts=drifts)
         if conflicts:
             # Bytes in the store that no published row vouches for, and that differ
             # from what the upstream now serves: keep them, go no further.
@@ -123,7 +138,7 @@ def capture(services: Services, f: Fetched, state: VersionState) -> Outcome:
                 str(c) for c in conflicts
             )
             row = set_state(session, module, row, f.version, VersionState.failed, reason)
-            return Outcome(f.path, f.version, "failed", reason)
+            return Outcome(f.path, f.version, "failed", reason, drifts=drifts)
         if row is None:
             row = ModuleVersion(module_id=module.id, version=f.version)
             session.add(row)

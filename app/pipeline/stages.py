@@ -183,10 +183,11 @@ class Pipeline:
             req = session.get(Request, int(request_id))
             row, needs_work = self.ensure_pending(session, module, version)
             req.version_id, req.state = row.id, RequestState.resolved
-            if row.state == VersionState.published or (
-                row.state == VersionState.rejected
-            ) or (row.state == VersionState.staged and row.redistributable is False):
-                req.is_open = False
+            settled = row.state in (VersionState.published, VersionState.rejected,
+                                    VersionState.validation_failed)
+            held = row.state == VersionState.staged and row.redistributable is False
+            if settled or held:
+                req.is_open = False  # nothing more will happen for this wish
         if needs_work:
             self.dispatcher.enqueue("process", module, version)
 
@@ -212,6 +213,8 @@ class Pipeline:
                 error = fetched.error if fetched else FetchError("the toolchain said nothing")
                 return self._fetch_failed(module, version, error)
             outcome = capture(self.services, fetched, VersionState.processing)
+            for fields in outcome.drifts:
+                self.notify("upstream_drift", **fields)
             if not outcome.ok:
                 self._finish(module, version, VersionState.failed, outcome.reason)
                 return outcome

@@ -529,12 +529,23 @@ class StageJobs:
 def jobs_from_logs(logs: Path, window: tuple[float, float]
                    ) -> tuple[dict[str, StageJobs], dict[str, int]]:
     """Per stage, the jobs that started in the window; and the problems logged in it
-    (warnings, and errors by the last line of their traceback)."""
+    (warnings, and errors by the last line of their traceback).
+
+    A worker runs one job at a time, so its log reads as dequeue, completed, discarded;
+    a job that failed ends where the worker's next job begins.
+    """
     lo, hi = window
     stages: dict[str, StageJobs] = defaultdict(StageJobs)
     problems: dict[str, int] = defaultdict(int)
+
+    def close(job: list[Any] | None, ended: float) -> None:
+        if job is not None and lo <= job[1] <= hi:
+            stages[job[0]].jobs += 1
+            stages[job[0]].handled += ended - job[1]
+            stages[job[0]].perform += job[2] if job[2] is not None else ended - job[1]
+
     for log in sorted(logs.glob("worker-*.log")):
-        started: dict[str, tuple[str, float]] = {}
+        current: list[Any] | None = None  # [stage, dequeued at, seconds RQ reports]
         last_problem = ""
         for line in log.read_text(errors="replace").splitlines():
             if not re.match(_LOG_TS, line):
@@ -545,17 +556,14 @@ def jobs_from_logs(logs: Path, window: tuple[float, float]
                 continue
             last_problem = ""
             if (m := _DEQUEUED.match(line)) and m.group(3) != "Job OK":
-                started[m.group(4)] = (m.group(3).split()[0], _stamp(m.group(1)))
-            elif m := _COMPLETED.match(line):
-                when = _stamp(m.group(1))
-                if lo <= when <= hi + 5:
-                    h, mi, sec = int(m.group(3)), int(m.group(4)), float(m.group(5))
-                    stages[m.group(2).split()[0]].perform += h * 3600 + mi * 60 + sec
+                close(current, _stamp(m.group(1)))
+                current = [m.group(3).split()[0], _stamp(m.group(1)), None]
+            elif (m := _COMPLETED.match(line)) and current is not None:
+                h, mi, sec = int(m.group(3)), int(m.group(4)), float(m.group(5))
+                current[2] = h * 3600 + mi * 60 + sec
             elif m := _DISCARDED.match(line):
-                stage, began = started.pop(m.group(2), ("?", 0.0))
-                if lo <= began <= hi:
-                    stages[stage].jobs += 1
-                    stages[stage].handled += _stamp(m.group(1)) - began
+                close(current, _stamp(m.group(1)))
+                current = None
             elif (m := _ERROR.match(line)) and lo <= _stamp(m.group(1)) <= hi:
                 last_problem = line[len(m.group(0)):][:200]
                 problems[last_problem] += 1

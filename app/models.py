@@ -272,6 +272,9 @@ class Request(Base):
             sqlite_where=text("is_open"),
             postgresql_where=text("is_open"),
         ),
+        # Plain indexes for the look-ups (SQLite cannot match `is_open = 1` to the partial one).
+        Index("ix_requests_wish", "module", "query"),
+        Index("ix_requests_version", "version_id"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)

@@ -67,6 +67,8 @@ class RQDispatcher:
             "description": f"{stage} {' '.join(args)}"[:200],
         }
         if stage == "notify":
+            if not self.settings.notify_webhooks.strip():
+                return  # nobody listens: no job
             queue.enqueue(JOB_FUNCTION, stage, *args, job_id=f"notify-{uuid.uuid4().hex}",
                           retry=Retry(max=2, interval=[5, 30]), **options)
             return

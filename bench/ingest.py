@@ -31,6 +31,7 @@ import os
 import platform
 import re
 import shlex
+import shutil
 import signal
 import sqlite3
 import stat
@@ -164,8 +165,6 @@ def remove_tree(path: Path) -> None:
             os.chmod(dirpath, os.stat(dirpath).st_mode | stat.S_IWUSR | stat.S_IXUSR)
         except OSError:
             pass
-    import shutil
-
     shutil.rmtree(path, ignore_errors=True)
 
 
@@ -710,7 +709,7 @@ def profile_worker(log: str) -> None:
 def go_call_kind(args: str) -> str:
     """A go command line without its module names: the row it is counted under."""
     words = args.split()
-    if words[:2] == ["build"] or (words and words[0] == "build"):
+    if words and words[0] == "build":
         return "go build <packages> (validate)"
     text = re.sub(r"\S*bench\.test/\S*", "M", args)
     return {

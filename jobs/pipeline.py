@@ -24,9 +24,24 @@ from app.services import Services
 def worker_services() -> Services:
     """Settings, database and store of this worker, built once per process."""
     services = Services.from_settings(Settings.from_env())
+    warm_up(services)
     # A forked job must open its own connections; the parent's stay the parent's.
     os.register_at_fork(after_in_child=lambda: services.db.engine.dispose(close=False))
     return services
+
+
+def warm_up(services: Services) -> None:
+    """Pay once, in the worker, what every forked job would otherwise pay again: the
+    license classifier's tables, SQLAlchemy's first query, the toolchain's version."""
+    from sqlalchemy import text
+
+    from app.fetch.download import go_directive
+    from app.licenses import classify
+
+    classify("MIT License")
+    with services.db.session() as session:
+        session.execute(text("SELECT 1"))
+    go_directive(services.settings, services.work_dir)
 
 
 def is_retry() -> bool:

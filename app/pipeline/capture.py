@@ -49,11 +49,16 @@ class Outcome:
 
 
 def get_module(session: Session, path: str) -> Module:
+    """The module's row, created if new; two workers creating it at once both get it."""
     module = session.scalar(select(Module).where(Module.path == path))
-    if module is None:
-        module = Module(path=path)
-        session.add(module)
-        session.flush()
+    if module is not None:
+        return module
+    try:
+        with session.begin_nested():  # a savepoint: losing the race undoes only this insert
+            module = Module(path=path)
+            session.add(module)
+    except IntegrityError:
+        module = session.scalar(select(Module).where(Module.path == path))
     return module
 
 

@@ -22,7 +22,7 @@ from app.models import (
     VersionState,
 )
 from app.pipeline.capture import get_version
-from app.pipeline.stages import Dispatcher
+from app.pipeline.stages import Dispatcher, Pipeline
 from app.services import Services
 
 
@@ -84,7 +84,12 @@ def submit(
         except IntegrityError:
             continue  # someone opened the same wish a moment ago: use theirs
         if is_open:
-            dispatcher.enqueue("discover", str(new_id))
+            if query == "latest":
+                dispatcher.enqueue("discover", str(new_id))  # the upstream decides: a job
+            else:
+                # A concrete version needs no upstream call to discover: do it now,
+                # sparing a job per wish.
+                Pipeline(services, dispatcher).discover(str(new_id))
         return Submitted(new_id, created=True)
     raise RuntimeError("could not record the request")
 

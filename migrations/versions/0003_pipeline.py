@@ -84,9 +84,13 @@ def upgrade() -> None:
         "uq_open_request", "requests", ["module", "query"], unique=True,
         sqlite_where=sa.text("is_open"), postgresql_where=sa.text("is_open"),
     )
+    op.create_index("ix_requests_wish", "requests", ["module", "query"])
+    op.create_index("ix_requests_version", "requests", ["version_id"])
 
 
 def downgrade() -> None:
+    op.drop_index("ix_requests_version", table_name="requests")
+    op.drop_index("ix_requests_wish", table_name="requests")
     op.drop_index("uq_open_request", table_name="requests")
     op.drop_table("requests")
     op.drop_index("ix_build_list_member", table_name="build_list_members")

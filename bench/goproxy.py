@@ -25,10 +25,8 @@ import shlex
 import shutil
 import signal
 import socket
-import stat
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 import urllib.error
@@ -43,6 +41,8 @@ REPO = Path(__file__).resolve().parent.parent
 # The fixture upstream and the store's key function live in the repo, not in an installed package.
 sys.path.insert(0, str(REPO))
 
+from bench._harness import BenchError, guarded_main, say  # noqa: E402
+
 BIN = REPO / ".venv" / "bin" if (REPO / ".venv" / "bin").is_dir() else Path(sys.executable).parent
 MB = 1_000_000
 SMALL = ("depot.test/bench/small", "v1.0.0", 5 * MB)
@@ -56,13 +56,8 @@ TARGETS = {"info": 0.5, "mod": 0.5, "zip-accel": 0.9}
 RSS_TARGET_MB = 20.0
 
 
-class BenchError(Exception):
-    """The benchmark cannot go on; the message says why."""
 
 
-def say(message: str) -> None:
-    """Progress on stderr, so stdout stays pasteable Markdown."""
-    print(f"[bench] {message}", file=sys.stderr, flush=True)
 
 
 # --------------------------------------------------------------------------- tools
@@ -204,14 +199,6 @@ def wait_http(url: str, proc: subprocess.Popen[bytes], log: Path, timeout: float
     raise BenchError(f"{url} did not answer in {timeout:.0f} s:\n{log.read_text()[-3000:]}")
 
 
-def remove_tree(path: Path) -> None:
-    """rmtree that also copes with read-only dirs (Go marks its module cache so)."""
-    for dirpath, _dirs, _files in os.walk(path):
-        try:
-            os.chmod(dirpath, os.stat(dirpath).st_mode | stat.S_IWUSR | stat.S_IXUSR)
-        except OSError:
-            pass
-    shutil.rmtree(path, ignore_errors=True)
 
 
 # --------------------------------------------------------------------------- fixture
@@ -811,36 +798,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     return args
 
 
-def _terminate(signum: int, _frame: object) -> None:
-    raise KeyboardInterrupt(f"signal {signum}")
 
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    # A shell's background job inherits SIGINT ignored: listen to Ctrl-C regardless.
-    signal.signal(signal.SIGINT, signal.default_int_handler)
-    # SIGTERM and SIGHUP take the same path as Ctrl-C, through the finally below.
-    signal.signal(signal.SIGTERM, _terminate)
-    signal.signal(signal.SIGHUP, _terminate)
-    tmp = Path(tempfile.mkdtemp(prefix="depot-bench-"))
-    procs = Processes()
-    try:
-        run(args, tmp, procs)
-        return 0
-    except BenchError as exc:
-        say(f"error: {exc}")
-        return 1
-    except KeyboardInterrupt:
-        say("interrupted")
-        return 130
-    finally:
-        signal.signal(signal.SIGINT, signal.SIG_IGN)
-        signal.signal(signal.SIGTERM, signal.SIG_IGN)
-        procs.stop_all()
-        if args.keep:
-            say(f"kept {tmp}")
-        else:
-            remove_tree(tmp)
+    return guarded_main(run, args, Processes(), "depot-bench-")
 
 
 if __name__ == "__main__":

@@ -31,14 +31,11 @@ import os
 import platform
 import re
 import shlex
-import shutil
 import signal
 import sqlite3
-import stat
 import statistics
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 from collections import defaultdict
@@ -53,6 +50,8 @@ REPO = Path(__file__).resolve().parent.parent
 # The fixture helpers and the app live in the repo, not in an installed package.
 sys.path.insert(0, str(REPO))
 
+from bench._harness import BenchError, guarded_main, say  # noqa: E402
+
 BIN = REPO / ".venv" / "bin" if (REPO / ".venv" / "bin").is_dir() else Path(sys.executable).parent
 KINDS = ("list", "info", "mod", "zip", "latest", "other")
 # Targets from the issue, in module versions per second.
@@ -62,13 +61,8 @@ SAMPLE_EVERY = 0.5  # seconds between two RSS samples of the worker trees
 TERMINAL = ("rejected", "validation_failed")
 
 
-class BenchError(Exception):
-    """The benchmark cannot go on; the message says why."""
 
 
-def say(message: str) -> None:
-    """Progress on stderr, so stdout stays pasteable Markdown."""
-    print(f"[bench] {message}", file=sys.stderr, flush=True)
 
 
 # --------------------------------------------------------------------------- processes
@@ -158,14 +152,6 @@ def descendants(root: int, table: dict[int, tuple[int, int]] | None = None) -> l
     return out
 
 
-def remove_tree(path: Path) -> None:
-    """rmtree that also copes with read-only dirs (Go marks its module cache so)."""
-    for dirpath, _dirs, _files in os.walk(path):
-        try:
-            os.chmod(dirpath, os.stat(dirpath).st_mode | stat.S_IWUSR | stat.S_IXUSR)
-        except OSError:
-            pass
-    shutil.rmtree(path, ignore_errors=True)
 
 
 # --------------------------------------------------------------------------- upstream
@@ -1025,8 +1011,6 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     return args
 
 
-def _terminate(signum: int, _frame: object) -> None:
-    raise KeyboardInterrupt(f"signal {signum}")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -1034,29 +1018,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.profile_worker:
         profile_worker(args.profile_worker)
         return 0
-    # A shell's background job inherits SIGINT ignored: listen to Ctrl-C regardless.
-    signal.signal(signal.SIGINT, signal.default_int_handler)
-    signal.signal(signal.SIGTERM, _terminate)
-    signal.signal(signal.SIGHUP, _terminate)
-    tmp = Path(tempfile.mkdtemp(prefix="depot-bench-ingest-"))
-    procs = Processes()
-    try:
-        run(args, tmp, procs)
-        return 0
-    except BenchError as exc:
-        say(f"error: {exc}")
-        return 1
-    except KeyboardInterrupt:
-        say("interrupted")
-        return 130
-    finally:
-        signal.signal(signal.SIGINT, signal.SIG_IGN)
-        signal.signal(signal.SIGTERM, signal.SIG_IGN)
-        procs.stop_all()
-        if args.keep:
-            say(f"kept {tmp}")
-        else:
-            remove_tree(tmp)
+    return guarded_main(run, args, Processes(), "depot-bench-ingest-")
 
 
 if __name__ == "__main__":

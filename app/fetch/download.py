@@ -98,7 +98,7 @@ def go_directive(settings: Settings, workdir: Path) -> str:
 @lru_cache(maxsize=4)
 def _toolchain_version(go_bin: str) -> str:
     # Asked once per process: every build list and validation needs it.
-    with tempfile.TemporaryDirectory(prefix="goversion-") as tmp:
+    with tempfile.TemporaryDirectory(prefix="goversion-", ignore_cleanup_errors=True) as tmp:
         env = isolated_env(Path(tmp), "off", "off")
         out = run_go(go_bin, ["env", "GOVERSION"], env, Path(tmp), 60).stdout.strip()
     return out.removeprefix("go").split("-")[0] or "1.21"

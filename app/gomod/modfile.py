@@ -183,7 +183,7 @@ def parse_gomod(
         raise GoModParseError(
             f"go.mod file too large ({len(data)} bytes; max size is {MAX_GOMOD_SIZE} bytes)"
         )
-    with tempfile.TemporaryDirectory(prefix="depot-gomod-") as tmp:
+    with tempfile.TemporaryDirectory(prefix="depot-gomod-", ignore_cleanup_errors=True) as tmp:
         Path(tmp, "go.mod").write_bytes(bytes(data))
         env = go_env(GOCACHE=os.path.join(tmp, "cache"), GOPATH=os.path.join(tmp, "gopath"))
         env.setdefault("HOME", tmp)

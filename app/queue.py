@@ -195,12 +195,22 @@ def failed_jobs(connection: Redis) -> list[dict[str, str]]:
 
 
 def retry_failed(connection: Redis, job_id: str | None) -> int:
-    """Requeue one failed job, or all of them (job_id None); returns how many."""
+    """Requeue one failed job, or all of them (job_id None); returns how many.
+
+    The job is marked so that it may take over a version its failed run left in a
+    working state (a worker killed on the last of RQ's retries).
+    """
     count = 0
     for name in QUEUES:
         registry = FailedJobRegistry(name, connection=connection)
         for jid in registry.get_job_ids():
             if job_id is None or jid == job_id:
+                try:
+                    job = Job.fetch(jid, connection=connection)
+                    job.meta["reclaim"] = True
+                    job.save_meta()
+                except NoSuchJobError:
+                    pass
                 registry.requeue(jid)
                 count += 1
     return count

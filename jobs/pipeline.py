@@ -47,11 +47,16 @@ def warm_up(services: Services) -> None:
 def is_retry() -> bool:
     """True when RQ runs this job again (its earlier run failed or its worker died).
 
-    RQ starts a retry only once the earlier run is over, so the earlier run's
-    claim on the version may be taken over.
+    RQ starts a retry only once the earlier run is over (and an operator's
+    `jobs retry` only touches failed jobs), so the earlier run's claim on the
+    version may be taken over.
     """
     job = get_current_job()
-    return bool(job and job.retries_left is not None and job.retry_intervals is not None
+    if job is None:
+        return False
+    if job.meta.get("reclaim"):  # put back by `flask --app app jobs retry`
+        return True
+    return bool(job.retries_left is not None and job.retry_intervals is not None
                 and job.retries_left < len(RETRY_INTERVALS))
 
 

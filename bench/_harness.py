@@ -7,14 +7,18 @@ it must stop them and remove its temp dir, and say why it stopped.
 from __future__ import annotations
 
 import os
+import platform
 import shutil
 import signal
 import stat
+import subprocess
 import sys
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+
+REPO = Path(__file__).resolve().parent.parent
 
 
 class BenchError(Exception):
@@ -70,3 +74,32 @@ def guarded_main(
             say(f"kept {tmp}")
         else:
             remove_tree(tmp)
+
+
+def machine_line() -> str:
+    """The `- machine:` line of a report: cores, CPU model, memory, kernel."""
+    cpu, memory = "unknown CPU", "unknown RAM"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+        mem_kb = next(int(line.split()[1]) for line in Path("/proc/meminfo").read_text()
+                      .splitlines() if line.startswith("MemTotal:"))
+        memory = f"{mem_kb / (1 << 20):.1f} GiB RAM"
+    except (OSError, StopIteration):
+        pass
+    nproc = len(os.sched_getaffinity(0))
+    return f"- machine: nproc {nproc}, {cpu}, {memory}, Linux {platform.release()}"
+
+
+def commit_line() -> str:
+    """The `- Depot: commit …` line, saying when the tree has uncommitted changes."""
+    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=REPO,
+                            capture_output=True, text=True).stdout.strip() or "unknown"
+    # --no-optional-locks: reading status must not rewrite the index others work on.
+    dirty = subprocess.run(
+        ["git", "--no-optional-locks", "status", "--porcelain", "--untracked-files=no"],
+        cwd=REPO, capture_output=True, text=True,
+    ).stdout.strip()
+    return f"- Depot: commit {commit}{' with uncommitted changes' if dirty else ''}"

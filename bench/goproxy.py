@@ -41,7 +41,7 @@ REPO = Path(__file__).resolve().parent.parent
 # The fixture upstream and the store's key function live in the repo, not in an installed package.
 sys.path.insert(0, str(REPO))
 
-from bench._harness import BenchError, guarded_main, say  # noqa: E402
+from bench._harness import BenchError, commit_line, guarded_main, machine_line, say  # noqa: E402
 
 BIN = REPO / ".venv" / "bin" if (REPO / ".venv" / "bin").is_dir() else Path(sys.executable).parent
 MB = 1_000_000
@@ -523,32 +523,13 @@ def check_accel(url: str) -> None:
 
 
 def machine_facts(nginx: str | None, wrk: str | None, loader: str) -> list[str]:
-    cpu = "unknown CPU"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-        mem_kb = next(int(line.split()[1]) for line in Path("/proc/meminfo").read_text()
-                      .splitlines() if line.startswith("MemTotal:"))
-        memory = f"{mem_kb / (1 << 20):.1f} GiB RAM"
-    except (OSError, StopIteration):
-        memory = "unknown RAM"
-    nproc = len(os.sched_getaffinity(0))
-    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=REPO,
-                            capture_output=True, text=True).stdout.strip() or "unknown"
-    # --no-optional-locks: reading status must not rewrite the index others work on.
-    dirty = subprocess.run(
-        ["git", "--no-optional-locks", "status", "--porcelain", "--untracked-files=no"],
-        cwd=REPO, capture_output=True, text=True,
-    ).stdout.strip()
     nginx_v = tool_version([nginx, "-v"], r"nginx/(\S+)") if nginx else "not installed"
     wrk_v = tool_version([wrk, "-v"], r"wrk (\S+)") if wrk else "not installed"
     return [
-        f"- machine: nproc {nproc}, {cpu}, {memory}, Linux {platform.release()}",
+        machine_line(),
         f"- versions: Python {platform.python_version()}, "
         f"gunicorn {importlib.metadata.version('gunicorn')}, nginx {nginx_v}, wrk {wrk_v}",
-        f"- Depot: commit {commit}{' with uncommitted changes' if dirty else ''}",
+        commit_line(),
         f"- load generator: {loader}",
     ]
 

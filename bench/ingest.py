@@ -50,7 +50,7 @@ REPO = Path(__file__).resolve().parent.parent
 # The fixture helpers and the app live in the repo, not in an installed package.
 sys.path.insert(0, str(REPO))
 
-from bench._harness import BenchError, guarded_main, say  # noqa: E402
+from bench._harness import BenchError, commit_line, guarded_main, machine_line, say  # noqa: E402
 
 BIN = REPO / ".venv" / "bin" if (REPO / ".venv" / "bin").is_dir() else Path(sys.executable).parent
 KINDS = ("list", "info", "mod", "zip", "latest", "other")
@@ -448,12 +448,17 @@ def pass_one(n: int, seeds: Path, env: dict[str, str], db: Db, counter: Counter,
     result.states = db.states()
     result.done = result.states.get("published", 0)
     result.upstream = diff(counter.snapshot(), before)
+    account_cpu(result, cpu0, own0)
+    return result
+
+
+def account_cpu(result: Pass, cpu0: tuple[int, int, int], own0: float) -> None:
+    """Machine-wide busy and iowait shares since ``cpu0``, and this script's own CPU."""
     busy0, io0, total0 = cpu0
     busy1, io1, total1 = cpu_ticks()
     result.cpu_busy = (busy1 - busy0) / max(1, total1 - total0)
     result.cpu_iowait = (io1 - io0) / max(1, total1 - total0)
     result.harness_cpu = time.process_time() - own0
-    return result
 
 
 def pass_two(n: int, seeds: Path, env: dict[str, str], db: Db, counter: Counter,
@@ -478,11 +483,7 @@ def pass_two(n: int, seeds: Path, env: dict[str, str], db: Db, counter: Counter,
     result.done = n if result.complete else total - still_open
     time.sleep(2)  # anything late still counts against pass 2
     result.upstream = diff(counter.snapshot(), before)
-    busy0, io0, total0 = cpu0
-    busy1, io1, total1 = cpu_ticks()
-    result.cpu_busy = (busy1 - busy0) / max(1, total1 - total0)
-    result.cpu_iowait = (io1 - io0) / max(1, total1 - total0)
-    result.harness_cpu = time.process_time() - own0
+    account_cpu(result, cpu0, own0)
     result.states = db.states()
     return result
 
@@ -803,33 +804,15 @@ def profile_report(jobs_log: Path, go_log: Path, workers: int, pass_seconds: flo
 
 
 def machine_facts(go_bin: str) -> list[str]:
-    cpu, memory = "unknown CPU", "unknown RAM"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-        mem_kb = next(int(line.split()[1]) for line in Path("/proc/meminfo").read_text()
-                      .splitlines() if line.startswith("MemTotal:"))
-        memory = f"{mem_kb / (1 << 20):.1f} GiB RAM"
-    except (OSError, StopIteration):
-        pass
-    go_version = subprocess.run([go_bin, "env", "GOVERSION"], capture_output=True, text=True,
-                                env={**os.environ, "GOTOOLCHAIN": "local"}).stdout.strip()
-    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=REPO,
-                            capture_output=True, text=True).stdout.strip() or "unknown"
-    # --no-optional-locks: reading status must not rewrite the index others work on.
-    dirty = subprocess.run(
-        ["git", "--no-optional-locks", "status", "--porcelain", "--untracked-files=no"],
-        cwd=REPO, capture_output=True, text=True).stdout.strip()
     import importlib.metadata
 
+    go_version = subprocess.run([go_bin, "env", "GOVERSION"], capture_output=True, text=True,
+                                env={**os.environ, "GOTOOLCHAIN": "local"}).stdout.strip()
     return [
-        f"- machine: nproc {len(os.sched_getaffinity(0))}, {cpu}, {memory}, "
-        f"Linux {platform.release()}",
+        machine_line(),
         f"- versions: Python {platform.python_version()}, {go_version}, "
         f"rq {importlib.metadata.version('rq')}, SQLite {sqlite3.sqlite_version}",
-        f"- Depot: commit {commit}{' with uncommitted changes' if dirty else ''}",
+        commit_line(),
     ]
 
 

@@ -80,10 +80,9 @@ def _refetch(services: Services, module: str, version: str) -> Outcome:
     """Download a published version again and compare (drift is recorded, bytes kept)."""
     workdir = Path(tempfile.mkdtemp(prefix="refetch-", dir=services.work_dir))
     try:
-        result = next(iter(download(services.settings, workdir, module, version)), None)
-        if result is None or isinstance(result, Failed):
-            reason = result.error.reason if result else "the toolchain said nothing"
-            return Outcome(module, version, "present", f"upstream now fails: {reason}")
+        result = download(services.settings, workdir, module, version)
+        if isinstance(result, Failed):
+            return Outcome(module, version, "present", f"upstream now fails: {result.error.reason}")
         outcome = capture(services, result, VersionState.published)
         for fields in outcome.drifts:
             deliver(services, "upstream_drift", json.dumps(fields))

@@ -1,9 +1,9 @@
 """The pure fetch step: the real `go` downloads and verifies, we check and describe.
 
-No database here. :func:`download` returns, per module version the toolchain
-resolved, either a :class:`Fetched` (files on disk in the private module cache,
-checked against the module-zip rules, go.mod parsed, hashes computed) or a
-:class:`FetchError` saying why not.
+No database here. :func:`download` returns either a :class:`Fetched` (files on
+disk in the private module cache, checked against the module-zip rules, go.mod
+parsed, hashes computed) or a :class:`Failed` with the :class:`FetchError` that
+says why not.
 """
 
 from __future__ import annotations
@@ -141,50 +141,21 @@ def resolve(settings: Settings, workdir: Path, module: str, query: str) -> str:
     raise classify(message or run.stderr or f"{module}@{query}: no version")
 
 
-def download(
-    settings: Settings,
-    workdir: Path,
-    module: str,
-    query: str,
-    *,
-    deps: bool = False,
-    goproxy: str | None = None,
-    known_sums: list[str] | None = None,
-) -> list[Fetched | Failed]:
-    """Download ``module@query`` (and with ``deps`` its whole build list).
-
-    ``goproxy`` overrides the upstream (e.g. "file://store,upstream" so present
-    modules are read locally); ``known_sums`` are go.sum lines Depot already
-    trusts, which spare checksum-database lookups for them.
-    """
-    env = isolated_env(workdir, goproxy or settings.upstream, settings.gosumdb)
-    if deps:
-        lang = go_directive(settings, workdir)
-        consumer = write_consumer(workdir, module, query, lang, known_sums or [])
-        args, cwd = ["mod", "download", "-json", "all"], consumer
-    else:
-        args, cwd = ["mod", "download", "-json", f"{module}@{query}"], workdir
+def download(settings: Settings, workdir: Path, module: str, version: str) -> Fetched | Failed:
+    """Download and check ``module@version`` from the upstream, or say why not."""
+    env = isolated_env(workdir, settings.upstream, settings.gosumdb)
+    args = ["mod", "download", "-json", f"{module}@{version}"]
     try:
-        run = run_go(settings.go_bin, args, env, cwd, settings.fetch_timeout)
+        run = run_go(settings.go_bin, args, env, workdir, settings.fetch_timeout)
     except GoTimeout as exc:
-        return [Failed(module, query, classify(f"timeout: {exc}"))]
+        return Failed(module, version, classify(f"timeout: {exc}"))
     try:
-        entries = parse_json_stream(run.stdout)
+        entry = next(iter(parse_json_stream(run.stdout)), {})
     except ValueError:
-        entries = []
-    results: list[Fetched | Failed] = []
-    for entry in entries:
-        if not entry.get("Version"):
-            if entry.get("Error") and entry.get("Path") != CONSUMER_PATH:
-                results.append(Failed(entry.get("Path", module), query, classify(entry["Error"])))
-            continue
-        if entry.get("Error"):
-            results.append(Failed(entry["Path"], entry["Version"], classify(entry["Error"])))
-            continue
-        try:
-            results.append(describe(settings, entry))
-        except FetchError as exc:
-            results.append(Failed(entry["Path"], entry["Version"], exc))
-    if not results and run.returncode != 0:
-        results.append(Failed(module, query, classify(run.stderr or run.stdout)))
-    return results
+        entry = {}
+    if entry.get("Error") or not entry.get("Version"):
+        return Failed(module, version, classify(entry.get("Error") or run.stderr or run.stdout))
+    try:
+        return describe(settings, entry)
+    except FetchError as exc:
+        return Failed(module, version, exc)

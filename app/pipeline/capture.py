@@ -13,8 +13,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from app.fetch.download import Failed, Fetched
-from app.fetch.errors import UpstreamNotFound
+from app.fetch.download import Fetched
 from app.gomod import versions
 from app.models import (
     Artifact,
@@ -203,29 +202,6 @@ def set_state(
     row.state = state
     row.reason = reason
     return row
-
-
-@retrying
-def record_failure(services: Services, failed: Failed) -> Outcome:
-    """Remember why a version could not be fetched (never un-publishing anything)."""
-    err = failed.error
-    if isinstance(err, UpstreamNotFound) and not versions.is_canonical(failed.version):
-        return Outcome(failed.path, failed.version, "not_found", err.reason)
-    if not versions.is_canonical(failed.version):
-        return Outcome(failed.path, failed.version, "failed", err.reason)
-    state = VersionState.rejected if err.permanent else VersionState.failed
-    with services.db.session() as session:
-        module = get_module(session, failed.path)
-        row = get_version(session, failed.path, failed.version)
-        if row is not None and row.state == VersionState.published:
-            # Never take back what was published because the upstream misbehaves now.
-            return Outcome(failed.path, failed.version, "present", err.reason)
-        if isinstance(err, UpstreamNotFound) and row is None:
-            # Nothing concrete to remember: there is no such version to refuse.
-            return Outcome(failed.path, failed.version, "not_found", err.reason)
-        set_state(session, module, row, failed.version, state, err.reason)
-    status = "not_found" if isinstance(err, UpstreamNotFound) else state.value
-    return Outcome(failed.path, failed.version, status, err.reason)
 
 
 def tagged_published(services: Services, module: str) -> list[str]:

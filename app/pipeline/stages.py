@@ -42,7 +42,6 @@ from app.pipeline.capture import (
     capture,
     get_module,
     get_version,
-    record_failure,
     tagged_published,
 )
 from app.services import Services
@@ -207,11 +206,9 @@ class Pipeline:
                            VersionState.fetching):
             return Outcome(module, version, "skipped", "not waiting for processing")
         with self._workdir("process-") as workdir:
-            results = download(self.settings, workdir, module, version)
-            fetched = next((r for r in results if r.path == module), None)
-            if fetched is None or isinstance(fetched, Failed):
-                error = fetched.error if fetched else FetchError("the toolchain said nothing")
-                return self._fetch_failed(module, version, error)
+            fetched = download(self.settings, workdir, module, version)
+            if isinstance(fetched, Failed):
+                return self._fetch_failed(module, version, fetched.error)
             outcome = capture(self.services, fetched, VersionState.processing)
             for fields in outcome.drifts:
                 self.notify("upstream_drift", **fields)
@@ -245,13 +242,13 @@ class Pipeline:
         if isinstance(error, UpstreamNotFound):
             self._forget(module, version, error.reason)
             return Outcome(module, version, "not_found", error.reason)
-        outcome = record_failure(self.services, Failed(module, version, error))
         if isinstance(error, ChecksumMismatch):
             self.notify("checksum_mismatch", module=module, version=version, reason=error.reason)
         if not error.permanent:
+            self._set(module, version, VersionState.failed, error.reason)
             raise TransientError(error.reason)
         self._finish(module, version, VersionState.rejected, error.reason)
-        return outcome
+        return Outcome(module, version, VersionState.rejected.value, error.reason)
 
     def _forget(self, module: str, version: str, reason: str) -> None:
         """No such version upstream: nothing to keep, its requests end as rejected."""

@@ -82,6 +82,8 @@ class Module(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     path: Mapped[str] = mapped_column(String(512), unique=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    # Zips the GOPROXY handed out (all versions); flushed in batches by the serving processes.
+    downloads: Mapped[int] = mapped_column(BigInteger, default=0, server_default=text("0"))
 
     versions: Mapped[list[ModuleVersion]] = relationship(back_populates="module")
 

@@ -102,28 +102,20 @@ def register_commands(app: Flask) -> None:
                   help="One MODULE[@VERSION] a line; # starts a comment.")
     def discover_cmd(from_file) -> None:  # type: ignore[no-untyped-def]
         """Queue requests for a seed list (the workers do the rest)."""
-        from app.pipeline.requests import submit
+        from app.pipeline.requests import submit_many
         from app.queue import RQDispatcher, connect
 
         svc = _services()
         lines = [ln.split("#", 1)[0].strip() for ln in from_file]
         targets = [parse_target(ln) for ln in lines if ln]
         dispatcher = RQDispatcher(svc.settings, connect(svc.settings))
-        created = reused = 0
-        bad: list[str] = []
-        with click.progressbar(targets, label="queueing", show_pos=True) as bar:
-            for module, query in bar:
-                try:
-                    done = submit(svc, dispatcher, module, query, RequestSource.seed)
-                except InvalidRequest as exc:
-                    bad.append(f"{module}@{query}: {exc}")
-                    continue
-                created += done.created
-                reused += not done.created
-        click.echo(f"{created} requests queued, {reused} already pending, {len(bad)} refused")
-        for line in bad:
-            click.echo(f"refused: {line}", err=True)
-        if bad:
+        with click.progressbar(length=len(targets), label="queueing", show_pos=True) as bar:
+            done = submit_many(svc, dispatcher, targets, RequestSource.seed, bar.update)
+        click.echo(f"{done.created} requests queued, {done.reused} already pending, "
+                   f"{len(done.refused)} refused")
+        for module, query, why in done.refused:
+            click.echo(f"refused: {module}@{query}: {why}", err=True)
+        if done.refused:
             sys.exit(1)
 
     @app.cli.command("worker")

@@ -110,6 +110,8 @@ class Settings:
     notify_webhooks: str = ""
     # Queue depth above which a backlog notification is sent (0: never).
     backlog_alert: int = 0
+    # Most versions one clean-room consumer build validates together (1: one at a time).
+    validate_batch: int = 16
     # Flask secret key (sessions, CSRF later); random per process when unset.
     secret_key: str = field(repr=False, default="")
     # Extra Flask settings (tests).
@@ -144,6 +146,7 @@ class Settings:
             license_allow=env.get("DEPOT_LICENSE_ALLOW", ""),
             notify_webhooks=env.get("DEPOT_NOTIFY_WEBHOOKS", ""),
             backlog_alert=_int(env, "DEPOT_BACKLOG_ALERT", 0),
+            validate_batch=max(1, _int(env, "DEPOT_VALIDATE_BATCH", 16)),
         )
 
     @property

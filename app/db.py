@@ -54,5 +54,15 @@ class Database:
         finally:
             session.close()
 
+    @contextmanager
+    def trial(self) -> Iterator[Session]:
+        """A session whose work is always rolled back (warm-ups, dry runs)."""
+        session = self._factory()
+        try:
+            yield session
+        finally:
+            session.rollback()
+            session.close()
+
     def dispose(self) -> None:
         self.engine.dispose()

@@ -41,7 +41,38 @@ def warm_up(services: Services) -> None:
     classify("MIT License")
     with services.db.session() as session:
         session.execute(text("SELECT 1"))
+    _compile_queries(services)
     go_directive(services.settings, services.work_dir)
+
+
+def _compile_queries(services: Services) -> None:
+    """Run the stages' usual statements once on a throw-away row, then roll back.
+
+    SQLAlchemy configures its mappers and compiles each statement on first use
+    (about 30 ms); done here, every forked job inherits the compiled forms.
+    """
+    from sqlalchemy import update
+
+    from app.models import Module, ModuleVersion, VersionState
+    from app.pipeline.capture import get_version
+
+    with services.db.trial() as session:
+        module = Module(path="warm-up.invalid/none")
+        session.add(module)
+        session.flush()
+        row = ModuleVersion(module_id=module.id, version="v0.0.0", state=VersionState.pending)
+        session.add(row)
+        session.flush()
+        session.expire_all()
+        row = get_version(session, "warm-up.invalid/none", "v0.0.0")
+        session.execute(
+            update(ModuleVersion)
+            .where(ModuleVersion.id == row.id, ModuleVersion.state.in_([VersionState.pending]))
+            .values(state=VersionState.fetching, updated_at=row.created_at)
+        )
+        for rel in ("artifacts", "requirements", "license_files", "retractions", "build_list"):
+            getattr(row, rel)
+        row.module.path  # noqa: B018 (loads the relationship)
 
 
 def is_retry() -> bool:

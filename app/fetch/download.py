@@ -108,10 +108,18 @@ def write_consumer(
     workdir: Path, module: str, version: str, lang: str, known_sums: list[str]
 ) -> Path:
     """A throw-away main module requiring module@version, as a user's project would."""
+    return write_consumer_of(workdir, [(module, version)], lang, known_sums)
+
+
+def write_consumer_of(
+    workdir: Path, requires: list[tuple[str, str]], lang: str, known_sums: list[str]
+) -> Path:
+    """A throw-away main module requiring every (module, version) of ``requires``."""
     consumer = workdir / "consumer"
     consumer.mkdir(parents=True, exist_ok=True)
+    lines = "".join(f"\t{module} {version}\n" for module, version in requires)
     (consumer / "go.mod").write_text(
-        f"module {CONSUMER_PATH}\n\ngo {lang}\n\nrequire {module} {version}\n"
+        f"module {CONSUMER_PATH}\n\ngo {lang}\n\nrequire (\n{lines})\n"
     )
     (consumer / "go.sum").write_text("".join(f"{line}\n" for line in known_sums))
     return consumer

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from app.config import Settings
-from app.fetch.download import go_directive, write_consumer
+from app.fetch.download import go_directive, write_consumer, write_consumer_of
 from app.fetch.errors import classify
 from app.fetch.gotool import GoTimeout, isolated_env, parse_json_stream, run_go
 from app.fetch.upstream import sumdb_for_toolchain
@@ -80,17 +80,23 @@ class CleanRoom:
 
 
 def clean_room(
-    settings: Settings, workdir: Path, gocache: Path, staging_url: str, module: str, version: str
+    settings: Settings,
+    workdir: Path,
+    gocache: Path,
+    staging_url: str,
+    targets: list[tuple[str, str]],
 ) -> CleanRoom:
-    """Resolve, download and build a consumer of module@version from Depot alone.
+    """Resolve, download and build one consumer of every target from Depot alone.
 
     The only GOPROXY is Depot's staging view; the module cache is new and
     empty; the checksum database stays on. The build cache is shared: it holds
     compiled packages, not modules, and saves minutes on every validation.
+    Several targets share one consumer when the validator batches them: the go
+    command starts once and compiles their packages in one build.
     """
     env = isolated_env(workdir, staging_url, sumdb_for_toolchain(settings))
     env["GOCACHE"] = str(gocache)
-    consumer = write_consumer(workdir, module, version, go_directive(settings, workdir), [])
+    consumer = write_consumer_of(workdir, targets, go_directive(settings, workdir), [])
     timeout = settings.fetch_timeout
 
     def go(*args: str):  # type: ignore[no-untyped-def]
@@ -111,7 +117,7 @@ def clean_room(
         listed = go("list", "-m", "all")
         if listed.returncode != 0:
             return CleanRoom(False, "go list -m all: " + excerpt(listed.stderr), hashes)
-        packages = buildable_packages(go, module)
+        packages = buildable_packages(go, [module for module, _ in targets])
         note = ""
         if packages:
             built = go("build", *packages)
@@ -126,16 +132,16 @@ def clean_room(
     return CleanRoom(True, "", hashes, note)
 
 
-def buildable_packages(go, module: str) -> list[str]:  # type: ignore[no-untyped-def]
-    """The module's packages that build on this platform (build constraints allowing)."""
-    listed = go("list", "-e", "-json", f"{module}/...")
+def buildable_packages(go, modules: list[str]) -> list[str]:  # type: ignore[no-untyped-def]
+    """The modules' packages that build on this platform (build constraints allowing)."""
+    listed = go("list", "-e", "-json", *(f"{module}/..." for module in modules))
+    wanted = set(modules)
     packages = []
     for pkg in parse_json_stream(listed.stdout) if listed.stdout.strip() else []:
         err = (pkg.get("Error") or {}).get("Err", "")
-        if (pkg.get("Module") or {}).get("Path") != module:
+        if (pkg.get("Module") or {}).get("Path") not in wanted:
             continue
         if "build constraints exclude all Go files" in err or not pkg.get("GoFiles"):
             continue  # not for linux/amd64, or no Go code at all (testdata, docs)
         packages.append(pkg["ImportPath"])
     return packages
-

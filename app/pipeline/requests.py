@@ -7,7 +7,8 @@ enqueue the work once. Its status is read from the version it resolved to.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -15,6 +16,7 @@ from sqlalchemy.exc import IntegrityError
 from app.gomod import paths, versions
 from app.gomod.errors import GoModError
 from app.models import (
+    Module,
     ModuleVersion,
     Request,
     RequestSource,
@@ -92,6 +94,80 @@ def submit(
                 Pipeline(services, dispatcher).discover(str(new_id))
         return Submitted(new_id, created=True)
     raise RuntimeError("could not record the request")
+
+
+@dataclass
+class Batch:
+    """What a list of wishes came to."""
+
+    created: int = 0
+    reused: int = 0
+    refused: list[tuple[str, str, str]] = field(default_factory=list)  # module, query, why
+
+
+# Wishes looked up in the database at once by submit_many.
+CHUNK = 500
+
+
+def submit_many(
+    services: Services,
+    dispatcher: Dispatcher,
+    wishes: list[tuple[str, str]],
+    source: RequestSource,
+    progress: Callable[[int], None] | None = None,
+) -> Batch:
+    """Submit a list of wishes (a seed list); what is published already is answered in bulk.
+
+    A second load of the same list ("load 10K modules… twice") then costs one
+    query and one insert per few hundred wishes instead of two transactions each.
+    """
+    batch = Batch()
+    for start in range(0, len(wishes), CHUNK):
+        chunk = wishes[start:start + CHUNK]
+        valid = []
+        for module, query in chunk:
+            try:
+                validate_wish(module, query)
+            except InvalidRequest as exc:
+                batch.refused.append((module, query, str(exc)))
+            else:
+                valid.append((module, query))
+        held = _published_ids(services, [w for w in valid if w[1] != "latest"])
+        with services.db.session() as session:
+            session.add_all(
+                Request(module=module, query=query, source=source, version_id=held[(module, query)],
+                        state=RequestState.resolved, is_open=False)
+                for module, query in valid if (module, query) in held
+            )
+        batch.created += sum(1 for w in valid if w in held)
+        for module, query in valid:
+            if (module, query) in held:
+                continue
+            try:
+                done = submit(services, dispatcher, module, query, source)
+            except InvalidRequest as exc:
+                batch.refused.append((module, query, str(exc)))
+                continue
+            batch.created += done.created
+            batch.reused += not done.created
+        if progress:
+            progress(len(chunk))
+    return batch
+
+
+def _published_ids(services: Services, wishes: list[tuple[str, str]]) -> dict[tuple[str, str], int]:
+    """Version ids of the wishes that are published already."""
+    if not wishes:
+        return {}
+    wanted = set(wishes)
+    with services.db.session() as session:
+        rows = session.execute(
+            select(Module.path, ModuleVersion.version, ModuleVersion.id)
+            .join(ModuleVersion, ModuleVersion.module_id == Module.id)
+            .where(Module.path.in_(sorted({m for m, _ in wishes})),
+                   ModuleVersion.state == VersionState.published)
+        ).all()
+    return {(path, ver): vid for path, ver, vid in rows if (path, ver) in wanted}
 
 
 # What a person sees: the version's pipeline state, in the words of the API.

@@ -27,6 +27,7 @@ from app.fetch.errors import ChecksumMismatch, FetchError, UpstreamNotFound
 from app.gomod import zipcheck
 from app.licenses import allow_list_from_env, evaluate
 from app.models import (
+    Artifact,
     ArtifactKind,
     BuildListMember,
     LicenseFile,
@@ -103,16 +104,21 @@ class Pipeline:
         finally:
             shutil.rmtree(path, ignore_errors=True)
 
-    def _claim(self, module: str, version: str, sources: tuple, target: VersionState) -> bool:
+    def _claim(
+        self, module: str, version: str, sources: tuple, target: VersionState, reason: str = ""
+    ) -> bool:
         """Move a version from one of ``sources`` to ``target`` unless someone else did."""
         with self.services.db.session() as session:
             row = get_version(session, module, version)
             if row is None:
                 return False
+            values = {"state": target, "updated_at": _now()}
+            if reason:
+                values["reason"] = reason
             done = session.execute(
                 update(ModuleVersion)
                 .where(ModuleVersion.id == row.id, ModuleVersion.state.in_(sources))
-                .values(state=target, updated_at=_now())
+                .values(**values)
             )
             return done.rowcount == 1
 
@@ -350,26 +356,21 @@ class Pipeline:
     # -- validator -----------------------------------------------------------------------
 
     def validate(self, module: str, version: str) -> Outcome:
-        """Build a clean-room consumer through Depot alone; promote on success."""
+        """Build a clean-room consumer through Depot alone; promote on success.
+
+        The version is validated together with up to ``validate_batch - 1`` other
+        versions that are ready and whose build lists agree with its own (one go
+        command start and one compile for all of them); when the batch fails, each
+        member is validated alone, so a verdict is always about one version.
+        """
+        ready = self._sources("validate", (VersionState.staged, VersionState.blocked))
         with self.services.db.session() as session:
             row = get_version(session, module, version)
-            ready = self._sources("validate", (VersionState.staged, VersionState.blocked))
             if row is None or row.state not in ready:
                 return Outcome(module, version, "skipped", "not waiting for validation")
             if row.redistributable is False:
                 return Outcome(module, version, "skipped", row.reason)
-            members = [(m.path, m.member_version) for m in row.build_list]
-            waiting, refused = [], []
-            for path, ver in members:
-                dep = get_version(session, path, ver)
-                if dep is None or dep.state not in STORED:
-                    if dep is not None and dep.state in (VersionState.rejected,
-                                                         VersionState.validation_failed):
-                        refused.append(f"{path}@{ver} ({dep.reason})")
-                    else:
-                        waiting.append(f"{path}@{ver}")
-                elif dep.redistributable is False:
-                    refused.append(f"{path}@{ver} ({dep.reason})")
+            waiting, refused = self._readiness(session, row)
         if refused:
             reason = "dependency refused: " + "; ".join(refused)
             self._finish(module, version, VersionState.validation_failed, reason)
@@ -379,11 +380,119 @@ class Pipeline:
             return Outcome(module, version, "blocked", "needs " + ", ".join(waiting))
         if not self._claim(module, version, ready, VersionState.validating):
             return Outcome(module, version, "skipped", "validated elsewhere")
+        batch = [(module, version)]
+        if self.reclaim:
+            batch += self._orphaned_companions(module, version)
+        batch += self._companions(module, version, self.settings.validate_batch - len(batch))
+        outcomes = self._validate_together(batch)
+        return outcomes[(module, version)]
+
+    def _readiness(self, session: Session, row: ModuleVersion) -> tuple[list[str], list[str]]:
+        """(build-list members still missing, members refused) of a version."""
+        waiting, refused = [], []
+        for member in row.build_list:
+            path, ver = member.path, member.member_version
+            dep = get_version(session, path, ver)
+            if dep is None or dep.state not in STORED:
+                if dep is not None and dep.state in (VersionState.rejected,
+                                                     VersionState.validation_failed):
+                    refused.append(f"{path}@{ver} ({dep.reason})")
+                else:
+                    waiting.append(f"{path}@{ver}")
+            elif dep.redistributable is False:
+                refused.append(f"{path}@{ver} ({dep.reason})")
+        return waiting, refused
+
+    @staticmethod
+    def _batch_mark(module: str, version: str) -> str:
+        # The reason a companion carries while it is validated in someone else's batch,
+        # so a retry of that batch's job can take it back if the worker died.
+        return f"validating with {module}@{version}"
+
+    def _companions(self, module: str, version: str, limit: int) -> list[tuple[str, str]]:
+        """Claim up to ``limit`` ready versions whose build lists agree with this one's."""
+        if limit <= 0:
+            return []
+        picked: list[tuple[str, str]] = []
+        with self.services.db.session() as session:
+            owner = get_version(session, module, version)
+            selected = {m.path: m.member_version for m in owner.build_list}
+            selected[module] = version
+            candidates = session.scalars(
+                select(ModuleVersion)
+                .where(ModuleVersion.state.in_((VersionState.staged, VersionState.blocked)),
+                       ModuleVersion.redistributable.is_(True), ModuleVersion.id != owner.id)
+                .order_by(ModuleVersion.id)
+                .limit(limit * 4)
+            ).all()
+            for cand in candidates:
+                if len(picked) >= limit:
+                    break
+                closure = {m.path: m.member_version for m in cand.build_list}
+                closure[cand.module.path] = cand.version
+                if any(selected.get(p, v) != v for p, v in closure.items()):
+                    continue  # one consumer cannot select two versions of a module
+                waiting, refused = self._readiness(session, cand)
+                if waiting or refused:
+                    continue  # its own job will say why
+                selected.update(closure)
+                picked.append((cand.module.path, cand.version))
+        mark = self._batch_mark(module, version)
+        return [
+            (path, ver) for path, ver in picked
+            if self._claim(path, ver, (VersionState.staged, VersionState.blocked),
+                           VersionState.validating, reason=mark)
+        ]
+
+    def _orphaned_companions(self, module: str, version: str) -> list[tuple[str, str]]:
+        """Versions a dead run of this job had taken into its batch."""
+        with self.services.db.session() as session:
+            return [
+                (path, ver) for path, ver in session.execute(
+                    select(Module.path, ModuleVersion.version)
+                    .join(ModuleVersion, ModuleVersion.module_id == Module.id)
+                    .where(ModuleVersion.state == VersionState.validating,
+                           ModuleVersion.reason == self._batch_mark(module, version))
+                ).all()
+            ]
+
+    def _validate_together(self, batch: list[tuple[str, str]]) -> dict[tuple[str, str], Outcome]:
+        """Validate claimed versions in one consumer; alone, each, if that fails."""
+        result = self._clean_room(batch)
+        if len(batch) > 1:
+            expected = self._expected_selection(batch)
+            problem = (result.reason or result.note or self._compare_hashes(result.hashes)
+                       or ("" if set(result.hashes) == expected
+                           else "the batch selected other versions than its members alone"))
+            if problem:
+                log.info("batch of %d: %s; validating each alone", len(batch),
+                         problem.splitlines()[0][:200])
+                return {target: self._conclude(target, self._clean_room([target]))
+                        for target in batch}
+            # Every hash of the batch was compared above.
+            return {target: self._conclude(target, result, compared=True) for target in batch}
+        return {target: self._conclude(target, result) for target in batch}
+
+    def _clean_room(self, targets: list[tuple[str, str]]):  # type: ignore[no-untyped-def]
         staging = self.services.store.goproxy_url()
         gocache = self.settings.data_dir / "gocache"
         with self._workdir("validate-") as workdir:
-            result = clean_room(self.settings, workdir, gocache, staging, module, version)
-        reason = result.reason or self._compare_hashes(result.hashes)
+            return clean_room(self.settings, workdir, gocache, staging, targets)
+
+    def _expected_selection(self, batch: list[tuple[str, str]]) -> set[tuple[str, str]]:
+        """What a consumer of the batch should select: its members and their build lists."""
+        expected = set(batch)
+        with self.services.db.session() as session:
+            for path, ver in batch:
+                row = get_version(session, path, ver)
+                expected |= {(m.path, m.member_version) for m in row.build_list}
+        return expected
+
+    def _conclude(  # type: ignore[no-untyped-def]
+        self, target: tuple[str, str], result, compared: bool = False
+    ) -> Outcome:
+        module, version = target
+        reason = result.reason or ("" if compared else self._compare_hashes(result.hashes))
         if reason:
             self._finish(module, version, VersionState.validation_failed, reason)
             return Outcome(module, version, "validation_failed", reason)
@@ -392,16 +501,24 @@ class Pipeline:
 
     def _compare_hashes(self, hashes: dict[tuple[str, str], tuple[str, str]]) -> str:
         """Every hash the fresh cache computed must equal what Depot stored."""
+        stored: dict[tuple[str, str], dict[ArtifactKind, str]] = {}
         with self.services.db.session() as session:
-            for (path, ver), (zip_h1, mod_h1) in sorted(hashes.items()):
-                row = get_version(session, path, ver)
-                stored = {a.kind: a.h1 for a in row.artifacts} if row else {}
-                if stored.get(ArtifactKind.zip) != zip_h1:
-                    return (f"hash mismatch for {path}@{ver}: Depot stored "
-                            f"{stored.get(ArtifactKind.zip)}, the clean room computed {zip_h1}")
-                if mod_h1 and stored.get(ArtifactKind.mod) != mod_h1:
-                    return (f"go.mod hash mismatch for {path}@{ver}: Depot stored "
-                            f"{stored.get(ArtifactKind.mod)}, the clean room computed {mod_h1}")
+            rows = session.execute(
+                select(Module.path, ModuleVersion.version, Artifact.kind, Artifact.h1)
+                .join(ModuleVersion, ModuleVersion.module_id == Module.id)
+                .join(Artifact, Artifact.version_id == ModuleVersion.id)
+                .where(Module.path.in_(sorted({path for path, _ in hashes})))
+            ).all()
+        for path, ver, kind, h1 in rows:
+            stored.setdefault((path, ver), {})[kind] = h1
+        for (path, ver), (zip_h1, mod_h1) in sorted(hashes.items()):
+            held = stored.get((path, ver), {})
+            if held.get(ArtifactKind.zip) != zip_h1:
+                return (f"hash mismatch for {path}@{ver}: Depot stored "
+                        f"{held.get(ArtifactKind.zip)}, the clean room computed {zip_h1}")
+            if mod_h1 and held.get(ArtifactKind.mod) != mod_h1:
+                return (f"go.mod hash mismatch for {path}@{ver}: Depot stored "
+                        f"{held.get(ArtifactKind.mod)}, the clean room computed {mod_h1}")
         return ""
 
     def promote(self, module: str, version: str, note: str = "") -> None:

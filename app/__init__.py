@@ -30,6 +30,10 @@ def create_app(settings: Settings | None = None) -> Flask:
     from app.goproxy.published import PublishedFiles
 
     published = PublishedFiles(services)
+    from app.goproxy.downloads import DownloadCounter
+
+    downloads = DownloadCounter(services.db)
+    app.extensions["depot.downloads"] = downloads
     app.extensions["depot.published"] = published
     app.config["DEPOT_SETTINGS"] = settings
     _configure_logging(app)
@@ -49,7 +53,9 @@ def create_app(settings: Settings | None = None) -> Flask:
     _register_error_handlers(app)
     from app.goproxy.fastpath import FastPath
 
-    app.wsgi_app = FastPath(app.wsgi_app, published, settings.accel_redirect)  # type: ignore[method-assign]
+    app.wsgi_app = FastPath(  # type: ignore[method-assign]
+        app.wsgi_app, published, settings.accel_redirect, downloads
+    )
     return app
 
 

@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterable
 
 from app.gomod import paths, versions
 from app.gomod.errors import GoModError
+from app.goproxy.downloads import DownloadCounter
 from app.goproxy.published import PublishedFiles, file_headers
 from app.store import artifact_key
 
@@ -25,10 +26,14 @@ WSGIApp = Callable[[dict, Callable], Iterable[bytes]]
 
 
 class FastPath:
-    def __init__(self, app: WSGIApp, published: PublishedFiles, accel_redirect: str) -> None:
+    def __init__(
+        self, app: WSGIApp, published: PublishedFiles, accel_redirect: str,
+        downloads: DownloadCounter,
+    ) -> None:
         self.app = app
         self.published = published
         self.accel = accel_redirect.rstrip("/")
+        self.downloads = downloads
 
     def __call__(self, environ: dict, start_response: Callable) -> Iterable[bytes]:
         method = environ.get("REQUEST_METHOD")
@@ -48,6 +53,8 @@ class FastPath:
         kind = match[3]
         served = files[kind]
         headers = file_headers(served, kind, version)
+        if kind == "zip" and method == "GET":
+            self.downloads.count(module)
         if kind == "zip" and self.accel and served.path is not None:
             key = artifact_key(module, version, kind)
             headers.append(("X-Accel-Redirect", f"{self.accel}/{key}"))

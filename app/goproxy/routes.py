@@ -143,8 +143,20 @@ def _serve(module: str, version: str, kind: str, served: ServedFile) -> Response
     for name, value in file_headers(served, kind, version):
         resp.headers[name] = value
     if "X-Accel-Redirect" in resp.headers:
-        return resp.make_conditional(request)  # the front proxy answers Range itself
-    return resp.make_conditional(request, accept_ranges=True, complete_length=served.size)
+        resp = resp.make_conditional(request)  # the front proxy answers Range itself
+    else:
+        resp = resp.make_conditional(request, accept_ranges=True, complete_length=served.size)
+    if kind == "zip" and request.method == "GET" and _whole_or_first_part(resp):
+        current_app.extensions["depot.downloads"].count(module)
+    return resp
+
+
+def _whole_or_first_part(resp: Response) -> bool:
+    """A download to count: the whole zip, or the first piece of a ranged one."""
+    if resp.status_code == 200:
+        return True
+    return resp.status_code == 206 and (resp.content_range is not None
+                                        and resp.content_range.start == 0)
 
 
 @bp.route("/<path:escaped>/@v/list", methods=["GET", "HEAD"])

@@ -1,0 +1,74 @@
+"""Counting zips served, without a database write per download.
+
+Each serving process adds up downloads per module in memory and a background
+thread flushes them every few seconds with one UPDATE per module (and once
+more at exit). A count is a statistic for the portal and search ranking: a
+process killed hard loses at most its last few seconds of counts, never bytes.
+"""
+
+from __future__ import annotations
+
+import atexit
+import logging
+import os
+import threading
+from collections import Counter
+
+from sqlalchemy import update
+
+from app.db import Database
+from app.models import Module
+
+log = logging.getLogger("depot.downloads")
+
+
+class DownloadCounter:
+    def __init__(self, db: Database, interval: float = 5.0) -> None:
+        self.db = db
+        self.interval = interval
+        self._pending: Counter[str] = Counter()
+        self._lock = threading.Lock()
+        self._thread: threading.Thread | None = None
+        self._pid = 0
+        self._wake = threading.Event()
+
+    def count(self, module: str) -> None:
+        """One zip of ``module`` went out."""
+        with self._lock:
+            self._pending[module] += 1
+            if self._pid != os.getpid():  # first count in this (possibly forked) process
+                self._start()
+
+    def _start(self) -> None:
+        self._pid = os.getpid()
+        self._wake = threading.Event()
+        self._thread = threading.Thread(target=self._loop, name="download-counter", daemon=True)
+        self._thread.start()
+        atexit.register(self.flush)
+
+    def _loop(self) -> None:
+        while True:
+            self._wake.wait(self.interval)
+            self._wake.clear()
+            self.flush()
+
+    def flush(self) -> int:
+        """Write the counts gathered so far; returns how many downloads were written."""
+        with self._lock:
+            pending, self._pending = self._pending, Counter()
+        if not pending:
+            return 0
+        try:
+            with self.db.session() as session:
+                for module, n in sorted(pending.items()):
+                    session.execute(
+                        update(Module).where(Module.path == module)
+                        .values(downloads=Module.downloads + n)
+                    )
+        except Exception:  # the database is away: keep the counts for the next flush
+            log.warning("could not record %d downloads; will retry", sum(pending.values()),
+                        exc_info=True)
+            with self._lock:
+                self._pending.update(pending)
+            return 0
+        return sum(pending.values())

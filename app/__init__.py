@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import secrets
+from pathlib import Path
 
 from flask import Flask, Response, request
 
@@ -31,8 +32,11 @@ def create_app(settings: Settings | None = None) -> Flask:
 
     published = PublishedFiles(services)
     from app.goproxy.downloads import DownloadCounter
+    from app.goproxy.ziplog import ZipLog
 
-    downloads = DownloadCounter(services.db)
+    zip_log = settings.nginx_zip_log
+    ziplog = ZipLog(Path(zip_log), services.lock_dir) if zip_log else None
+    downloads = DownloadCounter(services.db, ziplog=ziplog)
     app.extensions["depot.downloads"] = downloads
     app.extensions["depot.published"] = published
     app.config["DEPOT_SETTINGS"] = settings
@@ -40,7 +44,7 @@ def create_app(settings: Settings | None = None) -> Flask:
 
     from app.api import bp as api_bp
     from app.cli import register_commands
-    from app.goproxy import goproxy_bp, sumdb_bp
+    from app.goproxy import accel_bp, goproxy_bp, sumdb_bp
     from app.ops import bp as ops_bp
     from app.portal import bp as portal_bp
 
@@ -48,6 +52,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.register_blueprint(api_bp)
     app.register_blueprint(ops_bp)
     app.register_blueprint(sumdb_bp)
+    app.register_blueprint(accel_bp)
     app.register_blueprint(goproxy_bp)
     register_commands(app)
     _register_error_handlers(app)

@@ -112,6 +112,8 @@ class Settings:
     backlog_alert: int = 0
     # Most versions one clean-room consumer build validates together (1: one at a time).
     validate_batch: int = 16
+    # The nginx sidecar's log of zips it served itself (its downloads are counted from it).
+    nginx_zip_log: str = ""
     # Flask secret key (sessions, CSRF later); random per process when unset.
     secret_key: str = field(repr=False, default="")
     # Extra Flask settings (tests).
@@ -147,6 +149,7 @@ class Settings:
             notify_webhooks=env.get("DEPOT_NOTIFY_WEBHOOKS", ""),
             backlog_alert=_int(env, "DEPOT_BACKLOG_ALERT", 0),
             validate_batch=max(1, _int(env, "DEPOT_VALIDATE_BATCH", 16)),
+            nginx_zip_log=env.get("DEPOT_NGINX_ZIP_LOG", "").strip(),
         )
 
     @property

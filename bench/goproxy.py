@@ -35,20 +35,19 @@ import urllib.request
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
-from string import Template
 
 REPO = Path(__file__).resolve().parent.parent
 # The fixture upstream and the store's key function live in the repo, not in an installed package.
 sys.path.insert(0, str(REPO))
 
 from bench._harness import BenchError, commit_line, guarded_main, machine_line, say  # noqa: E402
+from tests.fixtures.nginx import nginx_command, nginx_conf, render_sidecar  # noqa: E402
 
 BIN = REPO / ".venv" / "bin" if (REPO / ".venv" / "bin").is_dir() else Path(sys.executable).parent
 MB = 1_000_000
 SMALL = ("depot.test/bench/small", "v1.0.0", 5 * MB)
 LARGE = ("depot.test/bench/large", "v1.0.0", 100 * MB)
 ACCEL_PREFIX = "/_store/"
-SIDECAR_TEMPLATE = REPO / "charts" / "depot" / "files" / "nginx-sidecar.conf.template"
 SIDECAR = "nginx sidecar -> Depot"
 MEMORY_DOWNLOADS = 3
 # Targets from the brief: a ratio of req/s against nginx static on the same file.
@@ -245,48 +244,10 @@ def key_of(module: str, version: str, kind: str) -> str:
 # --------------------------------------------------------------------------- nginx
 
 
-def nginx_conf(workdir: Path, port: int, server: str | None, http_extra: str = "",
-               connections: int = 32) -> Path:
-    """A self-contained config: pid, logs and temp paths all inside workdir."""
-    workdir.mkdir(parents=True, exist_ok=True)
-    # As root, workers would drop to nobody and could not read the 0700 temp dir.
-    user = "user root;\n" if os.geteuid() == 0 else ""
-    server_block = (
-        f"    server {{\n        listen 127.0.0.1:{port};\n{server}\n    }}" if server else ""
-    )
-    text = f"""{user}worker_processes auto;
-daemon off;
-pid {workdir}/nginx.pid;
-error_log {workdir}/error.log warn;
-events {{ worker_connections {max(1024, 4 * connections)}; }}
-http {{
-    access_log off;
-    sendfile on;
-    tcp_nopush on;
-    keepalive_requests 1000000;
-    default_type application/octet-stream;
-    types {{ application/json info; text/plain mod; application/zip zip; }}
-    client_body_temp_path {workdir}/client_body;
-    proxy_temp_path {workdir}/proxy;
-    fastcgi_temp_path {workdir}/fastcgi;
-    uwsgi_temp_path {workdir}/uwsgi;
-    scgi_temp_path {workdir}/scgi;
-{http_extra}
-{server_block}
-}}
-"""
-    conf = workdir / "nginx.conf"
-    conf.write_text(text)
-    return conf
-
-
 def start_nginx(procs: Processes, nginx: str, name: str, conf: Path) -> subprocess.Popen[bytes]:
     workdir = conf.parent
     log = workdir / "stdout.log"
-    proc = procs.start(
-        name, [nginx, "-p", str(workdir), "-e", str(workdir / "error.log"), "-c", str(conf)], log
-    )
-    return proc
+    return procs.start(name, nginx_command(nginx, conf), log)
 
 
 # --------------------------------------------------------------------------- load
@@ -522,6 +483,17 @@ def check_accel(url: str) -> None:
                          f"{len(body)} body bytes)")
 
 
+def check_served_by_nginx(url: str) -> None:
+    """Through the sidecar, a published zip goes out from the store once Depot said yes."""
+    for _ in range(2):  # the first asks Depot; the second uses the cached yes
+        with urllib.request.urlopen(url, timeout=30) as resp:
+            served_by = resp.headers.get("X-Served-By")
+            resp.read()
+    if served_by != "nginx-store":
+        raise BenchError(f"{url}: the sidecar did not serve the zip from the store "
+                         f"(X-Served-By {served_by!r})")
+
+
 def machine_facts(nginx: str | None, wrk: str | None, loader: str) -> list[str]:
     nginx_v = tool_version([nginx, "-v"], r"nginx/(\S+)") if nginx else "not installed"
     wrk_v = tool_version([wrk, "-v"], r"wrk (\S+)") if wrk else "not installed"
@@ -616,6 +588,7 @@ def run(args: argparse.Namespace, tmp: Path, procs: Processes) -> None:
     for kind, _name, base in plan:
         check_url(f"{base}/{key_of(SMALL[0], SMALL[1], kind)}", files[kind])
     check_accel(f"{targets.accel_depot}/{key_of(SMALL[0], SMALL[1], 'zip')}")
+    check_served_by_nginx(f"{targets.accel}/{key_of(SMALL[0], SMALL[1], 'zip')}")
     runs: dict[tuple[str, str], list[Load]] = {(name, kind): [] for kind, name, _ in plan}
     # Rounds interleave the targets, so a passing disturbance on this shared 2-core
     # machine does not fall on one target alone; the median of the rounds is reported.
@@ -689,6 +662,8 @@ def start_servers(args: argparse.Namespace, tmp: Path, procs: Processes, env: di
         say(f"starting {name} (gunicorn) on port {servers[name]}")
         child_env = {**env, "DEPOT_HOST": "127.0.0.1", "DEPOT_PORT": str(servers[name]),
                      "DEPOT_WORKERS": "2", "DEPOT_THREADS": "8", "DEPOT_ACCEL_REDIRECT": accel}
+        if accel:  # downloads nginx served itself are counted from its zip log
+            child_env["DEPOT_NGINX_ZIP_LOG"] = str(tmp / "nginx-accel" / "logs" / "zips.log")
         log = logs / f"{name}.log"
         proc = procs.start(name, gunicorn, log, cwd=REPO, env=child_env)
         wait_http(f"http://127.0.0.1:{servers[name]}/", proc, log)
@@ -696,16 +671,9 @@ def start_servers(args: argparse.Namespace, tmp: Path, procs: Processes, env: di
     info_key = key_of(SMALL[0], SMALL[1], "info")
     static = nginx_conf(tmp / "nginx-static", servers["nginx"], f"        root {store};",
                         connections=args.connections)
-    # The sidecar exactly as shipped with the chart, its ${VAR}s filled in.
-    # safe_substitute: nginx's own $variables stay as they are.
-    sidecar = Template(SIDECAR_TEMPLATE.read_text()).safe_substitute(
-        LISTEN=f"127.0.0.1:{servers['accel']}",
-        DEPOT_ADDR=f"127.0.0.1:{servers['accel-depot']}",
-        STORE_DIR=str(store),
-        CACHE_DIR=str(tmp / "nginx-accel" / "cache"),
-    )
-    if "${" in sidecar:
-        raise BenchError(f"unfilled placeholder in {SIDECAR_TEMPLATE.name}")
+    sidecar = render_sidecar(f"127.0.0.1:{servers['accel']}",
+                             f"127.0.0.1:{servers['accel-depot']}", store,
+                             tmp / "nginx-accel" / "cache", tmp / "nginx-accel" / "logs")
     accel = nginx_conf(tmp / "nginx-accel", servers["accel"], None, http_extra=sidecar,
                        connections=args.connections)
     for name, conf in (("nginx", static), ("accel", accel)):

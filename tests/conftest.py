@@ -166,6 +166,8 @@ def settings_env(settings: Settings) -> dict[str, str]:
         DEPOT_LICENSE_ALLOW=settings.license_allow,
         DEPOT_NOTIFY_WEBHOOKS=settings.notify_webhooks,
         DEPOT_BACKLOG_ALERT=str(settings.backlog_alert),
+        DEPOT_VALIDATE_BATCH=str(settings.validate_batch),
+        DEPOT_NGINX_ZIP_LOG=settings.nginx_zip_log,
     )
     if settings.redis_url:
         env["REDIS_URL"] = settings.redis_url

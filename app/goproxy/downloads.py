@@ -17,15 +17,18 @@ from collections import Counter
 from sqlalchemy import update
 
 from app.db import Database
+from app.goproxy.ziplog import ZipLog
 from app.models import Module
 
 log = logging.getLogger("depot.downloads")
 
 
 class DownloadCounter:
-    def __init__(self, db: Database, interval: float = 5.0) -> None:
+    def __init__(self, db: Database, interval: float = 5.0, ziplog: ZipLog | None = None) -> None:
         self.db = db
         self.interval = interval
+        # Zips the nginx sidecar served without asking Depot, counted from its log.
+        self.ziplog = ziplog
         self._pending: Counter[str] = Counter()
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
@@ -36,7 +39,14 @@ class DownloadCounter:
         """One zip of ``module`` went out."""
         with self._lock:
             self._pending[module] += 1
-            if self._pid != os.getpid():  # first count in this (possibly forked) process
+        self.ensure_running()
+
+    def ensure_running(self) -> None:
+        """Start the flushing thread in this process (after a fork: again, in the child)."""
+        if self._pid == os.getpid():
+            return
+        with self._lock:
+            if self._pid != os.getpid():
                 self._start()
 
     def _start(self) -> None:
@@ -54,6 +64,14 @@ class DownloadCounter:
 
     def flush(self) -> int:
         """Write the counts gathered so far; returns how many downloads were written."""
+        if self.ziplog is not None:
+            try:
+                served = self.ziplog.read_new()
+            except OSError:
+                log.warning("could not read the sidecar's zip log", exc_info=True)
+            else:
+                with self._lock:
+                    self._pending.update(served)
         with self._lock:
             pending, self._pending = self._pending, Counter()
         if not pending:

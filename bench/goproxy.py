@@ -41,7 +41,12 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from bench._harness import BenchError, commit_line, guarded_main, machine_line, say  # noqa: E402
-from tests.fixtures.nginx import nginx_command, nginx_conf, render_sidecar  # noqa: E402
+from tests.fixtures.nginx import (  # noqa: E402
+    find_nginx,
+    nginx_command,
+    nginx_conf,
+    render_sidecar,
+)
 
 BIN = REPO / ".venv" / "bin" if (REPO / ".venv" / "bin").is_dir() else Path(sys.executable).parent
 MB = 1_000_000
@@ -60,14 +65,6 @@ RSS_TARGET_MB = 20.0
 
 
 # --------------------------------------------------------------------------- tools
-
-
-def find_nginx() -> str | None:
-    """nginx lives in /usr/sbin, which a non-root PATH often lacks."""
-    found = shutil.which("nginx")
-    if found:
-        return found
-    return "/usr/sbin/nginx" if os.access("/usr/sbin/nginx", os.X_OK) else None
 
 
 def find_wrk() -> str | None:

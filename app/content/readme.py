@@ -10,6 +10,7 @@ Markdown is shown as preformatted text.
 from __future__ import annotations
 
 import posixpath
+import re
 from collections.abc import Callable
 
 import markdown
@@ -79,9 +80,17 @@ def sanitize(html: str, repo: SourceRepo | None = None) -> str:
     )
 
 
+_HEADING_TAG = re.compile(r"<(/?)h([1-6])\b", re.IGNORECASE)
+
+
+def demote_headings(html: str) -> str:
+    """h1→h2 … h5→h6: the page's own h1 is the module path, the README sits below it."""
+    return _HEADING_TAG.sub(lambda m: f"<{m[1]}h{min(int(m[2]) + 1, 6)}", html)
+
+
 def render_readme(name: str, text: str, repo: SourceRepo | None = None) -> Markup:
     """HTML for the README tab: Markdown rendered and sanitized, anything else as text."""
     if not is_markdown(name):
         return Markup('<pre class="readme-text">') + escape(text) + Markup("</pre>")
     html = markdown.markdown(text, extensions=list(MARKDOWN_EXTENSIONS), output_format="html")
-    return Markup(sanitize(html, repo))  # noqa: S704 (sanitized above)
+    return Markup(sanitize(demote_headings(html), repo))  # noqa: S704 (sanitized here)

@@ -92,3 +92,9 @@ def test_headings_get_prefixed_ids_and_anchors_follow():
     html = render_readme("README.md", "# Install It\n\n[go](#install-it)\n\n<h2 id='main'>x</h2>")
     assert 'id="readme-install-it"' in html and 'href="#readme-install-it"' in html
     assert 'id="readme-main"' in html and 'id="main"' not in html
+
+
+def test_headings_move_one_level_down_below_the_pages_h1():
+    html = render_readme("README.md", "# One\n\n## Two\n\n###### Six\n\n<H1>raw</H1>")
+    assert "<h1" not in html.lower()
+    assert html.count("<h2") == 2 and "<h3" in html and "<h6" in html

@@ -18,6 +18,9 @@ def test_search_as_you_type_then_every_tab_with_htmx(page: Page, depot: LiveServ
     page.goto(depot.url + "/")
     home_box = page.get_by_label("Search Go modules")
     expect(home_box).to_be_focused()  # autofocus
+    home_box.fill("depot.test/ch")  # suggestions arrive while typing
+    expect(page.locator("#home-suggestions option")).to_have_count(3)
+    assert page.locator("#home-suggestions option").first.get_attribute("value") == CHAIN_C
     home_box.fill("chain")
     home_box.press("Enter")
     expect(page).to_have_url(re.compile(r"/search\?q=chain$"))

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import re
 
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Browser, Page, expect
 
 from tests.conftest import LiveServer, Workers
-from tests.fixtures.catalog import REQUESTABLE
+from tests.fixtures.catalog import REQUESTABLE, REQUESTABLE_NOJS
 
 WAIT_MS = 180_000
 
@@ -42,3 +42,21 @@ def test_invalid_request_gets_an_inline_message(page: Page, depot: LiveServer):
     expect(page.get_by_role("alert")).to_contain_text("malformed module path")
     expect(page).to_have_url(f"{depot.url}/request")
     expect(page.get_by_label("Module path")).to_have_value("not a module")
+
+
+def test_request_flow_without_javascript_refreshes_until_published(
+    browser: Browser, depot: LiveServer, worker: Workers
+):
+    context = browser.new_context(java_script_enabled=False)
+    page = context.new_page()
+    try:
+        page.goto(f"{depot.url}/{REQUESTABLE_NOJS}")  # a 404 page offers the form
+        page.get_by_role("button", name="Request module").click()  # a plain POST, then 303
+        expect(page).to_have_url(re.compile(r"/request/\d+$"))
+        # The page reloads itself (meta refresh in <noscript>) until the request settles.
+        expect(page.locator("#request-status")).to_have_attribute(
+            "data-state", "published", timeout=WAIT_MS)
+        page.get_by_role("link", name=f"Open {REQUESTABLE_NOJS}@v1.0.0").click()
+        expect(page.get_by_role("heading", level=1)).to_have_text(REQUESTABLE_NOJS)
+    finally:
+        context.close()

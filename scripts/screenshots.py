@@ -26,7 +26,6 @@ from playwright.sync_api import Page, sync_playwright  # noqa: E402
 
 from app.migrate import upgrade  # noqa: E402
 from app.services import Services  # noqa: E402
-from tests.browser.conftest import chromium_args, find_chromium  # noqa: E402
 from tests.conftest import Workers, start_server  # noqa: E402
 from tests.fixtures.catalog import (  # noqa: E402
     CHAIN_C,
@@ -38,6 +37,7 @@ from tests.fixtures.catalog import (  # noqa: E402
     fill,
     portal_settings,
 )
+from tests.fixtures.chromium import chromium_args, find_chromium  # noqa: E402
 from tests.fixtures.sumdb import find_go  # noqa: E402
 
 WIDTH, HEIGHT = 1280, 900

@@ -10,7 +10,6 @@ a real pipeline worker on a real Redis.
 from __future__ import annotations
 
 import os
-import shutil
 from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
@@ -22,26 +21,10 @@ from app.migrate import upgrade
 from app.services import Services
 from tests.conftest import GO, LiveServer, Workers, start_server
 from tests.fixtures.catalog import fill, portal_settings
+from tests.fixtures.chromium import chromium_args, find_chromium
 from tests.fixtures.upstream import Upstream
 
-CHROMIUM_NAMES = ("chromium", "chromium-browser")
 REDIS_DB = 7  # other tests empty database 0 of the shared servers
-
-
-def find_chromium() -> str | None:
-    explicit = os.environ.get("DEPOT_CHROMIUM")
-    if explicit:
-        return explicit
-    for name in CHROMIUM_NAMES:
-        found = shutil.which(name)
-        if found:
-            return found
-    return None
-
-
-def chromium_args() -> list[str]:
-    return ["--no-sandbox", "--disable-background-networking", "--disable-dev-shm-usage",
-            "--disable-gpu", "--no-first-run", "--disable-extensions"]
 
 
 @pytest.fixture(scope="session")

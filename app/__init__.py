@@ -7,10 +7,10 @@ here runs at import time, so jobs and commands can import freely.
 from __future__ import annotations
 
 import logging
-import secrets
 from pathlib import Path
 
 from flask import Flask, Response, request
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from app.config import Settings
 from app.errors import DepotError
@@ -20,7 +20,11 @@ from app.services import Services
 def create_app(settings: Settings | None = None) -> Flask:
     settings = settings or Settings.from_env()
     app = Flask(__name__, template_folder="../templates", static_folder="../static")
-    app.config["SECRET_KEY"] = settings.secret_key or secrets.token_hex(32)
+    if not settings.secret_key:
+        from app.secret_key import load_or_create
+
+        settings.secret_key = load_or_create(settings.data_dir)
+    app.config["SECRET_KEY"] = settings.secret_key
     app.config.update(settings.extra)
     # `//` inside a module path is invalid input, not something to redirect away.
     app.url_map.merge_slashes = False
@@ -61,6 +65,11 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.wsgi_app = FastPath(  # type: ignore[method-assign]
         app.wsgi_app, published, settings.accel_redirect, downloads
     )
+    if settings.proxy_fix:
+        n = settings.proxy_fix
+        app.wsgi_app = ProxyFix(  # type: ignore[method-assign]
+            app.wsgi_app, x_for=n, x_proto=n, x_host=n, x_port=n, x_prefix=n
+        )
     return app
 
 
@@ -82,17 +91,34 @@ def _plain(reason: str, status: int) -> Response:
 
 
 def _register_error_handlers(app: Flask) -> None:
+    from app.portal.errors import error_page, wants_html
+
     log = logging.getLogger("depot.http")
 
     @app.errorhandler(DepotError)
     def depot_error(exc: DepotError) -> Response:
         log.info("%s %s -> %s %s", request.method, request.path[:300], exc.status, exc.reason)
+        if wants_html():
+            return error_page(exc.status, "Something is not right", exc.reason)
         return _plain(exc.reason, exc.status)
 
     @app.errorhandler(404)
     def not_found(_exc: Exception) -> Response:
+        if wants_html():
+            return error_page(404, "Page not found",
+                              "There is no page at this address. Search for a module instead?")
         return _plain("not found", 404)
 
     @app.errorhandler(405)
     def not_allowed(_exc: Exception) -> Response:
+        if wants_html():
+            return error_page(405, "Not allowed", "This address does not take that method.")
         return _plain("method not allowed", 405)
+
+    @app.errorhandler(500)
+    def server_error(_exc: Exception) -> Response:
+        if wants_html():
+            return error_page(500, "Something went wrong",
+                              "Depot could not show this page. The error has been logged; "
+                              "try again in a moment.")
+        return _plain("internal server error", 500)

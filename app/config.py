@@ -114,8 +114,14 @@ class Settings:
     validate_batch: int = 16
     # The nginx sidecar's log of zips it served itself (its downloads are counted from it).
     nginx_zip_log: str = ""
-    # Flask secret key (sessions, CSRF later); random per process when unset.
+    # Flask secret key (sessions, CSRF); unset: one kept in the data dir, shared by the
+    # processes of this instance (several pods need the same DEPOT_SECRET_KEY).
     secret_key: str = field(repr=False, default="")
+    # How many reverse proxies in front of Depot to trust for X-Forwarded-For/-Proto/-Host/
+    # -Port/-Prefix (werkzeug's ProxyFix); 0 trusts none, so clients cannot spoof them.
+    proxy_fix: int = 0
+    # Module requests one client may post from the portal per minute (0: no limit).
+    request_limit: int = 10
     # Extra Flask settings (tests).
     extra: dict = field(default_factory=dict)
 
@@ -130,6 +136,9 @@ class Settings:
         upstream = env.get("DEPOT_UPSTREAM") or toolchain_default(go_bin, "GOPROXY")
         gosumdb = env.get("DEPOT_GOSUMDB") or toolchain_default(go_bin, "GOSUMDB")
         port = _int(env, "DEPOT_PORT", 8080)
+        for name in ("DEPOT_PROXY_FIX", "DEPOT_REQUEST_LIMIT"):
+            if _int(env, name, 0) < 0:
+                raise ConfigError(f"{name} must be 0 or more")
         return cls(
             data_dir=data_dir,
             database_url=env.get("DATABASE_URL") or f"sqlite:///{data_dir / 'depot.sqlite3'}",
@@ -150,6 +159,8 @@ class Settings:
             backlog_alert=_int(env, "DEPOT_BACKLOG_ALERT", 0),
             validate_batch=max(1, _int(env, "DEPOT_VALIDATE_BATCH", 16)),
             nginx_zip_log=env.get("DEPOT_NGINX_ZIP_LOG", "").strip(),
+            proxy_fix=_int(env, "DEPOT_PROXY_FIX", 0),
+            request_limit=_int(env, "DEPOT_REQUEST_LIMIT", 10),
         )
 
     @property

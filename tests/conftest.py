@@ -67,6 +67,14 @@ def sumdb(truth: Upstream, request: pytest.FixtureRequest) -> Iterator[SumDB]:
         yield db
 
 
+@pytest.fixture(scope="session")
+def portal_upstream(tmp_path_factory: pytest.TempPathFactory) -> Upstream:
+    """The fixture upstream plus the modules the portal's pages and browser tests need."""
+    from tests.fixtures.catalog import build_portal_upstream
+
+    return build_portal_upstream(tmp_path_factory.mktemp("portal-upstream") / "proxy")
+
+
 @pytest.fixture
 def fresh_upstream(tmp_path: Path) -> Upstream:
     """A private upstream a test may re-tag or break."""
@@ -168,6 +176,8 @@ def settings_env(settings: Settings) -> dict[str, str]:
         DEPOT_BACKLOG_ALERT=str(settings.backlog_alert),
         DEPOT_VALIDATE_BATCH=str(settings.validate_batch),
         DEPOT_NGINX_ZIP_LOG=settings.nginx_zip_log,
+        DEPOT_PROXY_FIX=str(settings.proxy_fix),
+        DEPOT_REQUEST_LIMIT=str(settings.request_limit),
     )
     if settings.redis_url:
         env["REDIS_URL"] = settings.redis_url

@@ -1,35 +1,38 @@
-"""HTML pages. For now the home page: what Depot holds and how to use it."""
+"""HTML pages: home, search, module pages with their tabs, Set Me Up, and the
+request-a-module form with its live status (one blueprint, a module per page).
+
+Every page is plain server-rendered HTML that works without JavaScript; htmx
+(static/) swaps parts of a page when it is there, asking for the fragment with
+the ``HX-Request`` header (see htmx.py).
+"""
 
 from __future__ import annotations
 
-from flask import Blueprint, current_app, render_template, request
-from sqlalchemy import func, select
+from flask import Blueprint
+from flask.blueprints import BlueprintSetupState
 
-from app.models import Module, ModuleVersion, VersionState
+from app.portal.security import secure_headers
+from app.portal.urls import ModulePathConverter
 
 bp = Blueprint("portal", __name__)
+bp.after_app_request(secure_headers)
 
 
-@bp.route("/")
-def home() -> str:
-    db = current_app.extensions["depot"].db
-    with db.session() as session:
-        published = ModuleVersion.state == VersionState.published
-        modules = session.scalar(
-            select(func.count(func.distinct(ModuleVersion.module_id))).where(published)
-        )
-        version_count = session.scalar(select(func.count()).where(published))
-        recent = session.execute(
-            select(Module.path, ModuleVersion.version, ModuleVersion.published_at)
-            .join(Module)
-            .where(published)
-            .order_by(ModuleVersion.published_at.desc())
-            .limit(10)
-        ).all()
-    return render_template(
-        "portal/home.html",
-        modules=modules or 0,
-        versions=version_count or 0,
-        recent=recent,
-        proxy_url=request.host_url.rstrip("/"),
-    )
+@bp.record_once
+def _setup(state: BlueprintSetupState) -> None:
+    app = state.app
+    # Before the module-page rule is added: /<module path>[@version] needs its converter.
+    app.url_map.converters["modpath"] = ModulePathConverter
+    app.config.setdefault("SESSION_COOKIE_SAMESITE", "Lax")
+    from app.portal import templating
+
+    templating.install(app)
+
+
+from app.portal import (  # noqa: E402,F401  (views register themselves on bp)
+    home,
+    modules,
+    requests,
+    search,
+    setup,
+)

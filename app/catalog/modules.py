@@ -1,0 +1,231 @@
+"""A module and one of its versions, as the module page shows them.
+
+"Latest" follows the go command: the highest release, else the highest
+prerelease, else the newest pseudo-version, among published versions, skipping
+those that the module's own latest go.mod retracts.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, selectinload
+
+from app.catalog.usage import used_by_counts
+from app.gomod import versions
+from app.models import Module, ModuleVersion, Requirement, VersionState
+
+# What a version's state means, in a person's words.
+STATE_LABELS = {
+    VersionState.pending: "queued",
+    VersionState.fetching: "being fetched",
+    VersionState.processing: "being processed",
+    VersionState.staged: "staged, waiting for validation",
+    VersionState.validating: "being validated",
+    VersionState.blocked: "waiting for a dependency",
+    VersionState.published: "published",
+    VersionState.rejected: "rejected",
+    VersionState.failed: "failed",
+    VersionState.validation_failed: "failed validation",
+}
+HELD_LABEL = "held: license not redistributable"
+
+
+@dataclass(frozen=True)
+class License:
+    file_name: str
+    spdx_ids: tuple[str, ...]  # empty when the file was not recognised
+
+
+@dataclass(frozen=True)
+class VersionSummary:
+    """One line of the Versions tab."""
+
+    version: str
+    state: str  # VersionState value
+    label: str  # STATE_LABELS, or HELD_LABEL
+    reason: str
+    time: datetime | None  # commit time from .info
+    published_at: datetime | None
+    is_pseudo: bool
+    deprecated: str | None
+    retracted: str | None  # the rationale ("" when none given); None when not retracted
+
+    @property
+    def published(self) -> bool:
+        return self.state == VersionState.published.value
+
+
+@dataclass(frozen=True)
+class ModuleSummary:
+    path: str
+    versions: list[VersionSummary]  # newest first
+    latest: str | None  # latest published version, or None
+    deprecated: str | None  # the latest version's "Deprecated:" message
+
+    @property
+    def tagged(self) -> list[VersionSummary]:
+        return [v for v in self.versions if not v.is_pseudo]
+
+    @property
+    def pseudo(self) -> list[VersionSummary]:
+        return [v for v in self.versions if v.is_pseudo]
+
+    @property
+    def published(self) -> list[VersionSummary]:
+        return [v for v in self.versions if v.published]
+
+    def get(self, version: str) -> VersionSummary | None:
+        return next((v for v in self.versions if v.version == version), None)
+
+
+@dataclass(frozen=True)
+class VersionDetail:
+    """The header of a version's page and the counts of its tabs."""
+
+    path: str
+    version: str
+    summary: VersionSummary
+    go_version: str | None
+    readme_name: str | None
+    redistributable: bool | None  # None: the license gate has not decided yet
+    validation_note: str
+    licenses: list[License]
+    dependency_count: int
+    used_by_count: int
+    version_id: int
+    module: ModuleSummary = field(repr=False)
+
+    @property
+    def spdx_ids(self) -> list[str]:
+        seen: list[str] = []
+        for lic in self.licenses:
+            seen += [i for i in lic.spdx_ids if i not in seen]
+        return seen
+
+    @property
+    def is_latest(self) -> bool:
+        return self.module.latest == self.version
+
+    @property
+    def validated(self) -> bool:
+        """Published means a clean-room build through Depot alone succeeded."""
+        return self.summary.published
+
+    @property
+    def shows_contents(self) -> bool:
+        """README, go.mod and license texts are shown only for redistributable versions."""
+        return self.redistributable is True
+
+
+def label(row: ModuleVersion) -> str:
+    if row.state == VersionState.staged and row.redistributable is False:
+        return HELD_LABEL
+    return STATE_LABELS[row.state]
+
+
+def retractions_in_force(
+    published: list[str], retractions: dict[str, list[tuple[str, str, str]]]
+) -> list[tuple[str, str, str]]:
+    """The (low, high, rationale) ranges of the highest published version's go.mod.
+
+    The go command reads retractions from the latest version's go.mod only.
+    """
+    if not published:
+        return []
+    return retractions.get(versions.latest(published) or "", [])
+
+
+def retraction_of(version: str, ranges: list[tuple[str, str, str]]) -> str | None:
+    """The rationale ("" when none given) if ``version`` is retracted, else None."""
+    for low, high, rationale in ranges:
+        if versions.is_valid(low) and versions.is_valid(high) and (
+            versions.compare(low, version) <= 0 <= versions.compare(high, version)
+        ):
+            return rationale or ""
+    return None
+
+
+def pick_latest(published: list[str], ranges: list[tuple[str, str, str]]) -> str | None:
+    """What ``go get m@latest`` picks among published versions (retracted ones skipped
+    unless nothing else is left)."""
+    if not published:
+        return None
+    retracted = [v for v in published if retraction_of(v, ranges) is not None]
+    return versions.latest(published, retracted) or versions.latest(published)
+
+
+def _summaries(rows: list[ModuleVersion]) -> tuple[list[VersionSummary], str | None]:
+    published = [r.version for r in rows if r.state == VersionState.published]
+    ranges = retractions_in_force(published, {
+        r.version: [(x.low, x.high, x.rationale) for x in r.retractions] for r in rows
+    })
+    out = [
+        VersionSummary(
+            version=row.version, state=row.state.value, label=label(row), reason=row.reason or "",
+            time=row.time, published_at=row.published_at, is_pseudo=row.is_pseudo,
+            deprecated=row.deprecated, retracted=retraction_of(row.version, ranges),
+        )
+        for row in rows
+    ]
+    out.sort(key=lambda v: versions.sort_key(v.version) if versions.is_valid(v.version) else (),
+             reverse=True)
+    return out, pick_latest(published, ranges)
+
+
+def module_summary(session: Session, path: str) -> ModuleSummary | None:
+    """The module's versions in every state, or None when Depot has never heard of it."""
+    module = session.scalar(select(Module).where(Module.path == path))
+    if module is None:
+        return None
+    rows = list(
+        session.scalars(
+            select(ModuleVersion)
+            .where(ModuleVersion.module_id == module.id)
+            .options(selectinload(ModuleVersion.retractions))
+        )
+    )
+    if not rows:
+        return None
+    summaries, latest = _summaries(rows)
+    deprecated = next((v.deprecated for v in summaries if v.version == latest), None)
+    return ModuleSummary(path, summaries, latest, deprecated)
+
+
+def default_version(module: ModuleSummary) -> str:
+    """The version an unversioned URL shows: latest published, else the newest known."""
+    return module.latest or module.versions[0].version
+
+
+def version_detail(session: Session, path: str, version: str | None = None) -> VersionDetail | None:
+    """``path@version`` (or the default version) with its header facts; None if unknown."""
+    module = module_summary(session, path)
+    if module is None:
+        return None
+    version = version or default_version(module)
+    summary = module.get(version)
+    if summary is None:
+        return None
+    row = session.scalar(
+        select(ModuleVersion)
+        .join(Module, Module.id == ModuleVersion.module_id)
+        .where(Module.path == path, ModuleVersion.version == version)
+        .options(selectinload(ModuleVersion.license_files))
+    )
+    assert row is not None
+    dep_count = session.scalar(
+        select(func.count(Requirement.id)).where(Requirement.version_id == row.id)
+    )
+    licenses = [
+        License(lf.name, tuple(i for i in (lf.spdx_id or "").split(",") if i))
+        for lf in sorted(row.license_files, key=lambda lf: lf.name)
+    ]
+    return VersionDetail(
+        path=path, version=version, summary=summary, go_version=row.go_version,
+        readme_name=row.readme_name, redistributable=row.redistributable,
+        validation_note=row.validation_note or "", licenses=licenses,
+        dependency_count=dep_count or 0, used_by_count=used_by_counts(session, [path]).get(path, 0),
+        version_id=row.id, module=module,
+    )

@@ -1,0 +1,67 @@
+"""The home page's facts: how much Depot holds and serves, what is new, what is used most."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import distinct, func, select
+from sqlalchemy.orm import Session
+
+from app.catalog.usage import PUBLISHED, direct_uses
+from app.models import Module, ModuleVersion
+
+
+@dataclass(frozen=True)
+class Counts:
+    modules: int  # modules with at least one published version
+    versions: int  # published versions
+    downloads: int  # zips the GOPROXY served
+
+
+@dataclass(frozen=True)
+class RecentVersion:
+    path: str
+    version: str
+    published_at: datetime | None
+
+
+@dataclass(frozen=True)
+class PopularModule:
+    path: str
+    used_by: int
+
+
+def counts(session: Session) -> Counts:
+    modules = session.scalar(select(func.count(distinct(ModuleVersion.module_id))).where(PUBLISHED))
+    version_count = session.scalar(select(func.count(ModuleVersion.id)).where(PUBLISHED))
+    downloads = session.scalar(select(func.coalesce(func.sum(Module.downloads), 0)))
+    return Counts(modules or 0, version_count or 0, int(downloads or 0))
+
+
+def recently_published(session: Session, limit: int = 10) -> list[RecentVersion]:
+    rows = session.execute(
+        select(Module.path, ModuleVersion.version, ModuleVersion.published_at)
+        .join(Module, Module.id == ModuleVersion.module_id)
+        .where(PUBLISHED)
+        .order_by(ModuleVersion.published_at.desc().nulls_last(), ModuleVersion.id.desc())
+        .limit(limit)
+    ).all()
+    return [RecentVersion(*row) for row in rows]
+
+
+def most_used(session: Session, limit: int = 10) -> list[PopularModule]:
+    """Published modules ranked by how many modules use them."""
+    uses = direct_uses().subquery()
+    n = func.count(distinct(uses.c.user_id)).label("n")
+    in_depot = (
+        select(Module.id)
+        .join(ModuleVersion, ModuleVersion.module_id == Module.id)
+        .where(PUBLISHED, Module.path == uses.c.path)
+        .exists()
+    )
+    rows = session.execute(
+        select(uses.c.path, n).where(in_depot).group_by(uses.c.path)
+        .order_by(n.desc(), uses.c.path).limit(limit)
+    ).all()
+    return [PopularModule(path, count) for path, count in rows]

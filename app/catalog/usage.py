@@ -1,0 +1,115 @@
+"""The dependency graph as people read it: what a version requires, and who uses a module.
+
+"Used by" counts modules, not versions: a module with ten published versions
+that require ``x`` adds one to ``x``'s count. Only direct requirements count
+(``// indirect`` lines name the whole build list since go 1.17, which would make
+every low-level module look used by everything), and a module never uses itself.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from sqlalchemy import Select, distinct, func, select
+from sqlalchemy.orm import Session, aliased
+
+from app.gomod import versions
+from app.models import Module, ModuleVersion, Requirement, VersionState
+
+PUBLISHED = ModuleVersion.state == VersionState.published
+
+
+@dataclass(frozen=True)
+class Dependency:
+    path: str
+    version: str
+    indirect: bool
+    in_depot: bool  # this exact version is published in Depot
+
+
+@dataclass(frozen=True)
+class Dependent:
+    path: str  # the module that uses
+    version: str  # its highest published version that requires the module
+    requires: str  # the version of the module it requires there
+
+
+@dataclass(frozen=True)
+class DependentsPage:
+    total: int
+    page: int
+    per_page: int
+    items: list[Dependent]
+
+    @property
+    def pages(self) -> int:
+        return max(1, -(-self.total // self.per_page))
+
+
+def direct_uses() -> Select:
+    """(required path, using module id) pairs of published versions, direct requirements."""
+    user = aliased(Module)
+    return (
+        select(Requirement.path.label("path"), ModuleVersion.module_id.label("user_id"))
+        .join(ModuleVersion, Requirement.version_id == ModuleVersion.id)
+        .join(user, user.id == ModuleVersion.module_id)
+        .where(PUBLISHED, Requirement.indirect.is_(False), user.path != Requirement.path)
+    )
+
+
+def used_by_counts(session: Session, paths: Iterable[str] | None = None) -> dict[str, int]:
+    """Modules using each path (all paths with any user when ``paths`` is None)."""
+    uses = direct_uses().subquery()
+    query = select(uses.c.path, func.count(distinct(uses.c.user_id))).group_by(uses.c.path)
+    if paths is not None:
+        wanted = list(paths)
+        if not wanted:
+            return {}
+        query = query.where(uses.c.path.in_(wanted))
+    return {path: count for path, count in session.execute(query)}
+
+
+def used_by(session: Session, path: str, page: int = 1, per_page: int = 20) -> DependentsPage:
+    """Modules whose published versions require ``path``, once each, by name."""
+    user = aliased(Module)
+    rows = session.execute(
+        select(user.path, ModuleVersion.version, Requirement.required_version)
+        .join(ModuleVersion, Requirement.version_id == ModuleVersion.id)
+        .join(user, user.id == ModuleVersion.module_id)
+        .where(PUBLISHED, Requirement.indirect.is_(False), Requirement.path == path,
+               user.path != path)
+    ).all()
+    best: dict[str, tuple[str, str]] = {}
+    for user_path, version, required in rows:
+        held = best.get(user_path)
+        if held is None or versions.compare(version, held[0]) > 0:
+            best[user_path] = (version, required)
+    ordered = sorted(best)
+    start = (page - 1) * per_page
+    items = [Dependent(p, *best[p]) for p in ordered[start : start + per_page]]
+    return DependentsPage(len(ordered), page, per_page, items)
+
+
+def dependencies(session: Session, version_id: int) -> list[Dependency]:
+    """What one version's go.mod requires, direct first, each marked if Depot lacks it."""
+    reqs = session.execute(
+        select(Requirement.path, Requirement.required_version, Requirement.indirect)
+        .where(Requirement.version_id == version_id)
+    ).all()
+    if not reqs:
+        return []
+    published = {
+        (path, version)
+        for path, version in session.execute(
+            select(Module.path, ModuleVersion.version)
+            .join(ModuleVersion, ModuleVersion.module_id == Module.id)
+            .where(PUBLISHED, Module.path.in_({r.path for r in reqs}))
+        )
+    }
+    found = [
+        Dependency(r.path, r.required_version, r.indirect,
+                   (r.path, r.required_version) in published)
+        for r in reqs
+    ]
+    return sorted(found, key=lambda d: (d.indirect, d.path))

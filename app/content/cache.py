@@ -1,0 +1,34 @@
+"""A small thread-safe LRU for rendered contents of published files (they never change)."""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from collections.abc import Callable, Hashable
+from threading import Lock
+from typing import Generic, TypeVar
+
+V = TypeVar("V")
+
+
+class LRU(Generic[V]):
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self._items: OrderedDict[Hashable, V] = OrderedDict()
+        self._lock = Lock()
+
+    def get_or_make(
+        self, key: Hashable, make: Callable[[], V], keep: Callable[[V], bool] = lambda _: True
+    ) -> V:
+        """The cached value, or ``make()``'s, kept only when ``keep`` says so."""
+        with self._lock:
+            if key in self._items:
+                self._items.move_to_end(key)
+                return self._items[key]
+        value = make()  # outside the lock: rendering may take a while
+        if not keep(value):
+            return value
+        with self._lock:
+            self._items[key] = value
+            while len(self._items) > self.size:
+                self._items.popitem(last=False)
+        return value

@@ -1,0 +1,75 @@
+"""The module page: ``/<module path>`` (latest version) and ``/<module path>@<version>``,
+with one tab per URL (``?tab=…``) swapped in by htmx."""
+
+from __future__ import annotations
+
+from flask import Response, abort, redirect, request
+
+from app.catalog import usage
+from app.catalog.modules import module_summary, version_detail
+from app.gomod import paths, versions
+from app.gomod.errors import GoModError
+from app.portal import bp, contents
+from app.portal.context import services
+from app.portal.errors import error_page, not_in_depot
+from app.portal.htmx import page_or_fragment
+from app.portal.urls import DEFAULT_TAB, TABS, module_url
+
+USED_BY_PER_PAGE = 20
+
+
+def _unescaped(target: str) -> str | None:
+    """A GOPROXY-escaped path (``!mixed!case``) pasted into the address bar, decoded."""
+    module, at, version = target.partition("@")
+    try:
+        return paths.unescape_path(module) + at + (paths.unescape_version(version) if at else "")
+    except GoModError:
+        return None
+
+
+def _page_number() -> int:
+    raw = request.args.get("page", "")
+    if not raw:
+        return 1
+    if not raw.isdigit() or not 0 < int(raw) <= 100_000:
+        abort(error_page(400, "Bad page number", "page must be a whole number from 1."))
+    return int(raw)
+
+
+@bp.route("/<modpath:target>")
+def module_page(target: str) -> Response:
+    if "!" in target and (decoded := _unescaped(target)) and decoded != target:
+        return redirect(request.script_root + "/" + decoded, 301)  # type: ignore[return-value]
+    path, at, version = target.partition("@")
+    tab = request.args.get("tab", DEFAULT_TAB)
+    if tab not in TABS:
+        return error_page(400, "No such tab", f"Pick one of: {', '.join(TABS)}.")
+    try:
+        paths.check_module_path(path)
+    except GoModError as exc:
+        return error_page(404, "Not a module path", f"{path!r} cannot be a Go module: {exc}")
+    if at and version == "latest":
+        return redirect(module_url(path, tab=tab), 302)  # type: ignore[return-value]
+    if at and not versions.is_canonical(version):
+        return not_in_depot(path, version, f"{version!r} is not a canonical version "
+                                           "(such as v1.2.3).")
+    page = _page_number() if tab == "usedby" else 1
+    with services().db.session() as session:
+        detail = version_detail(session, path, version or None)
+        if detail is None:
+            known = module_summary(session, path)
+            return not_in_depot(path, version, known_versions=known)
+        context: dict = {"detail": detail, "module": detail.module, "tab": tab,
+                         "pinned": bool(version)}
+        if tab == "dependencies":
+            context["dependencies"] = usage.dependencies(session, detail.version_id)
+        elif tab == "usedby":
+            context["dependents"] = usage.used_by(session, path, page, USED_BY_PER_PAGE)
+    if tab == "readme":
+        context["readme"] = contents.readme(detail)
+    elif tab == "gomod":
+        context["gomod"] = contents.gomod(detail)
+    elif tab == "license":
+        context["license_texts"] = contents.licenses(detail)
+    context["hidden_reason"] = contents.hidden_reason(detail)
+    return page_or_fragment("portal/module.html", "_partials/module_tabs.html", **context)

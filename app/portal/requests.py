@@ -1,0 +1,103 @@
+"""Request a missing module: the form (``/request``), its POST, and the request's
+live status (``/request/<id>``), polled by htmx every second until it settles.
+
+The POST is protected by a CSRF token and a per-client rate limit, checks its
+input before anything is stored, and calls the same submit() as the JSON API.
+"""
+
+from __future__ import annotations
+
+from flask import Response, redirect, request, url_for
+from redis.exceptions import RedisError
+
+from app.errors import Unavailable
+from app.models import RequestSource
+from app.pipeline.requests import InvalidRequest, status, validate_wish
+from app.portal import bp
+from app.portal.context import request_limiter, services
+from app.portal.csrf import FIELD, csrf_valid
+from app.portal.errors import error_page
+from app.portal.htmx import is_fragment_request, page_or_fragment
+
+TERMINAL = frozenset({"published", "rejected", "failed"})
+STEPS = ("queued", "fetching", "processing", "validating", "published")
+
+
+def _form(module: str = "", version: str = "", error: str = "", status_code: int = 200
+          ) -> Response:
+    return page_or_fragment("portal/request.html", "_partials/request_form.html", status_code,
+                            module=module, version=version, error=error)
+
+
+@bp.get("/request")
+def request_form() -> Response:
+    return _form(request.args.get("module", "").strip(), request.args.get("version", "").strip())
+
+
+def _wish(module: str, version: str) -> tuple[str, str]:
+    """The form's fields as (module, query): ``module@version`` in one field works too."""
+    if "@" in module and not version:
+        module, _, version = module.partition("@")
+    return module.strip(), (version.strip() or "latest")
+
+
+@bp.post("/request")
+def request_submit() -> Response:
+    module_field = request.form.get("module", "")
+    version_field = request.form.get("version", "")
+    if not csrf_valid(request.form.get(FIELD)):
+        return error_page(400, "The form has expired",
+                          "The request form was not sent from this site's page, or it is too "
+                          "old. Reload the page and send it again.")
+    module, query = _wish(module_field, version_field)
+    if not module:
+        return _form(module_field, version_field, "Enter a module path, such as "
+                     "github.com/google/uuid.", 400)
+    if len(module) > 500 or len(query) > 200:
+        return _form(module_field[:500], version_field[:200], "That is too long to be a "
+                     "module path and version.", 400)
+    try:
+        validate_wish(module, query)
+    except InvalidRequest as exc:
+        return _form(module_field, version_field, str(exc), 400)
+    try:
+        retry_after = request_limiter().hit(request.remote_addr or "unknown")
+    except RedisError:
+        return error_page(503, "Requests are paused", "Depot's job queue cannot be reached "
+                          "right now. Try again in a minute.")
+    if retry_after is not None:
+        resp = error_page(429, "Too many requests",
+                          f"You have sent many module requests in a short time. Try again in "
+                          f"{retry_after} seconds.", retry_after=retry_after)
+        resp.headers["Retry-After"] = str(retry_after)
+        return resp
+    from app.api import request_wish  # the same submit as POST /api/v1/requests
+
+    try:
+        done = request_wish(services(), module, query, RequestSource.api)
+    except InvalidRequest as exc:
+        return _form(module_field, version_field, str(exc), 400)
+    except Unavailable as exc:
+        return error_page(503, "Requests are paused", f"{exc.reason}. Try again in a minute.")
+    location = url_for("portal.request_status", request_id=done.request_id)
+    if is_fragment_request():
+        resp = _status_response(done.request_id)
+        resp.headers["HX-Push-Url"] = location
+        return resp
+    return redirect(location, 303)  # type: ignore[return-value]
+
+
+def _status_response(request_id: int) -> Response:
+    found = status(services(), request_id)
+    if found is None:
+        return error_page(404, "No such request", f"Depot has no request {request_id}.")
+    done = found["state"] in TERMINAL
+    resp = page_or_fragment("portal/request_status.html", "_partials/request_status.html",
+                            req=found, done=done, steps=STEPS)
+    resp.cache_control.no_store = True
+    return resp
+
+
+@bp.get("/request/<int:request_id>")
+def request_status(request_id: int) -> Response:
+    return _status_response(request_id)

@@ -1,0 +1,54 @@
+"""Search: results as you type (htmx swaps the results, the URL follows), a
+license filter, pagination; an empty result that names a module offers to
+request it."""
+
+from __future__ import annotations
+
+from flask import Response, make_response, render_template, request
+
+from app.portal import bp
+from app.portal.context import search_backend
+from app.portal.htmx import page_or_fragment
+from app.search import InvalidQuery
+from app.search.queries import looks_like_module_path, split_target
+
+PER_PAGE = 20
+
+
+def _page_number(raw: str | None) -> int:
+    if raw in (None, ""):
+        return 1
+    if not raw.isdigit() or not 0 < int(raw) <= 10_000:
+        raise InvalidQuery("page must be a whole number from 1")
+    return int(raw)
+
+
+@bp.route("/search")
+def search() -> Response:
+    query = request.args.get("q", "")
+    license = request.args.get("license", "")
+    backend = search_backend()
+    context: dict = {"query": query, "license": license, "licenses": backend.licenses()}
+    try:
+        results = backend.search(query, license, _page_number(request.args.get("page")), PER_PAGE)
+    except InvalidQuery as exc:
+        context.update(results=None, error=str(exc), request_target=None)
+        return page_or_fragment("portal/search.html", "_partials/search_results.html", 400,
+                                **context)
+    target = None
+    if results.total == 0 and looks_like_module_path(query):
+        target = split_target(query)
+    context.update(results=results, error=None, request_target=target)
+    return page_or_fragment("portal/search.html", "_partials/search_results.html", **context)
+
+
+@bp.route("/search/suggest")
+def suggest() -> Response:
+    """Options for the search box's datalist (htmx fills it while typing)."""
+    try:
+        found = search_backend().autocomplete(request.args.get("q", ""), 8)
+    except InvalidQuery:
+        found = []
+    resp = make_response(render_template("_partials/suggestions.html", suggestions=found))
+    resp.cache_control.max_age = 30
+    return resp

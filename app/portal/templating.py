@@ -1,0 +1,42 @@
+"""What every portal template can use: URL builders, the CSRF field, highlighting,
+date formats, and the static files' names."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from flask import Flask
+
+from app.portal.csrf import FIELD, csrf_token
+from app.portal.urls import module_url
+from app.search.highlight import highlight
+
+HTMX_FILE = "vendor/htmx-2.0.11.min.js"
+
+
+def date(value: datetime | None) -> str:
+    if value is None:
+        return ""
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    return value.astimezone(UTC).strftime("%b %-d, %Y")
+
+
+def iso(value: datetime | None) -> str:
+    if value is None:
+        return ""
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    return value.astimezone(UTC).isoformat()
+
+
+def number(value: int) -> str:
+    return f"{value:,}"
+
+
+def install(app: Flask) -> None:
+    app.jinja_env.globals.update(
+        module_url=module_url, csrf_token=csrf_token, csrf_field=FIELD, highlight=highlight,
+        htmx_file=HTMX_FILE,
+    )
+    app.jinja_env.filters.update(date=date, iso=iso, number=number)

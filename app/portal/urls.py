@@ -1,0 +1,38 @@
+"""URLs of the portal: the module page's path converter and URL builders.
+
+A module page lives at ``/<module path>`` or ``/<module path>@<version>``. Module
+paths have a dot in their first element, so they never meet ``/search``,
+``/static`` or ``/api``; GOPROXY URLs (``/<escaped path>/@v/…``, ``/@latest``)
+have an element starting with ``@``, which this converter never matches. Tabs
+are a query parameter (``?tab=versions``), which no other route uses.
+"""
+
+from __future__ import annotations
+
+from urllib.parse import quote, urlencode
+
+from flask import request
+from werkzeug.routing import BaseConverter
+
+TABS = ("readme", "gomod", "dependencies", "usedby", "versions", "license")
+DEFAULT_TAB = "readme"
+
+
+class ModulePathConverter(BaseConverter):
+    """``host.tld/elem/…`` optionally followed by ``@version``; no element starts with ``@``."""
+
+    regex = r"[^/@]*\.[^/@]*(?:/[^/@]+)*(?:@[^/]+)?"
+    part_isolating = False
+
+    def to_url(self, value: str) -> str:
+        return quote(value, safe="/@+~!")
+
+
+def module_url(path: str, version: str | None = None, tab: str | None = None,
+               **params: object) -> str:
+    """``/<path>[@version][?tab=…&…]`` under the application root."""
+    target = path + (f"@{version}" if version else "")
+    query = {"tab": tab} if tab and tab != DEFAULT_TAB else {}
+    query.update({k: v for k, v in params.items() if v not in (None, "")})
+    url = request.script_root + "/" + quote(target, safe="/@+~!")
+    return url + ("?" + urlencode(query) if query else "")

@@ -1,0 +1,37 @@
+"""A per-client rate limit in Redis: fixed windows, shared by every web process.
+
+Counting in Redis (not in process memory) means gunicorn's several workers and
+several pods enforce one limit together.
+"""
+
+from __future__ import annotations
+
+import time
+
+from redis import Redis
+
+
+class FixedWindowLimiter:
+    """At most ``limit`` hits per ``window`` seconds for each key."""
+
+    def __init__(self, redis: Redis, limit: int, window: int = 60,
+                 prefix: str = "depot:ratelimit:") -> None:
+        self.redis = redis
+        self.limit = limit
+        self.window = window
+        self.prefix = prefix
+
+    def hit(self, key: str) -> int | None:
+        """Count one hit; None when allowed, else the seconds until the window ends."""
+        if self.limit <= 0:
+            return None
+        now = time.time()
+        bucket = int(now // self.window)
+        name = f"{self.prefix}{key}:{bucket}"
+        pipe = self.redis.pipeline()
+        pipe.incr(name)
+        pipe.expire(name, self.window + 1)
+        count, _ = pipe.execute()
+        if int(count) <= self.limit:
+            return None
+        return max(1, int((bucket + 1) * self.window - now + 0.999))

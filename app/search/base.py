@@ -1,0 +1,66 @@
+"""The search interface every backend implements, and what a search returns."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Protocol
+
+
+@dataclass(frozen=True)
+class SearchHit:
+    """One module in the results, as the results list shows it."""
+
+    path: str
+    version: str  # latest published version
+    synopsis: str  # first paragraph of its README, plain text
+    licenses: tuple[str, ...]  # SPDX ids of that version
+    used_by: int
+    published_at: datetime | None
+    deprecated: bool = False
+
+
+@dataclass(frozen=True)
+class SearchPage:
+    query: str
+    license: str
+    page: int
+    per_page: int
+    total: int
+    hits: list[SearchHit] = field(default_factory=list)
+    terms: tuple[str, ...] = ()  # what to highlight
+
+    @property
+    def pages(self) -> int:
+        return max(1, -(-self.total // self.per_page))
+
+    @property
+    def has_prev(self) -> bool:
+        return self.page > 1
+
+    @property
+    def has_next(self) -> bool:
+        return self.page < self.pages
+
+    @property
+    def first(self) -> int:
+        """1-based rank of the first hit on this page."""
+        return (self.page - 1) * self.per_page + 1
+
+
+class SearchBackend(Protocol):
+    """Find published modules. Raises queries.InvalidQuery for input it cannot take."""
+
+    name: str
+
+    def search(
+        self, query: str, license: str = "", page: int = 1, per_page: int = 20
+    ) -> SearchPage: ...
+
+    def autocomplete(self, prefix: str, limit: int = 10) -> list[str]:
+        """Module paths for a search box's suggestions, most used first."""
+        ...
+
+    def licenses(self) -> list[str]:
+        """The SPDX ids the license filter offers (those of published versions)."""
+        ...

@@ -1,0 +1,116 @@
+"""Search documents: one per module with a published version, built from rows.
+
+A document is what a result shows and what a full-text index stores: the
+path, the latest published version, its synopsis (README's first paragraph),
+its licenses and how many modules use it. Backends choose how to find
+documents; this module only says what one contains.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from threading import Lock
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from app.catalog.modules import pick_latest, retractions_in_force
+from app.catalog.usage import PUBLISHED
+from app.content.files import README_MAX, read_zip_text
+from app.content.synopsis import synopsis
+from app.models import LicenseFile, Module, ModuleVersion, Retraction
+from app.store import ArtifactStore
+
+
+@dataclass(frozen=True)
+class ModuleDocument:
+    path: str
+    version: str
+    synopsis: str
+    licenses: tuple[str, ...]
+    used_by: int
+    published_at: datetime | None
+    deprecated: bool
+
+
+class SynopsisCache:
+    """Synopses by (module, version): a published version's README never changes."""
+
+    def __init__(self, store: ArtifactStore, size: int = 4096) -> None:
+        self.store = store
+        self.size = size
+        self._items: OrderedDict[tuple[str, str], str] = OrderedDict()
+        self._lock = Lock()
+
+    def get(self, module: str, version: str, readme_name: str | None) -> str:
+        key = (module, version)
+        with self._lock:
+            if key in self._items:
+                self._items.move_to_end(key)
+                return self._items[key]
+        text = ""
+        if readme_name:
+            found = read_zip_text(self.store, module, version, readme_name, README_MAX)
+            text = synopsis(readme_name, found.text) if found.text is not None else ""
+        with self._lock:
+            self._items[key] = text
+            while len(self._items) > self.size:
+                self._items.popitem(last=False)
+        return text
+
+
+def build_documents(
+    session: Session,
+    paths: Sequence[str],
+    used_by: Mapping[str, int],
+    synopses: SynopsisCache,
+) -> list[ModuleDocument]:
+    """Documents for ``paths`` (in that order); paths without a published version are left out."""
+    if not paths:
+        return []
+    rows = session.execute(
+        select(Module.path, ModuleVersion.id, ModuleVersion.version, ModuleVersion.published_at,
+               ModuleVersion.deprecated, ModuleVersion.readme_name)
+        .join(ModuleVersion, ModuleVersion.module_id == Module.id)
+        .where(PUBLISHED, Module.path.in_(list(paths)))
+    ).all()
+    by_module: dict[str, list] = {}
+    for row in rows:
+        by_module.setdefault(row.path, []).append(row)
+    ranges: dict[int, list[tuple[str, str, str]]] = {}
+    for version_id, low, high, rationale in session.execute(
+        select(Retraction.version_id, Retraction.low, Retraction.high, Retraction.rationale)
+        .where(Retraction.version_id.in_([r.id for r in rows]))
+    ):
+        ranges.setdefault(version_id, []).append((low, high, rationale))
+    latest_rows = {}
+    for path, found in by_module.items():
+        published = [r.version for r in found]
+        in_force = retractions_in_force(published, {r.version: ranges.get(r.id, []) for r in found})
+        latest = pick_latest(published, in_force)
+        latest_rows[path] = next(r for r in found if r.version == latest)
+    licenses: dict[int, list[str]] = {}
+    for version_id, spdx in session.execute(
+        select(LicenseFile.version_id, LicenseFile.spdx_id)
+        .where(LicenseFile.version_id.in_([r.id for r in latest_rows.values()]))
+        .order_by(LicenseFile.name)
+    ):
+        held = licenses.setdefault(version_id, [])
+        held += [i for i in (spdx or "").split(",") if i and i not in held]
+    docs = []
+    for path in paths:
+        row = latest_rows.get(path)
+        if row is None:
+            continue
+        docs.append(
+            ModuleDocument(
+                path=path, version=row.version,
+                synopsis=synopses.get(path, row.version, row.readme_name),
+                licenses=tuple(licenses.get(row.id, [])), used_by=used_by.get(path, 0),
+                published_at=row.published_at, deprecated=bool(row.deprecated),
+            )
+        )
+    return docs

@@ -1,0 +1,83 @@
+"""What a search query means, independent of the backend that runs it.
+
+A query is split into lower-case terms; a module matches when its path
+contains every term. Ranking puts an exact path first, then a matching last
+element, a path prefix, an element prefix, and any substring; popularity
+(used-by count) breaks ties within a class.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from app.gomod import paths, versions
+from app.gomod.errors import GoModError
+
+MAX_QUERY = 200
+MAX_TERMS = 8
+_LICENSE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9.+\-]{0,63}$")
+
+
+class InvalidQuery(ValueError):
+    """Input a search cannot take; the message says what to change."""
+
+
+@dataclass(frozen=True)
+class ParsedQuery:
+    text: str  # the query with spaces normalised
+    terms: tuple[str, ...]  # lower-case, distinct, in order
+    license: str  # SPDX id to filter on, "" for any
+
+    @property
+    def empty(self) -> bool:
+        return not self.terms and not self.license
+
+
+def parse(query: str, license: str = "") -> ParsedQuery:
+    text = " ".join(query.split())
+    if len(text) > MAX_QUERY:
+        raise InvalidQuery(f"the query is longer than {MAX_QUERY} characters")
+    license = license.strip()
+    if license and not _LICENSE.match(license):
+        raise InvalidQuery("the license filter takes an SPDX id such as MIT or Apache-2.0")
+    terms: list[str] = []
+    for term in text.lower().split(" "):
+        if term and term not in terms:
+            terms.append(term)
+    if len(terms) > MAX_TERMS:
+        raise InvalidQuery(f"use at most {MAX_TERMS} words")
+    return ParsedQuery(text, tuple(terms), license)
+
+
+def relevance(path: str, query: ParsedQuery) -> int:
+    """Rank class of a matching path, lower is better."""
+    lower = path.lower()
+    whole = query.text.lower()
+    last = lower.rsplit("/", 1)[-1]
+    if lower == whole:
+        return 0
+    if last == whole or lower.endswith("/" + whole):
+        return 1
+    if lower.startswith(whole):
+        return 2
+    elements = lower.split("/")
+    if all(any(e.startswith(t) for e in elements) for t in query.terms):
+        return 3
+    return 4
+
+
+def looks_like_module_path(text: str) -> bool:
+    """A query that could name a module (``host.tld/path[@version]``): offer to request it."""
+    module, _, version = text.strip().partition("@")
+    try:
+        paths.check_module_path(module)
+    except GoModError:
+        return False
+    return not version or version == "latest" or versions.is_canonical(version)
+
+
+def split_target(text: str) -> tuple[str, str]:
+    """``module[@version]`` → (module, version or "")."""
+    module, _, version = text.strip().partition("@")
+    return module, version

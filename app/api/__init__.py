@@ -1,17 +1,20 @@
-"""JSON API: requests for missing modules and their status (what the portal's request
-button posts and then polls)."""
+"""JSON API: modules, versions, dependencies, used-by and search (what the pages show),
+requests for missing modules and their status (what the request button posts and
+polls), and the OpenAPI description of all of it at /api/openapi.json."""
 
 from __future__ import annotations
 
 from flask import Blueprint, Response, current_app, jsonify, request, url_for
 from redis.exceptions import RedisError
 
+from app.api import modules, openapi
 from app.errors import BadRequest, NotFound, Unavailable
 from app.models import RequestSource
 from app.pipeline.requests import InvalidRequest, status, submit
 from app.services import Services
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
+spec_bp = Blueprint("api_spec", __name__, url_prefix="/api")
 
 
 def dispatcher():  # type: ignore[no-untyped-def]
@@ -60,6 +63,23 @@ def get_request(request_id: int) -> Response:
         raise NotFound(f"no request {request_id}")
     resp = jsonify(found)
     resp.cache_control.no_cache = True
+    return resp
+
+
+@bp.get("/modules/<path:rest>")
+def module_resource(rest: str) -> Response:
+    return modules.module_resource(rest)
+
+
+@bp.get("/search")
+def search() -> Response:
+    return modules.search()
+
+
+@spec_bp.get("/openapi.json")
+def openapi_json() -> Response:
+    resp = jsonify(openapi.spec(request.host_url.rstrip("/")))
+    resp.cache_control.max_age = 300
     return resp
 
 

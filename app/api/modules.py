@@ -1,0 +1,186 @@
+"""JSON API for what the module pages and the search page show.
+
+The facts come from app/catalog and app/search, the same functions the HTML
+pages use, so a page and its JSON never disagree.
+
+Module paths contain slashes, so ``/api/v1/modules/<path>`` and its
+sub-resources (``/versions``, ``/dependencies``, ``/used-by``) share one route;
+a path that is itself a known module always means that module.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Response, current_app, jsonify, request
+from sqlalchemy import select
+
+from app.catalog.modules import ModuleSummary, VersionDetail, VersionSummary, module_summary
+from app.catalog.modules import version_detail as catalog_version_detail
+from app.catalog.usage import dependencies, used_by
+from app.errors import BadRequest, NotFound
+from app.gomod import paths, versions
+from app.gomod.errors import GoModError
+from app.models import Module
+from app.search import InvalidQuery, SearchBackend
+from app.services import Services
+
+SUBRESOURCES = ("versions", "dependencies", "used-by")
+MAX_PER_PAGE = 100
+
+
+def _services() -> Services:
+    return current_app.extensions["depot"]
+
+
+def search_backend() -> SearchBackend:
+    return current_app.extensions["depot.search"]
+
+
+def _int_arg(name: str, default: int, low: int, high: int) -> int:
+    raw = request.args.get(name, "")
+    if not raw:
+        return default
+    if not raw.isdigit() or not low <= int(raw) <= high:
+        raise BadRequest(f"{name!r} must be a whole number from {low} to {high}")
+    return int(raw)
+
+
+def _iso(value: Any) -> str | None:
+    return value.isoformat() if value is not None else None
+
+
+def version_json(v: VersionSummary) -> dict[str, Any]:
+    return {
+        "version": v.version,
+        "state": v.state,
+        "label": v.label,
+        "reason": v.reason,
+        "time": _iso(v.time),
+        "published_at": _iso(v.published_at),
+        "pseudo": v.is_pseudo,
+        "deprecated": v.deprecated,
+        "retracted": v.retracted is not None,
+        "retraction_rationale": v.retracted,
+    }
+
+
+def detail_json(d: VersionDetail) -> dict[str, Any]:
+    return {
+        **version_json(d.summary),
+        "go_version": d.go_version,
+        "validated": d.validated,
+        "redistributable": d.redistributable,
+        "validation_note": d.validation_note,
+        "readme": d.readme_name,
+        "licenses": [{"file": lic.file_name, "spdx_ids": list(lic.spdx_ids)}
+                     for lic in d.licenses],
+        "spdx_ids": d.spdx_ids,
+        "dependency_count": d.dependency_count,
+        "go_get": f"go get {d.path}@{d.version}",
+    }
+
+
+def _check_path(path: str) -> None:
+    try:
+        paths.check_module_path(path)
+    except GoModError as exc:
+        raise BadRequest(str(exc)) from exc
+
+
+def _summary(session, path: str) -> ModuleSummary:  # type: ignore[no-untyped-def]
+    found = module_summary(session, path)
+    if found is None:
+        raise NotFound(f"{path} is not in Depot; request it with POST /api/v1/requests")
+    return found
+
+
+def _detail(session, path: str) -> VersionDetail:  # type: ignore[no-untyped-def]
+    """The version named by ``?version=`` (default: latest published, else newest)."""
+    wanted = request.args.get("version") or None
+    if wanted is not None and not versions.is_canonical(wanted):
+        raise BadRequest(f"{wanted!r} is not a canonical version such as v1.2.3")
+    _summary(session, path)
+    found = catalog_version_detail(session, path, wanted)
+    if found is None:
+        raise NotFound(f"{path}@{wanted} is not in Depot")
+    return found
+
+
+def _split(rest: str) -> tuple[str, str]:
+    """(module path, sub-resource or "") of what follows /api/v1/modules/."""
+    rest = rest.strip("/")
+    for sub in SUBRESOURCES:
+        if rest.endswith("/" + sub):
+            base = rest[: -len(sub) - 1]
+            with _services().db.session() as session:
+                if module_summary(session, rest) is None:
+                    return base, sub
+    return rest, ""
+
+
+def module_resource(rest: str) -> Response:
+    path, sub = _split(rest)
+    _check_path(path)
+    with _services().db.session() as session:
+        if sub == "versions":
+            summary = _summary(session, path)
+            body: dict[str, Any] = {
+                "path": path, "latest": summary.latest,
+                "versions": [version_json(v) for v in summary.versions],
+            }
+        elif sub == "dependencies":
+            detail = _detail(session, path)
+            deps = dependencies(session, detail.version_id) if detail.shows_contents else []
+            body = {
+                "path": path, "version": detail.version,
+                "hidden": not detail.shows_contents,
+                "dependencies": [{"path": d.path, "version": d.version, "indirect": d.indirect,
+                                  "in_depot": d.in_depot} for d in deps],
+            }
+        elif sub == "used-by":
+            _summary(session, path)
+            page = _int_arg("page", 1, 1, 100_000)
+            per_page = _int_arg("per_page", 20, 1, MAX_PER_PAGE)
+            found = used_by(session, path, page, per_page)
+            body = {
+                "path": path, "total": found.total, "page": found.page,
+                "per_page": found.per_page, "pages": found.pages,
+                "items": [{"path": d.path, "version": d.version, "requires": d.requires}
+                          for d in found.items],
+            }
+        else:
+            detail = _detail(session, path)
+            summary = detail.module
+            downloads = session.scalar(select(Module.downloads).where(Module.path == path))
+            body = {
+                "path": path,
+                "latest": summary.latest,
+                "deprecated": summary.deprecated,
+                "version_count": len(summary.versions),
+                "published_count": len(summary.published),
+                "used_by": detail.used_by_count,
+                "downloads": downloads or 0,
+                "version": detail_json(detail),
+            }
+    return jsonify(body)
+
+
+def search() -> Response:
+    page = _int_arg("page", 1, 1, 10_000)
+    per_page = _int_arg("per_page", 20, 1, MAX_PER_PAGE)
+    try:
+        found = search_backend().search(request.args.get("q", ""),
+                                        request.args.get("license", ""), page, per_page)
+    except InvalidQuery as exc:
+        raise BadRequest(str(exc)) from exc
+    return jsonify({
+        "query": found.query, "license": found.license, "page": found.page,
+        "per_page": found.per_page, "total": found.total, "pages": found.pages,
+        "results": [
+            {"path": h.path, "version": h.version, "synopsis": h.synopsis,
+             "licenses": list(h.licenses), "used_by": h.used_by,
+             "published_at": _iso(h.published_at), "deprecated": h.deprecated}
+            for h in found.hits
+        ],
+    })

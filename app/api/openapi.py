@@ -218,7 +218,7 @@ def spec(server_url: str) -> dict[str, Any]:
             "/api/v1/requests/{id}": {"get": {
                 "summary": "a request's state and the dependencies it pulled in",
                 "parameters": [{"name": "id", "in": "path", "required": True,
-                                "schema": {"type": "integer", "minimum": 0}}],
+                                "schema": {"type": "integer", "minimum": 0}}],  # any: 404
                 "responses": {"200": _ok("Request", "the request"),
                               "404": ERRORS["404"]}}},
         },

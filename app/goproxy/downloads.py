@@ -41,6 +41,11 @@ class DownloadCounter:
             self._pending[module] += 1
         self.ensure_running()
 
+    def watch_log(self) -> None:
+        """With a sidecar zip log, flush (and so read the log) even if Depot serves no zip."""
+        if self.ziplog is not None:
+            self.ensure_running()
+
     def ensure_running(self) -> None:
         """Start the flushing thread in this process (after a fork: again, in the child)."""
         if self._pid == os.getpid():
@@ -83,9 +88,9 @@ class DownloadCounter:
                         update(Module).where(Module.path == module)
                         .values(downloads=Module.downloads + n)
                     )
-        except Exception:  # the database is away: keep the counts for the next flush
-            log.warning("could not record %d downloads; will retry", sum(pending.values()),
-                        exc_info=True)
+        except Exception as exc:  # the database is away: keep the counts for the next flush
+            log.warning("could not record %d downloads (%s); will retry",
+                        sum(pending.values()), type(exc).__name__)
             with self._lock:
                 self._pending.update(pending)
             return 0

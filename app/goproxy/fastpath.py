@@ -36,7 +36,7 @@ class FastPath:
         self.downloads = downloads
 
     def __call__(self, environ: dict, start_response: Callable) -> Iterable[bytes]:
-        self.downloads.ensure_running()  # also counts what the sidecar served itself
+        self.downloads.watch_log()  # counts what the sidecar served itself, if it logs
         method = environ.get("REQUEST_METHOD")
         match = _FILE.match(environ.get("PATH_INFO", ""))
         if match is None or method not in ("GET", "HEAD") or any(k in environ for k in _SPECIAL):

@@ -58,3 +58,5 @@ def test_unknown_api_paths_answer_json(app: Flask):
         assert (resp.status_code, resp.mimetype) == (status, "application/json")
         assert resp.get_json()["error"]
     assert client.delete("/api/v1/search").status_code == 405
+    # Beyond any database's integer: nothing by that id (schemathesis found it was a 500).
+    assert client.get("/api/v1/requests/9223372036854775808").status_code == 404

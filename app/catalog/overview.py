@@ -32,11 +32,27 @@ class PopularModule:
     used_by: int
 
 
+def publication_mark(session: Session) -> tuple:
+    """Changes whenever a version is published or leaves ``published``: (count, newest).
+
+    Cheap (the state index), so caches of aggregates over published versions can ask
+    it on every use and recompute only when it moves.
+    """
+    row = session.execute(
+        select(func.count(ModuleVersion.id), func.max(ModuleVersion.published_at),
+               func.max(ModuleVersion.id)).where(PUBLISHED)
+    ).one()
+    return tuple(row)
+
+
 def counts(session: Session) -> Counts:
     modules = session.scalar(select(func.count(distinct(ModuleVersion.module_id))).where(PUBLISHED))
     version_count = session.scalar(select(func.count(ModuleVersion.id)).where(PUBLISHED))
-    downloads = session.scalar(select(func.coalesce(func.sum(Module.downloads), 0)))
-    return Counts(modules or 0, version_count or 0, int(downloads or 0))
+    return Counts(modules or 0, version_count or 0, counts_downloads(session))
+
+
+def counts_downloads(session: Session) -> int:
+    return int(session.scalar(select(func.coalesce(func.sum(Module.downloads), 0))) or 0)
 
 
 def recently_published(session: Session, limit: int = 10) -> list[RecentVersion]:

@@ -32,3 +32,27 @@ class LRU(Generic[V]):
             while len(self._items) > self.size:
                 self._items.popitem(last=False)
         return value
+
+
+class UntilChanged(Generic[V]):
+    """A value recomputed only when a cheap fingerprint of its sources changes.
+
+    The catalogue's aggregates (used-by counts, the published paths, the home page's
+    lists) change only when a version is published or withdrawn; asking for the
+    fingerprint costs an indexed count, recomputing costs a scan of the graph.
+    """
+
+    def __init__(self, fingerprint: Callable[[], Hashable], compute: Callable[[], V]) -> None:
+        self.fingerprint = fingerprint
+        self.compute = compute
+        self._mark: Hashable = None
+        self._value: V | None = None
+        self._lock = Lock()
+
+    def get(self) -> V:
+        mark = self.fingerprint()
+        with self._lock:
+            if self._value is None or mark != self._mark:
+                self._value = self.compute()
+                self._mark = mark
+            return self._value

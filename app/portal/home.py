@@ -2,17 +2,49 @@
 
 from __future__ import annotations
 
-from flask import render_template
+from dataclasses import dataclass, replace
+
+from flask import current_app, render_template
 
 from app.catalog import overview
+from app.catalog.overview import publication_mark
+from app.content.cache import UntilChanged
 from app.portal import bp
 from app.portal.context import services
 
 
+@dataclass(frozen=True)
+class HomeFacts:
+    counts: overview.Counts
+    recent: list[overview.RecentVersion]
+    popular: list[overview.PopularModule]
+
+
+def _facts() -> HomeFacts:
+    with services().db.session() as session:
+        return HomeFacts(overview.counts(session), overview.recently_published(session, 10),
+                         overview.most_used(session, 10))
+
+
+def _mark() -> tuple:
+    with services().db.session() as session:
+        return publication_mark(session)
+
+
+def home_facts() -> HomeFacts:
+    """The lists change only with publications: recomputed then, not on every visit."""
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    cache = app.extensions.get("depot.home")
+    if cache is None:
+        cache = app.extensions["depot.home"] = UntilChanged(_mark, _facts)
+    facts: HomeFacts = cache.get()
+    with services().db.session() as session:  # downloads move on every zip: always fresh
+        downloads = overview.counts_downloads(session)
+    return replace(facts, counts=replace(facts.counts, downloads=downloads))
+
+
 @bp.route("/")
 def home() -> str:
-    with services().db.session() as session:
-        counts = overview.counts(session)
-        recent = overview.recently_published(session, 10)
-        popular = overview.most_used(session, 10)
-    return render_template("portal/home.html", counts=counts, recent=recent, popular=popular)
+    facts = home_facts()
+    return render_template("portal/home.html", counts=facts.counts, recent=facts.recent,
+                           popular=facts.popular)

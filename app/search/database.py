@@ -1,21 +1,19 @@
-"""Search straight from the database: path matching with LIKE, ranking in Python.
+"""Search straight from the database: path matching and ranking in Python.
 
 Good for thousands of modules with no other server. Matching uses the path
 only (the synopsis lives in README files, not in a column); a full-text
-backend indexes the documents instead. The used-by counts and license list
-are aggregates over the whole graph, so they are cached for a few seconds.
+backend indexes the documents instead. The published paths with their
+licenses and the used-by counts are aggregates over the whole graph: they are
+kept in memory and recomputed only when a publication changes them.
 """
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable
-from threading import Lock
-from typing import Generic, TypeVar
+from sqlalchemy import select
 
-from sqlalchemy import and_, func, or_, select
-
+from app.catalog.overview import publication_mark
 from app.catalog.usage import PUBLISHED, used_by_counts
+from app.content.cache import UntilChanged
 from app.db import Database
 from app.models import LicenseFile, Module, ModuleVersion
 from app.search.base import SearchHit, SearchPage
@@ -23,79 +21,50 @@ from app.search.documents import SynopsisCache, build_documents
 from app.search.queries import ParsedQuery, parse, relevance
 from app.store import ArtifactStore
 
-T = TypeVar("T")
-
-
-class _Timed(Generic[T]):
-    """A value recomputed at most every ``seconds``."""
-
-    def __init__(self, seconds: float, compute: Callable[[], T]) -> None:
-        self.seconds = seconds
-        self.compute = compute
-        self._value: T | None = None
-        self._at = 0.0
-        self._lock = Lock()
-
-    def get(self) -> T:
-        with self._lock:
-            if self._value is None or time.monotonic() - self._at > self.seconds:
-                self._value = self.compute()
-                self._at = time.monotonic()
-            return self._value
-
-
-def _like(term: str) -> str:
-    escaped = term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return f"%{escaped}%"
-
-
-def _has_license(spdx: str):  # type: ignore[no-untyped-def]
-    """Some published version of the module carries a license file with this SPDX id."""
-    ids = LicenseFile.spdx_id
-    return (
-        select(LicenseFile.id)
-        .join(ModuleVersion, ModuleVersion.id == LicenseFile.version_id)
-        .where(
-            ModuleVersion.module_id == Module.id, PUBLISHED,
-            or_(ids == spdx, ids.like(f"{spdx},%"), ids.like(f"%,{spdx}"),
-                ids.like(f"%,{spdx},%")),
-        )
-        .exists()
-    )
-
 
 class DatabaseSearch:
     name = "database"
 
-    def __init__(self, db: Database, store: ArtifactStore, cache_seconds: float = 10.0) -> None:
+    def __init__(self, db: Database, store: ArtifactStore) -> None:
         self.db = db
         self.synopses = SynopsisCache(store)
-        self._used_by = _Timed(cache_seconds, self._count_used_by)
-        self._licenses = _Timed(cache_seconds, self._list_licenses)
+        self._used_by = UntilChanged(self._mark, self._count_used_by)
+        self._licenses = UntilChanged(self._mark, self._list_licenses)
+        self._published = UntilChanged(self._mark, self._published_licenses)
+
+    def _mark(self) -> tuple:
+        with self.db.session() as session:
+            return publication_mark(session)
 
     def _count_used_by(self) -> dict[str, int]:
         with self.db.session() as session:
             return used_by_counts(session)
 
     def _list_licenses(self) -> list[str]:
+        found = {i for ids in self._published.get().values() for i in ids}
+        return sorted(found, key=str.lower)
+
+    def _published_licenses(self) -> dict[str, frozenset[str]]:
+        """Every module with a published version, with the SPDX ids of those versions."""
         with self.db.session() as session:
-            found = session.scalars(
-                select(LicenseFile.spdx_id).distinct()
-                .join(ModuleVersion, ModuleVersion.id == LicenseFile.version_id)
+            rows = session.execute(
+                select(Module.path, LicenseFile.spdx_id)
+                .join(ModuleVersion, ModuleVersion.module_id == Module.id)
+                .outerjoin(LicenseFile, LicenseFile.version_id == ModuleVersion.id)
                 .where(PUBLISHED)
             ).all()
-        return sorted({i for ids in found for i in (ids or "").split(",") if i}, key=str.lower)
+        found: dict[str, set[str]] = {}
+        for path, ids in rows:
+            found.setdefault(path, set()).update(i for i in (ids or "").split(",") if i)
+        return {path: frozenset(ids) for path, ids in found.items()}
 
     def _matching_paths(self, parsed: ParsedQuery) -> list[str]:
-        published = (
-            select(ModuleVersion.id).where(ModuleVersion.module_id == Module.id, PUBLISHED).exists()
-        )
-        conditions = [published]
-        conditions += [func.lower(Module.path).like(_like(t), escape="\\") for t in parsed.terms]
-        if parsed.license:
-            conditions.append(_has_license(parsed.license))
-        with self.db.session() as session:
-            return list(session.scalars(select(Module.path).where(and_(*conditions))))
+        """Published paths containing every term (and carrying the license), from memory."""
+        return [
+            path for path, ids in self._published.get().items()
+            if all(t in path.lower() for t in parsed.terms)
+            and (not parsed.license or parsed.license in ids)
+        ]
 
     def search(
         self, query: str, license: str = "", page: int = 1, per_page: int = 20
@@ -126,18 +95,8 @@ class DatabaseSearch:
         if not parsed.terms:
             return []
         whole = parsed.text.lower()
-        escaped = _like(whole)[1:]  # "prefix%", escaped
-        published = (
-            select(ModuleVersion.id).where(ModuleVersion.module_id == Module.id, PUBLISHED).exists()
-        )
-        lower = func.lower(Module.path)
-        with self.db.session() as session:
-            found = session.scalars(
-                select(Module.path).where(
-                    published,
-                    or_(lower.like(escaped, escape="\\"), lower.like("%/" + escaped, escape="\\")),
-                ).limit(500)
-            ).all()
+        found = [p for p in self._published.get()
+                 if p.lower().startswith(whole) or ("/" + whole) in p.lower()]
         used_by = self._used_by.get()
         ranked = sorted(
             found, key=lambda p: (not p.lower().startswith(whole), -used_by.get(p, 0), p)

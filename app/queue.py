@@ -85,6 +85,17 @@ class RQDispatcher:
         if stage == "process":
             self._check_backlog(queue)
 
+    def withdraw(self, stage: str, *args: str) -> None:
+        """Drop the queued job of this work if no worker has taken it (done elsewhere)."""
+        jid = job_id(stage, args)
+        queue = self.queue(STAGE_QUEUE[stage])
+        # LREM is atomic: a count of 1 means no worker popped it, so the job is ours to drop.
+        if self.connection.lrem(queue.key, 1, jid):
+            try:
+                Job.fetch(jid, connection=self.connection).delete()
+            except NoSuchJobError:
+                pass
+
     def _clear_finished(self, jid: str) -> bool:
         """Remove an old job with this id if it is over, so the work can be queued again."""
         try:

@@ -70,7 +70,8 @@ ORPHANED = {
 
 class Dispatcher(Protocol):
     """Where a stage sends follow-up work: ``stage`` is discover, process, validate or
-    notify; the arguments are strings (job-queue friendly)."""
+    notify; the arguments are strings (job-queue friendly). A dispatcher may also have
+    ``withdraw(stage, *args)``: drop queued work another job has done meanwhile."""
 
     def enqueue(self, stage: str, *args: str) -> None: ...
 
@@ -438,11 +439,15 @@ class Pipeline:
                 selected.update(closure)
                 picked.append((cand.module.path, cand.version))
         mark = self._batch_mark(module, version)
-        return [
+        claimed = [
             (path, ver) for path, ver in picked
             if self._claim(path, ver, (VersionState.staged, VersionState.blocked),
                            VersionState.validating, reason=mark)
         ]
+        withdraw = getattr(self.dispatcher, "withdraw", None)
+        for path, ver in claimed if withdraw else []:
+            withdraw("validate", path, ver)  # spare a worker the job that would find it done
+        return claimed
 
     def _orphaned_companions(self, module: str, version: str) -> list[tuple[str, str]]:
         """Versions a dead run of this job had taken into its batch."""

@@ -25,12 +25,17 @@ class HoldValidations:
     def __init__(self) -> None:
         self.process: deque[tuple[str, ...]] = deque()
         self.validate: list[tuple[str, ...]] = []
+        self.withdrawn: list[tuple[str, ...]] = []
 
     def enqueue(self, stage: str, *args: str) -> None:
         if stage == "process":
             self.process.append(args)
         elif stage == "validate":
             self.validate.append(args)
+
+    def withdraw(self, stage: str, *args: str) -> None:
+        assert stage == "validate"
+        self.withdrawn.append(args)
 
 
 class CountingPipeline(Pipeline):
@@ -74,6 +79,8 @@ def test_one_consumer_build_validates_every_ready_compatible_version(services: S
     assert pipeline.rooms == [3]
     published = [t for t in (A11, A10, B, C) if state(services, t)[0] == VersionState.published]
     assert len(published) == 3 and {B, C} <= set(published)
+    # The companions' queued jobs were withdrawn: no worker needs to look at them.
+    assert sorted(pipeline.dispatcher.withdrawn) == sorted(t for t in published if t != C)
     # The companions' own jobs find nothing left to do; the one left out gets its own build.
     assert pipeline.validate(*B).status == "skipped"
     left = next(t for t in (A11, A10) if t not in published)

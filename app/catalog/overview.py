@@ -35,14 +35,13 @@ class PopularModule:
 def publication_mark(session: Session) -> tuple:
     """Changes whenever a version is published or leaves ``published``: (count, newest).
 
-    Cheap (the state index), so caches of aggregates over published versions can ask
-    it on every use and recompute only when it moves.
+    Cheap (both read only the ``(state, published_at)`` index), so caches of
+    aggregates over published versions can ask it on every use and recompute
+    only when it moves.
     """
-    row = session.execute(
-        select(func.count(ModuleVersion.id), func.max(ModuleVersion.published_at),
-               func.max(ModuleVersion.id)).where(PUBLISHED)
-    ).one()
-    return tuple(row)
+    count = session.scalar(select(func.count()).select_from(ModuleVersion).where(PUBLISHED))
+    newest = session.scalar(select(func.max(ModuleVersion.published_at)).where(PUBLISHED))
+    return (count, newest)
 
 
 def counts(session: Session) -> Counts:

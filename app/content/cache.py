@@ -49,8 +49,9 @@ class UntilChanged(Generic[V]):
         self._value: V | None = None
         self._lock = Lock()
 
-    def get(self) -> V:
-        mark = self.fingerprint()
+    def get(self, mark: Hashable = None) -> V:
+        """The value; ``mark`` is a fingerprint the caller already asked for, if any."""
+        mark = self.fingerprint() if mark is None else mark
         with self._lock:
             if self._value is None or mark != self._mark:
                 self._value = self.compute()

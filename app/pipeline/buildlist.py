@@ -120,7 +120,9 @@ def clean_room(
         packages = buildable_packages(go, [module for module, _ in targets])
         note = ""
         if packages:
-            built = go("build", *packages)
+            # -trimpath keeps the module cache's location out of the build cache keys:
+            # without it every fresh cache recompiles every dependency from scratch.
+            built = go("build", "-trimpath", *packages)
             if built.returncode != 0:
                 if _RESOLUTION.search(built.stderr):
                     return CleanRoom(False, "go build: " + excerpt(built.stderr), hashes)

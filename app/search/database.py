@@ -13,7 +13,7 @@ from sqlalchemy import select
 
 from app.catalog.overview import publication_mark
 from app.catalog.usage import PUBLISHED, used_by_counts
-from app.content.cache import UntilChanged
+from app.content.cache import LRU, UntilChanged
 from app.db import Database
 from app.models import LicenseFile, Module, ModuleVersion
 from app.search.base import SearchHit, SearchPage
@@ -31,6 +31,9 @@ class DatabaseSearch:
         self._used_by = UntilChanged(self._mark, self._count_used_by)
         self._licenses = UntilChanged(self._mark, self._list_licenses)
         self._published = UntilChanged(self._mark, self._published_licenses)
+        # Result pages by (query, page, catalogue mark): what users type is repeated
+        # (as-you-type prefixes, popular names) and a page only moves with a publication.
+        self._pages: LRU[SearchPage] = LRU(1024)
 
     def _mark(self) -> tuple:
         with self.db.session() as session:
@@ -41,11 +44,11 @@ class DatabaseSearch:
             return used_by_counts(session)
 
     def _list_licenses(self) -> list[str]:
-        found = {i for ids in self._published.get().values() for i in ids}
+        found = {i for _, ids in self._published.get().values() for i in ids}
         return sorted(found, key=str.lower)
 
-    def _published_licenses(self) -> dict[str, frozenset[str]]:
-        """Every module with a published version, with the SPDX ids of those versions."""
+    def _published_licenses(self) -> dict[str, tuple[str, frozenset[str]]]:
+        """Every module with a published version: its lower-cased path and SPDX ids."""
         with self.db.session() as session:
             rows = session.execute(
                 select(Module.path, LicenseFile.spdx_id)
@@ -56,15 +59,18 @@ class DatabaseSearch:
         found: dict[str, set[str]] = {}
         for path, ids in rows:
             found.setdefault(path, set()).update(i for i in (ids or "").split(",") if i)
-        return {path: frozenset(ids) for path, ids in found.items()}
+        return {path: (path.lower(), frozenset(ids)) for path, ids in found.items()}
 
-    def _matching_paths(self, parsed: ParsedQuery) -> list[str]:
+    def _matching_paths(self, parsed: ParsedQuery, mark: tuple) -> list[str]:
         """Published paths containing every term (and carrying the license), from memory."""
-        return [
-            path for path, ids in self._published.get().items()
-            if all(t in path.lower() for t in parsed.terms)
-            and (not parsed.license or parsed.license in ids)
-        ]
+        published = self._published.get(mark).items()
+        if parsed.license:
+            published = [(p, f) for p, f in published if parsed.license in f[1]]
+        terms = parsed.terms
+        if len(terms) == 1:  # the common case, without a generator per path
+            term = terms[0]
+            return [path for path, (lower, _) in published if term in lower]
+        return [path for path, (lower, _) in published if all(t in lower for t in terms)]
 
     def search(
         self, query: str, license: str = "", page: int = 1, per_page: int = 20
@@ -73,9 +79,15 @@ class DatabaseSearch:
         page = max(1, page)
         if parsed.empty:
             return SearchPage(parsed.text, parsed.license, page, per_page, 0)
-        used_by = self._used_by.get()
+        mark = self._mark()  # once per search, for every aggregate
+        return self._pages.get_or_make(
+            (parsed, page, per_page, mark), lambda: self._search(parsed, page, per_page, mark)
+        )
+
+    def _search(self, parsed: ParsedQuery, page: int, per_page: int, mark: tuple) -> SearchPage:
+        used_by = self._used_by.get(mark)
         ranked = sorted(
-            self._matching_paths(parsed),
+            self._matching_paths(parsed, mark),
             key=lambda p: (relevance(p, parsed), -used_by.get(p, 0), p),
         )
         start = (page - 1) * per_page
@@ -95,8 +107,8 @@ class DatabaseSearch:
         if not parsed.terms:
             return []
         whole = parsed.text.lower()
-        found = [p for p in self._published.get()
-                 if p.lower().startswith(whole) or ("/" + whole) in p.lower()]
+        found = [p for p, (lower, _) in self._published.get().items()
+                 if lower.startswith(whole) or ("/" + whole) in lower]
         used_by = self._used_by.get()
         ranked = sorted(
             found, key=lambda p: (not p.lower().startswith(whole), -used_by.get(p, 0), p)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 
 from flask.testing import FlaskClient
+from sqlalchemy import select
 
 from app.models import Module, ModuleVersion, VersionState
 from tests.fixtures.catalog import CHAIN_C, PLAINTEXT, USERS, WIDGETS
@@ -114,9 +115,10 @@ def test_empty_query_shows_a_hint(catalog: FlaskClient):
 
 
 def test_a_newly_published_module_is_found(portal_app, portal_upstream):
+    """Results are cached per catalogue state: a publication or a withdrawal shows at once."""
     svc = portal_app.extensions["depot"]
     client = portal_app.test_client()
-    assert hit_paths(client.get("/search?q=chain", headers=HTML).get_data(as_text=True)) == []
+    assert hit_paths(client.get("/search?q=fresh", headers=HTML).get_data(as_text=True)) == []
     with svc.db.session() as session:
         module = Module(path="depot.test/fresh")
         session.add(module)
@@ -125,3 +127,8 @@ def test_a_newly_published_module_is_found(portal_app, portal_upstream):
                                   state=VersionState.published))
     body = client.get("/search?q=fresh", headers=HTML).get_data(as_text=True)
     assert hit_paths(body) == ["depot.test/fresh"] and "license unknown" in body
+    with svc.db.session() as session:
+        row = session.scalars(select(ModuleVersion).join(Module)
+                              .where(Module.path == "depot.test/fresh")).one()
+        row.state = VersionState.validation_failed
+    assert hit_paths(client.get("/search?q=fresh", headers=HTML).get_data(as_text=True)) == []

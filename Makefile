@@ -5,7 +5,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: run test lint bench install install-dev clean
+.PHONY: run test lint bench bench-goproxy bench-ui bench-ingest install install-dev clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -33,8 +33,18 @@ test: $(VENV)/.installed-dev
 lint: $(VENV)/.installed-dev
 	$(BIN)/ruff check .
 
-bench: $(VENV)/.installed-dev
+# Every benchmark, one after the other (the ingest of 10,000 versions takes about 40 min);
+# each prints Markdown for docs/bench.md. Run them on a quiet machine.
+bench: bench-goproxy bench-ui bench-ingest
+
+bench-goproxy: $(VENV)/.installed-dev
 	$(BIN)/python bench/goproxy.py
+
+bench-ui: $(VENV)/.installed-dev
+	$(BIN)/python bench/ui.py
+
+bench-ingest: $(VENV)/.installed-dev
+	$(BIN)/python bench/ingest.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache

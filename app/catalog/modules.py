@@ -7,6 +7,7 @@ those that the module's own latest go.mod retracts.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -199,8 +200,14 @@ def default_version(module: ModuleSummary) -> str:
     return module.latest or module.versions[0].version
 
 
-def version_detail(session: Session, path: str, version: str | None = None) -> VersionDetail | None:
-    """``path@version`` (or the default version) with its header facts; None if unknown."""
+def version_detail(
+    session: Session, path: str, version: str | None = None,
+    used_by: Mapping[str, int] | None = None,
+) -> VersionDetail | None:
+    """``path@version`` (or the default version) with its header facts; None if unknown.
+
+    ``used_by``: every path's used-by count when the caller keeps them (else counted here).
+    """
     module = module_summary(session, path)
     if module is None:
         return None
@@ -226,6 +233,8 @@ def version_detail(session: Session, path: str, version: str | None = None) -> V
         path=path, version=version, summary=summary, go_version=row.go_version,
         readme_name=row.readme_name, redistributable=row.redistributable,
         validation_note=row.validation_note or "", licenses=licenses,
-        dependency_count=dep_count or 0, used_by_count=used_by_counts(session, [path]).get(path, 0),
+        dependency_count=dep_count or 0,
+        used_by_count=(used_by if used_by is not None
+                       else used_by_counts(session, [path])).get(path, 0),
         version_id=row.id, module=module,
     )

@@ -4,13 +4,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
-from flask import current_app, render_template
+from flask import render_template
 
 from app.catalog import overview
-from app.catalog.overview import publication_mark
-from app.content.cache import UntilChanged
 from app.portal import bp
-from app.portal.context import services
+from app.portal.context import services, until_published
 
 
 @dataclass(frozen=True)
@@ -26,18 +24,9 @@ def _facts() -> HomeFacts:
                          overview.most_used(session, 10))
 
 
-def _mark() -> tuple:
-    with services().db.session() as session:
-        return publication_mark(session)
-
-
 def home_facts() -> HomeFacts:
     """The lists change only with publications: recomputed then, not on every visit."""
-    app = current_app._get_current_object()  # type: ignore[attr-defined]
-    cache = app.extensions.get("depot.home")
-    if cache is None:
-        cache = app.extensions["depot.home"] = UntilChanged(_mark, _facts)
-    facts: HomeFacts = cache.get()
+    facts = until_published("depot.home", _facts)
     with services().db.session() as session:  # downloads move on every zip: always fresh
         downloads = overview.counts_downloads(session)
     return replace(facts, counts=replace(facts.counts, downloads=downloads))

@@ -10,7 +10,7 @@ from app.catalog.modules import module_summary, version_detail
 from app.gomod import paths, versions
 from app.gomod.errors import GoModError
 from app.portal import bp, contents
-from app.portal.context import services
+from app.portal.context import services, used_by_counts
 from app.portal.errors import error_page, not_in_depot
 from app.portal.htmx import page_or_fragment
 from app.portal.urls import DEFAULT_TAB, TABS, module_url
@@ -54,8 +54,9 @@ def module_page(target: str) -> Response:
         return not_in_depot(path, version, f"{version!r} is not a canonical version "
                                            "(such as v1.2.3).")
     page = _page_number() if tab == "usedby" else 1
+    used_by = used_by_counts()
     with services().db.session() as session:
-        detail = version_detail(session, path, version or None)
+        detail = version_detail(session, path, version or None, used_by)
         if detail is None:
             known = module_summary(session, path)
             return not_in_depot(path, version, known_versions=known)
@@ -72,4 +73,5 @@ def module_page(target: str) -> Response:
     elif tab == "license":
         context["license_texts"] = contents.licenses(detail)
     context["hidden_reason"] = contents.hidden_reason(detail)
-    return page_or_fragment("portal/module.html", "_partials/module_tabs.html", **context)
+    return page_or_fragment("portal/module.html", "_partials/module_tabs.html",
+                            retitle=True, **context)

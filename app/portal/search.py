@@ -34,12 +34,13 @@ def search() -> Response:
     except InvalidQuery as exc:
         context.update(results=None, error=str(exc), request_target=None)
         return page_or_fragment("portal/search.html", "_partials/search_results.html", 400,
-                                **context)
+                                retitle=True, **context)
     target = None
     if results.total == 0 and looks_like_module_path(query):
         target = split_target(query)
     context.update(results=results, error=None, request_target=target)
-    return page_or_fragment("portal/search.html", "_partials/search_results.html", **context)
+    return page_or_fragment("portal/search.html", "_partials/search_results.html",
+                            retitle=True, **context)
 
 
 @bp.route("/search/suggest")

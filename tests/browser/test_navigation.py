@@ -32,9 +32,11 @@ def test_search_as_you_type_then_every_tab_with_htmx(page: Page, depot: LiveServ
     box.fill("widgets")  # typing: results and URL follow without a page load
     expect(page).to_have_url(re.compile(r"/search\?q=widgets"))
     expect(page.locator(".hit-path").first).to_have_text(WIDGETS)
+    expect(page).to_have_title("widgets – search · Depot")  # the tab follows the search
     assert page.evaluate("window.__same_document") is True
     page.go_back()
     expect(page).to_have_url(re.compile(r"/search\?q=chain$"))
+    expect(page).to_have_title("chain – search · Depot")
     expect(page.locator(".hit-path")).to_have_count(3)
     page.go_forward()
     expect(page.locator(".hit-path").first).to_have_text(WIDGETS)

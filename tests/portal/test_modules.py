@@ -58,7 +58,9 @@ def test_every_tab_is_its_own_url_and_an_htmx_fragment(catalog: FlaskClient, tab
     body = page(catalog, url)
     assert re.search(rf'<a href="{re.escape(url)}"[^>]*aria-current="page"', body)
     fragment = page(catalog, url, headers=HX)
-    assert "<html" not in fragment and fragment.lstrip().startswith('<div id="module-tabs"')
+    title, _, rest = fragment.partition("\n")
+    assert title == "<title>depot.test/chain/a@v1.1.0 · Depot</title>"
+    assert "<html" not in rest and rest.lstrip().startswith('<div id="module-tabs"')
     assert 'hx-push-url="true"' in fragment and 'hx-target="#module-tabs"' in fragment
 
 

@@ -93,6 +93,10 @@ def test_htmx_gets_the_results_fragment_only(catalog: FlaskClient):
     resp = catalog.get("/search?q=chain", headers=HX)
     body = resp.get_data(as_text=True)
     assert "<html" not in body and "search-results" in body and 'id="q"' not in body
+    # htmx moves a leading <title> to the document: the tab names the search typed so far.
+    assert body.startswith("<title>chain – search · Depot</title>")
+    escaped = catalog.get("/search?q=%3Cb%3E", headers=HX).get_data(as_text=True)
+    assert escaped.startswith("<title>&lt;b&gt; – search · Depot</title>")
     assert "HX-Request" in resp.headers["Vary"]
     restore = catalog.get("/search?q=chain", headers={**HX, "HX-History-Restore-Request": "true"})
     assert "<html" in restore.get_data(as_text=True)

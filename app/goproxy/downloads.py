@@ -59,7 +59,7 @@ class DownloadCounter:
         self._wake = threading.Event()
         self._thread = threading.Thread(target=self._loop, name="download-counter", daemon=True)
         self._thread.start()
-        atexit.register(self.flush)
+        atexit.register(self.flush, final=True)
 
     def _loop(self) -> None:
         while True:
@@ -67,8 +67,11 @@ class DownloadCounter:
             self._wake.clear()
             self.flush()
 
-    def flush(self) -> int:
-        """Write the counts gathered so far; returns how many downloads were written."""
+    def flush(self, final: bool = False) -> int:
+        """Write the counts gathered so far; returns how many downloads were written.
+
+        ``final``: the process is exiting, so counts that cannot be written are dropped.
+        """
         if self.ziplog is not None:
             try:
                 served = self.ziplog.read_new()
@@ -89,6 +92,10 @@ class DownloadCounter:
                         .values(downloads=Module.downloads + n)
                     )
         except Exception as exc:  # the database is away: keep the counts for the next flush
+            if final:
+                log.info("at exit, %d downloads could not be recorded (%s)",
+                         sum(pending.values()), type(exc).__name__)
+                return 0
             log.warning("could not record %d downloads (%s); will retry",
                         sum(pending.values()), type(exc).__name__)
             with self._lock:

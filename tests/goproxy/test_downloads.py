@@ -54,3 +54,13 @@ def test_counts_wait_for_the_database_to_come_back(tmp_path: Path):
     with db.session() as session:
         assert session.scalar(select(Module.downloads)) == 5
     db.dispose()
+
+
+def test_the_last_flush_at_exit_drops_what_it_cannot_write(tmp_path: Path, caplog):
+    db = Database(f"sqlite:///{tmp_path / 'gone.sqlite3'}")  # no tables: writes fail
+    counter = DownloadCounter(db, interval=3600)
+    counter.count("depot.test/x")
+    assert counter.flush(final=True) == 0
+    assert "will retry" not in caplog.text  # nothing is left to retry it
+    assert counter.flush() == 0 and "will retry" not in caplog.text  # nothing was kept
+    db.dispose()

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from app.catalog.usage import used_by_counts
 from app.gomod import versions
-from app.models import Module, ModuleVersion, Requirement, VersionState
+from app.models import LicenseFile, Module, ModuleVersion, Requirement, VersionState
 
 # What a version's state means, in a person's words.
 STATE_LABELS = {
@@ -176,23 +176,28 @@ def _summaries(rows: list[ModuleVersion]) -> tuple[list[VersionSummary], str | N
     return out, pick_latest(published, ranges)
 
 
-def module_summary(session: Session, path: str) -> ModuleSummary | None:
-    """The module's versions in every state, or None when Depot has never heard of it."""
-    module = session.scalar(select(Module).where(Module.path == path))
-    if module is None:
-        return None
-    rows = list(
+def _version_rows(session: Session, path: str) -> list[ModuleVersion]:
+    """Every version row of ``path`` with its retractions, in two queries."""
+    return list(
         session.scalars(
             select(ModuleVersion)
-            .where(ModuleVersion.module_id == module.id)
+            .join(Module, Module.id == ModuleVersion.module_id)
+            .where(Module.path == path)
             .options(selectinload(ModuleVersion.retractions))
         )
     )
-    if not rows:
-        return None
+
+
+def _summary_of(path: str, rows: list[ModuleVersion]) -> ModuleSummary:
     summaries, latest = _summaries(rows)
     deprecated = next((v.deprecated for v in summaries if v.version == latest), None)
     return ModuleSummary(path, summaries, latest, deprecated)
+
+
+def module_summary(session: Session, path: str) -> ModuleSummary | None:
+    """The module's versions in every state, or None when Depot has never heard of it."""
+    rows = _version_rows(session, path)
+    return _summary_of(path, rows) if rows else None
 
 
 def default_version(module: ModuleSummary) -> str:
@@ -208,26 +213,25 @@ def version_detail(
 
     ``used_by``: every path's used-by count when the caller keeps them (else counted here).
     """
-    module = module_summary(session, path)
-    if module is None:
+    rows = _version_rows(session, path)
+    if not rows:
         return None
+    module = _summary_of(path, rows)
     version = version or default_version(module)
     summary = module.get(version)
     if summary is None:
         return None
-    row = session.scalar(
-        select(ModuleVersion)
-        .join(Module, Module.id == ModuleVersion.module_id)
-        .where(Module.path == path, ModuleVersion.version == version)
-        .options(selectinload(ModuleVersion.license_files))
+    row = next(r for r in rows if r.version == version)
+    license_files = sorted(
+        session.scalars(select(LicenseFile).where(LicenseFile.version_id == row.id)),
+        key=lambda lf: lf.name,
     )
-    assert row is not None
     dep_count = session.scalar(
         select(func.count(Requirement.id)).where(Requirement.version_id == row.id)
     )
     licenses = [
         License(lf.name, tuple(i for i in (lf.spdx_id or "").split(",") if i))
-        for lf in sorted(row.license_files, key=lambda lf: lf.name)
+        for lf in license_files
     ]
     return VersionDetail(
         path=path, version=version, summary=summary, go_version=row.go_version,

@@ -258,7 +258,7 @@ def run(args: argparse.Namespace, tmp: Path, procs: Processes) -> None:
 
     print("## Portal under load (issue 5)\n")
     print(f"- date: {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}")
-    print(f"- command: `.venv/bin/python bench/ui.py {' '.join(sys.argv[1:])}`".rstrip())
+    print(f"- command: `{' '.join(['.venv/bin/python', 'bench/ui.py', *sys.argv[1:]])}`")
     print(machine_line())
     print(commit_line())
     wrk_version = tool_version([wrk, "-v"], r"wrk (\S+)")

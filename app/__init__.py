@@ -45,7 +45,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.extensions["depot.published"] = published
     from app.search import open_backend
 
-    app.extensions["depot.search"] = open_backend(services.db, services.store)
+    app.extensions["depot.search"] = open_backend(services)
     app.config["DEPOT_SETTINGS"] = settings
     _configure_logging(app)
 

@@ -7,11 +7,16 @@ from the environment, so nothing creates the app at import time.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from app.config import Settings
 from app.db import Database
 from app.store import ArtifactStore, open_store
+
+if TYPE_CHECKING:
+    from app.catalog.aggregates import Aggregates
 
 
 @dataclass
@@ -24,6 +29,13 @@ class Services:
     def from_settings(cls, settings: Settings) -> Services:
         settings.data_dir.mkdir(parents=True, exist_ok=True)
         return cls(settings, Database(settings.database_url), open_store(settings.store_url))
+
+    @cached_property
+    def aggregates(self) -> Aggregates:
+        """The catalogue's aggregates, one copy per process for every reader."""
+        from app.catalog.aggregates import Aggregates
+
+        return Aggregates(self.db)
 
     @property
     def work_dir(self) -> Path:

@@ -7,9 +7,6 @@ from typing import TypeVar
 
 from flask import current_app
 
-from app.catalog import usage
-from app.catalog.overview import publication_mark
-from app.content.cache import UntilChanged
 from app.ratelimit import FixedWindowLimiter
 from app.search import SearchBackend, open_backend
 from app.services import Services
@@ -22,34 +19,24 @@ def services() -> Services:
 V = TypeVar("V")
 
 
-def _publication_mark() -> tuple:
-    with services().db.session() as session:
-        return publication_mark(session)
-
-
 def until_published(name: str, compute: Callable[[], V]) -> V:
     """``compute()``'s value, kept in this process until a publication changes the catalogue."""
     cache = current_app.extensions.get(name)
     if cache is None:
-        cache = current_app.extensions[name] = UntilChanged(_publication_mark, compute)
+        cache = current_app.extensions[name] = services().aggregates.keep(compute)
     return cache.get()
 
 
 def used_by_counts() -> Mapping[str, int]:
     """Modules using each path: an aggregate over the whole graph, so kept, not recounted."""
-
-    def count() -> dict[str, int]:
-        with services().db.session() as session:
-            return usage.used_by_counts(session)
-
-    return until_published("depot.used_by", count)
+    return services().aggregates.used_by()
 
 
 def search_backend() -> SearchBackend:
     found = current_app.extensions.get("depot.search")
     if found is None:
         svc = services()
-        found = open_backend(svc.db, svc.store)
+        found = open_backend(svc)
         current_app.extensions["depot.search"] = found
     return found
 

@@ -11,8 +11,8 @@ from app.search.queries import InvalidQuery
 __all__ = ["InvalidQuery", "SearchBackend", "SearchHit", "SearchPage"]
 
 
-def open_backend(db, store) -> SearchBackend:  # type: ignore[no-untyped-def]
+def open_backend(services) -> SearchBackend:  # type: ignore[no-untyped-def]
     """The configured backend; the database one until a full-text backend is configured."""
     from app.search.database import DatabaseSearch
 
-    return DatabaseSearch(db, store)
+    return DatabaseSearch(services.db, services.store, services.aggregates)

@@ -9,11 +9,13 @@ kept in memory and recomputed only when a publication changes them.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from sqlalchemy import select
 
-from app.catalog.overview import publication_mark
-from app.catalog.usage import PUBLISHED, used_by_counts
-from app.content.cache import LRU, UntilChanged
+from app.catalog.aggregates import Aggregates
+from app.catalog.usage import PUBLISHED
+from app.content.cache import LRU
 from app.db import Database
 from app.models import LicenseFile, Module, ModuleVersion
 from app.search.base import SearchHit, SearchPage
@@ -22,32 +24,25 @@ from app.search.queries import ParsedQuery, parse, relevance
 from app.store import ArtifactStore
 
 
+@dataclass(frozen=True)
+class _Published:
+    paths: dict[str, tuple[str, frozenset[str]]]  # path -> (lower-cased path, SPDX ids)
+    licenses: list[str]  # every SPDX id a published version carries
+
+
 class DatabaseSearch:
     name = "database"
 
-    def __init__(self, db: Database, store: ArtifactStore) -> None:
+    def __init__(self, db: Database, store: ArtifactStore, aggregates: Aggregates) -> None:
         self.db = db
         self.synopses = SynopsisCache(store)
-        self._used_by = UntilChanged(self._mark, self._count_used_by)
-        self._licenses = UntilChanged(self._mark, self._list_licenses)
-        self._published = UntilChanged(self._mark, self._published_licenses)
+        self.aggregates = aggregates
+        self._published = aggregates.keep(self._load_published)
         # Result pages by (query, page, catalogue mark): what users type is repeated
         # (as-you-type prefixes, popular names) and a page only moves with a publication.
         self._pages: LRU[SearchPage] = LRU(1024)
 
-    def _mark(self) -> tuple:
-        with self.db.session() as session:
-            return publication_mark(session)
-
-    def _count_used_by(self) -> dict[str, int]:
-        with self.db.session() as session:
-            return used_by_counts(session)
-
-    def _list_licenses(self) -> list[str]:
-        found = {i for _, ids in self._published.get().values() for i in ids}
-        return sorted(found, key=str.lower)
-
-    def _published_licenses(self) -> dict[str, tuple[str, frozenset[str]]]:
+    def _load_published(self) -> _Published:
         """Every module with a published version: its lower-cased path and SPDX ids."""
         with self.db.session() as session:
             rows = session.execute(
@@ -59,11 +54,13 @@ class DatabaseSearch:
         found: dict[str, set[str]] = {}
         for path, ids in rows:
             found.setdefault(path, set()).update(i for i in (ids or "").split(",") if i)
-        return {path: (path.lower(), frozenset(ids)) for path, ids in found.items()}
+        licenses = sorted({i for ids in found.values() for i in ids}, key=str.lower)
+        return _Published({path: (path.lower(), frozenset(ids)) for path, ids in found.items()},
+                          licenses)
 
     def _matching_paths(self, parsed: ParsedQuery, mark: tuple) -> list[str]:
         """Published paths containing every term (and carrying the license), from memory."""
-        published = self._published.get(mark).items()
+        published = self._published.get(mark).paths.items()
         if parsed.license:
             published = [(p, f) for p, f in published if parsed.license in f[1]]
         terms = parsed.terms
@@ -79,13 +76,13 @@ class DatabaseSearch:
         page = max(1, page)
         if parsed.empty:
             return SearchPage(parsed.text, parsed.license, page, per_page, 0)
-        mark = self._mark()  # once per search, for every aggregate
+        mark = self.aggregates.mark()  # once per search, for every aggregate
         return self._pages.get_or_make(
             (parsed, page, per_page, mark), lambda: self._search(parsed, page, per_page, mark)
         )
 
     def _search(self, parsed: ParsedQuery, page: int, per_page: int, mark: tuple) -> SearchPage:
-        used_by = self._used_by.get(mark)
+        used_by = self.aggregates.used_by(mark)
         ranked = sorted(
             self._matching_paths(parsed, mark),
             key=lambda p: (relevance(p, parsed), -used_by.get(p, 0), p),
@@ -107,13 +104,14 @@ class DatabaseSearch:
         if not parsed.terms:
             return []
         whole = parsed.text.lower()
-        found = [p for p, (lower, _) in self._published.get().items()
+        mark = self.aggregates.mark()
+        found = [p for p, (lower, _) in self._published.get(mark).paths.items()
                  if lower.startswith(whole) or ("/" + whole) in lower]
-        used_by = self._used_by.get()
+        used_by = self.aggregates.used_by(mark)
         ranked = sorted(
             found, key=lambda p: (not p.lower().startswith(whole), -used_by.get(p, 0), p)
         )
         return ranked[:limit]
 
     def licenses(self) -> list[str]:
-        return self._licenses.get()
+        return self._published.get().licenses

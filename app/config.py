@@ -67,6 +67,19 @@ def _int(env: dict[str, str], name: str, default: int) -> int:
         raise ConfigError(f"{name} must be a whole number, not {raw!r}") from exc
 
 
+def _seconds(env: dict[str, str], name: str, default: float) -> float:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = float(raw)
+    except ValueError as exc:
+        raise ConfigError(f"{name} must be a number of seconds, not {raw!r}") from exc
+    if not 0 <= value < float("inf"):
+        raise ConfigError(f"{name} must be 0 or more seconds, not {raw!r}")
+    return value
+
+
 def _mask(url: str) -> str:
     """A URL without its credentials, for display."""
     if "@" in url and "://" in url:
@@ -122,6 +135,10 @@ class Settings:
     proxy_fix: int = 0
     # Module requests one client may post from the portal per minute (0: no limit).
     request_limit: int = 10
+    # Seconds the portal and search may show aggregates (used-by counts, the home page's
+    # lists, search results) without asking the database whether a publication moved them;
+    # 0 asks on every use.
+    catalog_refresh: float = 1.0
     # Extra Flask settings (tests).
     extra: dict = field(default_factory=dict)
 
@@ -161,6 +178,7 @@ class Settings:
             nginx_zip_log=env.get("DEPOT_NGINX_ZIP_LOG", "").strip(),
             proxy_fix=_int(env, "DEPOT_PROXY_FIX", 0),
             request_limit=_int(env, "DEPOT_REQUEST_LIMIT", 10),
+            catalog_refresh=_seconds(env, "DEPOT_CATALOG_REFRESH", 1.0),
         )
 
     @property

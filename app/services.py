@@ -35,7 +35,7 @@ class Services:
         """The catalogue's aggregates, one copy per process for every reader."""
         from app.catalog.aggregates import Aggregates
 
-        return Aggregates(self.db)
+        return Aggregates(self.db, self.settings.catalog_refresh)
 
     @property
     def work_dir(self) -> Path:

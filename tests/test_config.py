@@ -12,6 +12,7 @@ def test_defaults_live_under_the_data_dir(tmp_path, go_bin):
     assert s.database_url == f"sqlite:///{tmp_path / 'depot.sqlite3'}"
     assert s.store_url == (tmp_path / "store").as_uri()
     assert s.port == 8080 and s.host == "127.0.0.1" and s.on_miss == "fetch"
+    assert s.catalog_refresh == 1.0
     # upstream and checksum database are the toolchain's own defaults, never written here
     assert s.upstream == toolchain_default(go_bin, "GOPROXY") and s.upstream
     assert s.gosumdb == toolchain_default(go_bin, "GOSUMDB") and s.gosumdb != "off"
@@ -27,7 +28,10 @@ def test_two_instances_do_not_meet(tmp_path, go_bin):
 
 @pytest.mark.parametrize(
     ("env", "message"),
-    [({"DEPOT_ON_MISS": "maybe"}, "DEPOT_ON_MISS"), ({"DEPOT_PORT": "http"}, "DEPOT_PORT")],
+    [({"DEPOT_ON_MISS": "maybe"}, "DEPOT_ON_MISS"), ({"DEPOT_PORT": "http"}, "DEPOT_PORT"),
+     ({"DEPOT_CATALOG_REFRESH": "soon"}, "DEPOT_CATALOG_REFRESH"),
+     ({"DEPOT_CATALOG_REFRESH": "-1"}, "DEPOT_CATALOG_REFRESH"),
+     ({"DEPOT_CATALOG_REFRESH": "nan"}, "DEPOT_CATALOG_REFRESH")],
 )
 def test_bad_settings_are_named(tmp_path, go_bin, env, message):
     with pytest.raises(ConfigError, match=message):

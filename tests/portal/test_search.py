@@ -4,11 +4,14 @@ htmx fragments, and the request form on an empty result that names a module."""
 from __future__ import annotations
 
 import re
+import time
+from dataclasses import replace
 
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
 from app.models import Module, ModuleVersion, VersionState
+from tests.conftest import make_app
 from tests.fixtures.catalog import CHAIN_C, PLAINTEXT, USERS, WIDGETS
 from tests.portal.conftest import HTML, HX
 
@@ -118,10 +121,14 @@ def test_empty_query_shows_a_hint(catalog: FlaskClient):
     assert "Results appear as you type" in body
 
 
-def test_a_newly_published_module_is_found(portal_app, portal_upstream):
-    """Results are cached per catalogue state: a publication or a withdrawal shows at once."""
-    svc = portal_app.extensions["depot"]
-    client = portal_app.test_client()
+def test_a_newly_published_module_is_found(settings, portal_upstream):
+    """Results are cached per catalogue state: a publication or a withdrawal shows as soon
+    as the catalogue is asked again (DEPOT_CATALOG_REFRESH seconds at most)."""
+    refresh = 0.2
+    app = make_app(replace(settings, upstream=portal_upstream.url, gosumdb="off",
+                           catalog_refresh=refresh))
+    svc = app.extensions["depot"]
+    client = app.test_client()
     assert hit_paths(client.get("/search?q=fresh", headers=HTML).get_data(as_text=True)) == []
     with svc.db.session() as session:
         module = Module(path="depot.test/fresh")
@@ -129,10 +136,13 @@ def test_a_newly_published_module_is_found(portal_app, portal_upstream):
         session.flush()
         session.add(ModuleVersion(module_id=module.id, version="v1.0.0",
                                   state=VersionState.published))
+    time.sleep(refresh * 1.5)
     body = client.get("/search?q=fresh", headers=HTML).get_data(as_text=True)
     assert hit_paths(body) == ["depot.test/fresh"] and "license unknown" in body
     with svc.db.session() as session:
         row = session.scalars(select(ModuleVersion).join(Module)
                               .where(Module.path == "depot.test/fresh")).one()
         row.state = VersionState.validation_failed
+    time.sleep(refresh * 1.5)
     assert hit_paths(client.get("/search?q=fresh", headers=HTML).get_data(as_text=True)) == []
+    svc.db.dispose()

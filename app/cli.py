@@ -1,5 +1,5 @@
 """Flask commands: `flask --app app migrate | downgrade | ingest | discover | worker | jobs |
-serve`."""
+reindex | serve`."""
 
 from __future__ import annotations
 
@@ -162,6 +162,32 @@ def register_commands(app: Flask) -> None:
             click.echo(f"no failed job {job_id}", err=True)
             sys.exit(1)
         click.echo(f"{count} job(s) queued again")
+
+    @app.cli.command("reindex")
+    def reindex_cmd() -> None:
+        """Rebuild the search index from the catalogue: a new index is filled, then the
+        alias is moved to it in one step (searches keep working meanwhile)."""
+        from app.search.indexing import all_documents
+        from app.search.updates import node_of
+
+        svc = _services()
+        if not svc.settings.elasticsearch_url:
+            raise click.ClickException(
+                "ELASTICSEARCH_URL is not set: the database search reads the catalogue "
+                "directly and has no index to rebuild")
+        node = node_of(svc)
+        began = time.monotonic()
+        total, documents = all_documents(svc.db, svc.store, svc.aggregates.used_by())
+        try:
+            with click.progressbar(length=total, label="indexing modules",
+                                   show_pos=True, file=sys.stderr) as bar:
+                index = node.rebuild(documents, bar.update)
+        except Exception as exc:  # the node's client raises many kinds; say which
+            raise click.ClickException(
+                f"the search index was not rebuilt ({type(exc).__name__}: {exc}); the "
+                "previous index is still in use") from exc
+        click.echo(f"{total} module documents indexed into {index} in "
+                   f"{time.monotonic() - began:.1f} s; {node.alias} now points to it")
 
     @app.cli.command("serve")
     @click.option("--workers", "worker_count", default=1, show_default=True,

@@ -139,6 +139,12 @@ class Settings:
     # lists, search results) without asking the database whether a publication moved them;
     # 0 asks on every use.
     catalog_refresh: float = 1.0
+    # Elasticsearch 7 node (http://host:9200) for search; empty: the database search.
+    elasticsearch_url: str = field(repr=False, default="")
+    # Alias the search documents live under (a rebuild swaps the index behind it).
+    search_index: str = "depot-modules"
+    # Seconds a search may take on the node before the database search answers instead.
+    search_timeout: float = 2.0
     # Extra Flask settings (tests).
     extra: dict = field(default_factory=dict)
 
@@ -179,6 +185,9 @@ class Settings:
             proxy_fix=_int(env, "DEPOT_PROXY_FIX", 0),
             request_limit=_int(env, "DEPOT_REQUEST_LIMIT", 10),
             catalog_refresh=_seconds(env, "DEPOT_CATALOG_REFRESH", 1.0),
+            elasticsearch_url=env.get("ELASTICSEARCH_URL", "").strip(),
+            search_index=env.get("DEPOT_SEARCH_INDEX", "").strip() or "depot-modules",
+            search_timeout=_seconds(env, "DEPOT_SEARCH_TIMEOUT", 2.0) or 2.0,
         )
 
     @property
@@ -215,4 +224,5 @@ class Settings:
             "gosumdb": self.gosumdb,
             "on_miss": self.on_miss,
             "redis": "embedded" if self.embedded_redis else _mask(self.redis_url),
+            "search": _mask(self.elasticsearch_url) if self.elasticsearch_url else "database",
         }

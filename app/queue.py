@@ -33,6 +33,7 @@ STAGE_QUEUE = {
     "process": "process",
     "validate": "validate",
     "notify": "notify",
+    "index": "index",
 }
 JOB_FUNCTION = "jobs.pipeline.run_stage"
 # Transient failures (upstream timeouts, 5xx) come back with growing pauses.
@@ -66,6 +67,9 @@ class RQDispatcher:
             "result_ttl": 0,  # the database holds the outcome; Redis keeps nothing
             "description": f"{stage} {' '.join(args)}"[:200],
         }
+        if stage == "index":
+            self._enqueue_index(queue, args, options)
+            return
         if stage == "notify":
             if not self.settings.notify_webhooks.strip():
                 return  # nobody listens: no job
@@ -84,6 +88,17 @@ class RQDispatcher:
                     return  # queued, running or scheduled already: it will happen
         if stage == "process":
             self._check_backlog(queue)
+
+    def _enqueue_index(self, queue: Queue, paths: tuple[str, ...], options: dict) -> None:
+        """Search documents to rewrite: into the dirty set, one job drains it (batched)."""
+        if not self.settings.elasticsearch_url:
+            return  # the database search reads the catalogue itself
+        from app.search.updates import mark_dirty
+
+        if mark_dirty(self.connection, paths):
+            queue.enqueue(JOB_FUNCTION, "index", job_id=f"index-{uuid.uuid4().hex}",
+                          retry=Retry(max=3, interval=[5, 30, 120]),
+                          **{**options, "description": "index dirty search documents"})
 
     def withdraw(self, stage: str, *args: str) -> None:
         """Drop the queued job of this work if no worker has taken it (done elsewhere)."""

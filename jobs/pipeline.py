@@ -99,6 +99,10 @@ def run_stage(stage: str, *args: str) -> None:
     try:
         if stage == "notify":
             deliver(services, *args)
+        elif stage == "index":
+            from app.search.updates import drain
+
+            drain(services, connection)
         else:
             dispatcher = RQDispatcher(services.settings, connection)
             Pipeline(services, dispatcher, reclaim=is_retry()).run(stage, *args)

@@ -19,6 +19,7 @@ from pathlib import Path
 
 import pytest
 import requests
+from flask import Flask
 from sqlalchemy import create_engine, text
 
 from app import create_app
@@ -362,3 +363,33 @@ def workers(queued_settings: Settings, tmp_path: Path) -> Iterator[Workers]:
     pool = Workers(queued_settings, log_dir, [])
     yield pool
     pool.stop()
+
+
+@pytest.fixture(scope="session", params=["sqlite", pytest.param("postgresql",
+                                                                  marks=pytest.mark.postgres)])
+def catalog_app(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory,
+                portal_upstream: Upstream) -> Iterator[Flask]:
+    """A filled Depot (read-only for its users), on SQLite and on PostgreSQL."""
+    from tests.fixtures.catalog import fill, portal_settings
+
+    tmp = tmp_path_factory.mktemp(f"catalog-{request.param}")
+    admin_url, name = "", ""
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp / 'depot.sqlite3'}"
+    else:
+        admin_url = os.environ.get("DEPOT_TEST_POSTGRES_URL", "")
+        if not admin_url:
+            pytest.skip("PostgreSQL tests need DEPOT_TEST_POSTGRES_URL (`make test` sets it)")
+        name = f"depot_portal_{uuid.uuid4().hex[:10]}"
+        with create_engine(admin_url, isolation_level="AUTOCOMMIT").connect() as conn:
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
+        url = admin_url.rsplit("/", 1)[0] + "/" + name
+    app = make_app(portal_settings(tmp / "data", url, portal_upstream, GO))
+    fill(app.extensions["depot"], portal_upstream)
+    yield app
+    app.extensions["depot"].db.dispose()
+    if name:
+        admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()

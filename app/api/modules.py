@@ -177,6 +177,7 @@ def search() -> Response:
     return jsonify({
         "query": found.query, "license": found.license, "page": found.page,
         "per_page": found.per_page, "total": found.total, "pages": found.pages,
+        "notice": found.notice,
         "results": [
             {"path": h.path, "version": h.version, "synopsis": h.synopsis,
              "licenses": list(h.licenses), "used_by": h.used_by,

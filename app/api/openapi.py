@@ -132,6 +132,8 @@ SCHEMAS: dict[str, Any] = {
             "query": {"type": "string"}, "license": {"type": "string"},
             "page": {"type": "integer"}, "per_page": {"type": "integer"},
             "total": {"type": "integer", "minimum": 0}, "pages": {"type": "integer"},
+            "notice": {"type": "string", "description": "Non-empty when the search node is "
+                       "away and the database search answered instead."},
             "results": {"type": "array", "items": {
                 "type": "object",
                 "required": ["path", "version", "synopsis", "licenses", "used_by"],

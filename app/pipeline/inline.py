@@ -35,7 +35,22 @@ class InlineDispatcher:
         if stage == "notify":
             deliver(self.services, *args)
             return
+        if stage == "index":
+            self._index(args)
+            return
         self.queue.append((stage, args))
+
+    def _index(self, paths: tuple[str, ...]) -> None:
+        """Search documents written at once; a node that is away is only worth a warning
+        (`flask --app app reindex` catches up)."""
+        if not self.services.settings.elasticsearch_url:
+            return
+        from app.search.updates import node_of, update_documents
+
+        try:
+            update_documents(self.services, node_of(self.services), list(paths))
+        except Exception as exc:  # the search node's client raises many kinds
+            log.warning("search index not updated for %s: %s", ", ".join(paths), exc)
 
     def drain(self, pipeline: Pipeline) -> None:
         while self.queue:

@@ -35,6 +35,7 @@ from app.models import (
     ModuleVersion,
     Request,
     RequestState,
+    Requirement,
     VersionState,
 )
 from app.pipeline.buildlist import build_list, clean_room
@@ -533,7 +534,13 @@ class Pipeline:
             row.state, row.reason, row.published_at = VersionState.published, "", _now()
             row.validation_note = note
             self._close_requests(session, row)
+            # Its search document changes, and so do the used-by counts of what it requires.
+            required = session.scalars(
+                select(Requirement.path).where(Requirement.version_id == row.id,
+                                               Requirement.indirect.is_(False))
+            ).all()
         self.services.store.set_list(module, tagged_published(self.services, module))
+        self.dispatcher.enqueue("index", module, *sorted(set(required) - {module}))
         self.notify("version_published", module=module, version=version)
         log.info("published %s@%s", module, version)
 

@@ -12,7 +12,17 @@ __all__ = ["InvalidQuery", "SearchBackend", "SearchHit", "SearchPage"]
 
 
 def open_backend(services) -> SearchBackend:  # type: ignore[no-untyped-def]
-    """The configured backend; the database one until a full-text backend is configured."""
+    """Elasticsearch when ELASTICSEARCH_URL is set (the database search standing in while
+    the node is away), the database search otherwise."""
     from app.search.database import DatabaseSearch
 
-    return DatabaseSearch(services.db, services.store, services.aggregates)
+    database = DatabaseSearch(services.db, services.store, services.aggregates)
+    settings = services.settings
+    if not settings.elasticsearch_url:
+        return database
+    from app.search.elastic import ElasticSearchBackend
+    from app.search.fallback import FallbackSearch
+
+    node = ElasticSearchBackend(settings.elasticsearch_url, settings.search_index,
+                                settings.search_timeout)
+    return FallbackSearch(node, database)

@@ -29,6 +29,7 @@ class SearchPage:
     total: int
     hits: list[SearchHit] = field(default_factory=list)
     terms: tuple[str, ...] = ()  # what to highlight
+    notice: str = ""  # said above the results when they come from a fallback
 
     @property
     def pages(self) -> int:

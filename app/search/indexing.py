@@ -1,0 +1,93 @@
+"""What a full-text index stores for a module, built from the database and the store.
+
+One document per module with a published version: the result fields of
+documents.py plus what ranking and matching need (every published version,
+the README's text, downloads, the go directive). Built in batches of paths, so
+a rebuild of 100,000 modules streams instead of loading the catalogue at once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping, Sequence
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from app.catalog.usage import PUBLISHED
+from app.content.files import read_zip_text
+from app.db import Database
+from app.models import Module, ModuleVersion
+from app.search.documents import SynopsisCache, build_documents
+from app.store import ArtifactStore
+
+README_INDEXED = 32 * 1024  # characters of README text a document keeps for matching
+
+
+def published_paths(session: Session) -> list[str]:
+    """Every module with a published version, by path."""
+    return list(session.scalars(
+        select(Module.path).join(ModuleVersion, ModuleVersion.module_id == Module.id)
+        .where(PUBLISHED).distinct().order_by(Module.path)
+    ))
+
+
+def index_documents(
+    session: Session, store: ArtifactStore, paths: Sequence[str], used_by: Mapping[str, int],
+    synopses: SynopsisCache,
+) -> list[dict[str, Any]]:
+    """Index documents for ``paths``; paths with no published version are left out."""
+    base = build_documents(session, paths, used_by, synopses)
+    if not base:
+        return []
+    wanted = [d.path for d in base]
+    extra: dict[str, dict[str, Any]] = {}
+    for path, version, go_version, readme_name, downloads in session.execute(
+        select(Module.path, ModuleVersion.version, ModuleVersion.go_version,
+               ModuleVersion.readme_name, Module.downloads)
+        .join(ModuleVersion, ModuleVersion.module_id == Module.id)
+        .where(PUBLISHED, Module.path.in_(wanted))
+    ):
+        held = extra.setdefault(path, {"versions": [], "downloads": int(downloads or 0)})
+        held["versions"].append(version)
+        held.setdefault("rows", {})[version] = (go_version, readme_name)
+    out = []
+    for doc in base:
+        held = extra[doc.path]
+        go_version, readme_name = held["rows"][doc.version]
+        readme = ""
+        if readme_name:
+            found = read_zip_text(store, doc.path, doc.version, readme_name, README_INDEXED * 4)
+            readme = (found.text or "")[:README_INDEXED]
+        out.append({
+            "path": doc.path,
+            "last": doc.path.rsplit("/", 1)[-1],
+            "version": doc.version,
+            "versions": sorted(held["versions"]),
+            "synopsis": doc.synopsis,
+            "readme": readme,
+            "licenses": list(doc.licenses),
+            "used_by": doc.used_by,
+            "downloads": held["downloads"],
+            "published_at": doc.published_at.isoformat() if doc.published_at else None,
+            "go_version": go_version,
+            "deprecated": doc.deprecated,
+        })
+    return out
+
+
+def all_documents(
+    db: Database, store: ArtifactStore, used_by: Mapping[str, int], batch: int = 200,
+) -> tuple[int, Iterator[dict[str, Any]]]:
+    """(how many modules, their documents streamed in batches) for a full rebuild."""
+    with db.session() as session:
+        paths = published_paths(session)
+    synopses = SynopsisCache(store, size=batch)
+
+    def stream() -> Iterator[dict[str, Any]]:
+        for start in range(0, len(paths), batch):
+            with db.session() as session:
+                yield from index_documents(session, store, paths[start:start + batch],
+                                           used_by, synopses)
+
+    return len(paths), stream()

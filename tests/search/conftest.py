@@ -1,0 +1,54 @@
+"""Search backends over the shared filled catalogue: the database search, and a real
+Elasticsearch node (`make test` starts one: DEPOT_TEST_ELASTICSEARCH_URL) indexed from
+that catalogue under an alias of its own."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+
+import pytest
+from flask import Flask
+
+from app.search import SearchBackend
+from app.search.database import DatabaseSearch
+from app.search.elastic import ElasticSearchBackend
+from app.search.indexing import all_documents
+
+
+@pytest.fixture(scope="session")
+def search_node_url() -> str:
+    url = os.environ.get("DEPOT_TEST_ELASTICSEARCH_URL", "")
+    if not url:
+        pytest.skip("Elasticsearch tests need DEPOT_TEST_ELASTICSEARCH_URL (`make test` "
+                    "starts scripts/search-node)")
+    return url
+
+
+def fresh_node(url: str) -> ElasticSearchBackend:
+    """A backend on its own alias, so tests never see each other's documents."""
+    return ElasticSearchBackend(url, alias=f"depot-test-{uuid.uuid4().hex[:12]}", timeout=30)
+
+
+def index_catalogue(app: Flask, node: ElasticSearchBackend) -> None:
+    svc = app.extensions["depot"]
+    _total, documents = all_documents(svc.db, svc.store, svc.aggregates.used_by())
+    node.rebuild(documents)
+
+
+@pytest.fixture(scope="session")
+def indexed_catalogue(catalog_app: Flask, search_node_url: str) -> Iterator[ElasticSearchBackend]:
+    node = fresh_node(search_node_url)
+    index_catalogue(catalog_app, node)
+    yield node
+    node.drop()
+
+
+@pytest.fixture(params=["database", "elasticsearch"])
+def backend(request: pytest.FixtureRequest, catalog_app: Flask) -> SearchBackend:
+    """Each contract test runs on both backends, unchanged."""
+    if request.param == "elasticsearch":
+        return request.getfixturevalue("indexed_catalogue")
+    svc = catalog_app.extensions["depot"]
+    return DatabaseSearch(svc.db, svc.store, svc.aggregates)

@@ -212,6 +212,13 @@ def split_path_version(path: str) -> tuple[str, str]:
     return prefix, major
 
 
+def module_name(path: str) -> str:
+    """The name people call a module by: its last element without the major version
+    (``gopkg.in/yaml.v3`` and ``github.com/jackc/pgx/v5`` are ``yaml`` and ``pgx``)."""
+    prefix, _major, ok = _split(path)
+    return (prefix if ok and prefix else path).rsplit("/", 1)[-1]
+
+
 def _escape(s: str) -> str:
     """Case-encode: each upper-case ASCII letter becomes ``!`` + its lower case."""
     if not any("A" <= ch <= "Z" for ch in s):

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from app.catalog.usage import PUBLISHED
 from app.content.files import read_zip_text
 from app.db import Database
+from app.gomod.paths import module_name
 from app.models import Module, ModuleVersion
 from app.search.documents import SynopsisCache, build_documents
 from app.store import ArtifactStore
@@ -61,7 +62,7 @@ def index_documents(
             readme = (found.text or "")[:README_INDEXED]
         out.append({
             "path": doc.path,
-            "last": doc.path.rsplit("/", 1)[-1],
+            "last": module_name(doc.path),
             "version": doc.version,
             "versions": sorted(held["versions"]),
             "synopsis": doc.synopsis,

@@ -57,7 +57,7 @@ def relevance(path: str, query: ParsedQuery) -> int:
     last = lower.rsplit("/", 1)[-1]
     if lower == whole:
         return 0
-    if last == whole or lower.endswith("/" + whole):
+    if whole in (last, paths.module_name(lower)) or lower.endswith("/" + whole):
         return 1
     if lower.startswith(whole):
         return 2

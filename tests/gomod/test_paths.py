@@ -12,6 +12,7 @@ from app.gomod.paths import (
     check_module_path,
     escape_path,
     escape_version,
+    module_name,
     split_path_version,
     unescape_path,
     unescape_version,
@@ -280,3 +281,13 @@ def test_split_path_version(path: str, prefix: str, major: str) -> None:
 def test_split_path_version_malformed(path: str) -> None:
     with pytest.raises(InvalidPath, match="invalid version"):
         split_path_version(path)
+
+
+@pytest.mark.parametrize(
+    ("path", "name"),
+    [("github.com/google/uuid", "uuid"), ("gopkg.in/yaml.v3", "yaml"),
+     ("gopkg.in/yaml.v3-unstable", "yaml"), ("github.com/jackc/pgx/v5", "pgx"),
+     ("example.com", "example.com"), ("github.com/x/y/v1", "v1"), ("gopkg.in/bad", "bad")],
+)
+def test_module_name_drops_the_major_version(path: str, name: str):
+    assert module_name(path) == name

@@ -5,7 +5,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: run test lint bench bench-goproxy bench-ui bench-ingest install install-dev clean
+.PHONY: run test lint bench bench-goproxy bench-ui bench-search bench-ingest install install-dev clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -35,13 +35,16 @@ lint: $(VENV)/.installed-dev
 
 # Every benchmark, one after the other (the ingest of 10,000 versions takes about 40 min);
 # each prints Markdown for docs/bench.md. Run them on a quiet machine.
-bench: bench-goproxy bench-ui bench-ingest
+bench: bench-goproxy bench-ui bench-search bench-ingest
 
 bench-goproxy: $(VENV)/.installed-dev
 	$(BIN)/python bench/goproxy.py
 
 bench-ui: $(VENV)/.installed-dev
 	$(BIN)/python bench/ui.py
+
+bench-search: $(VENV)/.installed-dev
+	$(BIN)/python bench/search.py
 
 bench-ingest: $(VENV)/.installed-dev
 	$(BIN)/python bench/ingest.py

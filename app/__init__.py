@@ -40,7 +40,12 @@ def create_app(settings: Settings | None = None) -> Flask:
 
     zip_log = settings.nginx_zip_log
     ziplog = ZipLog(Path(zip_log), services.lock_dir) if zip_log else None
-    downloads = DownloadCounter(services.db, ziplog=ziplog)
+    on_written = None
+    if settings.elasticsearch_url:
+        from app.search.updates import DownloadsReindexer
+
+        on_written = DownloadsReindexer(settings)
+    downloads = DownloadCounter(services.db, ziplog=ziplog, on_written=on_written)
     app.extensions["depot.downloads"] = downloads
     app.extensions["depot.published"] = published
     from app.search import open_backend

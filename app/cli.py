@@ -55,9 +55,19 @@ def register_commands(app: Flask) -> None:
     @app.cli.command("migrate")
     @click.option("--revision", default="head", show_default=True)
     def migrate_cmd(revision: str) -> None:
-        """Create or upgrade the database schema."""
-        migrations.upgrade(_services().db.engine, revision)
-        click.echo(f"database at revision {migrations.current(_services().db.engine)}")
+        """Create or upgrade the database schema (and fill SQLite's search index the first
+        time it is there while modules are already published)."""
+        from app.search.fts import Fts5Search
+        from app.search.updates import index_of
+
+        svc = _services()
+        migrations.upgrade(svc.db.engine, revision)
+        click.echo(f"database at revision {migrations.current(svc.db.engine)}")
+        index = index_of(svc)
+        if (revision == "head" and isinstance(index, Fts5Search) and index.count() == 0
+                and svc.aggregates.mark()[0]):
+            click.echo("the search index is empty: building it once")
+            _rebuild_search_index(svc)
 
     @app.cli.command("downgrade")
     @click.argument("revision")
@@ -167,27 +177,11 @@ def register_commands(app: Flask) -> None:
     def reindex_cmd() -> None:
         """Rebuild the search index from the catalogue: a new index is filled, then the
         alias is moved to it in one step (searches keep working meanwhile)."""
-        from app.search.indexing import all_documents
-        from app.search.updates import node_of
-
         svc = _services()
-        if not svc.settings.elasticsearch_url:
+        if not _rebuild_search_index(svc):
             raise click.ClickException(
-                "ELASTICSEARCH_URL is not set: the database search reads the catalogue "
-                "directly and has no index to rebuild")
-        node = node_of(svc)
-        began = time.monotonic()
-        total, documents = all_documents(svc.db, svc.store, svc.aggregates.used_by())
-        try:
-            with click.progressbar(length=total, label="indexing modules",
-                                   show_pos=True, file=sys.stderr) as bar:
-                index = node.rebuild(documents, bar.update)
-        except Exception as exc:  # the node's client raises many kinds; say which
-            raise click.ClickException(
-                f"the search index was not rebuilt ({type(exc).__name__}: {exc}); the "
-                "previous index is still in use") from exc
-        click.echo(f"{total} module documents indexed into {index} in "
-                   f"{time.monotonic() - began:.1f} s; {node.alias} now points to it")
+                "no search index here: with PostgreSQL and no ELASTICSEARCH_URL the database "
+                "search reads the catalogue directly")
 
     @app.cli.command("serve")
     @click.option("--workers", "worker_count", default=1, show_default=True,
@@ -233,6 +227,30 @@ def register_commands(app: Flask) -> None:
             if redis_proc is not None:
                 redis_proc.terminate()
                 redis_proc.wait(timeout=10)
+
+
+def _rebuild_search_index(svc: Services) -> bool:
+    """Rebuild the configured search index with a progress bar; False when there is none."""
+    from app.search.indexing import all_documents
+    from app.search.updates import index_of
+
+    index = index_of(svc)
+    if index is None:
+        return False
+    began = time.monotonic()
+    total, documents = all_documents(svc.db, svc.store, svc.aggregates.used_by())
+    try:
+        with click.progressbar(length=total, label="indexing modules", show_pos=True,
+                               file=sys.stderr) as bar:
+            built = index.rebuild(documents, bar.update)
+    except Exception as exc:  # the node's client raises many kinds; say which
+        raise click.ClickException(
+            f"the search index was not rebuilt ({type(exc).__name__}: {exc}); the previous "
+            "index is still in use") from exc
+    where = f"; {index.alias} now points to it" if hasattr(index, "alias") else ""
+    click.echo(f"{total} module documents indexed into {built} in "
+               f"{time.monotonic() - began:.1f} s{where}")
+    return True
 
 
 def _connection():  # type: ignore[no-untyped-def]

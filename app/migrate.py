@@ -8,6 +8,15 @@ from sqlalchemy import Engine
 
 from app.config import REPO_ROOT
 
+# Tables the migrations own that no model describes: SQLite's full-text search index
+# (raw SQL, FTS5 and its shadow tables). Autogenerate and the model check leave them be.
+UNMODELLED_PREFIX = "search_"
+
+
+def modelled(name: str | None, type_: str, _parent: object = None) -> bool:
+    """Alembic's include_name hook: compare only what the models describe."""
+    return not (type_ == "table" and name is not None and name.startswith(UNMODELLED_PREFIX))
+
 
 def alembic_config(engine: Engine) -> Config:
     cfg = Config()

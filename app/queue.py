@@ -91,10 +91,10 @@ class RQDispatcher:
 
     def _enqueue_index(self, queue: Queue, paths: tuple[str, ...], options: dict) -> None:
         """Search documents to rewrite: into the dirty set, one job drains it (batched)."""
-        if not self.settings.elasticsearch_url:
-            return  # the database search reads the catalogue itself
-        from app.search.updates import mark_dirty
+        from app.search.updates import has_index, mark_dirty
 
+        if not has_index(self.settings):
+            return  # the database search reads the catalogue itself
         if mark_dirty(self.connection, paths):
             queue.enqueue(JOB_FUNCTION, "index", job_id=f"index-{uuid.uuid4().hex}",
                           retry=Retry(max=3, interval=[5, 30, 120]),

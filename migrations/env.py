@@ -5,6 +5,7 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy import create_engine
 
+from app.migrate import modelled
 from app.models import Base
 
 config = context.config
@@ -17,6 +18,7 @@ def run_migrations_offline() -> None:
         target_metadata=target_metadata,
         literal_binds=True,
         render_as_batch=True,
+        include_name=modelled,
     )
     with context.begin_transaction():
         context.run_migrations()
@@ -29,7 +31,8 @@ def run_migrations_online() -> None:
     with engine.connect() as connection:
         # Batch mode lets SQLite alter tables (it recreates them) in later migrations.
         context.configure(
-            connection=connection, target_metadata=target_metadata, render_as_batch=True
+            connection=connection, target_metadata=target_metadata, render_as_batch=True,
+            include_name=modelled,
         )
         with context.begin_transaction():
             context.run_migrations()

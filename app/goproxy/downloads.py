@@ -13,6 +13,7 @@ import logging
 import os
 import threading
 from collections import Counter
+from collections.abc import Callable
 
 from sqlalchemy import update
 
@@ -24,9 +25,12 @@ log = logging.getLogger("depot.downloads")
 
 
 class DownloadCounter:
-    def __init__(self, db: Database, interval: float = 5.0, ziplog: ZipLog | None = None) -> None:
+    def __init__(self, db: Database, interval: float = 5.0, ziplog: ZipLog | None = None,
+                 on_written: Callable[[list[str]], None] | None = None) -> None:
         self.db = db
         self.interval = interval
+        # Told which modules' counts moved (the search index ranks by them).
+        self.on_written = on_written
         # Zips the nginx sidecar served without asking Depot, counted from its log.
         self.ziplog = ziplog
         self._pending: Counter[str] = Counter()
@@ -101,4 +105,9 @@ class DownloadCounter:
             with self._lock:
                 self._pending.update(pending)
             return 0
+        if self.on_written is not None:
+            try:
+                self.on_written(sorted(pending))
+            except Exception:  # a statistic's follow-up must never break counting
+                log.warning("could not pass on the modules whose downloads moved", exc_info=True)
         return sum(pending.values())

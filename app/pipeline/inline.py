@@ -43,12 +43,13 @@ class InlineDispatcher:
     def _index(self, paths: tuple[str, ...]) -> None:
         """Search documents written at once; a node that is away is only worth a warning
         (`flask --app app reindex` catches up)."""
-        if not self.services.settings.elasticsearch_url:
-            return
-        from app.search.updates import node_of, update_documents
+        from app.search.updates import index_of, update_documents
 
+        index = index_of(self.services)
+        if index is None:
+            return
         try:
-            update_documents(self.services, node_of(self.services), list(paths))
+            update_documents(self.services, index, list(paths))
         except Exception as exc:  # the search node's client raises many kinds
             log.warning("search index not updated for %s: %s", ", ".join(paths), exc)
 

@@ -1,8 +1,8 @@
 """Search: one interface (base.SearchBackend), documents built from rows
-(documents.py), query parsing and ranking rules (queries.py), and backends.
-
-The database backend works everywhere; full-text backends (SQLite FTS5,
-Elasticsearch) plug in behind the same interface.
+(documents.py, indexing.py), query parsing and ranking rules (queries.py), and
+backends: Elasticsearch (elastic.py), SQLite FTS5 (fts.py) and the path search
+straight from the database (database.py), which also stands in while the node is
+away (fallback.py). updates.py keeps an index in step with the catalogue.
 """
 
 from app.search.base import SearchBackend, SearchHit, SearchPage
@@ -13,12 +13,17 @@ __all__ = ["InvalidQuery", "SearchBackend", "SearchHit", "SearchPage"]
 
 def open_backend(services) -> SearchBackend:  # type: ignore[no-untyped-def]
     """Elasticsearch when ELASTICSEARCH_URL is set (the database search standing in while
-    the node is away), the database search otherwise."""
+    the node is away); else FTS5 in a SQLite database; else (PostgreSQL) the database
+    search, which matches paths only."""
     from app.search.database import DatabaseSearch
 
     database = DatabaseSearch(services.db, services.store, services.aggregates)
     settings = services.settings
     if not settings.elasticsearch_url:
+        if settings.database_url.startswith("sqlite"):
+            from app.search.fts import Fts5Search
+
+            return Fts5Search(services.db)
         return database
     from app.search.elastic import ElasticSearchBackend
     from app.search.fallback import FallbackSearch

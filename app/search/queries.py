@@ -8,6 +8,7 @@ element, a path prefix, an element prefix, and any substring; popularity
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass
 
@@ -81,3 +82,37 @@ def split_target(text: str) -> tuple[str, str]:
     """``module[@version]`` → (module, version or "")."""
     module, _, version = text.strip().partition("@")
     return module, version
+
+
+def popularity(used_by: int, downloads: int) -> float:
+    """What a text score is multiplied by: use counts most, downloads half as much, both
+    on a log scale (a module used by 10,000 is not 10,000 times as relevant as one used by
+    1). The same formula as the Elasticsearch query's function_score."""
+    return math.log10(2 + max(0, used_by)) + 0.5 * math.log10(2 + max(0, downloads))
+
+
+def typo_limit(word: str) -> int:
+    """Edits a word of this length may carry and still be taken for another (as
+    Elasticsearch's AUTO fuzziness: none up to 2 letters, 1 up to 5, 2 beyond)."""
+    return 0 if len(word) <= 2 else 1 if len(word) <= 5 else 2
+
+
+def edit_distance(a: str, b: str, limit: int) -> int:
+    """Optimal string alignment distance (insert, delete, substitute, swap two neighbours),
+    or ``limit + 1`` as soon as it must exceed ``limit``."""
+    if abs(len(a) - len(b)) > limit:
+        return limit + 1
+    before: list[int] | None = None
+    row = list(range(len(b) + 1))
+    for i in range(1, len(a) + 1):
+        current = [i] + [0] * len(b)
+        for j in range(1, len(b) + 1):
+            cost = 0 if a[i - 1] == b[j - 1] else 1
+            current[j] = min(row[j] + 1, current[j - 1] + 1, row[j - 1] + cost)
+            if (before is not None and i > 1 and j > 1 and a[i - 1] == b[j - 2]
+                    and a[i - 2] == b[j - 1]):
+                current[j] = min(current[j], before[j - 2] + 1)
+        if min(current) > limit:
+            return limit + 1
+        before, row = row, current
+    return min(row[-1], limit + 1)

@@ -12,17 +12,23 @@ job: none is forgotten.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
+import time
+from collections.abc import Callable, Iterable
+from threading import Lock
 
 from redis import Redis
 
 from app.catalog.usage import used_by_counts
+from app.config import Settings
 from app.search.documents import SynopsisCache
 from app.search.elastic import ElasticSearchBackend
+from app.search.fts import Fts5Search
 from app.search.indexing import index_documents
 from app.services import Services
 
 log = logging.getLogger(__name__)
+
+SearchIndex = ElasticSearchBackend | Fts5Search
 
 DIRTY = "depot:search:dirty"
 QUEUED = "depot:search:queued"
@@ -39,12 +45,23 @@ def mark_dirty(connection: Redis, paths: Iterable[str]) -> bool:
     return bool(connection.set(QUEUED, "1", nx=True, ex=QUEUED_TTL))
 
 
-def node_of(services: Services, timeout: float = 30.0) -> ElasticSearchBackend:
+def has_index(settings: Settings) -> bool:
+    """Whether search reads an index that must be kept up to date: Elasticsearch, or FTS5
+    in a SQLite database (the database search on PostgreSQL reads the catalogue itself)."""
+    return bool(settings.elasticsearch_url) or settings.database_url.startswith("sqlite")
+
+
+def index_of(services: Services, timeout: float = 30.0) -> SearchIndex | None:
+    """The index documents are written to, or None when search reads the catalogue."""
     settings = services.settings
-    return ElasticSearchBackend(settings.elasticsearch_url, settings.search_index, timeout)
+    if settings.elasticsearch_url:
+        return ElasticSearchBackend(settings.elasticsearch_url, settings.search_index, timeout)
+    if settings.database_url.startswith("sqlite"):
+        return Fts5Search(services.db)
+    return None
 
 
-def update_documents(services: Services, node: ElasticSearchBackend, paths: list[str]) -> int:
+def update_documents(services: Services, node: SearchIndex, paths: list[str]) -> int:
     """Write the current documents of ``paths``; delete those with nothing published."""
     with services.db.session() as session:
         used_by = used_by_counts(session, paths)
@@ -57,7 +74,10 @@ def update_documents(services: Services, node: ElasticSearchBackend, paths: list
 def drain(services: Services, connection: Redis) -> int:
     """The ``index`` job: take every dirty path, write their documents. Returns how many."""
     connection.delete(QUEUED)
-    node = node_of(services)
+    node = index_of(services)
+    if node is None:
+        connection.delete(DIRTY)
+        return 0
     done = 0
     while True:
         taken = [p.decode() if isinstance(p, bytes) else p
@@ -71,3 +91,33 @@ def drain(services: Services, connection: Redis) -> int:
             raise
         done += len(taken)
         log.info("search index: %d module documents written", len(taken))
+
+
+class DownloadsReindexer:
+    """Queues the documents of modules whose download counts moved, each at most once per
+    ``every`` seconds in this process: ranking uses the log of downloads, so an hourly
+    refresh is plenty, and a busy proxy does not rebuild its popular documents every few
+    seconds."""
+
+    def __init__(self, settings: Settings, every: float = 3600.0,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        self.settings = settings
+        self.every = every
+        self._clock = clock
+        self._last: dict[str, float] = {}
+        self._lock = Lock()
+
+    def due(self, paths: Iterable[str]) -> list[str]:
+        now = self._clock()
+        with self._lock:
+            due = [p for p in paths if now - self._last.get(p, -self.every) >= self.every]
+            for path in due:
+                self._last[path] = now
+        return due
+
+    def __call__(self, paths: list[str]) -> None:
+        due = self.due(paths)
+        if due:
+            from app.queue import RQDispatcher, connect
+
+            RQDispatcher(self.settings, connect(self.settings)).enqueue("index", *due)

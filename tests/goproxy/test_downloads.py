@@ -64,3 +64,23 @@ def test_the_last_flush_at_exit_drops_what_it_cannot_write(tmp_path: Path, caplo
     assert "will retry" not in caplog.text  # nothing is left to retry it
     assert counter.flush() == 0 and "will retry" not in caplog.text  # nothing was kept
     db.dispose()
+
+
+def test_written_counts_are_passed_on_and_a_failing_listener_changes_nothing(tmp_path: Path):
+    db = Database(f"sqlite:///{tmp_path / 'told.sqlite3'}")
+    upgrade(db.engine)
+    with db.session() as session:
+        session.add_all([Module(path="depot.test/x"), Module(path="depot.test/y")])
+    told: list[list[str]] = []
+    counter = DownloadCounter(db, interval=3600, on_written=told.append)
+    counter.count("depot.test/y")
+    counter.count("depot.test/x")
+    assert counter.flush() == 2 and told == [["depot.test/x", "depot.test/y"]]
+
+    def broken(_paths: list[str]) -> None:
+        raise ConnectionError("redis is away")
+
+    counter.on_written = broken
+    counter.count("depot.test/x")
+    assert counter.flush() == 1  # counted all the same
+    db.dispose()

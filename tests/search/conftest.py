@@ -1,6 +1,6 @@
-"""Search backends over the shared filled catalogue: the database search, and a real
-Elasticsearch node (`make test` starts one: DEPOT_TEST_ELASTICSEARCH_URL) indexed from
-that catalogue under an alias of its own."""
+"""Search backends over the shared filled catalogue: the database search, SQLite's FTS5
+index, and a real Elasticsearch node (`make test` starts one:
+DEPOT_TEST_ELASTICSEARCH_URL) indexed from that catalogue under an alias of its own."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from flask import Flask
 from app.search import SearchBackend
 from app.search.database import DatabaseSearch
 from app.search.elastic import ElasticSearchBackend
+from app.search.fts import Fts5Search
 from app.search.indexing import all_documents
 
 
@@ -45,10 +46,15 @@ def indexed_catalogue(catalog_app: Flask, search_node_url: str) -> Iterator[Elas
     node.drop()
 
 
-@pytest.fixture(params=["database", "elasticsearch"])
+@pytest.fixture(params=["database", "fts5", "elasticsearch"])
 def backend(request: pytest.FixtureRequest, catalog_app: Flask) -> SearchBackend:
-    """Each contract test runs on both backends, unchanged."""
+    """Each contract test runs on every backend, unchanged. The catalogue's pipeline
+    filled the FTS5 index as it published (SQLite only: on PostgreSQL there is none)."""
+    svc = catalog_app.extensions["depot"]
     if request.param == "elasticsearch":
         return request.getfixturevalue("indexed_catalogue")
-    svc = catalog_app.extensions["depot"]
+    if request.param == "fts5":
+        if not svc.settings.database_url.startswith("sqlite"):
+            pytest.skip("FTS5 is SQLite's")
+        return Fts5Search(svc.db)
     return DatabaseSearch(svc.db, svc.store, svc.aggregates)

@@ -2,7 +2,15 @@ from __future__ import annotations
 
 import pytest
 
-from app.search.queries import InvalidQuery, looks_like_module_path, parse, relevance
+from app.search.queries import (
+    InvalidQuery,
+    edit_distance,
+    looks_like_module_path,
+    parse,
+    popularity,
+    relevance,
+    typo_limit,
+)
 
 
 def test_parse_normalises_and_dedupes_terms():
@@ -35,3 +43,18 @@ def test_ranking_classes():
 ])
 def test_looks_like_module_path(text: str, expected: bool):
     assert looks_like_module_path(text) is expected
+
+
+@pytest.mark.parametrize(("a", "b", "limit", "distance"), [
+    ("yalm", "yaml", 1, 1), ("logrsu", "logrus", 2, 1), ("cobar", "cobra", 1, 1),
+    ("uuid", "uuid", 1, 0), ("kitten", "sitting", 3, 3), ("abc", "xyz", 1, 2),
+    ("a", "abcd", 1, 2), ("", "ab", 2, 2),
+])
+def test_edit_distance_counts_swaps_as_one(a: str, b: str, limit: int, distance: int):
+    assert edit_distance(a, b, limit) == distance
+
+
+def test_popularity_grows_slowly_with_use():
+    assert popularity(0, 0) < popularity(1, 0) < popularity(10, 0) < popularity(10, 1000)
+    assert popularity(10_000, 0) / popularity(10, 0) < 5
+    assert typo_limit("go") == 0 and typo_limit("yaml") == 1 and typo_limit("logrus") == 2

@@ -1,6 +1,7 @@
-"""Relevance on the judged set (tests/data/search_judgments.json): Elasticsearch must put
-the module people mean first for at least 80% of the queries; the database search, which
-matches paths only, is held at what it reaches so a change that hurts it shows."""
+"""Relevance on the judged set (tests/data/search_judgments.json): Elasticsearch and FTS5
+must put the module people mean first for at least 80% of the queries; the database
+search, which matches paths only, is held at what it reaches so a change that hurts it
+shows."""
 
 from __future__ import annotations
 
@@ -8,7 +9,13 @@ import uuid
 from pathlib import Path
 
 from tests.fixtures.search_corpus import corpus
-from tests.search.relevance import database_backend, elastic_backend, evaluate, judged
+from tests.search.relevance import (
+    database_backend,
+    elastic_backend,
+    evaluate,
+    fts_backend,
+    judged,
+)
 
 
 def test_the_judged_set_covers_enough_and_names_only_corpus_modules():
@@ -30,6 +37,13 @@ def test_elasticsearch_puts_the_meant_module_first(search_node_url: str):
     assert scores.success_at_1 >= 0.8, scores.misses
     assert scores.ndcg_at_5 >= 0.85, scores.per_kind
     assert scores.per_kind["typo"][0] >= 0.75  # fuzzy matching reaches misspelt names
+
+
+def test_fts5_puts_the_meant_module_first(tmp_path: Path):
+    scores = evaluate(fts_backend(tmp_path), judged())
+    assert scores.success_at_1 >= 0.8, scores.misses
+    assert scores.ndcg_at_5 >= 0.85, scores.per_kind
+    assert scores.per_kind["typo"][0] >= 0.75  # names within a few edits stand in
 
 
 def test_database_search_holds_its_level(tmp_path: Path):

@@ -17,7 +17,7 @@ a license filter) from ``--concurrency`` threads for ``--duration`` seconds; p50
 and queries/s are printed as Markdown for docs/bench.md; progress goes to stderr.
 
     .venv/bin/python bench/search.py [--sizes 10000,100000] [--duration 20]
-                                     [--concurrency 4] [--keep]
+                                     [--concurrency 2] [--keep]
 """
 
 from __future__ import annotations
@@ -251,7 +251,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", default="10000,100000", help="document counts, comma-separated")
     parser.add_argument("--duration", type=float, default=20, help="seconds of queries per row")
-    parser.add_argument("--concurrency", type=int, default=4, help="query threads")
+    parser.add_argument("--concurrency", type=int, default=2, help="query threads")
     parser.add_argument("--keep", action="store_true", help="keep the temp dir")
     return parser.parse_args(argv)
 

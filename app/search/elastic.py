@@ -106,7 +106,7 @@ def text_query(parsed: ParsedQuery) -> dict[str, Any]:
         {"match": {"readme": {"query": words, "operator": "and", "boost": 1}}},
         # Typos: "yalm", "uudi"; weak, so a real match always wins.
         {"match": {"path.parts": {"query": words, "fuzziness": "AUTO", "prefix_length": 1,
-                                  "operator": "and", "boost": 2}}},
+                                  "max_expansions": 10, "operator": "and", "boost": 2}}},
     ]
     return {"bool": {"should": should, "minimum_should_match": 1}}
 
@@ -162,7 +162,7 @@ class ElasticSearchBackend:
         found = self.client.search(
             index=self.alias, query=ranked_query(parsed),
             sort=["_score", {"used_by": "desc"}, {"path": "asc"}],
-            from_=start, size=per_page, track_total_hits=True,
+            from_=start, size=per_page, track_total_hits=10_000,  # the result window
             _source=["path", "version", "synopsis", "licenses", "used_by", "published_at",
                      "deprecated"],
         )

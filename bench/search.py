@@ -16,7 +16,8 @@ Queries cycle through a fixed mix (names, two words, prefixes, exact paths, typo
 a license filter) from ``--concurrency`` threads for ``--duration`` seconds; p50/p99
 and queries/s are printed as Markdown for docs/bench.md; progress goes to stderr.
 
-    .venv/bin/python bench/search.py [--sizes 10000,100000] [--duration 20]
+    .venv/bin/python bench/search.py [--sizes 10000,100000] [--backends elasticsearch,fts5,database]
+                                     [--duration 20]
                                      [--concurrency 2] [--keep]
 """
 
@@ -229,8 +230,13 @@ def run(args: argparse.Namespace, tmp: Path, procs: Processes) -> None:
     sizes = [int(s) for s in args.sizes.split(",") if s.strip()]
     if not sizes or min(sizes) < 100:
         raise BenchError("--sizes takes comma-separated counts of at least 100")
-    rows = (elastic_rows(args, tmp, procs, sizes) + fts_rows(args, tmp, sizes)
-            + database_rows(args, tmp, sizes))
+    wanted = {b.strip() for b in args.backends.split(",") if b.strip()}
+    unknown = wanted - {"elasticsearch", "fts5", "database"}
+    if unknown:
+        raise BenchError(f"unknown backend(s): {', '.join(sorted(unknown))}")
+    rows = ((elastic_rows(args, tmp, procs, sizes) if "elasticsearch" in wanted else [])
+            + (fts_rows(args, tmp, sizes) if "fts5" in wanted else [])
+            + (database_rows(args, tmp, sizes) if "database" in wanted else []))
     print("## Search (issue 6)\n")
     print(f"- date: {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}")
     print(f"- command: `{' '.join(['.venv/bin/python', 'bench/search.py', *sys.argv[1:]])}`")
@@ -250,6 +256,8 @@ def run(args: argparse.Namespace, tmp: Path, procs: Processes) -> None:
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", default="10000,100000", help="document counts, comma-separated")
+    parser.add_argument("--backends", default="elasticsearch,fts5,database",
+                        help="which backends to measure, comma-separated")
     parser.add_argument("--duration", type=float, default=20, help="seconds of queries per row")
     parser.add_argument("--concurrency", type=int, default=2, help="query threads")
     parser.add_argument("--keep", action="store_true", help="keep the temp dir")

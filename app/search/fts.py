@@ -33,6 +33,7 @@ from app.search.queries import ParsedQuery, edit_distance, parse, popularity, ty
 # bm25 column weights: path, name, synopsis, readme
 WEIGHTS = "8.0, 20.0, 3.0, 1.0"
 EXACT_PATH, EXACT_NAME = 1000.0, 100.0
+SHORT_COLUMNS = "{path name synopsis}"
 _TOKEN = re.compile(r"\w+", re.UNICODE)
 
 
@@ -50,7 +51,7 @@ def match_expression(terms: Iterable[str], column: str = "") -> str:
     if not phrases:
         return ""
     expr = " AND ".join(phrases)
-    return f"{column} : ({expr})" if column else expr
+    return f"{column} : ({expr})" if column else expr  # column: a name or {a b c}
 
 
 def _when(raw: str | None) -> datetime | None:
@@ -93,7 +94,20 @@ class Fts5Search:
             f"“{' '.join(corrected)}”."))
 
     def _search(self, parsed: ParsedQuery, page: int, per_page: int) -> SearchPage:
-        expr = match_expression(parsed.terms)
+        """Path, name and synopsis first; READMEs only when those give less than a page.
+
+        Why: words such as "errors" or "time" are in most READMEs, and ranking every
+        module costs a bm25 each; a README-only match ranks below all of these anyway.
+        """
+        if not parsed.terms:
+            return self._run(parsed, "", page, per_page)
+        found = self._run(parsed, match_expression(parsed.terms, column=SHORT_COLUMNS),
+                          page, per_page)
+        if found.total >= per_page:
+            return found
+        return self._run(parsed, match_expression(parsed.terms), page, per_page)
+
+    def _run(self, parsed: ParsedQuery, expr: str, page: int, per_page: int) -> SearchPage:
         if parsed.terms and not expr:  # only punctuation was typed
             return SearchPage(parsed.text, parsed.license, page, per_page, 0, [], parsed.terms)
         params: dict[str, Any] = {"expr": expr, "whole": parsed.text.lower(),

@@ -60,3 +60,11 @@ def test_a_typo_finds_the_closest_name_and_says_so(fts: Fts5Search):
     assert found.query == "yalm" and "showing results for “yaml”" in found.notice
     assert fts.search("cobar").hits[0].path == "github.com/spf13/cobra"
     assert fts.search("qq").total == 0 and fts.search("zzzzzz").notice == ""
+
+
+def test_readmes_count_when_paths_and_synopses_give_less_than_a_page(fts: Fts5Search):
+    fts.upsert([doc("depot.test/zoo", 1) | {"readme": "Feeds the zebra."},
+                doc("depot.test/zebra", 5)])
+    assert [h.path for h in fts.search("zebra").hits] == ["depot.test/zebra", "depot.test/zoo"]
+    assert [h.path for h in fts.search("zebra", per_page=1).hits] == ["depot.test/zebra"]
+    assert fts.search("zebra", per_page=1).total == 1  # a full page from the path alone

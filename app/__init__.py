@@ -27,6 +27,9 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.config["SECRET_KEY"] = settings.secret_key
     app.config.update(settings.extra)
     # `//` inside a module path is invalid input, not something to redirect away.
+    from htmx_flask import Htmx
+
+    Htmx(app)  # request.htmx: htmx's request headers, read once
     app.url_map.merge_slashes = False
     app.url_map.strict_slashes = False
 

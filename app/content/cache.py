@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections import OrderedDict
 from collections.abc import Callable, Hashable
 from threading import Lock
@@ -57,3 +58,25 @@ class UntilChanged(Generic[V]):
                 self._value = self.compute()
                 self._mark = mark
             return self._value
+
+
+class ForAWhile(Generic[V]):
+    """A value recomputed once it is ``seconds`` old: for lists that may lag a little
+    (the license filter's options) but would cost a query or an aggregation per page."""
+
+    def __init__(self, seconds: float, clock: Callable[[], float] = time.monotonic) -> None:
+        self.seconds = seconds
+        self._clock = clock
+        self._held: tuple[float, V] | None = None
+
+    def get(self, compute: Callable[[], V]) -> V:
+        now = self._clock()
+        held = self._held
+        if held is not None and now - held[0] < self.seconds:
+            return held[1]
+        value = compute()
+        self._held = (now, value)
+        return value
+
+    def forget(self) -> None:
+        self._held = None

@@ -1,8 +1,9 @@
 """The little of htmx the server needs to know: is this request a fragment swap?
 
-htmx marks its requests with ``HX-Request: true``. When it restores a page
-from history it did not cache, it sends ``HX-History-Restore-Request`` too and
-needs the whole page. Responses that differ by these headers say so in Vary,
+htmx marks its requests with ``HX-Request: true``; htmx-flask (set up in
+create_app) reads them into ``request.htmx``. When htmx restores a page from
+history it did not cache, it sends ``HX-History-Restore-Request`` too and needs
+the whole page. Responses that differ by these headers say so in Vary,
 so no cache hands a fragment to a full-page visit. A fragment that stands for
 a new page (it is pushed to the history) starts with that page's ``<title>``,
 which htmx moves to the document, so the tab and the history entry name what
@@ -11,14 +12,12 @@ is shown (the search typed so far, the version picked).
 
 from __future__ import annotations
 
-from flask import Response, current_app, make_response, render_template, request
+from flask import Response, current_app, make_response, render_template
+from htmx_flask import request
 
 
 def is_fragment_request() -> bool:
-    return (
-        request.headers.get("HX-Request") == "true"
-        and request.headers.get("HX-History-Restore-Request") != "true"
-    )
+    return bool(request.htmx) and not request.htmx.history_restore_request
 
 
 def page_or_fragment(

@@ -6,6 +6,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Protocol
 
+from app.search.queries import ParsedQuery, parse
+
 
 @dataclass(frozen=True)
 class SearchHit:
@@ -65,3 +67,14 @@ class SearchBackend(Protocol):
     def licenses(self) -> list[str]:
         """The SPDX ids the license filter offers (those of published versions)."""
         ...
+
+
+def begin_search(query: str, license: str, page: int,
+                 per_page: int) -> tuple[ParsedQuery, int, SearchPage | None]:
+    """Parse a search and clamp its page; when there is nothing to look for, the answer
+    (an empty page) comes third. Raises InvalidQuery for input no backend takes."""
+    parsed = parse(query, license)
+    page = max(1, page)
+    if parsed.empty:
+        return parsed, page, SearchPage(parsed.text, parsed.license, page, per_page, 0)
+    return parsed, page, None

@@ -18,7 +18,7 @@ from app.catalog.usage import PUBLISHED
 from app.content.cache import LRU
 from app.db import Database
 from app.models import LicenseFile, Module, ModuleVersion
-from app.search.base import SearchHit, SearchPage
+from app.search.base import SearchHit, SearchPage, begin_search
 from app.search.documents import SynopsisCache, build_documents
 from app.search.queries import ParsedQuery, parse, relevance
 from app.store import ArtifactStore
@@ -72,10 +72,9 @@ class DatabaseSearch:
     def search(
         self, query: str, license: str = "", page: int = 1, per_page: int = 20
     ) -> SearchPage:
-        parsed = parse(query, license)
-        page = max(1, page)
-        if parsed.empty:
-            return SearchPage(parsed.text, parsed.license, page, per_page, 0)
+        parsed, page, empty = begin_search(query, license, page, per_page)
+        if empty is not None:
+            return empty
         mark = self.aggregates.mark()  # once per search, for every aggregate
         return self._pages.get_or_make(
             (parsed, page, per_page, mark), lambda: self._search(parsed, page, per_page, mark)

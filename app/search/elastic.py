@@ -25,7 +25,8 @@ from typing import Any
 from elasticsearch import Elasticsearch, helpers
 from elasticsearch.exceptions import NotFoundError
 
-from app.search.base import SearchHit, SearchPage
+from app.content.cache import ForAWhile
+from app.search.base import SearchHit, SearchPage, begin_search
 from app.search.queries import ParsedQuery, parse
 
 log = logging.getLogger(__name__)
@@ -145,17 +146,16 @@ class ElasticSearchBackend:
         self.alias = alias
         self.client = client or Elasticsearch(
             [url], timeout=timeout, max_retries=0, retry_on_timeout=False)
-        self._licenses: tuple[float, list[str]] | None = None
+        self._licenses: ForAWhile[list[str]] = ForAWhile(60)
 
     # -- reading --------------------------------------------------------------------------
 
     def search(
         self, query: str, license: str = "", page: int = 1, per_page: int = 20
     ) -> SearchPage:
-        parsed = parse(query, license)
-        page = max(1, page)
-        if parsed.empty:
-            return SearchPage(parsed.text, parsed.license, page, per_page, 0)
+        parsed, page, empty = begin_search(query, license, page, per_page)
+        if empty is not None:
+            return empty
         start = (page - 1) * per_page
         if start >= 10_000:  # Elasticsearch's result window
             return SearchPage(parsed.text, parsed.license, page, per_page, 0, [], parsed.terms)
@@ -197,14 +197,13 @@ class ElasticSearchBackend:
 
     def licenses(self) -> list[str]:
         """Every SPDX id in the index (an aggregation, kept for a minute)."""
-        now = time.monotonic()
-        if self._licenses is not None and now - self._licenses[0] < 60:
-            return self._licenses[1]
+        return self._licenses.get(self._aggregate_licenses)
+
+    def _aggregate_licenses(self) -> list[str]:
         found = self.client.search(index=self.alias, size=0,
                                    aggs={"ids": {"terms": {"field": "licenses", "size": 500}}})
-        ids = sorted((b["key"] for b in found["aggregations"]["ids"]["buckets"]), key=str.lower)
-        self._licenses = (now, ids)
-        return ids
+        return sorted((b["key"] for b in found["aggregations"]["ids"]["buckets"]),
+                      key=str.lower)
 
     def count(self) -> int:
         return int(self.client.count(index=self.alias)["count"])
@@ -273,7 +272,7 @@ class ElasticSearchBackend:
         self.client.indices.update_aliases(body={"actions": actions})
         for index in old:
             self.client.indices.delete(index=index, ignore_unavailable=True)
-        self._licenses = None
+        self._licenses.forget()
         return name
 
     def refresh(self) -> None:

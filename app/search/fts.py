@@ -17,7 +17,6 @@ old index until it commits.
 from __future__ import annotations
 
 import re
-import time
 from collections.abc import Callable, Iterable
 from dataclasses import replace
 from datetime import datetime
@@ -26,8 +25,9 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.engine import Connection
 
+from app.content.cache import ForAWhile
 from app.db import Database
-from app.search.base import SearchHit, SearchPage
+from app.search.base import SearchHit, SearchPage, begin_search
 from app.search.queries import ParsedQuery, edit_distance, parse, popularity, typo_limit
 
 # bm25 column weights: path, name, synopsis, readme
@@ -69,17 +69,16 @@ class Fts5Search:
 
     def __init__(self, db: Database) -> None:
         self.db = db
-        self._licenses: tuple[float, list[str]] | None = None
+        self._licenses: ForAWhile[list[str]] = ForAWhile(60)
 
     # -- reading --------------------------------------------------------------------------
 
     def search(
         self, query: str, license: str = "", page: int = 1, per_page: int = 20
     ) -> SearchPage:
-        parsed = parse(query, license)
-        page = max(1, page)
-        if parsed.empty:
-            return SearchPage(parsed.text, parsed.license, page, per_page, 0)
+        parsed, page, empty = begin_search(query, license, page, per_page)
+        if empty is not None:
+            return empty
         found = self._search(parsed, page, per_page)
         if found.total or not parsed.terms:
             return found
@@ -176,16 +175,14 @@ class Fts5Search:
 
     def licenses(self) -> list[str]:
         """Every SPDX id in the index (kept for a minute: the filter's option list)."""
-        now = time.monotonic()
-        if self._licenses is not None and now - self._licenses[0] < 60:
-            return self._licenses[1]
+        return self._licenses.get(self._distinct_licenses)
+
+    def _distinct_licenses(self) -> list[str]:
         with self.db.engine.connect() as conn:
             found = {i for (ids,) in conn.execute(
                 text("SELECT DISTINCT licenses FROM search_documents")) for i in ids.split(",")
                 if i}
-        ids = sorted(found, key=str.lower)
-        self._licenses = (now, ids)
-        return ids
+        return sorted(found, key=str.lower)
 
     def count(self) -> int:
         with self.db.engine.connect() as conn:
@@ -200,7 +197,7 @@ class Fts5Search:
         with self.db.engine.begin() as conn:
             _delete(conn, [d["path"] for d in docs] + list(gone))
             _insert(conn, docs)
-        self._licenses = None
+        self._licenses.forget()
         return len(docs)
 
     def rebuild(self, documents: Iterable[dict[str, Any]],
@@ -219,7 +216,7 @@ class Fts5Search:
             _insert(conn, batch)
             progress(len(batch))
             conn.execute(text("INSERT INTO search_fts(search_fts) VALUES ('optimize')"))
-        self._licenses = None
+        self._licenses.forget()
         return "search_fts"
 
 

@@ -85,6 +85,8 @@ def take_all(base: str, out: Path, chromium: str) -> None:
         shoot(page, out, "search-license-pages")
         page.goto(base + "/search?q=github.com/acme/missing")
         shoot(page, out, "search-empty-request")
+        page.goto(base + "/search?q=widgest")  # a typo: FTS5 corrects it and says so
+        shoot(page, out, "search-typo")
         tabs = ["readme", "gomod", "dependencies", "usedby", "versions", "license"]
         for tab in tabs:
             path = WIDGETS if tab == "readme" else ("depot.test/chain/a" if tab != "usedby"

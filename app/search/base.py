@@ -20,6 +20,9 @@ class SearchHit:
     used_by: int
     published_at: datetime | None
     deprecated: bool = False
+    # Words the backend matched beyond those typed (a typo's correction, a prefix's whole
+    # word): the results mark them too.
+    marks: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -17,6 +17,7 @@ swaps the alias at once: searches never see a half-built index.
 from __future__ import annotations
 
 import logging
+import re
 import time
 from collections.abc import Callable, Iterable, Iterator
 from datetime import datetime
@@ -131,6 +132,29 @@ def ranked_query(parsed: ParsedQuery) -> dict[str, Any]:
     }
 
 
+# Elasticsearch says which words it matched (typos, prefixes) between these private-use
+# characters (control characters would be trimmed off a fragment's end by its Java
+# side); only the words are taken (the page marks them itself, escaping everything),
+# never any HTML.
+_OPEN, _CLOSE = "\ue000", "\ue001"
+HIGHLIGHT: dict[str, Any] = {
+    "pre_tags": [_OPEN], "post_tags": [_CLOSE], "number_of_fragments": 0,
+    "fields": {"path.parts": {}, "path.grams": {}, "synopsis": {}},
+}
+_MARKED = re.compile(f"{_OPEN}([^{_CLOSE}]+){_CLOSE}")
+
+
+def marked_words(highlight: dict[str, list[str]]) -> tuple[str, ...]:
+    """The distinct words Elasticsearch marked in a hit's highlight fragments."""
+    words: list[str] = []
+    for fragments in highlight.values():
+        for fragment in fragments:
+            for word in _MARKED.findall(fragment):
+                if word.lower() not in words:
+                    words.append(word.lower())
+    return tuple(words)
+
+
 def _parse_time(raw: str | None) -> datetime | None:
     return datetime.fromisoformat(raw) if raw else None
 
@@ -165,12 +189,14 @@ class ElasticSearchBackend:
             from_=start, size=per_page, track_total_hits=10_000,  # the result window
             _source=["path", "version", "synopsis", "licenses", "used_by", "published_at",
                      "deprecated"],
+            highlight=HIGHLIGHT,
         )
         hits = [
             SearchHit(s["path"], s["version"], s.get("synopsis", ""),
                       tuple(s.get("licenses", ())), s.get("used_by", 0),
-                      _parse_time(s.get("published_at")), bool(s.get("deprecated")))
-            for s in (h["_source"] for h in found["hits"]["hits"])
+                      _parse_time(s.get("published_at")), bool(s.get("deprecated")),
+                      marked_words(h.get("highlight", {})))
+            for h, s in ((h, h["_source"]) for h in found["hits"]["hits"])
         ]
         return SearchPage(parsed.text, parsed.license, page, per_page,
                           found["hits"]["total"]["value"], hits, parsed.terms)

@@ -4,6 +4,7 @@ once it is back, without a restart."""
 
 from __future__ import annotations
 
+import socket
 import subprocess
 import time
 from collections.abc import Iterator
@@ -103,3 +104,39 @@ def test_search_falls_back_to_the_database_while_the_node_is_away(
     time.sleep(1.2)
     assert api()["notice"] == "" and "simpler database search" not in page()
     app.extensions["depot"].db.dispose()
+
+
+def test_a_node_that_never_answers_costs_one_timeout(catalog_app: Flask):
+    """A socket that accepts connections and never replies stands for a hung node."""
+    with socket.socket() as hung:
+        hung.bind(("127.0.0.1", 0))
+        hung.listen(64)
+        app = make_app(replace(catalog_app.extensions["depot"].settings,
+                               elasticsearch_url=f"http://127.0.0.1:{hung.getsockname()[1]}",
+                               search_timeout=0.5))
+        client = app.test_client()
+        began = time.monotonic()
+        first = client.get("/search?q=chain", headers=HTML)
+        first_took = time.monotonic() - began
+        assert first.status_code == 200 and CHAIN_C in first.get_data(as_text=True)
+        assert "simpler database search" in first.get_data(as_text=True)
+        began = time.monotonic()
+        again = client.get("/api/v1/search?q=chain")
+        assert again.status_code == 200 and again.get_json()["notice"] == NOTICE
+        assert time.monotonic() - began < 0.4  # the node is left alone now: no second wait
+        assert first_took < 5
+    app.extensions["depot"].db.dispose()
+
+
+def test_elasticsearch_marks_the_words_it_matched(catalog_app: Flask, search_node_url: str):
+    """A typo's correction is marked on the results page, from the words the node matched."""
+    backend = fresh_node(search_node_url)
+    index_catalogue(catalog_app, backend)
+    app = make_app(replace(catalog_app.extensions["depot"].settings,
+                           elasticsearch_url=search_node_url, search_index=backend.alias))
+    try:
+        body = app.test_client().get("/search?q=widgest", headers=HTML).get_data(as_text=True)
+        assert "depot-fixtures/<mark>widgets</mark>" in body
+    finally:
+        backend.drop()
+        app.extensions["depot"].db.dispose()

@@ -139,7 +139,7 @@ def ranked_query(parsed: ParsedQuery) -> dict[str, Any]:
 _OPEN, _CLOSE = "\ue000", "\ue001"
 HIGHLIGHT: dict[str, Any] = {
     "pre_tags": [_OPEN], "post_tags": [_CLOSE], "number_of_fragments": 0,
-    "fields": {"path.parts": {}, "path.grams": {}, "synopsis": {}},
+    "fields": {"path.parts": {}},
 }
 _MARKED = re.compile(f"{_OPEN}([^{_CLOSE}]+){_CLOSE}")
 

@@ -26,10 +26,10 @@ def create_app(settings: Settings | None = None) -> Flask:
         settings.secret_key = load_or_create(settings.data_dir)
     app.config["SECRET_KEY"] = settings.secret_key
     app.config.update(settings.extra)
-    # `//` inside a module path is invalid input, not something to redirect away.
     from htmx_flask import Htmx
 
     Htmx(app)  # request.htmx: htmx's request headers, read once
+    # `//` inside a module path is invalid input, not something to redirect away.
     app.url_map.merge_slashes = False
     app.url_map.strict_slashes = False
 
@@ -44,7 +44,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     zip_log = settings.nginx_zip_log
     ziplog = ZipLog(Path(zip_log), services.lock_dir) if zip_log else None
     on_written = None
-    if settings.elasticsearch_url:
+    if settings.search_kind != "database":  # downloads weigh in the index's ranking
         from app.search.updates import DownloadsReindexer
 
         on_written = DownloadsReindexer(settings)

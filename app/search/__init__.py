@@ -19,11 +19,11 @@ def open_backend(services) -> SearchBackend:  # type: ignore[no-untyped-def]
 
     database = DatabaseSearch(services.db, services.store, services.aggregates)
     settings = services.settings
-    if not settings.elasticsearch_url:
-        if settings.database_url.startswith("sqlite"):
-            from app.search.fts import Fts5Search
+    if settings.search_kind == "fts5":
+        from app.search.fts import Fts5Search
 
-            return Fts5Search(services.db)
+        return Fts5Search(services.db)
+    if settings.search_kind == "database":
         return database
     from app.search.elastic import ElasticSearchBackend
     from app.search.fallback import FallbackSearch

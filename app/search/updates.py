@@ -15,6 +15,7 @@ import logging
 import time
 from collections.abc import Callable, Iterable
 from threading import Lock
+from typing import TYPE_CHECKING
 
 from redis import Redis
 
@@ -25,6 +26,9 @@ from app.search.elastic import ElasticSearchBackend
 from app.search.fts import Fts5Search
 from app.search.indexing import index_documents
 from app.services import Services
+
+if TYPE_CHECKING:
+    from app.queue import RQDispatcher
 
 log = logging.getLogger(__name__)
 
@@ -46,17 +50,17 @@ def mark_dirty(connection: Redis, paths: Iterable[str]) -> bool:
 
 
 def has_index(settings: Settings) -> bool:
-    """Whether search reads an index that must be kept up to date: Elasticsearch, or FTS5
-    in a SQLite database (the database search on PostgreSQL reads the catalogue itself)."""
-    return bool(settings.elasticsearch_url) or settings.database_url.startswith("sqlite")
+    """Whether search reads an index that must be kept up to date (the database search
+    reads the catalogue itself)."""
+    return settings.search_kind != "database"
 
 
 def index_of(services: Services, timeout: float = 30.0) -> SearchIndex | None:
     """The index documents are written to, or None when search reads the catalogue."""
     settings = services.settings
-    if settings.elasticsearch_url:
+    if settings.search_kind == "elasticsearch":
         return ElasticSearchBackend(settings.elasticsearch_url, settings.search_index, timeout)
-    if settings.database_url.startswith("sqlite"):
+    if settings.search_kind == "fts5":
         return Fts5Search(services.db)
     return None
 
@@ -97,7 +101,7 @@ class DownloadsReindexer:
     """Queues the documents of modules whose download counts moved, each at most once per
     ``every`` seconds in this process: ranking uses the log of downloads, so an hourly
     refresh is plenty, and a busy proxy does not rebuild its popular documents every few
-    seconds."""
+    seconds. With no queue to reach (Redis away) the modules wait for the next hour."""
 
     def __init__(self, settings: Settings, every: float = 3600.0,
                  clock: Callable[[], float] = time.monotonic) -> None:
@@ -106,6 +110,7 @@ class DownloadsReindexer:
         self._clock = clock
         self._last: dict[str, float] = {}
         self._lock = Lock()
+        self._dispatcher: RQDispatcher | None = None
 
     def due(self, paths: Iterable[str]) -> list[str]:
         now = self._clock()
@@ -118,6 +123,12 @@ class DownloadsReindexer:
     def __call__(self, paths: list[str]) -> None:
         due = self.due(paths)
         if due:
-            from app.queue import RQDispatcher, connect
+            from app.queue import RQDispatcher
 
-            RQDispatcher(self.settings, connect(self.settings)).enqueue("index", *due)
+            if self._dispatcher is None:
+                # Short timeouts: this runs on the download counter's thread, which must
+                # not hang on an unreachable Redis.
+                connection = Redis.from_url(self.settings.queue_url, socket_connect_timeout=1,
+                                            socket_timeout=2)
+                self._dispatcher = RQDispatcher(self.settings, connection)
+            self._dispatcher.enqueue("index", *due)

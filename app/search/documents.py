@@ -66,9 +66,12 @@ def build_documents(
     session: Session,
     paths: Sequence[str],
     used_by: Mapping[str, int],
-    synopses: SynopsisCache,
+    synopses: SynopsisCache | None,
 ) -> list[ModuleDocument]:
-    """Documents for ``paths`` (in that order); paths without a published version are left out."""
+    """Documents for ``paths`` (in that order); paths without a published version are left out.
+
+    ``synopses`` None: the synopsis is left empty for a caller that reads the README anyway.
+    """
     if not paths:
         return []
     rows = session.execute(
@@ -108,7 +111,8 @@ def build_documents(
         docs.append(
             ModuleDocument(
                 path=path, version=row.version,
-                synopsis=synopses.get(path, row.version, row.readme_name),
+                synopsis=(synopses.get(path, row.version, row.readme_name)
+                          if synopses is not None else ""),
                 licenses=tuple(licenses.get(row.id, [])), used_by=used_by.get(path, 0),
                 published_at=row.published_at, deprecated=bool(row.deprecated),
             )

@@ -15,11 +15,12 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.catalog.usage import PUBLISHED
-from app.content.files import read_zip_text
+from app.content.files import README_MAX, read_zip_text
+from app.content.synopsis import synopsis
 from app.db import Database
 from app.gomod.paths import module_name
 from app.models import Module, ModuleVersion
-from app.search.documents import SynopsisCache, build_documents
+from app.search.documents import build_documents
 from app.store import ArtifactStore
 
 README_INDEXED = 32 * 1024  # characters of README text a document keeps for matching
@@ -35,10 +36,12 @@ def published_paths(session: Session) -> list[str]:
 
 def index_documents(
     session: Session, store: ArtifactStore, paths: Sequence[str], used_by: Mapping[str, int],
-    synopses: SynopsisCache,
 ) -> list[dict[str, Any]]:
-    """Index documents for ``paths``; paths with no published version are left out."""
-    base = build_documents(session, paths, used_by, synopses)
+    """Index documents for ``paths``; paths with no published version are left out.
+
+    Each README is read from its zip once, for both the synopsis and the indexed text.
+    """
+    base = build_documents(session, paths, used_by, None)
     if not base:
         return []
     wanted = [d.path for d in base]
@@ -56,16 +59,18 @@ def index_documents(
     for doc in base:
         held = extra[doc.path]
         go_version, readme_name = held["rows"][doc.version]
-        readme = ""
+        readme = summary = ""
         if readme_name:
-            found = read_zip_text(store, doc.path, doc.version, readme_name, README_INDEXED * 4)
-            readme = (found.text or "")[:README_INDEXED]
+            found = read_zip_text(store, doc.path, doc.version, readme_name, README_MAX)
+            if found.text is not None:
+                summary = synopsis(readme_name, found.text)
+                readme = found.text[:README_INDEXED]
         out.append({
             "path": doc.path,
             "last": module_name(doc.path),
             "version": doc.version,
             "versions": sorted(held["versions"]),
-            "synopsis": doc.synopsis,
+            "synopsis": summary,
             "readme": readme,
             "licenses": list(doc.licenses),
             "used_by": doc.used_by,
@@ -83,12 +88,11 @@ def all_documents(
     """(how many modules, their documents streamed in batches) for a full rebuild."""
     with db.session() as session:
         paths = published_paths(session)
-    synopses = SynopsisCache(store, size=batch)
 
     def stream() -> Iterator[dict[str, Any]]:
         for start in range(0, len(paths), batch):
             with db.session() as session:
                 yield from index_documents(session, store, paths[start:start + batch],
-                                           used_by, synopses)
+                                           used_by)
 
     return len(paths), stream()

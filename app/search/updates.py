@@ -21,7 +21,6 @@ from redis import Redis
 
 from app.catalog.usage import used_by_counts
 from app.config import Settings
-from app.search.documents import SynopsisCache
 from app.search.elastic import ElasticSearchBackend
 from app.search.fts import Fts5Search
 from app.search.indexing import index_documents
@@ -69,8 +68,7 @@ def update_documents(services: Services, node: SearchIndex, paths: list[str]) ->
     """Write the current documents of ``paths``; delete those with nothing published."""
     with services.db.session() as session:
         used_by = used_by_counts(session, paths)
-        docs = index_documents(session, services.store, paths, used_by,
-                               SynopsisCache(services.store, size=len(paths) or 1))
+        docs = index_documents(session, services.store, paths, used_by)
     found = {d["path"] for d in docs}
     return node.upsert(docs, gone=[p for p in paths if p not in found])
 

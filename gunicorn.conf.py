@@ -2,9 +2,18 @@
 
 Threads, not processes alone: a GOPROXY miss in ``fetch`` mode waits on the
 toolchain, and other requests must keep flowing meanwhile.
+
+Every worker writes its web metrics into one folder (PROMETHEUS_MULTIPROC_DIR),
+so /metrics answered by any worker counts the requests of all of them. Logs,
+gunicorn's own included, follow DEPOT_LOG_FORMAT; Depot writes the access log
+itself, with the request id, so gunicorn's is off unless DEPOT_ACCESS_LOG asks.
 """
 
 import os
+import shutil
+import tempfile
+
+from app.logs import gunicorn_logconfig, log_format
 
 # DEPOT_BIND (e.g. unix:/run/depot/depot.sock for a sidecar on the same pod) wins over
 # DEPOT_HOST:DEPOT_PORT.
@@ -17,9 +26,35 @@ threads = int(os.environ.get("DEPOT_THREADS", "8"))
 # A synchronous fetch may take minutes; gthread workers stay alive meanwhile.
 timeout = int(os.environ.get("DEPOT_WORKER_TIMEOUT", "900"))
 graceful_timeout = int(os.environ.get("DEPOT_GRACEFUL_TIMEOUT", "30"))
-keepalive = 5
-accesslog = os.environ.get("DEPOT_ACCESS_LOG", "-")
+keepalive = int(os.environ.get("DEPOT_KEEPALIVE", "5"))
+accesslog = os.environ.get("DEPOT_ACCESS_LOG") or None
 errorlog = "-"
+logconfig_dict = gunicorn_logconfig(log_format(os.environ.get("DEPOT_LOG_FORMAT")),
+                                    access=bool(accesslog))
 # gunicorn's control socket lives in $HOME by default, shared by every instance of a user:
 # two Depots side by side would fight over it. Depot does not use it.
 control_socket_disable = True
+
+# Set before any worker imports prometheus_client, which reads it once.
+_own_dir = not os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+_metrics_dir = os.environ.get("PROMETHEUS_MULTIPROC_DIR") or tempfile.mkdtemp(
+    prefix="depot-metrics-"
+)
+os.environ["PROMETHEUS_MULTIPROC_DIR"] = _metrics_dir
+
+
+def on_starting(server) -> None:  # type: ignore[no-untyped-def]
+    """Counts of an earlier run in the same folder would be added to this one's."""
+    shutil.rmtree(_metrics_dir, ignore_errors=True)
+    os.makedirs(_metrics_dir, exist_ok=True)
+
+
+def child_exit(server, worker) -> None:  # type: ignore[no-untyped-def]
+    from prometheus_client import multiprocess
+
+    multiprocess.mark_process_dead(worker.pid, _metrics_dir)
+
+
+def on_exit(server) -> None:  # type: ignore[no-untyped-def]
+    if _own_dir:
+        shutil.rmtree(_metrics_dir, ignore_errors=True)

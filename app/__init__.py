@@ -10,6 +10,8 @@ import logging
 from pathlib import Path
 
 from flask import Flask, Response, jsonify, request
+from redis.exceptions import RedisError
+from sqlalchemy.exc import OperationalError
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from app.config import Settings
@@ -19,6 +21,9 @@ from app.services import Services
 
 def create_app(settings: Settings | None = None) -> Flask:
     settings = settings or Settings.from_env()
+    from app.logs import configure_logging
+
+    configure_logging(settings.log_format)
     app = Flask(__name__, template_folder="../templates", static_folder="../static")
     if not settings.secret_key:
         from app.secret_key import load_or_create
@@ -55,7 +60,6 @@ def create_app(settings: Settings | None = None) -> Flask:
 
     app.extensions["depot.search"] = open_backend(services)
     app.config["DEPOT_SETTINGS"] = settings
-    _configure_logging(app)
 
     from app.api import bp as api_bp
     from app.api import spec_bp as api_spec_bp
@@ -74,25 +78,19 @@ def create_app(settings: Settings | None = None) -> Flask:
     register_commands(app)
     _register_error_handlers(app)
     from app.goproxy.fastpath import FastPath
+    from app.ops.observe import RequestObserver
 
     app.wsgi_app = FastPath(  # type: ignore[method-assign]
         app.wsgi_app, published, settings.accel_redirect, downloads
     )
+    # Outermost but for ProxyFix: every request gets an id, a log line and metrics.
+    app.wsgi_app = RequestObserver(app.wsgi_app)  # type: ignore[method-assign]
     if settings.proxy_fix:
         n = settings.proxy_fix
         app.wsgi_app = ProxyFix(  # type: ignore[method-assign]
             app.wsgi_app, x_for=n, x_proto=n, x_host=n, x_port=n, x_prefix=n
         )
     return app
-
-
-def _configure_logging(app: Flask) -> None:
-    if not logging.getLogger().handlers:
-        logging.basicConfig(
-            level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-        )
-    # Alembic narrates every plugin it loads; its result is reported by our commands.
-    logging.getLogger("alembic").setLevel(logging.WARNING)
 
 
 def _plain(reason: str, status: int) -> Response:
@@ -114,6 +112,27 @@ def _register_error_handlers(app: Flask) -> None:
         if wants_html():
             return error_page(exc.status, "Something is not right", exc.reason)
         return _plain(exc.reason, exc.status)
+
+    def unavailable(what: str, exc: Exception) -> Response:
+        log.warning("%s %s -> 503 %s unavailable: %s", request.method, request.path[:300],
+                    what, str(exc).strip().splitlines()[0][:300] if str(exc).strip() else exc)
+        reason = f"the {what} is unavailable; try again in a moment"
+        if _is_api():
+            resp = _json_error(reason, 503)
+        elif wants_html():
+            resp = error_page(503, "Depot is not fully available", reason)
+        else:
+            resp = _plain(reason, 503)
+        resp.headers["Retry-After"] = "10"
+        return resp
+
+    @app.errorhandler(OperationalError)
+    def database_away(exc: OperationalError) -> Response:
+        return unavailable("database", exc)
+
+    @app.errorhandler(RedisError)
+    def queue_away(exc: RedisError) -> Response:
+        return unavailable("job queue", exc)
 
     @app.errorhandler(404)
     def not_found(_exc: Exception) -> Response:

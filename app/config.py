@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
+from app.logs import log_format
+
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
 ON_MISS_POLICIES = ("fetch", "enqueue", "404")
@@ -78,6 +80,13 @@ def _seconds(env: dict[str, str], name: str, default: float) -> float:
     if not 0 <= value < float("inf"):
         raise ConfigError(f"{name} must be 0 or more seconds, not {raw!r}")
     return value
+
+
+def _log_format(env: dict[str, str]) -> str:
+    try:
+        return log_format(env.get("DEPOT_LOG_FORMAT"))
+    except ValueError as exc:
+        raise ConfigError(str(exc)) from exc
 
 
 def _mask(url: str) -> str:
@@ -146,6 +155,8 @@ class Settings:
     search_index: str = "depot-modules"
     # Seconds a search may take on the node before the database search answers instead.
     search_timeout: float = 2.0
+    # "text" (readable, the default) or "json" (one object a line, the chart's default).
+    log_format: str = "text"
     # Extra Flask settings (tests).
     extra: dict = field(default_factory=dict)
 
@@ -189,6 +200,7 @@ class Settings:
             elasticsearch_url=env.get("ELASTICSEARCH_URL", "").strip(),
             search_index=env.get("DEPOT_SEARCH_INDEX", "").strip() or "depot-modules",
             search_timeout=_seconds(env, "DEPOT_SEARCH_TIMEOUT", 2.0) or 2.0,
+            log_format=_log_format(env),
         )
 
     @property

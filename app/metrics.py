@@ -1,15 +1,20 @@
-"""Pipeline metrics for Prometheus, kept in Redis so every worker on every host counts
-into the same place and any web process can report them.
+"""Metrics for Prometheus.
 
-Queue depths are read live at scrape time; job counts and durations are
-incremented by the jobs themselves (:func:`record_job`).
+Two kinds. Pipeline metrics are kept in Redis, so every worker on every host
+counts into the same place and any web process can report them: queue depths are
+read live at scrape time, job counts and durations are incremented by the jobs
+themselves (:func:`record_job`). Web metrics (requests, GOPROXY hits and bytes)
+live in the web process; under gunicorn each worker writes them to files in
+``PROMETHEUS_MULTIPROC_DIR`` (gunicorn.conf.py sets it) and a scrape of any
+worker adds them all up.
 """
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 
-from prometheus_client import CollectorRegistry, generate_latest
+from prometheus_client import REGISTRY, CollectorRegistry, Counter, Histogram, generate_latest
 from prometheus_client.core import (
     CounterMetricFamily,
     GaugeMetricFamily,
@@ -24,6 +29,18 @@ from rq.registry import FailedJobRegistry, StartedJobRegistry
 from app.queue import QUEUES
 
 JOBS_KEY = "depot:metrics:jobs"
+HTTP_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 120.0)
+HTTP_REQUESTS = Counter("depot_http_requests", "HTTP requests answered, by route group",
+                        ["group", "method", "status"])
+HTTP_DURATION = Histogram("depot_http_request_duration_seconds",
+                          "Time to answer an HTTP request, by route group", ["group"],
+                          buckets=HTTP_BUCKETS)
+GOPROXY_REQUESTS = Counter("depot_goproxy_requests",
+                           "GOPROXY requests by file kind; hit: Depot had it, miss: it did not",
+                           ["kind", "result"])
+GOPROXY_BYTES = Counter("depot_goproxy_bytes", "Bytes of GOPROXY files served, by kind",
+                        ["kind"])
+GOPROXY_KINDS = ("info", "mod", "zip", "list", "latest")
 # Job durations span a notify (milliseconds) to a validation build (minutes).
 BUCKETS = (0.05, 0.25, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 180.0, 600.0)
 
@@ -97,7 +114,29 @@ class PipelineCollector:
         yield duration
 
 
-def render(connection: Redis) -> bytes:
+def count_goproxy(kind: str, hit: bool, size: int = 0) -> None:
+    """One GOPROXY answer: a hit serves ``size`` bytes (0 for HEAD), a miss none."""
+    GOPROXY_REQUESTS.labels(kind, "hit" if hit else "miss").inc()
+    if size:
+        GOPROXY_BYTES.labels(kind).inc(size)
+
+
+def web_metrics() -> bytes:
+    """This process's web metrics, or every gunicorn worker's when they share a folder."""
+    folder = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+    if not folder:
+        return generate_latest(REGISTRY)
+    from prometheus_client import multiprocess
+
+    registry = CollectorRegistry()
+    multiprocess.MultiProcessCollector(registry, folder)
+    return generate_latest(registry)
+
+
+def render(connection: Redis, *collectors: object) -> bytes:
+    """The pipeline's metrics (from Redis) and any other collectors, as one text page."""
     registry = CollectorRegistry(auto_describe=False)
     registry.register(PipelineCollector(connection))  # type: ignore[arg-type]
+    for collector in collectors:
+        registry.register(collector)  # type: ignore[arg-type]
     return generate_latest(registry)

@@ -24,6 +24,7 @@ from rq.job import Job, JobStatus
 from rq.registry import FailedJobRegistry
 
 from app.config import Settings
+from app.logs import current_request_id
 
 log = logging.getLogger("depot.queue")
 
@@ -67,6 +68,9 @@ class RQDispatcher:
             "result_ttl": 0,  # the database holds the outcome; Redis keeps nothing
             "description": f"{stage} {' '.join(args)}"[:200],
         }
+        rid = current_request_id()
+        if rid:  # the job's log lines carry the id of the request that caused it
+            options["meta"] = {"request_id": rid}
         if stage == "index":
             self._enqueue_index(queue, args, options)
             return

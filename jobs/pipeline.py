@@ -13,6 +13,7 @@ from functools import lru_cache
 from rq import get_current_job
 
 from app.config import Settings
+from app.logs import set_request_id
 from app.metrics import record_job
 from app.pipeline.notifications import deliver
 from app.pipeline.stages import Pipeline
@@ -95,6 +96,9 @@ def run_stage(stage: str, *args: str) -> None:
     """Run one stage; follow-up work goes back to the queues. Counted for /metrics."""
     services = worker_services()
     connection = connect(services.settings)
+    job = get_current_job()
+    # Each job runs in its own forked process: the id holds for all it logs and enqueues.
+    set_request_id(str(job.meta.get("request_id", "")) if job is not None else "")
     began, ok = time.monotonic(), False
     try:
         if stage == "notify":

@@ -179,6 +179,7 @@ def settings_env(settings: Settings) -> dict[str, str]:
         DEPOT_NGINX_ZIP_LOG=settings.nginx_zip_log,
         DEPOT_PROXY_FIX=str(settings.proxy_fix),
         DEPOT_REQUEST_LIMIT=str(settings.request_limit),
+        DEPOT_LOG_FORMAT=settings.log_format,
     )
     if settings.redis_url:
         env["REDIS_URL"] = settings.redis_url

@@ -15,6 +15,7 @@ from app.gomod import paths, versions
 from app.gomod.errors import GoModError
 from app.goproxy.downloads import DownloadCounter
 from app.goproxy.published import PublishedFiles, file_headers
+from app.metrics import count_goproxy
 from app.store import artifact_key
 
 _FILE = re.compile(r"^/(.+)/@v/([^/]+)\.(info|mod|zip)$")
@@ -56,6 +57,7 @@ class FastPath:
         headers = file_headers(served, kind, version)
         if kind == "zip" and method == "GET":
             self.downloads.count(module)
+        count_goproxy(kind, True, served.size if method == "GET" else 0)
         if kind == "zip" and self.accel and served.path is not None:
             key = artifact_key(module, version, kind)
             headers.append(("X-Accel-Redirect", f"{self.accel}/{key}"))

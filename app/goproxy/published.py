@@ -7,12 +7,14 @@ bodies are kept in memory too. Bounded (LRU), per process.
 
 from __future__ import annotations
 
+import hashlib
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
 
 from sqlalchemy import select
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import selectinload
 
 from app.models import Module, ModuleVersion, VersionState
@@ -68,7 +70,13 @@ class PublishedFiles:
             if hit is not None:
                 self._cache.move_to_end(key)
                 return hit
-        files = self._load(module, version)
+        try:
+            files = self._load(module, version)
+        except OperationalError:
+            # The database is away: the store's @v/list still names what was published.
+            files = self._from_store(module, version)
+            if files is None:
+                raise
         if files is not None:
             with self._lock:
                 self._cache[key] = files
@@ -101,4 +109,27 @@ class PublishedFiles:
             if kind != "zip" and size <= MAX_INLINE:
                 body = store.read_bytes(module, version, kind)
             files[kind] = ServedFile(sha256, size, body, path)
+        return files
+
+    def _from_store(self, module: str, version: str) -> dict[str, ServedFile] | None:
+        """A published tagged version known from the store tree alone (no database).
+
+        ``@v/list`` is rewritten at every publication with the published tagged
+        versions only, so a version listed there with its three files is servable.
+        """
+        store = self._services.store
+        if version not in (store.read_list(module) or []):
+            return None
+        files = {}
+        for kind in ("info", "mod", "zip"):
+            stat = store.stat(module, version, kind)
+            if stat is None:
+                return None
+            digest = hashlib.sha256()
+            with store.open(module, version, kind) as stream:
+                while chunk := stream.read(1 << 20):
+                    digest.update(chunk)
+            body = store.read_bytes(module, version, kind) if kind != "zip" else None
+            files[kind] = ServedFile(digest.hexdigest(), stat.size, body,
+                                     store.local_path(module, version, kind))
         return files

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, current_app, request, send_file
 from sqlalchemy import select
+from sqlalchemy.exc import OperationalError
 
 from app.errors import BadRequest, Gone, NotFound, Unavailable
 from app.fetch import upstream
@@ -16,6 +17,7 @@ from app.gomod import paths, versions
 from app.gomod.errors import GoModError
 from app.goproxy.published import CONTENT_TYPES, PublishedFiles, ServedFile, file_headers
 from app.ingest import InvalidRequest, ingest
+from app.metrics import count_goproxy
 from app.models import Module, ModuleVersion, RequestSource, VersionState
 from app.pipeline.capture import tagged_published
 from app.services import Services
@@ -101,11 +103,12 @@ def _fetch_on_miss(module: str, query: str) -> str:
     return target.version
 
 
-def _published(module: str, version: str) -> dict[str, ServedFile]:
-    """The files of a published version, fetching it on a miss when allowed."""
+def _published(module: str, version: str) -> tuple[dict[str, ServedFile], bool]:
+    """The files of a published version, fetching it on a miss when allowed; and whether
+    Depot had them before this request (a hit)."""
     files = published_files().get(module, version)
     if files is not None:
-        return files
+        return files, True
     try:
         versions.check_path_version(module, version)
     except GoModError as exc:
@@ -117,7 +120,7 @@ def _published(module: str, version: str) -> dict[str, ServedFile]:
     files = published_files().get(module, version)
     if files is None:
         raise NotFound(f"{module}@{version}: not available")
-    return files
+    return files, False
 
 
 def _serve(module: str, version: str, kind: str, served: ServedFile) -> Response:
@@ -151,6 +154,15 @@ def _serve(module: str, version: str, kind: str, served: ServedFile) -> Response
     return resp
 
 
+def _sent_bytes(resp: Response, served: ServedFile) -> int:
+    """What the client receives: the front proxy sends the whole file on an accel hand-off."""
+    if request.method == "HEAD" or resp.status_code not in (200, 206):
+        return 0
+    if "X-Accel-Redirect" in resp.headers and resp.status_code == 200:
+        return served.size
+    return resp.content_length or 0
+
+
 def _whole_or_first_part(resp: Response) -> bool:
     """A download to count: the whole zip, or the first piece of a ranged one."""
     if resp.status_code == 200:
@@ -163,6 +175,25 @@ def _whole_or_first_part(resp: Response) -> bool:
 def version_list(escaped: str) -> Response:
     module = decode_module(escaped)
     svc = services()
+    try:
+        found, known = _listed(svc, module)
+    except OperationalError:
+        # The database is away: the store's copy of the list is what was published.
+        listed = svc.store.read_list(module)
+        if listed is None:
+            count_goproxy("list", False)
+            raise
+        found, known = set(listed), True
+    if not found and not known:
+        count_goproxy("list", False)
+        raise NotFound(f"{module}: no versions in Depot")
+    body = "".join(f"{v}\n" for v in versions.sort_versions(list(found)))
+    count_goproxy("list", True, 0 if request.method == "HEAD" else len(body))
+    return text(body)
+
+
+def _listed(svc: Services, module: str) -> tuple[set[str], bool]:
+    """Tagged versions to list, and whether the module is known at all."""
     refused: set[str] = set()
     with svc.db.session() as session:
         known = session.scalar(select(Module.id).where(Module.path == module))
@@ -180,9 +211,7 @@ def version_list(escaped: str) -> Response:
         # Like a caching proxy: offer what the upstream has; a pick is fetched on demand.
         theirs = upstream.list_versions(svc.settings, module) or []
         found |= {v for v in theirs if versions.is_tagged(v) and v not in refused}
-    if not found and known is None:
-        raise NotFound(f"{module}: no versions in Depot")
-    return text("".join(f"{v}\n" for v in versions.sort_versions(list(found))))
+    return found, known is not None
 
 
 @bp.route("/<path:escaped>/@latest", methods=["GET", "HEAD"])
@@ -193,23 +222,34 @@ def latest(escaped: str) -> Response:
     if svc.settings.on_miss == "fetch":
         try:
             version = _fetch_on_miss(module, "latest")
-        except NotFound:
+        except (NotFound, OperationalError):  # without a database: what the store holds
             version = None
     if version is None:
-        with svc.db.session() as session:
-            found = session.scalars(
-                select(ModuleVersion.version)
-                .join(Module)
-                .where(Module.path == module, ModuleVersion.state == VersionState.published)
-            ).all()
-        version = versions.latest(list(found))
+        version = versions.latest(_published_versions(svc, module))
     if not version:
+        count_goproxy("latest", False)
         raise NotFound(f"{module}: no versions in Depot")
     info = svc.store.read_bytes(module, version, "info")
     resp = Response(info, mimetype=CONTENT_TYPES["info"])
     resp.cache_control.public = True
     resp.cache_control.max_age = MUTABLE
+    count_goproxy("latest", True, 0 if request.method == "HEAD" else len(info))
     return resp
+
+
+def _published_versions(svc: Services, module: str) -> list[str]:
+    try:
+        with svc.db.session() as session:
+            return list(session.scalars(
+                select(ModuleVersion.version)
+                .join(Module)
+                .where(Module.path == module, ModuleVersion.state == VersionState.published)
+            ))
+    except OperationalError:
+        listed = svc.store.read_list(module)  # the database is away: what the store says
+        if listed is None:
+            raise
+        return listed
 
 
 @bp.route("/<path:escaped>/@v/<name>", methods=["GET", "HEAD"])
@@ -220,4 +260,11 @@ def artifact(escaped: str, name: str) -> Response:
     if kind is None:
         raise NotFound(f"{name!r}: not a GOPROXY file (want <version>.info, .mod or .zip)")
     version = decode_version(stem)
-    return _serve(module, version, kind, _published(module, version)[kind])
+    try:
+        files, hit = _published(module, version)
+    except (NotFound, Gone):
+        count_goproxy(kind, False)
+        raise
+    resp = _serve(module, version, kind, files[kind])
+    count_goproxy(kind, hit, _sent_bytes(resp, files[kind]))
+    return resp

@@ -47,6 +47,7 @@ from app.pipeline.capture import (
     tagged_published,
 )
 from app.services import Services
+from app.store import StoreError
 
 log = logging.getLogger("depot.pipeline")
 
@@ -217,7 +218,13 @@ class Pipeline:
             fetched = download(self.settings, workdir, module, version)
             if isinstance(fetched, Failed):
                 return self._fetch_failed(module, version, fetched.error)
-            outcome = capture(self.services, fetched, VersionState.processing)
+            try:
+                outcome = capture(self.services, fetched, VersionState.processing)
+            except StoreError as exc:
+                # A full or unreachable store: nothing was kept; try again later.
+                reason = f"store: {exc}"
+                self._set(module, version, VersionState.failed, reason)
+                raise TransientError(reason) from exc
             for fields in outcome.drifts:
                 self.notify("upstream_drift", **fields)
             if not outcome.ok:

@@ -12,6 +12,7 @@ from app.store.base import (
     PutResult,
     StoredObject,
     StoreError,
+    StoreFull,
     artifact_key,
 )
 from app.store.filesystem import FilesystemStore
@@ -23,6 +24,7 @@ __all__ = [
     "ImmutableConflict",
     "PutResult",
     "StoreError",
+    "StoreFull",
     "StoredObject",
     "artifact_key",
     "open_store",

@@ -23,6 +23,10 @@ class StoreError(Exception):
     """The store cannot do what was asked (message says why)."""
 
 
+class StoreFull(StoreError):
+    """No room left in the store; what was being written was removed."""
+
+
 class ArtifactMissing(StoreError):
     """No such file in the store."""
 
@@ -101,3 +105,14 @@ class ArtifactStore(ABC):
     def goproxy_url(self) -> str | None:
         """A GOPROXY URL the go command can read this store through directly, if any."""
         return None
+
+    @abstractmethod
+    def read_list(self, module: str) -> list[str] | None:
+        """The module's ``@v/list`` (its published tagged versions), None when absent.
+
+        With the database away, this is how the GOPROXY still knows what it serves.
+        """
+
+    @abstractmethod
+    def check(self) -> str:
+        """Raise :class:`StoreError` unless the store can be used; else a short status."""

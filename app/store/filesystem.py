@@ -7,8 +7,10 @@ the name exists, so two writers can never overwrite each other's bytes.
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import os
+import shutil
 import uuid
 from pathlib import Path
 from typing import BinaryIO
@@ -20,6 +22,8 @@ from app.store.base import (
     ImmutableConflict,
     PutResult,
     StoredObject,
+    StoreError,
+    StoreFull,
     artifact_key,
     list_key,
 )
@@ -51,16 +55,23 @@ class FilesystemStore(ArtifactStore):
         return self.root / key
 
     def _write_tmp(self, chunks) -> tuple[Path, int, str]:  # type: ignore[no-untyped-def]
+        """Write to a private temporary file; on any failure (a full disk) it is removed."""
         tmp = self.tmp / uuid.uuid4().hex
         digest = hashlib.sha256()
         size = 0
-        with open(tmp, "xb") as out:
-            for chunk in chunks:
-                out.write(chunk)
-                digest.update(chunk)
-                size += len(chunk)
-            out.flush()
-            os.fsync(out.fileno())
+        try:
+            with open(tmp, "xb") as out:
+                for chunk in chunks:
+                    out.write(chunk)
+                    digest.update(chunk)
+                    size += len(chunk)
+                out.flush()
+                os.fsync(out.fileno())
+        except BaseException as exc:
+            tmp.unlink(missing_ok=True)
+            if isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT):
+                raise StoreFull(f"the store at {self.root} is full: {exc.strerror}") from exc
+            raise
         return tmp, size, digest.hexdigest()
 
     def _commit(self, key: str, tmp: Path, size: int, sha256: str) -> PutResult:
@@ -121,3 +132,16 @@ class FilesystemStore(ArtifactStore):
 
     def goproxy_url(self) -> str | None:
         return self.root.resolve().as_uri()
+
+    def read_list(self, module: str) -> list[str] | None:
+        try:
+            body = self._path(list_key(module)).read_text()
+        except FileNotFoundError:
+            return None
+        return body.split()
+
+    def check(self) -> str:
+        if not self.root.is_dir() or not os.access(self.root, os.W_OK):
+            raise StoreError(f"{self.root} is not a writable directory")
+        free = shutil.disk_usage(self.root).free
+        return f"{free / (1 << 30):.1f} GiB free"

@@ -1,0 +1,53 @@
+"""What is running: Depot's version, the source revision, the toolchain and settings."""
+
+from __future__ import annotations
+
+import os
+import platform
+import subprocess
+import tomllib
+from functools import lru_cache
+
+from app.config import REPO_ROOT, Settings, toolchain_default
+
+
+@lru_cache(maxsize=1)
+def version() -> str:
+    """The version in pyproject.toml (the image copies it beside the code)."""
+    try:
+        with open(REPO_ROOT / "pyproject.toml", "rb") as fh:
+            return str(tomllib.load(fh)["project"]["version"])
+    except (OSError, KeyError, tomllib.TOMLDecodeError):
+        return "unknown"
+
+
+@lru_cache(maxsize=1)
+def revision() -> str:
+    """DEPOT_REVISION (set when the image is built), else the checkout's commit."""
+    if os.environ.get("DEPOT_REVISION"):
+        return os.environ["DEPOT_REVISION"]
+    try:
+        out = subprocess.run(["git", "rev-parse", "HEAD"], cwd=REPO_ROOT, capture_output=True,
+                             text=True, timeout=5, check=True)
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+    return out.stdout.strip() or "unknown"
+
+
+@lru_cache(maxsize=4)
+def go_version(go_bin: str) -> str:
+    try:
+        return toolchain_default(go_bin, "GOVERSION") or "unknown"
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+
+
+def describe(settings: Settings) -> dict[str, object]:
+    return {
+        "name": "depot",
+        "version": version(),
+        "revision": revision(),
+        "python": platform.python_version(),
+        "go": go_version(settings.go_bin),
+        "settings": settings.summary(),
+    }

@@ -1,0 +1,105 @@
+"""Depot as it runs in production: several gunicorn workers, JSON logs, real workers.
+
+/metrics must count every worker's requests whichever worker answers the scrape,
+every log line must be one JSON object with the request id, and the id must
+follow the request into the jobs it queued.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+import requests
+
+from app.config import Settings
+from tests.conftest import LiveServer, Workers, start_server
+from tests.e2e.test_pipeline import migrate, wait_for
+from tests.ops.test_routes import sample
+
+pytestmark = pytest.mark.parametrize("db_backend", ["sqlite"], indirect=True)
+MISSING = "/depot.test/none/@v/v1.0.0.info"
+
+
+def json_lines(path: Path) -> list[dict]:
+    """Every line of a log; each must be one JSON object."""
+    lines = []
+    for raw in path.read_text().splitlines():
+        if raw.strip():
+            lines.append(json.loads(raw))  # fails the test on any line that is not JSON
+    return lines
+
+
+@pytest.fixture
+def json_settings(queued_settings: Settings) -> Settings:
+    return replace(queued_settings, log_format="json")
+
+
+@pytest.fixture
+def gunicorn(json_settings: Settings, tmp_path: Path):  # type: ignore[no-untyped-def]
+    migrate(json_settings)
+    server = start_server(json_settings, tmp_path, workers=3)
+    yield server
+    server.stop()
+
+
+def test_metrics_add_up_over_every_worker(gunicorn: LiveServer) -> None:
+    for _ in range(60):  # a new connection each time: the workers take turns
+        assert requests.get(gunicorn.url + MISSING, timeout=10,
+                            headers={"Connection": "close"}).status_code == 404
+    answered_by = set()
+    for _ in range(8):
+        resp = requests.get(gunicorn.url + "/metrics", headers={"Connection": "close"},
+                            timeout=10)
+        text = resp.text
+        assert sample(text, "depot_http_requests_total", group="goproxy", method="GET",
+                      status="404") == 60
+        assert sample(text, "depot_goproxy_requests_total", kind="info", result="miss") == 60
+        assert sample(text, "depot_http_request_duration_seconds_count", group="goproxy") == 60
+        answered_by.add(resp.headers["X-Request-ID"])
+    pids = {line["pid"] for line in json_lines(gunicorn.log)
+            if line.get("logger") == "depot.access" and line["path"] == MISSING}
+    assert len(pids) >= 2, "the requests all went to one worker; the test proves nothing"
+
+
+def test_logs_are_json_with_the_request_id_on_every_line(gunicorn: LiveServer) -> None:
+    resp = requests.get(gunicorn.url + MISSING, headers={"X-Request-ID": "trace-7f3a"},
+                        timeout=10)
+    assert resp.status_code == 404 and resp.headers["X-Request-ID"] == "trace-7f3a"
+    time.sleep(0.3)
+    lines = json_lines(gunicorn.log)
+    assert any(line["logger"] == "gunicorn.error" for line in lines)  # gunicorn's own, too
+    mine = [line for line in lines if line.get("request_id") == "trace-7f3a"]
+    assert {line["logger"] for line in mine} == {"depot.http", "depot.access"}
+    access = next(line for line in mine if line["logger"] == "depot.access")
+    assert access["status"] == 404 and access["method"] == "GET" and access["path"] == MISSING
+    assert access["group"] == "goproxy" and access["duration_ms"] >= 0
+    for line in lines:
+        assert {"time", "level", "logger", "message", "pid"} <= set(line)
+
+
+def test_the_request_id_follows_the_request_into_its_jobs(
+    gunicorn: LiveServer, json_settings: Settings, tmp_path: Path
+) -> None:
+    pool = Workers(json_settings, tmp_path / "workers", [])
+    pool.log_dir.mkdir()
+    try:
+        pool.start()
+        resp = requests.post(f"{gunicorn.url}/api/v1/requests",
+                             json={"module": "depot.test/chain/b", "version": "v1.0.0"},
+                             headers={"X-Request-ID": "ask-b-2f9c"}, timeout=30)
+        assert resp.status_code == 202, resp.text
+        done = wait_for(gunicorn, resp.headers["Location"], {"published", "rejected", "failed"},
+                        pool)
+        assert done["state"] == "published", done
+    finally:
+        pool.stop()
+    worker_lines = json_lines(next(pool.log_dir.glob("*.log")))
+    traced = [line for line in worker_lines if line.get("request_id") == "ask-b-2f9c"]
+    messages = " | ".join(line["message"] for line in traced)
+    # Published by a job two hops from the request (discover -> process -> validate).
+    assert "published depot.test/chain/b@v1.0.0" in messages, messages
+    assert "published depot.test/chain/c@v1.0.0" in messages, messages

@@ -649,3 +649,48 @@ def test_no_machine_paths_in_the_chart() -> None:
         if path.is_file():
             text = path.read_text()
             assert "/work/" not in text and "/root/" not in text, path
+
+
+VARIANTS = {
+    "no-sidecar": ("nginx.enabled=false", "networkPolicy.enabled=true"),
+    "keda-without-password": ("keda.enabled=true", "redis.address=redis:6379",
+                              "keda.redisPassword=false"),
+    "existing-claim-hard-spread": ("persistence.existingClaim=mine",
+                                   "web.podAntiAffinity=hard"),
+    "own-service-account": ("serviceAccount.create=false", "serviceAccount.name=depot-sa"),
+}
+
+
+@pytest.mark.parametrize("variant", list(VARIANTS))
+def test_variants_match_kubernetes_schemas(render: Callable[..., Manifests],
+                                           variant: str) -> None:
+    for obj in render("default", *VARIANTS[variant]).docs:
+        if (obj["apiVersion"], obj["kind"]) not in CUSTOM_RESOURCES:
+            kubernetes_validate.validate(obj, KUBE_VERSIONS[0], strict=True)
+
+
+def test_without_the_sidecar_gunicorn_serves(render: Callable[..., Manifests]) -> None:
+    m = render("default", *VARIANTS["no-sidecar"])
+    pod = web(m)["spec"]["template"]["spec"]
+    assert [c["name"] for c in pod["containers"]] == ["web"]
+    assert pod["containers"][0]["ports"] == [
+        {"name": "http", "containerPort": 8000, "protocol": "TCP"}]
+    assert config(m)["DEPOT_ACCEL_REDIRECT"] == ""
+    (rule,) = m.get("NetworkPolicy", f"{FULLNAME}-web")["spec"]["ingress"]
+    assert rule["ports"] == [{"port": 8000, "protocol": "TCP"}]
+
+
+def test_variant_settings_reach_the_objects(render: Callable[..., Manifests]) -> None:
+    m = render("default", *VARIANTS["keda-without-password"])
+    assert m.kind("TriggerAuthentication") == []
+    assert all("authenticationRef" not in t for o in m.kind("ScaledObject")
+               for t in o["spec"]["triggers"])
+    m = render("default", *VARIANTS["existing-claim-hard-spread"])
+    assert m.kind("PersistentVolumeClaim") == []
+    pod = web(m)["spec"]["template"]["spec"]
+    assert by_name(pod["volumes"], "data")["persistentVolumeClaim"]["claimName"] == "mine"
+    assert pod["affinity"]["podAntiAffinity"]["requiredDuringSchedulingIgnoredDuringExecution"]
+    m = render("default", *VARIANTS["own-service-account"])
+    assert m.kind("ServiceAccount") == []
+    for _, pod in pod_specs(m):
+        assert pod["serviceAccountName"] == "depot-sa"

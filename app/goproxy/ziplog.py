@@ -5,6 +5,9 @@ Depot (``<status> <method> <uri>``). One process at a time, under a file
 lock, reads what was appended since the last read and adds it to the modules'
 download counts, as PyPI counts downloads from its CDN's logs. The read
 position (inode and offset) survives restarts; a rotated log starts over.
+
+Each host (each pod of the chart, whose sidecar writes a log of its own) keeps
+its own position, even when the data folder holding it is shared.
 """
 
 from __future__ import annotations
@@ -12,6 +15,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import socket
 from collections import Counter
 from pathlib import Path
 
@@ -39,15 +43,16 @@ def parse_line(line: str) -> str | None:
 
 
 class ZipLog:
-    def __init__(self, path: Path, state_dir: Path) -> None:
+    def __init__(self, path: Path, state_dir: Path, host: str | None = None) -> None:
         self.path = path
-        self.state = state_dir / "ziplog.json"
+        self.host = host or socket.gethostname()
+        self.state = state_dir / f"ziplog-{self.host}.json"
         self.lock_dir = state_dir
 
     def read_new(self) -> Counter[str]:
         """Downloads per module appended since the last call (by any process)."""
         counts: Counter[str] = Counter()
-        with key_lock(self.lock_dir, "ziplog"):
+        with key_lock(self.lock_dir, f"ziplog-{self.host}"):
             try:
                 stat = os.stat(self.path)
             except FileNotFoundError:

@@ -58,3 +58,21 @@ def test_only_canonical_urls_of_published_zips_may_skip_depot(app: Flask):
                     "//depot.test/!mixed!case/!lib/@v/v1.2.0.zip",
                     "/depot.test/MixedCase/Lib/@v/v1.2.0.zip", ""):
             assert servable(uri) is None, uri
+
+
+def test_each_pod_keeps_its_own_position_in_a_shared_data_folder(tmp_path: Path):
+    shared = tmp_path / "locks"  # on the volume every web pod mounts
+    shared.mkdir()
+    logs = {}
+    for pod in ("web-1", "web-2"):  # each sidecar logs into its own folder
+        logs[pod] = tmp_path / pod / "zips.log"
+        logs[pod].parent.mkdir()
+        logs[pod].write_text(f"200 GET /depot.test/{pod}/@v/v1.0.0.zip\n")
+    readers = {pod: ZipLog(logs[pod], shared, host=pod) for pod in logs}
+    for _ in range(3):  # taking turns must not reset each other's position
+        assert readers["web-1"].read_new() in ({"depot.test/web-1": 1}, {})
+        assert readers["web-2"].read_new() in ({"depot.test/web-2": 1}, {})
+    with open(logs["web-1"], "a") as fh:
+        fh.write("200 GET /depot.test/web-1/@v/v1.0.1.zip\n")
+    assert readers["web-2"].read_new() == {}
+    assert readers["web-1"].read_new() == {"depot.test/web-1": 1}

@@ -46,8 +46,9 @@ def test_redis_down_pages_and_goproxy_keep_serving(settings: Settings) -> None:
     app = make_app(replace(settings, redis_url=f"redis://127.0.0.1:{free_port()}/0"))
     try:
         client = app.test_client()
-        for path in ("/", "/search?q=chain", "/depot.test/chain/b", "/depot.test/chain/b?tab=dependencies",
-                     "/set-me-up", "/api/v1/modules/depot.test/chain/b"):
+        for path in ("/", "/search?q=chain", "/depot.test/chain/b",
+                     "/depot.test/chain/b?tab=dependencies", "/set-me-up",
+                     "/api/v1/modules/depot.test/chain/b"):
             assert client.get(path, headers=HTML).status_code == 200, path
         for path in ("/depot.test/chain/b/@v/list", "/depot.test/chain/b/@latest",
                      "/depot.test/chain/b/@v/v1.0.0.mod", "/depot.test/chain/b/@v/v1.0.0.zip",

@@ -101,3 +101,12 @@ class ArtifactStore(ABC):
     def goproxy_url(self) -> str | None:
         """A GOPROXY URL the go command can read this store through directly, if any."""
         return None
+
+    def presigned_url(self, module: str, version: str, kind: str, expires: int) -> str | None:
+        """A URL anyone may GET the stored file from for ``expires`` seconds, if the
+        backend has such URLs (object stores); None otherwise."""
+        return None
+
+    def close(self) -> None:
+        """Release what the backend holds open (connections, helper threads)."""
+        return None

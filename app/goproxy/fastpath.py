@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterable
 from app.gomod import paths, versions
 from app.gomod.errors import GoModError
 from app.goproxy.downloads import DownloadCounter
-from app.goproxy.published import PublishedFiles, file_headers
+from app.goproxy.published import REDIRECT_CACHE, PublishedFiles, file_headers
 from app.store import artifact_key
 
 _FILE = re.compile(r"^/(.+)/@v/([^/]+)\.(info|mod|zip)$")
@@ -54,6 +54,9 @@ class FastPath:
         kind = match[3]
         served = files[kind]
         headers = file_headers(served, kind, version)
+        if served.remote:
+            return self._remote(environ, start_response, module, version, kind, method,
+                                headers, served.size)
         if kind == "zip" and method == "GET":
             self.downloads.count(module)
         if kind == "zip" and self.accel and served.path is not None:
@@ -75,3 +78,20 @@ class FastPath:
         stream = open(served.path, "rb")  # noqa: SIM115 (the server closes it)
         wrapper = environ.get("wsgi.file_wrapper")
         return wrapper(stream, 1 << 16) if wrapper else iter(lambda: stream.read(1 << 16), b"")
+
+    def _remote(self, environ: dict, start_response: Callable, module: str, version: str,
+                kind: str, method: str, headers: list[tuple[str, str]], size: int
+                ) -> Iterable[bytes]:
+        """A file in an object store: HEAD from what we know, a zip GET redirected (or
+        relayed by the app, which counts it)."""
+        if method == "HEAD":
+            headers += [("Content-Length", str(size)), ("Accept-Ranges", "bytes")]
+            start_response("200 OK", headers)
+            return [b""]
+        location = self.published.zip_redirect(module, version) if kind == "zip" else None
+        if location is None:
+            return self.app(environ, start_response)  # streamed (and counted) by the app
+        self.downloads.count(module)
+        start_response("302 FOUND", [("Location", location), ("Cache-Control", REDIRECT_CACHE),
+                                     ("Content-Length", "0")])
+        return [b""]

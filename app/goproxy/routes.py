@@ -7,14 +7,20 @@ change and are served with strong ETags and immutable caching.
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, current_app, request, send_file
+from flask import Blueprint, Response, current_app, redirect, request, send_file
 from sqlalchemy import select
 
 from app.errors import BadRequest, Gone, NotFound, Unavailable
 from app.fetch import upstream
 from app.gomod import paths, versions
 from app.gomod.errors import GoModError
-from app.goproxy.published import CONTENT_TYPES, PublishedFiles, ServedFile, file_headers
+from app.goproxy.published import (
+    CONTENT_TYPES,
+    REDIRECT_CACHE,
+    PublishedFiles,
+    ServedFile,
+    file_headers,
+)
 from app.ingest import InvalidRequest, ingest
 from app.models import Module, ModuleVersion, RequestSource, VersionState
 from app.pipeline.capture import tagged_published
@@ -120,9 +126,33 @@ def _published(module: str, version: str) -> dict[str, ServedFile]:
     return files
 
 
+def _redirect_to_store(module: str, version: str, kind: str, served: ServedFile
+                       ) -> Response | None:
+    """A zip in an object store, with DEPOT_S3_ZIPS=redirect: 302 to a presigned URL.
+
+    GET only: a presigned URL is signed for GET, and a HEAD is answered here from
+    what Depot knows. A conditional request whose ETag matches gets its 304 here.
+    """
+    if kind != "zip" or not served.remote or request.method != "GET":
+        return None
+    if request.if_none_match.contains(served.sha256):
+        return None
+    location = published_files().zip_redirect(module, version)
+    if location is None:
+        return None
+    resp = redirect(location, 302)
+    resp.headers["Cache-Control"] = REDIRECT_CACHE
+    if request.range is None or request.range.ranges[0][0] == 0:
+        current_app.extensions["depot.downloads"].count(module)
+    return resp
+
+
 def _serve(module: str, version: str, kind: str, served: ServedFile) -> Response:
     svc = services()
     accel = svc.settings.accel_redirect
+    moved = _redirect_to_store(module, version, kind, served)
+    if moved is not None:
+        return moved
     if served.body is not None:
         resp = Response(served.body, mimetype=CONTENT_TYPES[kind])
     elif kind == "zip" and accel and served.path is not None:
@@ -130,9 +160,12 @@ def _serve(module: str, version: str, kind: str, served: ServedFile) -> Response
         resp.headers["X-Accel-Redirect"] = (
             accel.rstrip("/") + "/" + artifact_key(module, version, kind)
         )
+    elif served.remote and request.method == "HEAD":
+        resp = Response(status=200, mimetype=CONTENT_TYPES[kind])  # no need to ask the store
     else:
         try:
-            # A path lets gunicorn use sendfile; other backends hand us a stream.
+            # A path lets gunicorn use sendfile; an object store hands us a stream, relayed
+            # a piece at a time (never read whole).
             source = served.path or svc.store.open(module, version, kind)
         except ArtifactMissing as exc:
             raise NotFound(f"{module}@{version}: {kind} not available") from exc
@@ -140,6 +173,8 @@ def _serve(module: str, version: str, kind: str, served: ServedFile) -> Response
             source, mimetype=CONTENT_TYPES[kind], download_name=f"{version}.{kind}",
             conditional=False, last_modified=None, etag=False,
         )
+        if served.remote:
+            resp.content_length = served.size  # a stream's size is not known to send_file
     for name, value in file_headers(served, kind, version):
         resp.headers[name] = value
     if "X-Accel-Redirect" in resp.headers:

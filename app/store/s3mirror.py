@@ -29,6 +29,8 @@ from app.store.base import CHUNK, ArtifactMissing, StoreError
 
 log = logging.getLogger("depot.store.mirror")
 
+_TYPES = {"info": "application/json", "mod": "text/plain; charset=utf-8",
+          "zip": "application/zip"}
 _KEY = re.compile(r"^[^/].*/@v/(list|[^/]+\.(info|mod|zip))$")
 
 
@@ -98,7 +100,7 @@ class Mirror:
                 try:
                     if key.endswith("/@v/list"):
                         with mirror.store.open_key(key) as body:
-                            self._send(200, body.read())
+                            self._send(200, body.read(), "text/plain; charset=utf-8")
                         return
                     path = mirror.local_copy(key)
                 except ArtifactMissing:
@@ -109,6 +111,7 @@ class Mirror:
                     self._text(502, f"{key}: the object store failed: {exc}")
                     return
                 self.send_response(200)
+                self.send_header("Content-Type", _TYPES[key.rsplit(".", 1)[1]])
                 self.send_header("Content-Length", str(path.stat().st_size))
                 self.end_headers()
                 with open(path, "rb") as fh:
@@ -117,8 +120,10 @@ class Mirror:
             def _text(self, status: int, message: str) -> None:
                 self._send(status, (message + "\n").encode())
 
-            def _send(self, status: int, body: bytes) -> None:
+            def _send(self, status: int, body: bytes,
+                      content_type: str = "text/plain; charset=utf-8") -> None:
                 self.send_response(status)
+                self.send_header("Content-Type", content_type)
                 self.send_header("Content-Length", str(len(body)))
                 self.end_headers()
                 self.wfile.write(body)

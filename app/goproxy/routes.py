@@ -162,6 +162,7 @@ def _serve(module: str, version: str, kind: str, served: ServedFile) -> Response
         )
     elif served.remote and request.method == "HEAD":
         resp = Response(status=200, mimetype=CONTENT_TYPES[kind])  # no need to ask the store
+        resp.content_length = served.size
     else:
         try:
             # A path lets gunicorn use sendfile; an object store hands us a stream, relayed

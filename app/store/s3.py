@@ -32,6 +32,7 @@ import hashlib
 import logging
 import os
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -229,7 +230,7 @@ class S3Store(ArtifactStore):
                 send(self._conditional)
             except Exception as exc:
                 if _lost_race(exc):
-                    head = self._head(key)
+                    head = self._settled_head(key)
                     if head is not None:
                         return self._settle(key, head, size, sha256)
                 if _error_code(exc) == "NotImplemented" and self._conditional:
@@ -239,6 +240,16 @@ class S3Store(ArtifactStore):
                     return self._put_plain(key, size, sha256, send)
                 raise StoreError(f"{key}: the object store refused the upload: {exc}") from exc
             return self._read_back(key, size, sha256)
+
+    def _settled_head(self, key: str) -> dict | None:
+        """HEAD after losing a conditional write: AWS answers 409 while the winner's upload
+        is still completing, so the object may take a moment to appear."""
+        for delay in (0.0, 0.1, 0.3, 1.0):
+            time.sleep(delay)
+            head = self._head(key)
+            if head is not None:
+                return head
+        return None
 
     def _put_plain(self, key: str, size: int, sha256: str, send: Any) -> PutResult:
         head = self._head(key)

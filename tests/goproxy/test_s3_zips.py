@@ -57,6 +57,8 @@ def test_zips_on_s3_are_served_and_counted(app_on_s3: Flask, s3_env: str):
     stored = svc.store.read_bytes(MODULE, "v1.0.0", "zip")
     mode = svc.settings.s3_zips
     client = app_on_s3.test_client()
+    head = client.head(ZIP)  # Flask's route, before the fast path knows the version
+    assert head.status_code == 200 and int(head.headers["Content-Length"]) == len(stored)
     for _ in range(2):  # Flask's route first, then the fast path (which knows the version)
         got = client.get(ZIP)
         if mode == "redirect":

@@ -18,6 +18,7 @@ from app.logs import log_format
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
 ON_MISS_POLICIES = ("fetch", "enqueue", "404")
+S3_ZIP_MODES = ("stream", "redirect")
 
 
 class ConfigError(ValueError):
@@ -157,6 +158,17 @@ class Settings:
     search_timeout: float = 2.0
     # "text" (readable, the default) or "json" (one object a line, the chart's default).
     log_format: str = "text"
+    # S3-compatible endpoint for an s3:// store (http://127.0.0.1:9000); empty: AWS's own.
+    # Credentials are never settings: boto3 reads AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY
+    # (or a profile, or the pod's role) itself, so the secret is never held or shown here.
+    s3_endpoint: str = ""
+    # Region of the bucket (AWS needs it for signatures; most other servers ignore it).
+    s3_region: str = ""
+    # How a published zip on an s3:// store reaches the client: "stream" (Depot relays the
+    # bytes) or "redirect" (a 302 to a presigned URL the go command follows).
+    s3_zips: str = "stream"
+    # Seconds a presigned zip URL stays valid ("redirect"; a download must start by then).
+    s3_presign_ttl: int = 300
     # Extra Flask settings (tests).
     extra: dict = field(default_factory=dict)
 
@@ -171,6 +183,13 @@ class Settings:
         upstream = env.get("DEPOT_UPSTREAM") or toolchain_default(go_bin, "GOPROXY")
         gosumdb = env.get("DEPOT_GOSUMDB") or toolchain_default(go_bin, "GOSUMDB")
         port = _int(env, "DEPOT_PORT", 8080)
+        s3_zips = env.get("DEPOT_S3_ZIPS", "").strip() or "stream"
+        if s3_zips not in S3_ZIP_MODES:
+            raise ConfigError(f"DEPOT_S3_ZIPS must be one of {', '.join(S3_ZIP_MODES)}, "
+                              f"not {s3_zips!r}")
+        s3_presign_ttl = _int(env, "DEPOT_S3_PRESIGN_TTL", 300)
+        if not 1 <= s3_presign_ttl <= 7 * 24 * 3600:
+            raise ConfigError("DEPOT_S3_PRESIGN_TTL must be 1 to 604800 seconds")
         for name in ("DEPOT_PROXY_FIX", "DEPOT_REQUEST_LIMIT"):
             if _int(env, name, 0) < 0:
                 raise ConfigError(f"{name} must be 0 or more")
@@ -201,6 +220,10 @@ class Settings:
             search_index=env.get("DEPOT_SEARCH_INDEX", "").strip() or "depot-modules",
             search_timeout=_seconds(env, "DEPOT_SEARCH_TIMEOUT", 2.0) or 2.0,
             log_format=_log_format(env),
+            s3_endpoint=env.get("DEPOT_S3_ENDPOINT", "").strip(),
+            s3_region=env.get("DEPOT_S3_REGION", "").strip(),
+            s3_zips=s3_zips,
+            s3_presign_ttl=s3_presign_ttl,
         )
 
     @property
@@ -240,11 +263,13 @@ class Settings:
         return {
             "data_dir": str(self.data_dir),
             "database": _mask(self.database_url),
-            "store": self.store_url,
+            "store": _mask(self.store_url),
             "upstream": self.upstream,
             "gosumdb": self.gosumdb,
             "on_miss": self.on_miss,
             "redis": "embedded" if self.embedded_redis else _mask(self.redis_url),
             "search": (f"elasticsearch {_mask(self.elasticsearch_url)}"
                        if self.elasticsearch_url else self.search_kind),
+            **({"s3": f"{_mask(self.s3_endpoint) or 'AWS'} region={self.s3_region or '-'} "
+                      f"zips={self.s3_zips}"} if self.store_url.startswith("s3://") else {}),
         }

@@ -19,6 +19,16 @@ if TYPE_CHECKING:
     from app.catalog.aggregates import Aggregates
 
 
+def store_of(settings: Settings) -> ArtifactStore:
+    """The configured store; an s3:// one keeps its local scratch in the data dir."""
+    if not settings.store_url.startswith("s3://"):
+        return open_store(settings.store_url)
+    from app.store.s3 import S3Options
+
+    options = S3Options(endpoint=settings.s3_endpoint, region=settings.s3_region)
+    return open_store(settings.store_url, s3=options, cache_dir=settings.data_dir / "s3")
+
+
 @dataclass
 class Services:
     settings: Settings
@@ -28,7 +38,7 @@ class Services:
     @classmethod
     def from_settings(cls, settings: Settings) -> Services:
         settings.data_dir.mkdir(parents=True, exist_ok=True)
-        return cls(settings, Database(settings.database_url), open_store(settings.store_url))
+        return cls(settings, Database(settings.database_url), store_of(settings))
 
     @cached_property
     def aggregates(self) -> Aggregates:

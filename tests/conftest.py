@@ -160,6 +160,17 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+@pytest.fixture
+def s3_env(monkeypatch: pytest.MonkeyPatch) -> str:
+    """The test S3 server's endpoint, its identity in the environment as boto3 reads it."""
+    from tests.fixtures.s3 import s3_credentials, s3_endpoint
+
+    endpoint = s3_endpoint()
+    for name, value in s3_credentials().items():
+        monkeypatch.setenv(name, value)
+    return endpoint
+
+
 def settings_env(settings: Settings) -> dict[str, str]:
     """The environment that makes a child process build exactly these settings."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("DEPOT_")}
@@ -180,6 +191,9 @@ def settings_env(settings: Settings) -> dict[str, str]:
         DEPOT_PROXY_FIX=str(settings.proxy_fix),
         DEPOT_REQUEST_LIMIT=str(settings.request_limit),
         DEPOT_LOG_FORMAT=settings.log_format,
+        DEPOT_S3_ENDPOINT=settings.s3_endpoint,
+        DEPOT_S3_REGION=settings.s3_region,
+        DEPOT_S3_ZIPS=settings.s3_zips,
     )
     if settings.redis_url:
         env["REDIS_URL"] = settings.redis_url

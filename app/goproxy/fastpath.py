@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterable
 from app.gomod import paths, versions
 from app.gomod.errors import GoModError
 from app.goproxy.downloads import DownloadCounter
-from app.goproxy.published import PublishedFiles, file_headers
+from app.goproxy.published import REDIRECT_CACHE, PublishedFiles, file_headers
 from app.metrics import count_goproxy
 from app.store import artifact_key
 
@@ -55,6 +55,11 @@ class FastPath:
         kind = match[3]
         served = files[kind]
         headers = file_headers(served, kind, version)
+        if served.remote:
+            return self._remote(environ, start_response, module, version, kind, method,
+                                headers, served.size)
+        if served.body is None and served.path is None:
+            return self.app(environ, start_response)
         if kind == "zip" and method == "GET":
             self.downloads.count(module)
         count_goproxy(kind, True, served.size if method == "GET" else 0)
@@ -69,11 +74,28 @@ class FastPath:
         if served.body is not None:
             start_response("200 OK", headers)
             return [b"" if method == "HEAD" else served.body]
-        if served.path is None:
-            return self.app(environ, start_response)
         start_response("200 OK", headers)
         if method == "HEAD":
             return [b""]
         stream = open(served.path, "rb")  # noqa: SIM115 (the server closes it)
         wrapper = environ.get("wsgi.file_wrapper")
         return wrapper(stream, 1 << 16) if wrapper else iter(lambda: stream.read(1 << 16), b"")
+
+    def _remote(self, environ: dict, start_response: Callable, module: str, version: str,
+                kind: str, method: str, headers: list[tuple[str, str]], size: int
+                ) -> Iterable[bytes]:
+        """A file in an object store: HEAD from what we know, a zip GET redirected (or
+        relayed by the app, which counts it)."""
+        if method == "HEAD":
+            count_goproxy(kind, True)
+            headers += [("Content-Length", str(size)), ("Accept-Ranges", "bytes")]
+            start_response("200 OK", headers)
+            return [b""]
+        location = self.published.zip_redirect(module, version) if kind == "zip" else None
+        if location is None:
+            return self.app(environ, start_response)  # streamed (and counted) by the app
+        self.downloads.count(module)
+        count_goproxy(kind, True, size)  # the bytes leave the object store, for this client
+        start_response("302 FOUND", [("Location", location), ("Cache-Control", REDIRECT_CACHE),
+                                     ("Content-Length", "0")])
+        return [b""]

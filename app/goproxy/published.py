@@ -30,12 +30,21 @@ CONTENT_TYPES = {
 MAX_INLINE = 64 * 1024
 
 
+# A redirect to a presigned URL must not outlive the URL: never cached.
+REDIRECT_CACHE = "private, no-store"
+
+
 @dataclass(frozen=True)
 class ServedFile:
     sha256: str
     size: int
     body: bytes | None  # in memory when small
     path: Path | None  # a local file the server can sendfile
+
+    @property
+    def remote(self) -> bool:
+        """Neither in memory nor on a local disk: the bytes are in an object store."""
+        return self.body is None and self.path is None
 
 
 def file_headers(served: ServedFile, kind: str, version: str) -> list[tuple[str, str]]:
@@ -56,6 +65,14 @@ class PublishedFiles:
         self._max = max_versions
         self._lock = threading.Lock()
         self._cache: OrderedDict[tuple[str, str], dict[str, ServedFile]] = OrderedDict()
+
+    def zip_redirect(self, module: str, version: str) -> str | None:
+        """A presigned URL of the zip when the store has them and DEPOT_S3_ZIPS=redirect."""
+        settings = self._services.settings
+        if settings.s3_zips != "redirect":
+            return None
+        return self._services.store.presigned_url(module, version, "zip",
+                                                  settings.s3_presign_ttl)
 
     def cached(self, module: str, version: str) -> dict[str, ServedFile] | None:
         """Only what is already in memory (never touches the database)."""

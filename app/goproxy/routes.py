@@ -7,7 +7,7 @@ change and are served with strong ETags and immutable caching.
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, current_app, request, send_file
+from flask import Blueprint, Response, current_app, redirect, request, send_file
 from sqlalchemy import select
 from sqlalchemy.exc import OperationalError
 
@@ -15,7 +15,13 @@ from app.errors import BadRequest, Gone, NotFound, Unavailable
 from app.fetch import upstream
 from app.gomod import paths, versions
 from app.gomod.errors import GoModError
-from app.goproxy.published import CONTENT_TYPES, PublishedFiles, ServedFile, file_headers
+from app.goproxy.published import (
+    CONTENT_TYPES,
+    REDIRECT_CACHE,
+    PublishedFiles,
+    ServedFile,
+    file_headers,
+)
 from app.ingest import InvalidRequest, ingest
 from app.metrics import count_goproxy
 from app.models import Module, ModuleVersion, RequestSource, VersionState
@@ -123,9 +129,33 @@ def _published(module: str, version: str) -> tuple[dict[str, ServedFile], bool]:
     return files, False
 
 
+def _redirect_to_store(module: str, version: str, kind: str, served: ServedFile
+                       ) -> Response | None:
+    """A zip in an object store, with DEPOT_S3_ZIPS=redirect: 302 to a presigned URL.
+
+    GET only: a presigned URL is signed for GET, and a HEAD is answered here from
+    what Depot knows. A conditional request whose ETag matches gets its 304 here.
+    """
+    if kind != "zip" or not served.remote or request.method != "GET":
+        return None
+    if request.if_none_match.contains(served.sha256):
+        return None
+    location = published_files().zip_redirect(module, version)
+    if location is None:
+        return None
+    resp = redirect(location, 302)
+    resp.headers["Cache-Control"] = REDIRECT_CACHE
+    if request.range is None or request.range.ranges[0][0] == 0:
+        current_app.extensions["depot.downloads"].count(module)
+    return resp
+
+
 def _serve(module: str, version: str, kind: str, served: ServedFile) -> Response:
     svc = services()
     accel = svc.settings.accel_redirect
+    moved = _redirect_to_store(module, version, kind, served)
+    if moved is not None:
+        return moved
     if served.body is not None:
         resp = Response(served.body, mimetype=CONTENT_TYPES[kind])
     elif kind == "zip" and accel and served.path is not None:
@@ -133,9 +163,13 @@ def _serve(module: str, version: str, kind: str, served: ServedFile) -> Response
         resp.headers["X-Accel-Redirect"] = (
             accel.rstrip("/") + "/" + artifact_key(module, version, kind)
         )
+    elif served.remote and request.method == "HEAD":
+        resp = Response(status=200, mimetype=CONTENT_TYPES[kind])  # no need to ask the store
+        resp.content_length = served.size
     else:
         try:
-            # A path lets gunicorn use sendfile; other backends hand us a stream.
+            # A path lets gunicorn use sendfile; an object store hands us a stream, relayed
+            # a piece at a time (never read whole).
             source = served.path or svc.store.open(module, version, kind)
         except ArtifactMissing as exc:
             raise NotFound(f"{module}@{version}: {kind} not available") from exc
@@ -143,6 +177,8 @@ def _serve(module: str, version: str, kind: str, served: ServedFile) -> Response
             source, mimetype=CONTENT_TYPES[kind], download_name=f"{version}.{kind}",
             conditional=False, last_modified=None, etag=False,
         )
+        if served.remote:
+            resp.content_length = served.size  # a stream's size is not known to send_file
     for name, value in file_headers(served, kind, version):
         resp.headers[name] = value
     if "X-Accel-Redirect" in resp.headers:
@@ -156,7 +192,11 @@ def _serve(module: str, version: str, kind: str, served: ServedFile) -> Response
 
 def _sent_bytes(resp: Response, served: ServedFile) -> int:
     """What the client receives: the front proxy sends the whole file on an accel hand-off."""
-    if request.method == "HEAD" or resp.status_code not in (200, 206):
+    if request.method == "HEAD":
+        return 0
+    if resp.status_code == 302 and served.remote:
+        return served.size  # sent by the object store, on Depot's word
+    if resp.status_code not in (200, 206):
         return 0
     if "X-Accel-Redirect" in resp.headers and resp.status_code == 200:
         return served.size

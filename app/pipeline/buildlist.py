@@ -62,7 +62,7 @@ def build_list(
 # not compile with this toolchain, which is the module's business, not Depot's).
 _RESOLUTION = re.compile(
     r"^go: |missing go\.sum entry|no required module provides|cannot find module|"
-    r"verifying .*checksum|SECURITY ERROR|reading file://",
+    r"verifying .*checksum|SECURITY ERROR|reading file://|reading http://127\.0\.0\.1:",
     re.M,
 )
 

@@ -116,3 +116,11 @@ class ArtifactStore(ABC):
     @abstractmethod
     def check(self) -> str:
         """Raise :class:`StoreError` unless the store can be used; else a short status."""
+    def presigned_url(self, module: str, version: str, kind: str, expires: int) -> str | None:
+        """A URL anyone may GET the stored file from for ``expires`` seconds, if the
+        backend has such URLs (object stores); None otherwise."""
+        return None
+
+    def close(self) -> None:
+        """Release what the backend holds open (connections, helper threads)."""
+        return None

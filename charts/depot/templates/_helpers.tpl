@@ -125,6 +125,7 @@ DEPOT_SEARCH_TIMEOUT: {{ .Values.config.searchTimeout | quote }}
 DEPOT_S3_ENDPOINT: {{ .Values.store.s3.endpoint | quote }}
 DEPOT_S3_REGION: {{ .Values.store.s3.region | quote }}
 DEPOT_S3_ZIPS: {{ .Values.store.s3.zips | quote }}
+DEPOT_S3_PRESIGN_TTL: {{ .Values.store.s3.presignTtl | quote }}
 {{- end }}
 {{- /* Go's own caches and HOME live on the writable /tmp (the root filesystem is read-only). */}}
 HOME: "/tmp"

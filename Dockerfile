@@ -20,7 +20,10 @@ COPY requirements.txt .
 RUN pip wheel --wheel-dir /wheels -r requirements.txt
 
 FROM ${PYTHON_IMAGE} AS runtime
-ENV PIP_DISABLE_PIP_VERSION_CHECK=1 \
+# The commit the image is built from, for /info (`--build-arg DEPOT_REVISION=$(git rev-parse HEAD)`).
+ARG DEPOT_REVISION=unknown
+ENV DEPOT_REVISION=${DEPOT_REVISION} \
+    PIP_DISABLE_PIP_VERSION_CHECK=1 \
     PIP_NO_CACHE_DIR=1 \
     PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \

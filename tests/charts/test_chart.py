@@ -645,10 +645,11 @@ def test_values_files_are_environments() -> None:
 
 
 def test_no_machine_paths_in_the_chart() -> None:
+    here = {str(Path(CHART).resolve().parents[1]), str(Path.home())}  # this checkout, $HOME
     for path in Path(CHART).rglob("*"):
         if path.is_file():
             text = path.read_text()
-            assert "/work/" not in text and "/root/" not in text, path
+            assert not any(place in text for place in here), path
 
 
 VARIANTS = {

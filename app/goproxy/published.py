@@ -142,11 +142,16 @@ class PublishedFiles:
             stat = store.stat(module, version, kind)
             if stat is None:
                 return None
-            digest = hashlib.sha256()
-            with store.open(module, version, kind) as stream:
-                while chunk := stream.read(1 << 20):
-                    digest.update(chunk)
-            body = store.read_bytes(module, version, kind) if kind != "zip" else None
-            files[kind] = ServedFile(digest.hexdigest(), stat.size, body,
+            body = None
+            if kind == "zip":  # hashed as a stream: it may be big
+                digest = hashlib.sha256()
+                with store.open(module, version, kind) as stream:
+                    while chunk := stream.read(1 << 20):
+                        digest.update(chunk)
+                sha256 = digest.hexdigest()
+            else:
+                body = store.read_bytes(module, version, kind)
+                sha256 = hashlib.sha256(body).hexdigest()
+            files[kind] = ServedFile(sha256, stat.size, body,
                                      store.local_path(module, version, kind))
         return files

@@ -133,6 +133,9 @@ def configure_logging(fmt: str) -> None:
         root.setLevel(logging.INFO)
     # Alembic narrates every plugin it loads; its result is reported by our commands.
     logging.getLogger("alembic").setLevel(logging.WARNING)
+    # The search client logs every request, and every failure with a traceback; Depot logs
+    # what a failure means itself (the database search answering instead).
+    logging.getLogger("elasticsearch").setLevel(logging.ERROR)
 
 
 def gunicorn_logconfig(fmt: str, access: bool = False) -> dict[str, Any]:
@@ -154,5 +157,6 @@ def gunicorn_logconfig(fmt: str, access: bool = False) -> dict[str, Any]:
             "gunicorn.access": {"level": "INFO" if access else "CRITICAL", "handlers": [],
                                 "propagate": True},
             "alembic": {"level": "WARNING"},
+            "elasticsearch": {"level": "ERROR"},
         },
     }

@@ -123,8 +123,8 @@ class Load:
         return threads
 
 
-def descendants(root: int) -> dict[int, str]:
-    """Every process below ``root`` with its command line."""
+def descendants(root: int) -> dict[int, tuple[int, str]]:
+    """Every process below ``root``: its parent and its command line."""
     parent_of: dict[int, int] = {}
     for entry in Path("/proc").iterdir():
         if entry.name.isdigit():
@@ -133,13 +133,14 @@ def descendants(root: int) -> dict[int, str]:
                 parent_of[int(entry.name)] = int(fields[1])
             except (OSError, IndexError):
                 continue
-    found, frontier = {}, [root]
+    found: dict[int, tuple[int, str]] = {}
+    frontier = [root]
     while frontier:
         pid = frontier.pop()
         for child, parent in parent_of.items():
             if parent == pid and child not in found:
                 try:
-                    found[child] = (Path(f"/proc/{child}/cmdline").read_bytes()
+                    found[child] = (parent, Path(f"/proc/{child}/cmdline").read_bytes()
                                     .replace(b"\0", b" ").decode(errors="replace"))
                 except OSError:
                     continue
@@ -148,16 +149,17 @@ def descendants(root: int) -> dict[int, str]:
 
 
 def memory(root: int) -> tuple[float, float]:
-    """MiB resident in the web processes (gunicorn) and in the pipeline workers."""
+    """MiB resident in the web processes (gunicorn's master and workers) and in the
+    pipeline worker itself (not the short-lived process each job forks)."""
     web = worker = 0
-    for pid, cmd in descendants(root).items():
+    for pid, (parent, cmd) in descendants(root).items():
         try:
             kb = rss_kb(pid)
         except (OSError, BenchError):
             continue
         if "gunicorn" in cmd:
             web += kb
-        elif " worker" in cmd:
+        elif " worker" in cmd and parent == root:
             worker += kb
     return web / 1024, worker / 1024
 

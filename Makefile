@@ -5,7 +5,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: run test lint bench bench-goproxy bench-ui bench-search bench-ingest install install-dev clean
+.PHONY: run test lint bench bench-goproxy bench-ui bench-search bench-ingest bench-soak install install-dev clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -35,7 +35,7 @@ lint: $(VENV)/.installed-dev
 
 # Every benchmark, one after the other (the ingest of 10,000 versions takes about 40 min);
 # each prints Markdown for docs/bench.md. Run them on a quiet machine.
-bench: bench-goproxy bench-ui bench-search bench-ingest
+bench: bench-goproxy bench-ui bench-search bench-ingest bench-soak
 
 bench-goproxy: $(VENV)/.installed-dev
 	$(BIN)/python bench/goproxy.py
@@ -48,6 +48,10 @@ bench-search: $(VENV)/.installed-dev
 
 bench-ingest: $(VENV)/.installed-dev
 	$(BIN)/python bench/ingest.py
+
+# Ten minutes of mixed load on Depot as `make run` starts it (docs/reliability.md).
+bench-soak: $(VENV)/.installed-dev
+	$(BIN)/python bench/soak.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache

@@ -6,6 +6,9 @@ mutable bits a proxy passes along: a module's version list and sumdb files.
 
 from __future__ import annotations
 
+import logging
+import threading
+import time
 from pathlib import Path
 from urllib.parse import unquote, urlparse
 
@@ -16,6 +19,35 @@ from app.gomod.paths import escape_path
 
 _session = requests.Session()
 _session.headers["User-Agent"] = "depot (go module proxy)"
+log = logging.getLogger("depot.upstream")
+
+# A version list is asked on every `@v/list` in fetch mode: a slow upstream must not make
+# Depot's own list slow. It gets this long, and after a failure the upstream is left
+# alone for a while, Depot answering from what it holds (as the search does).
+LIST_TIMEOUT = 5.0
+PAUSE_AFTER_FAILURE = 30.0
+_paused_until: dict[str, float] = {}
+_pause_lock = threading.Lock()
+
+
+def _pause(base: str, reason: str) -> None:
+    with _pause_lock:
+        first = _paused_until.get(base, 0.0) < time.monotonic()
+        _paused_until[base] = time.monotonic() + PAUSE_AFTER_FAILURE
+    if first:
+        log.warning("upstream %s failed (%s); answering from Depot alone for %.0f s",
+                    base, reason, PAUSE_AFTER_FAILURE)
+
+
+def _is_paused(base: str) -> bool:
+    with _pause_lock:
+        return _paused_until.get(base, 0.0) > time.monotonic()
+
+
+def paused(settings: Settings) -> bool:
+    """Every upstream entry failed moments ago: a miss should not wait on it again."""
+    entries = proxy_entries(settings.upstream)
+    return bool(entries) and all(_is_paused(base) for base in entries)
 
 
 class UpstreamUnavailable(Exception):
@@ -52,9 +84,13 @@ def _get(url: str, timeout: float) -> tuple[int, bytes]:
 def list_versions(settings: Settings, module: str) -> list[str] | None:
     """The first upstream's ``@v/list`` for ``module``; None when no entry has it."""
     for base in proxy_entries(settings.upstream):
+        if _is_paused(base):
+            continue
+        timeout = min(settings.upstream_timeout, LIST_TIMEOUT)
         try:
-            status, body = _get(f"{base}/{escape_path(module)}/@v/list", settings.upstream_timeout)
-        except UpstreamUnavailable:
+            status, body = _get(f"{base}/{escape_path(module)}/@v/list", timeout)
+        except UpstreamUnavailable as exc:
+            _pause(base, str(exc))
             continue
         if status == 200:
             return [line.strip() for line in body.decode(errors="replace").splitlines() if line]

@@ -95,6 +95,9 @@ def _fetch_on_miss(module: str, query: str) -> str:
         raise NotFound(f"{module}@{query}: not in Depot yet; requested (request {done.request_id})")
     if svc.settings.on_miss != "fetch":
         raise NotFound(f"{module}@{query}: not in Depot")
+    if upstream.paused(svc.settings):
+        # Fast, so the go command moves on to its next GOPROXY entry.
+        raise NotFound(f"{module}@{query}: not in Depot, and the upstream is not answering")
     try:
         report = ingest(svc, module, query, deps=True)
     except InvalidRequest as exc:

@@ -17,7 +17,7 @@ from pathlib import Path
 
 from app.fetch.download import Failed, download, resolve
 from app.fetch.errors import FetchError, UpstreamNotFound
-from app.locks import key_lock
+from app.locks import flight_lock
 from app.models import ModuleVersion, VersionState
 from app.pipeline.capture import Outcome, capture, get_version
 from app.pipeline.inline import InlineDispatcher
@@ -124,7 +124,7 @@ def ingest(
             return done([Outcome(module, query, status, exc.reason)], True)
         finally:
             shutil.rmtree(workdir, ignore_errors=True)
-    with key_lock(services.lock_dir, f"ingest:{module}@{version}"):
+    with flight_lock(services.lock_dir, services.db.engine, f"ingest:{module}@{version}"):
         if is_present(services, module, version, deps=deps):
             if refetch:
                 return done([_refetch(services, module, version)], True)

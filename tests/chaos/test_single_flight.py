@@ -80,7 +80,7 @@ def test_fifty_clients_two_processes_one_upstream_fetch(
             fetches = {kind: counting_upstream.count(file_path(module, version, kind))
                        for kind in ("info", "mod", "zip")}
             figures.append((module, version, fetches, answers))
-            print(f"round {n + 1}: {module}@{version}: {CLIENTS} clients "
+            print(f"[{db_backend}] round {n + 1}: {module}@{version}: {CLIENTS} clients "
                   f"({GO_CLIENTS} go), upstream fetches {fetches}, "
                   f"statuses {sorted({s for s, _ in answers})}, "
                   f"distinct bodies {len({h for _, h in answers})}, "

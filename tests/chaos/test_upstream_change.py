@@ -168,8 +168,9 @@ def test_captured_bytes_survive_retag_truncation_and_deletion(
         assert "upstream now fails" in out
         unchanged()
         assert drifts(svc) == recorded
+        titles = [body["text"] for body in receiver.bodies(HOOK)]
         print(f"[{db_backend}, checksums {checksums}] served sha256 kept: {captured}; "
-              f"drift rows {len(recorded)}; webhook posts {len(events(receiver))}; "
+              f"drift rows {len(recorded)}; webhooks {titles}; "
               f"upstream requests {counting_upstream.counts()}")
     finally:
         pod.stop()

@@ -155,6 +155,7 @@ def test_captured_bytes_survive_retag_truncation_and_deletion(
         counting_upstream.truncate_zip(MODULE, VERSION)
         out = look_again(depot, pod.url, tmp_path / "client-b", gosumdb)
         assert "upstream now fails" in out and "zip" in out.lower()
+        said = [out.splitlines()[0]]
         unchanged()
         assert drifts(svc) == recorded
         counting_upstream.truncate_zip(*FRESH)
@@ -165,13 +166,14 @@ def test_captured_bytes_survive_retag_truncation_and_deletion(
         # (c) the module is deleted upstream
         counting_upstream.delete_module(MODULE)
         out = look_again(depot, pod.url, tmp_path / "client-c", gosumdb)
-        assert "upstream now fails" in out
+        assert "upstream now fails" in out and "404" in out
+        said.append(out.splitlines()[0])
         unchanged()
         assert drifts(svc) == recorded
         titles = [body["text"] for body in receiver.bodies(HOOK)]
         print(f"[{db_backend}, checksums {checksums}] served sha256 kept: {captured}; "
               f"drift rows {len(recorded)}; webhooks {titles}; "
-              f"upstream requests {counting_upstream.counts()}")
+              f"upstream requests {counting_upstream.counts()}; refetch said {said}")
     finally:
         pod.stop()
         svc.db.dispose()

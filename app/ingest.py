@@ -16,8 +16,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from app.fetch.download import Failed, download, resolve
-from app.fetch.errors import FetchError, UpstreamNotFound
-from app.locks import key_lock
+from app.fetch.errors import ChecksumMismatch, FetchError, UpstreamNotFound
+from app.locks import flight_lock
 from app.models import ModuleVersion, VersionState
 from app.pipeline.capture import Outcome, capture, get_version
 from app.pipeline.inline import InlineDispatcher
@@ -82,6 +82,12 @@ def _refetch(services: Services, module: str, version: str) -> Outcome:
     try:
         result = download(services.settings, workdir, module, version)
         if isinstance(result, Failed):
+            if isinstance(result.error, ChecksumMismatch):
+                # The upstream now serves other bytes than the checksum database vouches
+                # for (a moved tag, or an attack): the go command refused them, people
+                # must still hear of it.
+                deliver(services, "checksum_mismatch", json.dumps(
+                    {"module": module, "version": version, "reason": result.error.reason}))
             return Outcome(module, version, "present", f"upstream now fails: {result.error.reason}")
         outcome = capture(services, result, VersionState.published)
         for fields in outcome.drifts:
@@ -124,7 +130,7 @@ def ingest(
             return done([Outcome(module, query, status, exc.reason)], True)
         finally:
             shutil.rmtree(workdir, ignore_errors=True)
-    with key_lock(services.lock_dir, f"ingest:{module}@{version}"):
+    with flight_lock(services.lock_dir, services.db.engine, f"ingest:{module}@{version}"):
         if is_present(services, module, version, deps=deps):
             if refetch:
                 return done([_refetch(services, module, version)], True)

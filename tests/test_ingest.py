@@ -196,6 +196,28 @@ def test_retagged_upstream_after_capture_is_drift_and_original_kept(
     assert "drift" in alerts.lower() and drifts[0].stored_sha256 in alerts
 
 
+def test_retag_refused_by_the_checksum_database_on_refetch_is_alerted(
+    services: Services, fresh_upstream: Upstream, receiver: Receiver  # noqa: F811
+):
+    """With checksums verified the go command refuses the moved tag: no drift row (Depot
+    never sees the bytes), but a critical checksum_mismatch reaches the webhooks."""
+    svc = replace(services, settings=replace(
+        services.settings, upstream=fresh_upstream.url,
+        notify_webhooks=receiver.url("/hooks/mismatch"),
+    ))
+    original = fresh_upstream.module("depot.test/chain/c", "v1.0.0").zip_bytes()
+    assert ingest(svc, "depot.test/chain/c", "v1.0.0").ok
+    retag(fresh_upstream.root, "depot.test/chain/c", "v1.0.0",
+          module_files("depot.test/chain/c", "v1.0.0") | {"changed.go": b"package c\n"})
+    [outcome] = ingest(svc, "depot.test/chain/c", "v1.0.0", refetch=True).outcomes
+    assert outcome.status == "present" and "checksum mismatch" in outcome.reason
+    assert svc.store.read_bytes("depot.test/chain/c", "v1.0.0", "zip") == original
+    with svc.db.session() as s:
+        assert s.scalars(select(Drift)).all() == []
+    alerts = json.dumps(receiver.bodies("/hooks/mismatch"))
+    assert "Checksum mismatch: depot.test/chain/c@v1.0.0" in alerts
+
+
 def test_zip_breaking_the_rules_is_rejected_with_reason(
     services: Services, fresh_upstream: Upstream, tmp_path: Path
 ):

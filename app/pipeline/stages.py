@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Protocol
 
 from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from app.fetch.download import Failed, download, resolve
@@ -160,10 +161,14 @@ class Pipeline:
         row = get_version(session, module, version)
         if row is None:
             mod = get_module(session, module)
-            row = ModuleVersion(module_id=mod.id, version=version, state=VersionState.pending)
-            session.add(row)
-            session.flush()
-            return row, True
+            try:
+                with session.begin_nested():  # another process may insert it first
+                    row = ModuleVersion(module_id=mod.id, version=version,
+                                        state=VersionState.pending)
+                    session.add(row)
+                return row, True
+            except IntegrityError:
+                row = get_version(session, module, version)
         if row.state == VersionState.failed:
             return row, True
         return row, row.state == VersionState.pending

@@ -158,6 +158,9 @@ class Settings:
     search_timeout: float = 2.0
     # "text" (readable, the default) or "json" (one object a line, the chart's default).
     log_format: str = "text"
+    # Seconds the upstream is left alone after it failed or timed out on a version list:
+    # meanwhile lists and misses answer from Depot alone, at once.
+    upstream_pause: float = 30.0
     # S3-compatible endpoint for an s3:// store (http://127.0.0.1:9000); empty: AWS's own.
     # Credentials are never settings: boto3 reads AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY
     # (or a profile, or the pod's role) itself, so the secret is never held or shown here.
@@ -220,6 +223,7 @@ class Settings:
             search_index=env.get("DEPOT_SEARCH_INDEX", "").strip() or "depot-modules",
             search_timeout=_seconds(env, "DEPOT_SEARCH_TIMEOUT", 2.0) or 2.0,
             log_format=_log_format(env),
+            upstream_pause=_seconds(env, "DEPOT_UPSTREAM_PAUSE", 30.0),
             s3_endpoint=env.get("DEPOT_S3_ENDPOINT", "").strip(),
             s3_region=env.get("DEPOT_S3_REGION", "").strip(),
             s3_zips=s3_zips,

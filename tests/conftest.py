@@ -194,6 +194,7 @@ def settings_env(settings: Settings) -> dict[str, str]:
         ELASTICSEARCH_URL=settings.elasticsearch_url,
         DEPOT_SEARCH_INDEX=settings.search_index,
         DEPOT_SEARCH_TIMEOUT=str(settings.search_timeout),
+        DEPOT_UPSTREAM_PAUSE=str(settings.upstream_pause),
         DEPOT_S3_ENDPOINT=settings.s3_endpoint,
         DEPOT_S3_REGION=settings.s3_region,
         DEPOT_S3_ZIPS=settings.s3_zips,

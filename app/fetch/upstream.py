@@ -23,20 +23,20 @@ log = logging.getLogger("depot.upstream")
 
 # A version list is asked on every `@v/list` in fetch mode: a slow upstream must not make
 # Depot's own list slow. It gets this long, and after a failure the upstream is left
-# alone for a while, Depot answering from what it holds (as the search does).
+# alone for DEPOT_UPSTREAM_PAUSE seconds, Depot answering from what it holds (as the
+# search does with its node).
 LIST_TIMEOUT = 5.0
-PAUSE_AFTER_FAILURE = 30.0
 _paused_until: dict[str, float] = {}
 _pause_lock = threading.Lock()
 
 
-def _pause(base: str, reason: str) -> None:
+def _pause(base: str, reason: str, seconds: float) -> None:
     with _pause_lock:
         first = _paused_until.get(base, 0.0) < time.monotonic()
-        _paused_until[base] = time.monotonic() + PAUSE_AFTER_FAILURE
+        _paused_until[base] = time.monotonic() + seconds
     if first:
         log.warning("upstream %s failed (%s); answering from Depot alone for %.0f s",
-                    base, reason, PAUSE_AFTER_FAILURE)
+                    base, reason, seconds)
 
 
 def _is_paused(base: str) -> bool:
@@ -90,7 +90,7 @@ def list_versions(settings: Settings, module: str) -> list[str] | None:
         try:
             status, body = _get(f"{base}/{escape_path(module)}/@v/list", timeout)
         except UpstreamUnavailable as exc:
-            _pause(base, str(exc))
+            _pause(base, str(exc), settings.upstream_pause)
             continue
         if status == 200:
             return [line.strip() for line in body.decode(errors="replace").splitlines() if line]

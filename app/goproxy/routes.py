@@ -261,14 +261,15 @@ def _listed(svc: Services, module: str) -> tuple[set[str], bool]:
 def latest(escaped: str) -> Response:
     module = decode_module(escaped)
     svc = services()
-    version = None
-    if svc.settings.on_miss == "fetch":
+    # What Depot holds answers: the go command asks @latest only when a module's list has
+    # no tagged version, and newer upstream versions reach it through @v/list anyway. Only
+    # a module Depot has nothing of is fetched (never waiting on the upstream for the rest).
+    version = versions.latest(_published_versions(svc, module))
+    if not version and svc.settings.on_miss == "fetch":
         try:
             version = _fetch_on_miss(module, "latest")
-        except (NotFound, OperationalError):  # without a database: what the store holds
+        except NotFound:
             version = None
-    if version is None:
-        version = versions.latest(_published_versions(svc, module))
     if not version:
         count_goproxy("latest", False)
         raise NotFound(f"{module}: no versions in Depot")

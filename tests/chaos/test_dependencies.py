@@ -1,7 +1,8 @@
 """Issue 8, scenario 4: each dependency fails in turn while a bounded load runs.
 
-One Depot under real gunicorn reaches PostgreSQL, Redis and the Elasticsearch node
-through relays the test cuts, and keeps its store on a small tmpfs the test fills.
+One Depot under real gunicorn (fetch on a miss) reaches PostgreSQL, Redis and the
+Elasticsearch node through relays the test cuts, keeps its store on a small tmpfs the
+test fills, and fetches from a real HTTP upstream the test makes slow (10 s) or fail.
 For each row a mixed load (GOPROXY files, lists, pages, search, the API, module
 requests) runs while the dependency is away. What must hold, per row, is in
 EXPECTED: what keeps serving, and what answers a clear 503 instead. Never a 500,
@@ -30,7 +31,9 @@ from app.ingest import ingest
 from app.migrate import upgrade
 from app.services import Services
 from tests.conftest import LiveServer, start_server
+from tests.fixtures.counting_upstream import CountingUpstream
 from tests.fixtures.relay import Relay
+from tests.fixtures.upstream import Upstream
 
 # Dependencies a relay can cut: PostgreSQL and Debian's redis-server, both over TCP.
 pytestmark = [pytest.mark.parametrize("db_backend", ["postgresql"], indirect=True),
@@ -61,14 +64,22 @@ PROBES = [
     # A new wish each time (a pending one is answered from the database alone): it must
     # reach the queue.
     Probe("request", "POST", "/api/v1/requests", json={"module": "depot.test/wish-{n}"}),
+    # A module Depot does not hold: asked of the upstream each time (fetch mode).
+    Probe("miss", "GET", "/depot.test/absent-{n}/@v/v1.0.0.info"),
 ]
+# Published files must stay fast whatever the upstream does (seconds, generously).
+FAST = ("goproxy zip", "goproxy mod")
+FAST_LIMIT = 2.0
 OK = {200, 202}
+MISS = {404}  # the go command moves on to its next GOPROXY entry
 # What each probe may answer while the dependency is away (anything else fails the test).
 EXPECTED: dict[str, dict[str, set[int]]] = {
     "redis": {"request": {503}},
     "search node": {},  # the database search answers, with a notice
-    "database": {"page": {503}, "request": {503}},  # search: the node answers alone
+    "database": {"page": {503}, "request": {503}, "miss": {503}},  # search: the node alone
     "disk full": {},  # reads go on; a new version would fail to store (tests/ops)
+    "upstream slow (10 s)": {},  # lists and @latest answer from Depot after one short wait
+    "upstream 5xx": {},
 }
 
 
@@ -78,11 +89,11 @@ class Outage:
 
     row: str
     seen: dict[str, Counter] = field(default_factory=dict)
-    slowest: float = 0.0
+    slowest: dict[str, float] = field(default_factory=dict)
 
     def record(self, probe: str, status: int, seconds: float) -> None:
         self.seen.setdefault(probe, Counter())[status] += 1
-        self.slowest = max(self.slowest, seconds)
+        self.slowest[probe] = max(self.slowest.get(probe, 0.0), seconds)
 
 
 def run_load(server: LiveServer, row: str, seconds: float = LOAD_SECONDS) -> Outage:
@@ -101,8 +112,9 @@ def run_load(server: LiveServer, row: str, seconds: float = LOAD_SECONDS) -> Out
                 body = None
                 if probe.json is not None:
                     body = {k: v.format(n=uuid.uuid4().hex[:12]) for k, v in probe.json.items()}
+                path = probe.path.format(n=uuid.uuid4().hex[:12])
                 try:
-                    resp = session.request(probe.method, server.url + probe.path,
+                    resp = session.request(probe.method, server.url + path,
                                            headers=probe.headers, json=body, timeout=30)
                     status = resp.status_code
                 except requests.RequestException:
@@ -118,10 +130,13 @@ def run_load(server: LiveServer, row: str, seconds: float = LOAD_SECONDS) -> Out
 def judge(outage: Outage, expected: dict[str, set[int]]) -> list[str]:
     problems = []
     for probe in PROBES:
-        allowed = expected.get(probe.name, OK)
+        allowed = expected.get(probe.name, MISS if probe.name == "miss" else OK)
         seen = outage.seen.get(probe.name, Counter())
         if not seen:
             problems.append(f"{outage.row}: {probe.name} was never answered")
+        if probe.name in FAST and outage.slowest.get(probe.name, 0.0) > FAST_LIMIT:
+            problems.append(f"{outage.row}: {probe.name} took "
+                            f"{outage.slowest[probe.name]:.1f} s")
         for status, count in seen.items():
             if status not in allowed:
                 problems.append(f"{outage.row}: {probe.name} answered {status} x{count}, "
@@ -179,11 +194,22 @@ def fill(root: Path) -> Callable[[], None]:
     return lambda: ballast.unlink()
 
 
+@pytest.fixture
+def http_upstream(upstream: Upstream) -> Iterator[CountingUpstream]:
+    with CountingUpstream(upstream.root) as up:
+        yield up
+
+
 def test_each_dependency_fails_in_turn_under_load(
-    queued_settings: Settings, relays: dict[str, Relay], tiny_store: Path, tmp_path: Path
+    queued_settings: Settings, relays: dict[str, Relay], tiny_store: Path,
+    http_upstream: CountingUpstream, tmp_path: Path
 ) -> None:
     settings = replace(
         queued_settings,
+        upstream=http_upstream.url,
+        on_miss="fetch",
+        upstream_pause=3.0,
+        request_limit=0,  # the load asks for modules faster than a person would
         database_url=_through(queued_settings.database_url, relays["database"]),
         redis_url=_through(queued_settings.redis_url, relays["redis"]),
         elasticsearch_url=_through("http://127.0.0.1", relays["search node"]),
@@ -200,9 +226,15 @@ def test_each_dependency_fails_in_turn_under_load(
     try:
         baseline = run_load(server, "all up", 3.0)
         problems += judge(baseline, {})
-        for row in ("redis", "search node", "database", "disk full"):
+        for row in EXPECTED:
             if row == "disk full":
                 restore = fill(tiny_store)
+            elif row.startswith("upstream slow"):
+                http_upstream.set_delay(10.0)
+                restore = http_upstream.clear_switches
+            elif row == "upstream 5xx":
+                http_upstream.set_status(503)
+                restore = http_upstream.clear_switches
             else:
                 relays[row].cut()
                 restore = relays[row].restore
@@ -210,7 +242,9 @@ def test_each_dependency_fails_in_turn_under_load(
             report.append(outage)
             problems += judge(outage, EXPECTED[row])
             restore()
-            time.sleep(1.5)  # a pool's broken connections are noticed at their next use
+            # A pool's broken connections are noticed at their next use; the upstream is
+            # asked again once its pause is over.
+            time.sleep(settings.upstream_pause + 0.5 if row.startswith("upstream") else 1.5)
             after = run_load(server, f"after {row}", 3.0)
             report.append(after)
             problems += judge(after, {})
@@ -231,5 +265,6 @@ def table(outages: list[Outage]) -> str:
     for o in outages:
         cells = [", ".join(f"{s}×{n}" for s, n in sorted(o.seen.get(p.name, {}).items()))
                  for p in PROBES]
-        lines.append(f"| {o.row} | " + " | ".join(cells) + f" | {o.slowest:.2f} s |")
+        worst = max(o.slowest.values(), default=0.0)
+        lines.append(f"| {o.row} | " + " | ".join(cells) + f" | {worst:.2f} s |")
     return "\n".join(lines)

@@ -49,7 +49,8 @@ class Upstream:
 
 def settings_for(url: str, tmp_path: Path) -> Settings:
     return Settings.from_env({"DEPOT_DATA_DIR": str(tmp_path), "DEPOT_GO": GO,
-                              "DEPOT_UPSTREAM": url, "DEPOT_GOSUMDB": "off"})
+                              "DEPOT_UPSTREAM": url, "DEPOT_GOSUMDB": "off",
+                              "DEPOT_UPSTREAM_PAUSE": "1.5"})
 
 
 @pytest.fixture
@@ -63,7 +64,6 @@ def test_a_slow_upstream_costs_one_short_wait_then_is_left_alone(
     http_upstream: Upstream, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(upstream, "LIST_TIMEOUT", 0.5)
-    monkeypatch.setattr(upstream, "PAUSE_AFTER_FAILURE", 1.5)
     mine = settings_for(http_upstream.url, tmp_path)
     assert upstream.list_versions(mine, "depot.test/a") == ["v1.0.0", "v1.1.0"]
     assert not upstream.paused(mine)

@@ -61,7 +61,9 @@ def run_go(
 ) -> GoRun:
     try:
         done = subprocess.run(
-            [go_bin, *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout
+            [go_bin, *args], cwd=cwd, env=env, capture_output=True, timeout=timeout,
+            # A hostile zip's entry names need not be UTF-8, and go prints them.
+            encoding="utf-8", errors="replace",
         )
     except subprocess.TimeoutExpired as exc:
         raise GoTimeout(f"go {' '.join(args)} took longer than {timeout:.0f}s") from exc

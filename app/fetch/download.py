@@ -69,6 +69,7 @@ def _read_capped(path: Path, limit: int) -> bytes:
 def diagnose_zip(settings: Settings, workdir: Path, module: str, version: str) -> FetchError | None:
     """Why the upstream's zip is unusable, when the go command said no more than
     ``unexpected EOF``: fetch it ourselves (capped) and apply the module-zip rules.
+    Only as a second opinion: the go command already refused the zip.
 
     None when the zip cannot be had or passes: the go command's own error stands.
     """
@@ -193,8 +194,10 @@ def download(settings: Settings, workdir: Path, module: str, version: str) -> Fe
         entry = {}
     if entry.get("Error") or not entry.get("Version"):
         error = classify(entry.get("Error") or run.stderr or run.stdout, workdir)
-        if not error.permanent and entry.get("GoMod") and not entry.get("Zip"):
-            # .info and .mod came, the zip did not: a corrupt zip says "unexpected EOF".
+        vague = not error.permanent or "not a valid zip file" in error.reason
+        if vague and entry.get("GoMod") and not entry.get("Zip"):
+            # .info and .mod came, the zip did not, and go said only "unexpected EOF"
+            # or "not a valid zip file": Depot's own check of the zip names the entry.
             error = diagnose_zip(settings, workdir, module, version) or error
         return Failed(module, version, error)
     try:

@@ -39,3 +39,13 @@ def test_diagnose_explains_a_zip_that_lies_about_its_size(tmp_path: Path) -> Non
     assert isinstance(error, ZipRulesBroken) and "too large" in error.reason
     assert not (tmp_path / "diagnose.zip").exists()
     assert diagnose_zip(settings, tmp_path, "depot.test/absent", "v1.0.0") is None
+
+
+def test_diagnose_names_the_entry_of_a_lying_bomb(tmp_path: Path) -> None:
+    root = tmp_path / "proxy"
+    case = write_case(root, "bomblying")
+    settings = Settings.from_env({"DEPOT_DATA_DIR": str(tmp_path / "data"),
+                                  "DEPOT_UPSTREAM": root.as_uri(), "DEPOT_GOSUMDB": "off"})
+    error = diagnose_zip(settings, tmp_path, case.path, "v1.0.0")
+    assert isinstance(error, ZipRulesBroken) and "zeros.bin" in error.reason
+    assert "larger than declared" in error.reason

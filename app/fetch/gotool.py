@@ -22,6 +22,7 @@ def isolated_env(workdir: Path, goproxy: str, gosumdb: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(_DROP_PREFIXES)}
     env.update(
         HOME=str(workdir / "home"),
+        XDG_CONFIG_HOME=str(workdir / "home" / ".config"),
         GOMODCACHE=str(workdir / "modcache"),
         GOPATH=str(workdir / "gopath"),
         GOCACHE=str(workdir / "gocache"),
@@ -42,6 +43,11 @@ def isolated_env(workdir: Path, goproxy: str, gosumdb: str) -> dict[str, str]:
     )
     for sub in ("home", "gopath"):
         (workdir / sub).mkdir(parents=True, exist_ok=True)
+    # Telemetry off: in its default mode the go command leaves a detached child
+    # behind that writes counters into the work folder after it was removed.
+    telemetry = workdir / "home" / ".config" / "go" / "telemetry"
+    telemetry.mkdir(parents=True, exist_ok=True)
+    (telemetry / "mode").write_text("off\n")
     return env
 
 

@@ -49,3 +49,18 @@ def test_diagnose_names_the_entry_of_a_lying_bomb(tmp_path: Path) -> None:
     error = diagnose_zip(settings, tmp_path, case.path, "v1.0.0")
     assert isinstance(error, ZipRulesBroken) and "zeros.bin" in error.reason
     assert "larger than declared" in error.reason
+
+
+def test_the_toolchain_leaves_nothing_behind_in_its_work_folder(tmp_path: Path) -> None:
+    import shutil
+    import time
+
+    from app.fetch.gotool import isolated_env
+    from tests.conftest import GO
+
+    work = tmp_path / "work"
+    env = isolated_env(work, "off", "off")
+    assert run_go(GO, ["env", "GOTELEMETRY"], env, work, 60).stdout.strip() == "off"
+    shutil.rmtree(work)
+    time.sleep(1)  # a detached telemetry child would have recreated it by now
+    assert not work.exists()

@@ -83,6 +83,9 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.wsgi_app = FastPath(  # type: ignore[method-assign]
         app.wsgi_app, published, settings.accel_redirect, downloads
     )
+    from app.headers import AlwaysHeaders
+
+    app.wsgi_app = AlwaysHeaders(app.wsgi_app)  # type: ignore[method-assign]
     # Outermost but for ProxyFix: every request gets an id, a log line and metrics.
     app.wsgi_app = RequestObserver(app.wsgi_app)  # type: ignore[method-assign]
     if settings.proxy_fix:

@@ -39,3 +39,13 @@ class Unavailable(DepotError):
     """A dependency (database, store, upstream) cannot answer right now."""
 
     status = 503
+
+
+class TooManyRequests(DepotError):
+    """A client sent more than its share; ``retry_after`` is in seconds."""
+
+    status = 429
+
+    def __init__(self, reason: str, retry_after: int) -> None:
+        super().__init__(reason)
+        self.retry_after = retry_after

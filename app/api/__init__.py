@@ -8,9 +8,10 @@ from flask import Blueprint, Response, current_app, jsonify, request, url_for
 from redis.exceptions import RedisError
 
 from app.api import modules, openapi
-from app.errors import BadRequest, NotFound, Unavailable
+from app.errors import BadRequest, NotFound, TooManyRequests, Unavailable
 from app.models import RequestSource
-from app.pipeline.requests import InvalidRequest, status, submit
+from app.pipeline.requests import InvalidRequest, status, submit, validate_wish
+from app.ratelimit import request_limiter
 from app.services import Services
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
@@ -48,9 +49,22 @@ def create_request() -> tuple[Response, int, dict[str, str]]:
         raise BadRequest('"module" is required (a module path such as github.com/google/uuid)')
     if not isinstance(version, str) or not version:
         raise BadRequest('"version" must be a version such as "v1.2.3" or "latest"')
+    module, version = module.strip(), version.strip()
+    try:
+        validate_wish(module, version)  # as the form does: only real wishes count
+    except InvalidRequest as exc:
+        raise BadRequest(str(exc)) from exc
+    try:
+        retry_after = request_limiter().hit(request.remote_addr or "unknown")
+    except RedisError as exc:
+        raise Unavailable(f"the job queue is unreachable: {type(exc).__name__}") from exc
+    if retry_after is not None:
+        # The same budget as the portal's form: the API is no way around it.
+        raise TooManyRequests(f"too many module requests; try again in {retry_after} seconds",
+                              retry_after)
     svc: Services = current_app.extensions["depot"]
     try:
-        done = request_wish(svc, module.strip(), version.strip(), RequestSource.api)
+        done = request_wish(svc, module, version, RequestSource.api)
     except InvalidRequest as exc:
         raise BadRequest(str(exc)) from exc
     location = url_for("api.get_request", request_id=done.request_id)
@@ -88,5 +102,9 @@ def openapi_json() -> Response:
 @bp.errorhandler(BadRequest)
 @bp.errorhandler(NotFound)
 @bp.errorhandler(Unavailable)
+@bp.errorhandler(TooManyRequests)
 def json_error(exc: BadRequest) -> tuple[Response, int]:
-    return jsonify({"error": exc.reason}), exc.status
+    resp = jsonify({"error": exc.reason})
+    if isinstance(exc, TooManyRequests):
+        resp.headers["Retry-After"] = str(exc.retry_after)
+    return resp, exc.status

@@ -216,6 +216,9 @@ def spec(server_url: str) -> dict[str, Any]:
                     "202": {**_ok("Request", "accepted; poll the Location"),
                             "headers": {"Location": {"schema": {"type": "string"}}}},
                     "400": ERRORS["400"],
+                    "429": {**_ok("Error", "too many module requests from this client "
+                                  "(DEPOT_REQUEST_LIMIT a minute, shared with the form)"),
+                            "headers": {"Retry-After": {"schema": {"type": "integer"}}}},
                     "503": _ok("Error", "the job queue is unreachable")}}},
             "/api/v1/requests/{id}": {"get": {
                 "summary": "a request's state and the dependencies it pulled in",

@@ -16,6 +16,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from app.config import Settings
+from app.fetch import upstream
 from app.fetch.errors import FetchError, InvalidModule, ZipRulesBroken, classify
 from app.fetch.gotool import GoTimeout, isolated_env, parse_json_stream, run_go
 from app.gomod import h1, modfile, zipcheck
@@ -56,6 +57,36 @@ def _parse_time(info_path: Path) -> datetime | None:
         return None
 
 
+def _read_capped(path: Path, limit: int) -> bytes:
+    """A file's bytes, or a rule error once it is larger than ``limit`` (never read whole)."""
+    with path.open("rb") as f:
+        data = f.read(limit + 1)
+    if len(data) > limit:
+        raise GoModError(f"go.mod file too large (max size is {limit} bytes)")
+    return data
+
+
+def diagnose_zip(settings: Settings, workdir: Path, module: str, version: str) -> FetchError | None:
+    """Why the upstream's zip is unusable, when the go command said no more than
+    ``unexpected EOF``: fetch it ourselves (capped) and apply the module-zip rules.
+    Only as a second opinion: the go command already refused the zip.
+
+    None when the zip cannot be had or passes: the go command's own error stands.
+    """
+    dest = workdir / "diagnose.zip"
+    try:
+        if not upstream.fetch_zip(settings, module, version, dest, zipcheck.MAX_ZIP_SIZE):
+            return None
+        zipcheck.check_zip(dest, module, version)
+    except GoModError as exc:
+        return ZipRulesBroken(str(exc))
+    except OSError:
+        return None
+    finally:
+        dest.unlink(missing_ok=True)
+    return None
+
+
 def describe(settings: Settings, entry: dict) -> Fetched:
     """Check one `go mod download -json` entry and gather its facts.
 
@@ -66,7 +97,7 @@ def describe(settings: Settings, entry: dict) -> Fetched:
     zip_path, mod_path, info_path = Path(entry["Zip"]), Path(entry["GoMod"]), Path(entry["Info"])
     try:
         report = zipcheck.check_zip(zip_path, path, version)
-        mod_bytes = mod_path.read_bytes()
+        mod_bytes = _read_capped(mod_path, modfile.MAX_GOMOD_SIZE)
         facts = modfile.parse_gomod(mod_bytes, settings.go_bin)
     except GoModError as exc:
         raise ZipRulesBroken(str(exc)) from exc
@@ -146,7 +177,7 @@ def resolve(settings: Settings, workdir: Path, module: str, query: str) -> str:
     if entries and entries[0].get("Version") and not entries[0].get("Error"):
         return entries[0]["Version"]
     message = (entries[0].get("Error") or {}).get("Err", "") if entries else ""
-    raise classify(message or run.stderr or f"{module}@{query}: no version")
+    raise classify(message or run.stderr or f"{module}@{query}: no version", workdir)
 
 
 def download(settings: Settings, workdir: Path, module: str, version: str) -> Fetched | Failed:
@@ -162,7 +193,13 @@ def download(settings: Settings, workdir: Path, module: str, version: str) -> Fe
     except ValueError:
         entry = {}
     if entry.get("Error") or not entry.get("Version"):
-        return Failed(module, version, classify(entry.get("Error") or run.stderr or run.stdout))
+        error = classify(entry.get("Error") or run.stderr or run.stdout, workdir)
+        vague = not error.permanent or "not a valid zip file" in error.reason
+        if vague and entry.get("GoMod") and not entry.get("Zip"):
+            # .info and .mod came, the zip did not, and go said only "unexpected EOF"
+            # or "not a valid zip file": Depot's own check of the zip names the entry.
+            error = diagnose_zip(settings, workdir, module, version) or error
+        return Failed(module, version, error)
     try:
         return describe(settings, entry)
     except FetchError as exc:

@@ -6,6 +6,7 @@ Permanent failures end a request with the reason; transient ones may be retried.
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 
 class FetchError(Exception):
@@ -50,14 +51,30 @@ _NOT_FOUND = re.compile(
 )
 _INVALID = re.compile(
     r"malformed|invalid|does not match|has non-|disallowed|declares its path|"
-    r"module path .* mismatch|unzip|zip: not a valid",
+    r"module path .* mismatch|unzip|zip: not a valid|has unexpected file",
     re.I,
 )
 
 
-def classify(message: str) -> FetchError:
-    """Turn the go command's error text into a :class:`FetchError` (first line kept short)."""
-    text = " ".join(message.split())
+def scrub(message: str, workdir: Path | None) -> str:
+    """Drop the private work folder from the go command's text.
+
+    Reasons are shown to users and stored; the worker's folders are nobody's
+    business and differ on every run. ``unzip <cached zip>: why`` becomes ``why``.
+    """
+    if workdir is None:
+        return message
+    root = re.escape(str(workdir))
+    message = re.sub(rf"unzip {root}\S*: ", "", message)
+    return re.sub(rf"{root}/\S*?([^/\s]+)(?=[:\s]|$)", r"\1", message)
+
+
+def classify(message: str, workdir: Path | None = None) -> FetchError:
+    """Turn the go command's error text into a :class:`FetchError` (first line kept short).
+
+    ``workdir``, the private folder the go command ran in, is left out of the reason.
+    """
+    text = " ".join(scrub(message, workdir).split())  # the go command's words match below
     if len(text) > 600:
         text = text[:600] + "…"
     if _CHECKSUM.search(message):

@@ -22,6 +22,7 @@ def isolated_env(workdir: Path, goproxy: str, gosumdb: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(_DROP_PREFIXES)}
     env.update(
         HOME=str(workdir / "home"),
+        XDG_CONFIG_HOME=str(workdir / "home" / ".config"),
         GOMODCACHE=str(workdir / "modcache"),
         GOPATH=str(workdir / "gopath"),
         GOCACHE=str(workdir / "gocache"),
@@ -42,6 +43,11 @@ def isolated_env(workdir: Path, goproxy: str, gosumdb: str) -> dict[str, str]:
     )
     for sub in ("home", "gopath"):
         (workdir / sub).mkdir(parents=True, exist_ok=True)
+    # Telemetry off: in its default mode the go command leaves a detached child
+    # behind that writes counters into the work folder after it was removed.
+    telemetry = workdir / "home" / ".config" / "go" / "telemetry"
+    telemetry.mkdir(parents=True, exist_ok=True)
+    (telemetry / "mode").write_text("off\n")
     return env
 
 
@@ -61,7 +67,9 @@ def run_go(
 ) -> GoRun:
     try:
         done = subprocess.run(
-            [go_bin, *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout
+            [go_bin, *args], cwd=cwd, env=env, capture_output=True, timeout=timeout,
+            # A hostile zip's entry names need not be UTF-8, and go prints them.
+            encoding="utf-8", errors="replace",
         )
     except subprocess.TimeoutExpired as exc:
         raise GoTimeout(f"go {' '.join(args)} took longer than {timeout:.0f}s") from exc

@@ -9,13 +9,14 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import unquote, urlparse
 
 import requests
 
 from app.config import Settings
-from app.gomod.paths import escape_path
+from app.gomod.paths import escape_path, escape_version
 
 _session = requests.Session()
 _session.headers["User-Agent"] = "depot (go module proxy)"
@@ -95,6 +96,58 @@ def list_versions(settings: Settings, module: str) -> list[str] | None:
         if status == 200:
             return [line.strip() for line in body.decode(errors="replace").splitlines() if line]
     return None
+
+
+def fetch_zip(settings: Settings, module: str, version: str, dest: Path, limit: int) -> bool:
+    """Copy the first upstream's zip of module@version to ``dest``, streamed.
+
+    For explaining a download the go command gave up on without a clear
+    reason: False when no entry serves it or it is larger than ``limit``
+    (memory stays bounded either way: nothing is held whole).
+    """
+    rel = f"{escape_path(module)}/@v/{escape_version(version)}.zip"
+    for base in proxy_entries(settings.upstream):
+        try:
+            if _copy_capped(f"{base}/{rel}", dest, limit, settings.upstream_timeout):
+                return True
+        except (OSError, requests.RequestException):
+            continue
+    return False
+
+
+def _chunks(url: str, timeout: float) -> Iterator[bytes] | None:
+    """The body of ``url`` in 1 MiB pieces, or None when it is not there."""
+    parsed = urlparse(url)
+    if parsed.scheme == "file":
+        source = Path(unquote(parsed.path))
+        if not source.is_file():
+            return None
+
+        def read() -> Iterator[bytes]:
+            with source.open("rb") as f:
+                while chunk := f.read(1 << 20):
+                    yield chunk
+
+        return read()
+    resp = _session.get(url, timeout=timeout, stream=True)
+    if resp.status_code != 200:
+        resp.close()
+        return None
+    return resp.iter_content(1 << 20)
+
+
+def _copy_capped(url: str, dest: Path, limit: int, timeout: float) -> bool:
+    chunks = _chunks(url, timeout)
+    if chunks is None:
+        return False
+    size = 0
+    with open(dest, "wb") as out:
+        for chunk in chunks:
+            size += len(chunk)
+            if size > limit:
+                return False
+            out.write(chunk)
+    return True
 
 
 def sumdb_base(settings: Settings, name: str) -> str | None:

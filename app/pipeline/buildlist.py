@@ -47,13 +47,13 @@ def build_list(
     except GoTimeout as exc:
         raise classify(f"timeout: {exc}") from exc
     if run.returncode != 0:
-        raise classify(run.stderr or run.stdout)
+        raise classify(run.stderr or run.stdout, workdir)
     members = []
     for entry in parse_json_stream(run.stdout):
         if entry.get("Main") or not entry.get("Version"):
             continue
         if entry.get("Error"):
-            raise classify(str(entry["Error"].get("Err", entry["Error"])))
+            raise classify(str(entry["Error"].get("Err", entry["Error"])), workdir)
         members.append((entry["Path"], entry["Version"]))
     return members
 

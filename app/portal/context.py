@@ -7,9 +7,11 @@ from typing import TypeVar
 
 from flask import current_app
 
-from app.ratelimit import FixedWindowLimiter
+from app.ratelimit import request_limiter
 from app.search import SearchBackend, open_backend
 from app.services import Services
+
+__all__ = ["request_limiter", "search_backend", "services", "until_published", "used_by_counts"]
 
 
 def services() -> Services:
@@ -38,17 +40,4 @@ def search_backend() -> SearchBackend:
         svc = services()
         found = open_backend(svc)
         current_app.extensions["depot.search"] = found
-    return found
-
-
-def request_limiter() -> FixedWindowLimiter:
-    """Module requests per client per minute, counted in the queue's Redis."""
-    found = current_app.extensions.get("depot.request_limiter")
-    if found is None:
-        from app.queue import connect
-
-        settings = services().settings
-        found = FixedWindowLimiter(connect(settings), settings.request_limit, 60,
-                                   prefix="depot:ratelimit:request:")
-        current_app.extensions["depot.request_limiter"] = found
     return found

@@ -21,6 +21,18 @@ def test_set_me_up_shows_this_servers_url(page: Page, depot: LiveServer):
     expect(page.locator("button.copy").first).to_be_visible()
 
 
+COUNT_EXECUTIONS = """(() => {
+  window.__executions = 0;
+  for (const name of ['alert', 'confirm', 'prompt', 'print', 'open']) {
+    const original = window[name];
+    window[name] = function (...args) {
+      window.__executions += 1;
+      return original.apply(this, args);
+    };
+  }
+})();"""
+
+
 def _watch(page: Page) -> tuple[list[str], list[str]]:
     dialogs: list[str] = []
     console: list[str] = []
@@ -34,6 +46,8 @@ def _watch(page: Page) -> tuple[list[str], list[str]]:
 
     page.on("dialog", on_dialog)
     page.on("console", on_console)
+    # Count every execution a payload could cause, whether or not it opens a dialog.
+    page.add_init_script(COUNT_EXECUTIONS)
     return dialogs, console
 
 
@@ -43,6 +57,7 @@ def _assert_nothing_ran(page: Page, dialogs: list[str]) -> None:
     expect(readme).to_contain_text("Plain text survives")
     expect(readme).to_contain_text("The end.")
     assert dialogs == []
+    assert page.evaluate("window.__executions") == 0
     assert page.evaluate("typeof window.__xss") == "undefined"
     assert page.evaluate("document.scripts.length") == OUR_SCRIPTS
     found = page.evaluate("""() => [...document.querySelectorAll('article.readme *')].flatMap(
@@ -54,6 +69,8 @@ def _assert_nothing_ran(page: Page, dialogs: list[str]) -> None:
     assert page.locator("article.readme :is(script, iframe, object, embed, svg, style, form, "
                         "input, link, meta, base)").count() == 0
     assert page.url.endswith("/" + XSS)  # no refresh or redirect happened
+    # The control: a call made now is counted, so the 0 above means nothing ran.
+    assert page.evaluate("() => { alert('control'); return window.__executions; }") == 1
 
 
 def test_xss_readme_runs_nothing_with_our_csp(page: Page, depot: LiveServer):

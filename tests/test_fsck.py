@@ -6,15 +6,19 @@ from __future__ import annotations
 import json
 import os
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 from flask import Flask
 
+from app.config import Settings
 from app.fsck import Report, check
 from app.ingest import ingest
+from app.migrate import upgrade
 from app.services import Services
 from tests.conftest import make_app
+from tests.fixtures.s3 import create_bucket
 from tests.fixtures.upstream import PSEUDO_VERSION
 
 C_DIR = "depot.test/chain/c/@v"
@@ -129,3 +133,30 @@ def test_a_stale_temporary_file_is_found_and_repair_removes_only_old_ones(
     assert "repaired: .tmp/0123abcd removed" in done.output
     assert sorted(p.name for p in tmp.iterdir()) == ["4567ef01"]
     assert check(filled).ok
+
+
+@pytest.mark.parametrize("db_backend", ["sqlite"])
+def test_on_s3_the_same_problems_are_found(settings: Settings, s3_env: str) -> None:
+    """The checks go through the store interface: an S3 bucket (the real test server)."""
+    bucket = create_bucket(s3_env)
+    on_s3 = replace(settings, store_url=f"s3://{bucket}/depot", s3_endpoint=s3_env)
+    svc = Services.from_settings(on_s3)
+    upgrade(svc.db.engine)
+    try:
+        assert ingest(svc, "depot.test/chain/b", "v1.0.0", deps=True).ok
+        assert check(svc).ok and check(svc).artifacts == 6
+        client = svc.store.client  # type: ignore[attr-defined]
+        zip_key = f"depot/{C_DIR}/v1.0.0.zip"
+        body = bytearray(client.get_object(Bucket=bucket, Key=zip_key)["Body"].read())
+        body[10] ^= 0x01
+        client.put_object(Bucket=bucket, Key=zip_key, Body=bytes(body))
+        client.delete_object(Bucket=bucket, Key=f"depot/{C_DIR}/v1.0.0.mod")
+        svc.store.put_bytes("depot.test/ghost", "v1.0.0", "info", b"{}")
+        svc.store.set_list("depot.test/chain/c", ["v1.0.0", "v2.0.0"])
+        report = check(svc)
+        assert kinds(report) == {"list_extra": 1, "missing": 1, "orphan": 1, "sha256": 1}
+        assert {p.key for p in report.errors} == {
+            f"{C_DIR}/v1.0.0.zip", f"{C_DIR}/v1.0.0.mod", f"{C_DIR}/list"}
+    finally:
+        svc.store.close()
+        svc.db.dispose()

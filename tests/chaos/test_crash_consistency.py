@@ -166,6 +166,7 @@ def mid_job(pool: Workers, live: list[subprocess.Popen], rng: random.Random,
         time.sleep(0.02)
 
 
+@pytest.mark.timeout(int(DEADLINE) + 600)  # the suite's 900 s is for ordinary tests
 @pytest.mark.parametrize("db_backend", ["postgresql"])
 @pytest.mark.parametrize("redis_url", ["redis-server"], indirect=True)
 def test_kill_9_workers_and_web_while_ingesting_loses_nothing(

@@ -20,6 +20,10 @@ from jobs.pipeline import worker_services
 HEARTBEAT = 5  # seconds between a busy worker's heartbeats
 HEARTBEAT_GRACE = 10  # a job whose heartbeat is this late is taken as abandoned
 MAINTENANCE = 15  # seconds between registry clean-ups (which requeue abandoned jobs)
+# An idle worker waits for a job this long minus 15 s before it looks up again (RQ's
+# default, 420, left idle workers doing no maintenance for 7 minutes: a job abandoned by
+# a killed worker waited that long to be requeued when the others had nothing to do).
+WORKER_TTL = MAINTENANCE + 15
 # A request this old whose work has no job was left behind by a killed process.
 STALLED_AFTER = timedelta(seconds=60)
 REDRIVE_LOCK = "depot:redrive-lock"
@@ -94,5 +98,6 @@ def run_worker(connection: Redis, queues: list[str], burst: bool = False) -> boo
         connection=connection,
         job_monitoring_interval=HEARTBEAT,
         maintenance_interval=MAINTENANCE,
+        worker_ttl=WORKER_TTL,
     )
     return worker.work(burst=burst, with_scheduler=True, logging_level=logging.INFO)

@@ -116,13 +116,36 @@ class RQDispatcher:
                 pass
 
     def has_job(self, stage: str, *args: str) -> bool:
-        """True while this work's job is queued, running or scheduled for a retry."""
+        """True while this work's job is really waiting, running or due for a retry.
+
+        A job whose status says so but which sits in none of the places RQ keeps such
+        jobs is lost (a worker killed between taking it and marking it started: RQ's
+        clean-up then drops it from the registry without a retry); its record is
+        deleted here, so the work can be queued again.
+        """
+        jid = job_id(stage, args)
         try:
-            job = Job.fetch(job_id(stage, args), connection=self.connection)
+            job = Job.fetch(jid, connection=self.connection)
         except NoSuchJobError:
             return False
-        return job.get_status() not in (JobStatus.FINISHED, JobStatus.FAILED,
-                                        JobStatus.STOPPED, JobStatus.CANCELED, None)
+        status = job.get_status()
+        queue = self.queue(STAGE_QUEUE[stage])
+        if status == JobStatus.QUEUED:
+            alive = (self.connection.lpos(queue.key, jid) is not None
+                     or self.connection.lpos(queue.intermediate_queue.key, jid) is not None)
+        elif status == JobStatus.STARTED:
+            alive = jid in queue.started_job_registry.get_job_ids(cleanup=False)
+        elif status == JobStatus.SCHEDULED:
+            alive = self.connection.zscore(queue.scheduled_job_registry.key, jid) is not None
+        elif status == JobStatus.DEFERRED:
+            alive = True
+        else:
+            return False
+        if not alive:
+            log.warning("job %s was lost by the queue (status %s, in no queue or registry); "
+                        "queueing its work again", jid, status)
+            job.delete()
+        return alive
 
     def _clear_finished(self, jid: str) -> bool:
         """Remove an old job with this id if it is over, so the work can be queued again."""

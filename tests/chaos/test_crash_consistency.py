@@ -5,8 +5,8 @@ A synthetic upstream (bench/_synthetic.py: modules that really build, with
 dependencies) is served from a file:// tree. Depot runs under real gunicorn with
 real `flask --app app worker` processes on PostgreSQL and Debian's Redis. Half the
 versions are queued with `discover --from-file`, the other half posted one by one
-to POST /api/v1/requests while the harness SIGKILLs a worker caught running a job
-(its whole process group: the work-horse and its `go`) every few seconds and
+to POST /api/v1/requests while the harness SIGKILLs a random worker (with its
+work-horse and the `go` it runs) every few seconds and
 restarts it, and once SIGKILLs gunicorn's master and workers and starts it again.
 Afterwards
 every version must be published, served by Depot's GOPROXY with the upstream's
@@ -59,7 +59,7 @@ class Chaos:
     """What the harness did and saw."""
 
     worker_kills: int = 0
-    mid_job_kills: int = 0  # kills that caught a job running `go`
+    mid_job_kills: int = 0  # kills that caught a worker running a job
     web_kills: int = 0
     posted: int = 0
     post_failures: int = 0  # posts refused while the web server was down (then retried)
@@ -154,16 +154,13 @@ def running_job(pool: Workers, proc: subprocess.Popen) -> bool:
     return bool(lines) and bool(JOB_START.search(lines[-1]))
 
 
-def mid_job(pool: Workers, live: list[subprocess.Popen], rng: random.Random,
-            wait: float = 8.0) -> tuple[subprocess.Popen, bool]:
-    """A worker caught in the middle of a job, looked for during ``wait`` seconds, else
-    any worker; True if caught mid-job."""
-    deadline = time.monotonic() + wait
-    while True:
-        busy = [proc for proc in live if running_job(pool, proc)]
-        if busy or time.monotonic() > deadline:
-            return (rng.choice(busy), True) if busy else (rng.choice(live), False)
-        time.sleep(0.02)
+def pick_victim(pool: Workers, live: list[subprocess.Popen], rng: random.Random
+                ) -> tuple[subprocess.Popen, bool]:
+    """A random worker, as the issue asks (always taking the busy one would kill the
+    last long validation of a run again and again until its retries ran out); True
+    when it was in the middle of a job."""
+    victim = rng.choice(live)
+    return victim, running_job(pool, victim)
 
 
 @pytest.mark.timeout(int(DEADLINE) + 600)  # the suite's 900 s is for ordinary tests
@@ -217,7 +214,7 @@ def test_kill_9_workers_and_web_while_ingesting_loses_nothing(
             published = states(services)["published"]
             if published >= VERSIONS:
                 break
-            victim, busy = mid_job(pool, live, rng)
+            victim, busy = pick_victim(pool, live, rng)
             pool.kill(victim)
             chaos.worker_kills += 1
             chaos.mid_job_kills += busy

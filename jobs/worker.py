@@ -15,6 +15,7 @@ from rq import Queue, Worker
 from rq.executions import Execution
 from rq.job import Job
 
+from app.queue import forget_executions
 from jobs.pipeline import worker_services
 
 HEARTBEAT = 5  # seconds between a busy worker's heartbeats
@@ -58,7 +59,7 @@ class DepotWorker(Worker):
                 log.exception("re-queueing stalled requests failed")
 
     def prepare_execution(self, job: Job) -> Execution:
-        forget_dead_executions(job)
+        forget_executions(job)  # of earlier runs, all ended: see app.queue
         return super().prepare_execution(job)
 
     def get_heartbeat_ttl(self, job: Job, working_time: float = 0.0) -> int:
@@ -66,29 +67,6 @@ class DepotWorker(Worker):
             remaining = job.timeout - working_time
             return int(min(remaining, self.job_monitoring_interval)) + HEARTBEAT_GRACE
         return super().get_heartbeat_ttl(job, working_time)
-
-
-def forget_dead_executions(job: Job) -> None:
-    """Drop the records of earlier runs of a job that is about to run again.
-
-    RQ 3.0 keeps a killed run's execution id in the job's execution registry for a
-    minute after the execution record itself expired; the retried run then does
-    its work and fails in RQ's clean-up ("Execution … not found in Redis"), so a
-    finished job is counted failed and retried until its retries run out. A job
-    runs once at a time (a retry starts only when the earlier run is over), so
-    every execution recorded before this one belongs to a run that has ended.
-    """
-    registry = job.execution_registry
-    stale = [x.decode() if isinstance(x, bytes) else x
-             for x in job.connection.zrange(registry.key, 0, -1)]
-    if not stale:
-        return
-    with job.connection.pipeline() as pipe:
-        for execution_id in stale:
-            pipe.delete(Execution(execution_id, job.id, job.connection).key)
-        pipe.delete(registry.key)
-        pipe.execute()
-    log.warning("job %s: forgot %d execution(s) of an earlier run", job.id, len(stale))
 
 
 def run_worker(connection: Redis, queues: list[str], burst: bool = False) -> bool:

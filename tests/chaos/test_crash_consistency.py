@@ -252,7 +252,7 @@ def test_kill_9_workers_and_web_while_ingesting_loses_nothing(
         assert checked.returncode == 0 and report["ok"], checked.stdout[-4000:]
         assert chaos.worker_kills >= 1 and chaos.web_kills == 1
         # A retried job that did its work is not counted failed (RQ's clean-up of the
-        # killed run's records used to fail it: jobs/worker.forget_dead_executions).
+        # killed run's records used to fail it: app.queue.forget_executions).
         assert "0 failed job(s)" in failed_jobs.stderr, failed_jobs.stdout[-3000:]
         assert "not found in Redis" not in worker_logs
     finally:

@@ -1,5 +1,5 @@
 """Flask commands: `flask --app app migrate | downgrade | ingest | discover | worker | jobs |
-reindex | serve`."""
+reindex | fsck | serve`."""
 
 from __future__ import annotations
 
@@ -182,6 +182,30 @@ def register_commands(app: Flask) -> None:
             raise click.ClickException(
                 "no search index here: with PostgreSQL and no ELASTICSEARCH_URL the database "
                 "search reads the catalogue directly")
+
+    @app.cli.command("fsck")
+    @click.option("--json", "as_json", is_flag=True, help="One JSON report on stdout.")
+    @click.option("--repair", is_flag=True,
+                  help="Remove temporary files older than --tmp-age and rewrite @v/list "
+                       "files from the database (never a file a row knows).")
+    @click.option("--tmp-age", default=600, show_default=True, type=click.IntRange(0),
+                  help="Seconds a temporary file must be old before --repair removes it.")
+    @click.option("--quick", is_flag=True, help="Compare sizes only, do not hash the bytes.")
+    @click.option("--examples", default=10, show_default=True, type=click.IntRange(0),
+                  help="Problems shown per kind in the summary.")
+    def fsck_cmd(as_json: bool, repair: bool, tmp_age: int, quick: bool, examples: int) -> None:
+        """Check that the database and the store agree (exit 1 when they do not)."""
+        from app.fsck import check
+        from app.store import StoreError
+
+        svc = _services()
+        try:
+            report = check(svc, hash_files=not quick, repair=repair, tmp_age=tmp_age)
+        except StoreError as exc:
+            raise click.ClickException(str(exc)) from exc
+        click.echo(report.to_json() if as_json else report.summary(examples))
+        if not report.ok:
+            sys.exit(1)
 
     @app.cli.command("serve")
     @click.option("--workers", "worker_count", default=1, show_default=True,

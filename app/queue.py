@@ -20,6 +20,7 @@ from redis import Redis
 from redis.exceptions import ConnectionError as RedisConnectionError
 from rq import Queue, Retry
 from rq.exceptions import DuplicateJobError, NoSuchJobError
+from rq.executions import Execution
 from rq.job import Job, JobStatus
 from rq.registry import FailedJobRegistry
 
@@ -40,6 +41,29 @@ JOB_FUNCTION = "jobs.pipeline.run_stage"
 # Transient failures (upstream timeouts, 5xx) come back with growing pauses.
 RETRY_INTERVALS = [10, 60, 300, 900]
 BACKLOG_ALERT_EVERY = 600  # seconds between two backlog notifications for one queue
+
+
+def forget_executions(job: Job) -> None:
+    """Drop the records of a job's earlier runs (before it runs again, or is deleted).
+
+    RQ 3.0 keeps a killed run's execution id in the job's execution registry for a
+    minute after the execution record itself expired; a retried run then does its
+    work and fails in RQ's clean-up ("Execution … not found in Redis"), so a finished
+    job is counted failed and retried until its retries run out, and deleting the job
+    fails the same way. A job runs once at a time (a retry starts only when the
+    earlier run is over), so every execution recorded before it runs again has ended.
+    """
+    registry = job.execution_registry
+    stale = [x.decode() if isinstance(x, bytes) else x
+             for x in job.connection.zrange(registry.key, 0, -1)]
+    if not stale:
+        return
+    with job.connection.pipeline() as pipe:
+        for execution_id in stale:
+            pipe.delete(Execution(execution_id, job.id, job.connection).key)
+        pipe.delete(registry.key)
+        pipe.execute()
+    log.warning("job %s: forgot %d execution(s) of an earlier run", job.id, len(stale))
 
 
 def connect(settings: Settings) -> Redis:
@@ -114,6 +138,39 @@ class RQDispatcher:
                 Job.fetch(jid, connection=self.connection).delete()
             except NoSuchJobError:
                 pass
+
+    def has_job(self, stage: str, *args: str) -> bool:
+        """True while this work's job is really waiting, running or due for a retry.
+
+        A job whose status says so but which sits in none of the places RQ keeps such
+        jobs is lost (a worker killed between taking it and marking it started: RQ's
+        clean-up then drops it from the registry without a retry); its record is
+        deleted here, so the work can be queued again.
+        """
+        jid = job_id(stage, args)
+        try:
+            job = Job.fetch(jid, connection=self.connection)
+        except NoSuchJobError:
+            return False
+        status = job.get_status()
+        queue = self.queue(STAGE_QUEUE[stage])
+        if status == JobStatus.QUEUED:
+            alive = (self.connection.lpos(queue.key, jid) is not None
+                     or self.connection.lpos(queue.intermediate_queue.key, jid) is not None)
+        elif status == JobStatus.STARTED:
+            alive = jid in queue.started_job_registry.get_job_ids(cleanup=False)
+        elif status == JobStatus.SCHEDULED:
+            alive = self.connection.zscore(queue.scheduled_job_registry.key, jid) is not None
+        elif status == JobStatus.DEFERRED:
+            alive = True
+        else:
+            return False
+        if not alive:
+            log.warning("job %s was lost by the queue (status %s, in no queue or registry); "
+                        "queueing its work again", jid, status)
+            forget_executions(job)
+            job.delete()
+        return alive
 
     def _clear_finished(self, jid: str) -> bool:
         """Remove an old job with this id if it is over, so the work can be queued again."""

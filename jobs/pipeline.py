@@ -6,6 +6,7 @@ which must not reuse the parent's database connections.
 
 from __future__ import annotations
 
+import logging
 import os
 import time
 from functools import lru_cache
@@ -19,6 +20,8 @@ from app.pipeline.notifications import deliver
 from app.pipeline.stages import Pipeline
 from app.queue import RETRY_INTERVALS, RQDispatcher, connect
 from app.services import Services
+
+log = logging.getLogger("depot.jobs")
 
 
 @lru_cache(maxsize=1)
@@ -109,7 +112,11 @@ def run_stage(stage: str, *args: str) -> None:
             drain(services, connection)
         else:
             dispatcher = RQDispatcher(services.settings, connection)
-            Pipeline(services, dispatcher, reclaim=is_retry()).run(stage, *args)
+            reclaim = is_retry()
+            if reclaim:  # counted by operators and the crash-consistency test
+                log.warning("job retried: %s %s (an earlier run failed or its worker died)",
+                            stage, " ".join(args))
+            Pipeline(services, dispatcher, reclaim=reclaim).run(stage, *args)
         ok = True
     finally:
         record_job(connection, stage, time.monotonic() - began, ok)

@@ -8,20 +8,59 @@ the job, which is idempotent, runs again elsewhere.
 from __future__ import annotations
 
 import logging
+from datetime import timedelta
 
 from redis import Redis
 from rq import Queue, Worker
+from rq.executions import Execution
 from rq.job import Job
 
+from app.queue import forget_executions
 from jobs.pipeline import worker_services
 
 HEARTBEAT = 5  # seconds between a busy worker's heartbeats
 HEARTBEAT_GRACE = 10  # a job whose heartbeat is this late is taken as abandoned
 MAINTENANCE = 15  # seconds between registry clean-ups (which requeue abandoned jobs)
+# An idle worker waits for a job this long minus 15 s before it looks up again (RQ's
+# default, 420, left idle workers doing no maintenance for 7 minutes: a job abandoned by
+# a killed worker waited that long to be requeued when the others had nothing to do).
+WORKER_TTL = MAINTENANCE + 15
+# A request this old whose work has no job was left behind by a killed process.
+STALLED_AFTER = timedelta(seconds=60)
+REDRIVE_LOCK = "depot:redrive-lock"
+
+log = logging.getLogger("depot.worker")
+
+
+def redrive(connection: Redis) -> int:
+    """Queue the work of stalled requests again (see app.pipeline.requests)."""
+    from app.pipeline.requests import redrive_stalled
+    from app.queue import RQDispatcher
+
+    services = worker_services()
+    queued = redrive_stalled(services, RQDispatcher(services.settings, connection),
+                             STALLED_AFTER)
+    if queued:
+        log.warning("queued the work of %d stalled request(s) again", queued)
+    return queued
 
 
 class DepotWorker(Worker):
-    """RQ's worker with a short heartbeat lease (RQ's default grace is 60 s)."""
+    """RQ's worker with a short heartbeat lease (RQ's default grace is 60 s), whose
+    maintenance also queues again the work of requests a killed process left behind."""
+
+    def run_maintenance_tasks(self) -> None:
+        super().run_maintenance_tasks()
+        # One worker of all does it per round (the lock lapses before the next round).
+        if self.connection.set(REDRIVE_LOCK, self.name, nx=True, ex=MAINTENANCE - 1):
+            try:
+                redrive(self.connection)
+            except Exception:  # maintenance must never stop the worker
+                log.exception("re-queueing stalled requests failed")
+
+    def prepare_execution(self, job: Job) -> Execution:
+        forget_executions(job)  # of earlier runs, all ended: see app.queue
+        return super().prepare_execution(job)
 
     def get_heartbeat_ttl(self, job: Job, working_time: float = 0.0) -> int:
         if job.timeout and job.timeout > 0:
@@ -37,5 +76,6 @@ def run_worker(connection: Redis, queues: list[str], burst: bool = False) -> boo
         connection=connection,
         job_monitoring_interval=HEARTBEAT,
         maintenance_interval=MAINTENANCE,
+        worker_ttl=WORKER_TTL,
     )
     return worker.work(burst=burst, with_scheduler=True, logging_level=logging.INFO)

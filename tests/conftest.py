@@ -348,11 +348,29 @@ class Workers:
         return proc
 
     def kill(self, proc: subprocess.Popen) -> None:
-        """kill -9 the worker and the job it is running (its whole process group)."""
+        """kill -9 the worker and the job it is running: its process group, and the
+        work-horse's own group (RQ's work-horse calls setpgrp, so killing the worker's
+        group alone leaves the job running to its end), with the `go` it started."""
         import signal
 
+        import psutil
+
+        try:
+            tree = psutil.Process(proc.pid).children(recursive=True)
+        except psutil.NoSuchProcess:
+            tree = []
         os.killpg(proc.pid, signal.SIGKILL)
+        for child in tree:
+            try:
+                os.killpg(os.getpgid(child.pid), signal.SIGKILL)
+            except (ProcessLookupError, PermissionError):
+                pass
+            try:
+                child.kill()
+            except psutil.NoSuchProcess:
+                pass
         proc.wait(timeout=10)
+        psutil.wait_procs(tree, timeout=10)
 
     def stop(self) -> None:
         import signal

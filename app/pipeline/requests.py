@@ -9,8 +9,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.exc import IntegrityError
 
 from app.gomod import paths, versions
@@ -67,11 +68,16 @@ def submit(
                     VersionState.failed,
                 )
                 found = existing.id
+                stalled = ((found, module, None) if existing.version is None else
+                           (found, module, existing.version.version)
+                           if existing.version.state == VersionState.pending else None)
             else:
                 found = None
         if found is not None:
             if retry:  # the last attempt failed for a passing reason: try once more
                 dispatcher.enqueue("discover", str(found))
+            elif stalled is not None:  # its recorder may have died before queueing it
+                _requeue_lost(dispatcher, *stalled)
             return Submitted(found, created=False)
         try:
             with services.db.session() as session:
@@ -94,6 +100,46 @@ def submit(
                 Pipeline(services, dispatcher).discover(str(new_id))
         return Submitted(new_id, created=True)
     raise RuntimeError("could not record the request")
+
+
+def redrive_stalled(services: Services, dispatcher: Dispatcher, older_than: timedelta,
+                    limit: int = 500) -> int:
+    """Queue again the work of open wishes that went nowhere; how many were queued.
+
+    A request is recorded before its work is queued, so a process killed in
+    between (the web server, a discover job, the seed command) leaves an open
+    request with no job: unresolved (its discovery lost), or resolved to a
+    version still pending (its processing lost). Workers call this in their
+    maintenance. Work whose job is queued, running or waiting for a retry is
+    left alone (the dispatcher's ``has_job``), so a deep queue costs a look-up.
+    """
+    cutoff = datetime.now(UTC) - older_than
+    with services.db.session() as session:
+        rows = session.execute(
+            select(Request.id, Request.module, ModuleVersion.version)
+            .outerjoin(ModuleVersion, ModuleVersion.id == Request.version_id)
+            .where(Request.is_open.is_(True), Request.created_at < cutoff,
+                   or_(Request.version_id.is_(None),
+                       ModuleVersion.state == VersionState.pending))
+            .order_by(Request.id)
+            .limit(limit)
+        ).all()
+    return sum(_requeue_lost(dispatcher, *row) for row in rows)
+
+
+def _requeue_lost(dispatcher: Dispatcher, request_id: int, module: str, version: str | None
+                  ) -> bool:
+    """Queue an open request's next work unless its job exists; True if queued.
+
+    Unresolved: its discovery; resolved to a pending version: its processing.
+    Without a dispatcher that can tell (``has_job``), nothing is queued.
+    """
+    has_job = getattr(dispatcher, "has_job", None)
+    work = ("discover", str(request_id)) if version is None else ("process", module, version)
+    if has_job is None or has_job(*work):
+        return False
+    dispatcher.enqueue(*work)
+    return True
 
 
 @dataclass

@@ -218,6 +218,8 @@ class Pipeline:
         """Fetch, store, gate and describe one version; enqueue what its build list lacks."""
         if not self._claim(module, version, self._sources("process", PROCESSABLE),
                            VersionState.fetching):
+            if self.reclaim:
+                self._resume_after_process(module, version)
             return Outcome(module, version, "skipped", "not waiting for processing")
         with self._workdir("process-") as workdir:
             fetched = download(self.settings, workdir, module, version)
@@ -257,6 +259,19 @@ class Pipeline:
             self.notify("request_rejected", module=module, query=version, reason=verdict.reason)
         self._unblock(module, version)
         return outcome
+
+    def _resume_after_process(self, module: str, version: str) -> None:
+        """A retried process job found its version staged: the dead run may have been
+        killed between staging it and queueing what follows, so queue that again
+        (validation is queued once per version; a finished one is a no-op)."""
+        with self.services.db.session() as session:
+            row = get_version(session, module, version)
+            if row is None or row.state not in (VersionState.staged, VersionState.blocked):
+                return
+            follow = row.redistributable is True
+        if follow:
+            self.dispatcher.enqueue("validate", module, version)
+        self._unblock(module, version)
 
     def _fetch_failed(self, module: str, version: str, error: FetchError) -> Outcome:
         if isinstance(error, UpstreamNotFound):
@@ -380,8 +395,13 @@ class Pipeline:
         ready = self._sources("validate", (VersionState.staged, VersionState.blocked))
         with self.services.db.session() as session:
             row = get_version(session, module, version)
-            if row is None or row.state not in ready:
-                return Outcome(module, version, "skipped", "not waiting for validation")
+            state = None if row is None else row.state
+        if state not in ready:
+            if self.reclaim:
+                self._resume_after_validate(module, version, state)
+            return Outcome(module, version, "skipped", "not waiting for validation")
+        with self.services.db.session() as session:
+            row = get_version(session, module, version)
             if row.redistributable is False:
                 return Outcome(module, version, "skipped", row.reason)
             waiting, refused = self._readiness(session, row)
@@ -400,6 +420,25 @@ class Pipeline:
         batch += self._companions(module, version, self.settings.validate_batch - len(batch))
         outcomes = self._validate_together(batch)
         return outcomes[(module, version)]
+
+    def _resume_after_validate(self, module: str, version: str,
+                               state: VersionState | None) -> None:
+        """A retried validate job whose own version is settled: the dead run may have
+        been killed after publishing it and before writing its @v/list, or before it
+        concluded the companions it had claimed into its batch; finish both."""
+        if state == VersionState.published:
+            self.sync_list(module)
+        orphans = self._orphaned_companions(module, version)
+        if orphans:
+            log.info("taking back %d companions of a dead batch of %s@%s", len(orphans),
+                     module, version)
+            self._validate_together(orphans)
+
+    def sync_list(self, module: str) -> None:
+        """Make the module's @v/list name exactly its published tagged versions."""
+        listed = tagged_published(self.services, module)
+        if self.services.store.read_list(module) != listed:
+            self.services.store.set_list(module, listed)
 
     def _readiness(self, session: Session, row: ModuleVersion) -> tuple[list[str], list[str]]:
         """(build-list members still missing, members refused) of a version."""

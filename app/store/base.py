@@ -9,6 +9,7 @@ Keys follow the GOPROXY layout, so a tree of them is itself a proxy.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
@@ -58,6 +59,15 @@ class PutResult:
 class StoredObject:
     key: str
     size: int
+
+
+@dataclass(frozen=True)
+class Leftover:
+    """A temporary file a killed writer left behind (never visible under a key)."""
+
+    name: str
+    size: int
+    age: float  # seconds since it was last written
 
 
 def artifact_key(module: str, version: str, kind: str) -> str:
@@ -116,6 +126,30 @@ class ArtifactStore(ABC):
     @abstractmethod
     def check(self) -> str:
         """Raise :class:`StoreError` unless the store can be used; else a short status."""
+
+    @abstractmethod
+    def iter_keys(self) -> Iterator[StoredObject]:
+        """Every key of the GOPROXY tree (files and ``@v/list``), in no set order.
+
+        fsck compares this with the database: a key no row knows is an orphan
+        (stored before a crash killed the job that would have recorded it).
+        Temporary files are not keys; see :meth:`leftovers`.
+        """
+
+    def open_key(self, key: str) -> BinaryIO:
+        """Any key :meth:`iter_keys` named, as a binary stream."""
+        raise NotImplementedError
+
+    def leftovers(self) -> list[Leftover]:
+        """Temporary files of writes that never finished (a writer killed mid-put).
+
+        Backends whose uploads are invisible until complete (S3) have none."""
+        return []
+
+    def remove_leftover(self, name: str) -> bool:
+        """Delete one leftover temporary file; False when it was already gone."""
+        return False
+
     def presigned_url(self, module: str, version: str, kind: str, expires: int) -> str | None:
         """A URL anyone may GET the stored file from for ``expires`` seconds, if the
         backend has such URLs (object stores); None otherwise."""

@@ -11,7 +11,9 @@ import errno
 import hashlib
 import os
 import shutil
+import time
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
 from typing import BinaryIO
 
@@ -20,6 +22,7 @@ from app.store.base import (
     ArtifactMissing,
     ArtifactStore,
     ImmutableConflict,
+    Leftover,
     PutResult,
     StoredObject,
     StoreError,
@@ -139,6 +142,43 @@ class FilesystemStore(ArtifactStore):
         except FileNotFoundError:
             return None
         return body.split()
+
+    def iter_keys(self) -> Iterator[StoredObject]:
+        for dirpath, dirnames, filenames in os.walk(self.root):
+            if Path(dirpath) == self.root:
+                dirnames[:] = [d for d in dirnames if d != self.tmp.name]
+            for name in filenames:
+                path = Path(dirpath) / name
+                try:
+                    size = path.stat().st_size
+                except FileNotFoundError:
+                    continue
+                yield StoredObject(path.relative_to(self.root).as_posix(), size)
+
+    def open_key(self, key: str) -> BinaryIO:
+        path = self._path(key)
+        if ".." in Path(key).parts or not path.is_file():
+            raise ArtifactMissing(key)
+        return open(path, "rb")
+
+    def leftovers(self) -> list[Leftover]:
+        found, now = [], time.time()
+        for entry in os.scandir(self.tmp):
+            try:
+                st = entry.stat(follow_symlinks=False)
+            except FileNotFoundError:
+                continue  # a writer finished meanwhile
+            found.append(Leftover(entry.name, st.st_size, max(0.0, now - st.st_mtime)))
+        return found
+
+    def remove_leftover(self, name: str) -> bool:
+        if "/" in name or name in ("", ".", ".."):
+            raise ValueError(f"not a temporary file name: {name!r}")
+        try:
+            (self.tmp / name).unlink()
+        except FileNotFoundError:
+            return False
+        return True
 
     def check(self) -> str:
         if not self.root.is_dir() or not os.access(self.root, os.W_OK):

@@ -372,6 +372,17 @@ class S3Store(ArtifactStore):
         except ArtifactMissing:
             return None
 
+    def iter_keys(self) -> Iterator[StoredObject]:
+        start = f"{self.prefix}/" if self.prefix else ""
+        pages = self.client.get_paginator("list_objects_v2").paginate(
+            Bucket=self.bucket, Prefix=start)
+        try:
+            for page in pages:
+                for item in page.get("Contents", []):
+                    yield StoredObject(item["Key"][len(start):], int(item["Size"]))
+        except Exception as exc:
+            raise StoreError(f"listing bucket {self.bucket}: {exc}") from exc
+
     def check(self) -> str:
         try:
             self.client.head_bucket(Bucket=self.bucket)

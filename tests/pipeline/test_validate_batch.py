@@ -136,3 +136,33 @@ def test_retry_after_a_dead_batch_takes_its_companions_back(services: Services):
     assert retry.validate(*C).status == "published"
     assert retry.rooms == [3]
     assert all(state(services, t)[0] == VersionState.published for t in (C, B, A11))
+
+
+def test_retry_after_the_owner_was_published_finishes_the_dead_batch(services: Services):
+    """Killed after publishing its own version (before its @v/list and its companions):
+    the retry writes the list and validates the companions the dead run held."""
+    pipeline = staged(services, A11)
+    owner_mark = Pipeline._batch_mark(*C)
+    with services.db.session() as session:
+        for target, new_state, reason in ((C, VersionState.published, ""),
+                                          (B, VersionState.validating, owner_mark),
+                                          (A11, VersionState.validating, owner_mark)):
+            row = get_version(session, *target)
+            row.state, row.reason = new_state, reason
+    assert services.store.read_list(C[0]) is None  # the dead run never wrote it
+    assert pipeline.validate(*C).status == "skipped"  # a fresh job has nothing to do
+    retry = CountingPipeline(services, HoldValidations(), reclaim=True)
+    retry.rooms = []
+    assert retry.validate(*C).status == "skipped"
+    assert services.store.read_list(C[0]) == ["v1.0.0"]
+    assert retry.rooms == [2]
+    assert all(state(services, t)[0] == VersionState.published for t in (C, B, A11))
+
+
+def test_retry_after_staging_queues_the_validation_the_dead_run_did_not(services: Services):
+    staged(services, C)  # processed; its validation job was "lost" with the worker
+    hold = HoldValidations()
+    assert Pipeline(services, hold).process(*C).status == "skipped"
+    assert hold.validate == []
+    assert Pipeline(services, hold, reclaim=True).process(*C).status == "skipped"
+    assert hold.validate == [C]

@@ -121,6 +121,24 @@ def test_the_list_reads_back_without_a_database(store: ArtifactStore) -> None:
     assert store.read_list(MOD) == []
 
 
+def test_keys_list_every_file_and_list_but_no_temporary_file(store: ArtifactStore) -> None:
+    assert list(store.iter_keys()) == []
+    store.put_bytes(MOD, VER, "mod", b"module depot.test/MixedCase/Lib\n")
+    store.put_bytes(MOD, VER, "zip", b"zip bytes")
+    store.put_bytes("depot.test/other", "v0.1.0", "info", b"{}")
+    store.set_list(MOD, [VER])
+    keys = {o.key: o.size for o in store.iter_keys()}
+    assert keys == {
+        "depot.test/!mixed!case/!lib/@v/v1.2.0.mod": len(b"module depot.test/MixedCase/Lib\n"),
+        "depot.test/!mixed!case/!lib/@v/v1.2.0.zip": len(b"zip bytes"),
+        "depot.test/!mixed!case/!lib/@v/list": len(b"v1.2.0\n"),
+        "depot.test/other/@v/v0.1.0.info": 2,
+    }
+    with store.open_key("depot.test/!mixed!case/!lib/@v/v1.2.0.zip") as fh:
+        assert fh.read() == b"zip bytes"
+    assert store.leftovers() == []
+
+
 def test_check_says_the_store_can_be_used(store: ArtifactStore) -> None:
     assert isinstance(store.check(), str)
 
@@ -152,3 +170,17 @@ def test_filesystem_never_shows_a_partial_file(tmp_path: Path) -> None:
     t.join()
     assert seen_partial == []
     assert list((tmp_path / "store" / ".tmp").iterdir()) == []
+
+
+def test_filesystem_leftovers_are_listed_and_removable(tmp_path: Path) -> None:
+    """What a writer killed mid-put leaves in .tmp/: never a key, listed, removable."""
+    store = FilesystemStore(tmp_path / "store")
+    (tmp_path / "store" / ".tmp" / "abc123").write_bytes(b"half a zip")
+    assert [o.key for o in store.iter_keys()] == []
+    [left] = store.leftovers()
+    assert (left.name, left.size) == ("abc123", len(b"half a zip")) and left.age >= 0
+    assert store.remove_leftover("abc123")
+    assert not store.remove_leftover("abc123")
+    assert store.leftovers() == []
+    with pytest.raises(ValueError):
+        store.remove_leftover("../escape")

@@ -32,7 +32,7 @@ class Case:
     """One hostile module version and the word Depot's reason must contain."""
 
     name: str
-    what: str  # one line for docs/reliability-security.md
+    what: str  # one line for docs/reliability.md
     expect: str  # a fragment of the reason, lower case
     mod: bytes = b""  # the .mod file; empty: the default go.mod of the case
     mod_in_zip: bool = True  # the zip's go.mod is ``mod`` too (else the default)

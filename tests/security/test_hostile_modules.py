@@ -5,7 +5,7 @@ Each case is ingested with `flask --app app ingest MOD@VER` in a child process
 construction and no checksum database vouches for them). Each must end
 rejected with its reason, leave nothing in the store or its temp folder, write
 nothing outside the store and work folders, and keep the worker's peak memory
-bounded. The table row of docs/reliability-security.md is printed per case.
+bounded. The table row of docs/reliability.md is printed per case.
 """
 
 from __future__ import annotations

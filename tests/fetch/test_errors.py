@@ -6,7 +6,7 @@ from pathlib import Path
 
 from app.fetch.errors import InvalidModule, TransientFetchError, classify, scrub
 
-WORK = Path("/srv/depot/work/process-abc123")
+WORK = Path("/srv/depot/data/process-abc123")
 
 
 def test_unzip_prefix_and_work_paths_are_dropped() -> None:

@@ -12,12 +12,11 @@ back, without a restart. The figures are printed for docs/reliability.md.
 
 from __future__ import annotations
 
-import subprocess
 import threading
 import time
 import uuid
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -33,6 +32,7 @@ from app.services import Services
 from tests.conftest import LiveServer, start_server
 from tests.fixtures.counting_upstream import CountingUpstream
 from tests.fixtures.relay import Relay
+from tests.fixtures.tmpfs import fill, small_tmpfs
 from tests.fixtures.upstream import Upstream
 
 # Dependencies a relay can cut: PostgreSQL and Debian's redis-server, both over TCP.
@@ -171,27 +171,8 @@ def _through(url: str, relay: Relay) -> str:
 
 @pytest.fixture
 def tiny_store(queued_settings: Settings) -> Iterator[Path]:
-    root = Path(queued_settings.store_url.removeprefix("file://"))
-    root.mkdir(parents=True, exist_ok=True)
-    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=8m", "tmpfs", str(root)],
-                             capture_output=True, text=True)
-    if mounted.returncode != 0:
-        pytest.skip(f"mounting a tmpfs needs root (CAP_SYS_ADMIN): {mounted.stderr.strip()}")
-    yield root
-    subprocess.run(["umount", "-l", str(root)], check=False)
-
-
-def fill(root: Path) -> Callable[[], None]:
-    """Fill the store's filesystem to the last byte; the returned call frees it."""
-    ballast = root / "ballast"
-    with open(ballast, "wb") as out:
-        try:
-            while True:
-                out.write(b"\0" * 65536)
-                out.flush()
-        except OSError:
-            pass
-    return lambda: ballast.unlink()
+    with small_tmpfs(Path(queued_settings.store_url.removeprefix("file://")), "8m") as root:
+        yield root
 
 
 @pytest.fixture

@@ -34,6 +34,7 @@ from tests.conftest import (
 )
 from tests.fixtures.relay import Relay
 from tests.fixtures.sumdb import SumDB
+from tests.fixtures.tmpfs import fill, small_tmpfs
 
 HTML = {"Accept": "text/html"}
 
@@ -120,25 +121,10 @@ def test_database_down_goproxy_serves_published_zips_from_the_store(
 @pytest.fixture
 def tiny_store(settings: Settings) -> Iterator[Path]:
     """The store on a 2 MiB tmpfs, filled up by a ballast file the test can remove."""
-    root = Path(settings.store_url.removeprefix("file://"))
-    root.mkdir(parents=True, exist_ok=True)
-    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=2m", "tmpfs", str(root)],
-                             capture_output=True, text=True)
-    if mounted.returncode != 0:
-        pytest.skip(f"mounting a tmpfs needs root (CAP_SYS_ADMIN): {mounted.stderr.strip()}")
-    try:
+    with small_tmpfs(Path(settings.store_url.removeprefix("file://")), "2m") as root:
         (root / ".tmp").mkdir()
-        ballast = root / "ballast"
-        with open(ballast, "wb") as out:
-            try:
-                while True:
-                    out.write(b"\0" * 65536)
-                    out.flush()
-            except OSError:
-                pass
+        fill(root)
         yield root
-    finally:
-        subprocess.run(["umount", "-l", str(root)], check=False)
 
 
 def files_under(root: Path) -> list[str]:

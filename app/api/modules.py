@@ -10,6 +10,7 @@ a path that is itself a known module always means that module.
 
 from __future__ import annotations
 
+from datetime import UTC
 from typing import Any
 
 from flask import Response, current_app, jsonify, request
@@ -47,7 +48,13 @@ def _int_arg(name: str, default: int, low: int, high: int) -> int:
 
 
 def _iso(value: Any) -> str | None:
-    return value.isoformat() if value is not None else None
+    """RFC 3339, as the spec promises: SQLite and the search indexes hand back naive times,
+    which Depot always writes in UTC."""
+    if value is None:
+        return None
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    return value.isoformat()
 
 
 def version_json(v: VersionSummary) -> dict[str, Any]:

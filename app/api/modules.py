@@ -10,11 +10,13 @@ a path that is itself a known module always means that module.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC
 from typing import Any
 
 from flask import Response, current_app, jsonify, request
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from app.catalog.modules import ModuleSummary, VersionDetail, VersionSummary, module_summary
 from app.catalog.modules import version_detail as catalog_version_detail
@@ -26,7 +28,6 @@ from app.models import Module
 from app.search import InvalidQuery, SearchBackend
 from app.services import Services
 
-SUBRESOURCES = ("versions", "dependencies", "used-by")
 MAX_PER_PAGE = 100
 
 
@@ -95,14 +96,14 @@ def _check_path(path: str) -> None:
         raise BadRequest(str(exc)) from exc
 
 
-def _summary(session, path: str) -> ModuleSummary:  # type: ignore[no-untyped-def]
+def _summary(session: Session, path: str) -> ModuleSummary:
     found = module_summary(session, path)
     if found is None:
         raise NotFound(f"{path} is not in Depot; request it with POST /api/v1/requests")
     return found
 
 
-def _detail(session, path: str) -> VersionDetail:  # type: ignore[no-untyped-def]
+def _detail(session: Session, path: str) -> VersionDetail:
     """The version named by ``?version=`` (default: latest published, else newest)."""
     wanted = request.args.get("version") or None
     if wanted is not None and not versions.is_canonical(wanted):
@@ -126,51 +127,70 @@ def _split(rest: str) -> tuple[str, str]:
     return rest, ""
 
 
+def _versions(session: Session, path: str) -> dict[str, Any]:
+    summary = _summary(session, path)
+    return {"path": path, "latest": summary.latest,
+            "versions": [version_json(v) for v in summary.versions]}
+
+
+def _dependencies(session: Session, path: str) -> dict[str, Any]:
+    detail = _detail(session, path)
+    deps = dependencies(session, detail.version_id) if detail.shows_contents else []
+    return {
+        "path": path, "version": detail.version,
+        "hidden": not detail.shows_contents,
+        "dependencies": [{"path": d.path, "version": d.version, "indirect": d.indirect,
+                          "in_depot": d.in_depot} for d in deps],
+    }
+
+
+def _used_by(session: Session, path: str) -> dict[str, Any]:
+    _summary(session, path)
+    page = _int_arg("page", 1, 1, 100_000)
+    per_page = _int_arg("per_page", 20, 1, MAX_PER_PAGE)
+    found = used_by(session, path, page, per_page)
+    return {
+        "path": path, "total": found.total, "page": found.page,
+        "per_page": found.per_page, "pages": found.pages,
+        "items": [{"path": d.path, "version": d.version, "requires": d.requires}
+                  for d in found.items],
+    }
+
+
+def _module(session: Session, path: str) -> dict[str, Any]:
+    detail = _detail(session, path)
+    summary = detail.module
+    downloads = session.scalar(select(Module.downloads).where(Module.path == path))
+    return {
+        "path": path,
+        "latest": summary.latest,
+        "deprecated": summary.deprecated,
+        "version_count": len(summary.versions),
+        "published_count": len(summary.published),
+        "used_by": detail.used_by_count,
+        "downloads": downloads or 0,
+        "version": detail_json(detail),
+    }
+
+
+# What GET /api/v1/modules/<path>/<name> answers: one function per sub-resource, given
+# an open session and the module path; it raises NotFound/BadRequest or returns the body.
+# A handler may return a Response itself (a download) instead of a JSON body.
+SUBRESOURCE_HANDLERS: dict[str, Callable[[Session, str], dict[str, Any] | Response]] = {
+    "versions": _versions,
+    "dependencies": _dependencies,
+    "used-by": _used_by,
+}
+SUBRESOURCES = tuple(SUBRESOURCE_HANDLERS)
+
+
 def module_resource(rest: str) -> Response:
     path, sub = _split(rest)
     _check_path(path)
+    handler = SUBRESOURCE_HANDLERS.get(sub, _module)
     with _services().db.session() as session:
-        if sub == "versions":
-            summary = _summary(session, path)
-            body: dict[str, Any] = {
-                "path": path, "latest": summary.latest,
-                "versions": [version_json(v) for v in summary.versions],
-            }
-        elif sub == "dependencies":
-            detail = _detail(session, path)
-            deps = dependencies(session, detail.version_id) if detail.shows_contents else []
-            body = {
-                "path": path, "version": detail.version,
-                "hidden": not detail.shows_contents,
-                "dependencies": [{"path": d.path, "version": d.version, "indirect": d.indirect,
-                                  "in_depot": d.in_depot} for d in deps],
-            }
-        elif sub == "used-by":
-            _summary(session, path)
-            page = _int_arg("page", 1, 1, 100_000)
-            per_page = _int_arg("per_page", 20, 1, MAX_PER_PAGE)
-            found = used_by(session, path, page, per_page)
-            body = {
-                "path": path, "total": found.total, "page": found.page,
-                "per_page": found.per_page, "pages": found.pages,
-                "items": [{"path": d.path, "version": d.version, "requires": d.requires}
-                          for d in found.items],
-            }
-        else:
-            detail = _detail(session, path)
-            summary = detail.module
-            downloads = session.scalar(select(Module.downloads).where(Module.path == path))
-            body = {
-                "path": path,
-                "latest": summary.latest,
-                "deprecated": summary.deprecated,
-                "version_count": len(summary.versions),
-                "published_count": len(summary.published),
-                "used_by": detail.used_by_count,
-                "downloads": downloads or 0,
-                "version": detail_json(detail),
-            }
-    return jsonify(body)
+        body = handler(session, path)
+    return body if isinstance(body, Response) else jsonify(body)
 
 
 def search() -> Response:

@@ -3,10 +3,13 @@ with one tab per URL (``?tab=…``) swapped in by htmx."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from flask import Response, abort, redirect, request
+from sqlalchemy.orm import Session
 
 from app.catalog import usage
-from app.catalog.modules import module_summary, version_detail
+from app.catalog.modules import VersionDetail, module_summary, version_detail
 from app.gomod import paths, versions
 from app.gomod.errors import GoModError
 from app.portal import bp, contents
@@ -36,6 +39,30 @@ def _page_number() -> int:
     return int(raw)
 
 
+def _nothing(_session: Session, _detail: VersionDetail) -> dict:
+    return {}
+
+
+def _dependencies(session: Session, detail: VersionDetail) -> dict:
+    return {"dependencies": usage.dependencies(session, detail.version_id)}
+
+
+def _used_by(session: Session, detail: VersionDetail) -> dict:
+    return {"dependents": usage.used_by(session, detail.path, _page_number(),
+                                        USED_BY_PER_PAGE)}
+
+
+# What each tab's template needs beyond the header's facts: one function per tab, given
+# an open session and the version shown (tabs not named here need nothing more).
+TAB_CONTEXT: dict[str, Callable[[Session, VersionDetail], dict]] = {
+    "readme": lambda _s, detail: {"readme": contents.readme(detail)},
+    "gomod": lambda _s, detail: {"gomod": contents.gomod(detail)},
+    "dependencies": _dependencies,
+    "usedby": _used_by,
+    "license": lambda _s, detail: {"license_texts": contents.licenses(detail)},
+}
+
+
 @bp.route("/<modpath:target>")
 def module_page(target: str) -> Response:
     if "!" in target and (decoded := _unescaped(target)) and decoded != target:
@@ -53,7 +80,6 @@ def module_page(target: str) -> Response:
     if at and not versions.is_canonical(version):
         return not_in_depot(path, version, f"{version!r} is not a canonical version "
                                            "(such as v1.2.3).")
-    page = _page_number() if tab == "usedby" else 1
     used_by = used_by_counts()
     with services().db.session() as session:
         detail = version_detail(session, path, version or None, used_by)
@@ -62,16 +88,7 @@ def module_page(target: str) -> Response:
             return not_in_depot(path, version, known_versions=known)
         context: dict = {"detail": detail, "module": detail.module, "tab": tab,
                          "pinned": bool(version)}
-        if tab == "dependencies":
-            context["dependencies"] = usage.dependencies(session, detail.version_id)
-        elif tab == "usedby":
-            context["dependents"] = usage.used_by(session, path, page, USED_BY_PER_PAGE)
-    if tab == "readme":
-        context["readme"] = contents.readme(detail)
-    elif tab == "gomod":
-        context["gomod"] = contents.gomod(detail)
-    elif tab == "license":
-        context["license_texts"] = contents.licenses(detail)
+        context.update(TAB_CONTEXT.get(tab, _nothing)(session, detail))
     context["hidden_reason"] = contents.hidden_reason(detail)
     return page_or_fragment("portal/module.html", "_partials/module_tabs.html",
                             retitle=True, **context)

@@ -14,7 +14,14 @@ from urllib.parse import quote, urlencode
 from flask import request
 from werkzeug.routing import BaseConverter
 
-TABS = ("readme", "gomod", "dependencies", "usedby", "versions", "license")
+TABS = (
+    "readme",
+    "gomod",
+    "dependencies",
+    "usedby",
+    "versions",
+    "license",
+)
 DEFAULT_TAB = "readme"
 
 

@@ -25,11 +25,14 @@ NOTICE = ("The search service is not answering, so these results come from Depot
           "database search: matches on module paths only, ranked by use.")
 
 T = TypeVar("T")
+# Seconds a failed node is left alone before it is tried again.
+RETRY_AFTER = 10.0
 
 
 class FallbackSearch:
     def __init__(self, primary: SearchBackend, fallback: SearchBackend,
-                 retry_after: float = 10.0, clock: Callable[[], float] = time.monotonic) -> None:
+                 retry_after: float = RETRY_AFTER,
+                 clock: Callable[[], float] = time.monotonic) -> None:
         self.primary = primary
         self.fallback = fallback
         self.retry_after = retry_after

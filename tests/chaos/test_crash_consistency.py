@@ -14,7 +14,7 @@ exact bytes, and `flask --app app fsck` must find the database and store in
 agreement. The figures (kills, retried jobs, lost versions, time) are printed;
 docs/reliability.md has them for 1,000 versions.
 
-Size: DEPOT_CHAOS_VERSIONS (default 200, so `make test` stays short).
+Size: DEPOT_CHAOS_VERSIONS (default 80, so `make test` stays short).
 """
 
 from __future__ import annotations
@@ -45,7 +45,7 @@ from app.services import Services
 from bench._synthetic import write_upstream
 from tests.conftest import LiveServer, Workers, settings_env, start_server
 
-VERSIONS = int(os.environ.get("DEPOT_CHAOS_VERSIONS", "200"))
+VERSIONS = int(os.environ.get("DEPOT_CHAOS_VERSIONS", "80"))
 WORKERS = 2  # one per core of the machine the suite is sized for
 KILL_EVERY = (4.0, 9.0)  # seconds between two kills, drawn uniformly
 SEED = 8

@@ -12,6 +12,7 @@ back, without a restart. The figures are printed for docs/reliability.md.
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 import uuid
@@ -28,6 +29,7 @@ import requests
 from app.config import Settings
 from app.ingest import ingest
 from app.migrate import upgrade
+from app.search.fallback import RETRY_AFTER
 from app.services import Services
 from tests.conftest import LiveServer, start_server
 from tests.fixtures.counting_upstream import CountingUpstream
@@ -38,7 +40,8 @@ from tests.fixtures.upstream import Upstream
 # Dependencies a relay can cut: PostgreSQL and Debian's redis-server, both over TCP.
 pytestmark = [pytest.mark.parametrize("db_backend", ["postgresql"], indirect=True),
               pytest.mark.parametrize("redis_url", ["redis-server"], indirect=True)]
-LOAD_SECONDS = 6.0
+# Seconds of load per row: 3 in `make test`; docs/reliability.md's table was measured with 6.
+LOAD_SECONDS = float(os.environ.get("DEPOT_LOAD_SECONDS", "3"))
 HTML = {"Accept": "text/html"}
 ZIP = "/depot.test/chain/a/@v/v1.1.0.zip"
 
@@ -224,8 +227,14 @@ def test_each_dependency_fails_in_turn_under_load(
             problems += judge(outage, EXPECTED[row])
             restore()
             # A pool's broken connections are noticed at their next use; the upstream is
-            # asked again once its pause is over.
-            time.sleep(settings.upstream_pause + 0.5 if row.startswith("upstream") else 1.5)
+            # asked again once its pause is over, the search node once its back-off is
+            # (until then search answers from the database, which the next row cuts).
+            if row.startswith("upstream"):
+                time.sleep(settings.upstream_pause + 0.5)
+            elif row == "search node":
+                time.sleep(RETRY_AFTER + 0.5)
+            else:
+                time.sleep(1.5)
             after = run_load(server, f"after {row}", 3.0)
             report.append(after)
             problems += judge(after, {})

@@ -14,7 +14,9 @@ from pathlib import Path
 
 import pytest
 from flask import Flask
+from jsonschema import Draft202012Validator
 
+from app.api.openapi import SCHEMAS
 from tests.conftest import GO, make_app
 from tests.fixtures.license_tree import (
     CUSTOM,
@@ -38,6 +40,13 @@ def tree(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactor
     tmp = tmp_path_factory.mktemp(f"license-tree-{request.param}")
     with license_depot(tmp, request.param, GO) as app:
         yield app
+
+
+def assert_conforms(body: object, name: str) -> None:
+    """``body`` holds to the OpenAPI description's schema ``name``."""
+    schema = {"$ref": f"#/components/schemas/{name}", "components": {"schemas": SCHEMAS}}
+    errors = [e.message for e in Draft202012Validator(schema).iter_errors(body)]
+    assert errors == []
 
 
 def get(app: Flask, url: str, status: int = 200):  # type: ignore[no-untyped-def]
@@ -69,6 +78,7 @@ def test_json_report(tree: Flask):
     counts = {g["spdx_id"]: g["count"] for g in body["groups"]}
     assert counts == {"MIT": 2, "unknown": 2, "Apache-2.0": 1, "GPL-3.0-only": 1,
                       "LGPL-3.0-only": 1}
+    assert_conforms(body, "LicenseReport")
     same = get(tree, f"/api/v1/modules/{ROOT}/licenses?version={VERSION}").get_json()
     assert same["members"] == body["members"]
 
@@ -102,6 +112,7 @@ def test_sbom_download_is_valid_spdx(tree: Flask, tmp_path: Path):
     text = resp.get_data(as_text=True)
     assert spdx_problems(text, tmp_path) == []
     doc = json.loads(text)
+    assert_conforms(doc, "SpdxDocument")
     packages = {p["name"]: p for p in doc["packages"]}
     assert set(packages) == {ROOT, CUSTOM, GONE, GPL, LGPL, UTIL}
     gpl = packages[GPL]
@@ -132,6 +143,7 @@ def test_a_module_without_dependencies(tree: Flask):
 def test_hidden_version_shows_its_own_license_and_refuses_the_files(tree: Flask):
     body = get(tree, f"/api/v1/modules/{CUSTOM}/licenses").get_json()
     assert body["hidden"] is True and [m["path"] for m in body["members"]] == [CUSTOM]
+    assert_conforms(body, "LicenseReport")
     for name in ("licenses.csv", "sbom.spdx.json"):
         resp = get(tree, f"/api/v1/modules/{CUSTOM}/{name}", 409)
         assert "not redistributable" in resp.get_json()["error"]

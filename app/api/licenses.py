@@ -67,12 +67,8 @@ def licenses_json(session: Session, path: str) -> dict[str, Any]:
 
 def _refusal(report: LicenseReport) -> Response | None:
     """409 with the reason when the report is not the whole build list."""
-    if report.hidden:
-        why = (f"{report.path}@{report.version} is not redistributable, so Depot does not "
-               "show its build list")
-    elif not report.build_list_known:
-        why = f"the build list of {report.path}@{report.version} is not known yet ({report.state})"
-    else:
+    why = report.withheld
+    if not why:
         return None
     resp = jsonify({"error": why})
     resp.status_code = 409

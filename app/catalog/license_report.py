@@ -133,6 +133,20 @@ class LicenseReport:
         return self.build_list_known and not self.hidden
 
     @property
+    def withheld(self) -> str:
+        """Why the rows are not the whole build list ("" when they are)."""
+        if self.hidden:
+            return (f"{self.path}@{self.version} is not redistributable, so Depot does not "
+                    "show its build list")
+        if self.build_list_known:
+            return ""
+        ended = {VersionState.rejected.value: "was rejected", VersionState.failed.value: "failed"}
+        if self.state in ended:
+            return (f"the build list of {self.path}@{self.version} is not known: the version "
+                    f"{ended[self.state]} before Depot worked it out")
+        return f"the build list of {self.path}@{self.version} is not known yet ({self.state})"
+
+    @property
     def unknown(self) -> list[MemberLicense]:
         return [m for m in self.members if m.unknown]
 

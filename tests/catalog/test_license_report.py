@@ -180,3 +180,16 @@ def test_sbom_passes_the_spdx_validator(tmp_path):
 
     doc = _sbom(build_report(ROOT, MEMBERS, REDISTRIBUTABLE))
     assert spdx_problems(json.dumps(doc), tmp_path) == []
+
+
+def test_withheld_says_why():
+    assert build_report(ROOT, MEMBERS, REDISTRIBUTABLE).withheld == ""
+    hidden = build_report(ROOT, [], REDISTRIBUTABLE, hidden=True)
+    assert hidden.withheld.endswith("is not redistributable, so Depot does not show its "
+                                    "build list")
+    queued = build_report(held("example.com/app", state="pending"), [], REDISTRIBUTABLE,
+                          build_list_known=False)
+    assert queued.withheld == "the build list of example.com/app@v1.0.0 is not known yet (pending)"
+    rejected = build_report(held("example.com/app", state="rejected"), [], REDISTRIBUTABLE,
+                            build_list_known=False)
+    assert "the version was rejected before Depot worked it out" in rejected.withheld

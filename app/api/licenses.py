@@ -47,6 +47,7 @@ def report_json(report: LicenseReport) -> dict[str, Any]:
     return {
         "path": report.path, "version": report.version, "state": report.state,
         "build_list_known": report.build_list_known, "hidden": report.hidden,
+        "withheld": report.withheld,
         "root_permissive": report.root_permissive,
         "summary": {
             "members": len(report.members),

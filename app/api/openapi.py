@@ -176,7 +176,7 @@ SCHEMAS: dict[str, Any] = {
     },
     "LicenseReport": {
         "type": "object",
-        "required": ["path", "version", "state", "build_list_known", "hidden",
+        "required": ["path", "version", "state", "build_list_known", "hidden", "withheld",
                      "root_permissive", "summary", "groups", "members", "categories"],
         "properties": {
             "path": {"type": "string"}, "version": {"type": "string"},
@@ -185,6 +185,8 @@ SCHEMAS: dict[str, Any] = {
                                  "has not resolved the build list: members is the root only"},
             "hidden": {"type": "boolean", "description": "true when the version is not "
                        "redistributable: its build list (from its go.mod) is not shown"},
+            "withheld": {"type": "string", "description": "why members holds the module's own "
+                         "row only (empty when it is the whole build list)"},
             "root_permissive": {"type": "boolean"},
             "summary": {
                 "type": "object",

@@ -59,7 +59,7 @@ def test_json_report(tree: Flask):
     body = get(tree, f"/api/v1/modules/{ROOT}/licenses").get_json()
     assert (body["path"], body["version"], body["hidden"], body["build_list_known"]) == (
         ROOT, VERSION, False, True)
-    assert body["root_permissive"] is True
+    assert body["root_permissive"] is True and body["withheld"] == ""
     members = {m["path"]: m for m in body["members"]}
     assert list(members) == [ROOT, CUSTOM, GONE, GPL, LGPL, UTIL]
     assert members[ROOT]["root"] and members[ROOT]["spdx_ids"] == ["Apache-2.0", "MIT"]
@@ -143,6 +143,7 @@ def test_a_module_without_dependencies(tree: Flask):
 def test_hidden_version_shows_its_own_license_and_refuses_the_files(tree: Flask):
     body = get(tree, f"/api/v1/modules/{CUSTOM}/licenses").get_json()
     assert body["hidden"] is True and [m["path"] for m in body["members"]] == [CUSTOM]
+    assert "not redistributable" in body["withheld"]
     assert_conforms(body, "LicenseReport")
     for name in ("licenses.csv", "sbom.spdx.json"):
         resp = get(tree, f"/api/v1/modules/{CUSTOM}/{name}", 409)

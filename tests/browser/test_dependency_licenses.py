@@ -96,3 +96,19 @@ def test_phone_width_keeps_the_table_inside_the_page(browser: Browser, tree_serv
         assert width <= 390, f"the page scrolls sideways ({width}px)"
     finally:
         context.close()
+
+
+@pytest.mark.parametrize("scheme", ["light", "dark"])
+def test_text_contrast_in_both_schemes(browser: Browser, tree_server: LiveServer, scheme: str):
+    from tests.browser.test_look import CONTRASTS
+
+    context = browser.new_context(color_scheme=scheme)
+    page = context.new_page()
+    try:
+        for path in (ROOT, CUSTOM):
+            page.goto(f"{tree_server.url}/{path}?tab=licenses")
+            found = page.evaluate(CONTRASTS)
+            poor = [i for i in found["items"] if i["ratio"] < 4.5]
+            assert found["items"] and not poor, (path, poor[:5])
+    finally:
+        context.close()

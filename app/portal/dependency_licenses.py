@@ -13,7 +13,6 @@ from sqlalchemy.orm import Session
 
 from app.catalog.license_report import license_report
 from app.catalog.modules import VersionDetail
-from app.licenses.categories import LABELS
 from app.licenses.policy import allow_list_from_env
 from app.portal.context import services
 
@@ -28,7 +27,6 @@ def licenses_tab(session: Session, detail: VersionDetail) -> dict:
     report = license_report(session, detail, allow_list_from_env(services().settings.license_allow))
     return {
         "report": report,
-        "category_labels": LABELS,
         "csv_url": download_url(detail, "licenses.csv"),
         "sbom_url": download_url(detail, "sbom.spdx.json"),
     }

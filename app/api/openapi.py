@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from app.licenses.categories import LABELS
+
 JSON = "application/json"
 
 
@@ -23,6 +25,8 @@ ERRORS = {
     "400": _ok("Error", "invalid input; the message says what to change"),
     "404": _ok("Error", "not in Depot"),
 }
+CONFLICT = _ok("Error", "the version's build list is not known yet, or the version is not "
+                       "redistributable (its build list is not shown): no partial file")
 MODULE = {"name": "module", "in": "path", "required": True,
           "description": "module path, e.g. github.com/google/uuid (slashes may be sent as is)",
           "schema": {"type": "string", "minLength": 1}}
@@ -38,6 +42,7 @@ def _page(name: str, high: int) -> dict[str, Any]:
 
 NULLABLE_STR = {"type": ["string", "null"]}
 NULLABLE_TIME = {"type": ["string", "null"], "format": "date-time"}
+LICENSE_KINDS = list(LABELS)
 STATES = ["pending", "fetching", "processing", "staged", "validating", "blocked", "published",
           "rejected", "failed", "validation_failed"]
 
@@ -145,6 +150,89 @@ SCHEMAS: dict[str, Any] = {
                     "published_at": NULLABLE_TIME, "deprecated": {"type": "boolean"}}}},
         },
     },
+    "LicenseMember": {
+        "type": "object",
+        "required": ["path", "version", "root", "state", "in_depot", "spdx_ids", "category",
+                     "flags", "unknown", "not_redistributable", "copyleft_in_permissive",
+                     "zip_sha256"],
+        "properties": {
+            "path": {"type": "string"}, "version": {"type": "string"},
+            "root": {"type": "boolean", "description": "the module the report is about"},
+            "state": {"type": ["string", "null"], "enum": [*STATES, None],
+                      "description": "null when Depot has no row for this version"},
+            "in_depot": {"type": "boolean", "description": "Depot holds this version's zip"},
+            "spdx_ids": {"type": "array", "items": {"type": "string"}},
+            "category": {"type": ["string", "null"], "enum": [*LICENSE_KINDS, None],
+                         "description": "the strictest kind among spdx_ids"},
+            "flags": {"type": "array", "items": {"type": "string", "enum": [
+                "unknown", "not_redistributable", "copyleft_in_permissive"]}},
+            "unknown": {**NULLABLE_STR, "description": "why Depot cannot name the license"},
+            "not_redistributable": {"type": "array", "items": {"type": "string"},
+                                    "description": "ids off the configured allow-list"},
+            "copyleft_in_permissive": {"type": ["string", "null"],
+                                       "enum": ["weak", "strong", "network", None]},
+            "zip_sha256": NULLABLE_STR,
+        },
+    },
+    "LicenseReport": {
+        "type": "object",
+        "required": ["path", "version", "state", "build_list_known", "hidden", "withheld",
+                     "root_permissive", "summary", "groups", "members", "categories"],
+        "properties": {
+            "path": {"type": "string"}, "version": {"type": "string"},
+            "state": {"type": "string", "enum": STATES},
+            "build_list_known": {"type": "boolean", "description": "false while the pipeline "
+                                 "has not resolved the build list: members is the root only"},
+            "hidden": {"type": "boolean", "description": "true when the version is not "
+                       "redistributable: its build list (from its go.mod) is not shown"},
+            "withheld": {"type": "string", "description": "why members holds the module's own "
+                         "row only (empty when it is the whole build list)"},
+            "root_permissive": {"type": "boolean"},
+            "summary": {
+                "type": "object",
+                "required": ["members", "unknown", "not_redistributable",
+                             "copyleft_in_permissive"],
+                "properties": {
+                    "members": {"type": "integer", "minimum": 1},
+                    "unknown": {"type": "integer", "minimum": 0},
+                    "not_redistributable": {"type": "integer", "minimum": 0},
+                    "copyleft_in_permissive": {
+                        "type": "object", "required": ["weak", "strong", "network"],
+                        "additionalProperties": {"type": "integer", "minimum": 0}},
+                },
+            },
+            "groups": {"type": "array", "items": {
+                "type": "object", "required": ["spdx_id", "category", "label", "count",
+                                               "members"],
+                "properties": {
+                    "spdx_id": {"type": "string", "description": "or \"unknown\""},
+                    "category": {"type": ["string", "null"], "enum": [*LICENSE_KINDS, None]},
+                    "label": {"type": "string"},
+                    "count": {"type": "integer", "minimum": 1},
+                    "members": {"type": "array", "items": {"type": "string"},
+                                "description": "path@version"}}}},
+            "members": {"type": "array", "items": _ref("LicenseMember"),
+                        "description": "the module itself first, then its build list"},
+            "categories": {"type": "object", "additionalProperties": {"type": "string"},
+                           "description": "each kind's label"},
+        },
+    },
+    "SpdxDocument": {
+        "type": "object",
+        "description": "an SPDX 2.3 JSON document (https://spdx.github.io/spdx-spec/v2.3/)",
+        "required": ["spdxVersion", "dataLicense", "SPDXID", "name", "documentNamespace",
+                     "creationInfo", "packages", "relationships"],
+        "properties": {
+            "spdxVersion": {"const": "SPDX-2.3"},
+            "dataLicense": {"const": "CC0-1.0"},
+            "SPDXID": {"const": "SPDXRef-DOCUMENT"},
+            "name": {"type": "string"},
+            "documentNamespace": {"type": "string"},
+            "creationInfo": {"type": "object"},
+            "packages": {"type": "array", "items": {"type": "object"}},
+            "relationships": {"type": "array", "items": {"type": "object"}},
+        },
+    },
     "RequestBody": {
         "type": "object", "required": ["module"],
         "properties": {"module": {"type": "string", "description": "a module path"},
@@ -198,6 +286,29 @@ def spec(server_url: str) -> dict[str, Any]:
                 "summary": "modules whose published versions require this one, once each",
                 "parameters": [MODULE, _page("page", 100_000), _page("per_page", 100)],
                 "responses": {"200": _ok("UsedBy", "one page of users"), **ERRORS}}},
+            "/api/v1/modules/{module}/licenses": {"get": {
+                "summary": "the licenses of a version's whole build list, grouped by SPDX id "
+                           "and flagged (unknown, not redistributable, copyleft in a "
+                           "permissive module's tree)",
+                "parameters": [MODULE, VERSION_QUERY],
+                "responses": {"200": _ok("LicenseReport", "the report"), **ERRORS}}},
+            "/api/v1/modules/{module}/licenses.csv": {"get": {
+                "summary": "the same report as CSV: a header row, then one row per module",
+                "parameters": [MODULE, VERSION_QUERY],
+                "responses": {
+                    "200": {"description": "the CSV file (an attachment)",
+                            "headers": {"Content-Disposition": {"schema": {"type": "string"}}},
+                            "content": {"text/csv": {"schema": {"type": "string"}}}},
+                    **ERRORS, "409": CONFLICT}}},
+            "/api/v1/modules/{module}/sbom.spdx.json": {"get": {
+                "summary": "an SPDX 2.3 SBOM of the build list: one package per module",
+                "parameters": [MODULE, VERSION_QUERY],
+                "responses": {
+                    "200": {"description": "the SPDX JSON file (an attachment)",
+                            "headers": {"Content-Disposition": {"schema": {"type": "string"}}},
+                            "content": {"application/spdx+json": {
+                                "schema": _ref("SpdxDocument")}}},
+                    **ERRORS, "409": CONFLICT}}},
             "/api/v1/search": {"get": {
                 "summary": "search published modules",
                 "parameters": [

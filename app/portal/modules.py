@@ -14,6 +14,7 @@ from app.gomod import paths, versions
 from app.gomod.errors import GoModError
 from app.portal import bp, contents
 from app.portal.context import services, used_by_counts
+from app.portal.dependency_licenses import licenses_tab
 from app.portal.errors import error_page, not_in_depot
 from app.portal.htmx import page_or_fragment
 from app.portal.urls import DEFAULT_TAB, TABS, module_url
@@ -60,6 +61,7 @@ TAB_CONTEXT: dict[str, Callable[[Session, VersionDetail], dict]] = {
     "dependencies": _dependencies,
     "usedby": _used_by,
     "license": lambda _s, detail: {"license_texts": contents.licenses(detail)},
+    "licenses": licenses_tab,
 }
 
 

@@ -21,6 +21,7 @@ TABS = (
     "usedby",
     "versions",
     "license",
+    "licenses",
 )
 DEFAULT_TAB = "readme"
 

@@ -21,6 +21,8 @@ TABS = (
     "usedby",
     "versions",
     "license",
+    "graph",
+    "compare",
 )
 DEFAULT_TAB = "readme"
 

@@ -26,7 +26,7 @@ CHAR_W = 7.3  # width of one character of FONT at 12px, rounded up
 LINE_H = 15
 PAD_X = 10
 PAD_Y = 8
-COL_GAP = 80
+COL_GAP = 56
 ROW_GAP = 14
 MARGIN = 16
 LEGEND_H = 140
@@ -70,8 +70,7 @@ def node_notes(node: Node) -> list[str]:
 
 
 def _lines(node: Node) -> list[str]:
-    notes = node_notes(node)
-    return [node.path, node.version] + (["; ".join(notes)] if notes else [])
+    return [node.path, node.version, *node_notes(node)]  # one note a line: narrow boxes
 
 
 def _kind(node: Node) -> str:

@@ -80,7 +80,7 @@ def test_compare_defaults_to_the_previous_version(graph_app: Flask):
     assert OLD in result.split("compare-removed", 1)[1].split("</ul>", 1)[0]
     upgraded = result.split("compare-upgraded", 1)[1].split("</ul>", 1)[0]
     assert LIB in upgraded and "v1.0.0</span> <span aria-label=\"to\">→</span>" in upgraded
-    assert "1 unchanged." in result
+    assert "3 added, 1 removed, 2 upgraded, 0 downgraded, 1 unchanged." in result
     assert "Build list" in result
 
 

@@ -165,8 +165,11 @@ def test_svg_is_well_formed_deterministic_linked_and_escaped():
 
 
 def test_svg_grows_with_the_graph():
-    small = _parse(render(walk(f"{H}/a", "v1", fake(CHAIN), depth=1), lambda p, v: "/"))
-    big = _parse(render(walk(f"{H}/a", "v1", fake(CHAIN), depth=3), lambda p, v: "/"))
+    long = f"{H}/{'long-name/' * 6}"
+    chain = {(long + k[0], k[1]): [Req(long + r.path, r.version) for r in reqs]
+             for k, reqs in CHAIN.items()}
+    small = _parse(render(walk(long + f"{H}/a", "v1", fake(chain), depth=1), lambda p, v: "/"))
+    big = _parse(render(walk(long + f"{H}/a", "v1", fake(chain), depth=3), lambda p, v: "/"))
     assert int(big.get("width")) > int(small.get("width"))
     db = {(f"{H}/hub", "v1"): [Req(f"{H}/m{i:03d}", "v1") for i in range(40)]}
     tall = _parse(render(walk(f"{H}/hub", "v1", fake(db)), lambda p, v: "/"))

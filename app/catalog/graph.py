@@ -207,12 +207,42 @@ def walk(
                     target = child.id
                 edges.append(Edge(node.id, target, req.indirect, closes))
         layer = following
+    edges = _mark_back_edges(len(nodes), edges)
     graph = Graph(root=root, nodes=nodes, edges=edges, depth=depth, max_nodes=max_nodes,
                   not_drawn=len(not_drawn), include_indirect=include_indirect,
                   build_list_known=bool(chosen))
     for edge in edges:
         graph.children.setdefault(edge.source, []).append(edge)
     return graph
+
+
+def _mark_back_edges(count: int, edges: list[Edge]) -> list[Edge]:
+    """Also mark the edges a depth-first walk from the root finds going back onto its
+    stack: a cycle between nodes met on different branches (q → r → q where the walk
+    reached r from elsewhere) then has a marked edge too, and every drawn cycle does."""
+    out = {(e.source, e.target): e for e in edges}
+    children: dict[int, list[int]] = {}
+    for e in edges:
+        children.setdefault(e.source, []).append(e.target)
+    state = [0] * count  # 0 unseen, 1 on the stack, 2 done
+    stack: list[tuple[int, int]] = [(0, 0)]
+    state[0] = 1
+    while stack:
+        node, i = stack[-1]
+        kids = children.get(node, [])
+        if i == len(kids):
+            state[node] = 2
+            stack.pop()
+            continue
+        stack[-1] = (node, i + 1)
+        kid = kids[i]
+        if state[kid] == 1:
+            edge = out[(node, kid)]
+            out[(node, kid)] = Edge(edge.source, edge.target, edge.indirect, True)
+        elif state[kid] == 0:
+            state[kid] = 1
+            stack.append((kid, 0))
+    return [out[(e.source, e.target)] for e in edges]
 
 
 # -- the database side --------------------------------------------------------------------

@@ -30,6 +30,7 @@ COL_GAP = 56
 ROW_GAP = 14
 MARGIN = 16
 LEGEND_H = 140
+ARC = 36  # how far an edge within one column bulges out to its right
 
 COLOURS = {
     "node_fill": "#f4f6fa", "node_stroke": "#5b6b82",
@@ -124,16 +125,27 @@ def layout(graph: Graph) -> tuple[list[Box], int, int]:
     return [boxes[n.id] for n in graph.nodes], width, height
 
 
-def _edge_path(src: Box, dst: Box, below: int) -> tuple[str, bool]:
-    """SVG path data, and whether the edge loops back under the drawing."""
+def _edge_path(src: Box, dst: Box, column_right: dict[int, int]) -> str:
+    """SVG path data of one edge.
+
+    Forward (to the next column): right side to left side, at mid-height. Back to an
+    earlier column: left side to right side, low on both boxes and dipping, so it
+    never lies on the forward edge between the same two boxes. Within one column:
+    an arc out to the right of the column, between the boxes' right sides.
+    """
     if dst.node.depth > src.node.depth:
         x1, y1 = src.x + src.w, src.y + src.h // 2
         x2, y2 = dst.x - 2, dst.y + dst.h // 2
         mid = (x1 + x2) // 2
-        return f"M{x1},{y1} C{mid},{y1} {mid},{y2} {x2},{y2}", False
-    x1, y1 = src.x + src.w // 2, src.y + src.h
-    x2, y2 = dst.x + dst.w // 2 + 6, dst.y + dst.h + 2
-    return f"M{x1},{y1} C{x1},{below} {x2},{below} {x2},{y2}", True
+        return f"M{x1},{y1} C{mid},{y1} {mid},{y2} {x2},{y2}"
+    if dst.node.depth < src.node.depth:
+        x1, y1 = src.x, src.y + src.h * 3 // 4
+        x2, y2 = dst.x + dst.w + 2, dst.y + dst.h * 3 // 4
+        return f"M{x1},{y1} C{x1 - 30},{y1 + 36} {x2 + 30},{y2 + 36} {x2},{y2}"
+    right = column_right[src.node.depth] + ARC
+    x1, y1 = src.x + src.w, src.y + src.h * 3 // 4
+    x2, y2 = dst.x + dst.w + 2, dst.y + dst.h // 4
+    return f"M{x1},{y1} C{right},{y1} {right},{y2} {x2},{y2}"
 
 
 def limits_text(graph: Graph) -> str:
@@ -147,18 +159,27 @@ def limits_text(graph: Graph) -> str:
     return "; ".join(parts)
 
 
+LEGEND_ROOT = "the version shown"
+LEGEND_NODE = "a required version Depot holds"
+LEGEND_MISSING = "not in Depot (not followed)"
+LEGEND_REPLACED = "replaced by the root's go.mod (its consumers still get it)"
+LEGEND_CYCLE = "closes a cycle (leads back to a module already on the path)"
+LEGEND_MVS = ('"MVS selects vX": the root\'s build list uses another version than this '
+              "requirement names.")
+LEGEND_LINES = (LEGEND_ROOT, LEGEND_NODE, LEGEND_MISSING, LEGEND_REPLACED,
+                " " * 26 + LEGEND_CYCLE, LEGEND_MVS)
+
+
 def _legend(y: int, limits: str) -> list[str]:
     c = COLOURS
     out = [f'<g class="dg-legend" transform="translate({MARGIN},{y})" font-family="{FONT}" '
            f'font-size="12" fill="{c["text"]}">',
            '<text x="0" y="12" font-weight="bold">Legend</text>']
     items = [
-        ("root", "the version shown", c["root_fill"], c["root_stroke"], None),
-        ("node", "a required version Depot holds", c["node_fill"], c["node_stroke"], None),
-        ("missing", "not in Depot (not followed)", c["missing_fill"], c["missing_stroke"],
-         "4 3"),
-        ("replaced", "replaced by the root's go.mod (its consumers still get it)",
-         c["replaced_fill"], c["replaced_stroke"], None),
+        ("root", LEGEND_ROOT, c["root_fill"], c["root_stroke"], None),
+        ("node", LEGEND_NODE, c["node_fill"], c["node_stroke"], None),
+        ("missing", LEGEND_MISSING, c["missing_fill"], c["missing_stroke"], "4 3"),
+        ("replaced", LEGEND_REPLACED, c["replaced_fill"], c["replaced_stroke"], None),
     ]
     for i, (kind, text, fill, stroke, dash) in enumerate(items):
         ty = 22 + i * 18
@@ -168,14 +189,13 @@ def _legend(y: int, limits: str) -> list[str]:
         out.append(f'<text x="38" y="{ty + 11}">{escape(text)}</text>')
     ty = 22 + len(items) * 18 + 6
     out.append(f'<path class="dg-edge" d="M0,{ty} L26,{ty}" stroke="{c["edge"]}" '
-               'fill="none" stroke-width="1.4" marker-end="url(#dg-arrow)"/>')
+               'fill="none" stroke-width="1.2" marker-end="url(#dg-arrow)"/>')
     out.append(f'<text x="38" y="{ty + 4}">requires</text>')
-    out.append(f'<path class="dg-cycle" d="M200,{ty} L226,{ty}" stroke="{c["cycle"]}" '
+    out.append(f'<path class="dg-cycle" d="M160,{ty} L186,{ty}" stroke="{c["cycle"]}" '
                'fill="none" stroke-width="1.6" stroke-dasharray="6 4" '
                'marker-end="url(#dg-arrow-cycle)"/>')
-    out.append(f'<text x="238" y="{ty + 4}">closes a cycle (module already on the path)</text>')
-    out.append(f'<text x="0" y="{ty + 22}" fill="{c["muted"]}">"MVS selects vX": the root\'s '
-               'build list uses another version than this requirement names.</text>')
+    out.append(f'<text x="198" y="{ty + 4}">{escape(LEGEND_CYCLE)}</text>')
+    out.append(f'<text x="0" y="{ty + 22}" fill="{c["muted"]}">{escape(LEGEND_MVS)}</text>')
     if limits:
         out.append(f'<text class="dg-limits" x="0" y="{ty + 40}" fill="{c["cycle"]}">'
                    f"{escape(limits)}.</text>")
@@ -183,16 +203,27 @@ def _legend(y: int, limits: str) -> list[str]:
     return out
 
 
+def _marker(name: str, colour: str) -> str:
+    """An arrowhead of one size whatever the edge's width."""
+    return (f'<marker id="{name}" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="9" '
+            'markerHeight="9" markerUnits="userSpaceOnUse" orient="auto-start-reverse">'
+            f'<path d="M0,0 L10,5 L0,10 z" fill="{colour}"/></marker>')
+
+
 def render(graph: Graph, link: Linker, title: str | None = None) -> str:
     """The whole ``<svg>`` element; ``link(path, version)`` gives each box's URL."""
     c = COLOURS
     boxes, width, height = layout(graph)
     by_id = {b.node.id: b for b in boxes}
-    back_edges = [e for e in graph.edges
-                  if graph.nodes[e.target].depth <= graph.nodes[e.source].depth]
-    below = height - MARGIN + (28 if back_edges else 0)
-    graph_h = below + (MARGIN if back_edges else 0)
-    legend_w = int(CHAR_W * 76) + MARGIN * 2
+    column_right: dict[int, int] = {}
+    for b in boxes:
+        column_right[b.node.depth] = max(column_right.get(b.node.depth, 0), b.x + b.w)
+    if any(graph.nodes[e.target].depth == graph.nodes[e.source].depth for e in graph.edges):
+        width += ARC
+    graph_h = height + 24  # room for the lowest back edge's dip
+    limits = limits_text(graph)
+    legend_w = int(CHAR_W * max(len(line) for line in (*LEGEND_LINES, limits + "."))) + 40 \
+        + MARGIN * 2
     total_w, total_h = max(width, legend_w), graph_h + LEGEND_H
     title = title or f"Dependency graph of {graph.root.label}"
     summary = (f"{len(graph.nodes)} modules, {len(graph.edges)} requirements, "
@@ -205,18 +236,14 @@ def render(graph: Graph, link: Linker, title: str | None = None) -> str:
         f'<title id="dg-title">{escape(title)}</title>',
         f'<desc id="dg-desc">{escape(summary)}</desc>',
         "<defs>",
-        f'<marker id="dg-arrow" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="8" '
-        f'markerHeight="8" orient="auto-start-reverse"><path d="M0,0 L10,5 L0,10 z" '
-        f'fill="{c["edge"]}"/></marker>',
-        f'<marker id="dg-arrow-cycle" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="8" '
-        f'markerHeight="8" orient="auto-start-reverse"><path d="M0,0 L10,5 L0,10 z" '
-        f'fill="{c["cycle"]}"/></marker>',
+        _marker("dg-arrow", c["edge"]),
+        _marker("dg-arrow-cycle", c["cycle"]),
         "</defs>",
         '<g class="dg-edges" fill="none">',
     ]
     for edge in graph.edges:
         src, dst = by_id[edge.source], by_id[edge.target]
-        d, _loops = _edge_path(src, dst, below)
+        d = _edge_path(src, dst, column_right)
         kind = "dg-cycle" if edge.cycle else "dg-edge"
         colour = c["cycle"] if edge.cycle else c["edge"]
         marker = "dg-arrow-cycle" if edge.cycle else "dg-arrow"
@@ -253,6 +280,6 @@ def render(graph: Graph, link: Linker, title: str | None = None) -> str:
                        f"{escape(line)}</text>")
         out.append("</a>")
     out.append("</g>")
-    out += _legend(graph_h, limits_text(graph))
+    out += _legend(graph_h, limits)
     out.append("</svg>")
     return "\n".join(out)

@@ -89,6 +89,16 @@ def test_cycle_to_the_same_version_and_across_versions():
         (f"{H}/q@v1", f"{H}/p@v1")]
 
 
+def test_a_cycle_between_branches_is_marked_too():
+    # r is reached from p first, so q is not on r's path from the root; q → r → q is a
+    # cycle all the same, and one of its edges says so.
+    db = {(f"{H}/p", "v1"): [Req(f"{H}/q", "v1"), Req(f"{H}/r", "v1")],
+          (f"{H}/q", "v1"): [Req(f"{H}/r", "v1")], (f"{H}/r", "v1"): [Req(f"{H}/q", "v1")]}
+    g = walk(f"{H}/p", "v1", fake(db))
+    assert [(g.nodes[e.source].label, g.nodes[e.target].label) for e in g.cycles] == [
+        (f"{H}/r@v1", f"{H}/q@v1")]
+
+
 def test_a_cross_edge_to_a_sibling_is_no_cycle():
     db = {(f"{H}/r", "v1"): [Req(f"{H}/s", "v1"), Req(f"{H}/t", "v1")],
           (f"{H}/s", "v1"): [Req(f"{H}/t", "v1")], (f"{H}/t", "v1"): []}

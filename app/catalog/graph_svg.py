@@ -30,6 +30,7 @@ COL_GAP = 56
 ROW_GAP = 14
 MARGIN = 16
 LEGEND_H = 140
+CENTRE_UP_TO = 640  # px: columns of a drawing up to this tall are centred vertically
 ARC = 36  # how far an edge within one column bulges out to its right
 
 COLOURS = {
@@ -118,8 +119,11 @@ def layout(graph: Graph) -> tuple[list[Box], int, int]:
         col_heights[depth] = y - ROW_GAP
         x += width + COL_GAP
     tallest = max(col_heights.values())
+    # Small drawings read best centred; in a tall one the root must stay at the top,
+    # where the reader starts, not half a screen-scroll down.
+    centred = tallest <= CENTRE_UP_TO
     for box in boxes.values():
-        box.y += MARGIN + (tallest - col_heights[box.node.depth]) // 2
+        box.y += MARGIN + ((tallest - col_heights[box.node.depth]) // 2 if centred else 0)
     width = x - COL_GAP + MARGIN
     height = MARGIN * 2 + tallest
     return [boxes[n.id] for n in graph.nodes], width, height
@@ -224,7 +228,8 @@ def render(graph: Graph, link: Linker, title: str | None = None) -> str:
     limits = limits_text(graph)
     legend_w = int(CHAR_W * max(len(line) for line in (*LEGEND_LINES, limits + "."))) + 40 \
         + MARGIN * 2
-    total_w, total_h = max(width, legend_w), graph_h + LEGEND_H
+    legend_h = LEGEND_H + (LINE_H + 3 if limits else 0)
+    total_w, total_h = max(width, legend_w), graph_h + legend_h
     title = title or f"Dependency graph of {graph.root.label}"
     summary = (f"{len(graph.nodes)} modules, {len(graph.edges)} requirements, "
                f"{len(graph.cycles)} closing a cycle, {len(graph.replaced)} replaced; "
@@ -239,6 +244,9 @@ def render(graph: Graph, link: Linker, title: str | None = None) -> str:
         _marker("dg-arrow", c["edge"]),
         _marker("dg-arrow-cycle", c["cycle"]),
         "</defs>",
+        *_legend(8, limits),
+        # The legend on top: in a tall drawing it is seen before scrolling, not after.
+        f'<g class="dg-drawing" transform="translate(0,{legend_h})">',
         '<g class="dg-edges" fill="none">',
     ]
     for edge in graph.edges:
@@ -280,6 +288,6 @@ def render(graph: Graph, link: Linker, title: str | None = None) -> str:
                        f"{escape(line)}</text>")
         out.append("</a>")
     out.append("</g>")
-    out += _legend(graph_h, limits)
+    out.append("</g>")
     out.append("</svg>")
     return "\n".join(out)

@@ -107,3 +107,25 @@ def test_both_tabs_without_javascript(browser: Browser, graph_depot: LiveServer)
     page.get_by_role("button", name="Compare").click()
     expect(page.locator(".compare-downgraded").first).to_contain_text(LIB)
     context.close()
+
+
+@pytest.mark.parametrize("look", ["dark", "phone"])
+def test_graph_fits_the_page_in_dark_mode_and_on_a_phone(browser: Browser,
+                                                         graph_depot: LiveServer,
+                                                         tmp_path: Path, look: str):
+    if look == "dark":
+        context = browser.new_context(color_scheme="dark", viewport={"width": 1280,
+                                                                     "height": 900})
+    else:
+        context = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True)
+    page = context.new_page()
+    errors = _errors(page)
+    page.goto(f"{graph_depot.url}/{APP}@v1.1.0?tab=graph&depth=3")
+    expect(page.locator("svg.dep-graph")).to_be_visible()
+    # The picture scrolls inside its frame; the page itself never scrolls sideways.
+    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth + 1")
+    frame = page.locator(".graph-scroll")
+    assert frame.evaluate("e => e.scrollWidth > e.clientWidth") == (look == "phone")
+    page.screenshot(path=str(_screenshot_dir(tmp_path) / f"graph-{look}.png"))
+    assert errors == []
+    context.close()

@@ -24,7 +24,7 @@ from tests.fixtures.upstream import DEPRECATION, PSEUDO_VERSION, RETRACT_RATIONA
 from tests.portal.conftest import HTML, HX
 from tests.portal.test_search import hit_paths
 
-TABS = ("readme", "gomod", "dependencies", "usedby", "versions", "license")
+TABS = ("readme", "gomod", "dependencies", "usedby", "versions", "license", "graph", "compare")
 
 
 def page(client: FlaskClient, url: str, status: int = 200, headers: dict = HTML) -> str:

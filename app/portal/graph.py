@@ -69,7 +69,9 @@ def compare_tab(session: Session, detail: VersionDetail) -> dict:
                                 request.args.get("to") or None, detail.version)
     except compare.CompareError as exc:
         abort(error_page(exc.status, "Cannot compare these versions", exc.message))
-    choices = [v.version for v in module.versions]
+    # Published versions (and the one shown): others have no dependencies to compare yet.
+    choices = [v.version for v in module.versions
+               if v.published or v.version in (detail.version, old, new)]
     context: dict = {"compare_from": old, "compare_to": new, "compare_choices": choices,
                      "comparison": None, "compare_hidden": ""}
     if old is None:

@@ -76,3 +76,35 @@ def test_bad_diff_input(graph_app: Flask):
                               status=400)["error"]
     assert "not in Depot" in get(graph_app, f"/api/v1/modules/{APP}/diff?from=v0.9.0",
                                  status=404)["error"]
+
+
+def test_a_version_depot_may_not_redistribute_shows_no_graph_and_no_diff(graph_app: Flask):
+    from sqlalchemy import select
+
+    from app.models import Module, ModuleVersion
+
+    svc = graph_app.extensions["depot"]
+
+    def set_redistributable(value: bool) -> None:
+        with svc.db.session() as session:
+            row = session.scalar(select(ModuleVersion).join(Module).where(
+                Module.path == APP, ModuleVersion.version == "v1.0.0"))
+            row.redistributable = value
+
+    set_redistributable(False)
+    try:
+        body = get(graph_app, f"/api/v1/modules/{APP}/graph?version=v1.0.0")
+        assert body["hidden"] is True and body["nodes"] == [] and body["edges"] == []
+        assert "error" in get(graph_app, f"/api/v1/modules/{APP}/graph.svg?version=v1.0.0",
+                              status=404)
+        diff = get(graph_app, f"/api/v1/modules/{APP}/diff?from=v1.0.0&to=v1.1.0")
+        assert diff["hidden"] is True and diff["added"] == [] and diff["build_list"] is None
+        html = graph_app.test_client().get(f"/{APP}@v1.0.0?tab=graph",
+                                           headers={"Accept": "text/html"})
+        assert html.status_code == 200 and b"<svg " not in html.data
+        assert b"not one Depot may redistribute" in html.data
+        compare = graph_app.test_client().get(f"/{APP}@v1.1.0?tab=compare",
+                                              headers={"Accept": "text/html"})
+        assert b"Depot does not show the dependencies of v1.0.0" in compare.data
+    finally:
+        set_redistributable(True)

@@ -111,12 +111,9 @@ class Graph:
     def cut_by_depth(self) -> int:
         return sum(1 for n in self.nodes if n.cut)
 
-    def node(self, node_id: int) -> Node:
-        return self.nodes[node_id]
-
 
 def replacement_for(path: str, version: str, replaces: Iterable[Replace]) -> str | None:
-    """What the root's go.mod puts in place of path@version ("" never; None when nothing).
+    """What the root's go.mod puts in place of path@version, or None.
 
     A versioned ``replace`` line wins over one for every version of the path, as in go.
     """

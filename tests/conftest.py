@@ -430,3 +430,41 @@ def catalog_app(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPat
         with admin.connect() as conn:
             conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def graph_upstream(tmp_path_factory: pytest.TempPathFactory) -> Upstream:
+    """Modules with a chain, a diamond, a cycle, a replace and several versions."""
+    from tests.fixtures.graph import build_graph_upstream
+
+    return build_graph_upstream(tmp_path_factory.mktemp("graph-upstream") / "proxy")
+
+
+@pytest.fixture(scope="session", params=["sqlite", pytest.param("postgresql",
+                                                                  marks=pytest.mark.postgres)])
+def graph_app(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory,
+              graph_upstream: Upstream) -> Iterator[Flask]:
+    """A Depot holding the graph modules (read-only for its users), on both databases."""
+    from tests.fixtures.catalog import portal_settings
+    from tests.fixtures.graph import fill_graph
+
+    tmp = tmp_path_factory.mktemp(f"graph-{request.param}")
+    admin_url, name = os.environ.get("DEPOT_TEST_POSTGRES_URL", ""), ""
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp / 'depot.sqlite3'}"
+    else:
+        if not admin_url:
+            pytest.skip("PostgreSQL tests need DEPOT_TEST_POSTGRES_URL (`make test` sets it)")
+        name = f"depot_graph_{uuid.uuid4().hex[:10]}"
+        with create_engine(admin_url, isolation_level="AUTOCOMMIT").connect() as conn:
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
+        url = admin_url.rsplit("/", 1)[0] + "/" + name
+    app = make_app(portal_settings(tmp / "data", url, graph_upstream, GO))
+    fill_graph(app.extensions["depot"])
+    yield app
+    app.extensions["depot"].db.dispose()
+    if name:
+        admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()

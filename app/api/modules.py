@@ -118,7 +118,8 @@ def _detail(session: Session, path: str) -> VersionDetail:
 def _split(rest: str) -> tuple[str, str]:
     """(module path, sub-resource or "") of what follows /api/v1/modules/."""
     rest = rest.strip("/")
-    for sub in SUBRESOURCE_HANDLERS:  # read now: app/api/__init__.py adds entries
+    # The live registry, not SUBRESOURCES: sub-resources registered after import count too.
+    for sub in SUBRESOURCE_HANDLERS:
         if rest.endswith("/" + sub):
             base = rest[: -len(sub) - 1]
             with _services().db.session() as session:

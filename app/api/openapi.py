@@ -34,6 +34,13 @@ VERSION_QUERY = {"name": "version", "in": "query", "required": False,
                  "description": "a canonical version (default: the latest published)",
                  "schema": {"type": "string"}}
 
+DEPTH_QUERY = {"name": "depth", "in": "query", "required": False,
+               "description": "requirement hops to follow (default 2)",
+               "schema": {"type": "integer", "minimum": 1, "maximum": 5}}
+INDIRECT_QUERY = {"name": "indirect", "in": "query", "required": False,
+                  "description": "follow // indirect requirements too",
+                  "schema": {"type": "boolean"}}
+
 
 def _page(name: str, high: int) -> dict[str, Any]:
     return {"name": name, "in": "query", "required": False,
@@ -129,6 +136,90 @@ SCHEMAS: dict[str, Any] = {
                 "properties": {"path": {"type": "string"}, "version": {"type": "string"},
                                "requires": {"type": "string"}}}},
         },
+    },
+    "Graph": {
+        "type": "object",
+        "required": ["path", "version", "depth", "indirect", "hidden", "nodes", "edges",
+                     "cycles", "replaced", "truncated", "build_list_known"],
+        "properties": {
+            "path": {"type": "string"}, "version": {"type": "string"},
+            "depth": {"type": "integer", "minimum": 1, "maximum": 5},
+            "indirect": {"type": "boolean",
+                         "description": "// indirect requirements were followed too"},
+            "hidden": {"type": "boolean",
+                       "description": "true when the version is not redistributable"},
+            "nodes": {"type": "array", "description": "node 0 is the version asked for",
+                      "items": {
+                "type": "object",
+                "required": ["id", "path", "version", "depth", "in_depot", "expanded",
+                             "replaced_by", "selected", "raised", "cycle",
+                             "requirements_below_depth"],
+                "properties": {
+                    "id": {"type": "integer", "minimum": 0}, "path": {"type": "string"},
+                    "version": {"type": "string"}, "depth": {"type": "integer", "minimum": 0},
+                    "in_depot": {"type": "boolean"},
+                    "expanded": {"type": "boolean",
+                                 "description": "its requirements were followed"},
+                    "replaced_by": {**NULLABLE_STR, "description": "the root go.mod's "
+                                    "replacement (path and version, or a directory)"},
+                    "selected": {**NULLABLE_STR, "description": "the version the root's "
+                                 "build list selected for this path, when known"},
+                    "raised": {"type": "boolean",
+                               "description": "MVS selected another version than required"},
+                    "cycle": {"type": "boolean",
+                              "description": "reached by an edge closing a cycle"},
+                    "requirements_below_depth": {"type": "integer", "minimum": 0}}}},
+            "edges": {"type": "array", "items": {
+                "type": "object", "required": ["source", "target", "indirect", "cycle"],
+                "properties": {"source": {"type": "integer"}, "target": {"type": "integer"},
+                               "indirect": {"type": "boolean"},
+                               "cycle": {"type": "boolean"}}}},
+            "cycles": {"type": "array", "items": {
+                "type": "object", "required": ["from", "to"],
+                "properties": {"from": {"type": "string"}, "to": {"type": "string"}}}},
+            "replaced": {"type": "array", "items": {
+                "type": "object", "required": ["path", "version", "replacement"],
+                "properties": {"path": {"type": "string"}, "version": {"type": "string"},
+                               "replacement": {"type": "string"}}}},
+            "truncated": {
+                "type": "object", "required": ["not_drawn", "max_nodes", "below_depth"],
+                "properties": {
+                    "not_drawn": {"type": "integer", "minimum": 0,
+                                  "description": "modules left out by the node cap"},
+                    "max_nodes": {"type": "integer"},
+                    "below_depth": {"type": "integer", "minimum": 0,
+                                    "description": "nodes whose requirements lie deeper"}}},
+            "build_list_known": {"type": "boolean"},
+        },
+    },
+    "Change": {
+        "type": "object", "required": ["path", "from", "to", "from_indirect", "to_indirect"],
+        "properties": {"path": {"type": "string"}, "from": NULLABLE_STR, "to": NULLABLE_STR,
+                       "from_indirect": {"type": "boolean"},
+                       "to_indirect": {"type": "boolean"}},
+    },
+    "Changes": {
+        "type": "object",
+        "required": ["added", "removed", "upgraded", "downgraded", "unchanged"],
+        "properties": {
+            "added": {"type": "array", "items": _ref("Change")},
+            "removed": {"type": "array", "items": _ref("Change")},
+            "upgraded": {"type": "array", "items": _ref("Change")},
+            "downgraded": {"type": "array", "items": _ref("Change")},
+            "unchanged": {"type": "integer", "minimum": 0},
+        },
+    },
+    "Diff": {
+        "allOf": [_ref("Changes"), {
+            "type": "object", "required": ["path", "from", "to", "hidden", "build_list"],
+            "description": "the go.mod requirements' changes; build_list: the build "
+                           "lists' (null when Depot lacks either)",
+            "properties": {
+                "path": {"type": "string"}, "from": {"type": "string"},
+                "to": {"type": "string"}, "hidden": {"type": "boolean"},
+                "build_list": {"oneOf": [_ref("Changes"), {"type": "null"}]},
+            },
+        }],
     },
     "SearchResults": {
         "type": "object",
@@ -309,6 +400,27 @@ def spec(server_url: str) -> dict[str, Any]:
                             "content": {"application/spdx+json": {
                                 "schema": _ref("SpdxDocument")}}},
                     **ERRORS, "409": CONFLICT}}},
+            "/api/v1/modules/{module}/graph": {"get": {
+                "summary": "a version's dependency graph, breadth-first, depth-limited",
+                "parameters": [MODULE, VERSION_QUERY, DEPTH_QUERY, INDIRECT_QUERY],
+                "responses": {"200": _ok("Graph", "nodes and edges"), **ERRORS}}},
+            "/api/v1/modules/{module}/graph.svg": {"get": {
+                "summary": "the same graph drawn as SVG (boxes link to module pages)",
+                "parameters": [MODULE, VERSION_QUERY, DEPTH_QUERY, INDIRECT_QUERY],
+                "responses": {"200": {"description": "the picture",
+                                      "content": {"image/svg+xml": {"schema": {
+                                          "type": "string"}}}},
+                              **ERRORS}}},
+            "/api/v1/modules/{module}/diff": {"get": {
+                "summary": "dependencies added, removed, upgraded, downgraded between versions",
+                "parameters": [MODULE, {
+                    "name": "from", "in": "query", "required": False,
+                    "description": "a canonical version (default: the published version "
+                                   "before `to`)", "schema": {"type": "string"}}, {
+                    "name": "to", "in": "query", "required": False,
+                    "description": "a canonical version (default: the latest published)",
+                    "schema": {"type": "string"}}],
+                "responses": {"200": _ok("Diff", "the changes"), **ERRORS}}},
             "/api/v1/search": {"get": {
                 "summary": "search published modules",
                 "parameters": [

@@ -13,6 +13,7 @@ from app.catalog.modules import VersionDetail, module_summary, version_detail
 from app.gomod import paths, versions
 from app.gomod.errors import GoModError
 from app.portal import bp, contents
+from app.portal import graph as graph_tabs
 from app.portal.context import services, used_by_counts
 from app.portal.dependency_licenses import licenses_tab
 from app.portal.errors import error_page, not_in_depot
@@ -62,6 +63,8 @@ TAB_CONTEXT: dict[str, Callable[[Session, VersionDetail], dict]] = {
     "usedby": _used_by,
     "license": lambda _s, detail: {"license_texts": contents.licenses(detail)},
     "licenses": licenses_tab,
+    "graph": graph_tabs.graph_tab,
+    "compare": graph_tabs.compare_tab,
 }
 
 

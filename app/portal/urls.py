@@ -18,6 +18,8 @@ TABS = (
     "readme",
     "gomod",
     "dependencies",
+    "graph",
+    "compare",
     "usedby",
     "versions",
     "license",

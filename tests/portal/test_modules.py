@@ -24,7 +24,8 @@ from tests.fixtures.upstream import DEPRECATION, PSEUDO_VERSION, RETRACT_RATIONA
 from tests.portal.conftest import HTML, HX
 from tests.portal.test_search import hit_paths
 
-TABS = ("readme", "gomod", "dependencies", "usedby", "versions", "license", "licenses")
+TABS = ("readme", "gomod", "dependencies", "graph", "compare", "usedby", "versions", "license",
+        "licenses")
 
 
 def page(client: FlaskClient, url: str, status: int = 200, headers: dict = HTML) -> str:

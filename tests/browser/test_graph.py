@@ -1,0 +1,131 @@
+"""The Graph and Compare tabs in Chromium: with htmx, and as plain links and GET forms."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Browser, ConsoleMessage, Page, expect
+
+from app.migrate import upgrade
+from app.services import Services
+from tests.conftest import GO, LiveServer, start_server
+from tests.fixtures.catalog import portal_settings
+from tests.fixtures.graph import APP, LIB, PING, PONG, fill_graph
+from tests.fixtures.upstream import Upstream
+
+
+@pytest.fixture(scope="module")
+def graph_depot(tmp_path_factory: pytest.TempPathFactory, graph_upstream: Upstream
+                ) -> Iterator[LiveServer]:
+    """The graph modules in a Depot of their own, under real gunicorn."""
+    tmp = tmp_path_factory.mktemp("graph-depot")
+    settings = portal_settings(tmp / "data", f"sqlite:///{tmp / 'depot.sqlite3'}",
+                               graph_upstream, GO)
+    svc = Services.from_settings(settings)
+    upgrade(svc.db.engine)
+    fill_graph(svc)
+    svc.db.dispose()
+    server = start_server(settings, tmp)
+    yield server
+    server.stop()
+
+
+def _screenshot_dir(tmp_path: Path) -> Path:
+    """Where the pictures go: DEPOT_SCREENSHOT_DIR to keep them, else the test's tmp dir."""
+    return Path(os.environ.get("DEPOT_SCREENSHOT_DIR") or tmp_path)
+
+
+def _errors(page: Page) -> list[str]:
+    seen: list[str] = []
+
+    def on_console(msg: ConsoleMessage) -> None:
+        if msg.type == "error":  # a CSP violation (inline style or script) lands here
+            seen.append(msg.text)
+
+    page.on("console", on_console)
+    page.on("pageerror", lambda exc: seen.append(str(exc)))
+    return seen
+
+
+def test_graph_tab_and_depth_picker_with_htmx(page: Page, graph_depot: LiveServer,
+                                              tmp_path: Path):
+    errors = _errors(page)
+    page.goto(f"{graph_depot.url}/{APP}@v1.1.0")
+    page.get_by_role("link", name="Graph", exact=True).click()
+    expect(page).to_have_url(f"{graph_depot.url}/{APP}@v1.1.0?tab=graph")
+    graph = page.locator("svg.dep-graph")
+    expect(graph).to_be_visible()
+    expect(graph.locator("a")).to_have_count(7)  # depth 2
+    expect(graph.locator("a.dg-replaced")).to_have_count(1)
+    page.locator(".graph-depths").get_by_role("link", name="3", exact=True).click()
+    expect(page).to_have_url(f"{graph_depot.url}/{APP}@v1.1.0?tab=graph&depth=3")
+    expect(graph.locator("a")).to_have_count(9)
+    cycle = graph.locator(f'path.dg-cycle[data-source="{PONG}@v1.0.0"]')
+    expect(cycle).to_have_count(1)
+    expect(cycle).to_have_attribute("data-target", f"{PING}@v1.0.0")
+    expect(page.locator(".graph-tree")).to_contain_text("closes a cycle")
+    page.screenshot(path=str(_screenshot_dir(tmp_path) / "graph-tab.png"), full_page=True)
+    # A box is a link to that module version's page.
+    graph.locator(f'a[href="/{LIB}@v1.1.0"]').click()
+    expect(page).to_have_url(f"{graph_depot.url}/{LIB}@v1.1.0")
+    assert errors == []
+
+
+def test_compare_tab_picks_two_versions_with_htmx(page: Page, graph_depot: LiveServer,
+                                                  tmp_path: Path):
+    errors = _errors(page)
+    page.goto(f"{graph_depot.url}/{APP}")
+    page.get_by_role("link", name="Compare", exact=True).click()
+    expect(page.locator("#compare-from")).to_have_value("v1.1.0")
+    expect(page.locator("#compare-to")).to_have_value("v1.2.0")
+    expect(page.locator(".compare-downgraded").first).to_contain_text(LIB)
+    page.locator("#compare-from").select_option("v1.0.0")
+    page.locator("#compare-to").select_option("v1.1.0")
+    page.get_by_role("button", name="Compare").click()
+    expect(page).to_have_url(
+        f"{graph_depot.url}/{APP}?tab=compare&from=v1.0.0&to=v1.1.0")
+    expect(page.locator(".compare-added").first).to_contain_text(PING)
+    expect(page.locator(".compare-removed").first).to_contain_text("depot.test/graph/old")
+    expect(page.locator(".compare-upgraded").first).to_contain_text(LIB)
+    page.screenshot(path=str(_screenshot_dir(tmp_path) / "compare-tab.png"), full_page=True)
+    assert errors == []
+
+
+def test_both_tabs_without_javascript(browser: Browser, graph_depot: LiveServer):
+    context = browser.new_context(java_script_enabled=False)
+    page = context.new_page()
+    page.goto(f"{graph_depot.url}/{APP}@v1.1.0?tab=graph")
+    page.locator(".graph-depths").get_by_role("link", name="1", exact=True).click()
+    expect(page).to_have_url(f"{graph_depot.url}/{APP}@v1.1.0?tab=graph&depth=1")
+    expect(page.locator("svg.dep-graph a")).to_have_count(4)
+    page.get_by_role("link", name="Compare", exact=True).click()
+    page.locator("#compare-from").select_option("v1.1.0")
+    page.locator("#compare-to").select_option("v1.2.0")
+    page.get_by_role("button", name="Compare").click()
+    expect(page.locator(".compare-downgraded").first).to_contain_text(LIB)
+    context.close()
+
+
+@pytest.mark.parametrize("look", ["dark", "phone"])
+def test_graph_fits_the_page_in_dark_mode_and_on_a_phone(browser: Browser,
+                                                         graph_depot: LiveServer,
+                                                         tmp_path: Path, look: str):
+    if look == "dark":
+        context = browser.new_context(color_scheme="dark", viewport={"width": 1280,
+                                                                     "height": 900})
+    else:
+        context = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True)
+    page = context.new_page()
+    errors = _errors(page)
+    page.goto(f"{graph_depot.url}/{APP}@v1.1.0?tab=graph&depth=3")
+    expect(page.locator("svg.dep-graph")).to_be_visible()
+    # The picture scrolls inside its frame; the page itself never scrolls sideways.
+    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth + 1")
+    frame = page.locator(".graph-scroll")
+    assert frame.evaluate("e => e.scrollWidth > e.clientWidth") == (look == "phone")
+    page.screenshot(path=str(_screenshot_dir(tmp_path) / f"graph-{look}.png"))
+    assert errors == []
+    context.close()

@@ -118,7 +118,7 @@ def _detail(session: Session, path: str) -> VersionDetail:
 def _split(rest: str) -> tuple[str, str]:
     """(module path, sub-resource or "") of what follows /api/v1/modules/."""
     rest = rest.strip("/")
-    for sub in SUBRESOURCES:
+    for sub in SUBRESOURCE_HANDLERS:  # not a frozen tuple: others register handlers later
         if rest.endswith("/" + sub):
             base = rest[: -len(sub) - 1]
             with _services().db.session() as session:

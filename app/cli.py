@@ -1,5 +1,5 @@
-"""Flask commands: `flask --app app migrate | downgrade | ingest | discover | worker | jobs |
-reindex | fsck | serve`."""
+"""Flask commands: `flask --app app migrate | downgrade | ingest | bundle | discover | worker |
+jobs | reindex | fsck | serve`."""
 
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
-"""Offline bundles of a published version's build list (see app/bundle/build.py)."""
+"""Offline bundles of a published version's build list (see app/bundle/bundler.py)."""
 
-from app.bundle.build import (
+from app.bundle.bundler import (
     Built,
     BundleError,
     build,

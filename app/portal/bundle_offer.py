@@ -31,5 +31,12 @@ def bundle_offer(session: Session, detail: VersionDetail) -> dict | None:
                          version=detail.version),
         "file_name": file_name(detail.path, detail.version),
         "modules": modules,
-        "megabytes": size / 1_000_000,
+        "size": _size(size),
     }
+
+
+def _size(n: int) -> str:
+    """Bytes as a person reads them next to a download button."""
+    if n < 1_000_000:
+        return f"{max(1, round(n / 1000))} kB"
+    return f"{n / 1_000_000:.1f} MB"

@@ -183,3 +183,28 @@ def test_the_cache_is_bounded(chain_app, tmp_path: Path):
     first = build(svc, TOP, VERSION)
     second = build(svc, "depot.test/chain/b", "v1.0.0")
     assert second.path.exists() and not first.path.exists()
+
+
+def test_two_asking_at_once_build_once(chain_app, monkeypatch: pytest.MonkeyPatch):
+    import threading
+
+    from app.bundle import bundler as build_module
+
+    svc = chain_app.extensions["depot"]
+    calls = []
+    real_plan = build_module.plan
+
+    def counting_plan(*args):  # type: ignore[no-untyped-def]
+        calls.append(args[1:])
+        return real_plan(*args)
+
+    monkeypatch.setattr(build_module, "plan", counting_plan)
+    results = []
+    threads = [threading.Thread(target=lambda: results.append(build(svc, TOP, VERSION)))
+               for _ in range(3)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=300)
+    assert len(results) == 3 and len({r.sha256 for r in results}) == 1
+    assert calls == [(TOP, VERSION)]

@@ -411,13 +411,27 @@ def _atomic(target: Path) -> Iterator[BinaryIO]:
         raise
 
 
+def _still_servable(services: Services, built: Built) -> bool:
+    """Every member may still leave Depot (a license policy change can hold one back)."""
+    for member in built.description["members"]:
+        found = lookup(services, member["path"], member["version"])
+        if found is None or not found.ok:
+            return False
+    return True
+
+
 def build(services: Services, module: str, version: str,
           progress: Callable[[str], None] | None = None) -> Built:
     """The bundle of a published module@version, from the cache or built now (once,
-    however many ask at the same time)."""
+    however many ask at the same time). A cached bundle holding a version Depot no
+    longer serves is dropped and built again, which then says what is missing."""
     hit = cached(services, module, version)
     if hit is not None:
-        return hit
+        if _still_servable(services, hit):
+            return hit
+        hit.path.with_name(hit.path.name.removesuffix(".tar.gz") + ".json").unlink(
+            missing_ok=True)
+        hit.path.unlink(missing_ok=True)
     key = _cache_key(module, version)
     try:
         with key_lock(services.lock_dir, "bundle:" + key, LOCK_WAIT):

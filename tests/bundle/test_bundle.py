@@ -208,3 +208,18 @@ def test_two_asking_at_once_build_once(chain_app, monkeypatch: pytest.MonkeyPatc
         t.join(timeout=300)
     assert len(results) == 3 and len({r.sha256 for r in results}) == 1
     assert calls == [(TOP, VERSION)]
+
+
+def test_a_cached_bundle_is_not_served_once_a_member_is_held_back(
+        chain_app, bundle_file: Path, tmp_path: Path):
+    svc = chain_app.extensions["depot"]
+    with svc.db.session() as session:
+        row = session.scalar(select(ModuleVersion).join(Module).where(
+            Module.path == "depot.test/chain/b", ModuleVersion.version == "v1.0.0"))
+        row.redistributable, row.reason = False, "license no longer allowed"
+    out = tmp_path / "held.tar.gz"
+    done = _cli(chain_app, "bundle", f"{TOP}@{VERSION}", "-o", str(out))
+    assert done.exit_code == 1, done.output
+    assert "depot.test/chain/b@v1.0.0 may not be redistributed" in done.output
+    assert not out.exists()
+    assert not list((svc.settings.data_dir / "bundles").glob("*.tar.gz"))

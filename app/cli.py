@@ -1,5 +1,5 @@
-"""Flask commands: `flask --app app migrate | downgrade | ingest | discover | worker | jobs |
-reindex | fsck | serve`."""
+"""Flask commands: `flask --app app migrate | downgrade | ingest | bundle | discover | worker |
+jobs | reindex | fsck | serve`."""
 
 from __future__ import annotations
 
@@ -106,6 +106,33 @@ def register_commands(app: Flask) -> None:
                    f"{'' if report.upstream_called else ' (no upstream call)'}", err=True)
         if not report.ok:
             sys.exit(1)
+
+    @app.cli.command("bundle")
+    @click.argument("target")
+    @click.option("-o", "--output", "output", required=True,
+                  type=click.Path(dir_okay=False, writable=True, path_type=Path),
+                  help="Where to write the .tar.gz (written whole or not at all).")
+    def bundle_cmd(target: str, output: Path) -> None:
+        """Write an offline bundle of TARGET (MODULE@VERSION or MODULE@latest): its whole
+        build list as a GOPROXY tree with go.sum, SHA256SUMS and a manifest."""
+        from app.bundle import BundleError, build, export, resolve
+
+        svc = _services()
+        module, query = parse_target(target)
+        if "@" not in target:
+            click.echo(f"error: give MODULE@VERSION (or {module}@latest)", err=True)
+            sys.exit(2)
+        try:
+            version = resolve(svc, module, query)
+            built = build(svc, module, version, progress=lambda line: click.echo(line, err=True))
+            export(built, output)
+        except BundleError as exc:
+            click.echo(f"error: {exc.reason}", err=True)
+            sys.exit(2 if exc.kind == "invalid" else 1)
+        d = built.description
+        click.echo(f"{output}: {module}@{version}, {d['module_count']} modules "
+                   f"({d['go_mod_only']} more go.mod files), {d['file_count']} files, "
+                   f"{_size(d['size'])} (sha256 {d['sha256']})")
 
     @app.cli.command("discover")
     @click.option("--from-file", "from_file", type=click.File("r"), required=True,

@@ -172,6 +172,8 @@ class Settings:
     s3_zips: str = "stream"
     # Seconds a presigned zip URL stays valid ("redirect"; a download must start by then).
     s3_presign_ttl: int = 300
+    # Megabytes of built offline bundles kept in the data dir (oldest-used go first).
+    bundle_cache_mb: int = 2048
     # Extra Flask settings (tests).
     extra: dict = field(default_factory=dict)
 
@@ -228,6 +230,7 @@ class Settings:
             s3_region=env.get("DEPOT_S3_REGION", "").strip(),
             s3_zips=s3_zips,
             s3_presign_ttl=s3_presign_ttl,
+            bundle_cache_mb=max(0, _int(env, "DEPOT_BUNDLE_CACHE_MB", 2048)),
         )
 
     @property

@@ -7,7 +7,7 @@ from __future__ import annotations
 from flask import Blueprint, Response, current_app, jsonify, request, url_for
 from redis.exceptions import RedisError
 
-from app.api import graph, licenses, modules, openapi
+from app.api import bundle, graph, licenses, modules, openapi
 from app.errors import BadRequest, NotFound, TooManyRequests, Unavailable
 from app.models import RequestSource
 from app.pipeline.requests import InvalidRequest, status, submit, validate_wish
@@ -21,6 +21,8 @@ modules.SUBRESOURCE_HANDLERS["sbom.spdx.json"] = licenses.sbom_json
 modules.SUBRESOURCE_HANDLERS["graph"] = graph.graph_json
 modules.SUBRESOURCE_HANDLERS["graph.svg"] = graph.graph_svg_response
 modules.SUBRESOURCE_HANDLERS["diff"] = graph.diff_json
+modules.SUBRESOURCE_HANDLERS["bundle"] = bundle.bundle_json
+modules.SUBRESOURCE_HANDLERS["bundle.tar.gz"] = bundle.bundle_download
 spec_bp = Blueprint("api_spec", __name__, url_prefix="/api")
 MAX_ID = 2**31 - 1
 

@@ -324,6 +324,36 @@ SCHEMAS: dict[str, Any] = {
             "relationships": {"type": "array", "items": {"type": "object"}},
         },
     },
+    "Bundle": {
+        "type": "object",
+        "required": ["path", "version", "file_name", "download_url", "size", "sha256",
+                     "module_count", "file_count", "total_bytes", "members"],
+        "properties": {
+            "path": {"type": "string"}, "version": {"type": "string"},
+            "file_name": {"type": "string"},
+            "download_url": {"type": "string", "description": "the .tar.gz itself"},
+            "size": {"type": "integer", "minimum": 0, "description": "bytes of the .tar.gz"},
+            "sha256": {"type": "string"},
+            "module_count": {"type": "integer", "minimum": 1,
+                             "description": "modules of the build list, this one included"},
+            "go_mod_only": {"type": "integer", "minimum": 0,
+                            "description": "versions whose go.mod alone the go command reads"},
+            "file_count": {"type": "integer", "minimum": 0},
+            "total_bytes": {"type": "integer", "minimum": 0,
+                            "description": "bytes of the GOPROXY tree, unpacked"},
+            "go_version": {"type": "string"}, "depot_version": {"type": "string"},
+            "usage": {"type": "object", "additionalProperties": {"type": "string"}},
+            "members": {"type": "array", "items": {
+                "type": "object",
+                "required": ["path", "version", "main", "in_build_list", "files", "bytes"],
+                "properties": {
+                    "path": {"type": "string"}, "version": {"type": "string"},
+                    "main": {"type": "boolean"}, "in_build_list": {"type": "boolean"},
+                    "files": {"type": "array", "items": {
+                        "type": "string", "enum": ["info", "mod", "zip"]}},
+                    "bytes": {"type": "integer", "minimum": 0}}}},
+        },
+    },
     "RequestBody": {
         "type": "object", "required": ["module"],
         "properties": {"module": {"type": "string", "description": "a module path"},
@@ -421,6 +451,22 @@ def spec(server_url: str) -> dict[str, Any]:
                     "description": "a canonical version (default: the latest published)",
                     "schema": {"type": "string"}}],
                 "responses": {"200": _ok("Diff", "the changes"), **ERRORS}}},
+            "/api/v1/modules/{module}/bundle": {"get": {
+                "summary": "what the version's offline bundle holds (built on first ask)",
+                "parameters": [MODULE, VERSION_QUERY],
+                "responses": {"200": _ok("Bundle", "the bundle's contents"), **ERRORS,
+                              "503": _ok("Error", "the bundle could not be built now")}}},
+            "/api/v1/modules/{module}/bundle.tar.gz": {"get": {
+                "summary": "the version's offline bundle: its build list as a GOPROXY tree "
+                           "with go.sum, SHA256SUMS and manifest.json",
+                "parameters": [MODULE, VERSION_QUERY],
+                "responses": {
+                    "200": {"description": "the bundle (Content-Disposition: attachment)",
+                            "headers": {"ETag": {"schema": {"type": "string"}}},
+                            "content": {"application/gzip": {
+                                "schema": {"type": "string", "format": "binary"}}}},
+                    **ERRORS,
+                    "503": _ok("Error", "the bundle could not be built now")}}},
             "/api/v1/search": {"get": {
                 "summary": "search published modules",
                 "parameters": [

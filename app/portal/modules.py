@@ -14,6 +14,7 @@ from app.gomod import paths, versions
 from app.gomod.errors import GoModError
 from app.portal import bp, contents
 from app.portal import graph as graph_tabs
+from app.portal.bundle_offer import bundle_offer
 from app.portal.context import services, used_by_counts
 from app.portal.dependency_licenses import licenses_tab
 from app.portal.errors import error_page, not_in_depot
@@ -94,6 +95,7 @@ def module_page(target: str) -> Response:
         context: dict = {"detail": detail, "module": detail.module, "tab": tab,
                          "pinned": bool(version)}
         context.update(TAB_CONTEXT.get(tab, _nothing)(session, detail))
+        context["bundle"] = bundle_offer(session, detail)
     context["hidden_reason"] = contents.hidden_reason(detail)
     return page_or_fragment("portal/module.html", "_partials/module_tabs.html",
                             retitle=True, **context)

@@ -1,0 +1,42 @@
+"""The module page header's "Download bundle" offer: where, and how big.
+
+Figures come from the built bundle when it is in the cache, else from the build
+list's stored files in the database (the bundle adds only small go.mod and list
+files), so a page view never runs the toolchain.
+"""
+
+from __future__ import annotations
+
+from flask import url_for
+from sqlalchemy.orm import Session
+
+from app.bundle import cached, estimate, file_name
+from app.catalog.modules import VersionDetail
+from app.portal.context import services
+
+
+def bundle_offer(session: Session, detail: VersionDetail) -> dict | None:
+    """None unless the version is published (only those are bundled)."""
+    if not detail.summary.published or detail.redistributable is not True:
+        return None
+    built = cached(services(), detail.path, detail.version)
+    if built is not None:
+        modules, size = built.description["module_count"], built.description["size"]
+    else:
+        modules, size = estimate(session, detail.version_id)
+    return {
+        "url": url_for("api.module_resource", rest=f"{detail.path}/bundle.tar.gz",
+                       version=detail.version),
+        "about": url_for("api.module_resource", rest=f"{detail.path}/bundle",
+                         version=detail.version),
+        "file_name": file_name(detail.path, detail.version),
+        "modules": modules,
+        "size": _size(size),
+    }
+
+
+def _size(n: int) -> str:
+    """Bytes as a person reads them next to a download button."""
+    if n < 1_000_000:
+        return f"{max(1, round(n / 1000))} kB"
+    return f"{n / 1_000_000:.1f} MB"

@@ -172,6 +172,11 @@ class Settings:
     s3_zips: str = "stream"
     # Seconds a presigned zip URL stays valid ("redirect"; a download must start by then).
     s3_presign_ttl: int = 300
+    # Seconds between two upstream drift sweeps (re-fetch a sample of published versions
+    # and compare with what Depot serves); 0 turns the scheduled sweep off.
+    drift_interval: int = 86400
+    # Published tagged versions one sweep re-fetches (least recently checked first).
+    drift_sample: int = 20
     # Extra Flask settings (tests).
     extra: dict = field(default_factory=dict)
 
@@ -193,7 +198,8 @@ class Settings:
         s3_presign_ttl = _int(env, "DEPOT_S3_PRESIGN_TTL", 300)
         if not 1 <= s3_presign_ttl <= 7 * 24 * 3600:
             raise ConfigError("DEPOT_S3_PRESIGN_TTL must be 1 to 604800 seconds")
-        for name in ("DEPOT_PROXY_FIX", "DEPOT_REQUEST_LIMIT"):
+        for name in ("DEPOT_PROXY_FIX", "DEPOT_REQUEST_LIMIT", "DEPOT_DRIFT_INTERVAL",
+                     "DEPOT_DRIFT_SAMPLE"):
             if _int(env, name, 0) < 0:
                 raise ConfigError(f"{name} must be 0 or more")
         return cls(
@@ -228,6 +234,8 @@ class Settings:
             s3_region=env.get("DEPOT_S3_REGION", "").strip(),
             s3_zips=s3_zips,
             s3_presign_ttl=s3_presign_ttl,
+            drift_interval=_int(env, "DEPOT_DRIFT_INTERVAL", 86400),
+            drift_sample=_int(env, "DEPOT_DRIFT_SAMPLE", 20),
         )
 
     @property

@@ -118,7 +118,7 @@ def _detail(session: Session, path: str) -> VersionDetail:
 def _split(rest: str) -> tuple[str, str]:
     """(module path, sub-resource or "") of what follows /api/v1/modules/."""
     rest = rest.strip("/")
-    for sub in SUBRESOURCES:
+    for sub in SUBRESOURCE_HANDLERS:  # read at each call: features register later
         if rest.endswith("/" + sub):
             base = rest[: -len(sub) - 1]
             with _services().db.session() as session:
@@ -158,6 +158,8 @@ def _used_by(session: Session, path: str) -> dict[str, Any]:
 
 
 def _module(session: Session, path: str) -> dict[str, Any]:
+    from app.api.drift import upstream_json  # it builds on this module's helpers
+
     detail = _detail(session, path)
     summary = detail.module
     downloads = session.scalar(select(Module.downloads).where(Module.path == path))
@@ -170,6 +172,7 @@ def _module(session: Session, path: str) -> dict[str, Any]:
         "used_by": detail.used_by_count,
         "downloads": downloads or 0,
         "version": detail_json(detail),
+        "upstream": upstream_json(session, detail),
     }
 
 

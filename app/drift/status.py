@@ -107,21 +107,31 @@ class ModuleUpstream:
     """A module: when any of its versions was last checked, and which ones drifted."""
 
     last_checked_at: datetime | None
-    drifted: dict[str, datetime]  # version -> first detection
+    drifted: dict[str, datetime]  # version -> latest detection, while not seen undone
 
 
 def module_upstream(session: Session, module: str) -> ModuleUpstream:
-    last = session.scalar(
-        select(func.max(DriftCheck.checked_at))
-        .join(ModuleVersion, ModuleVersion.id == DriftCheck.version_id)
-        .join(Module, Module.id == ModuleVersion.module_id)
-        .where(Module.path == module)
-    )
-    rows = session.execute(
-        select(Drift.version, func.min(Drift.detected_at))
+    versions_of = (select(ModuleVersion.id, ModuleVersion.version)
+                   .join(Module, Module.id == ModuleVersion.module_id)
+                   .where(Module.path == module).subquery())
+    latest = (select(DriftCheck.version_id, func.max(DriftCheck.checked_at).label("at"))
+              .join(versions_of, versions_of.c.id == DriftCheck.version_id)
+              .group_by(DriftCheck.version_id).subquery())
+    last_checks = session.execute(
+        select(versions_of.c.version, DriftCheck.checked_at, DriftCheck.outcome)
+        .join(latest, (latest.c.version_id == DriftCheck.version_id)
+              & (latest.c.at == DriftCheck.checked_at))
+        .join(versions_of, versions_of.c.id == DriftCheck.version_id)
+    ).all()
+    found = session.execute(
+        select(Drift.version, func.max(Drift.detected_at))
         .where(Drift.module_path == module).group_by(Drift.version)
     ).all()
-    return ModuleUpstream(last, {v: when for v, when in rows})
+    same_since = {v: at for v, at, outcome in last_checks if outcome == DriftOutcome.same}
+    drifted = {v: when for v, when in found
+               if not (v in same_since and _naive(same_since[v]) >= _naive(when))}
+    last = max((at for _v, at, _o in last_checks), key=_naive, default=None)
+    return ModuleUpstream(last, drifted)
 
 
 def recent_checks(session: Session, version_id: int, limit: int = RECENT_CHECKS

@@ -30,7 +30,7 @@ from tests.drift.helpers import (
     on_private_upstream,
 )
 from tests.fixtures.receiver import Receiver, receiver  # noqa: F401 (fixture)
-from tests.fixtures.upstream import Upstream
+from tests.fixtures.upstream import Upstream, fixture_module, write_module
 
 
 def _sha(data: bytes) -> str:
@@ -150,6 +150,18 @@ def test_sweep_finds_retag_and_deletion_keeps_serving_and_notifies_once(
     assert drift_cli(svc, "not a module").returncode == 2
     assert drift_cli(svc, "depot.test/nothing-here").returncode == 2
     assert len(drift_alerts(receiver)) == 2
+
+    # The tag is moved back: the next check sees Depot's bytes again and lifts the notice;
+    # the finding stays on record.
+    write_module(fresh_upstream.root, fixture_module(*CHANGED))
+    assert drift_cli(svc, CHANGED[0]).returncode == 0
+    up = client.get(f"/api/v1/modules/{CHANGED[0]}").get_json()["upstream"]
+    assert up["outcome"] == "same" and not up["drifted"] and len(up["drifts"]) == 1
+    assert "Upstream now differs" not in client.get(f"/{CHANGED[0]}").get_data(as_text=True)
+    assert "upstream drifted" not in client.get(f"/{CHANGED[0]}?tab=versions").get_data(
+        as_text=True)
+    assert "upstream drifted" in client.get(f"/{DELETED[0]}?tab=versions").get_data(
+        as_text=True)
     app.extensions["depot"].db.dispose()
 
 

@@ -9,6 +9,7 @@ written to the store: Depot keeps serving what it captured, whatever is found.
 from __future__ import annotations
 
 import hashlib
+import json
 import shutil
 import tempfile
 from dataclasses import dataclass, field
@@ -29,10 +30,26 @@ KINDS = ("info", "mod", "zip")
 
 @dataclass(frozen=True)
 class Stored:
-    """Depot's fingerprints of one file (from its artifact row)."""
+    """Fingerprints of one file: sha256, the go.sum ``h1:`` (.mod, .zip) and, for .info,
+    its facts (Version and Time), which are what a client sees of it."""
 
     sha256: str
     h1: str = ""
+    facts: str = ""
+
+
+def info_facts(data: bytes) -> str:
+    """``Version Time`` of a .info file ("" when unreadable).
+
+    The go command writes .info itself (another toolchain release may add fields such
+    as Origin), so its bytes can change with no change upstream: .info counts as
+    changed only when these facts do.
+    """
+    try:
+        doc = json.loads(data)
+        return f"{doc['Version']} {doc.get('Time', '')}" if isinstance(doc, dict) else ""
+    except (ValueError, KeyError, TypeError):
+        return ""
 
 
 @dataclass(frozen=True)
@@ -78,6 +95,8 @@ def compare(stored: dict[str, Stored], offered: dict[str, Stored]) -> list[FileD
         mine, theirs = stored.get(kind), offered.get(kind)
         if mine is None or theirs is None or mine.sha256 == theirs.sha256:
             continue
+        if mine.facts and mine.facts == theirs.facts:
+            continue  # the same .info facts in other bytes (see info_facts)
         out.append(FileDrift(kind, mine.sha256, theirs.sha256, mine.h1, theirs.h1))
     return out
 
@@ -92,7 +111,7 @@ def _describe_files(files: list[FileDrift]) -> str:
 
 def _fetched_hashes(f: Fetched) -> dict[str, Stored]:
     return {
-        "info": Stored(sha256_file(f.info_path)),
+        "info": Stored(sha256_file(f.info_path), facts=info_facts(f.info_path.read_bytes())),
         "mod": Stored(sha256_file(f.mod_path), f.mod_h1),
         "zip": Stored(sha256_file(f.zip_path), f.zip_h1),
     }

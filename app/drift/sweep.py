@@ -8,13 +8,13 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from redis import Redis
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from app.drift.check import CheckResult, check_version
+from app.drift.check import CheckResult, Stored, check_version, info_facts
 from app.drift.record import notify_new, record, stored_fingerprints
 from app.models import DriftCheck, Module, ModuleVersion, VersionState
 from app.services import Services
@@ -64,6 +64,7 @@ def run_checks(services: Services, targets: list[Target], trigger: str,
     for t in targets:
         with services.db.session() as session:
             stored = stored_fingerprints(session, t.version_id)
+        stored = with_info_facts(services, t, stored)
         result = check_version(services.settings, services.work_dir, t.module, t.version,
                                stored)
         with services.db.session() as session:
@@ -73,6 +74,19 @@ def run_checks(services: Services, targets: list[Target], trigger: str,
         if progress:
             progress(result)
     return results
+
+
+def with_info_facts(services: Services, t: Target, stored: dict[str, Stored]
+                    ) -> dict[str, Stored]:
+    """Depot's .info fingerprint with its facts, read from the store (a few bytes)."""
+    row = stored.get("info")
+    if row is None:
+        return stored
+    try:
+        data = services.store.read_bytes(t.module, t.version, "info")
+    except Exception:  # noqa: BLE001 (no facts: the sha256 alone decides, as before)
+        return stored
+    return {**stored, "info": replace(row, facts=info_facts(data))}
 
 
 def sweep(services: Services, sample: int, trigger: str = "sweep",

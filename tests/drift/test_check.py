@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from redis import Redis
 
-from app.drift.check import CheckResult, FileDrift, Stored, compare
+from app.drift.check import CheckResult, FileDrift, Stored, compare, info_facts
 from app.drift.cli import exit_code
 from app.drift.sweep import CLOCK_KEY, NEXT_SWEEP_KEY, claim_sweep
 from app.models import DriftOutcome
@@ -18,6 +18,18 @@ def test_compare_names_each_changed_file_with_both_hashes():
     assert compare(stored, stored) == []
     # A file one side lacks is no evidence either way.
     assert compare(stored, {"zip": Stored("z1")}) == []
+
+
+def test_info_counts_as_changed_only_when_its_facts_do():
+    old = b'{"Version":"v1.0.0","Time":"2024-01-02T03:04:05Z"}'
+    rewritten = b'{"Version":"v1.0.0","Time":"2024-01-02T03:04:05Z","Origin":{"VCS":"git"}}'
+    moved = b'{"Version":"v1.0.0","Time":"2025-01-02T03:04:05Z"}'
+    assert info_facts(old) == info_facts(rewritten) != info_facts(moved)
+    assert info_facts(b"not json") == info_facts(b"[]") == ""
+    mine = {"info": Stored("a", facts=info_facts(old))}
+    assert compare(mine, {"info": Stored("b", facts=info_facts(rewritten))}) == []
+    [changed] = compare(mine, {"info": Stored("c", facts=info_facts(moved))})
+    assert (changed.kind, changed.upstream_sha256) == ("info", "c")
 
 
 def test_cli_exit_status_says_drift_before_errors():

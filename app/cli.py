@@ -48,9 +48,11 @@ def parse_target(target: str) -> tuple[str, str]:
 
 
 def register_commands(app: Flask) -> None:
+    from app.drift.cli import register_drift_commands
     from app.notify.cli import register_notify_commands
 
     register_notify_commands(app)
+    register_drift_commands(app)
 
     @app.cli.command("migrate")
     @click.option("--revision", default="head", show_default=True)

@@ -174,6 +174,11 @@ class Settings:
     s3_presign_ttl: int = 300
     # Megabytes of built offline bundles kept in the data dir (oldest-used go first).
     bundle_cache_mb: int = 2048
+    # Seconds between two upstream drift sweeps (re-fetch a sample of published versions
+    # and compare with what Depot serves); 0 turns the scheduled sweep off.
+    drift_interval: int = 86400
+    # Published tagged versions one sweep re-fetches (least recently checked first).
+    drift_sample: int = 20
     # Extra Flask settings (tests).
     extra: dict = field(default_factory=dict)
 
@@ -195,7 +200,8 @@ class Settings:
         s3_presign_ttl = _int(env, "DEPOT_S3_PRESIGN_TTL", 300)
         if not 1 <= s3_presign_ttl <= 7 * 24 * 3600:
             raise ConfigError("DEPOT_S3_PRESIGN_TTL must be 1 to 604800 seconds")
-        for name in ("DEPOT_PROXY_FIX", "DEPOT_REQUEST_LIMIT"):
+        for name in ("DEPOT_PROXY_FIX", "DEPOT_REQUEST_LIMIT", "DEPOT_DRIFT_INTERVAL",
+                     "DEPOT_DRIFT_SAMPLE"):
             if _int(env, name, 0) < 0:
                 raise ConfigError(f"{name} must be 0 or more")
         return cls(
@@ -231,6 +237,8 @@ class Settings:
             s3_zips=s3_zips,
             s3_presign_ttl=s3_presign_ttl,
             bundle_cache_mb=max(0, _int(env, "DEPOT_BUNDLE_CACHE_MB", 2048)),
+            drift_interval=_int(env, "DEPOT_DRIFT_INTERVAL", 86400),
+            drift_sample=_int(env, "DEPOT_DRIFT_SAMPLE", 20),
         )
 
     @property

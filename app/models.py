@@ -208,8 +208,19 @@ class Retraction(Base):
     version: Mapped[ModuleVersion] = relationship(back_populates="retractions")
 
 
+class DriftKind(enum.Enum):
+    """What a drift row is about: one file the upstream now serves differently, or the
+    upstream no longer having the version at all (a deleted repository or tag)."""
+
+    info = "info"
+    mod = "mod"
+    zip = "zip"
+    gone = "gone"
+
+
 class Drift(Base):
-    """The upstream offered different bytes for a version Depot already holds.
+    """The upstream offered different bytes for a version Depot already holds (or no
+    longer has it: kind ``gone``).
 
     Depot keeps serving what it captured first; this row is the evidence.
     """
@@ -220,10 +231,44 @@ class Drift(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     module_path: Mapped[str] = mapped_column(String(512))
     version: Mapped[str] = mapped_column(String(255))
-    kind: Mapped[ArtifactKind] = mapped_column(_enum(ArtifactKind, "drift_kind"))
+    kind: Mapped[DriftKind] = mapped_column(_enum(DriftKind, "drift_kind"))
     stored_sha256: Mapped[str] = mapped_column(String(64))
+    # Empty when the upstream no longer serves the file (``gone``) or the go command
+    # refused its bytes before they could be hashed.
     upstream_sha256: Mapped[str] = mapped_column(String(64))
+    # The go.sum hashes ("h1:…") of .mod and .zip, both sides; empty where none applies.
+    stored_h1: Mapped[str] = mapped_column(String(64), default="", server_default="")
+    upstream_h1: Mapped[str] = mapped_column(String(64), default="", server_default="")
     detected_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class DriftOutcome(enum.Enum):
+    """What one look at the upstream found for a version Depot serves."""
+
+    same = "same"  # the upstream serves the bytes Depot captured
+    differs = "differs"  # other bytes (a moved tag), or the checksum database refused them
+    gone = "gone"  # the upstream answers 404/410: deleted repository or tag
+    error = "error"  # the upstream could not be asked (transient, not drift)
+
+
+class DriftCheck(Base):
+    """One comparison of a published version with its upstream (sweep or on demand).
+
+    Kept for every check, so the page can say when a module was last looked at and
+    the sweep can pick the versions looked at least recently.
+    """
+
+    __tablename__ = "drift_checks"
+    __table_args__ = (Index("ix_drift_checks_version", "version_id", "checked_at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    version_id: Mapped[int] = mapped_column(ForeignKey("module_versions.id", ondelete="CASCADE"))
+    checked_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    outcome: Mapped[DriftOutcome] = mapped_column(_enum(DriftOutcome, "drift_outcome"))
+    # Which files differ (or the go command's / the upstream's words), for people.
+    detail: Mapped[str] = mapped_column(Text, default="")
+    # Who asked: "sweep", "cli", "api" or "portal".
+    trigger: Mapped[str] = mapped_column(String(16), default="sweep")
 
 
 class BuildListMember(Base):

@@ -45,6 +45,20 @@ def redrive(connection: Redis) -> int:
     return queued
 
 
+def schedule_drift_sweep(connection: Redis) -> bool:
+    """Queue the upstream drift sweep when its interval has run out (one worker of all
+    wins the claim: app.drift.sweep.claim_sweep)."""
+    from app.drift.queueing import enqueue_sweep
+    from app.drift.sweep import claim_sweep
+
+    settings = worker_services().settings
+    if not claim_sweep(connection, settings.drift_interval):
+        return False
+    queued = enqueue_sweep(settings, connection)
+    log.info("drift sweep %s", "already queued" if queued.already else "queued")
+    return True
+
+
 class DepotWorker(Worker):
     """RQ's worker with a short heartbeat lease (RQ's default grace is 60 s), whose
     maintenance also queues again the work of requests a killed process left behind."""
@@ -57,6 +71,10 @@ class DepotWorker(Worker):
                 redrive(self.connection)
             except Exception:  # maintenance must never stop the worker
                 log.exception("re-queueing stalled requests failed")
+            try:
+                schedule_drift_sweep(self.connection)
+            except Exception:
+                log.exception("scheduling the drift sweep failed")
 
     def prepare_execution(self, job: Job) -> Execution:
         forget_executions(job)  # of earlier runs, all ended: see app.queue

@@ -198,6 +198,8 @@ def settings_env(settings: Settings) -> dict[str, str]:
         DEPOT_S3_ENDPOINT=settings.s3_endpoint,
         DEPOT_S3_REGION=settings.s3_region,
         DEPOT_S3_ZIPS=settings.s3_zips,
+        DEPOT_DRIFT_INTERVAL=str(settings.drift_interval),
+        DEPOT_DRIFT_SAMPLE=str(settings.drift_sample),
     )
     if settings.redis_url:
         env["REDIS_URL"] = settings.redis_url

@@ -15,6 +15,7 @@ from app.models import (
     Artifact,
     ArtifactKind,
     Drift,
+    DriftKind,
     LicenseFile,
     Module,
     ModuleVersion,
@@ -187,7 +188,7 @@ def test_retagged_upstream_after_capture_is_drift_and_original_kept(
     with svc.db.session() as s:
         drifts = s.scalars(select(Drift)).all()
         assert [(d.module_path, d.version, d.kind) for d in drifts] == [
-            ("depot.test/chain/c", "v1.0.0", ArtifactKind.zip)
+            ("depot.test/chain/c", "v1.0.0", DriftKind.zip)
         ]
         assert drifts[0].stored_sha256 == hashlib.sha256(original).hexdigest()
         assert drifts[0].upstream_sha256 != drifts[0].stored_sha256

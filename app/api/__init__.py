@@ -7,7 +7,7 @@ from __future__ import annotations
 from flask import Blueprint, Response, current_app, jsonify, request, url_for
 from redis.exceptions import RedisError
 
-from app.api import bundle, graph, licenses, modules, openapi
+from app.api import bundle, drift, graph, licenses, modules, openapi
 from app.errors import BadRequest, NotFound, TooManyRequests, Unavailable
 from app.models import RequestSource
 from app.pipeline.requests import InvalidRequest, status, submit, validate_wish
@@ -93,6 +93,14 @@ def get_request(request_id: int) -> Response:
 @bp.get("/modules/<path:rest>")
 def module_resource(rest: str) -> Response:
     return modules.module_resource(rest)
+
+
+@bp.post("/modules/<path:rest>")
+def module_post(rest: str) -> tuple[Response, int, dict[str, str]]:
+    return drift.create_drift_check(rest)
+
+
+modules.SUBRESOURCE_HANDLERS["drift"] = drift.drift_json
 
 
 @bp.get("/search")

@@ -159,6 +159,8 @@ def _used_by(session: Session, path: str) -> dict[str, Any]:
 
 
 def _module(session: Session, path: str) -> dict[str, Any]:
+    from app.api.drift import upstream_json  # it builds on this module's helpers
+
     detail = _detail(session, path)
     summary = detail.module
     downloads = session.scalar(select(Module.downloads).where(Module.path == path))
@@ -171,6 +173,7 @@ def _module(session: Session, path: str) -> dict[str, Any]:
         "used_by": detail.used_by_count,
         "downloads": downloads or 0,
         "version": detail_json(detail),
+        "upstream": upstream_json(session, detail),
     }
 
 

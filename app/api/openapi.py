@@ -50,6 +50,7 @@ def _page(name: str, high: int) -> dict[str, Any]:
 NULLABLE_STR = {"type": ["string", "null"]}
 NULLABLE_TIME = {"type": ["string", "null"], "format": "date-time"}
 LICENSE_KINDS = list(LABELS)
+DRIFT_OUTCOMES = ["same", "differs", "gone", "error"]
 STATES = ["pending", "fetching", "processing", "staged", "validating", "blocked", "published",
           "rejected", "failed", "validation_failed"]
 
@@ -105,6 +106,79 @@ SCHEMAS: dict[str, Any] = {
             "used_by": {"type": "integer", "minimum": 0},
             "downloads": {"type": "integer", "minimum": 0},
             "version": _ref("VersionDetail"),
+            "upstream": _ref("Upstream"),
+        },
+    },
+    "DriftFinding": {
+        "type": "object",
+        "required": ["kind", "stored_sha256", "upstream_sha256", "detected_at"],
+        "properties": {
+            "kind": {"type": "string", "enum": ["info", "mod", "zip", "gone"],
+                     "description": "the file that differs, or gone: the upstream no "
+                                    "longer has the version"},
+            "stored_sha256": {"type": "string"},
+            "upstream_sha256": {**NULLABLE_STR, "description": "null when gone, or when "
+                                "the checksum database refused the upstream's bytes"},
+            "stored_h1": NULLABLE_STR,
+            "upstream_h1": NULLABLE_STR,
+            "detected_at": {"type": "string", "format": "date-time"},
+        },
+    },
+    "DriftCheck": {
+        "type": "object", "required": ["checked_at", "outcome", "detail", "trigger"],
+        "properties": {
+            "checked_at": {"type": "string", "format": "date-time"},
+            "outcome": {"type": "string", "enum": DRIFT_OUTCOMES},
+            "detail": {"type": "string"},
+            "trigger": {"type": "string", "description": "sweep, cli, api or portal"},
+        },
+    },
+    "Upstream": {
+        "type": "object",
+        "description": "The drift alarm on this version: Depot keeps serving what it "
+                       "captured at captured_at, whatever the upstream does since.",
+        "required": ["captured_at", "last_checked_at", "outcome", "drifted", "drifts"],
+        "properties": {
+            "captured_at": NULLABLE_TIME,
+            "last_checked_at": NULLABLE_TIME,
+            "outcome": {"type": ["string", "null"], "enum": [*DRIFT_OUTCOMES, None]},
+            "drifted": {"type": "boolean",
+                        "description": "drift found and not seen undone by a later check"},
+            "drifts": {"type": "array", "items": _ref("DriftFinding")},
+        },
+    },
+    "ModuleDrift": {
+        "type": "object", "required": ["path", "last_checked_at", "versions"],
+        "properties": {
+            "path": {"type": "string"},
+            "last_checked_at": NULLABLE_TIME,
+            "versions": {"type": "array", "items": {
+                "type": "object",
+                "required": ["version", "state", "captured_at", "drifted", "checks", "drifts"],
+                "properties": {
+                    "version": {"type": "string"},
+                    "state": {"type": "string", "enum": STATES},
+                    "captured_at": NULLABLE_TIME,
+                    "drifted": {"type": "boolean"},
+                    "checks": {"type": "array", "items": _ref("DriftCheck")},
+                    "drifts": {"type": "array", "items": _ref("DriftFinding")}}}},
+        },
+    },
+    "DriftCheckBody": {
+        "type": "object",
+        "properties": {"version": {"type": "string", "description": "one version (default: "
+                                   "the module's published versions, least recently "
+                                   "checked first, up to DEPOT_DRIFT_SAMPLE)"}},
+    },
+    "DriftCheckQueued": {
+        "type": "object", "required": ["module", "version", "job_id", "already_queued",
+                                       "results"],
+        "properties": {
+            "module": {"type": "string"}, "version": NULLABLE_STR,
+            "job_id": {"type": "string"},
+            "already_queued": {"type": "boolean",
+                               "description": "the same check was waiting or running"},
+            "results": {"type": "string", "description": "where the outcome will show"},
         },
     },
     "Versions": {
@@ -467,6 +541,24 @@ def spec(server_url: str) -> dict[str, Any]:
                                 "schema": {"type": "string", "format": "binary"}}}},
                     **ERRORS,
                     "503": _ok("Error", "the bundle could not be built now")}}},
+            "/api/v1/modules/{module}/drift": {"get": {
+                "summary": "upstream drift checks and findings, per version",
+                "parameters": [MODULE],
+                "responses": {"200": _ok("ModuleDrift", "checks and drifts"), **ERRORS}}},
+            "/api/v1/modules/{module}/drift-checks": {"post": {
+                "summary": "compare the module's published versions with the upstream now",
+                "parameters": [MODULE],
+                "requestBody": {"required": True,
+                                "content": {JSON: {"schema": _ref("DriftCheckBody")}}},
+                "responses": {
+                    "202": {**_ok("DriftCheckQueued", "queued; results at Location"),
+                            "headers": {"Location": {"schema": {"type": "string"}}}},
+                    **ERRORS,
+                    "429": {**_ok("Error", "too many requests from this client "
+                                  "(DEPOT_REQUEST_LIMIT a minute, shared with module "
+                                  "requests)"),
+                            "headers": {"Retry-After": {"schema": {"type": "integer"}}}},
+                    "503": _ok("Error", "the job queue is unreachable")}}},
             "/api/v1/search": {"get": {
                 "summary": "search published modules",
                 "parameters": [

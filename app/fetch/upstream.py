@@ -115,6 +115,21 @@ def fetch_zip(settings: Settings, module: str, version: str, dest: Path, limit: 
     return False
 
 
+def fetch_file(settings: Settings, module: str, version: str, kind: str, dest: Path,
+               limit: int) -> bool:
+    """Copy the first upstream's .mod or .zip of module@version to ``dest`` (streamed,
+    capped at ``limit``); False when no entry serves it. For the drift check, which
+    must name the changed file when the go command refused the new bytes outright."""
+    rel = f"{escape_path(module)}/@v/{escape_version(version)}.{kind}"
+    for base in proxy_entries(settings.upstream):
+        try:
+            if _copy_capped(f"{base}/{rel}", dest, limit, settings.upstream_timeout):
+                return True
+        except (OSError, requests.RequestException):
+            continue
+    return False
+
+
 def _chunks(url: str, timeout: float) -> Iterator[bytes] | None:
     """The body of ``url`` in 1 MiB pieces, or None when it is not there."""
     parsed = urlparse(url)

@@ -117,10 +117,35 @@ def checksum_mismatch(module: str, version: str, reason: str) -> Event:
 
 
 def upstream_drift(
-    module: str, version: str, kind: object, stored_sha256: str, upstream_sha256: str
+    module: str, version: str, kind: object, stored_sha256: str, upstream_sha256: str,
+    stored_h1: str = "", upstream_h1: str = "",
 ) -> Event:
-    """The upstream now offers other bytes for a version Depot holds (Depot keeps its own)."""
+    """The upstream now offers other bytes for a version Depot holds, or (kind ``gone``)
+    no longer has it at all; either way Depot keeps serving its own."""
     kind_s = _value(kind)
+    if kind_s == "gone":
+        return Event(
+            kind=UPSTREAM_DRIFT,
+            title=f"Upstream gone: {module}@{version}",
+            text=(
+                f"The upstream no longer serves {module}@{version} (a deleted repository "
+                "or tag); Depot keeps serving the bytes it captured."
+            ),
+            module=module,
+            version=version,
+            severity="warning",
+            fields={"Module": module, "Version": version, "File": "(all: gone upstream)",
+                    "Stored sha256": stored_sha256},
+        )
+    fields = {
+        "Module": module,
+        "Version": version,
+        "File": f".{kind_s}",
+        "Stored sha256": stored_sha256,
+        "Upstream sha256": upstream_sha256 or "(refused by the checksum database)",
+    }
+    if stored_h1 or upstream_h1:
+        fields.update({"Stored h1": stored_h1 or "-", "Upstream h1": upstream_h1 or "-"})
     return Event(
         kind=UPSTREAM_DRIFT,
         title=f"Upstream drift: {module}@{version} .{kind_s}",
@@ -131,13 +156,7 @@ def upstream_drift(
         module=module,
         version=version,
         severity="warning",
-        fields={
-            "Module": module,
-            "Version": version,
-            "File": f".{kind_s}",
-            "Stored sha256": stored_sha256,
-            "Upstream sha256": upstream_sha256,
-        },
+        fields=fields,
     )
 
 

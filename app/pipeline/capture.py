@@ -19,6 +19,7 @@ from app.models import (
     Artifact,
     ArtifactKind,
     Drift,
+    DriftKind,
     LicenseFile,
     Module,
     ModuleVersion,
@@ -123,7 +124,7 @@ def capture(services: Services, f: Fetched, state: VersionState) -> Outcome:
                 Drift(
                     module_path=f.path,
                     version=f.version,
-                    kind=ArtifactKind(c.key.rsplit(".", 1)[1]),
+                    kind=DriftKind(c.key.rsplit(".", 1)[1]),
                     stored_sha256=c.stored_sha256,
                     upstream_sha256=c.offered_sha256,
                 )

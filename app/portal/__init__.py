@@ -30,6 +30,7 @@ def _setup(state: BlueprintSetupState) -> None:
 
 
 from app.portal import (  # noqa: E402,F401  (views register themselves on bp)
+    drift,
     home,
     modules,
     requests,

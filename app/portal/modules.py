@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from app.catalog import usage
 from app.catalog.modules import VersionDetail, module_summary, version_detail
+from app.drift.status import page_upstream
 from app.gomod import paths, versions
 from app.gomod.errors import GoModError
 from app.portal import bp, contents
@@ -96,6 +97,9 @@ def module_page(target: str) -> Response:
                          "pinned": bool(version)}
         context.update(TAB_CONTEXT.get(tab, _nothing)(session, detail))
         context["bundle"] = bundle_offer(session, detail)
+        # The header's drift notice and the Versions tab's marks (app/drift).
+        context["upstream"] = page_upstream(session, detail.path, detail.version,
+                                            detail.version_id)
     context["hidden_reason"] = contents.hidden_reason(detail)
     return page_or_fragment("portal/module.html", "_partials/module_tabs.html",
                             retitle=True, **context)

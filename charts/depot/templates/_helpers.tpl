@@ -114,6 +114,8 @@ DEPOT_PROXY_FIX: {{ include "depot.proxyFix" . | quote }}
 DEPOT_LICENSE_ALLOW: {{ .Values.config.licenseAllow | quote }}
 DEPOT_BACKLOG_ALERT: {{ .Values.config.backlogAlert | quote }}
 DEPOT_VALIDATE_BATCH: {{ .Values.config.validateBatch | quote }}
+DEPOT_DRIFT_INTERVAL: {{ .Values.config.driftInterval | quote }}
+DEPOT_DRIFT_SAMPLE: {{ .Values.config.driftSample | quote }}
 DEPOT_FETCH_TIMEOUT: {{ .Values.config.fetchTimeout | quote }}
 DEPOT_UPSTREAM_TIMEOUT: {{ .Values.config.upstreamTimeout | quote }}
 DEPOT_REQUEST_LIMIT: {{ .Values.config.requestLimit | quote }}

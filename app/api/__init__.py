@@ -7,7 +7,7 @@ from __future__ import annotations
 from flask import Blueprint, Response, current_app, jsonify, request, url_for
 from redis.exceptions import RedisError
 
-from app.api import modules, openapi
+from app.api import insight, modules, openapi
 from app.errors import BadRequest, NotFound, TooManyRequests, Unavailable
 from app.models import RequestSource
 from app.pipeline.requests import InvalidRequest, status, submit, validate_wish
@@ -16,6 +16,7 @@ from app.services import Services
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 spec_bp = Blueprint("api_spec", __name__, url_prefix="/api")
+modules.SUBRESOURCE_HANDLERS["insight"] = insight.insight_resource
 MAX_ID = 2**31 - 1
 
 

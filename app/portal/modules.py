@@ -16,6 +16,7 @@ from app.portal import bp, contents
 from app.portal.context import services, used_by_counts
 from app.portal.errors import error_page, not_in_depot
 from app.portal.htmx import page_or_fragment
+from app.portal.insight import insight_of, insight_tab
 from app.portal.urls import DEFAULT_TAB, TABS, module_url
 
 USED_BY_PER_PAGE = 20
@@ -60,6 +61,7 @@ TAB_CONTEXT: dict[str, Callable[[Session, VersionDetail], dict]] = {
     "dependencies": _dependencies,
     "usedby": _used_by,
     "license": lambda _s, detail: {"license_texts": contents.licenses(detail)},
+    "insight": insight_tab,
 }
 
 
@@ -89,6 +91,7 @@ def module_page(target: str) -> Response:
         context: dict = {"detail": detail, "module": detail.module, "tab": tab,
                          "pinned": bool(version)}
         context.update(TAB_CONTEXT.get(tab, _nothing)(session, detail))
+        context["insight"] = insight_of(session, detail)
     context["hidden_reason"] = contents.hidden_reason(detail)
     return page_or_fragment("portal/module.html", "_partials/module_tabs.html",
                             retitle=True, **context)

@@ -21,6 +21,7 @@ TABS = (
     "usedby",
     "versions",
     "license",
+    "insight",
 )
 DEFAULT_TAB = "readme"
 

@@ -10,6 +10,7 @@ kept in memory and recomputed only when a publication changes them.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 from sqlalchemy import select
 
@@ -38,6 +39,9 @@ class DatabaseSearch:
         self.synopses = SynopsisCache(store)
         self.aggregates = aggregates
         self._published = aggregates.keep(self._load_published)
+        # (insight score, latest publication) of every module, for the orders that need
+        # them for every match; only built when such an order is asked for.
+        self._sort_keys = aggregates.keep(self._load_sort_keys)
         # Result pages by (query, page, catalogue mark): what users type is repeated
         # (as-you-type prefixes, popular names) and a page only moves with a publication.
         self._pages: LRU[SearchPage] = LRU(1024)
@@ -58,6 +62,42 @@ class DatabaseSearch:
         return _Published({path: (path.lower(), frozenset(ids)) for path, ids in found.items()},
                           licenses)
 
+    def _load_sort_keys(self) -> dict[str, tuple[int, float | None]]:
+        """Every published module's insight score and latest publication time, built as
+        its search document is (in batches, a fixed number of queries each)."""
+        mark = self.aggregates.mark()
+        paths = sorted(self._published.get(mark).paths)
+        used_by = self.aggregates.used_by(mark)
+        now = datetime.now(UTC)
+        out: dict[str, tuple[int, float | None]] = {}
+        for start in range(0, len(paths), 500):
+            with self.db.session() as session:
+                for d in build_documents(session, paths[start:start + 500], used_by, None,
+                                         now):
+                    when = d.published_at
+                    if when is not None and when.tzinfo is None:
+                        when = when.replace(tzinfo=UTC)
+                    out[d.path] = (d.insight, when.timestamp() if when else None)
+        return out
+
+    def _ordered(self, found: list[str], parsed: ParsedQuery, sort: str,
+                 mark: tuple) -> list[str]:
+        """The matches in ``sort``'s order; ties end on most used, then path, as the
+        full-text backends' do."""
+        used_by = self.aggregates.used_by(mark)
+        if sort == "relevance":
+            return sorted(found, key=lambda p: (relevance(p, parsed), -used_by.get(p, 0), p))
+        if sort == "used_by":
+            return sorted(found, key=lambda p: (-used_by.get(p, 0), p))
+        keys = self._sort_keys.get(mark)
+        if sort == "insight":
+            return sorted(found, key=lambda p: (-keys.get(p, (0, None))[0],
+                                                -used_by.get(p, 0), p))
+        def newest(p: str) -> tuple:
+            when = keys.get(p, (0, None))[1]
+            return (when is None, -(when or 0.0), -used_by.get(p, 0), p)
+        return sorted(found, key=newest)
+
     def _matching_paths(self, parsed: ParsedQuery, mark: tuple) -> list[str]:
         """Published paths containing every term (and carrying the license), from memory."""
         published = self._published.get(mark).paths.items()
@@ -70,33 +110,33 @@ class DatabaseSearch:
         return [path for path, (lower, _) in published if all(t in lower for t in terms)]
 
     def search(
-        self, query: str, license: str = "", page: int = 1, per_page: int = 20
+        self, query: str, license: str = "", page: int = 1, per_page: int = 20,
+        sort: str = "relevance",
     ) -> SearchPage:
-        parsed, page, empty = begin_search(query, license, page, per_page)
+        parsed, page, empty = begin_search(query, license, page, per_page, sort)
         if empty is not None:
             return empty
         mark = self.aggregates.mark()  # once per search, for every aggregate
         return self._pages.get_or_make(
-            (parsed, page, per_page, mark), lambda: self._search(parsed, page, per_page, mark)
+            (parsed, page, per_page, sort, mark),
+            lambda: self._search(parsed, page, per_page, mark, sort),
         )
 
-    def _search(self, parsed: ParsedQuery, page: int, per_page: int, mark: tuple) -> SearchPage:
+    def _search(self, parsed: ParsedQuery, page: int, per_page: int, mark: tuple,
+                sort: str = "relevance") -> SearchPage:
         used_by = self.aggregates.used_by(mark)
-        ranked = sorted(
-            self._matching_paths(parsed, mark),
-            key=lambda p: (relevance(p, parsed), -used_by.get(p, 0), p),
-        )
+        ranked = self._ordered(self._matching_paths(parsed, mark), parsed, sort, mark)
         start = (page - 1) * per_page
         with self.db.session() as session:
             docs = build_documents(session, ranked[start : start + per_page], used_by,
                                    self.synopses)
         hits = [
             SearchHit(d.path, d.version, d.synopsis, d.licenses, d.used_by, d.published_at,
-                      d.deprecated)
+                      d.deprecated, insight=d.insight)
             for d in docs
         ]
         return SearchPage(parsed.text, parsed.license, page, per_page, len(ranked), hits,
-                          parsed.terms)
+                          parsed.terms, sort=sort)
 
     def autocomplete(self, prefix: str, limit: int = 10) -> list[str]:
         parsed = parse(prefix)

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from app.api.modules import _iso, _summary
 from app.catalog.insight import Insight
-from app.catalog.insight_facts import module_insight
+from app.catalog.insight_facts import InsightFactsCache
 
 
 def insight_json(insight: Insight) -> dict[str, Any]:
@@ -32,8 +32,9 @@ def insight_json(insight: Insight) -> dict[str, Any]:
 def current_insight(session: Session, path: str) -> Insight:
     """The module's insight now (404 when Depot has never heard of it)."""
     _summary(session, path)
-    used_by = current_app.extensions["depot"].aggregates.used_by()
-    return module_insight(session, path, datetime.now(UTC), used_by)
+    cache = InsightFactsCache.kept_in(current_app.extensions,
+                                      current_app.extensions["depot"].aggregates)
+    return cache.insight(session, path, datetime.now(UTC))
 
 
 def insight_resource(session: Session, path: str) -> dict[str, Any]:

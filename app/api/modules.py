@@ -18,7 +18,7 @@ from flask import Response, current_app, jsonify, request
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from app.catalog.insight_facts import module_insight
+from app.catalog.insight_facts import InsightFactsCache
 from app.catalog.modules import ModuleSummary, VersionDetail, VersionSummary, module_summary
 from app.catalog.modules import version_detail as catalog_version_detail
 from app.catalog.usage import dependencies, used_by
@@ -162,7 +162,8 @@ def _module(session: Session, path: str) -> dict[str, Any]:
     detail = _detail(session, path)
     summary = detail.module
     downloads = session.scalar(select(Module.downloads).where(Module.path == path))
-    insight = module_insight(session, path, datetime.now(UTC), _services().aggregates.used_by())
+    insight = InsightFactsCache.kept_in(current_app.extensions, _services().aggregates).insight(
+        session, path, datetime.now(UTC))
     return {
         "path": path,
         "latest": summary.latest,

@@ -11,16 +11,21 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from datetime import datetime
 
-from sqlalchemy import func, select, tuple_
+from sqlalchemy import func, select, true
 from sqlalchemy.orm import Session
 
+from app.catalog.aggregates import Aggregates
 from app.catalog.insight import Insight, InsightFacts, score
 from app.catalog.modules import pick_latest, retraction_of, retractions_in_force
 from app.catalog.usage import PUBLISHED, used_by_counts
+from app.content.cache import LRU
 from app.models import LicenseFile, Module, ModuleVersion, Requirement, Retraction
 
-MAX_DEPTH = 12  # levels of the requirement graph walked; deeper counts as this deep
-_CHUNK = 400  # pairs per IN list (SQLite's variable limit is far above 2 × this)
+# Levels of the requirement graph walked; deeper counts as this deep. The score gives
+# nothing from depth 5 on (insight.py), so walking further would cost queries for nothing.
+MAX_DEPTH = 5
+_CHUNK = 400  # paths per IN list
+_MAX_VERSIONS = 2000  # more distinct versions in one level: filter by path alone
 
 Node = tuple[str, str]  # (module path, version)
 
@@ -119,17 +124,23 @@ def dependency_depths(session: Session, roots: list[Node]) -> dict[Node, int]:
             break
         for node in todo:
             edges[node] = []
-        for start in range(0, len(todo), _CHUNK):
-            chunk = todo[start:start + _CHUNK]
+        wanted = set(todo)
+        paths = sorted({path for path, _version in todo})
+        versions = sorted({version for _path, version in todo})
+        for start in range(0, len(paths), _CHUNK):
+            # Paths and versions as two lists (both indexed), the exact pairs picked here:
+            # row values against a list of pairs make SQLite scan the whole join instead.
             for path, version, req_path, req_version in session.execute(
                 select(Module.path, ModuleVersion.version, Requirement.path,
                        Requirement.required_version)
                 .join(ModuleVersion, ModuleVersion.module_id == Module.id)
                 .join(Requirement, Requirement.version_id == ModuleVersion.id)
                 .where(Requirement.indirect.is_(False),
-                       tuple_(Module.path, ModuleVersion.version).in_(chunk))
+                       Module.path.in_(paths[start:start + _CHUNK]),
+                       ModuleVersion.version.in_(versions) if len(versions) <= _MAX_VERSIONS
+                       else true())
             ):
-                if req_path != path:
+                if (path, version) in wanted and req_path != path:
                     edges[(path, version)].append((req_path, req_version))
         frontier = {child for node in todo for child in edges[node]}
     out: dict[Node, int] = {}
@@ -159,3 +170,29 @@ def module_insight(
     session: Session, path: str, now: datetime, used_by: Mapping[str, int] | None = None,
 ) -> Insight:
     return module_insights(session, [path], now, used_by)[path]
+
+
+class InsightFactsCache:
+    """Facts by (module, catalogue mark): a page view or API call costs no query for a
+    module whose facts were read since the last publication. Facts hold no time, so the
+    score made from them is still computed for "now" on every use."""
+
+    def __init__(self, aggregates: Aggregates, size: int = 4096) -> None:
+        self.aggregates = aggregates
+        self._facts: LRU[InsightFacts] = LRU(size)
+
+    @classmethod
+    def kept_in(cls, extensions: dict, aggregates: Aggregates) -> InsightFactsCache:
+        """The one cache of an application (its ``extensions``), made on first use, so the
+        portal and the API share it."""
+        found = extensions.get("depot.insight")
+        if found is None:
+            found = extensions["depot.insight"] = cls(aggregates)
+        return found
+
+    def insight(self, session: Session, path: str, now: datetime) -> Insight:
+        mark = self.aggregates.mark()
+        facts = self._facts.get_or_make(
+            (path, mark),
+            lambda: gather_facts(session, [path], self.aggregates.used_by(mark))[path])
+        return score(facts, now)

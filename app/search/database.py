@@ -9,8 +9,11 @@ kept in memory and recomputed only when a publication changes them.
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from threading import Lock
 
 from sqlalchemy import select
 
@@ -24,6 +27,11 @@ from app.search.documents import SynopsisCache, build_documents
 from app.search.queries import ParsedQuery, parse, relevance
 from app.store import ArtifactStore
 
+# Seconds the insight scores and publication times used for sorting are kept. A score
+# moves with publications and, slowly, with time; within this long a sorted search may
+# show one a little behind the module page's.
+SORT_KEYS_TTL = 600.0
+
 
 @dataclass(frozen=True)
 class _Published:
@@ -34,14 +42,18 @@ class _Published:
 class DatabaseSearch:
     name = "database"
 
-    def __init__(self, db: Database, store: ArtifactStore, aggregates: Aggregates) -> None:
+    def __init__(self, db: Database, store: ArtifactStore, aggregates: Aggregates,
+                 clock: Callable[[], float] = time.monotonic) -> None:
         self.db = db
         self.synopses = SynopsisCache(store)
         self.aggregates = aggregates
         self._published = aggregates.keep(self._load_published)
-        # (insight score, latest publication) of every module, for the orders that need
-        # them for every match; only built when such an order is asked for.
-        self._sort_keys = aggregates.keep(self._load_sort_keys)
+        # (insight score, latest publication) of modules, for the orders that need them
+        # for every match: made for the matches a sorted search asks about, kept a while.
+        self._keys: dict[str, tuple[int, float | None]] = {}
+        self._keys_made = 0.0
+        self._keys_lock = Lock()
+        self._clock = clock
         # Result pages by (query, page, catalogue mark): what users type is repeated
         # (as-you-type prefixes, popular names) and a page only moves with a publication.
         self._pages: LRU[SearchPage] = LRU(1024)
@@ -62,23 +74,28 @@ class DatabaseSearch:
         return _Published({path: (path.lower(), frozenset(ids)) for path, ids in found.items()},
                           licenses)
 
-    def _load_sort_keys(self) -> dict[str, tuple[int, float | None]]:
-        """Every published module's insight score and latest publication time, built as
-        its search document is (in batches, a fixed number of queries each)."""
-        mark = self.aggregates.mark()
-        paths = sorted(self._published.get(mark).paths)
-        used_by = self.aggregates.used_by(mark)
-        now = datetime.now(UTC)
-        out: dict[str, tuple[int, float | None]] = {}
-        for start in range(0, len(paths), 500):
-            with self.db.session() as session:
-                for d in build_documents(session, paths[start:start + 500], used_by, None,
-                                         now):
+    def _sort_keys_of(self, paths: list[str], mark: tuple) -> dict[str, tuple[int, float | None]]:
+        """(insight score, latest publication time) of each of ``paths``, built as their
+        search documents are, and kept for SORT_KEYS_TTL seconds: the first sorted search
+        after a publication costs its own matches, not the whole catalogue."""
+        with self._keys_lock:
+            if self._clock() - self._keys_made > SORT_KEYS_TTL:
+                self._keys, self._keys_made = {}, self._clock()
+            keys = self._keys
+        missing = [p for p in paths if p not in keys]
+        if missing:
+            used_by = self.aggregates.used_by(mark)
+            now = datetime.now(UTC)
+            for start in range(0, len(missing), 500):
+                with self.db.session() as session:
+                    docs = build_documents(session, missing[start:start + 500], used_by, None,
+                                           now)
+                for d in docs:
                     when = d.published_at
                     if when is not None and when.tzinfo is None:
                         when = when.replace(tzinfo=UTC)
-                    out[d.path] = (d.insight, when.timestamp() if when else None)
-        return out
+                    keys[d.path] = (d.insight, when.timestamp() if when else None)
+        return keys
 
     def _ordered(self, found: list[str], parsed: ParsedQuery, sort: str,
                  mark: tuple) -> list[str]:
@@ -89,7 +106,7 @@ class DatabaseSearch:
             return sorted(found, key=lambda p: (relevance(p, parsed), -used_by.get(p, 0), p))
         if sort == "used_by":
             return sorted(found, key=lambda p: (-used_by.get(p, 0), p))
-        keys = self._sort_keys.get(mark)
+        keys = self._sort_keys_of(found, mark)
         if sort == "insight":
             return sorted(found, key=lambda p: (-keys.get(p, (0, None))[0],
                                                 -used_by.get(p, 0), p))

@@ -28,7 +28,7 @@ def api_app(settings: Settings, redis_url: str) -> Flask:
 def test_no_input_the_spec_allows_gets_a_5xx(api_app: Flask):
     schema = schemathesis.openapi.from_wsgi("/api/openapi.json", api_app)
     operations = [result.ok() for result in schema.get_all_operations()]
-    assert len(operations) == 7
+    assert len(operations) == 8
     for operation in operations:
 
         @given(case=operation.as_strategy())
@@ -47,6 +47,7 @@ def test_spec_names_every_route(app: Flask):
     assert set(spec["paths"]) == {
         "/api/v1/modules/{module}", "/api/v1/modules/{module}/versions",
         "/api/v1/modules/{module}/dependencies", "/api/v1/modules/{module}/used-by",
+        "/api/v1/modules/{module}/insight",
         "/api/v1/search", "/api/v1/requests", "/api/v1/requests/{id}"}
     assert spec["servers"] == [{"url": "http://localhost"}]
 

@@ -11,6 +11,7 @@ from flask import Flask
 
 from app.catalog.insight_facts import module_insights
 from app.search import InvalidQuery, SearchBackend
+from app.search.database import SORT_KEYS_TTL, DatabaseSearch
 from app.search.indexing import published_paths
 from tests.fixtures.catalog import CHAIN_C
 
@@ -70,3 +71,20 @@ def test_an_unknown_sort_is_refused(backend: SearchBackend):
             backend.search("chain", sort=sort)
     with pytest.raises(InvalidQuery, match="sort must be one of"):
         backend.search("", sort="x")  # even with nothing to look for
+
+
+def test_the_database_search_scores_only_the_matches_and_keeps_them_a_while(
+        catalog_app: Flask):
+    svc = catalog_app.extensions["depot"]
+    now = [1000.0]
+    search = DatabaseSearch(svc.db, svc.store, svc.aggregates, clock=lambda: now[0])
+    search.search("chain")
+    assert search._keys == {}  # relevance needs no scores
+    search.search("chain", sort="insight")
+    assert set(search._keys) == {CHAIN_A, CHAIN_B, CHAIN_C}
+    search.search("users", sort="published")
+    assert len(search._keys) == 3 + 23
+    now[0] += SORT_KEYS_TTL + 1
+    found = search.search("chain", sort="insight", page=1, per_page=2)
+    assert set(search._keys) == {CHAIN_A, CHAIN_B, CHAIN_C}  # made again, for these only
+    assert [h.path for h in found.hits] == [CHAIN_C, CHAIN_B] and found.total == 3

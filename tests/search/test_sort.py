@@ -12,8 +12,10 @@ from flask import Flask
 from app.catalog.insight_facts import module_insights
 from app.search import InvalidQuery, SearchBackend
 from app.search.database import SORT_KEYS_TTL, DatabaseSearch
+from app.search.elastic import MAPPINGS, SETTINGS
 from app.search.indexing import published_paths
 from tests.fixtures.catalog import CHAIN_C
+from tests.search.conftest import fresh_node
 
 CHAIN_A, CHAIN_B = "depot.test/chain/a", "depot.test/chain/b"
 
@@ -88,3 +90,27 @@ def test_the_database_search_scores_only_the_matches_and_keeps_them_a_while(
     found = search.search("chain", sort="insight", page=1, per_page=2)
     assert set(search._keys) == {CHAIN_A, CHAIN_B, CHAIN_C}  # made again, for these only
     assert [h.path for h in found.hits] == [CHAIN_C, CHAIN_B] and found.total == 3
+
+
+def test_an_index_made_before_the_insight_field_takes_it_on_its_next_write(
+        search_node_url: str):
+    node = fresh_node(search_node_url)
+    before = {**MAPPINGS, "properties": {k: v for k, v in MAPPINGS["properties"].items()
+                                         if k != "insight"}}
+    name = node.alias + "-before-insight"
+    node.client.indices.create(index=name, settings=SETTINGS, mappings=before)
+    node.client.indices.update_aliases(body={"actions": [
+        {"add": {"index": name, "alias": node.alias}}]})
+    doc = {"path": "depot.test/old/index", "last": "index", "version": "v1.0.0",
+           "versions": ["v1.0.0"], "synopsis": "", "readme": "", "licenses": ["MIT"],
+           "used_by": 0, "downloads": 0, "published_at": None, "go_version": "1.21",
+           "deprecated": False}
+    try:
+        node.upsert([doc], refresh=True)  # a document of the old shape, before the upgrade
+        assert node.search("index", sort="insight").hits[0].insight == 0  # unmapped: sorts
+        node.upsert([{**doc, "path": "depot.test/old/index2", "insight": 42}], refresh=True)
+        found = node.search("depot.test/old", sort="insight").hits
+        assert [(h.path, h.insight) for h in found] == [("depot.test/old/index2", 42),
+                                                       ("depot.test/old/index", 0)]
+    finally:
+        node.drop()

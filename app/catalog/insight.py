@@ -3,8 +3,8 @@
 Why a pure function: the score must be explainable and reproducible. Given the
 same facts and the same "now" it gives the same number, and each factor carries
 the measured value, the points it earned, the points it could earn and one
-sentence saying why. Nothing here reads the database (facts.py gathers the facts)
-or the clock (the caller passes ``now``). docs/insight.md describes each factor.
+sentence saying why. Nothing here reads the database (insight_facts.py gathers the
+facts) or the clock (the caller passes ``now``). docs/insight.md describes each factor.
 
 Weights (sum 100) and why:
 
@@ -175,7 +175,8 @@ def go_release_date(go_version: str) -> date | None:
     oldest, newest = min(GO_RELEASES), max(GO_RELEASES)
     if key < oldest:
         return GO_RELEASES[oldest]
-    return None if key[0] != newest[0] else date.max  # newer than the table: brand new
+    # Newer than the table: date.max stands for "brand new" (no real release is that late).
+    return None if key[0] != newest[0] else date.max
 
 
 def _license(f: InsightFacts) -> Factor:

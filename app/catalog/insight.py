@@ -63,6 +63,7 @@ TAGGED_FULL = 15  # tagged releases that earn every version point (log scale bel
 USED_BY_FULL = 100  # users that earn every used-by point (log scale below)
 DEPS_NONE = 64  # requirements at which the count earns nothing (log scale)
 DEPTH_FULL = 1  # graph depth that still earns every depth point; one point less a level
+DEPTH_COUNTED = 5  # the depth from which no depth point is left: deeper is not walked
 GO_FRESH_YEARS = 1.0  # a go directive at most this old earns every point
 GO_STALE_YEARS = 4.0  # one this old earns none
 
@@ -250,8 +251,9 @@ def _dependencies(f: InsightFacts) -> Factor:
     count_pts = _points(1 - _log_share(f.dependency_count, DEPS_NONE), count_w)
     depth_pts = float(max(0, min(depth_w, depth_w - (f.dependency_depth - DEPTH_FULL))))
     n, d = f.dependency_count, f.dependency_depth
+    deeper = " or more" if d >= DEPTH_COUNTED else ""
     return Factor("dependencies", NAMES["dependencies"],
-                  f"{n} requirement{'' if n == 1 else 's'}, depth {d}",
+                  f"{n} requirement{'' if n == 1 else 's'}, depth {d}{deeper}",
                   round(count_pts + depth_pts, 1), w,
                   f"Fewer is better: the go.mod's requirements (up to {count_w} points, none "
                   f"at {DEPS_NONE}) and how many levels deep its direct requirements go in "

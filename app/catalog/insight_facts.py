@@ -15,15 +15,15 @@ from sqlalchemy import func, select, true
 from sqlalchemy.orm import Session
 
 from app.catalog.aggregates import Aggregates
-from app.catalog.insight import Insight, InsightFacts, score
+from app.catalog.insight import DEPTH_COUNTED, Insight, InsightFacts, score
 from app.catalog.modules import pick_latest, retraction_of, retractions_in_force
 from app.catalog.usage import PUBLISHED, used_by_counts
 from app.content.cache import LRU
 from app.models import LicenseFile, Module, ModuleVersion, Requirement, Retraction
 
 # Levels of the requirement graph walked; deeper counts as this deep. The score gives
-# nothing from depth 5 on (insight.py), so walking further would cost queries for nothing.
-MAX_DEPTH = 5
+# nothing from this depth on, so walking further would cost queries for nothing.
+MAX_DEPTH = DEPTH_COUNTED
 _CHUNK = 400  # paths per IN list
 _MAX_VERSIONS = 2000  # more distinct versions in one level: filter by path alone
 
@@ -118,7 +118,7 @@ def dependency_depths(session: Session, roots: list[Node]) -> dict[Node, int]:
     """
     edges: dict[Node, list[Node]] = {}
     frontier = set(roots)
-    for _level in range(MAX_DEPTH + 1):
+    for _level in range(MAX_DEPTH):  # edges of levels 0..MAX_DEPTH-1 reach MAX_DEPTH
         todo = [n for n in frontier if n not in edges]
         if not todo:
             break

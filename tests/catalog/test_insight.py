@@ -99,6 +99,9 @@ def test_dependencies_count_and_depth():
     assert at(1, 1) == pytest.approx(4 + 6 * (1 - 1 / 6.022), abs=0.1)
     assert at(64, 1) == 4 and at(200, 1) == 4
     assert [at(0, d) for d in (2, 3, 4, 5, 9)] == [9, 8, 7, 6, 6]
+    factor = next(f for f in score(replace(BEST, dependency_depth=5), NOW).factors
+                  if f.key == "dependencies")
+    assert factor.value == "0 requirements, depth 5 or more"
 
 
 def test_go_directive_age():

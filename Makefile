@@ -46,6 +46,10 @@ bench-ui: $(VENV)/.installed-dev
 bench-search: $(VENV)/.installed-dev
 	$(BIN)/python bench/search.py
 
+# The insight score's facts over 10,000 module versions (docs/insight.md).
+bench-insight: $(VENV)/.installed-dev
+	$(BIN)/python bench/insight.py
+
 bench-ingest: $(VENV)/.installed-dev
 	$(BIN)/python bench/ingest.py
 

@@ -87,7 +87,9 @@ def take_all(base: str, out: Path, chromium: str) -> None:
         shoot(page, out, "search-empty-request")
         page.goto(base + "/search?q=widgest")  # a typo: FTS5 corrects it and says so
         shoot(page, out, "search-typo")
-        tabs = ["readme", "gomod", "dependencies", "usedby", "versions", "license"]
+        page.goto(base + "/search?q=depot.test&sort=insight")
+        shoot(page, out, "search-sort-insight")
+        tabs = ["readme", "gomod", "dependencies", "usedby", "versions", "license", "insight"]
         for tab in tabs:
             path = WIDGETS if tab == "readme" else ("depot.test/chain/a" if tab != "usedby"
                                                     else CHAIN_C)

@@ -7,7 +7,7 @@ from __future__ import annotations
 from flask import Blueprint, Response, current_app, jsonify, request, url_for
 from redis.exceptions import RedisError
 
-from app.api import bundle, drift, graph, licenses, modules, openapi
+from app.api import bundle, drift, graph, insight, licenses, modules, openapi
 from app.errors import BadRequest, NotFound, TooManyRequests, Unavailable
 from app.models import RequestSource
 from app.pipeline.requests import InvalidRequest, status, submit, validate_wish
@@ -23,6 +23,8 @@ modules.SUBRESOURCE_HANDLERS["graph.svg"] = graph.graph_svg_response
 modules.SUBRESOURCE_HANDLERS["diff"] = graph.diff_json
 modules.SUBRESOURCE_HANDLERS["bundle"] = bundle.bundle_json
 modules.SUBRESOURCE_HANDLERS["bundle.tar.gz"] = bundle.bundle_download
+modules.SUBRESOURCE_HANDLERS["drift"] = drift.drift_json
+modules.SUBRESOURCE_HANDLERS["insight"] = insight.insight_resource
 spec_bp = Blueprint("api_spec", __name__, url_prefix="/api")
 MAX_ID = 2**31 - 1
 
@@ -98,9 +100,6 @@ def module_resource(rest: str) -> Response:
 @bp.post("/modules/<path:rest>")
 def module_post(rest: str) -> tuple[Response, int, dict[str, str]]:
     return drift.create_drift_check(rest)
-
-
-modules.SUBRESOURCE_HANDLERS["drift"] = drift.drift_json
 
 
 @bp.get("/search")

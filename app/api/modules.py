@@ -11,13 +11,14 @@ a path that is itself a known module always means that module.
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC
+from datetime import UTC, datetime
 from typing import Any
 
 from flask import Response, current_app, jsonify, request
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from app.catalog.insight_facts import InsightFactsCache
 from app.catalog.modules import ModuleSummary, VersionDetail, VersionSummary, module_summary
 from app.catalog.modules import version_detail as catalog_version_detail
 from app.catalog.usage import dependencies, used_by
@@ -164,6 +165,8 @@ def _module(session: Session, path: str) -> dict[str, Any]:
     detail = _detail(session, path)
     summary = detail.module
     downloads = session.scalar(select(Module.downloads).where(Module.path == path))
+    insight = InsightFactsCache.kept_in(current_app.extensions, _services().aggregates).insight(
+        session, path, datetime.now(UTC))
     return {
         "path": path,
         "latest": summary.latest,
@@ -172,6 +175,7 @@ def _module(session: Session, path: str) -> dict[str, Any]:
         "published_count": len(summary.published),
         "used_by": detail.used_by_count,
         "downloads": downloads or 0,
+        "insight": insight.score,
         "version": detail_json(detail),
         "upstream": upstream_json(session, detail),
     }
@@ -202,17 +206,19 @@ def search() -> Response:
     per_page = _int_arg("per_page", 20, 1, MAX_PER_PAGE)
     try:
         found = search_backend().search(request.args.get("q", ""),
-                                        request.args.get("license", ""), page, per_page)
+                                        request.args.get("license", ""), page, per_page,
+                                        request.args.get("sort", "") or "relevance")
     except InvalidQuery as exc:
         raise BadRequest(str(exc)) from exc
     return jsonify({
         "query": found.query, "license": found.license, "page": found.page,
         "per_page": found.per_page, "total": found.total, "pages": found.pages,
-        "notice": found.notice,
+        "notice": found.notice, "sort": found.sort,
         "results": [
             {"path": h.path, "version": h.version, "synopsis": h.synopsis,
              "licenses": list(h.licenses), "used_by": h.used_by,
-             "published_at": _iso(h.published_at), "deprecated": h.deprecated}
+             "published_at": _iso(h.published_at), "deprecated": h.deprecated,
+             "insight": h.insight}
             for h in found.hits
         ],
     })

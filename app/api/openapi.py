@@ -8,7 +8,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from app.catalog.insight import WEIGHTS
 from app.licenses.categories import LABELS
+from app.search.queries import SORTS
 
 JSON = "application/json"
 
@@ -96,7 +98,7 @@ SCHEMAS: dict[str, Any] = {
     "Module": {
         "type": "object",
         "required": ["path", "latest", "version_count", "published_count", "used_by",
-                     "downloads", "version"],
+                     "downloads", "insight", "version"],
         "properties": {
             "path": {"type": "string"},
             "latest": NULLABLE_STR,
@@ -105,6 +107,9 @@ SCHEMAS: dict[str, Any] = {
             "published_count": {"type": "integer", "minimum": 0},
             "used_by": {"type": "integer", "minimum": 0},
             "downloads": {"type": "integer", "minimum": 0},
+            "insight": {"type": "integer", "minimum": 0, "maximum": 100,
+                        "description": "the module's insight score (see …/insight for its "
+                                       "breakdown); about the module, whatever ?version= says"},
             "version": _ref("VersionDetail"),
             "upstream": _ref("Upstream"),
         },
@@ -312,7 +317,33 @@ SCHEMAS: dict[str, Any] = {
                     "synopsis": {"type": "string"},
                     "licenses": {"type": "array", "items": {"type": "string"}},
                     "used_by": {"type": "integer", "minimum": 0},
-                    "published_at": NULLABLE_TIME, "deprecated": {"type": "boolean"}}}},
+                    "published_at": NULLABLE_TIME, "deprecated": {"type": "boolean"},
+                    "insight": {"type": "integer", "minimum": 0, "maximum": 100,
+                                "description": "insight score as of the module's last "
+                                               "index update"}}}},
+            "sort": {"type": "string", "enum": list(SORTS)},
+        },
+    },
+    "Insight": {
+        "type": "object",
+        "required": ["path", "version", "score", "max", "computed_at", "factors"],
+        "properties": {
+            "path": {"type": "string"},
+            "version": {**NULLABLE_STR, "description": "the latest published version the "
+                        "facts are measured on; null when nothing is published (score 0)"},
+            "score": {"type": "integer", "minimum": 0, "maximum": 100},
+            "max": {"type": "integer", "const": 100},
+            "computed_at": {"type": "string", "format": "date-time"},
+            "factors": {"type": "array", "items": {
+                "type": "object",
+                "required": ["key", "name", "value", "points", "max", "explanation"],
+                "properties": {
+                    "key": {"type": "string", "enum": list(WEIGHTS)},
+                    "name": {"type": "string"},
+                    "value": {"type": "string", "description": "the measured fact"},
+                    "points": {"type": "number", "minimum": 0},
+                    "max": {"type": "integer", "minimum": 1},
+                    "explanation": {"type": "string"}}}},
         },
     },
     "LicenseMember": {
@@ -477,6 +508,12 @@ def spec(server_url: str) -> dict[str, Any]:
                 "summary": "what a version's go.mod requires, marked when Depot lacks it",
                 "parameters": [MODULE, VERSION_QUERY],
                 "responses": {"200": _ok("Dependencies", "the requirements"), **ERRORS}}},
+            "/api/v1/modules/{module}/insight": {"get": {
+                "summary": "the module's insight score (0-100) and each factor: the measured "
+                           "fact, points earned, points possible and why",
+                "parameters": [MODULE],
+                "responses": {"200": _ok("Insight", "the score and its breakdown"),
+                              **ERRORS}}},
             "/api/v1/modules/{module}/used-by": {"get": {
                 "summary": "modules whose published versions require this one, once each",
                 "parameters": [MODULE, _page("page", 100_000), _page("per_page", 100)],
@@ -566,6 +603,10 @@ def spec(server_url: str) -> dict[str, Any]:
                      "schema": {"type": "string", "maxLength": 200}},
                     {"name": "license", "in": "query", "required": False,
                      "schema": {"type": "string"}},
+                    {"name": "sort", "in": "query", "required": False,
+                     "description": "order of the results; only the order changes",
+                     "schema": {"type": "string", "enum": list(SORTS),
+                                "default": SORTS[0]}},
                     _page("page", 10_000), _page("per_page", 100)],
                 "responses": {"200": _ok("SearchResults", "one page of results"),
                               "400": ERRORS["400"]}}},

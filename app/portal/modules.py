@@ -20,6 +20,7 @@ from app.portal.context import services, used_by_counts
 from app.portal.dependency_licenses import licenses_tab
 from app.portal.errors import error_page, not_in_depot
 from app.portal.htmx import page_or_fragment
+from app.portal.insight import insight_of, insight_tab
 from app.portal.urls import DEFAULT_TAB, TABS, module_url
 
 USED_BY_PER_PAGE = 20
@@ -67,6 +68,7 @@ TAB_CONTEXT: dict[str, Callable[[Session, VersionDetail], dict]] = {
     "licenses": licenses_tab,
     "graph": graph_tabs.graph_tab,
     "compare": graph_tabs.compare_tab,
+    "insight": insight_tab,
 }
 
 
@@ -100,6 +102,7 @@ def module_page(target: str) -> Response:
         # The header's drift notice and the Versions tab's marks (app/drift).
         context["upstream"] = page_upstream(session, detail.path, detail.version,
                                             detail.version_id)
+        context["insight"] = insight_of(session, detail)
     context["hidden_reason"] = contents.hidden_reason(detail)
     return page_or_fragment("portal/module.html", "_partials/module_tabs.html",
                             retitle=True, **context)

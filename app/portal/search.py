@@ -10,9 +10,12 @@ from app.portal import bp
 from app.portal.context import search_backend
 from app.portal.htmx import page_or_fragment
 from app.search import InvalidQuery
-from app.search.queries import looks_like_module_path, split_target
+from app.search.queries import SORTS, looks_like_module_path, split_target
 
 PER_PAGE = 20
+# The sort select's options, in a person's words.
+SORT_LABELS = {"relevance": "Relevance", "insight": "Insight score", "used_by": "Most used",
+               "published": "Recently published"}
 
 
 def _page_number(raw: str | None) -> int:
@@ -27,10 +30,13 @@ def _page_number(raw: str | None) -> int:
 def search() -> Response:
     query = request.args.get("q", "")
     license = request.args.get("license", "")
+    sort = request.args.get("sort", "") or SORTS[0]
     backend = search_backend()
-    context: dict = {"query": query, "license": license, "licenses": backend.licenses()}
+    context: dict = {"query": query, "license": license, "licenses": backend.licenses(),
+                     "sort": sort, "sorts": [(key, SORT_LABELS[key]) for key in SORTS]}
     try:
-        results = backend.search(query, license, _page_number(request.args.get("page")), PER_PAGE)
+        results = backend.search(query, license, _page_number(request.args.get("page")),
+                                 PER_PAGE, sort)
     except InvalidQuery as exc:
         context.update(results=None, error=str(exc), request_target=None)
         return page_or_fragment("portal/search.html", "_partials/search_results.html", 400,

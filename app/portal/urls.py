@@ -24,6 +24,7 @@ TABS = (
     "versions",
     "license",
     "licenses",
+    "insight",
 )
 DEFAULT_TAB = "readme"
 

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Protocol
 
-from app.search.queries import ParsedQuery, parse
+from app.search.queries import ParsedQuery, check_sort, parse
 
 
 @dataclass(frozen=True)
@@ -23,6 +23,7 @@ class SearchHit:
     # Words the backend matched beyond those typed (a typo's correction, a prefix's whole
     # word): the results mark them too.
     marks: tuple[str, ...] = ()
+    insight: int = 0  # the module's insight score (0–100) as indexed
 
 
 @dataclass(frozen=True)
@@ -35,6 +36,7 @@ class SearchPage:
     hits: list[SearchHit] = field(default_factory=list)
     terms: tuple[str, ...] = ()  # what to highlight
     notice: str = ""  # said above the results when they come from a fallback
+    sort: str = "relevance"  # one of SORTS
 
     @property
     def pages(self) -> int:
@@ -60,8 +62,11 @@ class SearchBackend(Protocol):
     name: str
 
     def search(
-        self, query: str, license: str = "", page: int = 1, per_page: int = 20
-    ) -> SearchPage: ...
+        self, query: str, license: str = "", page: int = 1, per_page: int = 20,
+        sort: str = "relevance",
+    ) -> SearchPage:
+        """``sort``: one of SORTS; only the order changes, never which modules match."""
+        ...
 
     def autocomplete(self, prefix: str, limit: int = 10) -> list[str]:
         """Module paths for a search box's suggestions, most used first."""
@@ -72,12 +77,14 @@ class SearchBackend(Protocol):
         ...
 
 
-def begin_search(query: str, license: str, page: int,
-                 per_page: int) -> tuple[ParsedQuery, int, SearchPage | None]:
+def begin_search(query: str, license: str, page: int, per_page: int,
+                 sort: str = "relevance") -> tuple[ParsedQuery, int, SearchPage | None]:
     """Parse a search and clamp its page; when there is nothing to look for, the answer
     (an empty page) comes third. Raises InvalidQuery for input no backend takes."""
     parsed = parse(query, license)
+    check_sort(sort)
     page = max(1, page)
     if parsed.empty:
-        return parsed, page, SearchPage(parsed.text, parsed.license, page, per_page, 0)
+        return parsed, page, SearchPage(parsed.text, parsed.license, page, per_page, 0,
+                                        sort=sort)
     return parsed, page, None

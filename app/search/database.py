@@ -9,7 +9,11 @@ kept in memory and recomputed only when a publication changes them.
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
+from threading import Lock
 
 from sqlalchemy import select
 
@@ -23,6 +27,11 @@ from app.search.documents import SynopsisCache, build_documents
 from app.search.queries import ParsedQuery, parse, relevance
 from app.store import ArtifactStore
 
+# Seconds the insight scores and publication times used for sorting are kept. A score
+# moves with publications and, slowly, with time; within this long a sorted search may
+# show one a little behind the module page's.
+SORT_KEYS_TTL = 600.0
+
 
 @dataclass(frozen=True)
 class _Published:
@@ -33,11 +42,18 @@ class _Published:
 class DatabaseSearch:
     name = "database"
 
-    def __init__(self, db: Database, store: ArtifactStore, aggregates: Aggregates) -> None:
+    def __init__(self, db: Database, store: ArtifactStore, aggregates: Aggregates,
+                 clock: Callable[[], float] = time.monotonic) -> None:
         self.db = db
         self.synopses = SynopsisCache(store)
         self.aggregates = aggregates
         self._published = aggregates.keep(self._load_published)
+        # (insight score, latest publication) of modules, for the orders that need them
+        # for every match: made for the matches a sorted search asks about, kept a while.
+        self._keys: dict[str, tuple[int, float | None]] = {}
+        self._keys_made = 0.0
+        self._keys_lock = Lock()
+        self._clock = clock
         # Result pages by (query, page, catalogue mark): what users type is repeated
         # (as-you-type prefixes, popular names) and a page only moves with a publication.
         self._pages: LRU[SearchPage] = LRU(1024)
@@ -58,6 +74,47 @@ class DatabaseSearch:
         return _Published({path: (path.lower(), frozenset(ids)) for path, ids in found.items()},
                           licenses)
 
+    def _sort_keys_of(self, paths: list[str], mark: tuple) -> dict[str, tuple[int, float | None]]:
+        """(insight score, latest publication time) of each of ``paths``, built as their
+        search documents are, and kept for SORT_KEYS_TTL seconds: the first sorted search
+        after a publication costs its own matches, not the whole catalogue."""
+        with self._keys_lock:
+            if self._clock() - self._keys_made > SORT_KEYS_TTL:
+                self._keys, self._keys_made = {}, self._clock()
+            keys = self._keys
+        missing = [p for p in paths if p not in keys]
+        if missing:
+            used_by = self.aggregates.used_by(mark)
+            now = datetime.now(UTC)
+            for start in range(0, len(missing), 500):
+                with self.db.session() as session:
+                    docs = build_documents(session, missing[start:start + 500], used_by, None,
+                                           now)
+                for d in docs:
+                    when = d.published_at
+                    if when is not None and when.tzinfo is None:
+                        when = when.replace(tzinfo=UTC)
+                    keys[d.path] = (d.insight, when.timestamp() if when else None)
+        return keys
+
+    def _ordered(self, found: list[str], parsed: ParsedQuery, sort: str,
+                 mark: tuple) -> list[str]:
+        """The matches in ``sort``'s order; ties end on most used, then path, as the
+        full-text backends' do."""
+        used_by = self.aggregates.used_by(mark)
+        if sort == "relevance":
+            return sorted(found, key=lambda p: (relevance(p, parsed), -used_by.get(p, 0), p))
+        if sort == "used_by":
+            return sorted(found, key=lambda p: (-used_by.get(p, 0), p))
+        keys = self._sort_keys_of(found, mark)
+        if sort == "insight":
+            return sorted(found, key=lambda p: (-keys.get(p, (0, None))[0],
+                                                -used_by.get(p, 0), p))
+        def newest(p: str) -> tuple:
+            when = keys.get(p, (0, None))[1]
+            return (when is None, -(when or 0.0), -used_by.get(p, 0), p)
+        return sorted(found, key=newest)
+
     def _matching_paths(self, parsed: ParsedQuery, mark: tuple) -> list[str]:
         """Published paths containing every term (and carrying the license), from memory."""
         published = self._published.get(mark).paths.items()
@@ -70,33 +127,33 @@ class DatabaseSearch:
         return [path for path, (lower, _) in published if all(t in lower for t in terms)]
 
     def search(
-        self, query: str, license: str = "", page: int = 1, per_page: int = 20
+        self, query: str, license: str = "", page: int = 1, per_page: int = 20,
+        sort: str = "relevance",
     ) -> SearchPage:
-        parsed, page, empty = begin_search(query, license, page, per_page)
+        parsed, page, empty = begin_search(query, license, page, per_page, sort)
         if empty is not None:
             return empty
         mark = self.aggregates.mark()  # once per search, for every aggregate
         return self._pages.get_or_make(
-            (parsed, page, per_page, mark), lambda: self._search(parsed, page, per_page, mark)
+            (parsed, page, per_page, sort, mark),
+            lambda: self._search(parsed, page, per_page, mark, sort),
         )
 
-    def _search(self, parsed: ParsedQuery, page: int, per_page: int, mark: tuple) -> SearchPage:
+    def _search(self, parsed: ParsedQuery, page: int, per_page: int, mark: tuple,
+                sort: str = "relevance") -> SearchPage:
         used_by = self.aggregates.used_by(mark)
-        ranked = sorted(
-            self._matching_paths(parsed, mark),
-            key=lambda p: (relevance(p, parsed), -used_by.get(p, 0), p),
-        )
+        ranked = self._ordered(self._matching_paths(parsed, mark), parsed, sort, mark)
         start = (page - 1) * per_page
         with self.db.session() as session:
             docs = build_documents(session, ranked[start : start + per_page], used_by,
                                    self.synopses)
         hits = [
             SearchHit(d.path, d.version, d.synopsis, d.licenses, d.used_by, d.published_at,
-                      d.deprecated)
+                      d.deprecated, insight=d.insight)
             for d in docs
         ]
         return SearchPage(parsed.text, parsed.license, page, per_page, len(ranked), hits,
-                          parsed.terms)
+                          parsed.terms, sort=sort)
 
     def autocomplete(self, prefix: str, limit: int = 10) -> list[str]:
         parsed = parse(prefix)

@@ -11,12 +11,13 @@ from __future__ import annotations
 from collections import OrderedDict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from threading import Lock
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from app.catalog.insight_facts import module_insights
 from app.catalog.modules import pick_latest, retractions_in_force
 from app.catalog.usage import PUBLISHED
 from app.content.files import README_MAX, read_zip_text
@@ -34,6 +35,7 @@ class ModuleDocument:
     used_by: int
     published_at: datetime | None
     deprecated: bool
+    insight: int = 0  # the insight score (app/catalog/insight.py) when the document was built
 
 
 class SynopsisCache:
@@ -67,6 +69,7 @@ def build_documents(
     paths: Sequence[str],
     used_by: Mapping[str, int],
     synopses: SynopsisCache | None,
+    now: datetime | None = None,
 ) -> list[ModuleDocument]:
     """Documents for ``paths`` (in that order); paths without a published version are left out.
 
@@ -103,6 +106,7 @@ def build_documents(
     ):
         held = licenses.setdefault(version_id, [])
         held += [i for i in (spdx or "").split(",") if i and i not in held]
+    insights = module_insights(session, list(latest_rows), now or datetime.now(UTC), used_by)
     docs = []
     for path in paths:
         row = latest_rows.get(path)
@@ -115,6 +119,7 @@ def build_documents(
                           if synopses is not None else ""),
                 licenses=tuple(licenses.get(row.id, [])), used_by=used_by.get(path, 0),
                 published_at=row.published_at, deprecated=bool(row.deprecated),
+                insight=insights[path].score,
             )
         )
     return docs

@@ -89,7 +89,22 @@ MAPPINGS: dict[str, Any] = {
         "published_at": {"type": "date"},
         "go_version": {"type": "keyword"},
         "deprecated": {"type": "boolean"},
+        "insight": {"type": "integer"},
     },
+}
+# Fields added to MAPPINGS after indexes were first made: written onto an existing index
+# before documents carrying them (a strict mapping refuses unknown fields), so an upgrade
+# keeps indexing without waiting for a reindex.
+ADDED_FIELDS = ("insight",)
+
+# Sort clauses of each order but relevance; the ties end as in the other backends.
+SORTS: dict[str, list[Any]] = {
+    "relevance": ["_score", {"used_by": "desc"}, {"path": "asc"}],
+    "insight": [{"insight": {"order": "desc", "missing": 0, "unmapped_type": "integer"}},
+                {"used_by": "desc"}, {"path": "asc"}],
+    "used_by": [{"used_by": "desc"}, {"path": "asc"}],
+    "published": [{"published_at": {"order": "desc", "missing": "_last"}},
+                  {"used_by": "desc"}, {"path": "asc"}],
 }
 
 
@@ -171,35 +186,37 @@ class ElasticSearchBackend:
         self.client = client or Elasticsearch(
             [url], timeout=timeout, max_retries=0, retry_on_timeout=False)
         self._licenses: ForAWhile[list[str]] = ForAWhile(60)
+        self._fields_added = False
 
     # -- reading --------------------------------------------------------------------------
 
     def search(
-        self, query: str, license: str = "", page: int = 1, per_page: int = 20
+        self, query: str, license: str = "", page: int = 1, per_page: int = 20,
+        sort: str = "relevance",
     ) -> SearchPage:
-        parsed, page, empty = begin_search(query, license, page, per_page)
+        parsed, page, empty = begin_search(query, license, page, per_page, sort)
         if empty is not None:
             return empty
         start = (page - 1) * per_page
         if start >= 10_000:  # Elasticsearch's result window
-            return SearchPage(parsed.text, parsed.license, page, per_page, 0, [], parsed.terms)
+            return SearchPage(parsed.text, parsed.license, page, per_page, 0, [], parsed.terms,
+                              sort=sort)
         found = self.client.search(
-            index=self.alias, query=ranked_query(parsed),
-            sort=["_score", {"used_by": "desc"}, {"path": "asc"}],
+            index=self.alias, query=ranked_query(parsed), sort=SORTS[sort],
             from_=start, size=per_page, track_total_hits=10_000,  # the result window
             _source=["path", "version", "synopsis", "licenses", "used_by", "published_at",
-                     "deprecated"],
+                     "deprecated", "insight"],
             highlight=HIGHLIGHT,
         )
         hits = [
             SearchHit(s["path"], s["version"], s.get("synopsis", ""),
                       tuple(s.get("licenses", ())), s.get("used_by", 0),
                       _parse_time(s.get("published_at")), bool(s.get("deprecated")),
-                      marked_words(h.get("highlight", {})))
+                      marked_words(h.get("highlight", {})), int(s.get("insight") or 0))
             for h, s in ((h, h["_source"]) for h in found["hits"]["hits"])
         ]
         return SearchPage(parsed.text, parsed.license, page, per_page,
-                          found["hits"]["total"]["value"], hits, parsed.terms)
+                          found["hits"]["total"]["value"], hits, parsed.terms, sort=sort)
 
     def autocomplete(self, prefix: str, limit: int = 10) -> list[str]:
         parsed = parse(prefix)
@@ -248,11 +265,17 @@ class ElasticSearchBackend:
             return []
 
     def ensure_index(self) -> None:
-        """Create the index and its alias when there is none (first start)."""
+        """Create the index and its alias when there is none (first start); give an older
+        index the fields added since (once per process)."""
         if not self._indices():
             name = self._new_index()
             self.client.indices.update_aliases(body={"actions": [
                 {"add": {"index": name, "alias": self.alias}}]})
+            self._fields_added = True
+        elif not self._fields_added:
+            self.client.indices.put_mapping(index=self.alias, body={"properties": {
+                name: MAPPINGS["properties"][name] for name in ADDED_FIELDS}})
+            self._fields_added = True
 
     def upsert(self, documents: Iterable[dict[str, Any]], gone: Iterable[str] = (),
                refresh: bool = False) -> int:

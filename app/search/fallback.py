@@ -17,7 +17,7 @@ from threading import Lock
 from typing import TypeVar
 
 from app.search.base import SearchBackend, SearchPage
-from app.search.queries import InvalidQuery, parse
+from app.search.queries import InvalidQuery, check_sort, parse
 
 log = logging.getLogger(__name__)
 
@@ -64,12 +64,14 @@ class FallbackSearch:
             return None
 
     def search(self, query: str, license: str = "", page: int = 1,
-               per_page: int = 20) -> SearchPage:
+               per_page: int = 20, sort: str = "relevance") -> SearchPage:
         parse(query, license)  # bad input is the user's 400, whoever would have answered
-        found = self._try(lambda b: b.search(query, license, page, per_page), "search")
+        check_sort(sort)
+        found = self._try(lambda b: b.search(query, license, page, per_page, sort), "search")
         if found is not None:
             return found
-        return replace(self.fallback.search(query, license, page, per_page), notice=NOTICE)
+        return replace(self.fallback.search(query, license, page, per_page, sort),
+                       notice=NOTICE)
 
     def autocomplete(self, prefix: str, limit: int = 10) -> list[str]:
         found = self._try(lambda b: b.autocomplete(prefix, limit), "autocomplete")

@@ -35,6 +35,13 @@ WEIGHTS = "8.0, 20.0, 3.0, 1.0"
 EXACT_PATH, EXACT_NAME = 1000.0, 100.0
 SHORT_COLUMNS = "{path name synopsis}"
 _TOKEN = re.compile(r"\w+", re.UNICODE)
+# ORDER BY of each sort but relevance (whose order depends on whether text was typed);
+# the ties end as the other backends' do: most used, then path.
+ORDERS = {
+    "insight": "d.insight DESC, d.used_by DESC, d.path",
+    "used_by": "d.used_by DESC, d.path",
+    "published": "d.published_at DESC, d.used_by DESC, d.path",
+}
 
 
 def match_expression(terms: Iterable[str], column: str = "") -> str:
@@ -61,7 +68,7 @@ def _when(raw: str | None) -> datetime | None:
 def _hit(row: Any) -> SearchHit:
     return SearchHit(row.path, row.version, row.synopsis,
                      tuple(i for i in row.licenses.split(",") if i), row.used_by,
-                     _when(row.published_at), bool(row.deprecated))
+                     _when(row.published_at), bool(row.deprecated), insight=row.insight)
 
 
 class Fts5Search:
@@ -74,41 +81,45 @@ class Fts5Search:
     # -- reading --------------------------------------------------------------------------
 
     def search(
-        self, query: str, license: str = "", page: int = 1, per_page: int = 20
+        self, query: str, license: str = "", page: int = 1, per_page: int = 20,
+        sort: str = "relevance",
     ) -> SearchPage:
-        parsed, page, empty = begin_search(query, license, page, per_page)
+        parsed, page, empty = begin_search(query, license, page, per_page, sort)
         if empty is not None:
             return empty
-        found = self._search(parsed, page, per_page)
+        found = self._search(parsed, page, per_page, sort)
         if found.total or not parsed.terms:
             return found
         corrected = self._corrected(parsed.terms)
         if corrected == parsed.terms:
             return found
-        again = self._search(replace(parsed, terms=corrected), page, per_page)
+        again = self._search(replace(parsed, terms=corrected), page, per_page, sort)
         if not again.total:
             return found
         return replace(again, query=parsed.text, notice=(
             f"Nothing matches “{parsed.text}”: showing results for "
             f"“{' '.join(corrected)}”."))
 
-    def _search(self, parsed: ParsedQuery, page: int, per_page: int) -> SearchPage:
+    def _search(self, parsed: ParsedQuery, page: int, per_page: int,
+                sort: str = "relevance") -> SearchPage:
         """Path, name and synopsis first; READMEs only when those give less than a page.
 
         Why: words such as "errors" or "time" are in most READMEs, and ranking every
         module costs a bm25 each; a README-only match ranks below all of these anyway.
         """
         if not parsed.terms:
-            return self._run(parsed, "", page, per_page)
+            return self._run(parsed, "", page, per_page, sort)
         found = self._run(parsed, match_expression(parsed.terms, column=SHORT_COLUMNS),
-                          page, per_page)
+                          page, per_page, sort)
         if found.total >= per_page:
             return found
-        return self._run(parsed, match_expression(parsed.terms), page, per_page)
+        return self._run(parsed, match_expression(parsed.terms), page, per_page, sort)
 
-    def _run(self, parsed: ParsedQuery, expr: str, page: int, per_page: int) -> SearchPage:
+    def _run(self, parsed: ParsedQuery, expr: str, page: int, per_page: int,
+             sort: str = "relevance") -> SearchPage:
         if parsed.terms and not expr:  # only punctuation was typed
-            return SearchPage(parsed.text, parsed.license, page, per_page, 0, [], parsed.terms)
+            return SearchPage(parsed.text, parsed.license, page, per_page, 0, [], parsed.terms,
+                              sort=sort)
         params: dict[str, Any] = {"expr": expr, "whole": parsed.text.lower(),
                                   "license": f"%,{parsed.license},%", "limit": per_page,
                                   "offset": (page - 1) * per_page}
@@ -125,7 +136,8 @@ class Fts5Search:
                     "WHEN d.name = :whole THEN :exact_name ELSE 0 END) * d.popularity AS score "
                     "FROM search_fts JOIN search_documents d ON d.id = search_fts.rowid "
                     f"WHERE search_fts MATCH :expr {license_sql} "
-                    "ORDER BY score DESC, d.used_by DESC, d.path LIMIT :limit OFFSET :offset"
+                    f"ORDER BY {ORDERS.get(sort, 'score DESC, d.used_by DESC, d.path')} "
+                    "LIMIT :limit OFFSET :offset"
                 ), {**params, "exact_path": EXACT_PATH, "exact_name": EXACT_NAME}).all()
             else:  # the license filter alone: every module with it, most used first
                 where = license_sql.replace("AND", "WHERE", 1)
@@ -133,9 +145,10 @@ class Fts5Search:
                                      params).scalar_one()
                 rows = conn.execute(text(
                     f"SELECT d.* FROM search_documents d {where} "
-                    "ORDER BY d.popularity DESC, d.path LIMIT :limit OFFSET :offset"), params).all()
+                    f"ORDER BY {ORDERS.get(sort, 'd.popularity DESC, d.path')} "
+                    "LIMIT :limit OFFSET :offset"), params).all()
         return SearchPage(parsed.text, parsed.license, page, per_page, total,
-                          [_hit(r) for r in rows], parsed.terms)
+                          [_hit(r) for r in rows], parsed.terms, sort=sort)
 
     def _corrected(self, terms: tuple[str, ...]) -> tuple[str, ...]:
         """Each single-word term replaced by the closest module name within its typo limit
@@ -248,13 +261,15 @@ def _insert(conn: Connection, docs: list[dict[str, Any]]) -> None:
             "used_by": d.get("used_by") or 0, "downloads": d.get("downloads") or 0,
             "popularity": popularity(d.get("used_by") or 0, d.get("downloads") or 0),
             "published_at": d.get("published_at"), "deprecated": int(bool(d.get("deprecated"))),
+            "insight": d.get("insight") or 0,
         })
         texts.append({"id": row_id, "path": d["path"], "name": d["last"],
                       "synopsis": d.get("synopsis") or "", "readme": d.get("readme") or ""})
     conn.execute(text(
         "INSERT INTO search_documents (id, path, name, version, synopsis, licenses, used_by, "
-        "downloads, popularity, published_at, deprecated) VALUES (:id, :path, :name, :version, "
-        ":synopsis, :licenses, :used_by, :downloads, :popularity, :published_at, :deprecated)"
+        "downloads, popularity, published_at, deprecated, insight) VALUES (:id, :path, :name, "
+        ":version, :synopsis, :licenses, :used_by, :downloads, :popularity, :published_at, "
+        ":deprecated, :insight)"
     ), rows)
     conn.execute(text(
         "INSERT INTO search_fts (rowid, path, name, synopsis, readme) "

@@ -78,6 +78,7 @@ def index_documents(
             "published_at": doc.published_at.isoformat() if doc.published_at else None,
             "go_version": go_version,
             "deprecated": doc.deprecated,
+            "insight": doc.insight,
         })
     return out
 

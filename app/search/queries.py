@@ -51,6 +51,17 @@ def parse(query: str, license: str = "") -> ParsedQuery:
     return ParsedQuery(text, tuple(terms), license)
 
 
+# The orders a search can be given (the first is the default). Every one ends on the
+# same ties (used-by, then path), so every backend gives the same order.
+SORTS = ("relevance", "insight", "used_by", "published")
+
+
+def check_sort(sort: str) -> str:
+    if sort not in SORTS:
+        raise InvalidQuery(f"sort must be one of: {', '.join(SORTS)}")
+    return sort
+
+
 def relevance(path: str, query: ParsedQuery) -> int:
     """Rank class of a matching path, lower is better."""
     lower = path.lower()

@@ -28,7 +28,7 @@ def api_app(settings: Settings, redis_url: str) -> Flask:
 def test_no_input_the_spec_allows_gets_a_5xx(api_app: Flask):
     schema = schemathesis.openapi.from_wsgi("/api/openapi.json", api_app)
     operations = [result.ok() for result in schema.get_all_operations()]
-    assert len(operations) == 17
+    assert len(operations) == 18
     for operation in operations:
 
         @given(case=operation.as_strategy())
@@ -53,6 +53,7 @@ def test_spec_names_every_route(app: Flask):
         "/api/v1/modules/{module}/diff",
         "/api/v1/modules/{module}/bundle", "/api/v1/modules/{module}/bundle.tar.gz",
         "/api/v1/modules/{module}/drift", "/api/v1/modules/{module}/drift-checks",
+        "/api/v1/modules/{module}/insight",
         "/api/v1/search", "/api/v1/requests", "/api/v1/requests/{id}"}
     assert spec["servers"] == [{"url": "http://localhost"}]
 

@@ -11,7 +11,8 @@ from tests.fixtures.catalog import CHAIN_C, REJECTED, WIDGETS
 
 PAGES = ("/", "/search?q=chain", f"/{WIDGETS}", f"/{WIDGETS}?tab=gomod",
          f"/{CHAIN_C}?tab=usedby", "/depot.test/retract?tab=versions", f"/{REJECTED}",
-         "/set-me-up", "/request", "/search?q=github.com/acme/missing", "/no.such/module")
+         "/set-me-up", "/request", "/search?q=github.com/acme/missing", "/no.such/module",
+         f"/{CHAIN_C}?tab=insight", "/search?q=chain&sort=insight")
 
 # For each element with its own visible text: its colour, the first opaque background
 # behind it (walking up the tree), and the WCAG contrast ratio of the two.

@@ -25,7 +25,7 @@ from tests.portal.conftest import HTML, HX
 from tests.portal.test_search import hit_paths
 
 TABS = ("readme", "gomod", "dependencies", "graph", "compare", "usedby", "versions", "license",
-        "licenses")
+        "licenses", "insight")
 
 
 def page(client: FlaskClient, url: str, status: int = 200, headers: dict = HTML) -> str:

@@ -1,0 +1,41 @@
+"""``GET /api/v1/modules/<path>/insight``: the module's insight score and its breakdown,
+the same Insight the module page's tab shows (app/catalog/insight.py)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from flask import current_app
+from sqlalchemy.orm import Session
+
+from app.api.modules import _iso, _summary
+from app.catalog.insight import Insight
+from app.catalog.insight_facts import InsightFactsCache
+
+
+def insight_json(insight: Insight) -> dict[str, Any]:
+    return {
+        "path": insight.path,
+        "version": insight.version,
+        "score": insight.score,
+        "max": insight.max,
+        "computed_at": _iso(insight.computed_at),
+        "factors": [
+            {"key": f.key, "name": f.name, "value": f.value, "points": f.points, "max": f.max,
+             "explanation": f.explanation}
+            for f in insight.factors
+        ],
+    }
+
+
+def current_insight(session: Session, path: str) -> Insight:
+    """The module's insight now (404 when Depot has never heard of it)."""
+    _summary(session, path)
+    cache = InsightFactsCache.kept_in(current_app.extensions,
+                                      current_app.extensions["depot"].aggregates)
+    return cache.insight(session, path, datetime.now(UTC))
+
+
+def insight_resource(session: Session, path: str) -> dict[str, Any]:
+    return insight_json(current_insight(session, path))

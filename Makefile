@@ -5,7 +5,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: run test lint bench bench-goproxy bench-ui bench-search bench-ingest bench-soak install install-dev clean
+.PHONY: run test lint bench bench-goproxy bench-ui bench-search bench-insight bench-graph bench-ingest bench-soak install install-dev clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -35,7 +35,7 @@ lint: $(VENV)/.installed-dev
 
 # Every benchmark, one after the other (the ingest of 10,000 versions takes about 40 min);
 # each prints Markdown for docs/bench.md. Run them on a quiet machine.
-bench: bench-goproxy bench-ui bench-search bench-ingest bench-soak
+bench: bench-goproxy bench-ui bench-search bench-insight bench-graph bench-ingest bench-soak
 
 bench-goproxy: $(VENV)/.installed-dev
 	$(BIN)/python bench/goproxy.py
@@ -49,6 +49,10 @@ bench-search: $(VENV)/.installed-dev
 # The insight score's facts over 10,000 module versions (docs/insight.md).
 bench-insight: $(VENV)/.installed-dev
 	$(BIN)/python bench/insight.py
+
+# The dependency graph's walk, SVG and Graph tab over 10,000 synthetic versions (docs/graph.md).
+bench-graph: $(VENV)/.installed-dev
+	$(BIN)/python bench/graph.py
 
 bench-ingest: $(VENV)/.installed-dev
 	$(BIN)/python bench/ingest.py

@@ -89,7 +89,8 @@ def take_all(base: str, out: Path, chromium: str) -> None:
         shoot(page, out, "search-typo")
         page.goto(base + "/search?q=depot.test&sort=insight")
         shoot(page, out, "search-sort-insight")
-        tabs = ["readme", "gomod", "dependencies", "usedby", "versions", "license", "insight"]
+        tabs = ["readme", "gomod", "dependencies", "graph", "compare", "usedby", "versions",
+                "license", "licenses", "insight"]
         for tab in tabs:
             path = WIDGETS if tab == "readme" else ("depot.test/chain/a" if tab != "usedby"
                                                     else CHAIN_C)

@@ -54,6 +54,7 @@ GO_RELEASES: dict[tuple[int, int], date] = {
     (1, 24): date(2025, 2, 11),
     (1, 25): date(2025, 8, 12),
     (1, 26): date(2026, 2, 10),
+    (1, 27): date(2026, 8, 18),
 }
 
 # Thresholds of the sliding scales (each documented in docs/insight.md).

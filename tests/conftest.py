@@ -14,6 +14,7 @@ import tempfile
 import time
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -94,21 +95,31 @@ def _pg_admin_url() -> str:
     return url
 
 
-@pytest.fixture
-def database_url(db_backend: str, tmp_path: Path) -> Iterator[str]:
-    """A new, empty database of the chosen backend for one test."""
-    if db_backend == "sqlite":
-        yield f"sqlite:///{tmp_path / 'depot.sqlite3'}"
+@contextmanager
+def throwaway_database(backend: str, folder: Path, prefix: str = "depot") -> Iterator[str]:
+    """The URL of a new, empty database of ``backend`` ("sqlite" or "postgresql"), dropped
+    afterwards: a SQLite file in ``folder``, or a PostgreSQL database named ``prefix_…``."""
+    if backend == "sqlite":
+        yield f"sqlite:///{folder / 'depot.sqlite3'}"
         return
     admin_url = _pg_admin_url()
-    name = f"depot_{uuid.uuid4().hex[:12]}"
+    name = f"{prefix}_{uuid.uuid4().hex[:12]}"
     admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
         conn.execute(text(f'CREATE DATABASE "{name}"'))
-    yield admin_url.rsplit("/", 1)[0] + "/" + name
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
+    try:
+        yield admin_url.rsplit("/", 1)[0] + "/" + name
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+@pytest.fixture
+def database_url(db_backend: str, tmp_path: Path) -> Iterator[str]:
+    """A new, empty database of the chosen backend for one test."""
+    with throwaway_database(db_backend, tmp_path) as url:
+        yield url
 
 
 @pytest.fixture
@@ -412,26 +423,11 @@ def catalog_app(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPat
     from tests.fixtures.catalog import fill, portal_settings
 
     tmp = tmp_path_factory.mktemp(f"catalog-{request.param}")
-    admin_url, name = "", ""
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp / 'depot.sqlite3'}"
-    else:
-        admin_url = os.environ.get("DEPOT_TEST_POSTGRES_URL", "")
-        if not admin_url:
-            pytest.skip("PostgreSQL tests need DEPOT_TEST_POSTGRES_URL (`make test` sets it)")
-        name = f"depot_portal_{uuid.uuid4().hex[:10]}"
-        with create_engine(admin_url, isolation_level="AUTOCOMMIT").connect() as conn:
-            conn.execute(text(f'CREATE DATABASE "{name}"'))
-        url = admin_url.rsplit("/", 1)[0] + "/" + name
-    app = make_app(portal_settings(tmp / "data", url, portal_upstream, GO))
-    fill(app.extensions["depot"], portal_upstream)
-    yield app
-    app.extensions["depot"].db.dispose()
-    if name:
-        admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+    with throwaway_database(request.param, tmp, "depot_portal") as url:
+        app = make_app(portal_settings(tmp / "data", url, portal_upstream, GO))
+        fill(app.extensions["depot"], portal_upstream)
+        yield app
+        app.extensions["depot"].db.dispose()
 
 
 @pytest.fixture(scope="session")
@@ -451,22 +447,8 @@ def graph_app(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathF
     from tests.fixtures.graph import fill_graph
 
     tmp = tmp_path_factory.mktemp(f"graph-{request.param}")
-    admin_url, name = os.environ.get("DEPOT_TEST_POSTGRES_URL", ""), ""
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp / 'depot.sqlite3'}"
-    else:
-        if not admin_url:
-            pytest.skip("PostgreSQL tests need DEPOT_TEST_POSTGRES_URL (`make test` sets it)")
-        name = f"depot_graph_{uuid.uuid4().hex[:10]}"
-        with create_engine(admin_url, isolation_level="AUTOCOMMIT").connect() as conn:
-            conn.execute(text(f'CREATE DATABASE "{name}"'))
-        url = admin_url.rsplit("/", 1)[0] + "/" + name
-    app = make_app(portal_settings(tmp / "data", url, graph_upstream, GO))
-    fill_graph(app.extensions["depot"])
-    yield app
-    app.extensions["depot"].db.dispose()
-    if name:
-        admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+    with throwaway_database(request.param, tmp, "depot_graph") as url:
+        app = make_app(portal_settings(tmp / "data", url, graph_upstream, GO))
+        fill_graph(app.extensions["depot"])
+        yield app
+        app.extensions["depot"].db.dispose()

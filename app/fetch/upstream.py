@@ -105,14 +105,7 @@ def fetch_zip(settings: Settings, module: str, version: str, dest: Path, limit: 
     reason: False when no entry serves it or it is larger than ``limit``
     (memory stays bounded either way: nothing is held whole).
     """
-    rel = f"{escape_path(module)}/@v/{escape_version(version)}.zip"
-    for base in proxy_entries(settings.upstream):
-        try:
-            if _copy_capped(f"{base}/{rel}", dest, limit, settings.upstream_timeout):
-                return True
-        except (OSError, requests.RequestException):
-            continue
-    return False
+    return fetch_file(settings, module, version, "zip", dest, limit)
 
 
 def fetch_file(settings: Settings, module: str, version: str, kind: str, dest: Path,

@@ -19,7 +19,7 @@ from app.portal.bundle_offer import bundle_offer
 from app.portal.context import services, used_by_counts
 from app.portal.dependency_licenses import licenses_tab
 from app.portal.errors import error_page, not_in_depot
-from app.portal.htmx import page_or_fragment
+from app.portal.htmx import is_fragment_request, page_or_fragment
 from app.portal.insight import insight_of, insight_tab
 from app.portal.urls import DEFAULT_TAB, TABS, module_url
 
@@ -98,11 +98,16 @@ def module_page(target: str) -> Response:
         context: dict = {"detail": detail, "module": detail.module, "tab": tab,
                          "pinned": bool(version)}
         context.update(TAB_CONTEXT.get(tab, _nothing)(session, detail))
-        context["bundle"] = bundle_offer(session, detail)
-        # The header's drift notice and the Versions tab's marks (app/drift).
-        context["upstream"] = page_upstream(session, detail.path, detail.version,
-                                            detail.version_id)
-        context["insight"] = insight_of(session, detail)
+        # The header's facts: an htmx tab swap replaces the tabs alone, so it needs none
+        # of them, except the drift marks the Versions tab shows too.
+        header = not is_fragment_request()
+        if header or tab == "versions":
+            context["upstream"] = page_upstream(session, detail.path, detail.version,
+                                                detail.version_id)
+        if header:
+            context["bundle"] = bundle_offer(session, detail)
+            if "insight" not in context:  # the Insight tab brought it already
+                context["insight"] = insight_of(session, detail)
     context["hidden_reason"] = contents.hidden_reason(detail)
     return page_or_fragment("portal/module.html", "_partials/module_tabs.html",
                             retitle=True, **context)

@@ -6,16 +6,10 @@ from xml.etree import ElementTree as ET
 
 from flask import Flask
 
+from tests.api.jsonget import get
 from tests.fixtures.graph import APP, BASE, EXTRA, FORK, LIB, OLD, PING, PONG
 
 SVG = "{http://www.w3.org/2000/svg}"
-
-
-def get(app: Flask, url: str, status: int = 200) -> dict:
-    resp = app.test_client().get(url)
-    assert resp.status_code == status, resp.get_data(as_text=True)
-    assert resp.mimetype == "application/json"
-    return resp.get_json()
 
 
 def test_graph_json(graph_app: Flask):

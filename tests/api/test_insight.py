@@ -6,16 +6,10 @@ from __future__ import annotations
 from flask import Flask
 
 from app.catalog.insight import WEIGHTS
+from tests.api.jsonget import get
 from tests.fixtures.catalog import CHAIN_C, REJECTED
 
 CHAIN_A, CHAIN_B = "depot.test/chain/a", "depot.test/chain/b"
-
-
-def get(app: Flask, url: str, status: int = 200) -> dict:
-    resp = app.test_client().get(url)
-    assert resp.status_code == status, resp.get_data(as_text=True)
-    assert resp.mimetype == "application/json"
-    return resp.get_json()
 
 
 def test_the_insight_sub_resource(catalog_app: Flask):

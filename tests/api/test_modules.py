@@ -8,6 +8,7 @@ from flask import Flask
 from app.ingest import ingest
 from app.models import ModuleVersion, VersionState
 from app.pipeline.capture import get_version
+from tests.api.jsonget import get
 
 
 @pytest.fixture
@@ -17,13 +18,6 @@ def loaded(app: Flask) -> Flask:
                           ("depot.test/retract", "v1.0.1"), ("depot.test/retract", "v1.1.0")]:
         assert ingest(svc, path, version, deps=True).ok, (path, version)
     return app
-
-
-def get(app: Flask, url: str, status: int = 200) -> dict:
-    resp = app.test_client().get(url)
-    assert resp.status_code == status, resp.get_data(as_text=True)
-    assert resp.mimetype == "application/json"
-    return resp.get_json()
 
 
 def test_module_and_its_latest_version(loaded: Flask):

@@ -11,10 +11,12 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 
 $(VENV)/.installed: $(BIN)/python requirements.txt
+	@echo "installing the pinned requirements into $(VENV) (from PyPI, cached in ~/.cache/pip; no deadline)…"
 	$(BIN)/pip install -q -r requirements.txt
 	touch $@
 
 $(VENV)/.installed-dev: $(VENV)/.installed requirements-dev.txt
+	@echo "installing the pinned test requirements into $(VENV) (from PyPI; no deadline)…"
 	$(BIN)/pip install -q -r requirements-dev.txt
 	touch $@
 

@@ -11,11 +11,12 @@ maven_repo() { printf '%s\n' "${DEPOT_MAVEN_REPO:-$HOME/.m2/repository}"; }
 
 # True when FILE lists a classpath whose every jar is still there.
 classpath_present() {
-  local file=$1 jar
+  local file=$1 jar jars
   [ -s "$file" ] || return 1
-  while IFS= read -r jar; do
+  IFS=: read -ra jars <"$file" || true  # one line, maybe with no newline at its end
+  for jar in "${jars[@]}"; do
     [ -f "$jar" ] || return 1
-  done < <(tr ':' '\n' <"$file")
+  done
 }
 
 # maven_classpath NAME WHAT POM OUT: NAME prefixes every line, WHAT names the artifact.

@@ -32,7 +32,7 @@ from sqlalchemy import select
 from app.gomod import versions as semver
 from app.gomod.errors import GoModError
 from app.gomod.paths import unescape_path
-from app.models import Artifact, Module, ModuleVersion, VersionState
+from app.models import Artifact, GraphMod, Module, ModuleVersion, VersionState
 from app.services import Services
 from app.store import ArtifactStore, StoreError, artifact_key
 from app.store.base import CHUNK, list_key
@@ -116,7 +116,7 @@ def _sha256(store: ArtifactStore, key: str) -> tuple[str, int]:
 
 
 def _rows(services: Services) -> list[tuple[str, str, VersionState, str, int, str]]:
-    """(path, version, state, kind, size, sha256) of every artifact row."""
+    """(path, version, state, kind, size, sha256) of every artifact row and graph go.mod."""
     with services.db.session() as session:
         rows = session.execute(
             select(Module.path, ModuleVersion.version, ModuleVersion.state,
@@ -124,7 +124,12 @@ def _rows(services: Services) -> list[tuple[str, str, VersionState, str, int, st
             .join(ModuleVersion, ModuleVersion.module_id == Module.id)
             .join(Artifact, Artifact.version_id == ModuleVersion.id)
         ).all()
-    return [(p, v, s, k.value, size, sha) for p, v, s, k, size, sha in rows]
+        graph = session.execute(
+            select(GraphMod.module_path, GraphMod.version, GraphMod.size, GraphMod.sha256)
+        ).all()
+    # A go.mod kept because graph loading reads it is served like a published file.
+    return ([(p, v, s, k.value, size, sha) for p, v, s, k, size, sha in rows]
+            + [(p, v, VersionState.published, "mod", size, sha) for p, v, size, sha in graph])
 
 
 def _published(services: Services) -> list[tuple[str, str, bool]]:

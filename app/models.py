@@ -161,6 +161,29 @@ class Artifact(Base):
     version: Mapped[ModuleVersion] = relationship(back_populates="artifacts")
 
 
+class GraphMod(Base):
+    """The go.mod of a version that the go command reads while loading some build list
+    without selecting it (graphs without pruning, go 1.16 and older, read the go.mod of
+    every version any member requires).
+
+    Depot serves it as ``@v/<version>.mod``, as the public proxy does, so a consumer
+    whose only GOPROXY is Depot can load the graph; the version's zip is not held
+    unless it is also a version of its own. The go command checked the bytes against
+    the checksum database when the build list was computed.
+    """
+
+    __tablename__ = "graph_mods"
+    __table_args__ = (UniqueConstraint("module_path", "version", name="uq_graph_mod"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    module_path: Mapped[str] = mapped_column(String(512))
+    version: Mapped[str] = mapped_column(String(255))
+    size: Mapped[int] = mapped_column(BigInteger)
+    sha256: Mapped[str] = mapped_column(String(64))
+    h1: Mapped[str] = mapped_column(String(64))
+    captured_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
 class Requirement(Base):
     """An edge of the dependency graph: this version's go.mod requires path@version."""
 

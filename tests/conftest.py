@@ -153,6 +153,23 @@ def make_app(settings: Settings):  # type: ignore[no-untyped-def]
     return app
 
 
+@contextmanager
+def app_on(settings: Settings, upstream: Upstream) -> Iterator[Flask]:
+    """An app whose upstream is ``upstream`` alone, without a checksum database (a test's
+    own modules are not in the fixture one)."""
+    app = make_app(replace(settings, upstream=upstream.url, gosumdb="off"))
+    try:
+        yield app
+    finally:
+        app.extensions["depot"].db.dispose()
+
+
+def services_on(services: Services, upstream: Upstream) -> Services:
+    """``services`` with ``upstream`` alone as its upstream, no checksum database."""
+    services.settings = replace(services.settings, upstream=upstream.url, gosumdb="off")
+    return services
+
+
 @pytest.fixture
 def app(settings: Settings):  # type: ignore[no-untyped-def]
     application = make_app(settings)

@@ -482,6 +482,15 @@ SCHEMAS: dict[str, Any] = {
                 "type": "object", "required": ["module", "version", "state"],
                 "properties": {"module": {"type": "string"}, "version": {"type": "string"},
                                "state": {"type": "string"}, "reason": {"type": "string"}}}},
+            "unserved": {
+                "type": "array",
+                "description": "members of the build list Depot holds but does not serve "
+                               "(not redistributable, refused, or failed), each with why; "
+                               "a published version with any says so in its reason",
+                "items": {"type": "object", "required": ["module", "version", "reason"],
+                          "properties": {"module": {"type": "string"},
+                                         "version": {"type": "string"},
+                                         "reason": {"type": "string"}}}},
         },
     },
 }

@@ -32,7 +32,7 @@ from typing import Any, BinaryIO
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from app.bundle.served import lookup, serving, why_not
+from app.bundle.served import graph_mod_row, lookup, serving, why_not
 from app.fetch.download import go_directive, write_consumer
 from app.fetch.gotool import GoTimeout, isolated_env, parse_json_stream, run_go
 from app.gomod import paths, versions
@@ -156,6 +156,10 @@ def _stored_facts(services: Services, keys: set[tuple[str, str]]
             ).all()
             for kind, size, sha, h1 in rows:
                 facts[(path, ver, kind.value)] = (size, sha, h1)
+            if (path, ver, "mod") not in facts:
+                graph = graph_mod_row(session, path, ver)
+                if graph is not None:
+                    facts[(path, ver, "mod")] = (graph.size, graph.sha256, graph.h1)
     return facts
 
 

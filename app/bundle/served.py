@@ -17,10 +17,11 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from app.gomod import paths, versions
 from app.gomod.errors import GoModError
-from app.models import Artifact, Module, ModuleVersion, VersionState
+from app.models import Artifact, GraphMod, Module, ModuleVersion, VersionState
 from app.services import Services
 from app.store import StoreError
 
@@ -58,6 +59,18 @@ def lookup(services: Services, module: str, version: str) -> Servable | None:
         ).all()
         return Servable(row.state, row.redistributable, row.reason,
                         {k.value: s for k, s, _ in arts}, {k.value: h for k, _, h in arts})
+
+
+def graph_mod_row(session: Session, module: str, version: str) -> GraphMod | None:
+    """The go.mod Depot holds for a version only because graph loading reads it."""
+    return session.scalar(select(GraphMod).where(GraphMod.module_path == module,
+                                                 GraphMod.version == version))
+
+
+def graph_mod_size(services: Services, module: str, version: str) -> int | None:
+    with services.db.session() as session:
+        row = graph_mod_row(session, module, version)
+        return None if row is None else row.size
 
 
 def why_not(module: str, version: str, found: Servable | None) -> str:
@@ -132,7 +145,10 @@ def _handler(services: Services, record: Record) -> type[BaseHTTPRequestHandler]
                            .encode())
                 return
             found = lookup(services, module, version)
-            if found is None or not found.ok or kind not in found.sizes:
+            size = found.sizes.get(kind) if found is not None and found.ok else None
+            if size is None and kind == "mod":
+                size = graph_mod_size(services, module, version)
+            if size is None:
                 with record.lock:
                     record.refused[(module, version)] = why_not(module, version, found)
                 self._send(404, b"not servable\n")
@@ -146,7 +162,7 @@ def _handler(services: Services, record: Record) -> type[BaseHTTPRequestHandler]
                 return
             with stream:  # zips can be large: streamed, never read whole into memory
                 self.send_response(200)
-                self.send_header("Content-Length", str(found.sizes[kind]))
+                self.send_header("Content-Length", str(size))
                 self.end_headers()
                 shutil.copyfileobj(stream, self.wfile, CHUNK)
             with record.lock:

@@ -180,6 +180,29 @@ def resolve(settings: Settings, workdir: Path, module: str, query: str) -> str:
     raise classify(message or run.stderr or f"{module}@{query}: no version", workdir)
 
 
+def module_of_package(settings: Settings, workdir: Path, path: str, query: str
+                      ) -> tuple[str, str] | None:
+    """(module, version) that provides package ``path`` at ``query``, resolved as
+    `go get path@query` resolves it against the upstream; None when ``path`` is no
+    package of another module (or the upstream cannot say)."""
+    env = isolated_env(workdir, settings.upstream, settings.gosumdb)
+    consumer = write_consumer_of(workdir, [], go_directive(settings, workdir), [])
+
+    def go(*args: str):  # type: ignore[no-untyped-def]
+        return run_go(settings.go_bin, list(args), env, consumer, settings.fetch_timeout)
+
+    try:
+        if go("get", f"{path}@{query}").returncode != 0:
+            return None
+        listed = go("list", "-e", "-f", "{{with .Module}}{{.Path}} {{.Version}}{{end}}", path)
+    except GoTimeout:
+        return None
+    module, _, version = listed.stdout.strip().partition(" ")
+    if listed.returncode != 0 or not module or not version or module == path:
+        return None
+    return module, version
+
+
 def download(settings: Settings, workdir: Path, module: str, version: str) -> Fetched | Failed:
     """Download and check ``module@version`` from the upstream, or say why not."""
     env = isolated_env(workdir, settings.upstream, settings.gosumdb)

@@ -17,7 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import selectinload
 
-from app.models import Module, ModuleVersion, VersionState
+from app.models import GraphMod, Module, ModuleVersion, VersionState
 from app.services import Services
 
 IMMUTABLE = 365 * 24 * 3600
@@ -65,6 +65,7 @@ class PublishedFiles:
         self._max = max_versions
         self._lock = threading.Lock()
         self._cache: OrderedDict[tuple[str, str], dict[str, ServedFile]] = OrderedDict()
+        self._graph: OrderedDict[tuple[str, str, str], ServedFile] = OrderedDict()
 
     def zip_redirect(self, module: str, version: str) -> str | None:
         """A presigned URL of the zip when the store has them and DEPOT_S3_ZIPS=redirect."""
@@ -100,6 +101,30 @@ class PublishedFiles:
                 while len(self._cache) > self._max:
                     self._cache.popitem(last=False)
         return files
+
+    def graph_mod(self, module: str, version: str) -> ServedFile | None:
+        """The go.mod of a version Depot holds only because graph loading reads it
+        (app/models.GraphMod), or None."""
+        key = (module, version, "graph")
+        with self._lock:
+            hit = self._graph.get(key)
+            if hit is not None:
+                self._graph.move_to_end(key)
+                return hit
+        with self._services.db.session() as session:
+            row = session.scalar(select(GraphMod).where(GraphMod.module_path == module,
+                                                        GraphMod.version == version))
+            if row is None:
+                return None
+            sha256, size = row.sha256, row.size
+        store = self._services.store
+        served = ServedFile(sha256, size, store.read_bytes(module, version, "mod"),
+                            store.local_path(module, version, "mod"))
+        with self._lock:
+            self._graph[key] = served
+            while len(self._graph) > self._max:
+                self._graph.popitem(last=False)
+        return served
 
     def _load(self, module: str, version: str) -> dict[str, ServedFile] | None:
         with self._services.db.session() as session:

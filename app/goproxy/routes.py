@@ -112,12 +112,16 @@ def _fetch_on_miss(module: str, query: str) -> str:
     return target.version
 
 
-def _published(module: str, version: str) -> tuple[dict[str, ServedFile], bool]:
+def _published(module: str, version: str, kind: str) -> tuple[dict[str, ServedFile], bool]:
     """The files of a published version, fetching it on a miss when allowed; and whether
-    Depot had them before this request (a hit)."""
+    Depot had them before this request (a hit). A version held only for its go.mod
+    (graph loading reads it: app/models.GraphMod) answers that file alone."""
     files = published_files().get(module, version)
     if files is not None:
         return files, True
+    graph_mod = published_files().graph_mod(module, version) if kind == "mod" else None
+    if graph_mod is not None:
+        return {"mod": graph_mod}, True
     try:
         versions.check_path_version(module, version)
     except GoModError as exc:
@@ -305,7 +309,7 @@ def artifact(escaped: str, name: str) -> Response:
         raise NotFound(f"{name!r}: not a GOPROXY file (want <version>.info, .mod or .zip)")
     version = decode_version(stem)
     try:
-        files, hit = _published(module, version)
+        files, hit = _published(module, version, kind)
     except (NotFound, Gone):
         count_goproxy(kind, False)
         raise

@@ -6,7 +6,6 @@ version, exactly as a user's project would.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -15,6 +14,8 @@ from app.fetch.download import go_directive, write_consumer, write_consumer_of
 from app.fetch.errors import classify
 from app.fetch.gotool import GoTimeout, isolated_env, parse_json_stream, run_go
 from app.fetch.upstream import sumdb_for_toolchain
+from app.gomod.errors import GoModError
+from app.gomod.paths import unescape_path, unescape_version
 
 # How much of the go command's output a failure keeps (it is shown to people).
 EXCERPT = 2000
@@ -58,24 +59,31 @@ def build_list(
     return members
 
 
-# Build output that means Depot failed to serve something (as opposed to code that does
-# not compile with this toolchain, which is the module's business, not Depot's).
-_RESOLUTION = re.compile(
-    r"^go: |missing go\.sum entry|no required module provides|cannot find module|"
-    r"verifying .*checksum|SECURITY ERROR|reading file://|reading http://127\.0\.0\.1:",
-    re.M,
-)
+def downloaded_go_mods(workdir: Path) -> dict[tuple[str, str], Path]:
+    """Every go.mod the go command downloaded into ``workdir``'s module cache, by
+    (path, version): what loading the module graph read, selected or not."""
+    root = workdir / "modcache" / "cache" / "download"
+    found = {}
+    for mod in root.rglob("@v/*.mod") if root.is_dir() else ():
+        try:
+            path = unescape_path(mod.parent.parent.relative_to(root).as_posix())
+            version = unescape_version(mod.name.removesuffix(".mod"))
+        except GoModError:
+            continue  # not a module's file (the go command writes only valid names)
+        found[(path, version)] = mod
+    return found
 
 
 @dataclass
 class CleanRoom:
-    """The verdict of a clean-room consumer build."""
+    """The verdict of a clean-room consumer."""
 
     ok: bool
     reason: str
     # (path, version) -> (zip h1, go.mod h1) as the fresh module cache computed them
     hashes: dict[tuple[str, str], tuple[str, str]]
-    # Packages that resolved but do not compile with this toolchain (kept, not fatal).
+    # Packages that do not load through Depot and not against the upstream either: the
+    # module's own defect (kept for people, never a refusal).
     note: str = ""
 
 
@@ -86,13 +94,18 @@ def clean_room(
     staging_url: str,
     targets: list[tuple[str, str]],
 ) -> CleanRoom:
-    """Resolve, download and build one consumer of every target from Depot alone.
+    """The contract for "published" (docs/pipeline.md), checked through Depot alone.
 
-    The only GOPROXY is Depot's staging view; the module cache is new and
-    empty; the checksum database stays on. The build cache is shared: it holds
-    compiled packages, not modules, and saves minutes on every validation.
-    Several targets share one consumer when the validator batches them: the go
-    command starts once and compiles their packages in one build.
+    In a consumer whose only GOPROXY is Depot's staging view, with a new module cache
+    and the checksum database on: `go mod download all`, `go list -m all`, then every
+    importable package of each target and every command loads with all its imports
+    (`go list -deps`, which resolves like `go mod tidy` and compiles nothing, so a
+    module of 900 packages costs seconds). A package that fails to load is judged
+    differentially: if the same consumer against the upstream fails on it too, it is
+    the module's own defect (old code importing a package that no longer exists) and
+    becomes a note; if it fails only through Depot, Depot lacks something and the
+    version is not published. Several targets share one consumer when the validator
+    batches them.
     """
     env = isolated_env(workdir, staging_url, sumdb_for_toolchain(settings))
     env["GOCACHE"] = str(gocache)
@@ -102,6 +115,7 @@ def clean_room(
     def go(*args: str):  # type: ignore[no-untyped-def]
         return run_go(settings.go_bin, list(args), env, consumer, timeout)
 
+    modules = [module for module, _ in targets]
     try:
         downloaded = go("mod", "download", "-json", "all")
         entries = parse_json_stream(downloaded.stdout) if downloaded.stdout.strip() else []
@@ -117,33 +131,118 @@ def clean_room(
         listed = go("list", "-m", "all")
         if listed.returncode != 0:
             return CleanRoom(False, "go list -m all: " + excerpt(listed.stderr), hashes)
-        packages = buildable_packages(go, [module for module, _ in targets])
-        note = ""
-        if packages:
-            # -trimpath keeps the module cache's location out of the build cache keys:
-            # without it every fresh cache recompiles every dependency from scratch.
-            built = go("build", "-trimpath", *packages)
-            if built.returncode != 0:
-                if _RESOLUTION.search(built.stderr):
-                    return CleanRoom(False, "go build: " + excerpt(built.stderr), hashes)
-                # Everything resolved from Depot; some code just does not compile with
-                # this toolchain (old dependencies, removed APIs). Say so, do not fail.
-                note = "go build: " + excerpt(built.stderr)
+        problems = load_problems(go, modules)
     except GoTimeout as exc:
         return CleanRoom(False, str(exc), {})
-    return CleanRoom(True, "", hashes, note)
+    if not problems:
+        return CleanRoom(True, "", hashes)
+    try:
+        upstream, added = _against_upstream(settings, workdir / "against-upstream", targets,
+                                             {path for path, _ in hashes})
+    except GoTimeout as exc:
+        return CleanRoom(False, f"{describe(problems)} (the upstream could not be asked to "
+                                f"compare: {exc})", hashes)
+    own, depot_only = judge(problems, upstream, added)
+    if depot_only:
+        return CleanRoom(False, "only through Depot: " + excerpt(describe(depot_only)), hashes)
+    return CleanRoom(True, "", hashes, note="the module's own, the upstream shows the same: "
+                                            + excerpt(describe(own)))
 
 
-def buildable_packages(go, modules: list[str]) -> list[str]:  # type: ignore[no-untyped-def]
-    """The modules' packages that build on this platform (build constraints allowing)."""
+def judge(problems: dict[str, str], upstream: dict[str, str], added: dict[str, str]
+          ) -> tuple[dict[str, str], dict[str, str]]:
+    """Split the packages that failed through Depot into (the module's own, Depot's).
+
+    The module's own: the same package fails against the upstream, or it loads there
+    only because the go command added a module the build list does not have (the
+    module's go.mod does not require what provides the import; the go command adds
+    whatever is newest at the time, as Depot does in fetch mode for a client that
+    imports the package). Anything else failed only through Depot.
+    """
+    own, depot_only = {}, {}
+    for pkg, why in problems.items():
+        provider = max((m for m in added if pkg == m or pkg.startswith(m + "/")), key=len,
+                       default=None)
+        if pkg in upstream:
+            own[pkg] = why
+        elif provider is not None:
+            own[pkg] = ("imported, but no module of the build list provides it (against "
+                        f"the upstream the go command adds {provider}@{added[provider]})")
+        else:
+            depot_only[pkg] = why
+    return own, depot_only
+
+
+def describe(problems: dict[str, str]) -> str:
+    return "; ".join(f"{pkg}: {why}" for pkg, why in sorted(problems.items()))
+
+
+def _against_upstream(settings: Settings, workdir: Path, targets: list[tuple[str, str]],
+                      graph: set[str]) -> tuple[dict[str, str], dict[str, str]]:
+    """The same consumer against the upstream alone: which packages fail there, and the
+    modules (path -> version) the go command added beyond ``graph`` to load them."""
+    env = isolated_env(workdir, settings.upstream, settings.gosumdb)
+    consumer = write_consumer_of(workdir, targets, go_directive(settings, workdir), [])
+
+    def go(*args: str):  # type: ignore[no-untyped-def]
+        return run_go(settings.go_bin, list(args), env, consumer, settings.fetch_timeout)
+
+    problems = load_problems(go, [module for module, _ in targets])
+    listed = go("list", "-m", "all")
+    added = {}
+    for line in listed.stdout.splitlines()[1:] if listed.returncode == 0 else []:
+        path, _, version = line.partition(" ")
+        if path not in graph and version:
+            added[path] = version.split(" ")[0]
+    return problems, added
+
+
+def load_problems(go, modules: list[str]) -> dict[str, str]:  # type: ignore[no-untyped-def]
+    """Packages that do not load, with why, when a consumer imports every importable
+    package of ``modules`` and builds every command of theirs; empty when all load."""
+    importable, commands = packages_of(go, modules)
+    wanted = importable + commands
+    if not wanted:
+        return {}
+    loaded = go("list", "-deps", "-e", "-json", *wanted)
+    problems = {}
+    for pkg in parse_json_stream(loaded.stdout) if loaded.stdout.strip() else []:
+        err = (pkg.get("Error") or {}).get("Err", "")
+        if err:
+            problems[pkg.get("ImportPath", "?")] = err.strip().splitlines()[0]
+    if loaded.returncode != 0 and not problems:
+        problems["go list -deps"] = excerpt(loaded.stderr) or f"exit {loaded.returncode}"
+    return problems
+
+
+def packages_of(go, modules: list[str]) -> tuple[list[str], list[str]]:  # type: ignore[no-untyped-def]
+    """(importable packages, commands) of the modules that build on this platform: a
+    consumer can import any package but a command or one under an ``internal`` element."""
+    importable, commands = [], []
+    for path, name in _platform_packages(go, modules):
+        if name == "main":
+            commands.append(path)
+        elif "internal" not in path.split("/"):
+            importable.append(path)
+    return importable, commands
+
+
+def _platform_packages(go, modules: list[str]) -> list[tuple[str, str]]:  # type: ignore[no-untyped-def]
+    """(import path, package name) of the modules' packages that build on this
+    platform (build constraints allowing) and hold Go code."""
     listed = go("list", "-e", "-json", *(f"{module}/..." for module in modules))
     wanted = set(modules)
-    packages = []
+    found = []
     for pkg in parse_json_stream(listed.stdout) if listed.stdout.strip() else []:
         err = (pkg.get("Error") or {}).get("Err", "")
         if (pkg.get("Module") or {}).get("Path") not in wanted:
             continue
         if "build constraints exclude all Go files" in err or not pkg.get("GoFiles"):
             continue  # not for linux/amd64, or no Go code at all (testdata, docs)
-        packages.append(pkg["ImportPath"])
-    return packages
+        found.append((pkg["ImportPath"], pkg.get("Name", "")))
+    return found
+
+
+def buildable_packages(go, modules: list[str]) -> list[str]:  # type: ignore[no-untyped-def]
+    """The modules' packages that build on this platform (build constraints allowing)."""
+    return [path for path, _name in _platform_packages(go, modules)]

@@ -8,6 +8,7 @@ attempt finds the same bytes (a no-op) and goes on.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
@@ -15,11 +16,13 @@ from sqlalchemy.orm import Session
 
 from app.fetch.download import Fetched
 from app.gomod import versions
+from app.gomod.h1 import hash_gomod
 from app.models import (
     Artifact,
     ArtifactKind,
     Drift,
     DriftKind,
+    GraphMod,
     LicenseFile,
     Module,
     ModuleVersion,
@@ -187,6 +190,38 @@ def _describe(
         session.add(LicenseFile(version_id=row.id, name=name))
     for r in f.facts.retracts:
         session.add(Retraction(version_id=row.id, low=r.low, high=r.high, rationale=r.rationale))
+
+
+def capture_graph_mods(services: Services, mods: dict[tuple[str, str], Path]) -> int:
+    """Keep the go.mod files graph loading read for versions Depot holds no file of;
+    how many were new. Identical bytes are a no-op; a version whose stored go.mod
+    differs keeps the stored one (the store refuses; the drift alarm watches versions)."""
+    with services.db.session() as session:
+        wanted = [key for key in sorted(mods) if _unheld(session, *key)]
+    added = 0
+    for path, version in wanted:
+        data = mods[(path, version)].read_bytes()
+        try:
+            put = services.store.put_bytes(path, version, "mod", data)
+        except ImmutableConflict:
+            continue
+        try:
+            with services.db.session() as session:
+                session.add(GraphMod(module_path=path, version=version, size=put.size,
+                                     sha256=put.sha256, h1=hash_gomod(data)))
+            added += 1
+        except IntegrityError:
+            pass  # another worker recorded the same file first
+    return added
+
+
+def _unheld(session: Session, path: str, version: str) -> bool:
+    """Neither a graph go.mod nor a version with stored files yet."""
+    if session.scalar(select(GraphMod.id).where(GraphMod.module_path == path,
+                                                GraphMod.version == version)):
+        return False
+    row = get_version(session, path, version)
+    return row is None or not row.artifacts
 
 
 def set_state(

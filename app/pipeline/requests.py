@@ -270,10 +270,31 @@ def status(services: Services, request_id: int) -> dict | None:
                 {"module": member.path, "version": member.member_version,
                  "state": dep_state, "reason": dep_reason}
             )
-        waiting = [f"{d['module']}@{d['version']}" for d in body["dependencies"]
-                   if d["state"] != "published"]
+        deps = body["dependencies"]
+        waiting = [f"{d['module']}@{d['version']}" for d in deps
+                   if d["state"] not in ("published", *UNSERVED)]
+        unserved = [d for d in deps if d["state"] in UNSERVED]
+        body["unserved"] = [{k: d[k] for k in ("module", "version", "reason")} for d in unserved]
         if state == "published" and waiting:
             # Served already, but a build needs the whole tree: not done for the asker.
             body.update(state="validating",
                         reason="published; waiting for dependencies: " + ", ".join(waiting))
+        elif state == "published" and unserved:
+            # Final: published, with the members its consumers must get elsewhere.
+            body["reason"] = unserved_mark(unserved)
         return body
+
+
+# A dependency in one of these states is settled and not served by Depot.
+UNSERVED = ("rejected", "failed")
+
+
+def unserved_mark(unserved: list[dict]) -> str:
+    """What a published version whose build list Depot does not serve whole says."""
+    count = len(unserved)
+    listed = "; ".join(f"{d['module']}@{d['version']} — {d['reason'] or d['state']}"
+                       for d in unserved)
+    return (f"{count} module{'s' if count != 1 else ''} of its build list "
+            f"{'are' if count != 1 else 'is'} not served here: {listed}; use "
+            "GOPROXY=<this Depot>,direct so that the go command fetches "
+            f"{'them' if count != 1 else 'it'} from the origin")

@@ -23,7 +23,7 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from app.fetch.download import Failed, download, resolve
+from app.fetch.download import Failed, download, module_of_package, resolve
 from app.fetch.errors import ChecksumMismatch, FetchError, UpstreamNotFound
 from app.gomod import zipcheck
 from app.licenses import allow_list_from_env, evaluate
@@ -35,14 +35,16 @@ from app.models import (
     Module,
     ModuleVersion,
     Request,
+    RequestSource,
     RequestState,
     Requirement,
     VersionState,
 )
-from app.pipeline.buildlist import build_list, clean_room
+from app.pipeline.buildlist import build_list, clean_room, downloaded_go_mods
 from app.pipeline.capture import (
     Outcome,
     capture,
+    capture_graph_mods,
     get_module,
     get_version,
     tagged_published,
@@ -190,7 +192,10 @@ class Pipeline:
                 except FetchError as exc:
                     if not exc.permanent:
                         raise TransientError(exc.reason) from exc
-                    self._end_request(int(request_id), RequestState.rejected, exc.reason)
+                    reason = exc.reason
+                    if isinstance(exc, UpstreamNotFound):
+                        reason = self._instead(module, query, exc.reason)
+                    self._end_request(int(request_id), RequestState.rejected, reason)
                     return
         with self.services.db.session() as session:
             req = session.get(Request, int(request_id))
@@ -285,9 +290,55 @@ class Pipeline:
         self._finish(module, version, VersionState.rejected, error.reason)
         return Outcome(module, version, VersionState.rejected.value, error.reason)
 
+    def _instead(self, path: str, query: str, reason: str) -> str:
+        """The reason a wish for ``path@query`` that is no module ends with. When the path
+        is a package of a module (github.com/spf13/cobra/doc), that module is requested
+        in its place, as `go get` would resolve it, and the reason says so."""
+        with self._workdir("package-") as workdir:
+            found = module_of_package(self.settings, workdir, path, query)
+        if found is None:
+            return reason
+        module, version = found
+        request_id = self._request_for(module, version)
+        return (f"{path} is a package in module {module}, not a module: requested "
+                f"{module}@{version} instead (request {request_id})")
+
+    def _request_for(self, module: str, version: str) -> int:
+        """An open request for module@version: an existing one, else a new one whose
+        discovery is queued."""
+        for _attempt in range(3):
+            with self.services.db.session() as session:
+                found = session.scalar(select(Request.id).where(
+                    Request.module == module, Request.query == version,
+                    Request.is_open.is_(True)))
+                if found is not None:
+                    return found
+            try:
+                with self.services.db.session() as session:
+                    req = Request(module=module, query=version, source=RequestSource.api)
+                    session.add(req)
+                    session.flush()
+                    new_id = req.id
+            except IntegrityError:
+                continue  # the same wish was opened a moment ago: take that one
+            self.dispatcher.enqueue("discover", str(new_id))
+            return new_id
+        raise TransientError(f"could not record a request for {module}@{version}")
+
     def _forget(self, module: str, version: str, reason: str) -> None:
-        """No such version upstream: nothing to keep, its requests end as rejected."""
+        """No such version upstream: nothing to keep (not even the module's row when
+        this was its only version), its requests end as rejected (a person's request
+        for a package path names the module requested instead)."""
         ended = []
+        with self.services.db.session() as session:
+            row = get_version(session, module, version)
+            if row is None or row.state not in (VersionState.pending, VersionState.fetching):
+                return
+            asked = session.scalar(select(Request.id).where(
+                Request.version_id == row.id, Request.source != RequestSource.miss).limit(1))
+        if asked is not None:
+            # A person asked (not the go command probing prefixes): worth an upstream look.
+            reason = self._instead(module, version, reason)
         with self.services.db.session() as session:
             row = get_version(session, module, version)
             if row is None or row.state not in (VersionState.pending, VersionState.fetching):
@@ -296,7 +347,14 @@ class Pipeline:
                 req.state, req.reason, req.is_open, req.version_id = (
                     RequestState.rejected, reason, False, None)
                 ended.append(req.query)
+            mod = row.module
             session.delete(row)
+            session.flush()
+            if not session.scalar(select(ModuleVersion.id)
+                                  .where(ModuleVersion.module_id == mod.id).limit(1)):
+                # Nothing of it exists upstream either (the go command probes every
+                # prefix of a path): no module row, so no page that says "Insight 0".
+                session.delete(mod)
         for query in ended:
             self.notify("request_rejected", module=module, query=query, reason=reason)
 
@@ -328,6 +386,16 @@ class Pipeline:
         with self._workdir("buildlist-") as workdir:
             members = build_list(self.settings, workdir, module, version, goproxy,
                                  self.known_sums(module, version))
+            # The go.mod files read but not selected (an unpruned graph reads every
+            # version any member requires): a consumer through Depot alone reads them
+            # too. Selected members are fetched whole by their own process jobs.
+            selected = set(members) | {(module, version)}
+            read = downloaded_go_mods(workdir)
+            added = capture_graph_mods(
+                self.services, {k: p for k, p in read.items() if k not in selected})
+            if added:
+                log.info("%s@%s: kept %d go.mod files graph loading reads", module, version,
+                         added)
         return [(p, v) for p, v in members if p != module]
 
     def known_sums(self, module: str, version: str) -> list[str]:
@@ -441,19 +509,23 @@ class Pipeline:
             self.services.store.set_list(module, listed)
 
     def _readiness(self, session: Session, row: ModuleVersion) -> tuple[list[str], list[str]]:
-        """(build-list members still missing, members refused) of a version."""
+        """(build-list members still missing, members refused) of a version.
+
+        Refused means no consumer can have the member from anywhere (not found, a
+        checksum mismatch, broken zip rules). A member Depot holds but does not serve
+        (not redistributable, or its own validation failed) does not keep the version
+        out: its files are in the store for the clean room, and the version is
+        published with a mark naming what its consumers get elsewhere (requests.status).
+        """
         waiting, refused = [], []
         for member in row.build_list:
             path, ver = member.path, member.member_version
             dep = get_version(session, path, ver)
-            if dep is None or dep.state not in STORED:
-                if dep is not None and dep.state in (VersionState.rejected,
-                                                     VersionState.validation_failed):
-                    refused.append(f"{path}@{ver} ({dep.reason})")
-                else:
-                    waiting.append(f"{path}@{ver}")
-            elif dep.redistributable is False:
+            if dep is not None and dep.state == VersionState.rejected:
                 refused.append(f"{path}@{ver} ({dep.reason})")
+            elif dep is None or (dep.state not in STORED
+                                 and dep.state != VersionState.validation_failed):
+                waiting.append(f"{path}@{ver}")
         return waiting, refused
 
     @staticmethod

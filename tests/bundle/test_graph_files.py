@@ -6,14 +6,13 @@ from __future__ import annotations
 
 import json
 import subprocess
-from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
 from tests.bundle.test_bundle import offline_env, sums_ok, unpack
-from tests.conftest import GO, make_app
-from tests.fixtures.upstream import Upstream, fixture_module, write_consumer, write_module
+from tests.conftest import GO, app_on
+from tests.fixtures.upstream import Upstream, fixture_module, upstream_of, write_consumer
 
 X, Y, TOP = "depot.test/graph/x", "depot.test/graph/y", "depot.test/graph/top"
 
@@ -28,24 +27,18 @@ def _unpruned(path: str, version: str, requires: dict[str, str]):  # type: ignor
 
 @pytest.fixture
 def graph_upstream(tmp_path: Path) -> Upstream:
-    root = tmp_path / "graph-upstream"
-    modules = [
+    return upstream_of(tmp_path / "graph-upstream", [
         fixture_module(X, "v1.0.0"),
         fixture_module(X, "v1.1.0"),
         fixture_module(Y, "v1.0.0", {X: "v1.0.0"}),
         _unpruned(TOP, "v1.0.0", {Y: "v1.0.0", X: "v1.1.0"}),
-    ]
-    for mod in modules:
-        write_module(root, mod)
-    return Upstream(root=root, url=root.resolve().as_uri(), modules=modules)
+    ])
 
 
 @pytest.fixture
 def graph_app(settings, graph_upstream: Upstream):  # type: ignore[no-untyped-def]
-    # These modules are not in the fixture checksum database: this Depot does not ask it.
-    app = make_app(replace(settings, upstream=graph_upstream.url, gosumdb="off"))
-    yield app
-    app.extensions["depot"].db.dispose()
+    with app_on(settings, graph_upstream) as app:
+        yield app
 
 
 def test_unselected_go_mod_files_are_bundled(graph_app, tmp_path: Path):

@@ -125,3 +125,27 @@ def test_lying_http_upstream_is_refused(settings: Settings, tmp_path: Path):
     finally:
         server.stop()
         liar_svc.db.dispose()
+
+
+@pytest.mark.parametrize("db_backend", ["sqlite"], indirect=True)
+def test_hey_installs_through_depot_alone(real_settings: Settings, tmp_path: Path):
+    """rakyll/hey v0.1.4 (GoCenter's era): its build list holds a pre-module x/net
+    pseudo-version and x/text v0.3.0, whose commands and some packages import modules
+    their (missing) go.mod never required. Those are the modules' own defects; both
+    must be published, or `go install` through Depot alone fails with a 404."""
+    svc = Services.from_settings(real_settings)
+    from app.migrate import upgrade
+
+    upgrade(svc.db.engine)
+    report = ingest(svc, "github.com/rakyll/hey", "v0.1.4", deps=True)
+    assert report.ok, report.outcomes
+    assert {o.path for o in report.outcomes} >= {"golang.org/x/net", "golang.org/x/text"}
+    server = start_server(real_settings, tmp_path)
+    try:
+        env = go_client_env(tmp_path / "client", server.url, real_settings.gosumdb)
+        done = run_go(["install", "github.com/rakyll/hey@v0.1.4"], tmp_path / "anywhere", env)
+        assert done.returncode == 0, done.stderr
+        assert (tmp_path / "client" / "gopath" / "bin" / "hey").is_file()
+    finally:
+        server.stop()
+        svc.db.dispose()

@@ -1,0 +1,71 @@
+"""The contract for "published", judged differentially (docs/pipeline.md): a package
+that fails to load against the upstream too is the module's own defect (a note, never a
+refusal); one that fails only through Depot keeps the version out."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from app.models import VersionState
+from app.pipeline.buildlist import judge
+from app.pipeline.capture import get_version
+from tests.conftest import app_on
+from tests.fixtures.upstream import FixtureModule, fixture_module, upstream_of
+
+OLD = "depot.test/contract/old"  # a package imports a path no module provides any more
+LOOSE = "depot.test/contract/loose"  # a package imports a module its go.mod lacks
+HELPER = "depot.test/contract/helper"
+
+
+def with_package(mod: FixtureModule, name: str, imports: str) -> FixtureModule:
+    mod.files[f"{name}/{name}.go"] = (f'package {name}\n\nimport _ "{imports}"\n').encode()
+    return mod
+
+
+@pytest.fixture
+def contract_app(settings, tmp_path: Path):  # type: ignore[no-untyped-def]
+    upstream = upstream_of(tmp_path / "contract-upstream", [
+        with_package(fixture_module(OLD, "v1.0.0"), "legacy", "depot.test/vanished/pkg"),
+        fixture_module(HELPER, "v1.0.0"),
+        with_package(fixture_module(LOOSE, "v1.0.0"), "uses", HELPER),
+    ])
+    with app_on(settings, upstream) as app:
+        yield app
+
+
+def state_of(app, module: str, version: str):  # type: ignore[no-untyped-def]
+    with app.extensions["depot"].db.session() as session:
+        row = get_version(session, module, version)
+        return row.state, row.reason, row.validation_note
+
+
+def test_the_module_s_own_missing_import_is_a_note_not_a_refusal(contract_app):
+    done = contract_app.test_cli_runner().invoke(args=["ingest", f"{OLD}@v1.0.0", "--deps"])
+    assert done.exit_code == 0, done.output
+    state, reason, note = state_of(contract_app, OLD, "v1.0.0")
+    assert state == VersionState.published, reason
+    assert "the upstream shows the same" in note and "depot.test/vanished/pkg" in note
+
+
+def test_an_import_its_go_mod_does_not_require_is_the_module_s_own(contract_app):
+    # helper is not in loose's build list, so Depot never fetched it; against the
+    # upstream the go command adds it: loose's go.mod is incomplete, a note.
+    done = contract_app.test_cli_runner().invoke(args=["ingest", f"{LOOSE}@v1.0.0", "--deps"])
+    assert done.exit_code == 0, done.output
+    state, reason, note = state_of(contract_app, LOOSE, "v1.0.0")
+    assert state == VersionState.published, reason
+    assert f"the go command adds {HELPER}@v1.0.0" in note
+
+
+def test_what_fails_only_through_depot_is_depot_s():
+    problems = {"a.test/gone": "cannot find module providing package a.test/gone",
+                "b.test/x/y": "cannot find module providing package b.test/x/y",
+                "c.test/p": "cannot find module providing package c.test/p"}
+    upstream = {"a.test/gone": "cannot find module providing package a.test/gone"}
+    added = {"b.test": "v1.0.0", "b.test/x": "v2.0.0"}
+    own, depot_only = judge(problems, upstream, added)
+    assert set(own) == {"a.test/gone", "b.test/x/y"}
+    assert "adds b.test/x@v2.0.0" in own["b.test/x/y"]  # the longest providing path
+    assert depot_only == {"c.test/p": problems["c.test/p"]}

@@ -1,0 +1,45 @@
+"""A held member does not sink a module: a version whose build list holds a module
+Depot may not redistribute is published, and its request ends "published" with a mark
+naming what its consumers must get from the origin (GOPROXY=<this Depot>,direct)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from app.models import RequestSource, VersionState
+from app.pipeline.capture import get_version
+from app.pipeline.inline import InlineDispatcher
+from app.pipeline.requests import status, submit
+from app.pipeline.stages import Pipeline
+from tests.conftest import services_on
+from tests.fixtures.upstream import fixture_module, upstream_of
+
+HELD = "depot.test/heldmember/unlicensed"
+TOP = "depot.test/heldmember/top"
+
+
+@pytest.fixture
+def held_services(services, tmp_path: Path):  # type: ignore[no-untyped-def]
+    held = fixture_module(HELD, "v1.0.0")
+    del held.files["LICENSE"]
+    modules = [held, fixture_module(TOP, "v1.0.0", {HELD: "v1.0.0"})]
+    return services_on(services, upstream_of(tmp_path / "held-upstream", modules))
+
+
+def test_a_held_member_is_named_not_fatal(held_services):
+    dispatcher = InlineDispatcher(held_services)
+    done = submit(held_services, dispatcher, TOP, "v1.0.0", RequestSource.api)
+    dispatcher.drain(Pipeline(held_services, dispatcher))
+    with held_services.db.session() as session:
+        assert get_version(session, TOP, "v1.0.0").state == VersionState.published
+        held = get_version(session, HELD, "v1.0.0")
+        assert held.state == VersionState.staged and held.redistributable is False
+    asked = status(held_services, done.request_id)
+    assert asked["state"] == "published"
+    assert asked["reason"].startswith(
+        f"1 module of its build list is not served here: {HELD}@v1.0.0 — license not "
+        "redistributable")
+    assert "GOPROXY=<this Depot>,direct" in asked["reason"]
+    assert [u["module"] for u in asked["unserved"]] == [HELD]

@@ -142,7 +142,7 @@ def _dependencies(session: Session, path: str) -> dict[str, Any]:
         "path": path, "version": detail.version,
         "hidden": not detail.shows_contents,
         "dependencies": [{"path": d.path, "version": d.version, "indirect": d.indirect,
-                          "in_depot": d.in_depot} for d in deps],
+                          "in_depot": d.in_depot, "held": d.held} for d in deps],
     }
 
 

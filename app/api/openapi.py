@@ -201,7 +201,10 @@ SCHEMAS: dict[str, Any] = {
                 "type": "object", "required": ["path", "version", "indirect", "in_depot"],
                 "properties": {"path": {"type": "string"}, "version": {"type": "string"},
                                "indirect": {"type": "boolean"},
-                               "in_depot": {"type": "boolean"}}}},
+                               "in_depot": {"type": "boolean"},
+                               "held": {"type": "string",
+                                        "description": "why Depot holds this version but "
+                                                       "does not serve it; empty otherwise"}}}},
         },
     },
     "UsedBy": {

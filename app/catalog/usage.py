@@ -26,6 +26,9 @@ class Dependency:
     version: str
     indirect: bool
     in_depot: bool  # this exact version is published in Depot
+    # Why Depot holds this version but does not serve it (its license, a refusal, a
+    # failed validation); empty when it is served or Depot never had it.
+    held: str = ""
 
 
 @dataclass(frozen=True)
@@ -107,9 +110,30 @@ def dependencies(session: Session, version_id: int) -> list[Dependency]:
             .where(PUBLISHED, Module.path.in_({r.path for r in reqs}))
         )
     }
+    held = _held(session, {(r.path, r.required_version) for r in reqs} - published)
     found = [
         Dependency(r.path, r.required_version, r.indirect,
-                   (r.path, r.required_version) in published)
+                   (r.path, r.required_version) in published,
+                   held.get((r.path, r.required_version), ""))
         for r in reqs
     ]
     return sorted(found, key=lambda d: (d.indirect, d.path))
+
+
+def _held(session: Session, keys: set[tuple[str, str]]) -> dict[tuple[str, str], str]:
+    """Versions among ``keys`` that Depot settled without serving them, with the reason."""
+    if not keys:
+        return {}
+    rows = session.execute(
+        select(Module.path, ModuleVersion.version, ModuleVersion.state,
+               ModuleVersion.redistributable, ModuleVersion.reason)
+        .join(ModuleVersion, ModuleVersion.module_id == Module.id)
+        .where(Module.path.in_({path for path, _ in keys}))
+    ).all()
+    found = {}
+    for path, version, state, redistributable, reason in rows:
+        settled = state in (VersionState.rejected, VersionState.validation_failed) or (
+            state == VersionState.staged and redistributable is False)
+        if (path, version) in keys and settled:
+            found[(path, version)] = reason or state.value
+    return found

@@ -357,6 +357,7 @@ class Pipeline:
                 session.delete(mod)
         for query in ended:
             self.notify("request_rejected", module=module, query=query, reason=reason)
+        self._unblock(module, version)  # what waited for it can now say why it cannot be
 
     def _license_gate(self, module: str, version: str, zip_path: Path):  # type: ignore[no-untyped-def]
         """Classify the root license files; fail closed (no or unknown license: held)."""
@@ -511,8 +512,8 @@ class Pipeline:
     def _readiness(self, session: Session, row: ModuleVersion) -> tuple[list[str], list[str]]:
         """(build-list members still missing, members refused) of a version.
 
-        Refused means no consumer can have the member from anywhere (not found, a
-        checksum mismatch, broken zip rules). A member Depot holds but does not serve
+        Refused means no consumer can have the member from anywhere (not found upstream,
+        a checksum mismatch, broken zip rules). A member Depot holds but does not serve
         (not redistributable, or its own validation failed) does not keep the version
         out: its files are in the store for the clean room, and the version is
         published with a mark naming what its consumers get elsewhere (requests.status).
@@ -521,10 +522,13 @@ class Pipeline:
         for member in row.build_list:
             path, ver = member.path, member.member_version
             dep = get_version(session, path, ver)
-            if dep is not None and dep.state == VersionState.rejected:
+            if dep is None:
+                # Every member got a row when the build list was recorded: a missing one
+                # was forgotten because the upstream does not have it (_forget).
+                refused.append(f"{path}@{ver} (not found upstream)")
+            elif dep.state == VersionState.rejected:
                 refused.append(f"{path}@{ver} ({dep.reason})")
-            elif dep is None or (dep.state not in STORED
-                                 and dep.state != VersionState.validation_failed):
+            elif dep.state not in STORED and dep.state != VersionState.validation_failed:
                 waiting.append(f"{path}@{ver}")
         return waiting, refused
 

@@ -13,7 +13,7 @@ from app.pipeline.capture import get_version
 from app.pipeline.inline import InlineDispatcher
 from app.pipeline.requests import status, submit
 from app.pipeline.stages import Pipeline
-from tests.conftest import services_on
+from tests.conftest import make_app, services_on
 from tests.fixtures.upstream import fixture_module, upstream_of
 
 HELD = "depot.test/heldmember/unlicensed"
@@ -43,3 +43,16 @@ def test_a_held_member_is_named_not_fatal(held_services):
         "redistributable")
     assert "GOPROXY=<this Depot>,direct" in asked["reason"]
     assert [u["module"] for u in asked["unserved"]] == [HELD]
+
+    app = make_app(held_services.settings)
+    try:
+        client = app.test_client()
+        tab = client.get(f"/{TOP}@v1.0.0?tab=dependencies").get_data(as_text=True)
+        line = tab[tab.index(f'<span class="path">{HELD}</span>'):].split("</li>")[0]
+        assert ">held</span>" in line and "license not redistributable" in line
+        assert "not in Depot" not in line
+        api = client.get(f"/api/v1/modules/{TOP}/dependencies?version=v1.0.0").get_json()
+        (dep,) = api["dependencies"]
+        assert dep["in_depot"] is False and dep["held"].startswith("license not redistributable")
+    finally:
+        app.extensions["depot"].db.dispose()

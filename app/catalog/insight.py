@@ -198,12 +198,12 @@ def _validated(f: InsightFacts) -> Factor:
     w = WEIGHTS["validated"]
     if f.validated and not f.validation_note:
         return Factor("validated", NAMES["validated"], "passed", w, w,
-                      "The latest version resolved and built in a clean room through Depot "
-                      "alone, with every checksum matching.")
+                      "The latest version resolved in a clean room through Depot alone: every "
+                      "package and command loads, every checksum matches.")
     if f.validated:
         return Factor("validated", NAMES["validated"], "passed with a note", _points(0.5, w), w,
-                      "It resolved with matching checksums, but some of its packages did "
-                      "not compile with Depot's Go toolchain.")
+                      "It resolved with matching checksums, but some of its packages do not "
+                      "load, against the upstream too (its own defect: see the note).")
     return Factor("validated", NAMES["validated"], "not validated", 0, w,
                   "No version has passed Depot's clean-room build yet.")
 

@@ -149,3 +149,51 @@ def test_hey_installs_through_depot_alone(real_settings: Settings, tmp_path: Pat
     finally:
         server.stop()
         svc.db.dispose()
+
+
+GIN_MAIN = """package main
+
+import (
+\t"net/http/httptest"
+
+\t"github.com/gin-gonic/gin"
+)
+
+func main() {
+\tgin.SetMode(gin.ReleaseMode)
+\tr := gin.New()
+\tr.GET("/", func(c *gin.Context) { c.String(200, "depot") })
+\tw := httptest.NewRecorder()
+\tr.ServeHTTP(w, httptest.NewRequest("GET", "/", nil))
+\tprintln(w.Body.String())
+}
+"""
+
+
+@pytest.mark.parametrize("db_backend", ["sqlite"], indirect=True)
+def test_gin_tidies_and_builds_through_depot_alone(real_settings: Settings, tmp_path: Path):
+    """gin v1.10.0: bytedance/sonic, go-toml/v2 and others in its build list read go.mod
+    files of versions they do not select (testify, objx); a consumer's `go mod tidy` and
+    `go build` must find every one of them in Depot."""
+    svc = Services.from_settings(real_settings)
+    from app.migrate import upgrade
+
+    upgrade(svc.db.engine)
+    report = ingest(svc, "github.com/gin-gonic/gin", "v1.10.0", deps=True)
+    assert report.ok, [o for o in report.outcomes if not o.ok]
+    server = start_server(real_settings, tmp_path)
+    try:
+        consumer = tmp_path / "consumer"
+        consumer.mkdir()
+        (consumer / "go.mod").write_text("module depot.test/ginconsumer\n\ngo 1.22\n\n"
+                                         "require github.com/gin-gonic/gin v1.10.0\n")
+        (consumer / "main.go").write_text(GIN_MAIN)
+        env = go_client_env(tmp_path / "client", server.url, real_settings.gosumdb)
+        tidy = run_go(["mod", "tidy"], consumer, env)
+        assert tidy.returncode == 0, tidy.stderr
+        built = run_go(["run", "."], consumer, env)
+        assert built.returncode == 0, built.stderr
+        assert "depot" in built.stderr  # println writes to standard error
+    finally:
+        server.stop()
+        svc.db.dispose()

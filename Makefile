@@ -11,7 +11,7 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 
 $(VENV)/.installed: $(BIN)/python requirements.txt
-	@echo "installing the pinned requirements into $(VENV) (from PyPI, cached in ~/.cache/pip; no deadline)…"
+	@echo "installing the pinned requirements into $(VENV) (from PyPI; no deadline)…"
 	$(BIN)/pip install -q -r requirements.txt
 	touch $@
 

@@ -7,6 +7,8 @@ change and are served with strong ETags and immutable caching.
 
 from __future__ import annotations
 
+import time
+
 from flask import Blueprint, Response, current_app, redirect, request, send_file
 from sqlalchemy import select
 from sqlalchemy.exc import OperationalError
@@ -107,9 +109,30 @@ def _fetch_on_miss(module: str, query: str) -> str:
         raise NotFound(f"{module}@{query}: not found upstream")
     if target.status == "rejected":
         raise Gone(f"{module}@{target.version}: refused: {target.reason}")
+    if target.status == "validating" and _published_soon(module, target.version):
+        return target.version
     if not target.ok:
         raise NotFound(f"{module}@{query}: {target.status}: {target.reason}".rstrip(": "))
     return target.version
+
+
+# States in which another worker may still publish a version a miss fetched.
+_ON_ITS_WAY = (VersionState.staged, VersionState.validating, VersionState.blocked)
+
+
+def _published_soon(module: str, version: str) -> bool:
+    """Wait (bounded) while another worker's validation batch holds the version: a
+    client must not get a 404 for a version that is a second from being published."""
+    limit = min(services().settings.fetch_timeout, 120)
+    deadline = time.monotonic() + limit
+    while time.monotonic() < deadline:
+        row = _state_of(module, version)
+        if row is None or row.state not in (*_ON_ITS_WAY, VersionState.published):
+            return False
+        if row.state == VersionState.published:
+            return True
+        time.sleep(0.25)
+    return False
 
 
 def _published(module: str, version: str, kind: str) -> tuple[dict[str, ServedFile], bool]:

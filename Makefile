@@ -5,7 +5,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: run test lint bench bench-goproxy bench-ui bench-search bench-insight bench-graph bench-ingest bench-soak install install-dev clean
+.PHONY: run test lint bench bench-goproxy bench-ui bench-search bench-insight bench-graph bench-ingest bench-soak bench-corpus install install-dev clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -62,6 +62,13 @@ bench-ingest: $(VENV)/.installed-dev
 # Ten minutes of mixed load on Depot as `make run` starts it (docs/reliability.md).
 bench-soak: $(VENV)/.installed-dev
 	$(BIN)/python bench/soak.py
+
+# Real module versions (bench/corpus.txt, 650 of them) through a fresh Depot and the real
+# upstream, each published one checked by a real go consumer through Depot alone and through
+# the upstream (docs/bench.md, "Real corpus"). Not part of `make bench`: the whole corpus
+# takes hours and needs the network; CORPUS_ARGS picks a slice, e.g. "--limit 60 --spread".
+bench-corpus: $(VENV)/.installed-dev
+	$(BIN)/python bench/corpus.py $(CORPUS_ARGS)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache

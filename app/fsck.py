@@ -38,8 +38,8 @@ from app.store import ArtifactStore, StoreError, artifact_key
 from app.store.base import CHUNK, list_key
 
 # States in which a version's bytes are in the store (see app/pipeline/stages.STORED).
-KEPT = (VersionState.processing, VersionState.staged, VersionState.validating,
-        VersionState.blocked, VersionState.published)
+KEPT = (VersionState.processing, VersionState.captured, VersionState.staged,
+        VersionState.validating, VersionState.blocked, VersionState.published)
 # Problems that mean the database and the store disagree (non-zero exit).
 ERRORS = ("missing", "size", "sha256", "incomplete", "list_missing", "list_extra")
 # Problems worth knowing that serve nothing wrong.

@@ -1,9 +1,11 @@
 """Synchronous ingest: the whole pipeline for one wish, in this process.
 
-Used by `flask --app app ingest` and by the GOPROXY miss policy ``fetch``. The
-stages are the ones the RQ workers run (app/pipeline/stages.py); only the queue
-is local. A version is published only after its license gate and a clean-room
-validation, as everywhere else.
+Used by `flask --app app ingest`. The stages are the ones the RQ workers run
+(app/pipeline/stages.py); only the queue is local. A version is published only
+after its license gate and a clean-room validation, as everywhere else.
+
+The GOPROXY miss policy ``fetch`` uses :func:`capture_on_miss`: the asked
+version is captured here, the rest of its way is handed to the workers.
 """
 
 from __future__ import annotations
@@ -19,14 +21,15 @@ from app.fetch.download import Failed, download, resolve
 from app.fetch.errors import ChecksumMismatch, FetchError, UpstreamNotFound
 from app.locks import flight_lock
 from app.models import ModuleVersion, VersionState
-from app.pipeline.capture import Outcome, capture, get_version
+from app.pipeline.capture import VOUCHED, Outcome, capture, get_version
 from app.pipeline.inline import InlineDispatcher
 from app.pipeline.notifications import deliver
 from app.pipeline.requests import InvalidRequest, validate_wish, version_status
-from app.pipeline.stages import Pipeline
+from app.pipeline.stages import Dispatcher, Pipeline
 from app.services import Services
 
-__all__ = ["IngestReport", "InvalidRequest", "Outcome", "ingest", "is_present"]
+__all__ = ["IngestReport", "InvalidRequest", "Outcome", "capture_on_miss", "ingest",
+           "is_present"]
 
 
 @dataclass
@@ -120,21 +123,17 @@ def ingest(
                 progress(o)
         return IngestReport(module, query, outcomes, upstream_called=called)
 
-    version = query
-    if query == "latest":
-        workdir = Path(tempfile.mkdtemp(prefix="resolve-", dir=services.work_dir))
-        try:
-            version = resolve(services.settings, workdir, module, query)
-        except FetchError as exc:
-            status = "not_found" if isinstance(exc, UpstreamNotFound) else "failed"
-            return done([Outcome(module, query, status, exc.reason)], True)
-        finally:
-            shutil.rmtree(workdir, ignore_errors=True)
+    version = _resolved(services, module, query)
+    if isinstance(version, Outcome):
+        return done([version], True)
     with flight_lock(services.lock_dir, services.db.engine, f"ingest:{module}@{version}"):
         if is_present(services, module, version, deps=deps):
             if refetch:
                 return done([_refetch(services, module, version)], True)
             return done([Outcome(module, version, "present")], query == "latest")
+        # Captured but not yet published (a fetch-mode miss served it): compare too.
+        compared = [_refetch(services, module, version)] if refetch and _vouched(
+            services, module, version) else []
         dispatcher = InlineDispatcher(services, only=None if deps else {module})
         pipeline = Pipeline(services, dispatcher)
         with services.db.session() as session:
@@ -142,6 +141,8 @@ def ingest(
             state = row.state
         if needs_work:
             dispatcher.enqueue("process", module, version)
+        elif state == VersionState.captured:
+            dispatcher.enqueue("complete", module, version)
         elif state in (VersionState.staged, VersionState.blocked):
             dispatcher.enqueue("validate", module, version)
         if deps and state == VersionState.published:
@@ -158,4 +159,45 @@ def ingest(
             _outcome(services, path, ver, dispatcher.outcomes.get((path, ver)))
             for path, ver in keys
         ]
-    return done(outcomes, True)
+    return done(outcomes + compared, True)
+
+
+def _vouched(services: Services, module: str, version: str) -> bool:
+    with services.db.session() as session:
+        row = get_version(session, module, version)
+        return row is not None and row.state in VOUCHED
+
+
+def _resolved(services: Services, module: str, query: str) -> str | Outcome:
+    """The version ``query`` names upstream (itself unless "latest"), or why none."""
+    if query != "latest":
+        return query
+    workdir = Path(tempfile.mkdtemp(prefix="resolve-", dir=services.work_dir))
+    try:
+        return resolve(services.settings, workdir, module, query)
+    except FetchError as exc:
+        status = "not_found" if isinstance(exc, UpstreamNotFound) else "failed"
+        return Outcome(module, query, status, exc.reason)
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+def capture_on_miss(services: Services, module: str, query: str, follow: Dispatcher
+                    ) -> Outcome:
+    """What a GOPROXY miss waits for: the asked version captured (downloaded and
+    checksum-verified by the go command, stored, through the license gate).
+
+    Its build list, dependencies and validation go to ``follow`` (the workers'
+    queues), so a client waits about one upstream download, not a whole pipeline.
+    Single flight per version across processes, like :func:`ingest`.
+    """
+    validate_wish(module, query)
+    version = _resolved(services, module, query)
+    if isinstance(version, Outcome):
+        return version
+    with flight_lock(services.lock_dir, services.db.engine, f"ingest:{module}@{version}"):
+        pipeline = Pipeline(services, follow)
+        with services.db.session() as session:
+            _row, needs_work = pipeline.ensure_pending(session, module, version)
+        last = pipeline.process(module, version, defer=True) if needs_work else None
+        return _outcome(services, module, version, last)

@@ -45,6 +45,9 @@ class VersionState(enum.Enum):
     pending = "pending"  # wished for, waiting for a processor
     fetching = "fetching"  # the toolchain is downloading it
     processing = "processing"  # stored; license gate and build list being worked out
+    # Stored, checksum-verified and through the license gate; its build list is worked
+    # out by a `complete` job. A GOPROXY miss in fetch mode is answered from here.
+    captured = "captured"
     staged = "staged"  # stored and described, waiting for validation (or held by the gate)
     validating = "validating"  # a clean-room consumer build through Depot is running
     blocked = "blocked"  # validation waits for a dependency (reason: needs X@v)

@@ -29,10 +29,17 @@ from app.logs import current_request_id
 
 log = logging.getLogger("depot.queue")
 
-QUEUES = ("discovery", "process", "validate", "index", "notify")
+# In the order a worker that listens on all of them takes work: a request is resolved
+# first; validating what is stored (what publishes) before fetching more; what people
+# and clients asked for (``process``) before the crawl of big build lists (``crawl``).
+QUEUES = ("discovery", "validate", "process", "crawl", "index", "notify")
+# Work of the bulk lane (see RQDispatcher.lane): big build lists wait behind small ones.
+CRAWL = "crawl"
+LANED = frozenset({"process", "complete", "validate"})
 STAGE_QUEUE = {
     "discover": "discovery",
     "process": "process",
+    "complete": "process",
     "validate": "validate",
     "notify": "notify",
     "index": "index",
@@ -76,17 +83,34 @@ def job_id(stage: str, args: tuple[str, ...]) -> str:
 
 
 class RQDispatcher:
-    """Sends stage work to the RQ queue of its stage, once per (stage, arguments)."""
+    """Sends stage work to the RQ queue of its stage, once per (stage, arguments).
 
-    def __init__(self, settings: Settings, connection: Redis) -> None:
+    Two lanes: ``urgent`` (what someone asked for, and small build lists) sends
+    process, complete and validate work to the queues of those stages; ``bulk``
+    (the crawl of a big build list, and what that crawl causes) sends it to
+    ``crawl``, which workers take only when the others are empty. Urgent work that
+    is waiting in the crawl queue already is moved to the front lane.
+    """
+
+    def __init__(self, settings: Settings, connection: Redis, lane: str = "urgent") -> None:
         self.settings = settings
         self.connection = connection
+        self.lane = lane
+
+    def in_lane(self, bulk: bool) -> RQDispatcher:
+        """This dispatcher, sending laned work to the bulk lane or the urgent one."""
+        lane = "bulk" if bulk else "urgent"
+        return self if lane == self.lane else RQDispatcher(self.settings, self.connection, lane)
 
     def queue(self, name: str) -> Queue:
         return Queue(name, connection=self.connection)
 
+    def _queue_of(self, stage: str) -> Queue:
+        bulk = self.lane == "bulk" and stage in LANED
+        return self.queue(CRAWL if bulk else STAGE_QUEUE[stage])
+
     def enqueue(self, stage: str, *args: str) -> None:
-        queue = self.queue(STAGE_QUEUE[stage])
+        queue = self._queue_of(stage)
         options: dict = {
             "job_timeout": max(self.settings.fetch_timeout * 2, 600),
             "result_ttl": 0,  # the database holds the outcome; Redis keeps nothing
@@ -113,9 +137,29 @@ class RQDispatcher:
                 break
             except DuplicateJobError:
                 if not self._clear_finished(jid):
+                    if queue.name != CRAWL and stage in LANED:
+                        self._promote(jid, queue)
                     return  # queued, running or scheduled already: it will happen
         if stage == "process":
             self._check_backlog(queue)
+
+    def _promote(self, jid: str, queue: Queue) -> None:
+        """Move a job waiting in the crawl queue to ``queue`` (someone asks for it now).
+
+        Pushed there first, then taken out of the crawl queue: a job is never in no
+        queue (has_job would take it for lost). When a worker took it from the crawl
+        queue meanwhile, it is taken back out of ``queue``; should a second worker
+        have taken it from there too, the stage's claim makes the second run a no-op.
+        """
+        crawl = self.queue(CRAWL)
+        if self.connection.lpos(crawl.key, jid) is None:
+            return
+        queue.push_job_id(jid)
+        if self.connection.lrem(crawl.key, 1, jid):
+            # The worker that runs it reads its lane from here (jobs.pipeline.run_stage).
+            self.connection.hset(Job.key_for(jid), "origin", queue.name)
+        else:
+            self.connection.lrem(queue.key, 1, jid)
 
     def _enqueue_index(self, queue: Queue, paths: tuple[str, ...], options: dict) -> None:
         """Search documents to rewrite: into the dirty set, one job drains it (batched)."""
@@ -128,16 +172,22 @@ class RQDispatcher:
                           retry=Retry(max=3, interval=[5, 30, 120]),
                           **{**options, "description": "index dirty search documents"})
 
+    def _queues_of(self, stage: str) -> list[Queue]:
+        """Every queue a job of this stage may wait in (either lane)."""
+        names = [STAGE_QUEUE[stage]] + ([CRAWL] if stage in LANED else [])
+        return [self.queue(name) for name in names]
+
     def withdraw(self, stage: str, *args: str) -> None:
         """Drop the queued job of this work if no worker has taken it (done elsewhere)."""
         jid = job_id(stage, args)
-        queue = self.queue(STAGE_QUEUE[stage])
-        # LREM is atomic: a count of 1 means no worker popped it, so the job is ours to drop.
-        if self.connection.lrem(queue.key, 1, jid):
-            try:
-                Job.fetch(jid, connection=self.connection).delete()
-            except NoSuchJobError:
-                pass
+        for queue in self._queues_of(stage):
+            # LREM is atomic: a count of 1 means no worker popped it, so it is ours to drop.
+            if self.connection.lrem(queue.key, 1, jid):
+                try:
+                    Job.fetch(jid, connection=self.connection).delete()
+                except NoSuchJobError:
+                    pass
+                return
 
     def has_job(self, stage: str, *args: str) -> bool:
         """True while this work's job is really waiting, running or due for a retry.
@@ -153,14 +203,17 @@ class RQDispatcher:
         except NoSuchJobError:
             return False
         status = job.get_status()
-        queue = self.queue(STAGE_QUEUE[stage])
+        queues = self._queues_of(stage)
         if status == JobStatus.QUEUED:
-            alive = (self.connection.lpos(queue.key, jid) is not None
-                     or self.connection.lpos(queue.intermediate_queue.key, jid) is not None)
+            alive = any(self.connection.lpos(q.key, jid) is not None
+                        or self.connection.lpos(q.intermediate_queue.key, jid) is not None
+                        for q in queues)
         elif status == JobStatus.STARTED:
-            alive = jid in queue.started_job_registry.get_job_ids(cleanup=False)
+            alive = any(jid in q.started_job_registry.get_job_ids(cleanup=False)
+                        for q in queues)
         elif status == JobStatus.SCHEDULED:
-            alive = self.connection.zscore(queue.scheduled_job_registry.key, jid) is not None
+            alive = any(self.connection.zscore(q.scheduled_job_registry.key, jid) is not None
+                        for q in queues)
         elif status == JobStatus.DEFERRED:
             alive = True
         else:

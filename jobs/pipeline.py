@@ -18,7 +18,7 @@ from app.logs import set_request_id
 from app.metrics import record_job
 from app.pipeline.notifications import deliver
 from app.pipeline.stages import Pipeline
-from app.queue import RETRY_INTERVALS, RQDispatcher, connect
+from app.queue import CRAWL, RETRY_INTERVALS, RQDispatcher, connect
 from app.services import Services
 
 log = logging.getLogger("depot.jobs")
@@ -111,7 +111,9 @@ def run_stage(stage: str, *args: str) -> None:
 
             drain(services, connection)
         else:
-            dispatcher = RQDispatcher(services.settings, connection)
+            # Work a crawl job causes stays in the crawl's lane (app.queue.RQDispatcher).
+            lane = "bulk" if job is not None and job.origin == CRAWL else "urgent"
+            dispatcher = RQDispatcher(services.settings, connection, lane)
             reclaim = is_retry()
             if reclaim:  # counted by operators and the crash-consistency test
                 log.warning("job retried: %s %s (an earlier run failed or its worker died)",

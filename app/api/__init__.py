@@ -78,13 +78,15 @@ def create_request() -> tuple[Response, int, dict[str, str]]:
     except InvalidRequest as exc:
         raise BadRequest(str(exc)) from exc
     location = url_for("api.get_request", request_id=done.request_id)
-    return jsonify(status(svc, done.request_id)), 202, {"Location": location}
+    body = status(svc, done.request_id, request.url_root.rstrip("/"))
+    return jsonify(body), 202, {"Location": location}
 
 
 @bp.get("/requests/<int:request_id>")
 def get_request(request_id: int) -> Response:
     # Ids are 32-bit integers in every database Depot runs on; larger ones name nothing.
-    found = status(current_app.extensions["depot"], request_id) if request_id <= MAX_ID else None
+    found = (status(current_app.extensions["depot"], request_id, request.url_root.rstrip("/"))
+             if request_id <= MAX_ID else None)
     if found is None:
         raise NotFound(f"no request {request_id}")
     resp = jsonify(found)

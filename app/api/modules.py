@@ -87,6 +87,8 @@ def detail_json(d: VersionDetail) -> dict[str, Any]:
         "spdx_ids": d.spdx_ids,
         "dependency_count": d.dependency_count,
         "go_get": f"go get {d.path}@{d.version}",
+        # Published with members Depot does not serve: a consumer needs ",direct".
+        "unserved": [{"module": p, "version": v, "reason": why} for p, v, why in d.unserved],
     }
 
 

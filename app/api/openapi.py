@@ -53,8 +53,8 @@ NULLABLE_STR = {"type": ["string", "null"]}
 NULLABLE_TIME = {"type": ["string", "null"], "format": "date-time"}
 LICENSE_KINDS = list(LABELS)
 DRIFT_OUTCOMES = ["same", "differs", "gone", "error"]
-STATES = ["pending", "fetching", "processing", "staged", "validating", "blocked", "published",
-          "rejected", "failed", "validation_failed"]
+STATES = ["pending", "fetching", "processing", "captured", "staged", "validating", "blocked",
+          "published", "rejected", "failed", "validation_failed"]
 
 SCHEMAS: dict[str, Any] = {
     "Error": {"type": "object", "required": ["error"],
@@ -92,6 +92,15 @@ SCHEMAS: dict[str, Any] = {
                 "spdx_ids": {"type": "array", "items": {"type": "string"}},
                 "dependency_count": {"type": "integer", "minimum": 0},
                 "go_get": {"type": "string"},
+                "unserved": {
+                    "type": "array",
+                    "description": "a published version's build-list members that Depot "
+                                   "holds but does not serve, each with why (consumers "
+                                   "need GOPROXY=<Depot>,direct)",
+                    "items": {"type": "object", "required": ["module", "version", "reason"],
+                              "properties": {"module": {"type": "string"},
+                                             "version": {"type": "string"},
+                                             "reason": {"type": "string"}}}},
             },
         }],
     },

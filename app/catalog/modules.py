@@ -14,7 +14,7 @@ from datetime import datetime
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
-from app.catalog.usage import used_by_counts
+from app.catalog.usage import unserved_members, used_by_counts
 from app.gomod import versions
 from app.models import LicenseFile, Module, ModuleVersion, Requirement, VersionState
 
@@ -23,6 +23,7 @@ STATE_LABELS = {
     VersionState.pending: "queued",
     VersionState.fetching: "being fetched",
     VersionState.processing: "being processed",
+    VersionState.captured: "stored, its dependencies being worked out",
     VersionState.staged: "staged, waiting for validation",
     VersionState.validating: "being validated",
     VersionState.blocked: "waiting for a dependency",
@@ -98,6 +99,8 @@ class VersionDetail:
     used_by_count: int
     version_id: int
     module: ModuleSummary = field(repr=False)
+    # Build-list members Depot holds but does not serve: (path, version, why).
+    unserved: list[tuple[str, str, str]] = field(default_factory=list)
 
     @property
     def spdx_ids(self) -> list[str]:
@@ -241,4 +244,5 @@ def version_detail(
         used_by_count=(used_by if used_by is not None
                        else used_by_counts(session, [path])).get(path, 0),
         version_id=row.id, module=module,
+        unserved=unserved_members(session, row.id) if summary.published else [],
     )

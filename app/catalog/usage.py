@@ -15,7 +15,7 @@ from sqlalchemy import Select, distinct, func, select
 from sqlalchemy.orm import Session, aliased
 
 from app.gomod import versions
-from app.models import Module, ModuleVersion, Requirement, VersionState
+from app.models import BuildListMember, Module, ModuleVersion, Requirement, VersionState
 
 PUBLISHED = ModuleVersion.state == VersionState.published
 
@@ -118,6 +118,16 @@ def dependencies(session: Session, version_id: int) -> list[Dependency]:
         for r in reqs
     ]
     return sorted(found, key=lambda d: (d.indirect, d.path))
+
+
+def unserved_members(session: Session, version_id: int) -> list[tuple[str, str, str]]:
+    """(path, version, why) of the build-list members of a version that Depot holds
+    but does not serve: a consumer through Depot alone cannot have them."""
+    keys = {(path, version) for path, version in session.execute(
+        select(BuildListMember.path, BuildListMember.member_version)
+        .where(BuildListMember.version_id == version_id))}
+    held = _held(session, keys)
+    return sorted((path, version, why) for (path, version), why in held.items())
 
 
 def _held(session: Session, keys: set[tuple[str, str]]) -> dict[tuple[str, str], str]:

@@ -38,6 +38,13 @@ class ZipRulesBroken(FetchError):
     kind = "zip_rules"
 
 
+class UpstreamWithheld(FetchError):
+    """The upstream has the version but will not give it (the public proxy answers
+    403 "This module version is not available" for what it withholds): not transient."""
+
+    kind = "withheld"
+
+
 class TransientFetchError(FetchError):
     permanent = False
     kind = "transient"
@@ -49,6 +56,7 @@ _NOT_FOUND = re.compile(
     r"invalid version: unknown|no such file or directory|reading file://",
     re.I,
 )
+_WITHHELD = re.compile(r"403 Forbidden.*not available|module version is not available", re.I)
 _INVALID = re.compile(
     r"malformed|invalid|does not match|has non-|disallowed|declares its path|"
     r"module path .* mismatch|unzip|zip: not a valid|has unexpected file",
@@ -79,6 +87,8 @@ def classify(message: str, workdir: Path | None = None) -> FetchError:
         text = text[:600] + "…"
     if _CHECKSUM.search(message):
         return ChecksumMismatch(f"checksum mismatch with the checksum database: {text}")
+    if _WITHHELD.search(message):
+        return UpstreamWithheld(f"the upstream withholds it: {text}")
     if _NOT_FOUND.search(message):
         return UpstreamNotFound(text)
     if _INVALID.search(message):

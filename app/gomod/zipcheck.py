@@ -55,7 +55,7 @@ _CHUNK = 1 << 20
 # (matched case-insensitively).
 LICENSE_FILE_NAMES = frozenset(
     n.lower()
-    for base in ("COPYING", "LICENCE", "LICENSE")
+    for base in ("COPYING", "COPYING.LESSER", "LICENCE", "LICENSE")
     for n in (base, base + ".md", base + ".markdown", base + ".txt")
 ) | frozenset(
     n.lower()

@@ -32,6 +32,10 @@ MAX_INLINE = 64 * 1024
 
 # A redirect to a presigned URL must not outlive the URL: never cached.
 REDIRECT_CACHE = "private, no-store"
+# Captured (downloaded, checksum-verified, stored, through the license gate) but not
+# yet published: served in fetch mode only, to the clients whose misses brought them.
+PROVISIONAL = (VersionState.captured, VersionState.staged, VersionState.validating,
+               VersionState.blocked, VersionState.validation_failed)
 
 
 @dataclass(frozen=True)
@@ -126,7 +130,14 @@ class PublishedFiles:
                 self._graph.popitem(last=False)
         return served
 
-    def _load(self, module: str, version: str) -> dict[str, ServedFile] | None:
+    def provisional(self, module: str, version: str) -> dict[str, ServedFile] | None:
+        """The files of a captured, redistributable version not yet published (the
+        fetch miss policy serves them); never cached, as the version may still move."""
+        return self._load(module, version, PROVISIONAL)
+
+    def _load(self, module: str, version: str,
+              states: tuple[VersionState, ...] = (VersionState.published,)
+              ) -> dict[str, ServedFile] | None:
         with self._services.db.session() as session:
             row = session.scalar(
                 select(ModuleVersion)
@@ -134,11 +145,12 @@ class PublishedFiles:
                 .where(
                     Module.path == module,
                     ModuleVersion.version == version,
-                    ModuleVersion.state == VersionState.published,
+                    ModuleVersion.state.in_(states),
                 )
                 .options(selectinload(ModuleVersion.artifacts))
             )
-            if row is None:
+            if row is None or (row.state != VersionState.published
+                               and row.redistributable is not True):
                 return None
             arts = {a.kind.value: (a.sha256, a.size) for a in row.artifacts}
         if set(arts) != {"info", "mod", "zip"}:

@@ -7,9 +7,11 @@ change and are served with strong ETags and immutable caching.
 
 from __future__ import annotations
 
+import logging
 import time
 
 from flask import Blueprint, Response, current_app, redirect, request, send_file
+from redis.exceptions import RedisError
 from sqlalchemy import select
 from sqlalchemy.exc import OperationalError
 
@@ -19,19 +21,22 @@ from app.gomod import paths, versions
 from app.gomod.errors import GoModError
 from app.goproxy.published import (
     CONTENT_TYPES,
+    PROVISIONAL,
     REDIRECT_CACHE,
     PublishedFiles,
     ServedFile,
     file_headers,
 )
-from app.ingest import InvalidRequest, ingest
+from app.ingest import InvalidRequest, capture_on_miss
 from app.metrics import count_goproxy
 from app.models import Module, ModuleVersion, RequestSource, VersionState
 from app.pipeline.capture import tagged_published
+from app.pipeline.stages import TransientError
 from app.services import Services
 from app.store import ArtifactMissing, artifact_key
 
 bp = Blueprint("goproxy", __name__)
+log = logging.getLogger("depot.goproxy")
 
 MUTABLE = 60
 KINDS = {".info": "info", ".mod": "mod", ".zip": "zip"}
@@ -79,8 +84,10 @@ def published_files() -> PublishedFiles:
 
 
 def _fetch_on_miss(module: str, query: str) -> str:
-    """Run the pipeline for a miss (single flight) and return the version now published.
+    """Capture the version of a miss (single flight) and return it, now servable.
 
+    The client is answered once the version itself is downloaded, verified, stored
+    and through the license gate; its build list and validation go on in the workers.
     With ``DEPOT_ON_MISS=enqueue`` the wish is queued for the workers and the
     client gets its 404 at once; with ``404`` nothing happens.
     """
@@ -101,38 +108,54 @@ def _fetch_on_miss(module: str, query: str) -> str:
         # Fast, so the go command moves on to its next GOPROXY entry.
         raise NotFound(f"{module}@{query}: not in Depot, and the upstream is not answering")
     try:
-        report = ingest(svc, module, query, deps=True)
+        target = capture_on_miss(svc, module, query, _Behind())
     except InvalidRequest as exc:
         raise NotFound(str(exc)) from exc
-    target = report.target
-    if target is None:
+    except TransientError as exc:
+        raise NotFound(f"{module}@{query}: not in Depot; fetching it failed: {exc}") from exc
+    if target.status in ("not_found", "failed") and target.version == query == "latest":
+        raise NotFound(f"{module}@latest: {target.reason or 'not found upstream'}")
+    if target.status == "not_found":
         raise NotFound(f"{module}@{query}: not found upstream")
-    if target.status == "rejected":
-        raise Gone(f"{module}@{target.version}: refused: {target.reason}")
-    if target.status == "validating" and _published_soon(module, target.version):
-        return target.version
-    if not target.ok:
-        raise NotFound(f"{module}@{query}: {target.status}: {target.reason}".rstrip(": "))
+    row = _settled(module, target.version)
+    if row is None:
+        raise NotFound(f"{module}@{query}: not found upstream")
+    if row.state == VersionState.rejected or row.redistributable is False:
+        raise Gone(f"{module}@{target.version}: refused: {row.reason}")
+    if row.state not in (VersionState.published, *PROVISIONAL):
+        status = row.state.value
+        raise NotFound(f"{module}@{target.version}: {status}: {row.reason}".rstrip(": "))
     return target.version
 
 
-# States in which another worker may still publish a version a miss fetched.
-_ON_ITS_WAY = (VersionState.staged, VersionState.validating, VersionState.blocked)
+class _Behind:
+    """The workers' queues, for what follows a captured miss. The queue being away
+    must not cost the client its answer: the version is captured, and the workers'
+    sweep (app.pipeline.requests.redrive_stalled) queues its rest once it is back."""
+
+    def enqueue(self, stage: str, *args: str) -> None:
+        from app.api import dispatcher
+
+        try:
+            dispatcher().enqueue(stage, *args)
+        except RedisError as exc:
+            log.warning("not queued (%s): %s %s", type(exc).__name__, stage, " ".join(args))
 
 
-def _published_soon(module: str, version: str) -> bool:
-    """Wait (bounded) while another worker's validation batch holds the version: a
-    client must not get a 404 for a version that is a second from being published."""
+# States in which another process is still capturing a version.
+_BEING_CAPTURED = (VersionState.pending, VersionState.fetching, VersionState.processing)
+
+
+def _settled(module: str, version: str) -> ModuleVersion | None:
+    """The version's row once no process is capturing it (bounded wait): a client must
+    not get a 404 for a version another worker is a second from storing."""
     limit = min(services().settings.fetch_timeout, 120)
     deadline = time.monotonic() + limit
-    while time.monotonic() < deadline:
-        row = _state_of(module, version)
-        if row is None or row.state not in (*_ON_ITS_WAY, VersionState.published):
-            return False
-        if row.state == VersionState.published:
-            return True
+    row = _state_of(module, version)
+    while row is not None and row.state in _BEING_CAPTURED and time.monotonic() < deadline:
         time.sleep(0.25)
-    return False
+        row = _state_of(module, version)
+    return row
 
 
 def _published(module: str, version: str, kind: str) -> tuple[dict[str, ServedFile], bool]:
@@ -152,8 +175,15 @@ def _published(module: str, version: str, kind: str) -> tuple[dict[str, ServedFi
     row = _state_of(module, version)
     if row is not None and (row.state == VersionState.rejected or row.redistributable is False):
         raise Gone(f"{module}@{version}: refused: {row.reason}")
+    fetching = services().settings.on_miss == "fetch"
+    if fetching and row is not None and row.state in PROVISIONAL:
+        files = published_files().provisional(module, version)
+        if files is not None:
+            return files, True  # an earlier miss captured it
     _fetch_on_miss(module, version)
     files = published_files().get(module, version)
+    if files is None and fetching:
+        files = published_files().provisional(module, version)
     if files is None:
         raise NotFound(f"{module}@{version}: not available")
     return files, False

@@ -8,7 +8,8 @@ it recognises); an id not listed is ``other`` so a person looks at it, rather
 than a guess. Kinds, from least to most demanding:
 
 - ``public-domain``: no conditions at all (CC0-1.0, Unlicense).
-- ``permissive``: keep the notice (MIT, BSD, Apache-2.0, ISC, …).
+- ``permissive``: keep the notice (MIT, BSD, Apache-2.0, ISC, …, and the FSF,
+  HPND and SSLeay notices that come with bundled files).
 - ``weak-copyleft``: changes to *these files or this library* stay open; code
   that only links to it does not (LGPL, MPL, EPL, CDDL, OFL, Artistic-2.0).
 - ``strong-copyleft``: a program that includes it is distributed under the same
@@ -61,9 +62,10 @@ _TABLE: dict[str, tuple[str, ...]] = {
     PERMISSIVE: (
         "0BSD", "AFL-3.0", "Apache-2.0", "BlueOak-1.0.0", "BSD-1-Clause", "BSD-2-Clause",
         "BSD-2-Clause-Patent", "BSD-2-Clause-Views", "BSD-3-Clause", "BSD-3-Clause-Clear",
-        "BSL-1.0", "CC-BY-3.0", "CC-BY-4.0", "ISC", "MIT", "MIT-0", "NCSA", "OpenSSL",
-        "PostgreSQL", "Python-2.0", "Unicode-3.0", "Unicode-DFS-2016", "UPL-1.0", "WTFPL",
-        "X11", "Zlib",
+        "BSL-1.0", "CC-BY-3.0", "CC-BY-4.0", "FSFAP", "FSFAP-no-warranty-disclaimer", "FSFUL",
+        "FSFULLR", "FSFULLRWD", "HPND", "ISC", "MIT", "MIT-0", "NCSA", "OpenSSL", "PostgreSQL",
+        "Python-2.0", "SSLeay-standalone", "Unicode-3.0", "Unicode-DFS-2016", "UPL-1.0",
+        "WTFPL", "X11", "Zlib",
     ),
     WEAK: (
         "Artistic-2.0", "CDDL-1.0", "CDDL-1.1", "EPL-1.0", "EPL-2.0", "LGPL-2.0", "LGPL-2.1",

@@ -12,6 +12,12 @@ Failing closed means: when the recognised license text covers less than
 never "the best guess". A README-like notice that merely names a license, a
 license with a long added clause and a custom EULA all end up unknown, and the
 policy then keeps the version in staging.
+
+A license file often carries more than its own license: Apache projects append
+the notices of bundled third-party files (github.com/apache/thrift's LICENSE
+ends with an FSF all-permissive notice for an autoconf macro). Every license
+recognised there is reported and the policy judges them all (each must be on
+the allow-list); text that is not recognised still counts against coverage.
 """
 
 from __future__ import annotations
@@ -21,7 +27,15 @@ from dataclasses import dataclass
 
 from licenseclassifier._engine import scan as _scan
 
-__all__ = ["MAX_TEXT_CHARS", "MIN_COVERAGE", "Match", "canonical_id", "classify", "family"]
+__all__ = [
+    "GRANTS",
+    "MAX_TEXT_CHARS",
+    "MIN_COVERAGE",
+    "Match",
+    "canonical_id",
+    "classify",
+    "family",
+]
 
 # Share (percent of words) of a file that recognised license text must cover.
 # google/licensecheck and pkg.go.dev use 75; 80 keeps a margin above the weakest
@@ -50,6 +64,12 @@ _DEPRECATED = {
     "GFDL-1.2": "GFDL-1.2-only",
     "GFDL-1.3": "GFDL-1.3-only",
 }
+# What the scanner recognises that is not a license: Google's additional patent
+# grant (appended to BSD texts, or Go's PATENTS file). It only adds rights, so it
+# is not reported and never blocks; as pkg.go.dev does, it is ignored. A file that
+# holds nothing else names no license and stays unknown.
+GRANTS = frozenset({"GooglePatentClause", "GooglePatentsFile"})
+
 _FAMILY_SUFFIX = re.compile(r"(-only|-or-later|\+)$")
 
 
@@ -98,7 +118,8 @@ def _decode(text: bytes | str) -> str:
 def classify(text: bytes | str) -> list[Match]:
     """The SPDX ids of the licenses in ``text``; [] when unknown or not a license.
 
-    One Match per distinct license, in order of first appearance. When the same
+    One Match per distinct license, in order of first appearance (normally the
+    file's own license, then those of bundled files). When the same
     GNU license is matched both as full text and as an "or later" notice (the
     GPL's own "How to Apply" appendix holds such a notice), one id is kept: the
     one whose region is longest, normally the full text.
@@ -112,6 +133,8 @@ def classify(text: bytes | str) -> list[Match]:
     best: dict[str, Match] = {}
     order: list[str] = []
     for m in coverage.match:
+        if m.id in GRANTS:
+            continue
         spdx_id = canonical_id(m.id)
         key = family(spdx_id)
         found = Match(spdx_id, round(coverage.percent, 1), m.start, m.end)

@@ -35,6 +35,13 @@ REASON_PREFIX = "license not redistributable: "
 # allows); source-available licenses (BUSL-1.1, SSPL-1.0, Elastic-2.0),
 # non-commercial ones (CC-BY-NC-*) and unknown texts are not. A company that
 # wants a narrower list sets DEPOT_LICENSE_ALLOW.
+#
+# It also holds the short permissive notices that license files of big projects
+# carry for bundled third-party files (FSF all-permissive and unlimited notices,
+# HPND, SSLeay's half of the OpenSSL license): the detector names them exactly,
+# and a file is judged by all the licenses in it, so without them
+# github.com/apache/thrift@v0.12.0 (Apache-2.0 plus an FSFAP notice for one m4
+# file) would be held.
 REDISTRIBUTABLE: frozenset[str] = frozenset(
     {
         "0BSD",
@@ -59,10 +66,16 @@ REDISTRIBUTABLE: frozenset[str] = frozenset(
         "EPL-1.0",
         "EPL-2.0",
         "EUPL-1.2",
+        "FSFAP",
+        "FSFAP-no-warranty-disclaimer",
+        "FSFUL",
+        "FSFULLR",
+        "FSFULLRWD",
         "GPL-2.0-only",
         "GPL-2.0-or-later",
         "GPL-3.0-only",
         "GPL-3.0-or-later",
+        "HPND",
         "ISC",
         "LGPL-2.1-only",
         "LGPL-2.1-or-later",
@@ -76,6 +89,7 @@ REDISTRIBUTABLE: frozenset[str] = frozenset(
         "OpenSSL",
         "PostgreSQL",
         "Python-2.0",
+        "SSLeay-standalone",
         "Unicode-3.0",
         "Unicode-DFS-2016",
         "Unlicense",

@@ -188,12 +188,14 @@ def _against_upstream(settings: Settings, workdir: Path, targets: list[tuple[str
         return run_go(settings.go_bin, list(args), env, consumer, settings.fetch_timeout)
 
     problems = load_problems(go, [module for module, _ in targets])
-    listed = go("list", "-m", "all")
+    # -e: one module the upstream refuses (a 403) must not hide what the go command added
+    # (docker/docker@v20.10.24+incompatible was judged Depot's fault that way).
+    listed = go("list", "-m", "-e", "-json", "all")
     added = {}
-    for line in listed.stdout.splitlines()[1:] if listed.returncode == 0 else []:
-        path, _, version = line.partition(" ")
-        if path not in graph and version:
-            added[path] = version.split(" ")[0]
+    for entry in parse_json_stream(listed.stdout) if listed.stdout.strip() else []:
+        path, version = entry.get("Path", ""), entry.get("Version", "")
+        if path not in graph and version and not entry.get("Main"):
+            added[path] = version
     return problems, added
 
 

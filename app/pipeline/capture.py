@@ -33,6 +33,14 @@ from app.models import (
 from app.services import Services
 from app.store import ImmutableConflict, PutResult
 
+# States whose stored bytes are the version's for good: published, or captured and
+# through the gate (a fetch-mode miss may have served them already). New upstream bytes
+# for such a version are drift, recorded; the kept ones stay and the state too.
+VOUCHED = frozenset({
+    VersionState.published, VersionState.captured, VersionState.staged,
+    VersionState.validating, VersionState.blocked, VersionState.validation_failed,
+})
+
 
 @dataclass
 class Outcome:
@@ -135,7 +143,7 @@ def capture(services: Services, f: Fetched, state: VersionState) -> Outcome:
         module = get_module(session, f.path)
         row = get_version(session, f.path, f.version)
         drifts = [drift_fields(c, f) for c in conflicts]
-        if row is not None and row.state == VersionState.published:
+        if row is not None and row.state in VOUCHED:
             status = "drift" if conflicts else "present"
             return Outcome(f.path, f.version, status, "; ".join(str(c) for c in conflicts),
                            drifts=drifts)

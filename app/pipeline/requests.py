@@ -13,10 +13,12 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import or_, select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import aliased
 
 from app.gomod import paths, versions
 from app.gomod.errors import GoModError
 from app.models import (
+    BuildListMember,
     Module,
     ModuleVersion,
     Request,
@@ -124,7 +126,51 @@ def redrive_stalled(services: Services, dispatcher: Dispatcher, older_than: time
             .order_by(Request.id)
             .limit(limit)
         ).all()
-    return sum(_requeue_lost(dispatcher, *row) for row in rows)
+    lost = sum(_requeue_lost(dispatcher, *row) for row in rows)
+    return lost + _redrive_versions(services, dispatcher, cutoff, limit)
+
+
+def _redrive_versions(services: Services, dispatcher: Dispatcher, cutoff: datetime,
+                      limit: int) -> int:
+    """Queue again the next step of versions whose job is gone, so no version (and no
+    request waiting on it) stays where it is forever: a pending one whose processing was
+    never queued or was lost, one captured by a GOPROXY miss while the queue was away,
+    and the blocked dependents of a member whose processing ran out of retries (their
+    validation then ends them with that member's reason)."""
+    has_job = getattr(dispatcher, "has_job", None)
+    if has_job is None:
+        return 0
+    next_work = {VersionState.pending: "process", VersionState.captured: "complete"}
+    member = aliased(ModuleVersion)
+    member_module = aliased(Module)
+    with services.db.session() as session:
+        work = [(next_work[state], path, version) for path, version, state in session.execute(
+            select(Module.path, ModuleVersion.version, ModuleVersion.state)
+            .join(ModuleVersion, ModuleVersion.module_id == Module.id)
+            .where(ModuleVersion.state.in_(list(next_work)), ModuleVersion.updated_at < cutoff)
+            .order_by(ModuleVersion.id)
+            .limit(limit)
+        ).all()]
+        failed_members = session.execute(
+            select(Module.path, ModuleVersion.version, member_module.path, member.version)
+            .join(ModuleVersion, ModuleVersion.module_id == Module.id)
+            .join(BuildListMember, BuildListMember.version_id == ModuleVersion.id)
+            .join(member_module, member_module.path == BuildListMember.path)
+            .join(member, (member.module_id == member_module.id)
+                  & (member.version == BuildListMember.member_version))
+            .where(ModuleVersion.state == VersionState.blocked,
+                   member.state == VersionState.failed, member.updated_at < cutoff)
+            .limit(limit)
+        ).all()
+    for path, version, dep_path, dep_version in failed_members:
+        if not has_job("process", dep_path, dep_version):  # else a retry is due
+            work.append(("validate", path, version))
+    queued = 0
+    for item in dict.fromkeys(work):
+        if not has_job(*item):
+            dispatcher.enqueue(*item)
+            queued += 1
+    return queued
 
 
 def _requeue_lost(dispatcher: Dispatcher, request_id: int, module: str, version: str | None
@@ -221,6 +267,7 @@ _STATUS = {
     VersionState.pending: "queued",
     VersionState.fetching: "fetching",
     VersionState.processing: "processing",
+    VersionState.captured: "processing",
     VersionState.staged: "validating",
     VersionState.validating: "validating",
     VersionState.blocked: "validating",
@@ -238,8 +285,9 @@ def version_status(row: ModuleVersion) -> tuple[str, str]:
     return _STATUS[row.state], row.reason
 
 
-def status(services: Services, request_id: int) -> dict | None:
-    """The request's state and the dependency versions it pulled in."""
+def status(services: Services, request_id: int, depot_url: str = "") -> dict | None:
+    """The request's state and the dependency versions it pulled in; ``depot_url`` (this
+    server as the asker reaches it) goes into the GOPROXY advice of a final reason."""
     with services.db.session() as session:
         req = session.get(Request, request_id)
         if req is None:
@@ -281,7 +329,7 @@ def status(services: Services, request_id: int) -> dict | None:
                         reason="published; waiting for dependencies: " + ", ".join(waiting))
         elif state == "published" and unserved:
             # Final: published, with the members its consumers must get elsewhere.
-            body["reason"] = unserved_mark(unserved)
+            body["reason"] = unserved_mark(unserved, depot_url)
         return body
 
 
@@ -289,12 +337,12 @@ def status(services: Services, request_id: int) -> dict | None:
 UNSERVED = ("rejected", "failed")
 
 
-def unserved_mark(unserved: list[dict]) -> str:
+def unserved_mark(unserved: list[dict], depot_url: str = "") -> str:
     """What a published version whose build list Depot does not serve whole says."""
     count = len(unserved)
     listed = "; ".join(f"{d['module']}@{d['version']} — {d['reason'] or d['state']}"
                        for d in unserved)
     return (f"{count} module{'s' if count != 1 else ''} of its build list "
             f"{'are' if count != 1 else 'is'} not served here: {listed}; use "
-            "GOPROXY=<this Depot>,direct so that the go command fetches "
+            f"GOPROXY={depot_url or '<this Depot>'},direct so that the go command fetches "
             f"{'them' if count != 1 else 'it'} from the origin")

@@ -1,5 +1,8 @@
 """The pipeline's stages: discover → process → (license gate) → validate → publish.
 
+``process`` may stop once the version is captured (a GOPROXY miss answers from
+there) and leave its build list to a ``complete`` job.
+
 Each stage is a plain method taking strings, safe to run twice, that moves a
 version's state forward only after claiming it with a conditional UPDATE (so
 two workers never do the same work) and hands follow-up work to a
@@ -58,6 +61,7 @@ log = logging.getLogger("depot.pipeline")
 STORED = frozenset(
     {
         VersionState.processing,
+        VersionState.captured,
         VersionState.staged,
         VersionState.validating,
         VersionState.blocked,
@@ -69,16 +73,24 @@ PROCESSABLE = (VersionState.pending, VersionState.failed)
 # A retry after a worker died mid-job finds the version where that worker left it.
 ORPHANED = {
     "process": (VersionState.fetching, VersionState.processing),
+    "complete": (VersionState.processing,),
     "validate": (VersionState.validating,),
 }
 
 
 class Dispatcher(Protocol):
-    """Where a stage sends follow-up work: ``stage`` is discover, process, validate or
-    notify; the arguments are strings (job-queue friendly). A dispatcher may also have
-    ``withdraw(stage, *args)``: drop queued work another job has done meanwhile."""
+    """Where a stage sends follow-up work: ``stage`` is discover, process, complete,
+    validate, index or notify; the arguments are strings (job-queue friendly). A
+    dispatcher may also have ``withdraw(stage, *args)`` (drop queued work another job
+    has done meanwhile), ``has_job(stage, *args)`` (is that work queued or running)
+    and ``in_lane(bulk)`` (the same dispatcher for bulk or urgent work)."""
 
     def enqueue(self, stage: str, *args: str) -> None: ...
+
+
+# A build list with more members to fetch than this is crawled in the bulk lane: the
+# small trees of other requests (and what clients ask for) go first.
+SMALL_BUILD_LIST = 24
 
 
 class TransientError(Exception):
@@ -219,8 +231,13 @@ class Pipeline:
 
     # -- processor -----------------------------------------------------------------------
 
-    def process(self, module: str, version: str) -> Outcome:
-        """Fetch, store, gate and describe one version; enqueue what its build list lacks."""
+    def process(self, module: str, version: str, defer: bool = False) -> Outcome:
+        """Fetch, store, gate and describe one version; enqueue what its build list lacks.
+
+        With ``defer`` it stops once the bytes are stored, checksum-verified and through
+        the license gate (``captured``) and queues the rest as a ``complete`` job: a
+        GOPROXY miss answers then, with the build list and validation behind it.
+        """
         if not self._claim(module, version, self._sources("process", PROCESSABLE),
                            VersionState.fetching):
             if self.reclaim:
@@ -242,12 +259,38 @@ class Pipeline:
             if not outcome.ok:
                 self._finish(module, version, VersionState.failed, outcome.reason)
                 return outcome
-            verdict = self._license_gate(module, version, fetched.zip_path)
+            self._license_gate(module, version, fetched.zip_path)
+        if defer:
+            with self.services.db.session() as session:
+                get_version(session, module, version).state = VersionState.captured
+            self.dispatcher.enqueue("complete", module, version)
+            return outcome
+        return self._describe_graph(module, version, outcome)
+
+    def complete(self, module: str, version: str) -> Outcome:
+        """The rest of a deferred ``process``: build list, staging, validation queued."""
+        if not self._claim(module, version, self._sources("complete", (VersionState.captured,)),
+                           VersionState.processing):
+            return Outcome(module, version, "skipped", "not captured")
+        return self._describe_graph(module, version, Outcome(module, version, "stored"))
+
+    def _describe_graph(self, module: str, version: str, outcome: Outcome) -> Outcome:
+        """Work out a gated version's build list, stage it and queue its validation.
+
+        A version the license gate holds is staged at once: its tree is of no use to
+        anyone (hashicorp/terraform@v1.6.0 cost minutes and 266 crawl jobs that way)."""
+        with self.services.db.session() as session:
+            held = get_version(session, module, version).redistributable is False
         try:
-            members = self._build_list(module, version)
+            members = [] if held else self._build_list(module, version)
         except FetchError as exc:
             if not exc.permanent:
-                self._set(module, version, VersionState.failed, exc.reason)
+                # The bytes are kept: a retry (or the workers' sweep) completes it from here.
+                with self.services.db.session() as session:
+                    row = get_version(session, module, version)
+                    row.state = VersionState.captured
+                    if row.redistributable:  # a held version keeps the gate's reason
+                        row.reason = exc.reason
                 raise TransientError(exc.reason) from exc
             self._finish(module, version, VersionState.rejected, f"build list: {exc.reason}")
             return Outcome(module, version, "rejected", exc.reason)
@@ -255,13 +298,15 @@ class Pipeline:
         with self.services.db.session() as session:
             row = get_version(session, module, version)
             row.state = VersionState.staged
-            row.reason = "" if verdict.redistributable else verdict.reason
-            if not verdict.redistributable:
+            served = bool(row.redistributable)
+            row.reason = "" if served else row.reason
+            reason = row.reason
+            if not served:
                 self._close_requests(session, row)
-        if verdict.redistributable:
+        if served:
             self.dispatcher.enqueue("validate", module, version)
         else:
-            self.notify("request_rejected", module=module, query=version, reason=verdict.reason)
+            self.notify("request_rejected", module=module, query=version, reason=reason)
         self._unblock(module, version)
         return outcome
 
@@ -271,9 +316,15 @@ class Pipeline:
         (validation is queued once per version; a finished one is a no-op)."""
         with self.services.db.session() as session:
             row = get_version(session, module, version)
-            if row is None or row.state not in (VersionState.staged, VersionState.blocked):
+            if row is None:
                 return
+            state = row.state
             follow = row.redistributable is True
+        if state == VersionState.captured:
+            self.dispatcher.enqueue("complete", module, version)
+            return
+        if state not in (VersionState.staged, VersionState.blocked):
+            return
         if follow:
             self.dispatcher.enqueue("validate", module, version)
         self._unblock(module, version)
@@ -377,6 +428,7 @@ class Pipeline:
             for lf in session.scalars(select(LicenseFile).where(LicenseFile.version_id == row.id)):
                 lf.spdx_id = ",".join(found.get(lf.name, []))
             row.redistributable = verdict.redistributable
+            row.reason = "" if verdict.redistributable else verdict.reason
         return verdict
 
     def _build_list(self, module: str, version: str) -> list[tuple[str, str]]:
@@ -432,14 +484,18 @@ class Pipeline:
                 _, needs_work = self.ensure_pending(session, path, ver)
                 if needs_work:
                     to_process.append((path, ver))
+        lanes = getattr(self.dispatcher, "in_lane", None)
+        target = self.dispatcher
+        if lanes is not None and len(to_process) > SMALL_BUILD_LIST:
+            target = lanes(True)
         for path, ver in to_process:
-            self.dispatcher.enqueue("process", path, ver)
+            target.enqueue("process", path, ver)
 
     def _unblock(self, module: str, version: str) -> None:
         """Versions whose validation waited for this one get another go."""
         with self.services.db.session() as session:
             waiting = session.execute(
-                select(Module.path, ModuleVersion.version)
+                select(Module.path, ModuleVersion.version, ModuleVersion.id)
                 .join(ModuleVersion, ModuleVersion.module_id == Module.id)
                 .join(BuildListMember, BuildListMember.version_id == ModuleVersion.id)
                 .where(
@@ -448,8 +504,14 @@ class Pipeline:
                     BuildListMember.member_version == version,
                 )
             ).all()
-        for path, ver in waiting:
-            self.dispatcher.enqueue("validate", path, ver)
+            asked = set(session.scalars(select(Request.version_id).where(
+                Request.version_id.in_([row.id for row in waiting]),
+                Request.is_open.is_(True))))
+        lanes = getattr(self.dispatcher, "in_lane", None)
+        for path, ver, row_id in waiting:
+            # Someone waits for it: its validation goes ahead of any crawl.
+            target = lanes(False) if lanes is not None and row_id in asked else self.dispatcher
+            target.enqueue("validate", path, ver)
 
     # -- validator -----------------------------------------------------------------------
 
@@ -478,6 +540,13 @@ class Pipeline:
             reason = "dependency refused: " + "; ".join(refused)
             self._finish(module, version, VersionState.validation_failed, reason)
             return Outcome(module, version, "validation_failed", reason)
+        gave_up = self._stalled(waiting)
+        if gave_up:
+            # Transient, so not final for the version: a new request tries them again.
+            reason = ("dependency failed: " + "; ".join(gave_up)
+                      + "; request it again to retry")
+            self._finish(module, version, VersionState.failed, reason)
+            return Outcome(module, version, "failed", reason)
         if waiting:
             self._set(module, version, VersionState.blocked, "blocked: needs " + ", ".join(waiting))
             return Outcome(module, version, "blocked", "needs " + ", ".join(waiting))
@@ -531,6 +600,27 @@ class Pipeline:
             elif dep.state not in STORED and dep.state != VersionState.validation_failed:
                 waiting.append(f"{path}@{ver}")
         return waiting, refused
+
+    def _stalled(self, waiting: list[str]) -> list[str]:
+        """Members this version waits for that nothing is moving: a pending one with no
+        job gets its processing queued (a blocked version queues what it lacks itself);
+        a failed one whose retries ran out is returned, with its reason. Without a queue
+        that can tell (the in-process one), nothing is stalled."""
+        has_job = getattr(self.dispatcher, "has_job", None)
+        if has_job is None:
+            return []
+        gave_up = []
+        with self.services.db.session() as session:
+            for key in waiting:
+                path, _, ver = key.rpartition("@")
+                dep = get_version(session, path, ver)
+                if dep is None or dep.state not in PROCESSABLE or has_job("process", path, ver):
+                    continue
+                if dep.state == VersionState.pending:
+                    self.dispatcher.enqueue("process", path, ver)
+                else:
+                    gave_up.append(f"{key} ({dep.reason or 'failed'})")
+        return gave_up
 
     @staticmethod
     def _batch_mark(module: str, version: str) -> str:
@@ -676,7 +766,7 @@ class Pipeline:
     def run(self, stage: str, *args: str) -> object:
         """Run one stage by name (what a job or the in-process loop calls)."""
         handler = {"discover": self.discover, "process": self.process,
-                   "validate": self.validate}.get(stage)
+                   "complete": self.complete, "validate": self.validate}.get(stage)
         if handler is None:
             raise ValueError(f"unknown stage {stage!r}")
         return handler(*args)

@@ -16,8 +16,9 @@ from app.portal.context import services
 
 
 def bundle_offer(session: Session, detail: VersionDetail) -> dict | None:
-    """None unless the version is published (only those are bundled)."""
-    if not detail.summary.published or detail.redistributable is not True:
+    """None unless the version is published (only those are bundled) and Depot serves its
+    whole build list (a held member cannot leave Depot: the page's notice says which)."""
+    if not detail.summary.published or detail.redistributable is not True or detail.unserved:
         return None
     built = cached(services(), detail.path, detail.version)
     if built is not None:

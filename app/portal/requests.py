@@ -88,7 +88,7 @@ def request_submit() -> Response:
 
 
 def _status_response(request_id: int) -> Response:
-    found = status(services(), request_id)
+    found = status(services(), request_id, request.url_root.rstrip("/"))
     if found is None:
         return error_page(404, "No such request", f"Depot has no request {request_id}.")
     done = found["state"] in TERMINAL

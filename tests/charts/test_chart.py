@@ -26,7 +26,7 @@ from tests.charts.conftest import (
     Manifests,
 )
 
-QUEUES = ("discovery", "process", "validate", "index", "notify")  # app/queue.py QUEUES
+QUEUES = ("discovery", "validate", "process", "crawl", "index", "notify")  # app/queue.py QUEUES
 # Checked against the oldest Kubernetes the chart aims at and the newest the package has.
 KUBE_VERSIONS = ("1.30.0", "1.37.0")
 CUSTOM_RESOURCES = {
@@ -283,7 +283,7 @@ def test_one_worker_deployment_per_group(rendered: dict[str, Manifests], env: st
     assert sorted(taken) == sorted(QUEUES)
     groups = {w["metadata"]["name"].rsplit("-", 1)[1]: w for w in workers}
     command = groups["ingest"]["spec"]["template"]["spec"]["containers"][0]["command"]
-    assert command[4:] == ["discovery", "process"]
+    assert command[4:] == ["discovery", "process", "crawl"]
 
 
 def test_a_queue_without_workers_does_not_render(render: Callable[..., Manifests]) -> None:

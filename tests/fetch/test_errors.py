@@ -4,7 +4,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from app.fetch.errors import InvalidModule, TransientFetchError, classify, scrub
+from app.fetch.errors import (
+    InvalidModule,
+    TransientFetchError,
+    UpstreamWithheld,
+    classify,
+    scrub,
+)
 
 WORK = Path("/srv/depot/data/process-abc123")
 
@@ -30,3 +36,14 @@ def test_unexpected_file_is_permanent() -> None:
 
 def test_unexplained_eof_stays_transient() -> None:
     assert isinstance(classify("unexpected EOF"), TransientFetchError)
+
+
+def test_a_version_the_upstream_withholds_is_not_retried() -> None:
+    # github.com/micro/go-micro@v1.18.0's build list names such a version (real proxy text).
+    error = classify("go: github.com/micro/protoc-gen-micro@v1.0.0: reading "
+                     "https://proxy.example/github.com/micro/protoc-gen-micro/@v/v1.0.0.info: "
+                     "403 Forbidden\n\tserver response: This module version is not available.")
+    assert isinstance(error, UpstreamWithheld) and error.permanent
+    assert error.reason.startswith("the upstream withholds it: go: github.com/micro/")
+    assert isinstance(classify("reading https://p/x/@v/list: 403 Forbidden"),
+                      TransientFetchError)  # a bare 403 (a rate limit, a proxy) may pass

@@ -426,6 +426,7 @@ def test_is_readme_file(name: str, want: bool) -> None:
         ("license", True),
         ("LICENCE.md", True),
         ("COPYING.txt", True),
+        ("COPYING.LESSER", True),  # go-ethereum's LGPL-3.0, as pkg.go.dev reads it
         ("UNLICENSE", True),
         ("LICENSE-MIT", True),
         ("MIT-LICENSE.txt", True),

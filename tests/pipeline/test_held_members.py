@@ -54,5 +54,19 @@ def test_a_held_member_is_named_not_fatal(held_services):
         api = client.get(f"/api/v1/modules/{TOP}/dependencies?version=v1.0.0").get_json()
         (dep,) = api["dependencies"]
         assert dep["in_depot"] is False and dep["held"].startswith("license not redistributable")
+
+        # The version's page and its API say it is published with a held member.
+        page = client.get(f"/{TOP}@v1.0.0").get_data(as_text=True)
+        notice = page[page.index('id="unserved"'):].split("</div>")[0]
+        assert "Published with 1 held module" in notice
+        assert "GOPROXY=http://localhost,direct" in notice
+        assert f"{HELD}@v1.0.0</a> — license not redistributable" in notice
+        assert 'id="bundle-download"' not in page  # it could not be built: no dead button
+        (unserved,) = client.get(f"/api/v1/modules/{TOP}?version=v1.0.0").get_json()["version"][
+            "unserved"]
+        assert unserved["module"] == HELD and unserved["reason"].startswith("license not")
+        # The request's reason names this server, as its asker reaches it.
+        asked = client.get(f"/api/v1/requests/{done.request_id}").get_json()
+        assert "GOPROXY=http://localhost,direct" in asked["reason"]
     finally:
         app.extensions["depot"].db.dispose()

@@ -64,3 +64,85 @@ def test_asking_again_for_a_stalled_wish_queues_its_work(services: Services) -> 
     dispatcher.alive.add(("discover", str(first)))
     submit(services, dispatcher, "depot.test/chain/c", "v1.0.0", RequestSource.api)
     assert len(dispatcher.calls) == 1  # its job exists now: nothing more
+
+
+def _version(services: Services, path: str, version: str, state: VersionState,
+             age: timedelta = timedelta(0), reason: str = "",
+             members: tuple[tuple[str, str], ...] = ()) -> int:
+    from app.models import BuildListMember
+    from app.pipeline.capture import get_module
+
+    stamp = datetime.now(UTC) - age
+    with services.db.session() as session:
+        row = ModuleVersion(module_id=get_module(session, path).id, version=version,
+                            state=state, reason=reason, redistributable=True,
+                            created_at=stamp, updated_at=stamp)
+        session.add(row)
+        session.flush()
+        for member in members:
+            session.add(BuildListMember(version_id=row.id, path=member[0],
+                                        member_version=member[1]))
+        return row.id
+
+
+def test_a_blocked_version_queues_what_it_lacks_and_ends_when_a_member_gave_up(
+    services: Services,
+) -> None:
+    from app.pipeline.capture import get_version
+    from app.pipeline.stages import Pipeline
+
+    dep, top = "depot.test/lacking/dep", "depot.test/lacking/top"
+    _version(services, dep, "v1.0.0", VersionState.pending)
+    top_id = _version(services, top, "v1.0.0", VersionState.staged,
+                      members=((dep, "v1.0.0"),))
+    with services.db.session() as session:
+        session.add(Request(module=top, query="v1.0.0", source=RequestSource.api,
+                            version_id=top_id, state=RequestState.resolved))
+    dispatcher = Dispatcher()
+    pipeline = Pipeline(services, dispatcher)
+
+    # Nothing queued its member's processing (a lost job): the version queues it itself.
+    assert pipeline.validate(top, "v1.0.0").status == "blocked"
+    assert ("process", dep, "v1.0.0") in dispatcher.calls
+
+    # The member failed and a retry is due: still waiting.
+    with services.db.session() as session:
+        row = get_version(session, dep, "v1.0.0")
+        row.state, row.reason = VersionState.failed, "upstream: timeout"
+    dispatcher.alive.add(("process", dep, "v1.0.0"))
+    assert pipeline.validate(top, "v1.0.0").status == "blocked"
+
+    # Its retries ran out: the version ends, with the member's reason, and so does its
+    # request (not final for the version: a new request tries again).
+    dispatcher.alive.clear()
+    done = pipeline.validate(top, "v1.0.0")
+    assert done.status == "failed"
+    assert done.reason == (f"dependency failed: {dep}@v1.0.0 (upstream: timeout); "
+                           "request it again to retry")
+    with services.db.session() as session:
+        assert get_version(session, top, "v1.0.0").state == VersionState.failed
+        assert not session.get(Request, 1).is_open
+
+
+def test_the_sweep_moves_versions_whose_job_is_gone(services: Services) -> None:
+    old, young = timedelta(minutes=5), timedelta(0)
+    _version(services, "depot.test/sweep/captured", "v1.0.0", VersionState.captured, old)
+    _version(services, "depot.test/sweep/fresh", "v1.0.0", VersionState.captured, young)
+    _version(services, "depot.test/sweep/member", "v1.0.0", VersionState.pending, old)
+    _version(services, "depot.test/sweep/gaveup", "v1.0.0", VersionState.failed, old)
+    _version(services, "depot.test/sweep/top", "v1.0.0", VersionState.blocked, old,
+             members=(("depot.test/sweep/gaveup", "v1.0.0"),))
+    dispatcher = Dispatcher()
+
+    assert redrive_stalled(services, dispatcher, timedelta(seconds=60)) == 3
+    assert sorted(dispatcher.calls) == [
+        ("complete", "depot.test/sweep/captured", "v1.0.0"),
+        ("process", "depot.test/sweep/member", "v1.0.0"),
+        ("validate", "depot.test/sweep/top", "v1.0.0"),
+    ]
+
+    # While the failed member's retry is due, its dependents wait.
+    again = Dispatcher(alive={("process", "depot.test/sweep/gaveup", "v1.0.0"),
+                              ("complete", "depot.test/sweep/captured", "v1.0.0"),
+                              ("process", "depot.test/sweep/member", "v1.0.0")})
+    assert redrive_stalled(services, again, timedelta(seconds=60)) == 0

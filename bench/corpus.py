@@ -1,0 +1,740 @@
+"""Real-corpus benchmark: real Go module versions through a fresh Depot, then a real consumer.
+
+Why: the other benchmarks feed Depot synthetic modules, which are tidy by construction.
+The ecosystem is not: pre-module `+incompatible` tags, gopkg.in paths, unpruned graphs,
+replace directives, retracted and deprecated versions, trees of thousands of packages.
+Issue 18 asks what Depot makes of those. This script starts Depot as `make run` does
+(`flask --app app serve`, embedded Redis, SQLite, its own data dir and port; the upstream
+is the toolchain's own default proxy, reached through a counting relay in this script),
+requests each version of bench/corpus.txt through the JSON API, waits for its final
+state, and then runs the consumer check twice for every published version, with the
+real `go` command in a fresh module cache: once with GOPROXY=<Depot> alone and once
+with GOPROXY=<the upstream>. What passes upstream but fails through Depot alone is a
+Depot bug. Stdout is Markdown for docs/bench.md; progress goes to stderr.
+
+    .venv/bin/python bench/corpus.py [--limit N] [--spread] [--only REGEX] [--workers 2]
+        [--concurrency 8] [--timeout 1800] [--json FILE] [--keep]
+    .venv/bin/python bench/corpus.py --check-corpus    # every line exists upstream?
+"""
+
+from __future__ import annotations
+
+import argparse
+import concurrent.futures
+import http.server
+import json
+import os
+import re
+import shlex
+import subprocess
+import sys
+import threading
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+from bench._harness import (  # noqa: E402
+    BenchError,
+    commit_line,
+    guarded_main,
+    machine_line,
+    remove_tree,
+    say,
+)
+from bench.goproxy import BIN, Processes, flask_cli, free_port, wait_http  # noqa: E402
+
+CORPUS = REPO / "bench" / "corpus.txt"
+# The consumers' build cache outlives a run (installs are compiled); never in the repo.
+CACHE = Path.home() / ".cache" / "depot" / "bench-corpus"
+# A request in one of these API states has reached its end (docs/pipeline.md).
+FINAL = ("published", "rejected", "failed")
+TAIL = 800  # characters of a go command's output kept for the report
+
+
+# --------------------------------------------------------------------------- the corpus
+
+
+@dataclass(frozen=True)
+class Target:
+    module: str
+    version: str
+    group: str
+
+    @property
+    def label(self) -> str:
+        return f"{self.module}@{self.version}"
+
+
+def read_corpus(path: Path) -> list[Target]:
+    """One module@version a line; `# == name ==` opens a group; other `#` text is a comment."""
+    targets, group = [], ""
+    for raw in path.read_text().splitlines():
+        line = raw.strip()
+        if line.startswith("# =="):
+            group = line.strip("#= ")
+            continue
+        line = line.split("#", 1)[0].strip()
+        if not line:
+            continue
+        module, sep, version = line.partition("@")
+        if not sep or not version:
+            raise BenchError(f"{path}: {raw!r} is not module@version")
+        targets.append(Target(module, version, group))
+    return targets
+
+
+def select(targets: list[Target], only: str | None, limit: int | None,
+           spread: bool) -> list[Target]:
+    """The slice to run: a regex filter, then the first N, or N taken round-robin over groups."""
+    if only:
+        pattern = re.compile(only)
+        targets = [t for t in targets if pattern.search(t.label)]
+    if limit is None or limit >= len(targets):
+        return targets
+    if not spread:
+        return targets[:limit]
+    by_group: dict[str, list[Target]] = {}
+    for t in targets:
+        by_group.setdefault(t.group, []).append(t)
+    queues = list(by_group.values())
+    picked: list[Target] = []
+    while len(picked) < limit:
+        for queue in queues:
+            if queue and len(picked) < limit:
+                picked.append(queue.pop(0))
+    return picked
+
+
+def escape(text: str) -> str:
+    """The GOPROXY protocol's case escape: an upper-case letter becomes `!` + lower-case."""
+    return re.sub(r"[A-Z]", lambda m: "!" + m.group(0).lower(), text)
+
+
+def toolchain_upstream(go: str) -> tuple[str, str]:
+    """(first proxy of the toolchain's default GOPROXY, the rest of the list)."""
+    from app.config import toolchain_default
+
+    first, _, rest = toolchain_default(go, "GOPROXY").partition(",")
+    if not first.startswith("http"):
+        raise BenchError(f"the toolchain's GOPROXY starts with {first!r}, not a proxy URL")
+    return first.rstrip("/"), rest
+
+
+def check_corpus(args: argparse.Namespace) -> int:
+    """Ask the upstream for every line's .info; say which are missing (exit 1 if any)."""
+    from app.config import find_go
+
+    upstream, _ = toolchain_upstream(find_go())
+    targets = select(read_corpus(args.corpus), args.only, args.limit, args.spread)
+
+    def info(t: Target) -> tuple[Target, str]:
+        url = f"{upstream}/{escape(t.module)}/@v/{escape(t.version)}.info"
+        try:
+            with urllib.request.urlopen(url, timeout=60) as resp:
+                return t, "" if resp.status == 200 else str(resp.status)
+        except urllib.error.HTTPError as exc:
+            return t, f"{exc.code} {exc.read(200).decode(errors='replace').strip()}"
+        except OSError as exc:
+            return t, f"{type(exc).__name__}: {exc}"
+
+    with concurrent.futures.ThreadPoolExecutor(8) as pool:
+        missing = [(t, why) for t, why in pool.map(info, targets) if why]
+    for t, why in missing:
+        print(f"missing: {t.label}: {why}")
+    say(f"{len(targets) - len(missing)} of {len(targets)} lines exist at {upstream}")
+    return 1 if missing else 0
+
+
+# --------------------------------------------------------------------------- the upstream relay
+
+
+class Relay(http.server.ThreadingHTTPServer):
+    """Forwards every GET/HEAD to the upstream and counts them: Depot's upstream traffic.
+
+    Depot's go commands reach the upstream only through DEPOT_UPSTREAM (the checksum
+    database too, by the proxy's /sumdb/ path), so this count is all of it.
+    """
+
+    daemon_threads = True
+
+    def __init__(self, upstream: str) -> None:
+        super().__init__(("127.0.0.1", 0), _RelayHandler)
+        self.upstream = upstream
+        self.lock = threading.Lock()
+        self.counts: dict[str, int] = {}
+        self.bytes = 0
+        self.statuses: dict[int, int] = {}
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.server_address[1]}"
+
+    def record(self, kind: str, status: int, size: int) -> None:
+        with self.lock:
+            self.counts[kind] = self.counts.get(kind, 0) + 1
+            self.statuses[status] = self.statuses.get(status, 0) + 1
+            self.bytes += size
+
+    def snapshot(self) -> tuple[dict[str, int], int, dict[int, int]]:
+        with self.lock:
+            return dict(self.counts), self.bytes, dict(self.statuses)
+
+
+def request_kind(path: str) -> str:
+    if path.startswith("/sumdb/"):
+        return "sumdb"
+    for suffix in (".info", ".mod", ".zip", "/@v/list", "/@latest"):
+        if path.split("?", 1)[0].endswith(suffix):
+            return suffix.rsplit("/", 1)[-1].lstrip(".@")
+    return "other"
+
+
+class _RelayHandler(http.server.BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    server: Relay
+
+    def log_message(self, format: str, *args: object) -> None:  # noqa: A002
+        pass
+
+    def do_GET(self) -> None:  # noqa: N802
+        self._forward(body=True)
+
+    def do_HEAD(self) -> None:  # noqa: N802
+        self._forward(body=False)
+
+    def _forward(self, body: bool) -> None:
+        req = urllib.request.Request(self.server.upstream + self.path,
+                                     method="GET" if body else "HEAD",
+                                     headers={"Accept-Encoding": "identity"})
+        try:
+            resp = urllib.request.urlopen(req, timeout=300)
+        except urllib.error.HTTPError as exc:
+            resp = exc
+        except OSError as exc:
+            message = f"relay: upstream unreachable: {exc}\n".encode()
+            self.send_response(502)
+            self.send_header("Content-Length", str(len(message)))
+            self.end_headers()
+            self.wfile.write(message)
+            self.server.record(request_kind(self.path), 502, 0)
+            return
+        with resp:
+            status = resp.status if hasattr(resp, "status") else resp.code
+            length = resp.headers.get("Content-Length")
+            data = None if length is not None or not body else resp.read()
+            self.send_response(status)
+            for name in ("Content-Type", "Cache-Control", "ETag", "Last-Modified"):
+                if resp.headers.get(name):
+                    self.send_header(name, resp.headers[name])
+            self.send_header("Content-Length", str(len(data)) if data is not None else
+                             length or "0")
+            self.end_headers()
+            sent = 0
+            if data is not None:
+                self.wfile.write(data)
+                sent = len(data)
+            elif body:
+                while chunk := resp.read(1 << 16):
+                    self.wfile.write(chunk)
+                    sent += len(chunk)
+        self.server.record(request_kind(self.path), status, sent)
+
+
+# --------------------------------------------------------------------------- requests
+
+
+@dataclass
+class Outcome:
+    target: Target
+    request_id: int = 0
+    state: str = "not submitted"
+    reason: str = ""
+    version_state: str = ""  # the version's own state (validation_failed vs failed)
+    unserved: list[dict] = field(default_factory=list)
+    dependencies: int = 0
+    seconds: float | None = None  # submission to the final state
+    already: bool = False  # final at submission (e.g. published as a dependency before)
+    timed_out: bool = False
+    retracted: bool = False
+    deprecated: str = ""
+    validation_note: str = ""
+    checks: dict[str, Check] = field(default_factory=dict)
+
+    @property
+    def category(self) -> str:
+        if self.timed_out and self.state != "failed":
+            return "timed out"
+        if self.state == "published":
+            return "published with held members" if self.unserved else "published"
+        if self.state == "rejected":
+            return "refused"
+        return "failed"
+
+
+@dataclass
+class Check:
+    ok: bool
+    step: str = ""  # the step that failed
+    output: str = ""  # its output's tail
+    seconds: float = 0.0
+    packages: int = 0
+    commands: int = 0
+    installed: int = 0
+    broken: dict[str, str] = field(default_factory=dict)  # package: error, from go list -deps
+
+
+class Api:
+    """Depot's JSON API, as the request page's script uses it."""
+
+    def __init__(self, base: str) -> None:
+        self.base = base
+
+    def call(self, method: str, path: str, body: dict | None = None) -> tuple[int, dict]:
+        data = json.dumps(body).encode() if body is not None else None
+        req = urllib.request.Request(self.base + path, data=data, method=method,
+                                     headers={"Content-Type": "application/json",
+                                              "Accept": "application/json"})
+        try:
+            with urllib.request.urlopen(req, timeout=60) as resp:
+                return resp.status, json.loads(resp.read() or b"{}")
+        except urllib.error.HTTPError as exc:
+            try:
+                return exc.code, json.loads(exc.read() or b"{}")
+            except ValueError:
+                return exc.code, {}
+
+    def submit(self, t: Target) -> dict:
+        for _attempt in range(5):
+            code, body = self.call("POST", "/api/v1/requests",
+                                   {"module": t.module, "version": t.version})
+            if code == 202:
+                return body
+            if code not in (429, 503):
+                return {"state": "rejected", "reason": f"HTTP {code}: {body}", "id": 0}
+            time.sleep(5)
+        raise BenchError(f"{t.label}: Depot kept answering {code} to the request")
+
+    def status(self, request_id: int) -> dict:
+        code, body = self.call("GET", f"/api/v1/requests/{request_id}")
+        if code != 200:
+            raise BenchError(f"GET /api/v1/requests/{request_id}: HTTP {code} {body}")
+        return body
+
+    def version(self, t: Target) -> dict:
+        """The version's own facts (state, retraction, note): the module JSON's "version"."""
+        query = urllib.parse.quote(t.version)
+        code, body = self.call("GET", f"/api/v1/modules/{t.module}?version={query}")
+        return (body.get("version") or {}) if code == 200 else {}
+
+
+def settle(api: Api, outcome: Outcome, body: dict) -> bool:
+    """Take a status body into the outcome; True once the request is final."""
+    outcome.state, outcome.reason = body.get("state", "?"), body.get("reason") or ""
+    outcome.unserved = body.get("unserved") or []
+    outcome.dependencies = len(body.get("dependencies") or [])
+    if outcome.state not in FINAL:
+        return False
+    if outcome.state == "failed":
+        # "failed" is either final (validation_failed) or transient (RQ retries it).
+        outcome.version_state = api.version(outcome.target).get("state", "")
+        return outcome.version_state != "failed"
+    return True
+
+
+def run_requests(api: Api, targets: list[Target], concurrency: int,
+                 timeout: float) -> list[Outcome]:
+    """Submit with at most ``concurrency`` open, poll each until final or its deadline."""
+    pending = list(targets)
+    open_: dict[int, tuple[Outcome, float]] = {}
+    done: list[Outcome] = []
+    total = len(targets)
+    while pending or open_:
+        while pending and len(open_) < concurrency:
+            t = pending.pop(0)
+            outcome, began = Outcome(t), time.monotonic()
+            body = api.submit(t)
+            outcome.request_id = int(body.get("id") or 0)
+            if not outcome.request_id or settle(api, outcome, body):
+                outcome.seconds, outcome.already = time.monotonic() - began, True
+                done.append(outcome)
+                say(f"[{len(done)}/{total}] {t.label}: {outcome.state} at once {outcome.reason}"
+                    [:300])
+                continue
+            open_[outcome.request_id] = (outcome, began)
+        time.sleep(2)
+        for request_id, (outcome, began) in list(open_.items()):
+            final = settle(api, outcome, api.status(request_id))
+            elapsed = time.monotonic() - began
+            if final or elapsed > timeout:
+                outcome.seconds, outcome.timed_out = elapsed, not final
+                del open_[request_id]
+                done.append(outcome)
+                what = "timed out in state " if not final else ""
+                say(f"[{len(done)}/{total}] {outcome.target.label}: {what}{outcome.state} "
+                    f"after {elapsed:.0f} s {outcome.reason}"[:300])
+    for outcome in done:
+        if outcome.state == "published":
+            detail = api.version(outcome.target)
+            outcome.retracted = bool(detail.get("retracted"))
+            outcome.deprecated = detail.get("deprecated") or ""
+            outcome.validation_note = detail.get("validation_note") or ""
+    order = {t.label: i for i, t in enumerate(targets)}
+    return sorted(done, key=lambda o: order[o.target.label])
+
+
+# --------------------------------------------------------------------------- consumer check
+
+
+def consumer_env(workdir: Path, goproxy: str) -> dict[str, str]:
+    """A fresh consumer: empty module cache, only this GOPROXY, checksum database on."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("GO", "CGO_"))}
+    home = workdir / "home"
+    (home / ".config" / "go" / "telemetry").mkdir(parents=True, exist_ok=True)
+    (home / ".config" / "go" / "telemetry" / "mode").write_text("off\n")
+    env.update(HOME=str(home), XDG_CONFIG_HOME=str(home / ".config"),
+               GOMODCACHE=str(workdir / "modcache"), GOPATH=str(workdir / "gopath"),
+               GOBIN=str(workdir / "bin"), GOCACHE=str(CACHE / "gocache"), GOENV="off",
+               GOTOOLCHAIN="local", GOWORK="off", GO111MODULE="on",
+               # -trimpath: the build cache stays valid across fresh module caches.
+               GOFLAGS="-mod=mod -modcacherw -trimpath", GOPROXY=goproxy,
+               GONOSUMDB="", GONOSUMCHECK="", GOPRIVATE="", GONOPROXY="", GOINSECURE="",
+               # As Depot's own validator: what a package needs of cgo is not Depot's part.
+               CGO_ENABLED="0")
+    return env
+
+
+def is_internal(path: str) -> bool:
+    parts = path.split("/")
+    return "internal" in parts
+
+
+def consumer_check(go: str, t: Target, goproxy: str, workdir: Path, timeout: float,
+                   max_commands: int) -> Check:
+    """go get M@V, go mod download all, go list -m all, go list -deps over a program
+    importing M's importable packages and commands, go install of (some of) its commands."""
+    began = time.monotonic()
+    workdir.mkdir(parents=True)
+    env = consumer_env(workdir, goproxy)
+    consumer = workdir / "consumer"
+    consumer.mkdir()
+    check = Check(ok=False)
+
+    def go_run(step: str, args: list[str], cwd: Path = consumer) -> str | None:
+        try:
+            done = subprocess.run([go, *args], cwd=cwd, env=env, capture_output=True,
+                                  text=True, errors="replace", timeout=timeout)
+        except subprocess.TimeoutExpired:
+            check.step, check.output = step, f"timed out after {timeout:.0f} s"
+            return None
+        if done.returncode != 0:
+            check.step = step
+            check.output = (done.stderr.strip() or done.stdout.strip())[-TAIL:]
+            return None
+        return done.stdout
+
+    try:
+        steps = [("go mod init", ["mod", "init", "corpus.test/consumer"]),
+                 ("go get", ["get", t.label]),
+                 ("go mod download all", ["mod", "download", "all"]),
+                 ("go list -m all", ["list", "-m", "all"])]
+        for step, cmd in steps:
+            if go_run(step, cmd) is None:
+                return check
+        listed = go_run("go list M/...", [
+            "list", "-e", "-f",
+            "{{.ImportPath}}\t{{.Name}}\t{{with .Module}}{{.Path}}{{end}}\t"
+            "{{with .Error}}{{.Err}}{{end}}", f"{t.module}/..."])
+        if listed is None:
+            return check
+        packages, commands = [], []
+        for line in listed.splitlines():
+            path, name, module, error = (line.split("\t") + ["", "", ""])[:4]
+            if module != t.module or error or not name:
+                continue  # another module's, or nothing to build on linux/amd64
+            if name == "main":
+                commands.append(path)
+            elif not is_internal(path):
+                packages.append(path)
+        check.packages, check.commands = len(packages), len(commands)
+        imports = "\n".join(f'\t_ "{p}"' for p in packages)
+        (consumer / "main.go").write_text(
+            f"package main\n\nimport (\n{imports}\n)\n\nfunc main() {{}}\n" if packages
+            else "package main\n\nfunc main() {}\n")
+        deps = go_run("go list -deps", [
+            "list", "-e", "-deps", "-f",
+            "{{if .Error}}{{.ImportPath}}\t{{.Error.Err}}{{end}}", ".", *commands])
+        if deps is None:
+            return check
+        for line in deps.splitlines():
+            if "\t" in line:
+                path, error = line.split("\t", 1)
+                check.broken[path] = error.replace("\n", " ")[:300]
+        if check.broken:
+            check.step = "go list -deps"
+            check.output = "; ".join(f"{p}: {e}" for p, e in
+                                     sorted(check.broken.items()))[-TAIL:]
+            return check
+        installer = workdir / "install"
+        installer.mkdir()
+        for command in commands[:max_commands]:
+            if go_run(f"go install {command}@{t.version}",
+                      ["install", f"{command}@{t.version}"], cwd=installer) is None:
+                return check
+            check.installed += 1
+        check.ok = True
+        return check
+    finally:
+        check.seconds = time.monotonic() - began
+        remove_tree(workdir)
+
+
+def run_checks(go: str, outcomes: list[Outcome], legs: dict[str, str], tmp: Path,
+               timeout: float, max_commands: int, jobs: int) -> None:
+    published = [o for o in outcomes if o.state == "published"]
+
+    def one(item: tuple[int, Outcome]) -> None:
+        i, o = item
+        for leg, goproxy in legs.items():
+            o.checks[leg] = consumer_check(go, o.target, goproxy, tmp / f"check-{i}-{leg}",
+                                           timeout, max_commands)
+        verdict = ", ".join(f"{leg} {'pass' if c.ok else 'FAIL at ' + c.step}"
+                            for leg, c in o.checks.items())
+        say(f"consumer check {o.target.label}: {verdict}")
+
+    with concurrent.futures.ThreadPoolExecutor(jobs) as pool:
+        list(pool.map(one, enumerate(published)))
+
+
+# --------------------------------------------------------------------------- metrics
+
+
+def job_metrics(base: str) -> dict[str, dict[str, float]]:
+    """Per stage: jobs (ok, failed) and summed seconds, from Depot's /metrics."""
+    with urllib.request.urlopen(base + "/metrics", timeout=60) as resp:
+        text = resp.read().decode()
+    stages: dict[str, dict[str, float]] = {}
+    for m in re.finditer(r'^depot_jobs_total\{(?=[^}]*stage="([^"]+)")(?=[^}]*outcome="([^"]+)")'
+                         r'[^}]*\} (\S+)$', text, re.M):
+        stages.setdefault(m.group(1), {})[m.group(2)] = float(m.group(3))
+    for m in re.finditer(r'^depot_job_duration_seconds_sum\{stage="([^"]+)"\} (\S+)$', text,
+                         re.M):
+        stages.setdefault(m.group(1), {})["seconds"] = float(m.group(2))
+    return stages
+
+
+# --------------------------------------------------------------------------- the run
+
+
+def run(args: argparse.Namespace, tmp: Path, procs: Processes) -> None:
+    from app.config import find_go
+
+    go = find_go()
+    upstream, rest = toolchain_upstream(go)
+    targets = select(read_corpus(args.corpus), args.only, args.limit, args.spread)
+    if not targets:
+        raise BenchError("no corpus line matches")
+    CACHE.mkdir(parents=True, exist_ok=True)
+    relay = None
+    depot_upstream = upstream + ("," + rest if rest else "")
+    if not args.no_relay:
+        relay = Relay(upstream)
+        threading.Thread(target=relay.serve_forever, daemon=True).start()
+        depot_upstream = relay.url + ("," + rest if rest else "")
+    port = free_port()
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith("DEPOT_") and k not in ("DATABASE_URL", "REDIS_URL",
+                                                        "ELASTICSEARCH_URL")}
+    env.update(DEPOT_DATA_DIR=str(tmp / "data"), DEPOT_PORT=str(port),
+               DEPOT_UPSTREAM=depot_upstream, DEPOT_ON_MISS=args.on_miss,
+               DEPOT_REQUEST_LIMIT="0", DEPOT_LOG_FORMAT="json")
+    flask_cli(["migrate"], env)
+    log = tmp / "serve.log"
+    serve = procs.start("depot", [str(BIN / "flask"), "--app", "app", "serve", "--workers",
+                                  str(args.workers)], log, cwd=REPO, env=env)
+    base = f"http://127.0.0.1:{port}"
+    wait_http(base + "/", serve, log)
+    say(f"Depot on {base} ({args.workers} workers, upstream {depot_upstream}); "
+        f"{len(targets)} versions")
+    began = time.monotonic()
+    outcomes = run_requests(Api(base), targets, args.concurrency, args.timeout)
+    wall = time.monotonic() - began
+    metrics = job_metrics(base)
+    traffic = relay.snapshot() if relay else None
+    if serve.poll() is not None:
+        raise BenchError(f"Depot stopped during the run:\n{log.read_text()[-3000:]}")
+    save(args.json, outcomes)  # the requests' part survives a run stopped during the checks
+    if not args.no_check:
+        say("consumer checks: GOPROXY=Depot alone, then GOPROXY=upstream")
+        run_checks(go, outcomes, {"depot": base, "upstream": upstream}, tmp,
+                   args.check_timeout, args.max_commands, args.check_jobs)
+        save(args.json, outcomes)
+    report(args, outcomes, wall, metrics, traffic, upstream)
+
+
+def save(path: str | None, outcomes: list[Outcome]) -> None:
+    if path:
+        Path(path).write_text(json.dumps(
+            [{**asdict(o), "category": o.category} for o in outcomes], indent=1))
+
+
+def pct(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
+
+
+def reason_class(reason: str) -> str:
+    """The kind of a refusal: its text before the first colon, without names and numbers."""
+    head = reason.split(":", 1)[0].strip() or "(no reason given)"
+    return re.sub(r"\S+@v\S+", "M@V", head)[:80]
+
+
+def report(args: argparse.Namespace, outcomes: list[Outcome], wall: float,
+           metrics: dict[str, dict[str, float]],
+           traffic: tuple[dict[str, int], int, dict[int, int]] | None, upstream: str) -> None:
+    argv = " ".join(shlex.quote(a) for a in sys.argv[1:])
+    print("## Real corpus (issue 18)\n")
+    print(f"- date: {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}")
+    print(f"- command: `.venv/bin/python bench/corpus.py {argv}`")
+    print(machine_line())
+    print(commit_line())
+    print(f"- Depot as `make run` starts it: `flask --app app serve --workers {args.workers}` "
+          f"(gunicorn, {args.workers} pipeline worker(s), embedded Redis, SQLite), fresh data "
+          f"dir, DEPOT_ON_MISS={args.on_miss}; upstream {upstream}"
+          f"{' through a counting relay in the script' if traffic else ''}")
+    print(f"- corpus: {len(outcomes)} versions of bench/corpus.txt"
+          f"{f' matching `{args.only}`' if args.only else ''}"
+          f"{f', {args.limit} taken ' + ('round-robin over its groups' if args.spread else 'from the top') if args.limit else ''}"  # noqa: E501
+          f"; {args.concurrency} requests open at once; {args.timeout:.0f} s allowed each\n")
+
+    counts: dict[str, int] = {}
+    for o in outcomes:
+        key = o.category if o.category != "refused" else f"refused: {reason_class(o.reason)}"
+        if o.category == "failed":
+            key = f"failed ({o.version_state or 'transient'}): {reason_class(o.reason)}"
+        counts[key] = counts.get(key, 0) + 1
+    print("| outcome | versions |\n|---|---:|")
+    for key in sorted(counts, key=lambda k: (not k.startswith("published"), k)):
+        print(f"| {key} | {counts[key]} |")
+    print(f"| all | {len(outcomes)} |\n")
+
+    published = [o for o in outcomes if o.state == "published"]
+    if published and not args.no_check:
+        print("Consumer check of each published version (fresh module cache, `go get`, "
+              "`go mod download all`, `go list -m all`, `go list -deps` over a program "
+              "importing every importable package and command, `go install` of up to "
+              f"{args.max_commands} commands; CGO_ENABLED=0, GOTOOLCHAIN=local):\n")
+        print("| GOPROXY | pass | fail |\n|---|---:|---:|")
+        for leg, name in (("depot", "Depot alone"), ("upstream", "the upstream alone")):
+            ok = sum(1 for o in published if o.checks.get(leg) and o.checks[leg].ok)
+            print(f"| {name} | {ok} | {len(published) - ok} |")
+        bugs = [o for o in published if o.checks["upstream"].ok and not o.checks["depot"].ok]
+        extra = [o for o in published if not o.checks["upstream"].ok and not o.checks["depot"].ok
+                 and set(o.checks["depot"].broken) - set(o.checks["upstream"].broken)]
+        both = [o for o in published if not o.checks["upstream"].ok and o not in extra]
+        print(f"\nUpstream passes, Depot alone fails (Depot bugs): {len(bugs)}"
+              + ("" if bugs else "."))
+        for o in bugs + extra:
+            c = o.checks["depot"]
+            print(f"- `{o.target.label}`: {c.step}: {c.output.replace(chr(10), ' ')[:400]}")
+        if both:
+            print("\nBoth fail (the module's own): "
+                  + "; ".join(f"`{o.target.label}` ({o.checks['upstream'].step})"
+                              for o in both))
+        print()
+
+    timed = [o.seconds for o in outcomes if o.state == "published" and not o.already
+             and o.seconds is not None]
+    print("| measure | value |\n|---|---|")
+    print(f"| wall time of the requests | {wall:,.0f} s |")
+    if timed:
+        print(f"| request to published, p50 / p95 / max | {pct(timed, 0.5):,.0f} / "
+              f"{pct(timed, 0.95):,.0f} / {max(timed):,.0f} s ({len(timed)} versions; "
+              f"{sum(o.already for o in published)} were published already when asked) |")
+    jobs = {stage: int(m.get("ok", 0) + m.get("failed", 0)) for stage, m in metrics.items()}
+    seconds = sum(m.get("seconds", 0.0) for m in metrics.values())
+    final = [o for o in outcomes if not o.timed_out]
+    if metrics:
+        per_stage = ", ".join(f"{stage} {m.get('seconds', 0):,.0f} s / {jobs[stage]:,} jobs"
+                              for stage, m in sorted(metrics.items()))
+        print(f"| worker-seconds (from /metrics) | {seconds:,.0f} s: {per_stage} |")
+        if final:
+            print(f"| worker-seconds per requested version that ended | "
+                  f"{seconds / len(final):,.1f} s (module versions processed, dependencies "
+                  f"included: {jobs.get('process', 0):,}) |")
+    if traffic:
+        kinds, size, statuses = traffic
+        print(f"| upstream requests | {sum(kinds.values()):,} ("
+              + ", ".join(f"{k} {n:,}" for k, n in sorted(kinds.items()))
+              + f"); {size / 1e6:,.1f} MB; statuses "
+              + ", ".join(f"{s}: {n:,}" for s, n in sorted(statuses.items())) + " |")
+    if published:
+        held = sum(1 for o in published if o.unserved)
+        print(f"| published, retracted / deprecated / with a validation note / with held "
+              f"members | {sum(o.retracted for o in published)} / "
+              f"{sum(bool(o.deprecated) for o in published)} / "
+              f"{sum(bool(o.validation_note) for o in published)} / {held} |")
+
+    refusals = [o for o in outcomes if o.category not in ("published",)
+                and o.category != "published with held members"]
+    print("\nEvery version not published, with its reason:\n")
+    for o in refusals or []:
+        state = o.state + (f" ({o.version_state})" if o.version_state else "")
+        state = f"timed out in {state}" if o.timed_out else state
+        print(f"- `{o.target.label}`: {state}: {o.reason.replace(chr(10), ' ')[:600]}")
+    if not refusals:
+        print("- none")
+    held = [o for o in published if o.unserved]
+    if held:
+        print("\nPublished with held members:\n")
+        for o in held:
+            print(f"- `{o.target.label}`: " + "; ".join(
+                f"{u['module']}@{u['version']} ({u.get('reason') or ''})"[:200]
+                for u in o.unserved))
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--corpus", type=Path, default=CORPUS, help="module@version list")
+    parser.add_argument("--limit", type=int, help="at most N versions")
+    parser.add_argument("--spread", action="store_true",
+                        help="take the N round-robin over the corpus's groups")
+    parser.add_argument("--only", help="only versions whose module@version matches this regex")
+    parser.add_argument("--concurrency", type=int, default=8, help="requests open at once")
+    parser.add_argument("--timeout", type=float, default=1800,
+                        help="seconds a version may take from request to a final state")
+    parser.add_argument("--workers", type=int, default=2, help="Depot pipeline workers")
+    parser.add_argument("--on-miss", default="fetch", choices=("404", "fetch", "enqueue"),
+                        help="DEPOT_ON_MISS; fetch (default) is what `make run` serves; 404 "
+                             "makes the consumer check see only what the requests published "
+                             "(stricter: a pre-module version's imports resolved at 'latest' "
+                             "then fail)")
+    parser.add_argument("--no-check", action="store_true", help="skip the consumer checks")
+    parser.add_argument("--check-timeout", type=float, default=900,
+                        help="seconds one go command of a consumer check may take")
+    parser.add_argument("--check-jobs", type=int, default=1, help="consumer checks at once")
+    parser.add_argument("--max-commands", type=int, default=3,
+                        help="commands (main packages) go install'ed per version")
+    parser.add_argument("--no-relay", action="store_true",
+                        help="let Depot reach the upstream directly (no request count)")
+    parser.add_argument("--json", help="also write every outcome to this JSON file")
+    parser.add_argument("--keep", action="store_true", help="keep the temp dir")
+    parser.add_argument("--check-corpus", action="store_true",
+                        help="only ask the upstream whether every selected line exists")
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    if args.check_corpus:
+        return check_corpus(args)
+    return guarded_main(run, args, Processes(), "depot-bench-corpus-")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

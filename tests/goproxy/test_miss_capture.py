@@ -1,0 +1,110 @@
+"""Fetch mode answers a miss as soon as the asked version is captured (issue 18, item
+5): downloaded and checksum-verified by the go command, stored, through the license
+gate. Its build list and validation follow in the workers; concurrent clients whose
+modules share a dependency all get their files."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
+from pathlib import Path
+
+from rq import Queue
+
+from app.config import REPO_ROOT, Settings
+from app.models import VersionState
+from app.pipeline.capture import get_version
+from app.queue import connect, job_id
+from tests.conftest import go_client_env, make_app, run_go, settings_env, start_server
+from tests.fixtures.upstream import fixture_module, upstream_of
+
+SHARED = "depot.test/sharing/common"
+LEFT = "depot.test/sharing/left"
+RIGHT = "depot.test/sharing/right"
+
+
+def _sharing_upstream(root: Path):  # type: ignore[no-untyped-def]
+    return upstream_of(root, [
+        fixture_module(SHARED, "v1.0.0"),
+        fixture_module(LEFT, "v1.0.0", {SHARED: "v1.0.0"}),
+        fixture_module(RIGHT, "v1.0.0", {SHARED: "v1.0.0"}),
+    ])
+
+
+def flask_cli(settings: Settings, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "flask", "--app", "app", *args],
+                          cwd=REPO_ROOT, env=settings_env(settings), capture_output=True,
+                          text=True, timeout=600)
+
+
+def _state(app, module: str, version: str) -> VersionState | None:  # type: ignore[no-untyped-def]
+    with app.extensions["depot"].db.session() as session:
+        row = get_version(session, module, version)
+        return None if row is None else row.state
+
+
+def test_a_miss_is_answered_once_captured_and_the_rest_follows(
+    queued_settings: Settings, tmp_path: Path
+) -> None:
+    upstream = _sharing_upstream(tmp_path / "upstream")
+    fetching = replace(queued_settings, upstream=upstream.url, gosumdb="off", on_miss="fetch")
+    app = make_app(fetching)
+    try:
+        client = app.test_client()
+        resp = client.get(f"/{LEFT}/@v/v1.0.0.mod")
+        assert resp.status_code == 200, resp.get_data(as_text=True)
+        assert SHARED in resp.get_data(as_text=True)
+        # Answered from the captured version; its build list is the workers' job.
+        assert _state(app, LEFT, "v1.0.0") == VersionState.captured
+        assert _state(app, SHARED, "v1.0.0") is None
+        process = Queue("process", connection=connect(fetching))
+        assert job_id("complete", (LEFT, "v1.0.0")) in process.job_ids
+        # Another client asking for the same version is served the captured files.
+        again = client.get(f"/{LEFT}/@v/v1.0.0.zip")
+        assert again.status_code == 200 and again.data[:2] == b"PK"
+        # Not shown as published: only the exact files a client asked for are served.
+        page = client.get(f"/api/v1/modules/{LEFT}?version=v1.0.0").get_json()
+        assert page["version"]["validated"] is False
+
+        done = flask_cli(fetching, "worker", "--burst")
+        assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+        assert _state(app, LEFT, "v1.0.0") == VersionState.published
+        assert _state(app, SHARED, "v1.0.0") == VersionState.published
+    finally:
+        app.extensions["depot"].db.dispose()
+
+
+def _consumer(folder: Path, module: str) -> Path:
+    folder.mkdir(parents=True)
+    (folder / "go.mod").write_text(
+        f"module depot.test/consumer\n\ngo 1.21\n\nrequire {module} v1.0.0\n")
+    return folder
+
+
+def test_concurrent_misses_sharing_a_dependency_all_succeed(
+    queued_settings: Settings, tmp_path: Path
+) -> None:
+    upstream = _sharing_upstream(tmp_path / "upstream")
+    fetching = replace(queued_settings, upstream=upstream.url, gosumdb="off", on_miss="fetch")
+    assert flask_cli(fetching, "migrate").returncode == 0
+    server = start_server(fetching, tmp_path, workers=2)
+    try:
+        def client(module: str) -> subprocess.CompletedProcess:
+            home = tmp_path / f"client-{module.rsplit('/', 1)[-1]}"
+            work = _consumer(home / "work", module)
+            return run_go(["mod", "download", "all"], work,
+                          go_client_env(home, server.url, "off"), timeout=300)
+
+        began = time.monotonic()
+        with ThreadPoolExecutor(max_workers=2) as pool:
+            results = list(pool.map(client, [LEFT, RIGHT]))
+        took = time.monotonic() - began
+        for done in results:
+            assert done.returncode == 0, done.stderr
+        print(f"two concurrent `go mod download all` through an empty Depot: {took:.1f} s")
+    finally:
+        server.stop()
+    assert "Traceback" not in server.log.read_text()

@@ -1,0 +1,124 @@
+"""Work in the order users feel it (issue 18, item 3): validation before fetching more,
+what someone asked for before the crawl of a big build list, and a job waiting in the
+crawl is moved ahead when someone asks for it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from rq import Queue
+from rq.job import Job
+
+from app.config import Settings
+from app.models import Module, ModuleVersion, RequestSource, VersionState
+from app.pipeline.capture import get_version
+from app.pipeline.inline import InlineDispatcher
+from app.pipeline.requests import status, submit
+from app.pipeline.stages import SMALL_BUILD_LIST, Pipeline
+from app.queue import CRAWL, QUEUES, RQDispatcher, connect, job_id
+from app.services import Services
+from tests.conftest import services_on
+from tests.fixtures.upstream import fixture_module, upstream_of
+
+
+def _lengths(dispatcher: RQDispatcher) -> dict[str, int]:
+    return {name: Queue(name, connection=dispatcher.connection).count for name in QUEUES}
+
+
+def test_workers_take_validation_first_and_the_crawl_last() -> None:
+    order = list(QUEUES)
+    assert order.index("discovery") < order.index("validate") < order.index("process")
+    assert order.index("process") < order.index(CRAWL)
+
+
+def _staged(services: Services, path: str, version: str) -> None:
+    with services.db.session() as session:
+        mod = Module(path=path)
+        session.add(mod)
+        session.flush()
+        session.add(ModuleVersion(module_id=mod.id, version=version,
+                                  state=VersionState.processing))
+
+
+def test_a_big_build_list_is_crawled_behind_small_ones(services: Services,
+                                                       queued_settings: Settings) -> None:
+    dispatcher = RQDispatcher(queued_settings, connect(queued_settings))
+    pipeline = Pipeline(services, dispatcher)
+    _staged(services, "depot.test/small", "v1.0.0")
+    _staged(services, "depot.test/big", "v1.0.0")
+
+    small = [(f"depot.test/dep/s{i}", "v1.0.0") for i in range(3)]
+    pipeline._record_build_list("depot.test/small", "v1.0.0", small)
+    assert _lengths(dispatcher)["process"] == 3 and _lengths(dispatcher)[CRAWL] == 0
+
+    big = [(f"depot.test/dep/b{i}", "v1.0.0") for i in range(SMALL_BUILD_LIST + 1)]
+    pipeline._record_build_list("depot.test/big", "v1.0.0", big)
+    assert _lengths(dispatcher)["process"] == 3
+    assert _lengths(dispatcher)[CRAWL] == SMALL_BUILD_LIST + 1
+
+    # What a crawl job causes stays in the crawl (the lane a worker reads off its job).
+    crawling = dispatcher.in_lane(True)
+    crawling.enqueue("validate", "depot.test/dep/b0", "v1.0.0")
+    assert _lengths(dispatcher)["validate"] == 0
+    assert _lengths(dispatcher)[CRAWL] == SMALL_BUILD_LIST + 2
+    assert crawling.has_job("validate", "depot.test/dep/b0", "v1.0.0")
+
+
+def test_asking_for_crawled_work_moves_it_ahead(queued_settings: Settings) -> None:
+    connection = connect(queued_settings)
+    urgent = RQDispatcher(queued_settings, connection)
+    urgent.in_lane(True).enqueue("process", "depot.test/shared", "v1.0.0")
+    urgent.in_lane(True).enqueue("process", "depot.test/other", "v1.0.0")
+    jid = job_id("process", ("depot.test/shared", "v1.0.0"))
+    assert Job.fetch(jid, connection=connection).origin == CRAWL
+
+    urgent.enqueue("process", "depot.test/shared", "v1.0.0")  # a small request needs it too
+    assert _lengths(urgent)["process"] == 1 and _lengths(urgent)[CRAWL] == 1
+    assert Queue("process", connection=connection).job_ids == [jid]
+    assert Job.fetch(jid, connection=connection).origin == "process"
+    assert urgent.has_job("process", "depot.test/shared", "v1.0.0")
+
+    urgent.withdraw("process", "depot.test/other", "v1.0.0")  # found in either lane
+    assert _lengths(urgent)[CRAWL] == 0
+
+
+class HoldingBack(InlineDispatcher):
+    """The in-process queue, keeping back the processing of some modules (a crawl
+    that reaches them later)."""
+
+    def __init__(self, services: Services, later: set[str]) -> None:
+        super().__init__(services)
+        self.later = later
+        self.kept: list[tuple[str, ...]] = []
+
+    def enqueue(self, stage: str, *args: str) -> None:
+        if stage == "process" and args[0] in self.later:
+            self.kept.append((stage, *args))
+            return
+        super().enqueue(stage, *args)
+
+
+def test_a_blocked_version_is_published_when_its_dependency_arrives(
+    services: Services, tmp_path: Path
+) -> None:
+    dep, top = "depot.test/later/dep", "depot.test/later/top"
+    services = services_on(services, upstream_of(tmp_path / "upstream", [
+        fixture_module(dep, "v1.0.0"), fixture_module(top, "v1.0.0", {dep: "v1.0.0"})]))
+    dispatcher = HoldingBack(services, later={dep})
+    pipeline = Pipeline(services, dispatcher)
+    done = submit(services, dispatcher, top, "v1.0.0", RequestSource.api)
+    dispatcher.drain(pipeline)
+    with services.db.session() as session:
+        row = get_version(session, top, "v1.0.0")
+        assert row.state == VersionState.blocked
+        assert row.reason == f"blocked: needs {dep}@v1.0.0"
+    assert status(services, done.request_id)["state"] == "validating"
+
+    dispatcher.later.clear()  # the crawl reaches it
+    for work in dispatcher.kept:
+        dispatcher.enqueue(*work)
+    dispatcher.drain(pipeline)
+    with services.db.session() as session:
+        assert get_version(session, top, "v1.0.0").state == VersionState.published
+        assert get_version(session, dep, "v1.0.0").state == VersionState.published
+    assert status(services, done.request_id)["state"] == "published"

@@ -5,7 +5,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: run test lint bench bench-goproxy bench-ui bench-search bench-insight bench-graph bench-ingest bench-soak bench-corpus install install-dev clean
+.PHONY: run test lint bench bench-goproxy bench-ui bench-search bench-insight bench-graph bench-ingest bench-soak bench-corpus bench-latency install install-dev clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -69,6 +69,14 @@ bench-soak: $(VENV)/.installed-dev
 # takes hours and needs the network; CORPUS_ARGS picks a slice, e.g. "--limit 60 --spread".
 bench-corpus: $(VENV)/.installed-dev
 	$(BIN)/python bench/corpus.py $(CORPUS_ARGS)
+
+# How long a user waits (docs/bench.md, "Latency and the order of work"): a cold GOPROXY
+# miss for cobra against a fresh Depot and the upstream, a request on an empty Depot, and
+# a request behind goreleaser's 140-module crawl. Not part of `make bench`: it needs the
+# network (the real Go module proxy and checksum database) and takes 20-30 min;
+# LATENCY_ARGS picks a part, e.g. "--only cold,request".
+bench-latency: $(VENV)/.installed-dev
+	$(BIN)/python bench/latency.py $(LATENCY_ARGS)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache

@@ -57,6 +57,9 @@ STATES = ["pending", "fetching", "processing", "captured", "staged", "validating
           "published", "rejected", "failed", "validation_failed"]
 
 SCHEMAS: dict[str, Any] = {
+    "Unserved": {"type": "object", "required": ["module", "version", "reason"],
+                 "properties": {"module": {"type": "string"}, "version": {"type": "string"},
+                                "reason": {"type": "string"}}},
     "Error": {"type": "object", "required": ["error"],
               "properties": {"error": {"type": "string"}}},
     "Version": {
@@ -97,10 +100,7 @@ SCHEMAS: dict[str, Any] = {
                     "description": "a published version's build-list members that Depot "
                                    "holds but does not serve, each with why (consumers "
                                    "need GOPROXY=<Depot>,direct)",
-                    "items": {"type": "object", "required": ["module", "version", "reason"],
-                              "properties": {"module": {"type": "string"},
-                                             "version": {"type": "string"},
-                                             "reason": {"type": "string"}}}},
+                    "items": _ref("Unserved")},
             },
         }],
     },
@@ -499,10 +499,7 @@ SCHEMAS: dict[str, Any] = {
                 "description": "members of the build list Depot holds but does not serve "
                                "(not redistributable, refused, or failed), each with why; "
                                "a published version with any says so in its reason",
-                "items": {"type": "object", "required": ["module", "version", "reason"],
-                          "properties": {"module": {"type": "string"},
-                                         "version": {"type": "string"},
-                                         "reason": {"type": "string"}}}},
+                "items": _ref("Unserved")},
         },
     },
 }

@@ -68,5 +68,7 @@ def test_a_held_member_is_named_not_fatal(held_services):
         # The request's reason names this server, as its asker reaches it.
         asked = client.get(f"/api/v1/requests/{done.request_id}").get_json()
         assert "GOPROXY=http://localhost,direct" in asked["reason"]
+        shown = client.get(f"/request/{done.request_id}").get_data(as_text=True)
+        assert "<strong>Published with 1 held module.</strong>" in shown
     finally:
         app.extensions["depot"].db.dispose()

@@ -629,7 +629,11 @@ class Pipeline:
         return f"validating with {module}@{version}"
 
     def _companions(self, module: str, version: str, limit: int) -> list[tuple[str, str]]:
-        """Claim up to ``limit`` ready versions whose build lists agree with this one's."""
+        """Claim up to ``limit`` ready versions whose build lists agree with this one's.
+
+        A version someone waits for (an open request from a person or a client, not a
+        seed list) takes companions from its own build list only: a small request's
+        validation must not carry a crawl's versions along."""
         if limit <= 0:
             return []
         picked: list[tuple[str, str]] = []
@@ -637,13 +641,19 @@ class Pipeline:
             owner = get_version(session, module, version)
             selected = {m.path: m.member_version for m in owner.build_list}
             selected[module] = version
-            candidates = session.scalars(
+            query = (
                 select(ModuleVersion)
                 .where(ModuleVersion.state.in_((VersionState.staged, VersionState.blocked)),
                        ModuleVersion.redistributable.is_(True), ModuleVersion.id != owner.id)
-                .order_by(ModuleVersion.id)
-                .limit(limit * 4)
-            ).all()
+            )
+            awaited = session.scalar(select(Request.id).where(
+                Request.version_id == owner.id, Request.is_open.is_(True),
+                Request.source != RequestSource.seed).limit(1))
+            if awaited is not None:
+                query = query.join(Module).where(Module.path.in_(
+                    [m.path for m in owner.build_list]))
+            candidates = session.scalars(
+                query.order_by(ModuleVersion.id).limit(limit * 4)).all()
             for cand in candidates:
                 if len(picked) >= limit:
                     break

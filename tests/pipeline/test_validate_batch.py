@@ -166,3 +166,21 @@ def test_retry_after_staging_queues_the_validation_the_dead_run_did_not(services
     assert hold.validate == []
     assert Pipeline(services, hold, reclaim=True).process(*C).status == "skipped"
     assert hold.validate == [C]
+
+
+def test_a_version_someone_waits_for_takes_companions_from_its_own_tree_only(
+    services: Services,
+):
+    from app.models import Request, RequestSource, RequestState
+
+    pipeline = staged(services, A11, A10)
+    with services.db.session() as session:
+        row = get_version(session, *B)
+        session.add(Request(module=B[0], query=B[1], source=RequestSource.api,
+                            version_id=row.id, state=RequestState.resolved))
+
+    # b's tree is c alone: a@v1.1.0 and a@v1.0.0 (ready, compatible) are someone else's.
+    assert pipeline.validate(*B).status == "published"
+    assert pipeline.rooms == [2]
+    assert state(services, C)[0] == VersionState.published
+    assert {state(services, t)[0] for t in (A11, A10)} == {VersionState.staged}

@@ -137,27 +137,31 @@ def clean_room(
     if not problems:
         return CleanRoom(True, "", hashes)
     try:
-        upstream, added = _against_upstream(settings, workdir / "against-upstream", targets,
-                                             {path for path, _ in hashes})
+        upstream, added, reached = _against_upstream(
+            settings, workdir / "against-upstream", targets, {path for path, _ in hashes})
     except GoTimeout as exc:
         return CleanRoom(False, f"{describe(problems)} (the upstream could not be asked to "
                                 f"compare: {exc})", hashes)
-    own, depot_only = judge(problems, upstream, added)
+    own, depot_only = judge(problems, upstream, added, reached)
     if depot_only:
         return CleanRoom(False, "only through Depot: " + excerpt(describe(depot_only)), hashes)
     return CleanRoom(True, "", hashes, note="the module's own, the upstream shows the same: "
                                             + excerpt(describe(own)))
 
 
-def judge(problems: dict[str, str], upstream: dict[str, str], added: dict[str, str]
-          ) -> tuple[dict[str, str], dict[str, str]]:
+def judge(problems: dict[str, str], upstream: dict[str, str], added: dict[str, str],
+          reached: set[str] | None = None) -> tuple[dict[str, str], dict[str, str]]:
     """Split the packages that failed through Depot into (the module's own, Depot's).
 
-    The module's own: the same package fails against the upstream, or it loads there
+    The module's own: the same package fails against the upstream; or it loads there
     only because the go command added a module the build list does not have (the
     module's go.mod does not require what provides the import; the go command adds
     whatever is newest at the time, as Depot does in fetch mode for a client that
-    imports the package). Anything else failed only through Depot.
+    imports the package); or the upstream consumer never imports it (``reached``: the
+    packages it loaded), because the import comes through a module the go.mod does
+    not pin, resolved there at a newer version that no longer imports it
+    (github.com/uber/jaeger-lib@v1.5.0: an old go-kit's InfluxDB client). Anything
+    else failed only through Depot.
     """
     own, depot_only = {}, {}
     for pkg, why in problems.items():
@@ -168,6 +172,9 @@ def judge(problems: dict[str, str], upstream: dict[str, str], added: dict[str, s
         elif provider is not None:
             own[pkg] = ("imported, but no module of the build list provides it (against "
                         f"the upstream the go command adds {provider}@{added[provider]})")
+        elif reached is not None and pkg not in reached:
+            own[pkg] = (f"{why} (against the upstream nothing imports it: it is reached "
+                        "through a module its go.mod does not pin)")
         else:
             depot_only[pkg] = why
     return own, depot_only
@@ -178,16 +185,17 @@ def describe(problems: dict[str, str]) -> str:
 
 
 def _against_upstream(settings: Settings, workdir: Path, targets: list[tuple[str, str]],
-                      graph: set[str]) -> tuple[dict[str, str], dict[str, str]]:
-    """The same consumer against the upstream alone: which packages fail there, and the
-    modules (path -> version) the go command added beyond ``graph`` to load them."""
+                      graph: set[str]) -> tuple[dict[str, str], dict[str, str], set[str]]:
+    """The same consumer against the upstream alone: which packages fail there, the
+    modules (path -> version) the go command added beyond ``graph`` to load them, and
+    every package it reached."""
     env = isolated_env(workdir, settings.upstream, settings.gosumdb)
     consumer = write_consumer_of(workdir, targets, go_directive(settings, workdir), [])
 
     def go(*args: str):  # type: ignore[no-untyped-def]
         return run_go(settings.go_bin, list(args), env, consumer, settings.fetch_timeout)
 
-    problems = load_problems(go, [module for module, _ in targets])
+    problems, reached = _load(go, [module for module, _ in targets])
     # -e: one module the upstream refuses (a 403) must not hide what the go command added
     # (docker/docker@v20.10.24+incompatible was judged Depot's fault that way).
     listed = go("list", "-m", "-e", "-json", "all")
@@ -196,25 +204,31 @@ def _against_upstream(settings: Settings, workdir: Path, targets: list[tuple[str
         path, version = entry.get("Path", ""), entry.get("Version", "")
         if path not in graph and version and not entry.get("Main"):
             added[path] = version
-    return problems, added
+    return problems, added, reached
 
 
 def load_problems(go, modules: list[str]) -> dict[str, str]:  # type: ignore[no-untyped-def]
     """Packages that do not load, with why, when a consumer imports every importable
     package of ``modules`` and builds every command of theirs; empty when all load."""
+    return _load(go, modules)[0]
+
+
+def _load(go, modules: list[str]) -> tuple[dict[str, str], set[str]]:  # type: ignore[no-untyped-def]
+    """(load_problems, every package the consumer reached)."""
     importable, commands = packages_of(go, modules)
     wanted = importable + commands
     if not wanted:
-        return {}
+        return {}, set()
     loaded = go("list", "-deps", "-e", "-json", *wanted)
-    problems = {}
+    problems, reached = {}, set()
     for pkg in parse_json_stream(loaded.stdout) if loaded.stdout.strip() else []:
+        reached.add(pkg.get("ImportPath", "?"))
         err = (pkg.get("Error") or {}).get("Err", "")
         if err:
             problems[pkg.get("ImportPath", "?")] = err.strip().splitlines()[0]
     if loaded.returncode != 0 and not problems:
         problems["go list -deps"] = excerpt(loaded.stderr) or f"exit {loaded.returncode}"
-    return problems
+    return problems, reached
 
 
 def packages_of(go, modules: list[str]) -> tuple[list[str], list[str]]:  # type: ignore[no-untyped-def]

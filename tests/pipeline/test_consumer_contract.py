@@ -69,3 +69,15 @@ def test_what_fails_only_through_depot_is_depot_s():
     assert set(own) == {"a.test/gone", "b.test/x/y"}
     assert "adds b.test/x@v2.0.0" in own["b.test/x/y"]  # the longest providing path
     assert depot_only == {"c.test/p": problems["c.test/p"]}
+
+
+def test_an_import_the_upstream_never_reaches_is_the_module_s_own():
+    # github.com/uber/jaeger-lib@v1.5.0 (no go.mod): through Depot an old go-kit imports
+    # github.com/influxdata/influxdb/client/v2; against the upstream the go command
+    # resolves go-kit at its newest, which imports another client: nothing imports it.
+    problems = {"i.test/client/v2": "cannot find module providing package i.test/client/v2",
+                "d.test/p": "cannot find module providing package d.test/p"}
+    reached = {"j.test/metrics", "d.test/p", "i.test/client1/v2"}
+    own, depot_only = judge(problems, {}, {}, reached)
+    assert set(own) == {"i.test/client/v2"} and "nothing imports it" in own["i.test/client/v2"]
+    assert depot_only == {"d.test/p": problems["d.test/p"]}  # loads upstream: Depot's fault

@@ -31,8 +31,9 @@ log = logging.getLogger("depot.queue")
 
 # In the order a worker that listens on all of them takes work: a request is resolved
 # first; validating what is stored (what publishes) before fetching more; what people
-# and clients asked for (``process``) before the crawl of big build lists (``crawl``).
-QUEUES = ("discovery", "validate", "process", "crawl", "index", "notify")
+# and clients asked for (``process``) before the crawl of big build lists (``crawl``);
+# the cheap search and notification jobs too, or a long crawl would hold them back.
+QUEUES = ("discovery", "validate", "process", "index", "notify", "crawl")
 # Work of the bulk lane (see RQDispatcher.lane): big build lists wait behind small ones.
 CRAWL = "crawl"
 LANED = frozenset({"process", "complete", "validate"})

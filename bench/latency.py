@@ -182,6 +182,12 @@ def version_counts(data: Path) -> dict[str, int]:
     return {str(state): int(n) for state, n in rows}
 
 
+def scrub(text: str, base: str) -> str:
+    """A reason without this run's temp dir and port, fit for a committed page."""
+    text = re.sub(r"file:///\S*?/data/store/", "file:///…/data/store/", text)
+    return text.replace(base, "<Depot>")
+
+
 def queue_depths(base: str) -> dict[str, tuple[int, int]]:
     """(waiting, running) per queue from /metrics."""
     try:
@@ -342,7 +348,7 @@ class Watched:
         if code != 200:
             self.state, self.reason = f"http {code}", str(body)[:300]
             return
-        self.state, self.reason = body.get("state", "?"), body.get("reason") or ""
+        self.state, self.reason = body.get("state", "?"), scrub(body.get("reason") or "", base)
         deps: dict[str, int] = {}
         for d in body.get("dependencies", []):
             deps[d["state"]] = deps.get(d["state"], 0) + 1

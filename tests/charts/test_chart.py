@@ -26,7 +26,7 @@ from tests.charts.conftest import (
     Manifests,
 )
 
-QUEUES = ("discovery", "validate", "process", "crawl", "index", "notify")  # app/queue.py QUEUES
+QUEUES = ("discovery", "validate", "process", "index", "notify", "crawl")  # app/queue.py QUEUES
 # Checked against the oldest Kubernetes the chart aims at and the newest the package has.
 KUBE_VERSIONS = ("1.30.0", "1.37.0")
 CUSTOM_RESOURCES = {

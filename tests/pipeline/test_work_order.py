@@ -29,6 +29,9 @@ def test_workers_take_validation_first_and_the_crawl_last() -> None:
     order = list(QUEUES)
     assert order.index("discovery") < order.index("validate") < order.index("process")
     assert order.index("process") < order.index(CRAWL)
+    # Search and webhooks must not wait for a crawl (cobra was missing from search for
+    # the whole 988 s of goreleaser's crawl when index came after crawl).
+    assert order.index("index") < order.index(CRAWL) and order.index("notify") < order.index(CRAWL)
 
 
 def _staged(services: Services, path: str, version: str) -> None:

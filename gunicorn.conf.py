@@ -49,6 +49,16 @@ def on_starting(server) -> None:  # type: ignore[no-untyped-def]
     os.makedirs(_metrics_dir, exist_ok=True)
 
 
+def post_worker_init(worker) -> None:  # type: ignore[no-untyped-def]
+    """In fetch mode a miss runs the license gate: load its database beside serving."""
+    if os.environ.get("DEPOT_ON_MISS", "fetch").strip() == "fetch":
+        import threading
+
+        from app.licenses.detect import warm_up
+
+        threading.Thread(target=warm_up, name="license-warm-up", daemon=True).start()
+
+
 def child_exit(server, worker) -> None:  # type: ignore[no-untyped-def]
     from prometheus_client import multiprocess
 

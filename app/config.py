@@ -259,6 +259,11 @@ class Settings:
         return self.redis_url or f"unix://{self.data_dir / 'redis' / 'redis.sock'}"
 
     @property
+    def checksum_tiles(self) -> Path:
+        """Where the pipeline's go commands share the checksum database's tiles."""
+        return self.data_dir / "cache" / "sumdb"
+
+    @property
     def sumdb_off(self) -> bool:
         return self.gosumdb.strip() == "off"
 

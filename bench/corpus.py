@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import concurrent.futures
+import http.client
 import http.server
 import json
 import os
@@ -33,6 +34,7 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -170,10 +172,37 @@ class Relay(http.server.ThreadingHTTPServer):
         self.counts: dict[str, int] = {}
         self.bytes = 0
         self.statuses: dict[int, int] = {}
+        self.idle: list[http.client.HTTPConnection] = []
 
     @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self.server_address[1]}"
+
+    def send(self, method: str, path: str
+             ) -> tuple[http.client.HTTPConnection, http.client.HTTPResponse]:
+        """Send on a kept-alive connection (a new TLS handshake per request would cost
+        ~30 ms each and inflate what the run measures); retry once on a stale one."""
+        target = urllib.parse.urlsplit(self.upstream)
+        for attempt in (0, 1):
+            with self.lock:
+                conn = self.idle.pop() if self.idle and not attempt else None
+            if conn is None:
+                kind = (http.client.HTTPSConnection if target.scheme == "https"
+                        else http.client.HTTPConnection)
+                conn = kind(target.netloc, timeout=300)
+            try:
+                conn.request(method, target.path.rstrip("/") + path,
+                             headers={"Accept-Encoding": "identity"})
+                return conn, conn.getresponse()
+            except (http.client.HTTPException, ConnectionError):
+                conn.close()
+                if attempt:
+                    raise
+        raise AssertionError("unreachable")
+
+    def release(self, conn: http.client.HTTPConnection) -> None:
+        with self.lock:
+            self.idle.append(conn)
 
     def record(self, kind: str, status: int, size: int) -> None:
         with self.lock:
@@ -209,13 +238,9 @@ class _RelayHandler(http.server.BaseHTTPRequestHandler):
         self._forward(body=False)
 
     def _forward(self, body: bool) -> None:
-        req = urllib.request.Request(self.server.upstream + self.path,
-                                     method="GET" if body else "HEAD",
-                                     headers={"Accept-Encoding": "identity"})
+        method = "GET" if body else "HEAD"
         try:
-            resp = urllib.request.urlopen(req, timeout=300)
-        except urllib.error.HTTPError as exc:
-            resp = exc
+            conn, resp = self.server.send(method, self.path)
         except OSError as exc:
             message = f"relay: upstream unreachable: {exc}\n".encode()
             self.send_response(502)
@@ -224,18 +249,17 @@ class _RelayHandler(http.server.BaseHTTPRequestHandler):
             self.wfile.write(message)
             self.server.record(request_kind(self.path), 502, 0)
             return
-        with resp:
-            status = resp.status if hasattr(resp, "status") else resp.code
-            length = resp.headers.get("Content-Length")
+        status, sent = resp.status, 0
+        try:
+            length = resp.getheader("Content-Length")
             data = None if length is not None or not body else resp.read()
             self.send_response(status)
             for name in ("Content-Type", "Cache-Control", "ETag", "Last-Modified"):
-                if resp.headers.get(name):
-                    self.send_header(name, resp.headers[name])
+                if resp.getheader(name):
+                    self.send_header(name, resp.getheader(name))
             self.send_header("Content-Length", str(len(data)) if data is not None else
                              length or "0")
             self.end_headers()
-            sent = 0
             if data is not None:
                 self.wfile.write(data)
                 sent = len(data)
@@ -243,6 +267,12 @@ class _RelayHandler(http.server.BaseHTTPRequestHandler):
                 while chunk := resp.read(1 << 16):
                     self.wfile.write(chunk)
                     sent += len(chunk)
+        finally:
+            # Read to the end or drop: only a finished response leaves a reusable line.
+            if resp.isclosed() or not resp.read():
+                self.server.release(conn)
+            else:
+                conn.close()
         self.server.record(request_kind(self.path), status, sent)
 
 
@@ -347,14 +377,20 @@ def settle(api: Api, outcome: Outcome, body: dict) -> bool:
     return True
 
 
-def run_requests(api: Api, targets: list[Target], concurrency: int,
-                 timeout: float) -> list[Outcome]:
-    """Submit with at most ``concurrency`` open, poll each until final or its deadline."""
+def run_requests(api: Api, targets: list[Target], concurrency: int, timeout: float,
+                 on_final: Callable[[Outcome], None] = lambda o: None,
+                 deadline: float = float("inf")) -> list[Outcome]:
+    """Submit with at most ``concurrency`` open, poll each until final or its deadline;
+    ``on_final`` hears of each as it ends (the consumer checks start then). Past
+    ``deadline`` (monotonic) nothing more is submitted and what is open times out."""
     pending = list(targets)
     open_: dict[int, tuple[Outcome, float]] = {}
     done: list[Outcome] = []
     total = len(targets)
     while pending or open_:
+        if time.monotonic() > deadline and pending:
+            say(f"deadline: {len(pending)} versions not asked")
+            pending.clear()
         while pending and len(open_) < concurrency:
             t = pending.pop(0)
             outcome, began = Outcome(t), time.monotonic()
@@ -365,19 +401,21 @@ def run_requests(api: Api, targets: list[Target], concurrency: int,
                 done.append(outcome)
                 say(f"[{len(done)}/{total}] {t.label}: {outcome.state} at once {outcome.reason}"
                     [:300])
+                on_final(outcome)
                 continue
             open_[outcome.request_id] = (outcome, began)
         time.sleep(2)
         for request_id, (outcome, began) in list(open_.items()):
             final = settle(api, outcome, api.status(request_id))
             elapsed = time.monotonic() - began
-            if final or elapsed > timeout:
+            if final or elapsed > timeout or time.monotonic() > deadline:
                 outcome.seconds, outcome.timed_out = elapsed, not final
                 del open_[request_id]
                 done.append(outcome)
                 what = "timed out in state " if not final else ""
                 say(f"[{len(done)}/{total}] {outcome.target.label}: {what}{outcome.state} "
                     f"after {elapsed:.0f} s {outcome.reason}"[:300])
+                on_final(outcome)
     for outcome in done:
         if outcome.state == "published":
             detail = api.version(outcome.target)
@@ -494,21 +532,36 @@ def consumer_check(go: str, t: Target, goproxy: str, workdir: Path, timeout: flo
         remove_tree(workdir)
 
 
-def run_checks(go: str, outcomes: list[Outcome], legs: dict[str, str], tmp: Path,
-               timeout: float, max_commands: int, jobs: int) -> None:
-    published = [o for o in outcomes if o.state == "published"]
+class Checks:
+    """Consumer checks of published versions, started as each request ends, so that
+    they overlap the requests still open instead of waiting for the last one."""
 
-    def one(item: tuple[int, Outcome]) -> None:
-        i, o = item
-        for leg, goproxy in legs.items():
-            o.checks[leg] = consumer_check(go, o.target, goproxy, tmp / f"check-{i}-{leg}",
-                                           timeout, max_commands)
+    def __init__(self, go: str, legs: dict[str, str], tmp: Path, timeout: float,
+                 max_commands: int, jobs: int) -> None:
+        self.go, self.legs, self.tmp = go, legs, tmp
+        self.timeout, self.max_commands = timeout, max_commands
+        self.pool = concurrent.futures.ThreadPoolExecutor(jobs)
+        self.futures: list[concurrent.futures.Future] = []
+        self.count = 0
+
+    def submit(self, outcome: Outcome) -> None:
+        if outcome.state == "published":
+            self.count += 1
+            self.futures.append(self.pool.submit(self._one, self.count, outcome))
+
+    def _one(self, i: int, o: Outcome) -> None:
+        for leg, goproxy in self.legs.items():
+            o.checks[leg] = consumer_check(self.go, o.target, goproxy,
+                                           self.tmp / f"check-{i}-{leg}", self.timeout,
+                                           self.max_commands)
         verdict = ", ".join(f"{leg} {'pass' if c.ok else 'FAIL at ' + c.step}"
                             for leg, c in o.checks.items())
         say(f"consumer check {o.target.label}: {verdict}")
 
-    with concurrent.futures.ThreadPoolExecutor(jobs) as pool:
-        list(pool.map(one, enumerate(published)))
+    def wait(self) -> None:
+        for future in self.futures:
+            future.result()
+        self.pool.shutdown()
 
 
 # --------------------------------------------------------------------------- metrics
@@ -562,18 +615,20 @@ def run(args: argparse.Namespace, tmp: Path, procs: Processes) -> None:
     say(f"Depot on {base} ({args.workers} workers, upstream {depot_upstream}); "
         f"{len(targets)} versions")
     began = time.monotonic()
-    outcomes = run_requests(Api(base), targets, args.concurrency, args.timeout)
+    checks = Checks(go, {"depot": base, "upstream": upstream}, tmp, args.check_timeout,
+                    args.max_commands, args.check_jobs)
+    outcomes = run_requests(Api(base), targets, args.concurrency, args.timeout,
+                            (lambda o: None) if args.no_check else checks.submit,
+                            began + (args.deadline or float("inf")))
     wall = time.monotonic() - began
     metrics = job_metrics(base)
     traffic = relay.snapshot() if relay else None
     if serve.poll() is not None:
         raise BenchError(f"Depot stopped during the run:\n{log.read_text()[-3000:]}")
     save(args.json, outcomes)  # the requests' part survives a run stopped during the checks
-    if not args.no_check:
-        say("consumer checks: GOPROXY=Depot alone, then GOPROXY=upstream")
-        run_checks(go, outcomes, {"depot": base, "upstream": upstream}, tmp,
-                   args.check_timeout, args.max_commands, args.check_jobs)
-        save(args.json, outcomes)
+    say("waiting for the consumer checks still running")
+    checks.wait()
+    save(args.json, outcomes)
     report(args, outcomes, wall, metrics, traffic, upstream)
 
 
@@ -714,6 +769,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                              "makes the consumer check see only what the requests published "
                              "(stricter: a pre-module version's imports resolved at 'latest' "
                              "then fail)")
+    parser.add_argument("--deadline", type=float,
+                        help="seconds for the whole run's requests: then nothing more is "
+                             "asked, what is open counts as timed out, and the report is "
+                             "made of what was asked")
     parser.add_argument("--no-check", action="store_true", help="skip the consumer checks")
     parser.add_argument("--check-timeout", type=float, default=900,
                         help="seconds one go command of a consumer check may take")

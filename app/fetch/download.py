@@ -162,7 +162,7 @@ def resolve(settings: Settings, workdir: Path, module: str, query: str) -> str:
     Resolved against the upstream alone: Depot's own tree would only know what
     it already holds.
     """
-    env = isolated_env(workdir, settings.upstream, settings.gosumdb)
+    env = isolated_env(workdir, settings.upstream, settings.gosumdb, settings.checksum_tiles)
     try:
         run = run_go(
             settings.go_bin, ["list", "-m", "-json", f"{module}@{query}"], env, workdir,
@@ -185,7 +185,7 @@ def module_of_package(settings: Settings, workdir: Path, path: str, query: str
     """(module, version) that provides package ``path`` at ``query``, resolved as
     `go get path@query` resolves it against the upstream; None when ``path`` is no
     package of another module (or the upstream cannot say)."""
-    env = isolated_env(workdir, settings.upstream, settings.gosumdb)
+    env = isolated_env(workdir, settings.upstream, settings.gosumdb, settings.checksum_tiles)
     consumer = write_consumer_of(workdir, [], go_directive(settings, workdir), [])
 
     def go(*args: str):  # type: ignore[no-untyped-def]
@@ -205,7 +205,7 @@ def module_of_package(settings: Settings, workdir: Path, path: str, query: str
 
 def download(settings: Settings, workdir: Path, module: str, version: str) -> Fetched | Failed:
     """Download and check ``module@version`` from the upstream, or say why not."""
-    env = isolated_env(workdir, settings.upstream, settings.gosumdb)
+    env = isolated_env(workdir, settings.upstream, settings.gosumdb, settings.checksum_tiles)
     args = ["mod", "download", "-json", f"{module}@{version}"]
     try:
         run = run_go(settings.go_bin, args, env, workdir, settings.fetch_timeout)

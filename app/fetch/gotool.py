@@ -7,6 +7,7 @@ exactly what this pinned `go` downloaded and verified.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import subprocess
@@ -17,8 +18,14 @@ from pathlib import Path
 _DROP_PREFIXES = ("GO", "CGO_")
 
 
-def isolated_env(workdir: Path, goproxy: str, gosumdb: str) -> dict[str, str]:
-    """An environment for one `go` run confined to ``workdir``."""
+def isolated_env(
+    workdir: Path, goproxy: str, gosumdb: str, tiles: Path | None = None
+) -> dict[str, str]:
+    """An environment for one `go` run confined to ``workdir``.
+
+    ``tiles``: a directory where runs share what they read of the checksum database
+    (see share_checksum_tiles); everything else stays private to the run.
+    """
     env = {k: v for k, v in os.environ.items() if not k.startswith(_DROP_PREFIXES)}
     env.update(
         HOME=str(workdir / "home"),
@@ -48,7 +55,33 @@ def isolated_env(workdir: Path, goproxy: str, gosumdb: str) -> dict[str, str]:
     telemetry = workdir / "home" / ".config" / "go" / "telemetry"
     telemetry.mkdir(parents=True, exist_ok=True)
     (telemetry / "mode").write_text("off\n")
+    if tiles is not None and gosumdb.split() and gosumdb.strip() != "off":
+        share_checksum_tiles(workdir, tiles, gosumdb)
     return env
+
+
+def share_checksum_tiles(workdir: Path, tiles: Path, gosumdb: str) -> None:
+    """Point the run's checksum-database caches at ``tiles``, kept per database (its
+    name and key: the first word of GOSUMDB; the URL that reaches it does not matter).
+
+    Why: a fresh module cache re-reads the same tiles of the database's tree for every
+    module it verifies (about 70 requests per process job on real build lists, most of
+    the upstream traffic). Sharing them is safe: the go command checks every tile
+    against a signed tree head with a Merkle proof, only ever moves the remembered head
+    forward, and locks these files for concurrent go commands (a shared GOMODCACHE is
+    its normal case). Module files themselves stay private to the run, so drift checks
+    still download afresh.
+    """
+    database = gosumdb.split()[0]
+    shared = tiles / hashlib.sha256(database.encode()).hexdigest()[:16]
+    for link, target in (
+        (workdir / "modcache" / "cache" / "download" / "sumdb", shared / "tiles"),
+        (workdir / "gopath" / "pkg" / "sumdb", shared / "heads"),
+    ):
+        target.mkdir(parents=True, exist_ok=True)
+        link.parent.mkdir(parents=True, exist_ok=True)
+        if not link.is_symlink():
+            link.symlink_to(target, target_is_directory=True)
 
 
 @dataclass(frozen=True)

@@ -38,7 +38,7 @@ def build_list(
 
     Only go.mod files are needed for this, not zips. Raises :class:`FetchError`.
     """
-    env = isolated_env(workdir, goproxy, settings.gosumdb)
+    env = isolated_env(workdir, goproxy, settings.gosumdb, settings.checksum_tiles)
     consumer = write_consumer(
         workdir, module, version, go_directive(settings, workdir), known_sums
     )
@@ -107,7 +107,8 @@ def clean_room(
     version is not published. Several targets share one consumer when the validator
     batches them.
     """
-    env = isolated_env(workdir, staging_url, sumdb_for_toolchain(settings))
+    env = isolated_env(workdir, staging_url, sumdb_for_toolchain(settings),
+                       settings.checksum_tiles)
     env["GOCACHE"] = str(gocache)
     consumer = write_consumer_of(workdir, targets, go_directive(settings, workdir), [])
     timeout = settings.fetch_timeout
@@ -189,7 +190,7 @@ def _against_upstream(settings: Settings, workdir: Path, targets: list[tuple[str
     """The same consumer against the upstream alone: which packages fail there, the
     modules (path -> version) the go command added beyond ``graph`` to load them, and
     every package it reached."""
-    env = isolated_env(workdir, settings.upstream, settings.gosumdb)
+    env = isolated_env(workdir, settings.upstream, settings.gosumdb, settings.checksum_tiles)
     consumer = write_consumer_of(workdir, targets, go_directive(settings, workdir), [])
 
     def go(*args: str):  # type: ignore[no-untyped-def]

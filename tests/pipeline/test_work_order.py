@@ -125,3 +125,64 @@ def test_a_blocked_version_is_published_when_its_dependency_arrives(
         assert get_version(session, top, "v1.0.0").state == VersionState.published
         assert get_version(session, dep, "v1.0.0").state == VersionState.published
     assert status(services, done.request_id)["state"] == "published"
+
+
+class Counting(HoldingBack):
+    """Counts the validations queued per version."""
+
+    def __init__(self, services: Services, later: set[str]) -> None:
+        super().__init__(services, later)
+        self.validations: dict[str, int] = {}
+
+    def enqueue(self, stage: str, *args: str) -> None:
+        if stage == "validate":
+            self.validations[args[0]] = self.validations.get(args[0], 0) + 1
+        super().enqueue(stage, *args)
+
+
+def test_a_blocked_version_is_validated_again_only_when_nothing_is_left_to_wait_for(
+    services: Services, tmp_path: Path
+) -> None:
+    """Not once per arriving member: with three members arriving one after the other,
+    the top is validated once on request (blocked) and once when the last arrives."""
+    deps = [f"depot.test/many/d{i}" for i in range(3)]
+    top = "depot.test/many/top"
+    services = services_on(services, upstream_of(tmp_path / "upstream", [
+        *(fixture_module(dep, "v1.0.0") for dep in deps),
+        fixture_module(top, "v1.0.0", dict.fromkeys(deps, "v1.0.0"))]))
+    dispatcher = Counting(services, later=set(deps))
+    pipeline = Pipeline(services, dispatcher)
+    submit(services, dispatcher, top, "v1.0.0", RequestSource.api)
+    dispatcher.drain(pipeline)
+    assert dispatcher.validations[top] == 1
+    held = list(dispatcher.kept)
+    dispatcher.later.clear()
+    for i, work in enumerate(held):  # one member at a time
+        dispatcher.enqueue(*work)
+        dispatcher.drain(pipeline)
+        with services.db.session() as session:
+            state = get_version(session, top, "v1.0.0").state
+        if i < len(held) - 1:
+            assert state == VersionState.blocked
+    assert dispatcher.validations[top] == 2
+    with services.db.session() as session:
+        assert get_version(session, top, "v1.0.0").state == VersionState.published
+
+
+def test_a_refused_member_ends_its_blocked_dependent(services: Services, tmp_path: Path
+                                                     ) -> None:
+    """The last member refused (not redistributable is held, not refused; a zip that
+    breaks the rules is): the dependent hears of it at once, not at the next sweep."""
+    dep, top = "depot.test/refused/dep", "depot.test/refused/top"
+    services = services_on(services, upstream_of(tmp_path / "upstream", [
+        fixture_module(dep, "v1.0.0"), fixture_module(top, "v1.0.0", {dep: "v1.0.0"})]))
+    dispatcher = HoldingBack(services, later={dep})
+    pipeline = Pipeline(services, dispatcher)
+    submit(services, dispatcher, top, "v1.0.0", RequestSource.api)
+    dispatcher.drain(pipeline)
+    pipeline._finish(dep, "v1.0.0", VersionState.rejected, "zip rules: hostile")
+    dispatcher.drain(pipeline)
+    with services.db.session() as session:
+        row = get_version(session, top, "v1.0.0")
+        assert row.state == VersionState.validation_failed
+        assert f"dependency refused: {dep}@v1.0.0 (zip rules: hostile)" in row.reason

@@ -15,6 +15,8 @@ Depot bug. Stdout is Markdown for docs/bench.md; progress goes to stderr.
     .venv/bin/python bench/corpus.py [--limit N] [--spread] [--only REGEX] [--workers 2]
         [--concurrency 8] [--timeout 1800] [--json FILE] [--keep]
     .venv/bin/python bench/corpus.py --check-corpus    # every line exists upstream?
+    .venv/bin/python bench/corpus.py --skip A.json …    # a next slice: leaves out what A saw end
+    .venv/bin/python bench/corpus.py --merge A.json B.json …  # one report of several runs
 """
 
 from __future__ import annotations
@@ -589,7 +591,9 @@ def run(args: argparse.Namespace, tmp: Path, procs: Processes) -> None:
 
     go = find_go()
     upstream, rest = toolchain_upstream(go)
-    targets = select(read_corpus(args.corpus), args.only, args.limit, args.spread)
+    done = {label for label, o in final_outcomes(args.skip or []).items() if not o.timed_out}
+    targets = select([t for t in read_corpus(args.corpus) if t.label not in done],
+                     args.only, args.limit, args.spread)
     if not targets:
         raise BenchError("no corpus line matches")
     CACHE.mkdir(parents=True, exist_ok=True)
@@ -638,6 +642,46 @@ def save(path: str | None, outcomes: list[Outcome]) -> None:
             [{**asdict(o), "category": o.category} for o in outcomes], indent=1))
 
 
+def load(path: str) -> list[Outcome]:
+    """The outcomes a run saved with --json."""
+    data = json.loads(Path(path).read_text())
+    outcomes = []
+    for row in data["outcomes"] if isinstance(data, dict) else data:
+        row = {k: v for k, v in row.items() if k != "category"}
+        target = Target(**row.pop("target"))
+        checks = {leg: Check(**c) for leg, c in row.pop("checks", {}).items()}
+        outcomes.append(Outcome(target=target, checks=checks, **row))
+    return outcomes
+
+
+def final_outcomes(paths: list[str]) -> dict[str, Outcome]:
+    """Per version, its last outcome that reached a final state (else its last one)."""
+    found: dict[str, Outcome] = {}
+    for path in paths:
+        for o in load(path):
+            kept = found.get(o.target.label)
+            if kept is None or o.timed_out <= kept.timed_out:
+                found[o.target.label] = o
+    return found
+
+
+def merge(args: argparse.Namespace) -> int:
+    """One report of several runs' --json files (a corpus too big for one sitting)."""
+    found = final_outcomes(args.merge)
+    order = {t.label: i for i, t in enumerate(read_corpus(args.corpus))}
+    outcomes = sorted(found.values(), key=lambda o: order.get(o.target.label, len(order)))
+    report(args, outcomes, 0.0, {}, None, "")
+    return 0
+
+
+def scrub(text: str) -> str:
+    """Output fit for a committed page: one line, no temp dirs, no ports of this run
+    (Depot's and the relay's are both on 127.0.0.1)."""
+    text = re.sub(r"file:///\S*?/data/store/", "file:///…/data/store/", text)
+    text = re.sub(r"/tmp/\S*?/check-\d+-(\w+)/", r"…/check-\1/", text)
+    return re.sub(r"http://127\.0\.0\.1:\d+", "<local Depot or relay>", text).replace("\n", " ")
+
+
 def pct(values: list[float], q: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
@@ -656,6 +700,11 @@ def report(args: argparse.Namespace, outcomes: list[Outcome], wall: float,
     print("## Real corpus (issue 18)\n")
     print(f"- date: {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}")
     print(f"- command: `.venv/bin/python bench/corpus.py {argv}`")
+    if args.merge:
+        print(f"- {len(outcomes)} versions: the outcomes of {len(args.merge)} runs, each on a "
+              "fresh Depot (a version asked in several: the last final outcome)\n")
+        report_tables(args, outcomes, wall, metrics, traffic)
+        return
     print(machine_line())
     print(commit_line())
     print(f"- Depot as `make run` starts it: `flask --app app serve --workers {args.workers}` "
@@ -666,7 +715,12 @@ def report(args: argparse.Namespace, outcomes: list[Outcome], wall: float,
           f"{f' matching `{args.only}`' if args.only else ''}"
           f"{f', {args.limit} taken ' + ('round-robin over its groups' if args.spread else 'from the top') if args.limit else ''}"  # noqa: E501
           f"; {args.concurrency} requests open at once; {args.timeout:.0f} s allowed each\n")
+    report_tables(args, outcomes, wall, metrics, traffic)
 
+
+def report_tables(args: argparse.Namespace, outcomes: list[Outcome], wall: float,
+                  metrics: dict[str, dict[str, float]],
+                  traffic: tuple[dict[str, int], int, dict[int, int]] | None) -> None:
     counts: dict[str, int] = {}
     for o in outcomes:
         key = o.category if o.category != "refused" else f"refused: {reason_class(o.reason)}"
@@ -696,7 +750,7 @@ def report(args: argparse.Namespace, outcomes: list[Outcome], wall: float,
               + ("" if bugs else "."))
         for o in bugs + extra:
             c = o.checks["depot"]
-            print(f"- `{o.target.label}`: {c.step}: {c.output.replace(chr(10), ' ')[:400]}")
+            print(f"- `{o.target.label}`: {c.step}: {scrub(c.output)[:400]}")
         if both:
             print("\nBoth fail (the module's own): "
                   + "; ".join(f"`{o.target.label}` ({o.checks['upstream'].step})"
@@ -706,7 +760,8 @@ def report(args: argparse.Namespace, outcomes: list[Outcome], wall: float,
     timed = [o.seconds for o in outcomes if o.state == "published" and not o.already
              and o.seconds is not None]
     print("| measure | value |\n|---|---|")
-    print(f"| wall time of the requests | {wall:,.0f} s |")
+    if wall:
+        print(f"| wall time of the requests | {wall:,.0f} s |")
     if timed:
         print(f"| request to published, p50 / p95 / max | {pct(timed, 0.5):,.0f} / "
               f"{pct(timed, 0.95):,.0f} / {max(timed):,.0f} s ({len(timed)} versions; "
@@ -741,7 +796,7 @@ def report(args: argparse.Namespace, outcomes: list[Outcome], wall: float,
     for o in refusals or []:
         state = o.state + (f" ({o.version_state})" if o.version_state else "")
         state = f"timed out in {state}" if o.timed_out else state
-        print(f"- `{o.target.label}`: {state}: {o.reason.replace(chr(10), ' ')[:600]}")
+        print(f"- `{o.target.label}`: {state}: {scrub(o.reason)[:600]}")
     if not refusals:
         print("- none")
     held = [o for o in published if o.unserved]
@@ -782,6 +837,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--no-relay", action="store_true",
                         help="let Depot reach the upstream directly (no request count)")
     parser.add_argument("--json", help="also write every outcome to this JSON file")
+    parser.add_argument("--skip", nargs="+", metavar="JSON",
+                        help="leave out the versions these runs' --json files saw to a "
+                             "final state")
+    parser.add_argument("--merge", nargs="+", metavar="JSON",
+                        help="run nothing: one report of these runs' --json files")
     parser.add_argument("--keep", action="store_true", help="keep the temp dir")
     parser.add_argument("--check-corpus", action="store_true",
                         help="only ask the upstream whether every selected line exists")
@@ -792,6 +852,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     if args.check_corpus:
         return check_corpus(args)
+    if args.merge:
+        return merge(args)
     return guarded_main(run, args, Processes(), "depot-bench-corpus-")
 
 

@@ -1,0 +1,41 @@
+"""The corpus benchmark's bookkeeping: a corpus too big for one sitting is run in slices
+(--skip) and reported as one (--merge); what it prints is fit for a committed page."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from bench.corpus import Check, Outcome, Target, final_outcomes, load, save, scrub
+
+
+def _outcome(label: str, state: str, timed_out: bool = False) -> Outcome:
+    module, version = label.split("@")
+    return Outcome(Target(module, version, "g"), state=state, timed_out=timed_out,
+                   checks={"depot": Check(ok=state == "published", step="go get",
+                                          broken={"m/p": "gone"})})
+
+
+def test_a_saved_run_loads_back_as_it_was(tmp_path: Path) -> None:
+    saved = [_outcome("a.test/m@v1.0.0", "published"), _outcome("a.test/n@v1.0.0", "rejected")]
+    save(str(tmp_path / "run.json"), saved)
+    assert load(str(tmp_path / "run.json")) == saved
+
+
+def test_a_later_final_outcome_replaces_a_timeout_but_not_the_other_way(tmp_path: Path
+                                                                        ) -> None:
+    save(str(tmp_path / "1.json"), [_outcome("a.test/m@v1.0.0", "validating", True),
+                                    _outcome("a.test/n@v1.0.0", "published")])
+    save(str(tmp_path / "2.json"), [_outcome("a.test/m@v1.0.0", "published"),
+                                    _outcome("a.test/n@v1.0.0", "validating", True)])
+    found = final_outcomes([str(tmp_path / "1.json"), str(tmp_path / "2.json")])
+    assert found["a.test/m@v1.0.0"].state == "published"
+    assert found["a.test/n@v1.0.0"].state == "published"
+    assert not any(o.timed_out for o in found.values())
+
+
+def test_printed_reasons_hold_no_ports_or_temp_dirs() -> None:
+    text = ("go: reading http://127.0.0.1:37693/x/@v/v1.info: 403\n"
+            "open file:///tmp/depot-bench-corpus-k2/data/store/x/@v/list")
+    out = scrub(text)
+    assert "37693" not in out and "/tmp/" not in out and "\n" not in out
+    assert "x/@v/v1.info: 403" in out

@@ -162,6 +162,33 @@ class RQDispatcher:
         else:
             self.connection.lrem(queue.key, 1, jid)
 
+    def hurry(self, stage: str, *args: str) -> bool:
+        """Put this work's waiting job at the front of its urgent queue; True if it was
+        waiting (in either lane). Pushed to the front first, then the older entry taken
+        out, as in _promote: the job is never in no queue, and when a worker popped one
+        of the two entries meanwhile, the other is the one removed."""
+        if stage not in LANED:
+            return False
+        jid = job_id(stage, args)
+        front = self.queue(STAGE_QUEUE[stage])
+        crawl = self.queue(CRAWL)
+        source = next((q for q in (front, crawl)
+                       if self.connection.lpos(q.key, jid) is not None), None)
+        if source is None:
+            return False
+        if source is front and self.connection.lpos(front.key, jid) == 0:
+            return True
+        self.connection.lpush(front.key, jid)
+        if source is front:
+            # The older entry is nearer the tail; with count -1 LREM starts there.
+            self.connection.lrem(front.key, -1, jid)
+            return True
+        if self.connection.lrem(crawl.key, 1, jid):
+            self.connection.hset(Job.key_for(jid), "origin", front.name)
+        else:
+            self.connection.lrem(front.key, 1, jid)
+        return True
+
     def _enqueue_index(self, queue: Queue, paths: tuple[str, ...], options: dict) -> None:
         """Search documents to rewrite: into the dirty set, one job drains it (batched)."""
         from app.search.updates import has_index, mark_dirty

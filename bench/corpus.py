@@ -6,14 +6,15 @@ replace directives, retracted and deprecated versions, trees of thousands of pac
 Issue 18 asks what Depot makes of those. This script starts Depot as `make run` does
 (`flask --app app serve`, embedded Redis, SQLite, its own data dir and port; the upstream
 is the toolchain's own default proxy, reached through a counting relay in this script),
-requests each version of bench/corpus.txt through the JSON API, waits for its final
-state, and then runs the consumer check twice for every published version, with the
-real `go` command in a fresh module cache: once with GOPROXY=<Depot> alone and once
-with GOPROXY=<the upstream>. What passes upstream but fails through Depot alone is a
-Depot bug. Stdout is Markdown for docs/bench.md; progress goes to stderr.
+requests each version of bench/corpus.txt through the JSON API, follows it to its final
+state, and as soon as the version itself is published (its tree may still be on its
+way) runs the consumer check twice, with the real `go` command in a fresh module cache:
+once with GOPROXY=<Depot> alone and once with GOPROXY=<the upstream>. What passes
+upstream but fails through Depot alone is a Depot bug. Stdout is Markdown for
+docs/bench.md; progress goes to stderr.
 
     .venv/bin/python bench/corpus.py [--limit N] [--spread] [--only REGEX] [--workers 2]
-        [--concurrency 8] [--timeout 1800] [--json FILE] [--keep]
+        [--concurrency 8] [--timeout 1800] [--deadline S] [--json FILE] [--keep]
     .venv/bin/python bench/corpus.py --check-corpus    # every line exists upstream?
     .venv/bin/python bench/corpus.py --skip A.json …    # a next slice: leaves out what A saw end
     .venv/bin/python bench/corpus.py --merge A.json B.json …  # one report of several runs
@@ -58,6 +59,10 @@ CORPUS = REPO / "bench" / "corpus.txt"
 CACHE = Path.home() / ".cache" / "depot" / "bench-corpus"
 # A request in one of these API states has reached its end (docs/pipeline.md).
 FINAL = ("published", "rejected", "failed")
+# A request whose version is published while members of its tree are still on their way
+# says so in its reason (app/pipeline/requests.py, status); in fetch mode (`make run`) a
+# consumer can build it from then on, so its consumer check starts then.
+ROOT_PUBLISHED = "published; waiting for dependencies"
 TAIL = 800  # characters of a go command's output kept for the report
 
 
@@ -293,6 +298,8 @@ class Outcome:
     seconds: float | None = None  # submission to the final state
     already: bool = False  # final at submission (e.g. published as a dependency before)
     timed_out: bool = False
+    root_published: bool = False  # the version itself published (its tree maybe not)
+    published_seconds: float | None = None  # submission to the version's own publication
     retracted: bool = False
     deprecated: str = ""
     validation_note: str = ""
@@ -300,6 +307,8 @@ class Outcome:
 
     @property
     def category(self) -> str:
+        if self.timed_out and self.root_published:
+            return "published, tree still on its way"
         if self.timed_out and self.state != "failed":
             return "timed out"
         if self.state == "published":
@@ -370,6 +379,8 @@ def settle(api: Api, outcome: Outcome, body: dict) -> bool:
     outcome.state, outcome.reason = body.get("state", "?"), body.get("reason") or ""
     outcome.unserved = body.get("unserved") or []
     outcome.dependencies = len(body.get("dependencies") or [])
+    if outcome.state == "published" or outcome.reason.startswith(ROOT_PUBLISHED):
+        outcome.root_published = True
     if outcome.state not in FINAL:
         return False
     if outcome.state == "failed":
@@ -393,23 +404,37 @@ def run_requests(api: Api, targets: list[Target], concurrency: int, timeout: flo
         if time.monotonic() > deadline and pending:
             say(f"deadline: {len(pending)} versions not asked")
             pending.clear()
-        while pending and len(open_) < concurrency:
+        # A request whose version is published no longer holds a place: its tree goes
+        # on in the background, as for someone who asked and went on with their day.
+        while pending and sum(not o.root_published for o, _ in open_.values()) < concurrency:
             t = pending.pop(0)
             outcome, began = Outcome(t), time.monotonic()
             body = api.submit(t)
             outcome.request_id = int(body.get("id") or 0)
-            if not outcome.request_id or settle(api, outcome, body):
+            final = not outcome.request_id or settle(api, outcome, body)
+            if outcome.root_published:  # as a member of an earlier one's tree
+                outcome.published_seconds, outcome.already = 0.0, True
+            if final:
                 outcome.seconds, outcome.already = time.monotonic() - began, True
                 done.append(outcome)
                 say(f"[{len(done)}/{total}] {t.label}: {outcome.state} at once {outcome.reason}"
                     [:300])
                 on_final(outcome)
                 continue
+            if outcome.root_published:
+                on_final(outcome)  # its consumer check can start; its tree goes on
             open_[outcome.request_id] = (outcome, began)
         time.sleep(2)
         for request_id, (outcome, began) in list(open_.items()):
+            was_published = outcome.root_published
             final = settle(api, outcome, api.status(request_id))
             elapsed = time.monotonic() - began
+            if outcome.root_published and not was_published:
+                outcome.published_seconds = elapsed
+                if not final:
+                    say(f"{outcome.target.label}: published after {elapsed:.0f} s, its tree "
+                        f"still on its way")
+                    on_final(outcome)  # its consumer check can start
             if final or elapsed > timeout or time.monotonic() > deadline:
                 outcome.seconds, outcome.timed_out = elapsed, not final
                 del open_[request_id]
@@ -417,9 +442,10 @@ def run_requests(api: Api, targets: list[Target], concurrency: int, timeout: flo
                 what = "timed out in state " if not final else ""
                 say(f"[{len(done)}/{total}] {outcome.target.label}: {what}{outcome.state} "
                     f"after {elapsed:.0f} s {outcome.reason}"[:300])
-                on_final(outcome)
+                if not was_published:
+                    on_final(outcome)
     for outcome in done:
-        if outcome.state == "published":
+        if outcome.root_published:
             detail = api.version(outcome.target)
             outcome.retracted = bool(detail.get("retracted"))
             outcome.deprecated = detail.get("deprecated") or ""
@@ -547,7 +573,7 @@ class Checks:
         self.count = 0
 
     def submit(self, outcome: Outcome) -> None:
-        if outcome.state == "published":
+        if outcome.root_published:
             self.count += 1
             self.futures.append(self.pool.submit(self._one, self.count, outcome))
 
@@ -732,7 +758,7 @@ def report_tables(args: argparse.Namespace, outcomes: list[Outcome], wall: float
         print(f"| {key} | {counts[key]} |")
     print(f"| all | {len(outcomes)} |\n")
 
-    published = [o for o in outcomes if o.state == "published"]
+    published = [o for o in outcomes if o.root_published]
     if published and not args.no_check:
         print("Consumer check of each published version (fresh module cache, `go get`, "
               "`go mod download all`, `go list -m all`, `go list -deps` over a program "
@@ -757,15 +783,22 @@ def report_tables(args: argparse.Namespace, outcomes: list[Outcome], wall: float
                               for o in both))
         print()
 
-    timed = [o.seconds for o in outcomes if o.state == "published" and not o.already
-             and o.seconds is not None]
+    timed = [o.published_seconds if o.published_seconds is not None else o.seconds
+             for o in published if not o.already]
+    ended = [o.seconds for o in outcomes if o.state == "published" and not o.timed_out
+             and not o.already and o.seconds is not None]
     print("| measure | value |\n|---|---|")
     if wall:
         print(f"| wall time of the requests | {wall:,.0f} s |")
     if timed:
-        print(f"| request to published, p50 / p95 / max | {pct(timed, 0.5):,.0f} / "
-              f"{pct(timed, 0.95):,.0f} / {max(timed):,.0f} s ({len(timed)} versions; "
-              f"{sum(o.already for o in published)} were published already when asked) |")
+        print(f"| request to the version published, p50 / p95 / max | "
+              f"{pct(timed, 0.5):,.0f} / {pct(timed, 0.95):,.0f} / {max(timed):,.0f} s "
+              f"({len(timed)} versions; {sum(o.already for o in published)} were published "
+              f"already when asked) |")
+    if ended:
+        print(f"| request to published with its whole tree (the request's end), p50 / p95 / "
+              f"max | {pct(ended, 0.5):,.0f} / {pct(ended, 0.95):,.0f} / {max(ended):,.0f} s "
+              f"({len(ended)} versions) |")
     jobs = {stage: int(m.get("ok", 0) + m.get("failed", 0)) for stage, m in metrics.items()}
     seconds = sum(m.get("seconds", 0.0) for m in metrics.values())
     final = [o for o in outcomes if not o.timed_out]
@@ -790,8 +823,7 @@ def report_tables(args: argparse.Namespace, outcomes: list[Outcome], wall: float
               f"{sum(bool(o.deprecated) for o in published)} / "
               f"{sum(bool(o.validation_note) for o in published)} / {held} |")
 
-    refusals = [o for o in outcomes if o.category not in ("published",)
-                and o.category != "published with held members"]
+    refusals = [o for o in outcomes if not o.root_published]
     print("\nEvery version not published, with its reason:\n")
     for o in refusals or []:
         state = o.state + (f" ({o.version_state})" if o.version_state else "")
@@ -799,6 +831,12 @@ def report_tables(args: argparse.Namespace, outcomes: list[Outcome], wall: float
         print(f"- `{o.target.label}`: {state}: {scrub(o.reason)[:600]}")
     if not refusals:
         print("- none")
+    waiting = [o for o in published if o.timed_out]
+    if waiting:
+        print("\nPublished, the request still open (members of the tree still on their way "
+              "when the run ended):\n")
+        for o in waiting:
+            print(f"- `{o.target.label}`: {scrub(o.reason)[:300]}")
     held = [o for o in published if o.unserved]
     if held:
         print("\nPublished with held members:\n")

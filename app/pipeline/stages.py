@@ -562,6 +562,8 @@ class Pipeline:
             if row.redistributable is False:
                 return Outcome(module, version, "skipped", row.reason)
             waiting, refused = self._readiness(session, row)
+            asked = bool(waiting) and session.scalar(select(Request.id).where(
+                Request.version_id == row.id, Request.is_open.is_(True)).limit(1))
         if refused:
             reason = "dependency refused: " + "; ".join(refused)
             self._finish(module, version, VersionState.validation_failed, reason)
@@ -575,6 +577,8 @@ class Pipeline:
             return Outcome(module, version, "failed", reason)
         if waiting:
             self._set(module, version, VersionState.blocked, "blocked: needs " + ", ".join(waiting))
+            if asked and len(waiting) <= SMALL_BUILD_LIST:
+                self._hurry(waiting)
             return Outcome(module, version, "blocked", "needs " + ", ".join(waiting))
         if not self._claim(module, version, ready, VersionState.validating):
             return Outcome(module, version, "skipped", "validated elsewhere")
@@ -626,6 +630,17 @@ class Pipeline:
             elif dep.state not in STORED and dep.state != VersionState.validation_failed:
                 waiting.append(f"{path}@{ver}")
         return waiting, refused
+
+    def _hurry(self, waiting: list[str]) -> None:
+        """Someone waits for a version that lacks only these few members: their jobs go
+        to the front of the urgent queue. Shortest first: in a corpus run testify@v1.9.0,
+        lacking one module, waited behind 700 jobs of other requests' trees."""
+        hurry = getattr(self.dispatcher, "hurry", None)
+        if hurry is None:
+            return
+        for key in waiting:
+            path, _, ver = key.rpartition("@")
+            hurry("process", path, ver)
 
     def _stalled(self, waiting: list[str]) -> list[str]:
         """Members this version waits for that nothing is moving: a pending one with no

@@ -39,3 +39,10 @@ def test_printed_reasons_hold_no_ports_or_temp_dirs() -> None:
     out = scrub(text)
     assert "37693" not in out and "/tmp/" not in out and "\n" not in out
     assert "x/@v/v1.info: 403" in out
+
+
+def test_a_version_published_before_its_tree_counts_as_published_and_says_so() -> None:
+    o = _outcome("a.test/m@v1.0.0", "validating", timed_out=True)
+    assert o.category == "timed out"
+    o.root_published = True
+    assert o.category == "published, tree still on its way"

@@ -186,3 +186,45 @@ def test_a_refused_member_ends_its_blocked_dependent(services: Services, tmp_pat
         row = get_version(session, top, "v1.0.0")
         assert row.state == VersionState.validation_failed
         assert f"dependency refused: {dep}@v1.0.0 (zip rules: hostile)" in row.reason
+
+
+def test_hurried_work_goes_to_the_front_once(queued_settings: Settings) -> None:
+    connection = connect(queued_settings)
+    urgent = RQDispatcher(queued_settings, connection)
+    for name in ("a", "b", "c"):
+        urgent.enqueue("process", f"depot.test/q/{name}", "v1.0.0")
+    urgent.in_lane(True).enqueue("process", "depot.test/q/crawled", "v1.0.0")
+    ids = {name: job_id("process", (f"depot.test/q/{name}", "v1.0.0"))
+           for name in ("a", "b", "c", "crawled")}
+    process = Queue("process", connection=connection)
+
+    assert urgent.hurry("process", "depot.test/q/c", "v1.0.0")
+    assert process.job_ids == [ids["c"], ids["a"], ids["b"]]
+    assert urgent.hurry("process", "depot.test/q/crawled", "v1.0.0")
+    assert process.job_ids == [ids["crawled"], ids["c"], ids["a"], ids["b"]]
+    assert _lengths(urgent)[CRAWL] == 0
+    assert Job.fetch(ids["crawled"], connection=connection).origin == "process"
+    assert urgent.hurry("process", "depot.test/q/crawled", "v1.0.0")  # at the front already
+    assert process.job_ids[0] == ids["crawled"] and len(process.job_ids) == 4
+    assert not urgent.hurry("process", "depot.test/q/none", "v1.0.0")
+
+
+def test_a_waiting_request_lacking_few_members_gets_them_first(
+    services: Services, queued_settings: Settings, tmp_path: Path
+) -> None:
+    """testify@v1.9.0 lacked one module and waited behind 700 jobs of other requests'
+    trees: a blocked version someone asked for has its few missing members hurried."""
+    dep, top = "depot.test/hurry/dep", "depot.test/hurry/top"
+    services = services_on(services, upstream_of(tmp_path / "upstream", [
+        fixture_module(dep, "v1.0.0"), fixture_module(top, "v1.0.0", {dep: "v1.0.0"})]))
+    dispatcher = RQDispatcher(queued_settings, connect(queued_settings))
+    pipeline = Pipeline(services, dispatcher)
+    for i in range(5):  # other people's work, queued first
+        dispatcher.enqueue("process", f"depot.test/others/m{i}", "v1.0.0")
+    submit(services, InlineDispatcher(services), top, "v1.0.0", RequestSource.api)
+    pipeline.process(top, "v1.0.0")  # records the build list, queues dep behind the others
+    process = Queue("process", connection=dispatcher.connection)
+    wanted = job_id("process", (dep, "v1.0.0"))
+    assert process.job_ids[-1] == wanted
+    assert pipeline.validate(top, "v1.0.0").status == "blocked"
+    assert process.job_ids[0] == wanted

@@ -38,9 +38,11 @@ class ZipRulesBroken(FetchError):
     kind = "zip_rules"
 
 
-class UpstreamWithheld(FetchError):
-    """The upstream has the version but will not give it (the public proxy answers
-    403 "This module version is not available" for what it withholds): not transient."""
+class UpstreamWithheld(UpstreamNotFound):
+    """The upstream will not give the version (the public proxy answers 403 "This module
+    version is not available" for what it withholds, and some networks' proxies for any
+    unknown path, the go command's prefix probes included): not transient, and for Depot
+    the same as not found, so nothing is kept of it (no empty module page)."""
 
     kind = "withheld"
 

@@ -624,7 +624,7 @@ class Pipeline:
             if dep is None:
                 # Every member got a row when the build list was recorded: a missing one
                 # was forgotten because the upstream does not have it (_forget).
-                refused.append(f"{path}@{ver} (not found upstream)")
+                refused.append(f"{path}@{ver} (the upstream does not have it or withholds it)")
             elif dep.state == VersionState.rejected:
                 refused.append(f"{path}@{ver} ({dep.reason})")
             elif dep.state not in STORED and dep.state != VersionState.validation_failed:

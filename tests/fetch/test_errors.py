@@ -7,6 +7,7 @@ from pathlib import Path
 from app.fetch.errors import (
     InvalidModule,
     TransientFetchError,
+    UpstreamNotFound,
     UpstreamWithheld,
     classify,
     scrub,
@@ -44,6 +45,7 @@ def test_a_version_the_upstream_withholds_is_not_retried() -> None:
                      "https://proxy.example/github.com/micro/protoc-gen-micro/@v/v1.0.0.info: "
                      "403 Forbidden\n\tserver response: This module version is not available.")
     assert isinstance(error, UpstreamWithheld) and error.permanent
+    assert isinstance(error, UpstreamNotFound), "nothing kept of it, as of a 404"
     assert error.reason.startswith("the upstream withholds it: go: github.com/micro/")
     assert isinstance(classify("reading https://p/x/@v/list: 403 Forbidden"),
                       TransientFetchError)  # a bare 403 (a rate limit, a proxy) may pass

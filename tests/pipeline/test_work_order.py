@@ -8,9 +8,10 @@ from pathlib import Path
 
 from rq import Queue
 from rq.job import Job
+from sqlalchemy import update
 
 from app.config import Settings
-from app.models import Module, ModuleVersion, RequestSource, VersionState
+from app.models import Module, ModuleVersion, Request, RequestSource, VersionState
 from app.pipeline.capture import get_version
 from app.pipeline.inline import InlineDispatcher
 from app.pipeline.requests import status, submit
@@ -228,3 +229,42 @@ def test_a_waiting_request_lacking_few_members_gets_them_first(
     assert process.job_ids[-1] == wanted
     assert pipeline.validate(top, "v1.0.0").status == "blocked"
     assert process.job_ids[0] == wanted
+
+
+def test_asking_for_a_version_already_on_its_way_moves_its_work_ahead(
+    services: Services, queued_settings: Settings, tmp_path: Path
+) -> None:
+    """A version queued or blocked as someone else's member, then asked for: its own job,
+    or the jobs of the few members it lacks, go to the front."""
+    dep, top = "depot.test/asked/dep", "depot.test/asked/top"
+    services = services_on(services, upstream_of(tmp_path / "upstream", [
+        fixture_module(dep, "v1.0.0"), fixture_module(top, "v1.0.0", {dep: "v1.0.0"})]))
+    dispatcher = RQDispatcher(queued_settings, connect(queued_settings))
+    pipeline = Pipeline(services, dispatcher)
+    process = Queue("process", connection=dispatcher.connection)
+    for i in range(3):
+        dispatcher.enqueue("process", f"depot.test/others/m{i}", "v1.0.0")
+    with services.db.session() as session:
+        pipeline.ensure_pending(session, top, "v1.0.0")
+    dispatcher.enqueue("process", top, "v1.0.0")  # a member of someone else's tree
+    assert process.job_ids[-1] == job_id("process", (top, "v1.0.0"))
+
+    asked = submit(services, dispatcher, top, "v1.0.0", RequestSource.api)
+    pipeline.discover(str(asked.request_id))
+    assert process.job_ids[0] == job_id("process", (top, "v1.0.0"))
+
+    # Processed and blocked before anyone asked again; then a second wish for it.
+    process.remove(job_id("process", (top, "v1.0.0")))
+    with services.db.session() as session:
+        get_version(session, top, "v1.0.0").state = VersionState.pending
+    pipeline.process(top, "v1.0.0")
+    with services.db.session() as session:  # the first request went: nobody waits now
+        session.execute(update(Request).values(is_open=False))
+    assert pipeline.validate(top, "v1.0.0").status == "blocked"
+    assert process.job_ids[-1] == job_id("process", (dep, "v1.0.0"))
+    again = submit(services, dispatcher, top, "v1.0.0", RequestSource.api)
+    pipeline.discover(str(again.request_id))
+    validate = Queue("validate", connection=dispatcher.connection)
+    assert job_id("validate", (top, "v1.0.0")) in validate.job_ids
+    assert pipeline.validate(top, "v1.0.0").status == "blocked"
+    assert process.job_ids[0] == job_id("process", (dep, "v1.0.0"))

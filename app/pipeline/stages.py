@@ -537,10 +537,10 @@ class Pipeline:
                     BuildListMember.member_version == version,
                 )
             ).all()
-            # Only those with nothing else to wait for: validating a 200-member tree's
-            # root on every arrival cost 1,800 validate jobs for 560 versions of the
-            # corpus, half of all worker time. One that waits on a member nothing moves
-            # is the workers' sweep's (requests.redrive_stalled).
+            # Only those with nothing else to wait for: validating a big tree's root on
+            # every arrival cost 2,276 validate jobs against 656 fetches in a corpus
+            # run, 80 % of all worker time. One that waits on a member nothing moves is
+            # the workers' sweep's (requests.redrive_stalled).
             unsettled = _unsettled_members(session, [row.id for row in waiting])
             waiting = [row for row in waiting if row.id not in unsettled]
             asked = set(session.scalars(select(Request.version_id).where(

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import platform
+import re
 import shutil
 import signal
 import stat
@@ -23,6 +24,11 @@ REPO = Path(__file__).resolve().parent.parent
 
 class BenchError(Exception):
     """The benchmark cannot go on; the message says why."""
+
+
+def without_store_dir(text: str) -> str:
+    """A Depot reason without the run's temp data dir, fit for a committed page."""
+    return re.sub(r"file:///\S*?/data/store/", "file:///…/data/store/", text)
 
 
 def say(message: str) -> None:

@@ -52,6 +52,7 @@ from bench._harness import (  # noqa: E402
     machine_line,
     remove_tree,
     say,
+    without_store_dir,
 )
 from bench.goproxy import BIN, Processes, flask_cli, free_port, wait_http  # noqa: E402
 
@@ -184,8 +185,7 @@ def version_counts(data: Path) -> dict[str, int]:
 
 def scrub(text: str, base: str) -> str:
     """A reason without this run's temp dir and port, fit for a committed page."""
-    text = re.sub(r"file:///\S*?/data/store/", "file:///…/data/store/", text)
-    return text.replace(base, "<Depot>")
+    return without_store_dir(text).replace(base, "<Depot>")
 
 
 def queue_depths(base: str) -> dict[str, tuple[int, int]]:

@@ -172,12 +172,12 @@ class RQDispatcher:
         jid = job_id(stage, args)
         front = self.queue(STAGE_QUEUE[stage])
         crawl = self.queue(CRAWL)
-        source = next((q for q in (front, crawl)
-                       if self.connection.lpos(q.key, jid) is not None), None)
-        if source is None:
-            return False
-        if source is front and self.connection.lpos(front.key, jid) == 0:
+        at = self.connection.lpos(front.key, jid)
+        source = front if at is not None else crawl
+        if at == 0:
             return True
+        if at is None and self.connection.lpos(crawl.key, jid) is None:
+            return False
         self.connection.lpush(front.key, jid)
         if source is front:
             # The older entry is nearer the tail; with count -1 LREM starts there.

@@ -241,18 +241,19 @@ class Pipeline:
             held = state == VersionState.staged and row.redistributable is False
             if settled or held:
                 req.is_open = False  # nothing more will happen for this wish
-        hurry = getattr(self.dispatcher, "hurry", None) if waited_for else None
         if needs_work:
             self.dispatcher.enqueue("process", module, version)
-            if hurry is not None:
-                hurry("process", module, version)
-        elif state == VersionState.blocked and waited_for:
+        if not waited_for:
+            return
+        if needs_work:
+            self._hurry("process", [f"{module}@{version}"])
+        elif state == VersionState.blocked:
             # Validated again as asked work, which hurries the few members it lacks
             # (testify@v1.9.0, blocked as another tree's member a minute before it was
             # asked for, then waited 9 minutes for one module).
             self.dispatcher.enqueue("validate", module, version)
-        elif state == VersionState.captured and hurry is not None:
-            hurry("complete", module, version)  # captured by a miss: its build list next
+        elif state == VersionState.captured:  # captured by a miss: its build list next
+            self._hurry("complete", [f"{module}@{version}"])
 
     def _end_request(self, request_id: int, state: RequestState, reason: str) -> None:
         with self.services.db.session() as session:
@@ -591,7 +592,7 @@ class Pipeline:
         if waiting:
             self._set(module, version, VersionState.blocked, "blocked: needs " + ", ".join(waiting))
             if asked and len(waiting) <= SMALL_BUILD_LIST:
-                self._hurry(waiting)
+                self._hurry("process", waiting)
             return Outcome(module, version, "blocked", "needs " + ", ".join(waiting))
         if not self._claim(module, version, ready, VersionState.validating):
             return Outcome(module, version, "skipped", "validated elsewhere")
@@ -644,16 +645,16 @@ class Pipeline:
                 waiting.append(f"{path}@{ver}")
         return waiting, refused
 
-    def _hurry(self, waiting: list[str]) -> None:
-        """Someone waits for a version that lacks only these few members: their jobs go
-        to the front of the urgent queue. Shortest first: in a corpus run testify@v1.9.0,
+    def _hurry(self, stage: str, keys: list[str]) -> None:
+        """Someone waits for these (``module@version``): their ``stage`` jobs go to the
+        front of the urgent queue. Shortest first: in a corpus run testify@v1.9.0,
         lacking one module, waited behind 700 jobs of other requests' trees."""
         hurry = getattr(self.dispatcher, "hurry", None)
         if hurry is None:
             return
-        for key in waiting:
+        for key in keys:
             path, _, ver = key.rpartition("@")
-            hurry("process", path, ver)
+            hurry(stage, path, ver)
 
     def _stalled(self, waiting: list[str]) -> list[str]:
         """Members this version waits for that nothing is moving: a pending one with no

@@ -30,10 +30,13 @@ from app.logs import current_request_id
 log = logging.getLogger("depot.queue")
 
 # In the order a worker that listens on all of them takes work: a request is resolved
-# first; validating what is stored (what publishes) before fetching more; what people
-# and clients asked for (``process``) before the crawl of big build lists (``crawl``);
-# the cheap search and notification jobs too, or a long crawl would hold them back.
-QUEUES = ("discovery", "validate", "process", "index", "notify", "crawl")
+# first; then the work someone is waiting for right now (``asked``, see
+# RQDispatcher.hurry); validating what is stored (what publishes) before fetching more;
+# small build lists (``process``) before the crawl of big ones (``crawl``); the cheap
+# search and notification jobs too, or a long crawl would hold them back.
+QUEUES = ("discovery", "asked", "validate", "process", "index", "notify", "crawl")
+# Work someone waits for, of any laned stage, first come first served.
+ASKED = "asked"
 # Work of the bulk lane (see RQDispatcher.lane): big build lists wait behind small ones.
 CRAWL = "crawl"
 LANED = frozenset({"process", "complete", "validate"})
@@ -163,31 +166,32 @@ class RQDispatcher:
             self.connection.lrem(queue.key, 1, jid)
 
     def hurry(self, stage: str, *args: str) -> bool:
-        """Put this work's waiting job at the front of its urgent queue; True if it was
-        waiting (in either lane). Pushed to the front first, then the older entry taken
-        out, as in _promote: the job is never in no queue, and when a worker popped one
-        of the two entries meanwhile, the other is the one removed."""
+        """Move this work's waiting job (from either lane) to the end of the ``asked``
+        queue, which workers take before every other stage's; True if it waits there.
+
+        A job the stage queues hold behind hundreds of others' is what a person waits
+        for: three corpus requests stayed ``queued`` for 11 to 28 minutes, their process
+        jobs at the front of ``process`` but behind a deep ``validate`` queue. Pushed to
+        ``asked`` first, then the older entry taken out, as in _promote: the job is never
+        in no queue, and when a worker popped the older entry meanwhile, the new one is
+        taken back out."""
         if stage not in LANED:
             return False
         jid = job_id(stage, args)
-        front = self.queue(STAGE_QUEUE[stage])
-        crawl = self.queue(CRAWL)
-        at = self.connection.lpos(front.key, jid)
-        source = front if at is not None else crawl
-        if at == 0:
+        asked = self.queue(ASKED)
+        if self.connection.lpos(asked.key, jid) is not None:
             return True
-        if at is None and self.connection.lpos(crawl.key, jid) is None:
+        for source in (self.queue(STAGE_QUEUE[stage]), self.queue(CRAWL)):
+            if self.connection.lpos(source.key, jid) is None:
+                continue
+            asked.push_job_id(jid)
+            if self.connection.lrem(source.key, 1, jid):
+                # The worker that runs it reads its lane from here (run_stage): urgent.
+                self.connection.hset(Job.key_for(jid), "origin", asked.name)
+                return True
+            self.connection.lrem(asked.key, -1, jid)
             return False
-        self.connection.lpush(front.key, jid)
-        if source is front:
-            # The older entry is nearer the tail; with count -1 LREM starts there.
-            self.connection.lrem(front.key, -1, jid)
-            return True
-        if self.connection.lrem(crawl.key, 1, jid):
-            self.connection.hset(Job.key_for(jid), "origin", front.name)
-        else:
-            self.connection.lrem(front.key, 1, jid)
-        return True
+        return False
 
     def _enqueue_index(self, queue: Queue, paths: tuple[str, ...], options: dict) -> None:
         """Search documents to rewrite: into the dirty set, one job drains it (batched)."""
@@ -202,7 +206,7 @@ class RQDispatcher:
 
     def _queues_of(self, stage: str) -> list[Queue]:
         """Every queue a job of this stage may wait in (either lane)."""
-        names = [STAGE_QUEUE[stage]] + ([CRAWL] if stage in LANED else [])
+        names = [STAGE_QUEUE[stage]] + ([ASKED, CRAWL] if stage in LANED else [])
         return [self.queue(name) for name in names]
 
     def withdraw(self, stage: str, *args: str) -> None:

@@ -81,6 +81,16 @@ ORPHANED = {
 }
 
 
+def _awaited(session: Session, version_ids: list[int]) -> set[int]:
+    """Those of these versions someone waits for: an open request from a person or a
+    client (a seed list waits for nothing in particular)."""
+    if not version_ids:
+        return set()
+    return set(session.scalars(select(Request.version_id).where(
+        Request.version_id.in_(version_ids), Request.is_open.is_(True),
+        Request.source != RequestSource.seed)))
+
+
 def _unsettled_members(session: Session, version_ids: list[int]) -> set[int]:
     """Those of ``version_ids`` with a build-list member still on its way (a row not yet
     stored nor refused; a member without a row counts as refused: Pipeline._forget)."""
@@ -251,7 +261,7 @@ class Pipeline:
             # Validated again as asked work, which hurries the few members it lacks
             # (testify@v1.9.0, blocked as another tree's member a minute before it was
             # asked for, then waited 9 minutes for one module).
-            self.dispatcher.enqueue("validate", module, version)
+            self._ask("validate", module, version)
         elif state == VersionState.captured:  # captured by a miss: its build list next
             self._hurry("complete", [f"{module}@{version}"])
 
@@ -335,9 +345,12 @@ class Pipeline:
             served = bool(row.redistributable)
             row.reason = "" if served else row.reason
             reason = row.reason
+            awaited = bool(_awaited(session, [row.id]))
             if not served:
                 self._close_requests(session, row)
-        if served:
+        if served and awaited:
+            self._ask("validate", module, version)
+        elif served:
             self.dispatcher.enqueue("validate", module, version)
         else:
             self.notify("request_rejected", module=module, query=version, reason=reason)
@@ -544,14 +557,12 @@ class Pipeline:
             # the workers' sweep's (requests.redrive_stalled).
             unsettled = _unsettled_members(session, [row.id for row in waiting])
             waiting = [row for row in waiting if row.id not in unsettled]
-            asked = set(session.scalars(select(Request.version_id).where(
-                Request.version_id.in_([row.id for row in waiting]),
-                Request.is_open.is_(True))))
-        lanes = getattr(self.dispatcher, "in_lane", None)
+            asked = _awaited(session, [row.id for row in waiting])
         for path, ver, row_id in waiting:
-            # Someone waits for it: its validation goes ahead of any crawl.
-            target = lanes(False) if lanes is not None and row_id in asked else self.dispatcher
-            target.enqueue("validate", path, ver)
+            if row_id in asked:  # someone waits for it: ahead of everything else
+                self._ask("validate", path, ver)
+            else:
+                self.dispatcher.enqueue("validate", path, ver)
 
     # -- validator -----------------------------------------------------------------------
 
@@ -576,8 +587,7 @@ class Pipeline:
             if row.redistributable is False:
                 return Outcome(module, version, "skipped", row.reason)
             waiting, refused = self._readiness(session, row)
-            asked = bool(waiting) and session.scalar(select(Request.id).where(
-                Request.version_id == row.id, Request.is_open.is_(True)).limit(1))
+            asked = bool(waiting) and bool(_awaited(session, [row.id]))
         if refused:
             reason = "dependency refused: " + "; ".join(refused)
             self._finish(module, version, VersionState.validation_failed, reason)
@@ -645,10 +655,17 @@ class Pipeline:
                 waiting.append(f"{path}@{ver}")
         return waiting, refused
 
+    def _ask(self, stage: str, module: str, version: str) -> None:
+        """Queue work someone waits for, in the urgent lane and then ahead of the rest."""
+        lanes = getattr(self.dispatcher, "in_lane", None)
+        (lanes(False) if lanes is not None else self.dispatcher).enqueue(stage, module, version)
+        self._hurry(stage, [f"{module}@{version}"])
+
     def _hurry(self, stage: str, keys: list[str]) -> None:
-        """Someone waits for these (``module@version``): their ``stage`` jobs go to the
-        front of the urgent queue. Shortest first: in a corpus run testify@v1.9.0,
-        lacking one module, waited behind 700 jobs of other requests' trees."""
+        """Someone waits for these (``module@version``): their waiting ``stage`` jobs go
+        to the ``asked`` queue, ahead of every other stage's. Shortest first: in a corpus
+        run testify@v1.9.0, lacking one module, waited behind 700 jobs of other requests'
+        trees."""
         hurry = getattr(self.dispatcher, "hurry", None)
         if hurry is None:
             return

@@ -26,7 +26,8 @@ from tests.charts.conftest import (
     Manifests,
 )
 
-QUEUES = ("discovery", "validate", "process", "index", "notify", "crawl")  # app/queue.py QUEUES
+QUEUES = ("discovery", "asked", "validate", "process", "index", "notify",  # app/queue.py
+          "crawl")
 # Checked against the oldest Kubernetes the chart aims at and the newest the package has.
 KUBE_VERSIONS = ("1.30.0", "1.37.0")
 CUSTOM_RESOURCES = {
@@ -280,10 +281,14 @@ def test_one_worker_deployment_per_group(rendered: dict[str, Manifests], env: st
         assert command[:4] == ["flask", "--app", "app", "worker"]
         assert command[4:], "a worker with no queue takes all of them"
         taken += command[4:]
-    assert sorted(taken) == sorted(QUEUES)
+    assert set(taken) == set(QUEUES)
+    # Work someone waits for is taken first by both groups that run pipeline stages.
+    assert sorted(q for q in taken if q == "asked") == ["asked", "asked"]
     groups = {w["metadata"]["name"].rsplit("-", 1)[1]: w for w in workers}
     command = groups["ingest"]["spec"]["template"]["spec"]["containers"][0]["command"]
-    assert command[4:] == ["discovery", "process", "crawl"]
+    assert command[4:] == ["discovery", "asked", "process", "crawl"]
+    command = groups["validate"]["spec"]["template"]["spec"]["containers"][0]["command"]
+    assert command[4:] == ["asked", "validate"]
 
 
 def test_a_queue_without_workers_does_not_render(render: Callable[..., Manifests]) -> None:

@@ -16,7 +16,7 @@ from app.pipeline.capture import get_version
 from app.pipeline.inline import InlineDispatcher
 from app.pipeline.requests import status, submit
 from app.pipeline.stages import SMALL_BUILD_LIST, Pipeline
-from app.queue import CRAWL, QUEUES, RQDispatcher, connect, job_id
+from app.queue import ASKED, CRAWL, QUEUES, RQDispatcher, connect, job_id
 from app.services import Services
 from tests.conftest import services_on
 from tests.fixtures.upstream import fixture_module, upstream_of
@@ -28,7 +28,8 @@ def _lengths(dispatcher: RQDispatcher) -> dict[str, int]:
 
 def test_workers_take_validation_first_and_the_crawl_last() -> None:
     order = list(QUEUES)
-    assert order.index("discovery") < order.index("validate") < order.index("process")
+    assert order.index("discovery") < order.index(ASKED) < order.index("validate")
+    assert order.index("validate") < order.index("process")
     assert order.index("process") < order.index(CRAWL)
     # Search and webhooks must not wait for a crawl (cobra was missing from search for
     # the whole 988 s of goreleaser's crawl when index came after crawl).
@@ -189,7 +190,7 @@ def test_a_refused_member_ends_its_blocked_dependent(services: Services, tmp_pat
         assert f"dependency refused: {dep}@v1.0.0 (zip rules: hostile)" in row.reason
 
 
-def test_hurried_work_goes_to_the_front_once(queued_settings: Settings) -> None:
+def test_hurried_work_goes_to_the_asked_queue_once(queued_settings: Settings) -> None:
     connection = connect(queued_settings)
     urgent = RQDispatcher(queued_settings, connection)
     for name in ("a", "b", "c"):
@@ -198,16 +199,41 @@ def test_hurried_work_goes_to_the_front_once(queued_settings: Settings) -> None:
     ids = {name: job_id("process", (f"depot.test/q/{name}", "v1.0.0"))
            for name in ("a", "b", "c", "crawled")}
     process = Queue("process", connection=connection)
+    asked = Queue(ASKED, connection=connection)
 
     assert urgent.hurry("process", "depot.test/q/c", "v1.0.0")
-    assert process.job_ids == [ids["c"], ids["a"], ids["b"]]
+    assert process.job_ids == [ids["a"], ids["b"]] and asked.job_ids == [ids["c"]]
     assert urgent.hurry("process", "depot.test/q/crawled", "v1.0.0")
-    assert process.job_ids == [ids["crawled"], ids["c"], ids["a"], ids["b"]]
+    assert asked.job_ids == [ids["c"], ids["crawled"]]  # first asked, first served
     assert _lengths(urgent)[CRAWL] == 0
-    assert Job.fetch(ids["crawled"], connection=connection).origin == "process"
-    assert urgent.hurry("process", "depot.test/q/crawled", "v1.0.0")  # at the front already
-    assert process.job_ids[0] == ids["crawled"] and len(process.job_ids) == 4
+    assert Job.fetch(ids["crawled"], connection=connection).origin == ASKED
+    assert urgent.hurry("process", "depot.test/q/crawled", "v1.0.0")  # there already
+    assert asked.job_ids == [ids["c"], ids["crawled"]] and len(process.job_ids) == 2
+    assert urgent.has_job("process", "depot.test/q/crawled", "v1.0.0")
     assert not urgent.hurry("process", "depot.test/q/none", "v1.0.0")
+    urgent.withdraw("process", "depot.test/q/c", "v1.0.0")
+    assert asked.job_ids == [ids["crawled"]]
+
+
+def test_asked_work_is_taken_before_every_other_stage(services: Services,
+                                                      queued_settings: Settings) -> None:
+    """Three corpus requests stayed ``queued`` for 11 to 28 minutes: their process jobs
+    were at the front of ``process``, but workers take ``validate`` first and it held
+    hundreds of other trees' jobs. A real worker on every queue takes the asked job
+    first."""
+    from rq import SimpleWorker
+
+    connection = connect(queued_settings)
+    dispatcher = RQDispatcher(queued_settings, connection)
+    for i in range(3):
+        dispatcher.enqueue("validate", f"depot.test/others/v{i}", "v1.0.0")
+    dispatcher.enqueue("process", "depot.test/mine", "v1.0.0")
+    assert dispatcher.hurry("process", "depot.test/mine", "v1.0.0")
+    worker = SimpleWorker([Queue(name, connection=connection) for name in QUEUES],
+                          connection=connection)
+    job, queue = worker.dequeue_job_and_maintain_ttl(timeout=None)
+    assert job.id == job_id("process", ("depot.test/mine", "v1.0.0"))
+    assert queue.name == ASKED
 
 
 def test_a_waiting_request_lacking_few_members_gets_them_first(
@@ -227,8 +253,11 @@ def test_a_waiting_request_lacking_few_members_gets_them_first(
     process = Queue("process", connection=dispatcher.connection)
     wanted = job_id("process", (dep, "v1.0.0"))
     assert process.job_ids[-1] == wanted
+    asked = Queue(ASKED, connection=dispatcher.connection)
+    # Someone waits for top: its validation is asked work already.
+    assert asked.job_ids == [job_id("validate", (top, "v1.0.0"))]
     assert pipeline.validate(top, "v1.0.0").status == "blocked"
-    assert process.job_ids[0] == wanted
+    assert asked.job_ids[-1] == wanted and wanted not in process.job_ids
 
 
 def test_asking_for_a_version_already_on_its_way_moves_its_work_ahead(
@@ -249,12 +278,14 @@ def test_asking_for_a_version_already_on_its_way_moves_its_work_ahead(
     dispatcher.enqueue("process", top, "v1.0.0")  # a member of someone else's tree
     assert process.job_ids[-1] == job_id("process", (top, "v1.0.0"))
 
-    asked = submit(services, dispatcher, top, "v1.0.0", RequestSource.api)
-    pipeline.discover(str(asked.request_id))
-    assert process.job_ids[0] == job_id("process", (top, "v1.0.0"))
+    first = submit(services, dispatcher, top, "v1.0.0", RequestSource.api)
+    pipeline.discover(str(first.request_id))
+    asked = Queue(ASKED, connection=dispatcher.connection)
+    assert asked.job_ids == [job_id("process", (top, "v1.0.0"))]
+    assert len(process.job_ids) == 3
 
     # Processed and blocked before anyone asked again; then a second wish for it.
-    process.remove(job_id("process", (top, "v1.0.0")))
+    asked.remove(job_id("process", (top, "v1.0.0")))
     with services.db.session() as session:
         get_version(session, top, "v1.0.0").state = VersionState.pending
     pipeline.process(top, "v1.0.0")
@@ -262,9 +293,10 @@ def test_asking_for_a_version_already_on_its_way_moves_its_work_ahead(
         session.execute(update(Request).values(is_open=False))
     assert pipeline.validate(top, "v1.0.0").status == "blocked"
     assert process.job_ids[-1] == job_id("process", (dep, "v1.0.0"))
+    asked.empty()
     again = submit(services, dispatcher, top, "v1.0.0", RequestSource.api)
     pipeline.discover(str(again.request_id))
-    validate = Queue("validate", connection=dispatcher.connection)
-    assert job_id("validate", (top, "v1.0.0")) in validate.job_ids
+    assert asked.job_ids == [job_id("validate", (top, "v1.0.0"))]
     assert pipeline.validate(top, "v1.0.0").status == "blocked"
-    assert process.job_ids[0] == job_id("process", (dep, "v1.0.0"))
+    assert asked.job_ids[-1] == job_id("process", (dep, "v1.0.0"))
+    assert job_id("process", (dep, "v1.0.0")) not in process.job_ids

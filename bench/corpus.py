@@ -121,6 +121,15 @@ def select(targets: list[Target], only: str | None, limit: int | None,
     return picked
 
 
+def next_slice(targets: list[Target], only: str | None, limit: int | None, spread: bool,
+               seen: dict[str, Outcome]) -> list[Target]:
+    """The same selection as the earlier slices', less what they saw to a final state:
+    `--limit 300 --spread --skip A.json` asks for the rest of the same 300 (a version
+    that timed out is asked again)."""
+    done = {label for label, o in seen.items() if not o.timed_out}
+    return [t for t in select(targets, only, limit, spread) if t.label not in done]
+
+
 def escape(text: str) -> str:
     """The GOPROXY protocol's case escape: an upper-case letter becomes `!` + lower-case."""
     return re.sub(r"[A-Z]", lambda m: "!" + m.group(0).lower(), text)
@@ -618,9 +627,8 @@ def run(args: argparse.Namespace, tmp: Path, procs: Processes) -> None:
 
     go = find_go()
     upstream, rest = toolchain_upstream(go)
-    done = {label for label, o in final_outcomes(args.skip or []).items() if not o.timed_out}
-    targets = select([t for t in read_corpus(args.corpus) if t.label not in done],
-                     args.only, args.limit, args.spread)
+    targets = next_slice(read_corpus(args.corpus), args.only, args.limit, args.spread,
+                         final_outcomes(args.skip or []))
     if not targets:
         raise BenchError("no corpus line matches")
     CACHE.mkdir(parents=True, exist_ok=True)

@@ -5,7 +5,16 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from bench.corpus import Check, Outcome, Target, final_outcomes, load, save, scrub
+from bench.corpus import (
+    Check,
+    Outcome,
+    Target,
+    final_outcomes,
+    load,
+    next_slice,
+    save,
+    scrub,
+)
 
 
 def _outcome(label: str, state: str, timed_out: bool = False) -> Outcome:
@@ -46,3 +55,17 @@ def test_a_version_published_before_its_tree_counts_as_published_and_says_so() -
     assert o.category == "timed out"
     o.root_published = True
     assert o.category == "published, tree still on its way"
+
+
+def test_a_next_slice_asks_for_the_rest_of_the_same_selection() -> None:
+    """The 2026-12-03 second slice skipped before selecting and so took 300 new versions
+    (29 beyond the first slice's 300) instead of the 259 the first one had left."""
+    corpus = [Target(f"a.test/{g}{i}", "v1.0.0", g) for g in "xy" for i in range(4)]
+    first = next_slice(corpus, None, 4, True, {})
+    assert [t.label for t in first] == ["a.test/x0@v1.0.0", "a.test/y0@v1.0.0",
+                                        "a.test/x1@v1.0.0", "a.test/y1@v1.0.0"]
+    seen = {"a.test/x0@v1.0.0": _outcome("a.test/x0@v1.0.0", "published"),
+            "a.test/y0@v1.0.0": _outcome("a.test/y0@v1.0.0", "validating", True)}
+    rest = next_slice(corpus, None, 4, True, seen)
+    assert [t.label for t in rest] == ["a.test/y0@v1.0.0", "a.test/x1@v1.0.0",
+                                       "a.test/y1@v1.0.0"]

@@ -242,6 +242,7 @@ def register_commands(app: Flask) -> None:
     def serve_cmd(worker_count: int) -> None:
         """Run everything on this machine: embedded Redis (unless REDIS_URL is set),
         the web server (gunicorn, GOPROXY and portal) and pipeline workers."""
+        from app.lifecycle import dies_with
         from app.queue import start_embedded_redis
 
         svc = _services()
@@ -250,13 +251,15 @@ def register_commands(app: Flask) -> None:
         if svc.settings.embedded_redis:
             env["REDIS_URL"] = svc.settings.queue_url
         bin_dir = Path(sys.executable).parent
+        with_me = dies_with(os.getpid())
         children = [
             subprocess.Popen([str(bin_dir / "gunicorn"), "-c", "gunicorn.conf.py",
-                              "app:create_app()"], cwd=REPO_ROOT, env=env)
+                              "app:create_app()"], cwd=REPO_ROOT, env=env, preexec_fn=with_me)
         ]
         for _ in range(worker_count):
             children.append(subprocess.Popen([sys.executable, "-m", "flask", "--app", "app",
-                                              "worker"], cwd=REPO_ROOT, env=env))
+                                              "worker"], cwd=REPO_ROOT, env=env,
+                                             preexec_fn=with_me))
         stopping = False
 
         def stop(_signum: int, _frame: object) -> None:

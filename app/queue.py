@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import os
 import subprocess
 import time
 import uuid
@@ -25,6 +26,7 @@ from rq.job import Job, JobStatus
 from rq.registry import FailedJobRegistry
 
 from app.config import Settings
+from app.lifecycle import dies_with
 from app.logs import current_request_id
 
 log = logging.getLogger("depot.queue")
@@ -334,7 +336,8 @@ def start_embedded_redis(settings: Settings, timeout: float = 20) -> subprocess.
         )
     )
     proc = subprocess.Popen([_redis_binary(), str(conf)], stdin=subprocess.DEVNULL,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                            preexec_fn=dies_with(os.getpid(), own_session=True))
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if ping(url):

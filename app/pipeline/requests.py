@@ -27,7 +27,7 @@ from app.models import (
     VersionState,
 )
 from app.pipeline.capture import get_version
-from app.pipeline.stages import Dispatcher, Pipeline
+from app.pipeline.stages import Dispatcher, Pipeline, some_of
 from app.services import Services
 
 
@@ -326,7 +326,7 @@ def status(services: Services, request_id: int, depot_url: str = "") -> dict | N
         if state == "published" and waiting:
             # Served already, but a build needs the whole tree: not done for the asker.
             body.update(state="validating",
-                        reason="published; waiting for dependencies: " + ", ".join(waiting))
+                        reason="published; waiting for dependencies: " + some_of(waiting))
         elif state == "published" and unserved:
             # Final: published, with the members its consumers must get elsewhere.
             body["reason"] = unserved_mark(unserved, depot_url)

@@ -81,6 +81,15 @@ ORPHANED = {
 }
 
 
+def some_of(keys: list[str], shown: int = 8) -> str:
+    """A list of ``module@version`` for a reason people read: the first few, then how
+    many more (viper@v1.19.0's status page listed 96 members it waited for)."""
+    if len(keys) <= shown:
+        return ", ".join(keys)
+    return (f"{len(keys)} modules: " + ", ".join(keys[:shown])
+            + f" and {len(keys) - shown} more (see its dependencies)")
+
+
 def _awaited(session: Session, version_ids: list[int]) -> set[int]:
     """Those of these versions someone waits for: an open request from a person or a
     client (a seed list waits for nothing in particular)."""
@@ -600,7 +609,7 @@ class Pipeline:
             self._finish(module, version, VersionState.failed, reason)
             return Outcome(module, version, "failed", reason)
         if waiting:
-            self._set(module, version, VersionState.blocked, "blocked: needs " + ", ".join(waiting))
+            self._set(module, version, VersionState.blocked, "blocked: needs " + some_of(waiting))
             if asked and len(waiting) <= SMALL_BUILD_LIST:
                 self._hurry("process", waiting)
             return Outcome(module, version, "blocked", "needs " + ", ".join(waiting))

@@ -15,7 +15,7 @@ from app.models import Module, ModuleVersion, Request, RequestSource, VersionSta
 from app.pipeline.capture import get_version
 from app.pipeline.inline import InlineDispatcher
 from app.pipeline.requests import status, submit
-from app.pipeline.stages import SMALL_BUILD_LIST, Pipeline
+from app.pipeline.stages import SMALL_BUILD_LIST, Pipeline, some_of
 from app.queue import ASKED, CRAWL, QUEUES, RQDispatcher, connect, job_id
 from app.services import Services
 from tests.conftest import services_on
@@ -300,3 +300,11 @@ def test_asking_for_a_version_already_on_its_way_moves_its_work_ahead(
     assert pipeline.validate(top, "v1.0.0").status == "blocked"
     assert asked.job_ids[-1] == job_id("process", (dep, "v1.0.0"))
     assert job_id("process", (dep, "v1.0.0")) not in process.job_ids
+
+
+def test_a_long_wait_reads_as_a_count_and_the_first_few() -> None:
+    keys = [f"depot.test/m{i}@v1.0.0" for i in range(12)]
+    assert some_of(keys[:3]) == "depot.test/m0@v1.0.0, depot.test/m1@v1.0.0, depot.test/m2@v1.0.0"
+    text = some_of(keys)
+    assert text.startswith("12 modules: depot.test/m0@v1.0.0, ")
+    assert "depot.test/m7@v1.0.0 and 4 more" in text and "m8@" not in text

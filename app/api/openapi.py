@@ -489,7 +489,9 @@ SCHEMAS: dict[str, Any] = {
                                                  "failed"]},
             "reason": {"type": "string"},
             "created_at": {"type": "string", "format": "date-time"},
-            "updated_at": {"type": "string", "format": "date-time"},
+            "updated_at": {"type": "string", "format": "date-time",
+                           "description": "when the request, its version or a member of "
+                                          "its build list last changed"},
             "dependencies": {"type": "array", "items": {
                 "type": "object", "required": ["module", "version", "state"],
                 "properties": {"module": {"type": "string"}, "version": {"type": "string"},

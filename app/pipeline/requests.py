@@ -311,13 +311,19 @@ def status(services: Services, request_id: int, depot_url: str = "") -> dict | N
         row = req.version
         state, reason = version_status(row)
         body.update(version=row.version, state=state, reason=reason)
+        # When anything it waits on last moved: the request's own row changes only when
+        # it ends, so a client polling an hour-long tree saw the time it was made.
+        moved = [req.updated_at, row.updated_at]
         for member in sorted(row.build_list, key=lambda m: m.path):
             dep = get_version(session, member.path, member.member_version)
+            if dep is not None:
+                moved.append(dep.updated_at)
             dep_state, dep_reason = version_status(dep) if dep else ("queued", "")
             body["dependencies"].append(
                 {"module": member.path, "version": member.member_version,
                  "state": dep_state, "reason": dep_reason}
             )
+        body["updated_at"] = max(t for t in moved if t is not None).isoformat()
         deps = body["dependencies"]
         waiting = [f"{d['module']}@{d['version']}" for d in deps
                    if d["state"] not in ("published", *UNSERVED)]

@@ -308,3 +308,24 @@ def test_a_long_wait_reads_as_a_count_and_the_first_few() -> None:
     text = some_of(keys)
     assert text.startswith("12 modules: depot.test/m0@v1.0.0, ")
     assert "depot.test/m7@v1.0.0 and 4 more" in text and "m8@" not in text
+
+
+def test_a_waiting_request_says_when_its_tree_last_moved(services: Services,
+                                                        tmp_path: Path) -> None:
+    """Its own row changes only when it ends: a client polling a long tree saw the time
+    it was made for an hour."""
+    dep, top = "depot.test/moved/dep", "depot.test/moved/top"
+    services = services_on(services, upstream_of(tmp_path / "upstream", [
+        fixture_module(dep, "v1.0.0"), fixture_module(top, "v1.0.0", {dep: "v1.0.0"})]))
+    dispatcher = HoldingBack(services, later={dep})
+    pipeline = Pipeline(services, dispatcher)
+    done = submit(services, dispatcher, top, "v1.0.0", RequestSource.api)
+    dispatcher.drain(pipeline)
+    before = status(services, done.request_id)
+    assert before["state"] == "validating"
+    with services.db.session() as session:
+        get_version(session, dep, "v1.0.0").state = VersionState.fetching  # the crawl
+    after = status(services, done.request_id)
+    assert after["updated_at"] > before["updated_at"]
+    with services.db.session() as session:
+        assert after["updated_at"] == get_version(session, dep, "v1.0.0").updated_at.isoformat()

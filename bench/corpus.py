@@ -402,9 +402,13 @@ def settle(api: Api, outcome: Outcome, body: dict) -> bool:
 
 def run_requests(api: Api, targets: list[Target], concurrency: int, timeout: float,
                  on_final: Callable[[Outcome], None] = lambda o: None,
-                 deadline: float = float("inf")) -> list[Outcome]:
+                 deadline: float = float("inf"),
+                 on_done: Callable[[list[Outcome]], None] = lambda done: None
+                 ) -> list[Outcome]:
     """Submit with at most ``concurrency`` open, poll each until final or its deadline;
-    ``on_final`` hears of each as it ends (the consumer checks start then). Past
+    ``on_final`` hears of each as it ends (the consumer checks start then), ``on_done``
+    gets every outcome so far each time one more ends (kept on disk, so a run stopped
+    by hand keeps what it saw). Past
     ``deadline`` (monotonic) nothing more is submitted and what is open times out."""
     pending = list(targets)
     open_: dict[int, tuple[Outcome, float]] = {}
@@ -430,6 +434,7 @@ def run_requests(api: Api, targets: list[Target], concurrency: int, timeout: flo
                 say(f"[{len(done)}/{total}] {t.label}: {outcome.state} at once {outcome.reason}"
                     [:300])
                 on_final(outcome)
+                on_done(done)
                 continue
             if outcome.root_published:
                 on_final(outcome)  # its consumer check can start; its tree goes on
@@ -452,6 +457,7 @@ def run_requests(api: Api, targets: list[Target], concurrency: int, timeout: flo
                 what = "timed out in state " if not final else ""
                 say(f"[{len(done)}/{total}] {outcome.target.label}: {what}{outcome.state} "
                     f"after {elapsed:.0f} s {outcome.reason}"[:300])
+                on_done(done)
                 if not was_published:
                     on_final(outcome)
     for outcome in done:
@@ -658,7 +664,8 @@ def run(args: argparse.Namespace, tmp: Path, procs: Processes) -> None:
                     args.max_commands, args.check_jobs)
     outcomes = run_requests(Api(base), targets, args.concurrency, args.timeout,
                             (lambda o: None) if args.no_check else checks.submit,
-                            began + (args.deadline or float("inf")))
+                            began + (args.deadline or float("inf")),
+                            lambda done: keep_so_far(args.json, done))
     wall = time.monotonic() - began
     metrics = job_metrics(base)
     traffic = relay.snapshot() if relay else None
@@ -673,8 +680,19 @@ def run(args: argparse.Namespace, tmp: Path, procs: Processes) -> None:
 
 def save(path: str | None, outcomes: list[Outcome]) -> None:
     if path:
-        Path(path).write_text(json.dumps(
-            [{**asdict(o), "category": o.category} for o in outcomes], indent=1))
+        text = json.dumps([{**asdict(o), "category": o.category} for o in outcomes], indent=1)
+        part = Path(path + ".part")
+        part.write_text(text)
+        part.replace(path)  # whole or not at all, should the run be stopped meanwhile
+
+
+def keep_so_far(path: str | None, outcomes: list[Outcome]) -> None:
+    """``save`` during the run; a consumer check writing its result at that moment
+    (RuntimeError: the dict changed size) leaves it to the next call."""
+    try:
+        save(path, outcomes)
+    except RuntimeError:
+        pass
 
 
 def load(path: str) -> list[Outcome]:

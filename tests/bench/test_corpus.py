@@ -10,8 +10,10 @@ from bench.corpus import (
     Outcome,
     Target,
     final_outcomes,
+    keep_so_far,
     load,
     next_slice,
+    run_requests,
     save,
     scrub,
 )
@@ -69,3 +71,33 @@ def test_a_next_slice_asks_for_the_rest_of_the_same_selection() -> None:
     rest = next_slice(corpus, None, 4, True, seen)
     assert [t.label for t in rest] == ["a.test/y0@v1.0.0", "a.test/x1@v1.0.0",
                                        "a.test/y1@v1.0.0"]
+
+
+class _FakeApi:
+    """Depot's request API as the benchmark sees it: each request ends at its first poll."""
+
+    def __init__(self) -> None:
+        self.asked: list[str] = []
+
+    def submit(self, t: Target) -> dict:
+        self.asked.append(t.label)
+        return {"id": len(self.asked), "state": "queued"}
+
+    def status(self, request_id: int) -> dict:
+        return {"id": request_id, "state": "rejected", "reason": "license"}
+
+
+def test_every_ended_request_is_kept_on_disk_as_it_ends(tmp_path: Path) -> None:
+    """A run stopped by hand (or by a killed Depot) kept nothing until its end."""
+    path = str(tmp_path / "run.json")
+    sizes: list[int] = []
+
+    def keep(done: list[Outcome]) -> None:
+        keep_so_far(path, done)
+        sizes.append(len(load(path)))
+
+    targets = [Target(f"a.test/m{i}", "v1.0.0", "g") for i in range(3)]
+    run_requests(_FakeApi(), targets, 2, 60, on_done=keep)  # type: ignore[arg-type]
+    assert sizes[-1] == 3 and sizes == sorted(sizes)
+    assert [o.state for o in load(path)] == ["rejected"] * 3
+    assert not list(tmp_path.glob("*.part"))

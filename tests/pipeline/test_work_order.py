@@ -14,7 +14,7 @@ from app.config import Settings
 from app.models import Module, ModuleVersion, Request, RequestSource, VersionState
 from app.pipeline.capture import get_version
 from app.pipeline.inline import InlineDispatcher
-from app.pipeline.requests import status, submit
+from app.pipeline.requests import Submitted, status, submit
 from app.pipeline.stages import SMALL_BUILD_LIST, Pipeline, some_of
 from app.queue import ASKED, CRAWL, QUEUES, RQDispatcher, connect, job_id
 from app.services import Services
@@ -103,16 +103,25 @@ class HoldingBack(InlineDispatcher):
         super().enqueue(stage, *args)
 
 
-def test_a_blocked_version_is_published_when_its_dependency_arrives(
-    services: Services, tmp_path: Path
-) -> None:
-    dep, top = "depot.test/later/dep", "depot.test/later/top"
+def _asked_with_dep_held_back(services: Services, tmp_path: Path, dep: str, top: str
+                              ) -> tuple[Services, HoldingBack, Pipeline, Submitted]:
+    """``top`` (which requires ``dep``) asked for through the API, its tree run in
+    process with ``dep``'s processing kept back."""
     services = services_on(services, upstream_of(tmp_path / "upstream", [
         fixture_module(dep, "v1.0.0"), fixture_module(top, "v1.0.0", {dep: "v1.0.0"})]))
     dispatcher = HoldingBack(services, later={dep})
     pipeline = Pipeline(services, dispatcher)
     done = submit(services, dispatcher, top, "v1.0.0", RequestSource.api)
     dispatcher.drain(pipeline)
+    return services, dispatcher, pipeline, done
+
+
+def test_a_blocked_version_is_published_when_its_dependency_arrives(
+    services: Services, tmp_path: Path
+) -> None:
+    dep, top = "depot.test/later/dep", "depot.test/later/top"
+    services, dispatcher, pipeline, done = _asked_with_dep_held_back(services, tmp_path,
+                                                                     dep, top)
     with services.db.session() as session:
         row = get_version(session, top, "v1.0.0")
         assert row.state == VersionState.blocked
@@ -315,12 +324,8 @@ def test_a_waiting_request_says_when_its_tree_last_moved(services: Services,
     """Its own row changes only when it ends: a client polling a long tree saw the time
     it was made for an hour."""
     dep, top = "depot.test/moved/dep", "depot.test/moved/top"
-    services = services_on(services, upstream_of(tmp_path / "upstream", [
-        fixture_module(dep, "v1.0.0"), fixture_module(top, "v1.0.0", {dep: "v1.0.0"})]))
-    dispatcher = HoldingBack(services, later={dep})
-    pipeline = Pipeline(services, dispatcher)
-    done = submit(services, dispatcher, top, "v1.0.0", RequestSource.api)
-    dispatcher.drain(pipeline)
+    services, _dispatcher, _pipeline, done = _asked_with_dep_held_back(services, tmp_path,
+                                                                       dep, top)
     before = status(services, done.request_id)
     assert before["state"] == "validating"
     with services.db.session() as session:

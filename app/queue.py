@@ -171,9 +171,9 @@ class RQDispatcher:
         """Move this work's waiting job (from either lane) to the end of the ``asked``
         queue, which workers take before every other stage's; True if it waits there.
 
-        A job the stage queues hold behind hundreds of others' is what a person waits
-        for: three corpus requests stayed ``queued`` for 11 to 28 minutes, their process
-        jobs at the front of ``process`` but behind a deep ``validate`` queue. Pushed to
+        Moved to the front of its own stage's queue only, it still waited for every job
+        of the stages taken before it (a ``validate`` queue hundreds deep while big trees
+        load); three corpus requests stayed ``queued`` for 11 to 28 minutes. Pushed to
         ``asked`` first, then the older entry taken out, as in _promote: the job is never
         in no queue, and when a worker popped the older entry meanwhile, the new one is
         taken back out."""

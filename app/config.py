@@ -135,6 +135,9 @@ class Settings:
     backlog_alert: int = 0
     # Most versions one clean-room consumer build validates together (1: one at a time).
     validate_batch: int = 16
+    # Megabytes of module zips a validation module cache may hold before it is emptied
+    # (app/pipeline/modcache.py; one cache per concurrent validation).
+    validate_cache_mb: int = 2048
     # The nginx sidecar's log of zips it served itself (its downloads are counted from it).
     nginx_zip_log: str = ""
     # Flask secret key (sessions, CSRF); unset: one kept in the data dir, shared by the
@@ -223,6 +226,7 @@ class Settings:
             notify_webhooks=env.get("DEPOT_NOTIFY_WEBHOOKS", ""),
             backlog_alert=_int(env, "DEPOT_BACKLOG_ALERT", 0),
             validate_batch=max(1, _int(env, "DEPOT_VALIDATE_BATCH", 16)),
+            validate_cache_mb=max(0, _int(env, "DEPOT_VALIDATE_CACHE_MB", 2048)),
             nginx_zip_log=env.get("DEPOT_NGINX_ZIP_LOG", "").strip(),
             proxy_fix=_int(env, "DEPOT_PROXY_FIX", 0),
             request_limit=_int(env, "DEPOT_REQUEST_LIMIT", 10),

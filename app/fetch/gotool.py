@@ -19,18 +19,22 @@ _DROP_PREFIXES = ("GO", "CGO_")
 
 
 def isolated_env(
-    workdir: Path, goproxy: str, gosumdb: str, tiles: Path | None = None
+    workdir: Path, goproxy: str, gosumdb: str, tiles: Path | None = None,
+    modcache: Path | None = None,
 ) -> dict[str, str]:
     """An environment for one `go` run confined to ``workdir``.
 
     ``tiles``: a directory where runs share what they read of the checksum database
-    (see share_checksum_tiles); everything else stays private to the run.
+    (see share_checksum_tiles); ``modcache``: a module cache to use instead of a new
+    one in ``workdir`` (the validator's, app/pipeline/modcache.py); everything else
+    stays private to the run.
     """
+    modcache = modcache or workdir / "modcache"
     env = {k: v for k, v in os.environ.items() if not k.startswith(_DROP_PREFIXES)}
     env.update(
         HOME=str(workdir / "home"),
         XDG_CONFIG_HOME=str(workdir / "home" / ".config"),
-        GOMODCACHE=str(workdir / "modcache"),
+        GOMODCACHE=str(modcache),
         GOPATH=str(workdir / "gopath"),
         GOCACHE=str(workdir / "gocache"),
         GOENV="off",
@@ -56,11 +60,12 @@ def isolated_env(
     telemetry.mkdir(parents=True, exist_ok=True)
     (telemetry / "mode").write_text("off\n")
     if tiles is not None and gosumdb.split() and gosumdb.strip() != "off":
-        share_checksum_tiles(workdir, tiles, gosumdb)
+        share_checksum_tiles(workdir, tiles, gosumdb, modcache)
     return env
 
 
-def share_checksum_tiles(workdir: Path, tiles: Path, gosumdb: str) -> None:
+def share_checksum_tiles(workdir: Path, tiles: Path, gosumdb: str,
+                         modcache: Path | None = None) -> None:
     """Point the run's checksum-database caches at ``tiles``, kept per database (its
     name and key: the first word of GOSUMDB; the URL that reaches it does not matter).
 
@@ -75,7 +80,8 @@ def share_checksum_tiles(workdir: Path, tiles: Path, gosumdb: str) -> None:
     database = gosumdb.split()[0]
     shared = tiles / hashlib.sha256(database.encode()).hexdigest()[:16]
     for link, target in (
-        (workdir / "modcache" / "cache" / "download" / "sumdb", shared / "tiles"),
+        ((modcache or workdir / "modcache") / "cache" / "download" / "sumdb",
+         shared / "tiles"),
         (workdir / "gopath" / "pkg" / "sumdb", shared / "heads"),
     ):
         target.mkdir(parents=True, exist_ok=True)

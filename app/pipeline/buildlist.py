@@ -93,11 +93,13 @@ def clean_room(
     gocache: Path,
     staging_url: str,
     targets: list[tuple[str, str]],
+    modcache: Path | None = None,
 ) -> CleanRoom:
     """The contract for "published" (docs/pipeline.md), checked through Depot alone.
 
-    In a consumer whose only GOPROXY is Depot's staging view, with a new module cache
-    and the checksum database on: `go mod download all`, `go list -m all`, then every
+    In a consumer whose only GOPROXY is Depot's staging view, with a module cache that
+    only ever got files from there (``modcache``, app/pipeline/modcache.py; a new one
+    when None) and the checksum database on: `go mod download all`, `go list -m all`, then every
     importable package of each target and every command loads with all its imports
     (`go list -deps`, which resolves like `go mod tidy` and compiles nothing, so a
     module of 900 packages costs seconds). A package that fails to load is judged
@@ -108,7 +110,7 @@ def clean_room(
     batches them.
     """
     env = isolated_env(workdir, staging_url, sumdb_for_toolchain(settings),
-                       settings.checksum_tiles)
+                       settings.checksum_tiles, modcache)
     env["GOCACHE"] = str(gocache)
     consumer = write_consumer_of(workdir, targets, go_directive(settings, workdir), [])
     timeout = settings.fetch_timeout

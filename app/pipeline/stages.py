@@ -52,6 +52,7 @@ from app.pipeline.capture import (
     get_version,
     tagged_published,
 )
+from app.pipeline.modcache import validation_cache
 from app.services import Services
 from app.store import StoreError
 
@@ -790,8 +791,8 @@ class Pipeline:
     def _clean_room(self, targets: list[tuple[str, str]]):  # type: ignore[no-untyped-def]
         staging = self.services.store.goproxy_url()
         gocache = self.settings.data_dir / "gocache"
-        with self._workdir("validate-") as workdir:
-            return clean_room(self.settings, workdir, gocache, staging, targets)
+        with self._workdir("validate-") as workdir, validation_cache(self.settings) as cache:
+            return clean_room(self.settings, workdir, gocache, staging, targets, cache)
 
     def _expected_selection(self, batch: list[tuple[str, str]]) -> set[tuple[str, str]]:
         """What a consumer of the batch should select: its members and their build lists."""

@@ -95,6 +95,17 @@ def is_retry() -> bool:
                 and job.retries_left < len(RETRY_INTERVALS))
 
 
+# Stages whose arguments are (module, version): a version to end when they give up.
+VERSION_STAGES = frozenset({"process", "complete", "validate"})
+
+
+def is_last_attempt() -> bool:
+    """True when RQ will not run this job again if it fails now (its retries are
+    spent, or it has none)."""
+    job = get_current_job()
+    return job is None or not job.retries_left
+
+
 def run_stage(stage: str, *args: str) -> None:
     """Run one stage; follow-up work goes back to the queues. Counted for /metrics."""
     services = worker_services()
@@ -118,7 +129,13 @@ def run_stage(stage: str, *args: str) -> None:
             if reclaim:  # counted by operators and the crash-consistency test
                 log.warning("job retried: %s %s (an earlier run failed or its worker died)",
                             stage, " ".join(args))
-            Pipeline(services, dispatcher, reclaim=reclaim).run(stage, *args)
+            pipeline = Pipeline(services, dispatcher, reclaim=reclaim)
+            try:
+                pipeline.run(stage, *args)
+            except Exception as exc:
+                if stage in VERSION_STAGES and is_last_attempt():
+                    pipeline.give_up(stage, args[0], args[1], exc)
+                raise
         ok = True
     finally:
         record_job(connection, stage, time.monotonic() - began, ok)

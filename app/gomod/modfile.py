@@ -83,6 +83,24 @@ class GoModFacts:
     retracts: list[Retract] = field(default_factory=list)
 
 
+def one_per_path(requires: Iterable[Require]) -> list[Require]:
+    """The requirements with each module path once, in first-seen order.
+
+    A go.mod may require a path twice (github.com/shirou/gopsutil/v4@v4.24.5 lists
+    go-spew v1.1.1 // indirect in two require blocks); the go command accepts that and
+    minimal version selection takes the highest version. Direct if any line is.
+    """
+    merged: dict[str, Require] = {}
+    for req in requires:
+        seen = merged.get(req.path)
+        if seen is None:
+            merged[req.path] = req
+            continue
+        version = req.version if compare(req.version, seen.version) > 0 else seen.version
+        merged[req.path] = Require(req.path, version, seen.indirect and req.indirect)
+    return list(merged.values())
+
+
 def go_env(**extra: str) -> dict[str, str]:
     """Environment for running the pinned go binary hermetically.
 

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from app.fetch.download import Fetched
 from app.gomod import versions
 from app.gomod.h1 import hash_gomod
+from app.gomod.modfile import one_per_path
 from app.models import (
     Artifact,
     ArtifactKind,
@@ -187,7 +188,7 @@ def _describe(
                 h1=hashes[kind],
             )
         )
-    for req in f.facts.requires:
+    for req in one_per_path(f.facts.requires):  # the table has one row per path
         session.add(
             Requirement(
                 version_id=row.id, path=req.path, required_version=req.version,

@@ -208,6 +208,22 @@ class Pipeline:
         if state in SETTLED:
             self._unblock(module, version)  # what waited for it can now say why it cannot be
 
+    def give_up(self, stage: str, module: str, version: str, error: BaseException) -> None:
+        """The last attempt of a ``stage`` job raised: its version ends ``failed`` with
+        why, so what waits for it ends too. Before, an unexpected error (a go.mod
+        requiring one path twice broke the requirements table) left the version
+        ``fetching`` and its request open for ever, retries spent. A version already
+        settled, or failed with its own reason, is left as it is."""
+        with self.services.db.session() as session:
+            row = get_version(session, module, version)
+            if row is None or row.state in SETTLED or row.state == VersionState.failed:
+                return
+        what = f"{type(error).__name__}: {error}".splitlines()[0][:300]
+        log.error("%s %s@%s: giving up after its last attempt: %s", stage, module, version,
+                  what)
+        self._finish(module, version, VersionState.failed,
+                     f"{stage} failed ({what}); request it again to retry")
+
     def ensure_pending(self, session: Session, module: str, version: str) -> tuple[
         ModuleVersion, bool
     ]:

@@ -13,6 +13,7 @@ from app.gomod.modfile import (
     Retract,
     facts_from_json,
     is_retracted,
+    one_per_path,
     parse_gomod,
     synthesize_gomod,
 )
@@ -149,3 +150,19 @@ def test_synthesize_gomod() -> None:
 
 def test_synthesized_gomod_parses(go_bin: str) -> None:
     assert parse_gomod(synthesize_gomod("example.com/x"), go_bin).module == "example.com/x"
+
+
+def test_a_path_required_twice_counts_once_at_its_highest_version(go_bin: str) -> None:
+    """github.com/shirou/gopsutil/v4@v4.24.5 requires go-spew v1.1.1 in two blocks; its
+    processing failed on the requirements table's one-row-per-path rule."""
+    data = (b"module example.com/m\n\ngo 1.21\n\n"
+            b"require example.com/a v1.0.0\n\n"
+            b"require (\n\texample.com/spew v1.1.1 // indirect\n"
+            b"\texample.com/a v1.2.0 // indirect\n)\n\n"
+            b"require example.com/spew v1.1.1 // indirect\n")
+    facts = parse_gomod(data, go_bin)
+    assert len(facts.requires) == 4  # the file as written
+    assert one_per_path(facts.requires) == [
+        Require("example.com/a", "v1.2.0", False),
+        Require("example.com/spew", "v1.1.1", True),
+    ]

@@ -17,10 +17,17 @@ from tests.fixtures.upstream import FixtureModule, fixture_module, upstream_of
 OLD = "depot.test/contract/old"  # a package imports a path no module provides any more
 LOOSE = "depot.test/contract/loose"  # a package imports a module its go.mod lacks
 HELPER = "depot.test/contract/helper"
+TWICE = "depot.test/contract/twice"  # its go.mod requires HELPER in two require blocks
 
 
 def with_package(mod: FixtureModule, name: str, imports: str) -> FixtureModule:
     mod.files[f"{name}/{name}.go"] = (f'package {name}\n\nimport _ "{imports}"\n').encode()
+    return mod
+
+
+def required_twice(mod: FixtureModule, path: str) -> FixtureModule:
+    """github.com/shirou/gopsutil/v4@v4.24.5's shape: a path in two require blocks."""
+    mod.files["go.mod"] += f"\nrequire {path} v1.0.0 // indirect\n".encode()
     return mod
 
 
@@ -30,6 +37,7 @@ def contract_app(settings, tmp_path: Path):  # type: ignore[no-untyped-def]
         with_package(fixture_module(OLD, "v1.0.0"), "legacy", "depot.test/vanished/pkg"),
         fixture_module(HELPER, "v1.0.0"),
         with_package(fixture_module(LOOSE, "v1.0.0"), "uses", HELPER),
+        required_twice(fixture_module(TWICE, "v1.0.0", {HELPER: "v1.0.0"}), HELPER),
     ])
     with app_on(settings, upstream) as app:
         yield app
@@ -81,3 +89,11 @@ def test_an_import_the_upstream_never_reaches_is_the_module_s_own():
     own, depot_only = judge(problems, {}, {}, reached)
     assert set(own) == {"i.test/client/v2"} and "nothing imports it" in own["i.test/client/v2"]
     assert depot_only == {"d.test/p": problems["d.test/p"]}  # loads upstream: Depot's fault
+
+
+def test_a_go_mod_requiring_a_path_twice_is_published(contract_app):
+    """Its processing failed on the requirements table's one row per path, four times."""
+    done = contract_app.test_cli_runner().invoke(args=["ingest", f"{TWICE}@v1.0.0", "--deps"])
+    assert done.exit_code == 0, done.output
+    state, reason, _note = state_of(contract_app, TWICE, "v1.0.0")
+    assert state == VersionState.published, reason

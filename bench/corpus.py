@@ -576,6 +576,13 @@ def consumer_check(go: str, t: Target, goproxy: str, workdir: Path, timeout: flo
         remove_tree(workdir)
 
 
+def refused_member(output: str) -> str:
+    """The ``module@version — reason`` of a module Depot answered 410 for (held: its
+    license, or its own validation), as a go command's output names it; "" if none."""
+    found = re.search(r"server response: (\S+@\S+): refused: ([^\n]+)", output)
+    return f"{found.group(1)} — {found.group(2).strip()}" if found else ""
+
+
 class Checks:
     """Consumer checks of published versions, started as each request ends, so that
     they overlap the requests still open instead of waiting for the last one."""
@@ -598,6 +605,13 @@ class Checks:
             o.checks[leg] = consumer_check(self.go, o.target, goproxy,
                                            self.tmp / f"check-{i}-{leg}", self.timeout,
                                            self.max_commands)
+        depot = o.checks.get("depot")
+        if depot is not None and not depot.ok and refused_member(depot.output):
+            # What the version's mark tells its consumers to do: the origin after Depot
+            # (here the upstream stands for ",direct": no VCS host is reachable).
+            o.checks["depot+upstream"] = consumer_check(
+                self.go, o.target, f"{self.legs['depot']},{self.legs['upstream']}",
+                self.tmp / f"check-{i}-depot+upstream", self.timeout, self.max_commands)
         verdict = ", ".join(f"{leg} {'pass' if c.ok else 'FAIL at ' + c.step}"
                             for leg, c in o.checks.items())
         say(f"consumer check {o.target.label}: {verdict}")
@@ -794,7 +808,9 @@ def report_tables(args: argparse.Namespace, outcomes: list[Outcome], wall: float
         for leg, name in (("depot", "Depot alone"), ("upstream", "the upstream alone")):
             ok = sum(1 for o in published if o.checks.get(leg) and o.checks[leg].ok)
             print(f"| {name} | {ok} | {len(published) - ok} |")
-        bugs = [o for o in published if o.checks["upstream"].ok and not o.checks["depot"].ok]
+        failed = [o for o in published if o.checks["upstream"].ok and not o.checks["depot"].ok]
+        held = [o for o in failed if refused_member(o.checks["depot"].output)]
+        bugs = [o for o in failed if o not in held]
         extra = [o for o in published if not o.checks["upstream"].ok and not o.checks["depot"].ok
                  and set(o.checks["depot"].broken) - set(o.checks["upstream"].broken)]
         both = [o for o in published if not o.checks["upstream"].ok and o not in extra]
@@ -803,6 +819,15 @@ def report_tables(args: argparse.Namespace, outcomes: list[Outcome], wall: float
         for o in bugs + extra:
             c = o.checks["depot"]
             print(f"- `{o.target.label}`: {c.step}: {scrub(c.output)[:400]}")
+        if held:
+            print(f"\nDepot alone fails on a member it holds, as the version's mark says "
+                  f"(410; consumers use `GOPROXY=<Depot>,direct`): {len(held)}")
+        for o in held:
+            fallback = o.checks.get("depot+upstream")
+            then = ("" if fallback is None else "; with the upstream after Depot: "
+                    + ("pass" if fallback.ok else f"FAIL at {fallback.step}"))
+            print(f"- `{o.target.label}`: {o.checks['depot'].step}: "
+                  f"{refused_member(o.checks['depot'].output)}{then}")
         if both:
             print("\nBoth fail (the module's own): "
                   + "; ".join(f"`{o.target.label}` ({o.checks['upstream'].step})"

@@ -13,6 +13,7 @@ from bench.corpus import (
     keep_so_far,
     load,
     next_slice,
+    refused_member,
     run_requests,
     save,
     scrub,
@@ -101,3 +102,16 @@ def test_every_ended_request_is_kept_on_disk_as_it_ends(tmp_path: Path) -> None:
     assert sizes[-1] == 3 and sizes == sorted(sizes)
     assert [o.state for o in load(path)] == ["rejected"] * 3
     assert not list(tmp_path.glob("*.part"))
+
+
+def test_a_member_depot_holds_is_told_apart_from_a_depot_bug() -> None:
+    """filippo.io/age@v1.3.2's consumers read c2sp.org/CCTV/age, which has no license
+    file: Depot answers 410 for it, as age's mark says, and the upstream serves it."""
+    output = ("go: c2sp.org/CCTV/age@v0.0.0-20260829155415-4448f2097b2d: reading "
+              "http://127.0.0.1:1/c2sp.org/%21c%21c%21t%21v/age/@v/"
+              "v0.0.0-20260829155415-4448f2097b2d.info: 410 GONE\n"
+              "\tserver response: c2sp.org/CCTV/age@v0.0.0-20260829155415-4448f2097b2d: "
+              "refused: license not redistributable: no license file")
+    assert refused_member(output) == ("c2sp.org/CCTV/age@v0.0.0-20260829155415-4448f2097b2d"
+                                      " — license not redistributable: no license file")
+    assert refused_member("go: example.test/m@v1.0.0: reading …: 404 Not Found") == ""

@@ -744,7 +744,7 @@ def merge(args: argparse.Namespace) -> int:
 def scrub(text: str) -> str:
     """Output fit for a committed page: one line, no temp dirs, no ports of this run
     (Depot's and the relay's are both on 127.0.0.1)."""
-    text = re.sub(r"/tmp/\S*?/check-\d+-(\w+)/", r"…/check-\1/", without_store_dir(text))
+    text = re.sub(r"/tmp/\S*?/check-\d+-([\w+]+)/", r"…/check-\1/", without_store_dir(text))
     return re.sub(r"http://127\.0\.0\.1:\d+", "<local Depot or relay>", text).replace("\n", " ")
 
 

@@ -51,6 +51,8 @@ def test_printed_reasons_hold_no_ports_or_temp_dirs() -> None:
     out = scrub(text)
     assert "37693" not in out and "/tmp/" not in out and "\n" not in out
     assert "x/@v/v1.info: 403" in out
+    fallback = scrub("open /tmp/depot-bench-corpus-k2/check-7-depot+upstream/go.mod: x")
+    assert fallback == "open …/check-depot+upstream/go.mod: x"
 
 
 def test_a_version_published_before_its_tree_counts_as_published_and_says_so() -> None:

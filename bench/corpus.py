@@ -576,6 +576,24 @@ def consumer_check(go: str, t: Target, goproxy: str, workdir: Path, timeout: flo
         remove_tree(workdir)
 
 
+STEPS = ("go mod init", "go get", "go mod download all", "go list -m all", "go list M/...",
+         "go list -deps", "go install")
+
+
+def step_rank(step: str) -> int:
+    """Where a consumer check's failing step comes in its run (go install … last)."""
+    return next((i for i, s in enumerate(STEPS) if step.startswith(s)), len(STEPS))
+
+
+def further_broken(depot: Check, upstream: Check) -> bool:
+    """Both legs fail, and Depot's worse: it stopped at an earlier step, or at the same
+    `go list -deps` with packages the upstream resolved. When the upstream stops sooner,
+    Depot's leg got further and its list of broken packages compares with nothing."""
+    if step_rank(depot.step) != step_rank(upstream.step):
+        return step_rank(depot.step) < step_rank(upstream.step)
+    return bool(set(depot.broken) - set(upstream.broken))
+
+
 def refused_member(output: str) -> str:
     """The ``module@version — reason`` of a module Depot answered 410 for (held: its
     license, or its own validation), as a go command's output names it; "" if none."""
@@ -745,6 +763,7 @@ def scrub(text: str) -> str:
     """Output fit for a committed page: one line, no temp dirs, no ports of this run
     (Depot's and the relay's are both on 127.0.0.1)."""
     text = re.sub(r"/tmp/\S*?/check-\d+-([\w+]+)/", r"…/check-\1/", without_store_dir(text))
+    text = re.sub(r"is not in std \([^)]*\)", "is not in std", text)  # the GOROOT
     return re.sub(r"http://127\.0\.0\.1:\d+", "<local Depot or relay>", text).replace("\n", " ")
 
 
@@ -755,7 +774,8 @@ def pct(values: list[float], q: float) -> float:
 
 def reason_class(reason: str) -> str:
     """The kind of a refusal: its text before the first colon, without names and numbers."""
-    head = reason.split(":", 1)[0].strip() or "(no reason given)"
+    head = re.sub(r"^\S+@v\S+:\s*", "", reason.strip())  # "M@V: why" names its version
+    head = head.split(":", 1)[0].strip() or "(no reason given)"
     return re.sub(r"\S+@v\S+", "M@V", head)[:80]
 
 
@@ -809,16 +829,24 @@ def report_tables(args: argparse.Namespace, outcomes: list[Outcome], wall: float
             ok = sum(1 for o in published if o.checks.get(leg) and o.checks[leg].ok)
             print(f"| {name} | {ok} | {len(published) - ok} |")
         failed = [o for o in published if o.checks["upstream"].ok and not o.checks["depot"].ok]
-        held = [o for o in failed if refused_member(o.checks["depot"].output)]
+        worse = [o for o in published if not o.checks["upstream"].ok and not o.checks["depot"].ok
+                 and further_broken(o.checks["depot"], o.checks["upstream"])]
+        held = [o for o in failed + worse if refused_member(o.checks["depot"].output)]
         bugs = [o for o in failed if o not in held]
-        extra = [o for o in published if not o.checks["upstream"].ok and not o.checks["depot"].ok
-                 and set(o.checks["depot"].broken) - set(o.checks["upstream"].broken)]
-        both = [o for o in published if not o.checks["upstream"].ok and o not in extra]
+        extra = [o for o in worse if o not in held]
+        both = [o for o in published if not o.checks["upstream"].ok and o not in worse]
         print(f"\nUpstream passes, Depot alone fails (Depot bugs): {len(bugs)}"
               + ("" if bugs else "."))
-        for o in bugs + extra:
+        for o in bugs:
             c = o.checks["depot"]
             print(f"- `{o.target.label}`: {c.step}: {scrub(c.output)[:400]}")
+        if extra:
+            print(f"\nBoth fail, Depot alone sooner or on more packages (to look at): "
+                  f"{len(extra)}")
+        for o in extra:
+            c, theirs = o.checks["depot"], o.checks["upstream"]
+            print(f"- `{o.target.label}`: {c.step}: {scrub(c.output)[:400]} (the upstream: "
+                  f"{theirs.step})")
         if held:
             print(f"\nDepot alone fails on a member it holds, as the version's mark says "
                   f"(410; consumers use `GOPROXY=<Depot>,direct`): {len(held)}")

@@ -293,7 +293,7 @@ def version_list(escaped: str) -> Response:
 
 
 def _listed(svc: Services, module: str) -> tuple[set[str], bool]:
-    """Tagged versions to list, and whether the module is known at all."""
+    """Tagged versions to list, and whether the module is known here or upstream."""
     refused: set[str] = set()
     with svc.db.session() as session:
         known = session.scalar(select(Module.id).where(Module.path == module))
@@ -307,11 +307,16 @@ def _listed(svc: Services, module: str) -> tuple[set[str], bool]:
                 )
             )
     found = set(tagged_published(svc, module))
+    listed_upstream = False
     if svc.settings.on_miss == "fetch":
         # Like a caching proxy: offer what the upstream has; a pick is fetched on demand.
-        theirs = upstream.list_versions(svc.settings, module) or []
-        found |= {v for v in theirs if versions.is_tagged(v) and v not in refused}
-    return found, known is not None
+        theirs = upstream.list_versions(svc.settings, module)
+        listed_upstream = theirs is not None
+        found |= {v for v in theirs or [] if versions.is_tagged(v) and v not in refused}
+    # A module the upstream lists without a tag (gopkg.in/tomb.v2, kardianos/osext: only
+    # pseudo-versions) gets an empty 200, as from the upstream: the go command then asks
+    # @latest, which fetches. A 404 here would end its search for the package.
+    return found, known is not None or listed_upstream
 
 
 @bp.route("/<path:escaped>/@latest", methods=["GET", "HEAD"])

@@ -6,6 +6,7 @@ version, exactly as a user's project would.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -24,6 +25,15 @@ EXCERPT = 2000
 def excerpt(text: str) -> str:
     text = text.strip()
     return text if len(text) <= EXCERPT else "…" + text[-EXCERPT:]
+
+
+def public(text: str, staging_url: str, workdir: Path) -> str:
+    """The go command's words fit for a page: reasons and notes are shown to everyone, and
+    the folders of this machine (Depot's store behind the staging URL, the work folder,
+    the toolchain's GOROOT in "is not in std (…)") are nobody's business."""
+    text = text.replace(staging_url.rstrip("/"), "<Depot>")
+    text = text.replace(str(workdir), "<work>")
+    return re.sub(r"is not in std \([^)]*\)", "is not in std", text)
 
 
 def build_list(
@@ -109,6 +119,9 @@ def clean_room(
     version is not published. Several targets share one consumer when the validator
     batches them.
     """
+    def told(text: str) -> str:
+        return excerpt(public(text, staging_url, workdir))
+
     env = isolated_env(workdir, staging_url, sumdb_for_toolchain(settings),
                        settings.checksum_tiles, modcache)
     env["GOCACHE"] = str(gocache)
@@ -125,7 +138,7 @@ def clean_room(
         errors = [e for e in entries if e.get("Error")]
         if downloaded.returncode != 0 or errors:
             detail = "; ".join(str(e["Error"]) for e in errors) or downloaded.stderr
-            return CleanRoom(False, "go mod download all: " + excerpt(detail), {})
+            return CleanRoom(False, "go mod download all: " + told(detail), {})
         hashes = {
             (e["Path"], e["Version"]): (e.get("Sum", ""), e.get("GoModSum", ""))
             for e in entries
@@ -133,7 +146,7 @@ def clean_room(
         }
         listed = go("list", "-m", "all")
         if listed.returncode != 0:
-            return CleanRoom(False, "go list -m all: " + excerpt(listed.stderr), hashes)
+            return CleanRoom(False, "go list -m all: " + told(listed.stderr), hashes)
         problems = load_problems(go, modules)
     except GoTimeout as exc:
         return CleanRoom(False, str(exc), {})
@@ -143,13 +156,13 @@ def clean_room(
         upstream, added, reached = _against_upstream(
             settings, workdir / "against-upstream", targets, {path for path, _ in hashes})
     except GoTimeout as exc:
-        return CleanRoom(False, f"{describe(problems)} (the upstream could not be asked to "
-                                f"compare: {exc})", hashes)
+        return CleanRoom(False, told(f"{describe(problems)} (the upstream could not be asked "
+                                     f"to compare: {exc})"), hashes)
     own, depot_only = judge(problems, upstream, added, reached)
     if depot_only:
-        return CleanRoom(False, "only through Depot: " + excerpt(describe(depot_only)), hashes)
+        return CleanRoom(False, "only through Depot: " + told(describe(depot_only)), hashes)
     return CleanRoom(True, "", hashes, note="the module's own, the upstream shows the same: "
-                                            + excerpt(describe(own)))
+                                            + told(describe(own)))
 
 
 def judge(problems: dict[str, str], upstream: dict[str, str], added: dict[str, str],

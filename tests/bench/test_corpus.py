@@ -10,6 +10,7 @@ from bench.corpus import (
     Outcome,
     Target,
     final_outcomes,
+    further_broken,
     keep_so_far,
     load,
     next_slice,
@@ -117,3 +118,17 @@ def test_a_member_depot_holds_is_told_apart_from_a_depot_bug() -> None:
     assert refused_member(output) == ("c2sp.org/CCTV/age@v0.0.0-20260829155415-4448f2097b2d"
                                       " — license not redistributable: no license file")
     assert refused_member("go: example.test/m@v1.0.0: reading …: 404 Not Found") == ""
+
+
+def test_a_depot_leg_that_got_further_than_the_upstream_is_no_depot_bug() -> None:
+    """k8s.io/client-go@v11.0.0+incompatible: the upstream leg stops at `go list M/...`
+    (imdario/mergo's latest declares dario.cat/mergo), Depot's at `go list -deps`:
+    its broken packages compare with nothing. docker/distribution v2.8.3: Depot stopped at
+    `go get`, the upstream only at `go list -deps`: to look at."""
+    deps = Check(ok=False, step="go list -deps", broken={"k8s.io/api/batch/v2alpha1": "gone"})
+    assert not further_broken(deps, Check(ok=False, step="go list M/..."))
+    assert further_broken(Check(ok=False, step="go get"), deps)
+    assert further_broken(deps, Check(ok=False, step="go list -deps", broken={"x/y": "gone"}))
+    assert not further_broken(deps, Check(ok=False, step="go list -deps", broken=dict(deps.broken)))
+    install = Check(ok=False, step="go install example.test/cmd@v1.0.0")
+    assert further_broken(deps, install) and not further_broken(install, deps)

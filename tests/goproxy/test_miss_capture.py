@@ -12,6 +12,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from pathlib import Path
 
+import requests
 from rq import Queue
 
 from app.config import REPO_ROOT, Settings
@@ -19,7 +20,15 @@ from app.models import VersionState
 from app.pipeline.capture import get_version
 from app.queue import connect, job_id
 from tests.conftest import go_client_env, make_app, run_go, settings_env, start_server
-from tests.fixtures.upstream import fixture_module, upstream_of
+from tests.fixtures.upstream import (
+    FixtureModule,
+    fixture_module,
+    func_name,
+    go_source,
+    list_like_the_proxy,
+    module_files,
+    upstream_of,
+)
 
 SHARED = "depot.test/sharing/common"
 LEFT = "depot.test/sharing/left"
@@ -108,3 +117,44 @@ def test_concurrent_misses_sharing_a_dependency_all_succeed(
     finally:
         server.stop()
     assert "Traceback" not in server.log.read_text()
+
+
+UNTAGGED = "depot.test/untagged/tomb"
+UNTAGGED_PSEUDO = "v0.0.0-20161208151619-d5d1b5820637"
+NO_GO_MOD = "depot.test/old/mgo"
+
+
+def test_an_import_from_an_untagged_module_resolves_through_depot_alone(
+    queued_settings: Settings, tmp_path: Path
+) -> None:
+    """gopkg.in/mgo.v2 has no go.mod and imports gopkg.in/tomb.v2, which has no tag: the
+    go command finds tomb's module by asking @v/list (200 from the upstream, pseudo-versions
+    only) and then the newest pseudo-version. Depot in fetch mode answered the list 404, so
+    `go list -deps` of an mgo consumer failed with Depot alone and passed upstream."""
+    old = module_files(NO_GO_MOD, "v1.0.0", with_go_mod=False)
+    old["mgo.go"] = go_source(NO_GO_MOD, "v1.0.0", {UNTAGGED: UNTAGGED_PSEUDO})
+    root = tmp_path / "upstream"
+    upstream = upstream_of(root, [
+        fixture_module(UNTAGGED, UNTAGGED_PSEUDO), FixtureModule(NO_GO_MOD, "v1.0.0", old),
+    ])
+    list_like_the_proxy(root, UNTAGGED)
+    fetching = replace(queued_settings, upstream=upstream.url, gosumdb="off", on_miss="fetch")
+    assert flask_cli(fetching, "migrate").returncode == 0
+    server = start_server(fetching, tmp_path, workers=2)
+    try:
+        home = tmp_path / "client"
+        work = _consumer(home / "work", NO_GO_MOD)
+        (work / "main.go").write_text(
+            f'package main\n\nimport m "{NO_GO_MOD}"\n\n'
+            f"func main() {{ println(m.{func_name(NO_GO_MOD)}()) }}\n")
+        env = go_client_env(home, server.url, "off")
+        listed = run_go(["list", "-deps", "./..."], work, env)
+        assert listed.returncode == 0, listed.stderr
+        assert UNTAGGED in listed.stdout
+        assert f"{UNTAGGED} {UNTAGGED_PSEUDO}" in (work / "go.mod").read_text()
+        built = run_go(["build", "-o", str(home / "consumer"), "."], work, env)
+        assert built.returncode == 0, built.stderr
+        # Probing a path the upstream does not list still answers 404.
+        assert requests.get(f"{server.url}/{UNTAGGED}/sub/@v/list", timeout=30).status_code == 404
+    finally:
+        server.stop()

@@ -34,7 +34,8 @@ def required_twice(mod: FixtureModule, path: str) -> FixtureModule:
 @pytest.fixture
 def contract_app(settings, tmp_path: Path):  # type: ignore[no-untyped-def]
     upstream = upstream_of(tmp_path / "contract-upstream", [
-        with_package(fixture_module(OLD, "v1.0.0"), "legacy", "depot.test/vanished/pkg"),
+        with_package(with_package(fixture_module(OLD, "v1.0.0"), "legacy",
+                                  "depot.test/vanished/pkg"), "gopath", "common"),
         fixture_module(HELPER, "v1.0.0"),
         with_package(fixture_module(LOOSE, "v1.0.0"), "uses", HELPER),
         required_twice(fixture_module(TWICE, "v1.0.0", {HELPER: "v1.0.0"}), HELPER),
@@ -55,6 +56,12 @@ def test_the_module_s_own_missing_import_is_a_note_not_a_refusal(contract_app):
     state, reason, note = state_of(contract_app, OLD, "v1.0.0")
     assert state == VersionState.published, reason
     assert "the upstream shows the same" in note and "depot.test/vanished/pkg" in note
+    # Shown on its page: no folder of this machine (apache/thrift@v0.12.0's note named the
+    # toolchain's GOROOT, "package common is not in std (/…/go/src/common)", and the store).
+    assert "package common is not in std" in note
+    settings = contract_app.extensions["depot"].settings
+    assert str(settings.data_dir.resolve()) not in note and "file://" not in note
+    assert "/src/common" not in note
 
 
 def test_an_import_its_go_mod_does_not_require_is_the_module_s_own(contract_app):

@@ -130,6 +130,26 @@ class PublishedFiles:
                 self._graph.popitem(last=False)
         return served
 
+    def held_mod(self, module: str, version: str) -> ServedFile | None:
+        """The go.mod of a version the license gate holds, or None. Its code (the zip) is
+        not redistributed; its go.mod, a list of requirements, is read by the go command
+        to load any build list the version is in (`go get`, `go build` of a consumer that
+        never imports it), so it is served like a graph-only go.mod (docs/licenses.md)."""
+        with self._services.db.session() as session:
+            row = session.scalar(
+                select(ModuleVersion).join(Module)
+                .where(Module.path == module, ModuleVersion.version == version)
+                .options(selectinload(ModuleVersion.artifacts)))
+            if row is None or row.redistributable is not False:
+                return None
+            mod = next((a for a in row.artifacts if a.kind.value == "mod"), None)
+            if mod is None:
+                return None
+            sha256, size = mod.sha256, mod.size
+        store = self._services.store
+        return ServedFile(sha256, size, store.read_bytes(module, version, "mod"),
+                          store.local_path(module, version, "mod"))
+
     def provisional(self, module: str, version: str) -> dict[str, ServedFile] | None:
         """The files of a captured, redistributable version not yet published (the
         fetch miss policy serves them); never cached, as the version may still move."""

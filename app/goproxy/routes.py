@@ -161,7 +161,8 @@ def _settled(module: str, version: str) -> ModuleVersion | None:
 def _published(module: str, version: str, kind: str) -> tuple[dict[str, ServedFile], bool]:
     """The files of a published version, fetching it on a miss when allowed; and whether
     Depot had them before this request (a hit). A version held only for its go.mod
-    (graph loading reads it: app/models.GraphMod) answers that file alone."""
+    (graph loading reads it: app/models.GraphMod), or held back by the license gate,
+    answers its go.mod alone."""
     files = published_files().get(module, version)
     if files is not None:
         return files, True
@@ -174,19 +175,34 @@ def _published(module: str, version: str, kind: str) -> tuple[dict[str, ServedFi
         raise NotFound(str(exc)) from exc
     row = _state_of(module, version)
     if row is not None and (row.state == VersionState.rejected or row.redistributable is False):
-        raise Gone(f"{module}@{version}: refused: {row.reason}")
+        held = _held_mod(module, version, kind)
+        if held is None:
+            raise Gone(f"{module}@{version}: refused: {row.reason}")
+        return held, True
     fetching = services().settings.on_miss == "fetch"
     if fetching and row is not None and row.state in PROVISIONAL:
         files = published_files().provisional(module, version)
         if files is not None:
             return files, True  # an earlier miss captured it
-    _fetch_on_miss(module, version)
+    try:
+        _fetch_on_miss(module, version)
+    except Gone:
+        held = _held_mod(module, version, kind)
+        if held is None:
+            raise
+        return held, False
     files = published_files().get(module, version)
     if files is None and fetching:
         files = published_files().provisional(module, version)
     if files is None:
         raise NotFound(f"{module}@{version}: not available")
     return files, False
+
+
+def _held_mod(module: str, version: str, kind: str) -> dict[str, ServedFile] | None:
+    """A refused version's go.mod when the license gate is why: graph loading reads it."""
+    held = published_files().held_mod(module, version) if kind == "mod" else None
+    return None if held is None else {"mod": held}
 
 
 def _redirect_to_store(module: str, version: str, kind: str, served: ServedFile

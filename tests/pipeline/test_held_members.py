@@ -13,18 +13,29 @@ from app.pipeline.capture import get_version
 from app.pipeline.inline import InlineDispatcher
 from app.pipeline.requests import status, submit
 from app.pipeline.stages import Pipeline
-from tests.conftest import make_app, services_on
-from tests.fixtures.upstream import fixture_module, upstream_of
+from tests.conftest import go_client_env, make_app, run_go, services_on, start_server
+from tests.fixtures.upstream import (
+    fixture_module,
+    func_name,
+    go_mod_text,
+    upstream_of,
+)
 
 HELD = "depot.test/heldmember/unlicensed"
 TOP = "depot.test/heldmember/top"
+# Requires HELD without importing it (as client_golang v1.11.1 reaches kr/logfmt, which
+# only a test of one of its members imports): its consumers never build HELD's code.
+LOOSE = "depot.test/heldmember/loose"
 
 
 @pytest.fixture
 def held_services(services, tmp_path: Path):  # type: ignore[no-untyped-def]
     held = fixture_module(HELD, "v1.0.0")
     del held.files["LICENSE"]
-    modules = [held, fixture_module(TOP, "v1.0.0", {HELD: "v1.0.0"})]
+    loose = fixture_module(LOOSE, "v1.0.0")
+    # go 1.16: no graph pruning, so a consumer's go command reads HELD's go.mod.
+    loose.files["go.mod"] = go_mod_text(LOOSE, {HELD: "v1.0.0"}).replace(b"go 1.21", b"go 1.16")
+    modules = [held, fixture_module(TOP, "v1.0.0", {HELD: "v1.0.0"}), loose]
     return services_on(services, upstream_of(tmp_path / "held-upstream", modules))
 
 
@@ -72,3 +83,45 @@ def test_a_held_member_is_named_not_fatal(held_services):
         assert "<strong>Published with 1 held module.</strong>" in shown
     finally:
         app.extensions["depot"].db.dispose()
+
+
+def test_a_held_member_s_go_mod_is_served_so_a_consumer_that_never_builds_it_builds(
+    held_services, tmp_path: Path
+) -> None:
+    """github.com/prometheus/client_golang@v1.11.1's consumers failed `go get` through
+    Depot alone: graph loading reads github.com/kr/logfmt's go.mod, which Depot answered
+    410 (no license file). The gate keeps the code (the zip) back; the go.mod, a list of
+    requirements, is served, as for any version graph loading reads."""
+    dispatcher = InlineDispatcher(held_services)
+    submit(held_services, dispatcher, LOOSE, "v1.0.0", RequestSource.api)
+    dispatcher.drain(Pipeline(held_services, dispatcher))
+    app = make_app(held_services.settings)
+    try:
+        client = app.test_client()
+        mod = client.get(f"/{HELD}/@v/v1.0.0.mod")
+        assert mod.status_code == 200 and mod.data.startswith(f"module {HELD}".encode())
+        for kind in ("zip", "info"):
+            refused = client.get(f"/{HELD}/@v/v1.0.0.{kind}")
+            assert refused.status_code == 410
+            assert "license not redistributable" in refused.get_data(as_text=True)
+    finally:
+        app.extensions["depot"].db.dispose()
+
+    server = start_server(held_services.settings, tmp_path, workers=1)
+    try:
+        home = tmp_path / "client"
+        work = home / "work"
+        work.mkdir(parents=True)
+        (work / "go.mod").write_text("module depot.test/consumer\n\ngo 1.21\n")
+        (work / "main.go").write_text(f'package main\n\nimport l "{LOOSE}"\n\n'
+                                      f"func main() {{ println(l.{func_name(LOOSE)}()) }}\n")
+        env = go_client_env(home, server.url, "off")
+        got = run_go(["get", f"{LOOSE}@v1.0.0"], work, env)
+        assert got.returncode == 0, got.stderr
+        built = run_go(["build", "-o", str(home / "consumer"), "."], work, env)
+        assert built.returncode == 0, built.stderr
+        # What needs the held code still gets the 410 and its reason.
+        whole = run_go(["mod", "download", "all"], work, env)
+        assert whole.returncode != 0 and "license not redistributable" in whole.stderr
+    finally:
+        server.stop()

@@ -246,6 +246,12 @@ class Settings:
         )
 
     @property
+    def job_timeout(self) -> int:
+        """Seconds RQ lets one pipeline job run before it kills the work-horse: nothing
+        holds a version in a working state longer (the maintenance sweep relies on it)."""
+        return max(self.fetch_timeout * 2, 600)
+
+    @property
     def search_kind(self) -> str:
         """Which search answers: "elasticsearch", "fts5" (SQLite's own index) or "database"
         (the path search, on PostgreSQL without a node)."""

@@ -118,7 +118,7 @@ class RQDispatcher:
     def enqueue(self, stage: str, *args: str) -> None:
         queue = self._queue_of(stage)
         options: dict = {
-            "job_timeout": max(self.settings.fetch_timeout * 2, 600),
+            "job_timeout": self.settings.job_timeout,
             "result_ttl": 0,  # the database holds the outcome; Redis keeps nothing
             "description": f"{stage} {' '.join(args)}"[:200],
         }

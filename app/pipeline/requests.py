@@ -7,17 +7,19 @@ enqueue the work once. Its status is read from the version it resolved to.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import or_, select
+from sqlalchemy import or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import aliased
 
 from app.gomod import paths, versions
 from app.gomod.errors import GoModError
 from app.models import (
+    Artifact,
     BuildListMember,
     Module,
     ModuleVersion,
@@ -29,6 +31,8 @@ from app.models import (
 from app.pipeline.capture import get_version
 from app.pipeline.stages import Dispatcher, Pipeline, some_of
 from app.services import Services
+
+log = logging.getLogger(__name__)
 
 
 class InvalidRequest(ValueError):
@@ -127,7 +131,64 @@ def redrive_stalled(services: Services, dispatcher: Dispatcher, older_than: time
             .limit(limit)
         ).all()
     lost = sum(_requeue_lost(dispatcher, *row) for row in rows)
+    lost += _reset_abandoned(services, dispatcher, limit)
     return lost + _redrive_versions(services, dispatcher, cutoff, limit)
+
+
+# Where a version left in a working state goes back to (the state its stage starts
+# from), and the stage that takes it from there.
+_START_OF = {VersionState.fetching: VersionState.pending,
+             VersionState.validating: VersionState.staged}
+_STAGE_FROM = {VersionState.pending: "process", VersionState.captured: "complete",
+               VersionState.staged: "validate"}
+
+
+def _reset_abandoned(services: Services, dispatcher: Dispatcher, limit: int) -> int:
+    """Put back versions a killed run left in a working state and queue their stage;
+    how many.
+
+    RQ retries a job whose worker died, and the retry takes the version over; a worker
+    killed on the job's last attempt leaves it `fetching`, `processing` or `validating`
+    with no run behind it, and its request open for good. Nothing holds a working state
+    longer than a job may run (``Settings.job_timeout``; a GOPROXY miss's capture is
+    bounded by the fetch timeout), so older than that, with no job of its stage, the
+    version goes back to where its stage starts and that stage is queued.
+    """
+    has_job = getattr(dispatcher, "has_job", None)
+    if has_job is None:
+        return 0
+    cutoff = datetime.now(UTC) - timedelta(seconds=services.settings.job_timeout)
+    working = [VersionState.fetching, VersionState.processing, VersionState.validating]
+    work = []
+    with services.db.session() as session:
+        rows = session.execute(
+            select(ModuleVersion.id, Module.path, ModuleVersion.version, ModuleVersion.state)
+            .join(Module, Module.id == ModuleVersion.module_id)
+            .where(ModuleVersion.state.in_(working), ModuleVersion.updated_at < cutoff)
+            .order_by(ModuleVersion.id)
+            .limit(limit)
+        ).all()
+        for version_id, path, version, state in rows:
+            if any(has_job(stage, path, version) for stage in ("process", "complete",
+                                                               "validate")):
+                continue  # a retry is due: it takes the version over itself
+            back = _START_OF.get(state)
+            if back is None:  # processing: captured already, or not yet
+                stored = session.scalar(select(Artifact.id).where(
+                    Artifact.version_id == version_id).limit(1))
+                back = VersionState.captured if stored else VersionState.pending
+            done = session.execute(
+                update(ModuleVersion)
+                .where(ModuleVersion.id == version_id, ModuleVersion.state == state,
+                       ModuleVersion.updated_at < cutoff)
+                .values(state=back, updated_at=datetime.now(UTC)))
+            if done.rowcount:
+                log.warning("%s@%s: left %s by a killed run; back to %s", path, version,
+                            state.value, back.value)
+                work.append((_STAGE_FROM[back], path, version))
+    for stage, path, version in work:  # once the states are committed
+        dispatcher.enqueue(stage, path, version)
+    return len(work)
 
 
 def _redrive_versions(services: Services, dispatcher: Dispatcher, cutoff: datetime,

@@ -146,3 +146,48 @@ def test_the_sweep_moves_versions_whose_job_is_gone(services: Services) -> None:
                               ("complete", "depot.test/sweep/captured", "v1.0.0"),
                               ("process", "depot.test/sweep/member", "v1.0.0")})
     assert redrive_stalled(services, again, timedelta(seconds=60)) == 0
+
+
+def test_a_version_a_killed_last_attempt_left_working_is_put_back(services: Services) -> None:
+    """A worker killed on a job's last attempt (no retry follows) left its version
+    `fetching`, `processing` or `validating` and its request open for good. Older than
+    any job may run, with no job of its stage, the version goes back to where its
+    stage starts and that stage is queued."""
+    from app.models import Artifact, ArtifactKind
+    from app.pipeline.capture import get_version
+
+    dead = timedelta(seconds=services.settings.job_timeout + 60)
+    _version(services, "depot.test/killed/fetching", "v1.0.0", VersionState.fetching, dead)
+    _version(services, "depot.test/killed/uncaptured", "v1.0.0", VersionState.processing,
+             dead)
+    stored = _version(services, "depot.test/killed/captured", "v1.0.0",
+                      VersionState.processing, dead)
+    with services.db.session() as session:
+        session.add(Artifact(version_id=stored, kind=ArtifactKind.mod, size=1, sha256="0" * 64,
+                             h1="h1:x"))
+    _version(services, "depot.test/killed/validating", "v1.0.0", VersionState.validating, dead)
+    _version(services, "depot.test/killed/running", "v1.0.0", VersionState.validating,
+             timedelta(seconds=services.settings.job_timeout - 60))
+    _version(services, "depot.test/killed/retrying", "v1.0.0", VersionState.fetching, dead)
+    dispatcher = Dispatcher(alive={("process", "depot.test/killed/retrying", "v1.0.0")})
+
+    assert redrive_stalled(services, dispatcher, timedelta(seconds=60)) == 4
+    assert sorted(dispatcher.calls) == [
+        ("complete", "depot.test/killed/captured", "v1.0.0"),
+        ("process", "depot.test/killed/fetching", "v1.0.0"),
+        ("process", "depot.test/killed/uncaptured", "v1.0.0"),
+        ("validate", "depot.test/killed/validating", "v1.0.0"),
+    ]
+    with services.db.session() as session:
+        def state(path: str) -> VersionState:
+            return get_version(session, path, "v1.0.0").state
+
+        assert state("depot.test/killed/fetching") == VersionState.pending
+        assert state("depot.test/killed/uncaptured") == VersionState.pending
+        assert state("depot.test/killed/captured") == VersionState.captured
+        assert state("depot.test/killed/validating") == VersionState.staged
+        assert state("depot.test/killed/running") == VersionState.validating
+        assert state("depot.test/killed/retrying") == VersionState.fetching
+    # Put back once: the next sweep finds their jobs queued.
+    again = Dispatcher(alive=set(dispatcher.calls) | dispatcher.alive)
+    assert redrive_stalled(services, again, timedelta(seconds=60)) == 0

@@ -19,7 +19,6 @@ from sqlalchemy.orm import aliased
 from app.gomod import paths, versions
 from app.gomod.errors import GoModError
 from app.models import (
-    Artifact,
     BuildListMember,
     Module,
     ModuleVersion,
@@ -135,12 +134,13 @@ def redrive_stalled(services: Services, dispatcher: Dispatcher, older_than: time
     return lost + _redrive_versions(services, dispatcher, cutoff, limit)
 
 
-# Where a version left in a working state goes back to (the state its stage starts
-# from), and the stage that takes it from there.
+# Where a version left in a working state goes back to, and the stage that takes it from
+# there. `processing` starts over from `pending`: its files may be stored while its
+# license gate never ran, and capturing the same bytes again changes nothing.
 _START_OF = {VersionState.fetching: VersionState.pending,
+             VersionState.processing: VersionState.pending,
              VersionState.validating: VersionState.staged}
-_STAGE_FROM = {VersionState.pending: "process", VersionState.captured: "complete",
-               VersionState.staged: "validate"}
+_STAGE_FROM = {VersionState.pending: "process", VersionState.staged: "validate"}
 
 
 def _reset_abandoned(services: Services, dispatcher: Dispatcher, limit: int) -> int:
@@ -158,7 +158,7 @@ def _reset_abandoned(services: Services, dispatcher: Dispatcher, limit: int) -> 
     if has_job is None:
         return 0
     cutoff = datetime.now(UTC) - timedelta(seconds=services.settings.job_timeout)
-    working = [VersionState.fetching, VersionState.processing, VersionState.validating]
+    working = list(_START_OF)
     work = []
     with services.db.session() as session:
         rows = session.execute(
@@ -172,11 +172,7 @@ def _reset_abandoned(services: Services, dispatcher: Dispatcher, limit: int) -> 
             if any(has_job(stage, path, version) for stage in ("process", "complete",
                                                                "validate")):
                 continue  # a retry is due: it takes the version over itself
-            back = _START_OF.get(state)
-            if back is None:  # processing: captured already, or not yet
-                stored = session.scalar(select(Artifact.id).where(
-                    Artifact.version_id == version_id).limit(1))
-                back = VersionState.captured if stored else VersionState.pending
+            back = _START_OF[state]
             done = session.execute(
                 update(ModuleVersion)
                 .where(ModuleVersion.id == version_id, ModuleVersion.state == state,

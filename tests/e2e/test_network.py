@@ -197,3 +197,45 @@ def test_gin_tidies_and_builds_through_depot_alone(real_settings: Settings, tmp_
     finally:
         server.stop()
         svc.db.dispose()
+
+
+UNTAGGED_MAIN = """package main
+
+import (
+\t_ "github.com/kardianos/osext"
+\t_ "gopkg.in/mgo.v2/dbtest"
+)
+
+func main() {}
+"""
+
+
+@pytest.mark.parametrize("db_backend", ["sqlite"], indirect=True)
+def test_imports_of_untagged_modules_resolve_through_depot_alone(
+    real_settings: Settings, tmp_path: Path
+):
+    """gopkg.in/mgo.v2 (no go.mod) imports gopkg.in/tomb.v2, and kardianos/osext has no
+    tag either: the upstream lists only pseudo-versions for them and answers their
+    @latest 404. A fetch-mode Depot answered such a list 404, which ends the go
+    command's search: `go mod tidy` failed through Depot alone and passed upstream."""
+    fetching = replace(real_settings, on_miss="fetch")
+    svc = Services.from_settings(fetching)
+    from app.migrate import upgrade
+
+    upgrade(svc.db.engine)
+    server = start_server(fetching, tmp_path)
+    try:
+        consumer = tmp_path / "consumer"
+        consumer.mkdir()
+        (consumer / "go.mod").write_text("module depot.test/untagged\n\ngo 1.22\n")
+        (consumer / "main.go").write_text(UNTAGGED_MAIN)
+        env = go_client_env(tmp_path / "client", server.url, fetching.gosumdb)
+        tidy = run_go(["mod", "tidy"], consumer, env)
+        assert tidy.returncode == 0, tidy.stderr
+        required = (consumer / "go.mod").read_text()
+        assert "gopkg.in/tomb.v2 v2.0.0-" in required and "kardianos/osext v0.0.0-" in required
+        built = run_go(["build", "-o", str(tmp_path / "consumer-bin"), "."], consumer, env)
+        assert built.returncode == 0, built.stderr
+    finally:
+        server.stop()
+        svc.db.dispose()

@@ -38,8 +38,8 @@ class VersionState(enum.Enum):
     """Where a module version is in its life (the pipeline's stages, in order).
 
     Only ``published`` is served by the GOPROXY; ``rejected`` and a staged version
-    whose license is not redistributable are served as 410 with their reason; the
-    others are not served at all.
+    whose license is not redistributable are served as 410 with their reason (the
+    latter's go.mod excepted: graph loading reads it); the others are not served at all.
     """
 
     pending = "pending"  # wished for, waiting for a processor

@@ -35,12 +35,17 @@ log = logging.getLogger("depot.queue")
 # first; then the work someone is waiting for right now (``asked``, see
 # RQDispatcher.hurry); validating what is stored (what publishes) before fetching more;
 # small build lists (``process``) before the crawl of big ones (``crawl``); the cheap
-# search and notification jobs too, or a long crawl would hold them back.
-QUEUES = ("discovery", "asked", "validate", "process", "index", "notify", "crawl")
+# search and notification jobs too, or a long crawl would hold them back; the members
+# a waiting request's big build list lacks (``members``) before anybody's deeper crawl.
+QUEUES = ("discovery", "asked", "validate", "process", "index", "notify", "members", "crawl")
 # Work someone waits for, of any laned stage, first come first served.
 ASKED = "asked"
 # Work of the bulk lane (see RQDispatcher.lane): big build lists wait behind small ones.
 CRAWL = "crawl"
+# The members of a big build list someone waits for, fetched and stored only (their own
+# build lists follow in the crawl): what that request's validation needs comes before
+# the trees of the members' members (RQDispatcher.for_members).
+MEMBERS = "members"
 LANED = frozenset({"process", "complete", "validate"})
 STAGE_QUEUE = {
     "discover": "discovery",
@@ -94,8 +99,9 @@ class RQDispatcher:
     Two lanes: ``urgent`` (what someone asked for, and small build lists) sends
     process, complete and validate work to the queues of those stages; ``bulk``
     (the crawl of a big build list, and what that crawl causes) sends it to
-    ``crawl``, which workers take only when the others are empty. Urgent work that
-    is waiting in the crawl queue already is moved to the front lane.
+    ``crawl``, which workers take only when the others are empty. Between them,
+    ``members`` (see for_members) fetches what a waiting request's big build list
+    lacks. Urgent work that is waiting in a later queue already is moved forward.
     """
 
     def __init__(self, settings: Settings, connection: Redis, lane: str = "urgent") -> None:
@@ -108,11 +114,20 @@ class RQDispatcher:
         lane = "bulk" if bulk else "urgent"
         return self if lane == self.lane else RQDispatcher(self.settings, self.connection, lane)
 
+    def for_members(self) -> RQDispatcher:
+        """This dispatcher, sending ``process`` work to the ``members`` queue (whose jobs
+        stop once the version is stored: jobs.pipeline.run_stage) and other laned work
+        to the crawl."""
+        return self if self.lane == MEMBERS else RQDispatcher(
+            self.settings, self.connection, MEMBERS)
+
     def queue(self, name: str) -> Queue:
         return Queue(name, connection=self.connection)
 
     def _queue_of(self, stage: str) -> Queue:
-        bulk = self.lane == "bulk" and stage in LANED
+        if self.lane == MEMBERS and stage == "process":
+            return self.queue(MEMBERS)
+        bulk = self.lane in ("bulk", MEMBERS) and stage in LANED
         return self.queue(CRAWL if bulk else STAGE_QUEUE[stage])
 
     def enqueue(self, stage: str, *args: str) -> None:
@@ -150,22 +165,26 @@ class RQDispatcher:
             self._check_backlog(queue)
 
     def _promote(self, jid: str, queue: Queue) -> None:
-        """Move a job waiting in the crawl queue to ``queue`` (someone asks for it now).
+        """Move a job waiting in a later queue (``crawl``, or ``members`` for a job now
+        wanted in the urgent lane) to ``queue``: someone asks for it now.
 
-        Pushed there first, then taken out of the crawl queue: a job is never in no
-        queue (has_job would take it for lost). When a worker took it from the crawl
-        queue meanwhile, it is taken back out of ``queue``; should a second worker
-        have taken it from there too, the stage's claim makes the second run a no-op.
+        Pushed there first, then taken out of the later queue: a job is never in no
+        queue (has_job would take it for lost). When a worker took it from there
+        meanwhile, it is taken back out of ``queue``; should a second worker have taken
+        it from there too, the stage's claim makes the second run a no-op.
         """
-        crawl = self.queue(CRAWL)
-        if self.connection.lpos(crawl.key, jid) is None:
+        later = [CRAWL] if queue.name == MEMBERS else [MEMBERS, CRAWL]
+        for name in later:
+            source = self.queue(name)
+            if self.connection.lpos(source.key, jid) is None:
+                continue
+            queue.push_job_id(jid)
+            if self.connection.lrem(source.key, 1, jid):
+                # The worker that runs it reads its lane from here (jobs.pipeline.run_stage).
+                self.connection.hset(Job.key_for(jid), "origin", queue.name)
+            else:
+                self.connection.lrem(queue.key, 1, jid)
             return
-        queue.push_job_id(jid)
-        if self.connection.lrem(crawl.key, 1, jid):
-            # The worker that runs it reads its lane from here (jobs.pipeline.run_stage).
-            self.connection.hset(Job.key_for(jid), "origin", queue.name)
-        else:
-            self.connection.lrem(queue.key, 1, jid)
 
     def hurry(self, stage: str, *args: str) -> bool:
         """Move this work's waiting job (from either lane) to the end of the ``asked``
@@ -183,7 +202,7 @@ class RQDispatcher:
         asked = self.queue(ASKED)
         if self.connection.lpos(asked.key, jid) is not None:
             return True
-        for source in (self.queue(STAGE_QUEUE[stage]), self.queue(CRAWL)):
+        for source in (self.queue(STAGE_QUEUE[stage]), self.queue(MEMBERS), self.queue(CRAWL)):
             if self.connection.lpos(source.key, jid) is None:
                 continue
             asked.push_job_id(jid)
@@ -208,7 +227,7 @@ class RQDispatcher:
 
     def _queues_of(self, stage: str) -> list[Queue]:
         """Every queue a job of this stage may wait in (either lane)."""
-        names = [STAGE_QUEUE[stage]] + ([ASKED, CRAWL] if stage in LANED else [])
+        names = [STAGE_QUEUE[stage]] + ([ASKED, MEMBERS, CRAWL] if stage in LANED else [])
         return [self.queue(name) for name in names]
 
     def withdraw(self, stage: str, *args: str) -> None:

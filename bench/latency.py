@@ -62,7 +62,7 @@ GORELEASER = ("github.com/goreleaser/goreleaser", "v0.113.0")
 FINAL = ("published", "rejected", "failed")
 # Version states that will not move on their own (the module API's words).
 SETTLED = ("published", "rejected", "failed", "validation_failed")
-QUEUE_NAMES = ("discovery", "validate", "process", "crawl", "index", "notify")
+QUEUE_NAMES = ("discovery", "validate", "process", "members", "crawl", "index", "notify")
 GOALS = {"request": 60.0, "load": 120.0}
 TAIL = 1500  # characters of a failing go command's output kept for the report
 

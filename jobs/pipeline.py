@@ -18,7 +18,7 @@ from app.logs import set_request_id
 from app.metrics import record_job
 from app.pipeline.notifications import deliver
 from app.pipeline.stages import Pipeline
-from app.queue import CRAWL, RETRY_INTERVALS, RQDispatcher, connect
+from app.queue import CRAWL, MEMBERS, RETRY_INTERVALS, RQDispatcher, connect
 from app.services import Services
 
 log = logging.getLogger("depot.jobs")
@@ -122,8 +122,10 @@ def run_stage(stage: str, *args: str) -> None:
 
             drain(services, connection)
         else:
-            # Work a crawl job causes stays in the crawl's lane (app.queue.RQDispatcher).
-            lane = "bulk" if job is not None and job.origin == CRAWL else "urgent"
+            # Work a crawl job causes stays in the crawl's lane (app.queue.RQDispatcher);
+            # so does the rest of a member a ``members`` job only stores.
+            origin = job.origin if job is not None else ""
+            lane = "bulk" if origin in (CRAWL, MEMBERS) else "urgent"
             dispatcher = RQDispatcher(services.settings, connection, lane)
             reclaim = is_retry()
             if reclaim:  # counted by operators and the crash-consistency test
@@ -131,7 +133,12 @@ def run_stage(stage: str, *args: str) -> None:
                             stage, " ".join(args))
             pipeline = Pipeline(services, dispatcher, reclaim=reclaim)
             try:
-                pipeline.run(stage, *args)
+                if stage == "process" and origin == MEMBERS:
+                    # A member of a big tree someone waits for: stored now, which is all
+                    # that request's validation needs; its own build list in the crawl.
+                    pipeline.process(*args, defer=True)
+                else:
+                    pipeline.run(stage, *args)
             except Exception as exc:
                 if stage in VERSION_STAGES and is_last_attempt():
                     pipeline.give_up(stage, args[0], args[1], exc)

@@ -334,6 +334,7 @@ class Pipeline:
             with self.services.db.session() as session:
                 get_version(session, module, version).state = VersionState.captured
             self.dispatcher.enqueue("complete", module, version)
+            self._unblock(module, version)  # stored is all its dependents' validation needs
             return outcome
         return self._describe_graph(module, version, outcome)
 
@@ -557,10 +558,16 @@ class Pipeline:
                 _, needs_work = self.ensure_pending(session, path, ver)
                 if needs_work:
                     to_process.append((path, ver))
+            awaited = bool(_awaited(session, [row.id]))
         lanes = getattr(self.dispatcher, "in_lane", None)
+        for_members = getattr(self.dispatcher, "for_members", None)
         target = self.dispatcher
         if lanes is not None and len(to_process) > SMALL_BUILD_LIST:
-            target = lanes(True)
+            # Someone waits for this version: its members are stored ahead of every
+            # deeper crawl, their own trees after. With 70 big requests open at once, 40
+            # were still blocked on members after 70 minutes while the workers crawled
+            # and validated members of members (corpus run of 2026-12-03).
+            target = for_members() if awaited and for_members is not None else lanes(True)
         for path, ver in to_process:
             target.enqueue("process", path, ver)
 

@@ -27,7 +27,7 @@ from tests.charts.conftest import (
 )
 
 QUEUES = ("discovery", "asked", "validate", "process", "index", "notify",  # app/queue.py
-          "crawl")
+          "members", "crawl")
 # Checked against the oldest Kubernetes the chart aims at and the newest the package has.
 KUBE_VERSIONS = ("1.30.0", "1.37.0")
 CUSTOM_RESOURCES = {
@@ -286,7 +286,7 @@ def test_one_worker_deployment_per_group(rendered: dict[str, Manifests], env: st
     assert sorted(q for q in taken if q == "asked") == ["asked", "asked"]
     groups = {w["metadata"]["name"].rsplit("-", 1)[1]: w for w in workers}
     command = groups["ingest"]["spec"]["template"]["spec"]["containers"][0]["command"]
-    assert command[4:] == ["discovery", "asked", "process", "crawl"]
+    assert command[4:] == ["discovery", "asked", "process", "members", "crawl"]
     command = groups["validate"]["spec"]["template"]["spec"]["containers"][0]["command"]
     assert command[4:] == ["asked", "validate"]
 

@@ -1,7 +1,10 @@
 """jobs.pipeline.run_stage: a job whose last attempt raises ends its version, so the
-request waiting for it ends too."""
+request waiting for it ends too; a ``members`` job stores its version and no more."""
 
 from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
 
 import pytest
 from rq import Queue, SimpleWorker
@@ -9,12 +12,13 @@ from rq import Queue, SimpleWorker
 from app.config import Settings
 from app.models import Request, RequestSource, VersionState
 from app.pipeline.capture import get_version
-from app.pipeline.requests import submit
+from app.pipeline.requests import status, submit
 from app.pipeline.stages import Pipeline
-from app.queue import connect
+from app.queue import ASKED, CRAWL, MEMBERS, QUEUES, RQDispatcher, connect, job_id
 from app.services import Services
 from jobs import pipeline as jobs_pipeline
-from tests.conftest import settings_env
+from tests.conftest import services_on, settings_env
+from tests.fixtures.upstream import fixture_module, upstream_of
 
 
 class _Nowhere:
@@ -53,3 +57,46 @@ def test_an_unexpected_error_on_the_last_attempt_ends_the_version_and_its_reques
         assert row.reason == ("process failed (RuntimeError: UNIQUE constraint failed: "
                               "requirements.version_id); request it again to retry")
         assert session.get(Request, done.request_id).is_open is False
+
+
+def test_a_member_job_stores_the_member_and_wakes_the_request_s_version(
+    services: Services, queued_settings: Settings, monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+) -> None:
+    """A ``members`` job (a member of a big build list someone waits for) stops once the
+    member is stored: the waiting version is validated at once, and the member's own
+    build list follows in the crawl. Before, each member also worked out its own tree
+    first, and with 70 big requests open 40 never got their members in 70 minutes."""
+    dep, top = "depot.test/members/dep", "depot.test/members/top"
+    services = services_on(services, upstream_of(tmp_path / "upstream", [
+        fixture_module(dep, "v1.0.0"), fixture_module(top, "v1.0.0", {dep: "v1.0.0"})]))
+    services.settings = replace(services.settings, redis_url=queued_settings.redis_url)
+    for key, value in settings_env(services.settings).items():
+        monkeypatch.setenv(key, value)
+    monkeypatch.setenv("REDIS_URL", queued_settings.redis_url)
+    jobs_pipeline.worker_services.cache_clear()
+    connection = connect(services.settings)
+    dispatcher = RQDispatcher(services.settings, connection)
+    done = submit(services, _Nowhere(), top, "v1.0.0", RequestSource.api)
+    Pipeline(services, dispatcher).discover(str(done.request_id))
+    Pipeline(services, _Nowhere()).process(top, "v1.0.0")  # its member not yet stored
+    with services.db.session() as session:
+        get_version(session, top, "v1.0.0").state = VersionState.blocked
+    for name in QUEUES:
+        Queue(name, connection=connection).empty()
+
+    dispatcher.for_members().enqueue("process", dep, "v1.0.0")
+    SimpleWorker([Queue(MEMBERS, connection=connection)],
+                 connection=connection).work(burst=True)
+    with services.db.session() as session:
+        assert get_version(session, dep, "v1.0.0").state == VersionState.captured
+    assert Queue(CRAWL, connection=connection).job_ids == [job_id("complete", (dep, "v1.0.0"))]
+    assert Queue(ASKED, connection=connection).job_ids == [job_id("validate", (top, "v1.0.0"))]
+
+    SimpleWorker([Queue(name, connection=connection) for name in QUEUES],
+                 connection=connection).work(burst=True)
+    jobs_pipeline.worker_services.cache_clear()
+    with services.db.session() as session:
+        assert get_version(session, top, "v1.0.0").state == VersionState.published
+        assert get_version(session, dep, "v1.0.0").state == VersionState.published
+    assert status(services, done.request_id)["state"] == "published"

@@ -16,7 +16,7 @@ from app.pipeline.capture import get_version
 from app.pipeline.inline import InlineDispatcher
 from app.pipeline.requests import Submitted, status, submit
 from app.pipeline.stages import SMALL_BUILD_LIST, Pipeline, some_of
-from app.queue import ASKED, CRAWL, QUEUES, RQDispatcher, connect, job_id
+from app.queue import ASKED, CRAWL, MEMBERS, QUEUES, RQDispatcher, connect, job_id
 from app.services import Services
 from tests.conftest import services_on
 from tests.fixtures.upstream import fixture_module, upstream_of
@@ -30,7 +30,7 @@ def test_workers_take_validation_first_and_the_crawl_last() -> None:
     order = list(QUEUES)
     assert order.index("discovery") < order.index(ASKED) < order.index("validate")
     assert order.index("validate") < order.index("process")
-    assert order.index("process") < order.index(CRAWL)
+    assert order.index("process") < order.index(MEMBERS) < order.index(CRAWL)
     # Search and webhooks must not wait for a crawl (cobra was missing from search for
     # the whole 988 s of goreleaser's crawl when index came after crawl).
     assert order.index("index") < order.index(CRAWL) and order.index("notify") < order.index(CRAWL)
@@ -67,6 +67,49 @@ def test_a_big_build_list_is_crawled_behind_small_ones(services: Services,
     assert _lengths(dispatcher)["validate"] == 0
     assert _lengths(dispatcher)[CRAWL] == SMALL_BUILD_LIST + 2
     assert crawling.has_job("validate", "depot.test/dep/b0", "v1.0.0")
+
+
+def test_a_waiting_request_s_big_build_list_is_stored_before_anybody_s_crawl(
+    services: Services, queued_settings: Settings
+) -> None:
+    """70 big requests open at once: 40 were still blocked on their own members after 70
+    minutes, because those members waited in one crawl queue behind the members of
+    members (and their validations) of every other tree. The members of a big build list
+    someone waits for go to ``members``, taken before the crawl; a tree nobody waits for
+    (a seed list, a member's own) is crawled as before."""
+    dispatcher = RQDispatcher(queued_settings, connect(queued_settings))
+    pipeline = Pipeline(services, dispatcher)
+    for name in ("asked", "seeded"):
+        _staged(services, f"depot.test/{name}", "v1.0.0")
+    submit(services, InlineDispatcher(services), "depot.test/asked", "v1.0.0",
+           RequestSource.api)
+    with services.db.session() as session:  # discovery linked the request to its row
+        session.execute(update(Request).values(
+            version_id=get_version(session, "depot.test/asked", "v1.0.0").id))
+    dispatcher.in_lane(True).enqueue("process", "depot.test/deeper", "v1.0.0")  # earlier
+
+    big = [(f"depot.test/dep/a{i}", "v1.0.0") for i in range(SMALL_BUILD_LIST + 1)]
+    pipeline._record_build_list("depot.test/asked", "v1.0.0", big)
+    assert _lengths(dispatcher)[MEMBERS] == SMALL_BUILD_LIST + 1
+    assert _lengths(dispatcher)[CRAWL] == 1
+    seeded = [(f"depot.test/dep/s{i}", "v1.0.0") for i in range(SMALL_BUILD_LIST + 1)]
+    pipeline._record_build_list("depot.test/seeded", "v1.0.0", seeded)
+    assert _lengths(dispatcher)[MEMBERS] == SMALL_BUILD_LIST + 1
+    assert _lengths(dispatcher)[CRAWL] == SMALL_BUILD_LIST + 2
+
+    # A job waiting in the crawl that such a request needs moves up to ``members``...
+    dispatcher.for_members().enqueue("process", "depot.test/deeper", "v1.0.0")
+    deeper = job_id("process", ("depot.test/deeper", "v1.0.0"))
+    assert Queue(MEMBERS, connection=dispatcher.connection).job_ids[-1] == deeper
+    assert Job.fetch(deeper, connection=dispatcher.connection).origin == MEMBERS
+    # ...and on to ``process`` when a small request needs it; never back down.
+    dispatcher.enqueue("process", "depot.test/deeper", "v1.0.0")
+    assert Queue("process", connection=dispatcher.connection).job_ids == [deeper]
+    dispatcher.for_members().enqueue("process", "depot.test/deeper", "v1.0.0")
+    assert Queue("process", connection=dispatcher.connection).job_ids == [deeper]
+    assert dispatcher.has_job("process", "depot.test/dep/a0", "v1.0.0")
+    assert dispatcher.hurry("process", "depot.test/dep/a0", "v1.0.0")
+    assert _lengths(dispatcher)[MEMBERS] == SMALL_BUILD_LIST
 
 
 def test_asking_for_crawled_work_moves_it_ahead(queued_settings: Settings) -> None:

@@ -161,8 +161,8 @@ def register_commands(app: Flask) -> None:
     @click.argument("queues", nargs=-1)
     @click.option("--burst", is_flag=True, help="Stop when the queues are empty.")
     def worker_cmd(queues: tuple[str, ...], burst: bool) -> None:
-        """Run a worker on QUEUES (default: all of discovery, process, validate, index,
-        notify)."""
+        """Run a worker on QUEUES (default: all of them, in the order of app.queue.QUEUES:
+        discovery, asked, validate, process, index, notify, members, crawl)."""
         from app.queue import QUEUES, connect
         from jobs.worker import run_worker  # the worker hosts the jobs
 

@@ -21,9 +21,10 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    select,
     text,
 )
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+from sqlalchemy.orm import DeclarativeBase, Mapped, Session, aliased, mapped_column, relationship
 
 
 def utcnow() -> datetime:
@@ -37,9 +38,11 @@ class Base(DeclarativeBase):
 class VersionState(enum.Enum):
     """Where a module version is in its life (the pipeline's stages, in order).
 
-    Only ``published`` is served by the GOPROXY; ``rejected`` and a staged version
-    whose license is not redistributable are served as 410 with their reason (the
-    latter's go.mod excepted: graph loading reads it); the others are not served at all.
+    ``published`` is served by the GOPROXY, and so is a stored, redistributable member
+    of a published version's build list, by its exact version (see vouched); ``rejected``
+    and a staged version whose license is not redistributable are served as 410 with
+    their reason (the latter's go.mod excepted: graph loading reads it); the others are
+    not served at all (in fetch mode a captured version is, to whoever asks for it).
     """
 
     pending = "pending"  # wished for, waiting for a processor
@@ -316,6 +319,30 @@ class BuildListMember(Base):
     member_version: Mapped[str] = mapped_column(String(255))
 
     version: Mapped[ModuleVersion] = relationship(back_populates="build_list")
+
+
+# Stored, through the license gate, not yet published nor refused: what vouched serves.
+VOUCHABLE = (VersionState.captured, VersionState.staged, VersionState.validating,
+             VersionState.blocked)
+
+
+def vouched(session: Session, path: str, version: str) -> bool:
+    """True when a published version's build list names ``path@version``.
+
+    That version's clean room, through Depot alone, proved its consumers build with
+    exactly these stored bytes, so they are served by exact version while the member's
+    own validation (its own build list, often a tree of its own) goes on: a request then
+    ends when its version is published, not an hour later when the last member of
+    members is (k8s.io/client-go's trees, corpus runs of 2026-12-03).
+    """
+    publisher = aliased(ModuleVersion)
+    found = session.scalar(
+        select(BuildListMember.id)
+        .join(publisher, publisher.id == BuildListMember.version_id)
+        .where(BuildListMember.path == path, BuildListMember.member_version == version,
+               publisher.state == VersionState.published)
+        .limit(1))
+    return found is not None
 
 
 class RequestSource(enum.Enum):

@@ -60,9 +60,9 @@ CORPUS = REPO / "bench" / "corpus.txt"
 CACHE = Path.home() / ".cache" / "depot" / "bench-corpus"
 # A request in one of these API states has reached its end (docs/pipeline.md).
 FINAL = ("published", "rejected", "failed")
-# A request whose version is published while members of its tree are still on their way
-# says so in its reason (app/pipeline/requests.py, status); in fetch mode (`make run`) a
-# consumer can build it from then on, so its consumer check starts then.
+# What a request whose version was published said while members of its tree were still
+# on their way, before requests ended at publication (app/models.vouched); a consumer can
+# build it from then on, so its consumer check starts then. Kept to read older Depots.
 ROOT_PUBLISHED = "published; waiting for dependencies"
 TAIL = 800  # characters of a go command's output kept for the report
 

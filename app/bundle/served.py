@@ -2,9 +2,9 @@
 
 The store tree holds staged and held versions too, so it is no answer to "what may
 leave Depot". This server answers from the database (published, redistributable
-versions only) and the store, on 127.0.0.1 for one build, and remembers every
-file the go command asked for: that list is the bundle's contents, chosen by the
-real toolchain rather than guessed.
+versions, and the members published versions vouch for) and the store, on 127.0.0.1
+for one build, and remembers every file the go command asked for: that list is the
+bundle's contents, chosen by the real toolchain rather than guessed.
 """
 
 from __future__ import annotations
@@ -21,7 +21,15 @@ from sqlalchemy.orm import Session
 
 from app.gomod import paths, versions
 from app.gomod.errors import GoModError
-from app.models import Artifact, GraphMod, Module, ModuleVersion, VersionState
+from app.models import (
+    VOUCHABLE,
+    Artifact,
+    GraphMod,
+    Module,
+    ModuleVersion,
+    VersionState,
+    vouched,
+)
 from app.services import Services
 from app.store import StoreError
 
@@ -38,10 +46,13 @@ class Servable:
     reason: str
     sizes: dict[str, int]
     h1: dict[str, str]
+    # A stored member of a published version's build list (app/models.vouched).
+    vouched: bool = False
 
     @property
     def ok(self) -> bool:
-        return self.state == VersionState.published and self.redistributable is True
+        served = self.state == VersionState.published or self.vouched
+        return served and self.redistributable is True
 
 
 def lookup(services: Services, module: str, version: str) -> Servable | None:
@@ -58,7 +69,8 @@ def lookup(services: Services, module: str, version: str) -> Servable | None:
             .where(Artifact.version_id == row.id)
         ).all()
         return Servable(row.state, row.redistributable, row.reason,
-                        {k.value: s for k, s, _ in arts}, {k.value: h for k, _, h in arts})
+                        {k.value: s for k, s, _ in arts}, {k.value: h for k, _, h in arts},
+                        row.state in VOUCHABLE and vouched(session, module, version))
 
 
 def graph_mod_row(session: Session, module: str, version: str) -> GraphMod | None:

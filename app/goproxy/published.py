@@ -17,7 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import selectinload
 
-from app.models import GraphMod, Module, ModuleVersion, VersionState
+from app.models import VOUCHABLE, GraphMod, Module, ModuleVersion, VersionState, vouched
 from app.services import Services
 
 IMMUTABLE = 365 * 24 * 3600
@@ -149,6 +149,14 @@ class PublishedFiles:
         store = self._services.store
         return ServedFile(sha256, size, store.read_bytes(module, version, "mod"),
                           store.local_path(module, version, "mod"))
+
+    def vouched(self, module: str, version: str) -> dict[str, ServedFile] | None:
+        """The files of a stored, redistributable member of a published version's build
+        list (app/models.vouched), or None; never cached, as the version may still move."""
+        with self._services.db.session() as session:
+            if not vouched(session, module, version):
+                return None
+        return self._load(module, version, VOUCHABLE)
 
     def provisional(self, module: str, version: str) -> dict[str, ServedFile] | None:
         """The files of a captured, redistributable version not yet published (the

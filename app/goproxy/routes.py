@@ -159,10 +159,10 @@ def _settled(module: str, version: str) -> ModuleVersion | None:
 
 
 def _published(module: str, version: str, kind: str) -> tuple[dict[str, ServedFile], bool]:
-    """The files of a published version, fetching it on a miss when allowed; and whether
-    Depot had them before this request (a hit). A version held only for its go.mod
-    (graph loading reads it: app/models.GraphMod), or held back by the license gate,
-    answers its go.mod alone."""
+    """The files of a published version (or of a member a published version vouches for:
+    app/models.vouched), fetching it on a miss when allowed; and whether Depot had them
+    before this request (a hit). A version held only for its go.mod (graph loading reads
+    it: app/models.GraphMod), or held back by the license gate, answers its go.mod alone."""
     files = published_files().get(module, version)
     if files is not None:
         return files, True
@@ -180,10 +180,13 @@ def _published(module: str, version: str, kind: str) -> tuple[dict[str, ServedFi
             raise Gone(f"{module}@{version}: refused: {row.reason}")
         return held, True
     fetching = services().settings.on_miss == "fetch"
-    if fetching and row is not None and row.state in PROVISIONAL:
-        files = published_files().provisional(module, version)
+    if row is not None and row.state in PROVISIONAL:
+        # An earlier miss captured it (fetch mode), or a published version's clean room
+        # vouched for it as a member of its build list (every mode).
+        files = (published_files().provisional(module, version) if fetching else None) \
+            or published_files().vouched(module, version)
         if files is not None:
-            return files, True  # an earlier miss captured it
+            return files, True
     try:
         _fetch_on_miss(module, version)
     except Gone:

@@ -28,7 +28,7 @@ from app.models import (
     VersionState,
 )
 from app.pipeline.capture import get_version
-from app.pipeline.stages import Dispatcher, Pipeline, some_of
+from app.pipeline.stages import Dispatcher, Pipeline
 from app.services import Services
 
 log = logging.getLogger(__name__)
@@ -381,17 +381,13 @@ def status(services: Services, request_id: int, depot_url: str = "") -> dict | N
                  "state": dep_state, "reason": dep_reason}
             )
         body["updated_at"] = max(t for t in moved if t is not None).isoformat()
-        deps = body["dependencies"]
-        waiting = [f"{d['module']}@{d['version']}" for d in deps
-                   if d["state"] not in ("published", *UNSERVED)]
-        unserved = [d for d in deps if d["state"] in UNSERVED]
+        unserved = [d for d in body["dependencies"] if d["state"] in UNSERVED]
         body["unserved"] = [{k: d[k] for k in ("module", "version", "reason")} for d in unserved]
-        if state == "published" and waiting:
-            # Served already, but a build needs the whole tree: not done for the asker.
-            body.update(state="validating",
-                        reason="published; waiting for dependencies: " + some_of(waiting))
-        elif state == "published" and unserved:
-            # Final: published, with the members its consumers must get elsewhere.
+        # Published is final: its stored members are served with it (app/models.vouched)
+        # while their own validations go on; the hey request said "published; waiting for
+        # dependencies" for hours before. A mark names the members consumers must get
+        # elsewhere.
+        if state == "published" and unserved:
             body["reason"] = unserved_mark(unserved, depot_url)
         return body
 

@@ -64,9 +64,9 @@ def test_bad_input_and_unpublished(app):
     with svc.db.session() as session:
         row = session.scalar(select(ModuleVersion).join(Module).where(
             Module.path == "depot.test/chain/b", ModuleVersion.version == "v1.0.0"))
-        row.state = VersionState.staged
+        row.state = VersionState.validation_failed  # a published member is vouched for
     resp = client.get(f"/api/v1/modules/{TOP}/bundle.tar.gz?version=v1.1.0")
     assert resp.status_code == 404
-    assert "depot.test/chain/b@v1.0.0 is staged" in resp.get_json()["error"]
+    assert "depot.test/chain/b@v1.0.0 is validation_failed" in resp.get_json()["error"]
     resp = client.get("/api/v1/modules/depot.test/chain/b/bundle?version=v1.0.0")
     assert resp.status_code == 404 and "not published" in resp.get_json()["error"]

@@ -161,18 +161,34 @@ def test_latest_and_bad_input(chain_app, tmp_path: Path):
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".partial-")]
 
 
-def test_unpublished_dependency_is_named_and_nothing_is_written(chain_app, tmp_path: Path):
-    svc = chain_app.extensions["depot"]
+def _set_state(svc, path: str, state: VersionState, reason: str = "") -> None:  # type: ignore[no-untyped-def]
     with svc.db.session() as session:
         row = session.scalar(select(ModuleVersion).join(Module).where(
-            Module.path == "depot.test/chain/c", ModuleVersion.version == "v1.0.0"))
-        row.state, row.reason = VersionState.staged, "held for the test"
+            Module.path == path, ModuleVersion.version == "v1.0.0"))
+        row.state, row.reason = state, reason
+
+
+def test_unpublished_dependency_is_named_and_nothing_is_written(chain_app, tmp_path: Path):
+    svc = chain_app.extensions["depot"]
+    _set_state(svc, "depot.test/chain/c", VersionState.validation_failed, "its own build")
     out = tmp_path / "no.tar.gz"
     done = _cli(chain_app, "bundle", f"{TOP}@{VERSION}", "-o", str(out))
     assert done.exit_code == 1, done.output
-    assert "depot.test/chain/c@v1.0.0 is staged, not published" in done.output
+    assert "depot.test/chain/c@v1.0.0 is validation_failed, not published" in done.output
     assert not out.exists()
     assert not list((svc.settings.data_dir / "bundles").glob("*.tar.gz"))
+
+
+def test_a_member_a_published_version_vouches_for_is_bundled(chain_app, tmp_path: Path):
+    """Stored, through the gate, its own validation still to come: the published
+    version's clean room used exactly these bytes (app/models.vouched)."""
+    svc = chain_app.extensions["depot"]
+    _set_state(svc, "depot.test/chain/c", VersionState.staged)
+    out = tmp_path / "vouched.tar.gz"
+    done = _cli(chain_app, "bundle", f"{TOP}@{VERSION}", "-o", str(out))
+    assert done.exit_code == 0, done.output
+    with tarfile.open(out) as tar:
+        assert any(name.endswith("depot.test/chain/c/@v/v1.0.0.zip") for name in tar.getnames())
 
 
 def test_the_cache_is_bounded(chain_app, tmp_path: Path):

@@ -122,8 +122,7 @@ def run_stage(stage: str, *args: str) -> None:
 
             drain(services, connection)
         else:
-            # Work a crawl job causes stays in the crawl's lane (app.queue.RQDispatcher);
-            # so does the rest of a member a ``members`` job only stores.
+            # Work a crawl job causes stays in the crawl's lane (app.queue.RQDispatcher).
             origin = job.origin if job is not None else ""
             lane = "bulk" if origin in (CRAWL, MEMBERS) else "urgent"
             dispatcher = RQDispatcher(services.settings, connection, lane)
@@ -133,10 +132,10 @@ def run_stage(stage: str, *args: str) -> None:
                             stage, " ".join(args))
             pipeline = Pipeline(services, dispatcher, reclaim=reclaim)
             try:
-                if stage == "process" and origin == MEMBERS:
-                    # A member of a big tree someone waits for: stored now, which is all
-                    # that request's validation needs; its own build list in the crawl.
-                    pipeline.process(*args, defer=True)
+                if stage == "process":
+                    # A member is stored now, which is all its dependents' validation
+                    # needs; its own build list follows in the crawl.
+                    pipeline.process_queued(*args)
                 else:
                     pipeline.run(stage, *args)
             except Exception as exc:

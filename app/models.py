@@ -321,9 +321,11 @@ class BuildListMember(Base):
     version: Mapped[ModuleVersion] = relationship(back_populates="build_list")
 
 
-# Stored, through the license gate, not yet published nor refused: what vouched serves.
-VOUCHABLE = (VersionState.captured, VersionState.staged, VersionState.validating,
-             VersionState.blocked)
+# Stored, not yet published nor refused: what vouched serves, once the license gate said
+# redistributable (``processing`` too: a member's build list is worked out after its
+# dependents may have published; before the gate its redistributable is still unknown).
+VOUCHABLE = (VersionState.processing, VersionState.captured, VersionState.staged,
+             VersionState.validating, VersionState.blocked)
 
 
 def vouched(session: Session, path: str, version: str) -> bool:

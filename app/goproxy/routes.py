@@ -29,7 +29,7 @@ from app.goproxy.published import (
 )
 from app.ingest import InvalidRequest, capture_on_miss
 from app.metrics import count_goproxy
-from app.models import Module, ModuleVersion, RequestSource, VersionState
+from app.models import VOUCHABLE, Module, ModuleVersion, RequestSource, VersionState
 from app.pipeline.capture import tagged_published
 from app.pipeline.stages import TransientError
 from app.services import Services
@@ -180,10 +180,11 @@ def _published(module: str, version: str, kind: str) -> tuple[dict[str, ServedFi
             raise Gone(f"{module}@{version}: refused: {row.reason}")
         return held, True
     fetching = services().settings.on_miss == "fetch"
-    if row is not None and row.state in PROVISIONAL:
+    if row is not None and (row.state in PROVISIONAL or row.state in VOUCHABLE):
         # An earlier miss captured it (fetch mode), or a published version's clean room
         # vouched for it as a member of its build list (every mode).
-        files = (published_files().provisional(module, version) if fetching else None) \
+        provisional = fetching and row.state in PROVISIONAL
+        files = (published_files().provisional(module, version) if provisional else None) \
             or published_files().vouched(module, version)
         if files is not None:
             return files, True

@@ -100,13 +100,12 @@ def test_request_publishes_the_whole_tree_and_go_builds(
     done = wait_for(server, location, {"published", "rejected", "failed"}, workers)
     assert done["state"] == "published", done
     assert done["version"] == "v1.1.0"
-    assert {(d["module"], d["version"], d["state"]) for d in done["dependencies"]} == {
-        ("depot.test/chain/b", "v1.0.0", "published"),
-        ("depot.test/chain/c", "v1.0.0", "published"),
-    }
-    for dep in ("b", "c"):  # "published" for a request means the whole tree is served
-        url = f"{server.url}/depot.test/chain/{dep}/@v/v1.0.0.info"
-        assert requests.get(url, timeout=10).status_code == 200
+    assert {(d["module"], d["version"]) for d in done["dependencies"]} == {
+        ("depot.test/chain/b", "v1.0.0"), ("depot.test/chain/c", "v1.0.0")}
+    for dep in ("b", "c"):  # "published" for a request means the whole tree is served,
+        for kind in ("info", "mod", "zip"):  # the members it vouches for with it
+            url = f"{server.url}/depot.test/chain/{dep}/@v/v1.0.0.{kind}"
+            assert requests.get(url, timeout=10).status_code == 200, url
 
     consumer = write_consumer(tmp_path / "consumer", {"depot.test/chain/a": "v1.1.0"})
     env = go_client_env(tmp_path / "client", server.url, sumdb.gosumdb.split()[0])
@@ -115,6 +114,15 @@ def test_request_publishes_the_whole_tree_and_go_builds(
     assert built.stdout.startswith(greeting("depot.test/chain/a", "v1.1.0"))
     listed = requests.get(f"{server.url}/depot.test/chain/a/@v/list", timeout=10)
     assert listed.text == "v1.1.0\n"
+    # The members' own validations go on behind the request, and publish them too.
+    deadline = time.monotonic() + WAIT
+    while time.monotonic() < deadline:
+        body = requests.get(server.url + location, timeout=30).json()
+        if {d["state"] for d in body["dependencies"]} == {"published"}:
+            break
+        time.sleep(0.3)
+    else:
+        raise AssertionError(f"members never published: {body}\n{workers.logs()[-6000:]}")
 
 
 def test_invalid_requests_are_refused_and_nothing_is_queued(

@@ -71,6 +71,13 @@ def test_a_request_ends_when_its_version_is_published_and_its_members_are_served
         for kind in ("info", "mod", "zip"):
             assert client.get(f"/{DEP}/@v/v1.0.0.{kind}").status_code == 200, kind
             assert client.get(f"/{LONE}/@v/v1.0.0.{kind}").status_code == 404, kind
+        # Also while its own build list is worked out (a `complete` job claims it
+        # `processing`): the e2e consumer failed on a 404 in that moment.
+        with services.db.session() as session:
+            get_version(session, DEP, "v1.0.0").state = VersionState.processing
+        assert client.get(f"/{DEP}/@v/v1.0.0.zip").status_code == 200
+        with services.db.session() as session:
+            get_version(session, DEP, "v1.0.0").state = VersionState.captured
         # Served by exact version, never listed: it is not published itself.
         assert "v1.0.0" not in client.get(f"/{DEP}/@v/list").get_data(as_text=True)
     finally:

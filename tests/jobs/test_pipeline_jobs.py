@@ -12,7 +12,7 @@ from rq import Queue, SimpleWorker
 from app.config import Settings
 from app.models import Request, RequestSource, VersionState
 from app.pipeline.capture import get_version
-from app.pipeline.requests import status, submit
+from app.pipeline.requests import Submitted, status, submit
 from app.pipeline.stages import Pipeline
 from app.queue import ASKED, CRAWL, MEMBERS, QUEUES, RQDispatcher, connect, job_id
 from app.services import Services
@@ -59,6 +59,42 @@ def test_an_unexpected_error_on_the_last_attempt_ends_the_version_and_its_reques
         assert session.get(Request, done.request_id).is_open is False
 
 
+def _asked_for_top(services: Services, queued_settings: Settings,
+                   monkeypatch: pytest.MonkeyPatch, tmp_path: Path, dep: str, top: str,
+                   ) -> tuple[Services, RQDispatcher, Submitted]:
+    """``top`` (requiring ``dep``) on its own upstream, asked for through the API and
+    discovered; the jobs' worker builds the same services from the environment."""
+    services = services_on(services, upstream_of(tmp_path / "upstream", [
+        fixture_module(dep, "v1.0.0"), fixture_module(top, "v1.0.0", {dep: "v1.0.0"})]))
+    services.settings = replace(services.settings, redis_url=queued_settings.redis_url)
+    for key, value in settings_env(services.settings).items():
+        monkeypatch.setenv(key, value)
+    monkeypatch.setenv("REDIS_URL", queued_settings.redis_url)
+    jobs_pipeline.worker_services.cache_clear()
+    dispatcher = RQDispatcher(services.settings, connect(services.settings))
+    done = submit(services, _Nowhere(), top, "v1.0.0", RequestSource.api)
+    Pipeline(services, _Nowhere()).discover(str(done.request_id))
+    return services, dispatcher, done
+
+
+def _stored_then_published(services: Services, dispatcher: RQDispatcher, done: Submitted,
+                           dep: str, top: str) -> None:
+    """``dep`` stored only, its build list left to the crawl, ``top``'s validation asked
+    for; then a worker on every queue publishes both and the request ends."""
+    connection = dispatcher.connection
+    with services.db.session() as session:
+        assert get_version(session, dep, "v1.0.0").state == VersionState.captured
+    assert Queue(CRAWL, connection=connection).job_ids == [job_id("complete", (dep, "v1.0.0"))]
+    assert Queue(ASKED, connection=connection).job_ids == [job_id("validate", (top, "v1.0.0"))]
+    SimpleWorker([Queue(name, connection=connection) for name in QUEUES],
+                 connection=connection).work(burst=True)
+    jobs_pipeline.worker_services.cache_clear()
+    assert status(services, done.request_id)["state"] == "published"
+    with services.db.session() as session:
+        assert get_version(session, top, "v1.0.0").state == VersionState.published
+        assert get_version(session, dep, "v1.0.0").state == VersionState.published
+
+
 def test_a_member_job_stores_the_member_and_wakes_the_request_s_version(
     services: Services, queued_settings: Settings, monkeypatch: pytest.MonkeyPatch,
     tmp_path: Path,
@@ -68,17 +104,9 @@ def test_a_member_job_stores_the_member_and_wakes_the_request_s_version(
     build list follows in the crawl. Before, each member also worked out its own tree
     first, and with 70 big requests open 40 never got their members in 70 minutes."""
     dep, top = "depot.test/members/dep", "depot.test/members/top"
-    services = services_on(services, upstream_of(tmp_path / "upstream", [
-        fixture_module(dep, "v1.0.0"), fixture_module(top, "v1.0.0", {dep: "v1.0.0"})]))
-    services.settings = replace(services.settings, redis_url=queued_settings.redis_url)
-    for key, value in settings_env(services.settings).items():
-        monkeypatch.setenv(key, value)
-    monkeypatch.setenv("REDIS_URL", queued_settings.redis_url)
-    jobs_pipeline.worker_services.cache_clear()
-    connection = connect(services.settings)
-    dispatcher = RQDispatcher(services.settings, connection)
-    done = submit(services, _Nowhere(), top, "v1.0.0", RequestSource.api)
-    Pipeline(services, dispatcher).discover(str(done.request_id))
+    services, dispatcher, done = _asked_for_top(services, queued_settings, monkeypatch,
+                                                tmp_path, dep, top)
+    connection = dispatcher.connection
     Pipeline(services, _Nowhere()).process(top, "v1.0.0")  # its member not yet stored
     with services.db.session() as session:
         get_version(session, top, "v1.0.0").state = VersionState.blocked
@@ -88,18 +116,7 @@ def test_a_member_job_stores_the_member_and_wakes_the_request_s_version(
     dispatcher.for_members().enqueue("process", dep, "v1.0.0")
     SimpleWorker([Queue(MEMBERS, connection=connection)],
                  connection=connection).work(burst=True)
-    with services.db.session() as session:
-        assert get_version(session, dep, "v1.0.0").state == VersionState.captured
-    assert Queue(CRAWL, connection=connection).job_ids == [job_id("complete", (dep, "v1.0.0"))]
-    assert Queue(ASKED, connection=connection).job_ids == [job_id("validate", (top, "v1.0.0"))]
-
-    SimpleWorker([Queue(name, connection=connection) for name in QUEUES],
-                 connection=connection).work(burst=True)
-    jobs_pipeline.worker_services.cache_clear()
-    with services.db.session() as session:
-        assert get_version(session, top, "v1.0.0").state == VersionState.published
-        assert get_version(session, dep, "v1.0.0").state == VersionState.published
-    assert status(services, done.request_id)["state"] == "published"
+    _stored_then_published(services, dispatcher, done, dep, top)
 
 
 def test_a_queued_process_job_works_out_a_build_list_only_for_a_version_someone_waits_for(
@@ -111,29 +128,12 @@ def test_a_queued_process_job_works_out_a_build_list_only_for_a_version_someone_
     in the urgent lane, 55 big requests waited behind 200 such build lists and 470
     validations of members of members (corpus run of 2026-12-04)."""
     dep, top = "depot.test/queued/dep", "depot.test/queued/top"
-    services = services_on(services, upstream_of(tmp_path / "upstream", [
-        fixture_module(dep, "v1.0.0"), fixture_module(top, "v1.0.0", {dep: "v1.0.0"})]))
-    services.settings = replace(services.settings, redis_url=queued_settings.redis_url)
-    for key, value in settings_env(services.settings).items():
-        monkeypatch.setenv(key, value)
-    monkeypatch.setenv("REDIS_URL", queued_settings.redis_url)
-    jobs_pipeline.worker_services.cache_clear()
-    connection = connect(services.settings)
-    dispatcher = RQDispatcher(services.settings, connection)
-    done = submit(services, _Nowhere(), top, "v1.0.0", RequestSource.api)
-    Pipeline(services, _Nowhere()).discover(str(done.request_id))
+    services, dispatcher, done = _asked_for_top(services, queued_settings, monkeypatch,
+                                                tmp_path, dep, top)
+    connection = dispatcher.connection
     dispatcher.enqueue("process", top, "v1.0.0")
     process = Queue("process", connection=connection)
     SimpleWorker([process], connection=connection).work(burst=True)  # top, then dep
     with services.db.session() as session:
         assert get_version(session, top, "v1.0.0").state == VersionState.staged
-        assert get_version(session, dep, "v1.0.0").state == VersionState.captured
-    assert Queue(CRAWL, connection=connection).job_ids == [job_id("complete", (dep, "v1.0.0"))]
-    assert Queue(ASKED, connection=connection).job_ids == [job_id("validate", (top, "v1.0.0"))]
-
-    SimpleWorker([Queue(name, connection=connection) for name in QUEUES],
-                 connection=connection).work(burst=True)
-    jobs_pipeline.worker_services.cache_clear()
-    assert status(services, done.request_id)["state"] == "published"
-    with services.db.session() as session:
-        assert get_version(session, dep, "v1.0.0").state == VersionState.published
+    _stored_then_published(services, dispatcher, done, dep, top)

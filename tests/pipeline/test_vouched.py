@@ -15,7 +15,7 @@ from app.pipeline.requests import status, submit
 from app.pipeline.stages import Pipeline
 from app.services import Services
 from tests.conftest import go_client_env, make_app, run_go, services_on, start_server
-from tests.fixtures.upstream import fixture_module, func_name, upstream_of
+from tests.fixtures.upstream import fixture_module, upstream_of, write_consumer
 
 DEP = "depot.test/vouched/dep"
 TOP = "depot.test/vouched/top"
@@ -87,14 +87,8 @@ def test_a_request_ends_when_its_version_is_published_and_its_members_are_served
     server = start_server(services.settings, tmp_path, workers=1)
     try:
         home = tmp_path / "client"
-        work = home / "work"
-        work.mkdir(parents=True)
-        (work / "go.mod").write_text("module depot.test/consumer\n\ngo 1.21\n")
-        (work / "main.go").write_text(f'package main\n\nimport t "{TOP}"\n\n'
-                                      f"func main() {{ println(t.{func_name(TOP)}()) }}\n")
+        work = write_consumer(home / "work", {TOP: "v1.0.0"})
         env = go_client_env(home, server.url, "off")
-        got = run_go(["get", f"{TOP}@v1.0.0"], work, env)
-        assert got.returncode == 0, got.stderr
         whole = run_go(["mod", "download", "all"], work, env)
         assert whole.returncode == 0, whole.stderr
         built = run_go(["build", "-o", str(home / "consumer"), "."], work, env)

@@ -42,9 +42,8 @@ QUEUES = ("discovery", "asked", "validate", "process", "index", "notify", "membe
 ASKED = "asked"
 # Work of the bulk lane (see RQDispatcher.lane): big build lists wait behind small ones.
 CRAWL = "crawl"
-# The members of a big build list someone waits for, fetched and stored only (their own
-# build lists follow in the crawl): what that request's validation needs comes before
-# the trees of the members' members (RQDispatcher.for_members).
+# The members of a big build list someone waits for: what that request's validation
+# needs comes before the trees of the members' members (RQDispatcher.for_members).
 MEMBERS = "members"
 LANED = frozenset({"process", "complete", "validate"})
 STAGE_QUEUE = {
@@ -115,9 +114,9 @@ class RQDispatcher:
         return self if lane == self.lane else RQDispatcher(self.settings, self.connection, lane)
 
     def for_members(self) -> RQDispatcher:
-        """This dispatcher, sending ``process`` work to the ``members`` queue (whose jobs
-        stop once the version is stored: jobs.pipeline.run_stage) and other laned work
-        to the crawl."""
+        """This dispatcher, sending ``process`` work to the ``members`` queue and other
+        laned work to the crawl (a member's job stops once it is stored, whichever its
+        queue: Pipeline.process_queued)."""
         return self if self.lane == MEMBERS else RQDispatcher(
             self.settings, self.connection, MEMBERS)
 
@@ -166,25 +165,28 @@ class RQDispatcher:
 
     def _promote(self, jid: str, queue: Queue) -> None:
         """Move a job waiting in a later queue (``crawl``, or ``members`` for a job now
-        wanted in the urgent lane) to ``queue``: someone asks for it now.
-
-        Pushed there first, then taken out of the later queue: a job is never in no
-        queue (has_job would take it for lost). When a worker took it from there
-        meanwhile, it is taken back out of ``queue``; should a second worker have taken
-        it from there too, the stage's claim makes the second run a no-op.
-        """
+        wanted in the urgent lane) to ``queue``: someone asks for it now."""
         later = [CRAWL] if queue.name == MEMBERS else [MEMBERS, CRAWL]
-        for name in later:
-            source = self.queue(name)
+        self._move(jid, [self.queue(name) for name in later], queue)
+
+    def _move(self, jid: str, sources: list[Queue], target: Queue) -> bool | None:
+        """Move a waiting job from the first of ``sources`` that holds it to the end of
+        ``target``: True when moved, False when a worker took it first, None when no
+        source holds it. Pushed first, then taken out of its source, so it is never in
+        no queue (has_job would take it for lost); when a worker popped it meanwhile,
+        the new entry is taken back out (should a second worker get that too, the
+        stage's claim makes its run a no-op)."""
+        for source in sources:
             if self.connection.lpos(source.key, jid) is None:
                 continue
-            queue.push_job_id(jid)
+            target.push_job_id(jid)
             if self.connection.lrem(source.key, 1, jid):
                 # The worker that runs it reads its lane from here (jobs.pipeline.run_stage).
-                self.connection.hset(Job.key_for(jid), "origin", queue.name)
-            else:
-                self.connection.lrem(queue.key, 1, jid)
-            return
+                self.connection.hset(Job.key_for(jid), "origin", target.name)
+                return True
+            self.connection.lrem(target.key, -1, jid)
+            return False
+        return None
 
     def hurry(self, stage: str, *args: str) -> bool:
         """Move this work's waiting job (from either lane) to the end of the ``asked``
@@ -192,27 +194,15 @@ class RQDispatcher:
 
         Moved to the front of its own stage's queue only, it still waited for every job
         of the stages taken before it (a ``validate`` queue hundreds deep while big trees
-        load); three corpus requests stayed ``queued`` for 11 to 28 minutes. Pushed to
-        ``asked`` first, then the older entry taken out, as in _promote: the job is never
-        in no queue, and when a worker popped the older entry meanwhile, the new one is
-        taken back out."""
+        load); three corpus requests stayed ``queued`` for 11 to 28 minutes."""
         if stage not in LANED:
             return False
         jid = job_id(stage, args)
         asked = self.queue(ASKED)
         if self.connection.lpos(asked.key, jid) is not None:
             return True
-        for source in (self.queue(STAGE_QUEUE[stage]), self.queue(MEMBERS), self.queue(CRAWL)):
-            if self.connection.lpos(source.key, jid) is None:
-                continue
-            asked.push_job_id(jid)
-            if self.connection.lrem(source.key, 1, jid):
-                # The worker that runs it reads its lane from here (run_stage): urgent.
-                self.connection.hset(Job.key_for(jid), "origin", asked.name)
-                return True
-            self.connection.lrem(asked.key, -1, jid)
-            return False
-        return False
+        sources = [self.queue(name) for name in (STAGE_QUEUE[stage], MEMBERS, CRAWL)]
+        return bool(self._move(jid, sources, asked))
 
     def _enqueue_index(self, queue: Queue, paths: tuple[str, ...], options: dict) -> None:
         """Search documents to rewrite: into the dirty set, one job drains it (batched)."""

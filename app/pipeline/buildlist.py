@@ -6,17 +6,20 @@ version, exactly as a user's project would.
 
 from __future__ import annotations
 
+import logging
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from app.config import Settings
-from app.fetch.download import go_directive, write_consumer, write_consumer_of
+from app.fetch.download import CONSUMER_PATH, go_directive, write_consumer, write_consumer_of
 from app.fetch.errors import classify
 from app.fetch.gotool import GoTimeout, isolated_env, parse_json_stream, run_go
 from app.fetch.upstream import sumdb_for_toolchain
 from app.gomod.errors import GoModError
 from app.gomod.paths import unescape_path, unescape_version
+
+log = logging.getLogger(__name__)
 
 # How much of the go command's output a failure keeps (it is shown to people).
 EXCERPT = 2000
@@ -46,17 +49,54 @@ def build_list(
 ) -> list[tuple[str, str]]:
     """Every (path, version) the toolchain selects for a consumer of module@version.
 
-    Only go.mod files are needed for this, not zips. Raises :class:`FetchError`.
+    Two graphs, merged: the one `go get module@version` loads (go.mod files only), and
+    the one `go mod tidy` leaves in a consumer importing every importable package of
+    the module. Tidy also loads the tests of those packages' dependencies, so a module
+    those tests import joins the graph: a consumer of viper v1.19.0 tidied through
+    Depot alone needed gopkg.in/check.v1 (imported by gopkg.in/yaml.v3's tests), which
+    `go list -m all` of the untidied consumer never names. Where both graphs select a
+    path, the tidied version wins (it is what a tidy user builds with). A module whose
+    go.mod leaves imports to the go command's lookups keeps the first graph only.
+    Raises :class:`FetchError`.
     """
     env = isolated_env(workdir, goproxy, settings.gosumdb, settings.checksum_tiles)
     consumer = write_consumer(
         workdir, module, version, go_directive(settings, workdir), known_sums
     )
-    try:
-        run = run_go(settings.go_bin, ["list", "-m", "-json", "all"], env, consumer,
-                     settings.fetch_timeout)
-    except GoTimeout as exc:
-        raise classify(f"timeout: {exc}") from exc
+
+    def go(*args: str):  # type: ignore[no-untyped-def]
+        try:
+            return run_go(settings.go_bin, list(args), env, consumer, settings.fetch_timeout)
+        except GoTimeout as exc:
+            raise classify(f"timeout: {exc}") from exc
+
+    members = dict(_selected(go, workdir))
+    looked_up: dict[str, str] = {}
+
+    def traced(*args: str):  # type: ignore[no-untyped-def]
+        run = go(*args)  # listing the packages may already add a module for an import
+        looked_up.update(added_for_imports(run.stderr))
+        return run
+
+    importable, _commands = packages_of(traced, [module])
+    if importable:
+        write_imports(consumer, importable)
+        tidied = traced("mod", "tidy", "-e")
+        if tidied.returncode == 0 and not looked_up:
+            members.update(_selected(go, workdir))
+        else:
+            # The module's own trouble, which the validator judges: a graph it cannot
+            # load, or imports its go.mod leaves to the day's latest versions (a build
+            # list of those would change from one day to the next).
+            log.info("%s@%s: the build list go get loads (go mod tidy: %s)", module, version,
+                     excerpt(tidied.stderr) if tidied.returncode else
+                     "adds " + ", ".join(f"{m}@{v}" for m, v in sorted(looked_up.items())))
+    return list(members.items())
+
+
+def _selected(go, workdir: Path) -> list[tuple[str, str]]:  # type: ignore[no-untyped-def]
+    """(path, version) of every module the consumer's graph selects."""
+    run = go("list", "-m", "-json", "all")
     if run.returncode != 0:
         raise classify(run.stderr or run.stdout, workdir)
     members = []
@@ -67,6 +107,13 @@ def build_list(
             raise classify(str(entry["Error"].get("Err", entry["Error"])), workdir)
         members.append((entry["Path"], entry["Version"]))
     return members
+
+
+def write_imports(consumer: Path, packages: list[str]) -> None:
+    """A source file importing ``packages`` in the consumer: what makes `go mod tidy`
+    keep and complete their requirements, as it does in a user's project."""
+    lines = "".join(f'import _ "{pkg}"\n' for pkg in sorted(packages))
+    (consumer / "depot_imports.go").write_text(f"package consumer\n\n{lines}")
 
 
 def downloaded_go_mods(workdir: Path) -> dict[tuple[str, str], Path]:
@@ -109,10 +156,11 @@ def clean_room(
 
     In a consumer whose only GOPROXY is Depot's staging view, with a module cache that
     only ever got files from there (``modcache``, app/pipeline/modcache.py; a new one
-    when None) and the checksum database on: `go mod download all`, `go list -m all`, then every
-    importable package of each target and every command loads with all its imports
-    (`go list -deps`, which resolves like `go mod tidy` and compiles nothing, so a
-    module of 900 packages costs seconds). A package that fails to load is judged
+    when None) and the checksum database on: `go mod download all`, `go list -m all`, then
+    a consumer importing every importable package of each target is tidied and every
+    package `go mod tidy` loads (the tests of dependencies too) and every command loads
+    with all its imports (`go list -deps -test`, which compiles nothing, so a module of
+    900 packages costs seconds). A package that fails to load is judged
     differentially: if the same consumer against the upstream fails on it too, it is
     the module's own defect (old code importing a package that no longer exists) and
     becomes a note; if it fails only through Depot, Depot lacks something and the
@@ -133,40 +181,54 @@ def clean_room(
 
     modules = [module for module, _ in targets]
     try:
-        downloaded = go("mod", "download", "-json", "all")
-        entries = parse_json_stream(downloaded.stdout) if downloaded.stdout.strip() else []
-        errors = [e for e in entries if e.get("Error")]
-        if downloaded.returncode != 0 or errors:
-            detail = "; ".join(str(e["Error"]) for e in errors) or downloaded.stderr
-            return CleanRoom(False, "go mod download all: " + told(detail), {})
-        hashes = {
-            (e["Path"], e["Version"]): (e.get("Sum", ""), e.get("GoModSum", ""))
-            for e in entries
-            if e.get("Version")
-        }
+        hashes, failed = _download_all(go)
+        if failed:
+            return CleanRoom(False, "go mod download all: " + told(failed), {})
         listed = go("list", "-m", "all")
         if listed.returncode != 0:
             return CleanRoom(False, "go list -m all: " + told(listed.stderr), hashes)
-        problems = load_problems(go, modules)
+        found = load(go, consumer, modules)
+        # Tidy completed the graph (the modules the tests of dependencies import): its
+        # hashes are compared too, and it is what the recorded build lists name.
+        tidied, failed = _download_all(go)
+        if failed:
+            found.problems["go mod download all (tidied)"] = failed
+            found.tidy_only.add("go mod download all (tidied)")
+        else:
+            hashes = tidied
     except GoTimeout as exc:
         return CleanRoom(False, str(exc), {})
+    problems = found.problems
     if not problems:
         return CleanRoom(True, "", hashes)
     try:
-        upstream, added, reached = _against_upstream(
-            settings, workdir / "against-upstream", targets, {path for path, _ in hashes})
+        upstream = _against_upstream(settings, workdir / "against-upstream", targets)
     except GoTimeout as exc:
         return CleanRoom(False, told(f"{describe(problems)} (the upstream could not be asked "
                                      f"to compare: {exc})"), hashes)
-    own, depot_only = judge(problems, upstream, added, reached)
+    own, depot_only = judge(problems, upstream.problems, upstream.added, upstream.reached,
+                            found.tidy_only)
     if depot_only:
         return CleanRoom(False, "only through Depot: " + told(describe(depot_only)), hashes)
     return CleanRoom(True, "", hashes, note="the module's own, the upstream shows the same: "
                                             + told(describe(own)))
 
 
+def _download_all(go) -> tuple[dict[tuple[str, str], tuple[str, str]], str]:  # type: ignore[no-untyped-def]
+    """(path, version) -> (zip h1, go.mod h1) of every module of the consumer's graph,
+    and what failed ("" when nothing did)."""
+    downloaded = go("mod", "download", "-json", "all")
+    entries = parse_json_stream(downloaded.stdout) if downloaded.stdout.strip() else []
+    errors = [e for e in entries if e.get("Error")]
+    if downloaded.returncode != 0 or errors:
+        return {}, "; ".join(str(e["Error"]) for e in errors) or downloaded.stderr
+    return {(e["Path"], e["Version"]): (e.get("Sum", ""), e.get("GoModSum", ""))
+            for e in entries if e.get("Version")}, ""
+
+
 def judge(problems: dict[str, str], upstream: dict[str, str], added: dict[str, str],
-          reached: set[str] | None = None) -> tuple[dict[str, str], dict[str, str]]:
+          reached: set[str] | None = None, tidy_only: set[str] | frozenset[str] = frozenset(),
+          ) -> tuple[dict[str, str], dict[str, str]]:
     """Split the packages that failed through Depot into (the module's own, Depot's).
 
     The module's own: the same package fails against the upstream; or it loads there
@@ -176,8 +238,11 @@ def judge(problems: dict[str, str], upstream: dict[str, str], added: dict[str, s
     imports the package); or the upstream consumer never imports it (``reached``: the
     packages it loaded), because the import comes through a module the go.mod does
     not pin, resolved there at a newer version that no longer imports it
-    (github.com/uber/jaeger-lib@v1.5.0: an old go-kit's InfluxDB client). Anything
-    else failed only through Depot.
+    (github.com/uber/jaeger-lib@v1.5.0: an old go-kit's InfluxDB client); or only
+    `go mod tidy` loads it (``tidy_only``) while the go command had to add modules
+    for imports at all: such a graph is the day's latest versions, not the go.mod
+    files', and Depot holds what the go.mod files name. Anything else failed only
+    through Depot.
     """
     own, depot_only = {}, {}
     for pkg, why in problems.items():
@@ -188,7 +253,11 @@ def judge(problems: dict[str, str], upstream: dict[str, str], added: dict[str, s
         elif provider is not None:
             own[pkg] = ("imported, but no module of the build list provides it (against "
                         f"the upstream the go command adds {provider}@{added[provider]})")
-        elif reached is not None and pkg not in reached:
+        elif pkg in tidy_only and added:
+            own[pkg] = (f"{why} (only `go mod tidy` loads it, and against the upstream "
+                        "the go command adds modules for imports no go.mod requires: "
+                        + ", ".join(f"{m}@{v}" for m, v in sorted(added.items())) + ")")
+        elif reached is not None and pkg not in reached and pkg not in STEPS:
             own[pkg] = (f"{why} (against the upstream nothing imports it: it is reached "
                         "through a module its go.mod does not pin)")
         else:
@@ -200,51 +269,92 @@ def describe(problems: dict[str, str]) -> str:
     return "; ".join(f"{pkg}: {why}" for pkg, why in sorted(problems.items()))
 
 
-def _against_upstream(settings: Settings, workdir: Path, targets: list[tuple[str, str]],
-                      graph: set[str]) -> tuple[dict[str, str], dict[str, str], set[str]]:
-    """The same consumer against the upstream alone: which packages fail there, the
-    modules (path -> version) the go command added beyond ``graph`` to load them, and
-    every package it reached."""
+def _against_upstream(settings: Settings, workdir: Path, targets: list[tuple[str, str]]
+                      ) -> Load:
+    """The same consumer against the upstream alone."""
     env = isolated_env(workdir, settings.upstream, settings.gosumdb, settings.checksum_tiles)
     consumer = write_consumer_of(workdir, targets, go_directive(settings, workdir), [])
 
     def go(*args: str):  # type: ignore[no-untyped-def]
         return run_go(settings.go_bin, list(args), env, consumer, settings.fetch_timeout)
 
-    problems, reached = _load(go, [module for module, _ in targets])
-    # -e: one module the upstream refuses (a 403) must not hide what the go command added
-    # (docker/docker@v20.10.24+incompatible was judged Depot's fault that way).
-    listed = go("list", "-m", "-e", "-json", "all")
-    added = {}
-    for entry in parse_json_stream(listed.stdout) if listed.stdout.strip() else []:
-        path, version = entry.get("Path", ""), entry.get("Version", "")
-        if path not in graph and version and not entry.get("Main"):
-            added[path] = version
-    return problems, added, reached
+    return load(go, consumer, [module for module, _ in targets])
 
 
-def load_problems(go, modules: list[str]) -> dict[str, str]:  # type: ignore[no-untyped-def]
-    """Packages that do not load, with why, when a consumer imports every importable
-    package of ``modules`` and builds every command of theirs; empty when all load."""
-    return _load(go, modules)[0]
+# Problems that are a step of the consumer's, not a package.
+STEPS = frozenset({"go mod tidy", "go list -deps", "go mod download all (tidied)"})
+
+# What the go command says when it adds a module for an import no requirement provides.
+_FOUND = re.compile(r"^go: found \S+ in (\S+) (\S+)$", re.MULTILINE)
 
 
-def _load(go, modules: list[str]) -> tuple[dict[str, str], set[str]]:  # type: ignore[no-untyped-def]
-    """(load_problems, every package the consumer reached)."""
-    importable, commands = packages_of(go, modules)
-    wanted = importable + commands
-    if not wanted:
-        return {}, set()
-    loaded = go("list", "-deps", "-e", "-json", *wanted)
-    problems, reached = {}, set()
+def added_for_imports(stderr: str) -> dict[str, str]:
+    """path -> version of each module the go command looked up (``@latest``) to provide
+    an import: the module's go.mod does not require it, so what it gets depends on the
+    day (tidy promoting a module the graph already selects says nothing)."""
+    return dict(_FOUND.findall(stderr))
+
+
+@dataclass
+class Load:
+    """What a consumer importing every package of some modules could not load."""
+
+    # package (or step) -> why
+    problems: dict[str, str] = field(default_factory=dict)
+    # Of those, what only `go mod tidy` loads (through the tests of dependencies).
+    tidy_only: set[str] = field(default_factory=set)
+    # path -> version of modules the go command added for imports no go.mod requires.
+    added: dict[str, str] = field(default_factory=dict)
+    # Every package the consumer reached.
+    reached: set[str] = field(default_factory=set)
+
+
+def load(go, consumer: Path, modules: list[str]) -> Load:  # type: ignore[no-untyped-def]
+    """Load what a user's project loads with ``modules`` in it.
+
+    First what `go get` and a build load: every importable package and command with its
+    imports. Then what `go mod tidy` loads in a consumer importing every importable
+    package: their dependencies and the tests of all of them (one level, not the tests
+    of what a test imports). `tidy -e` goes on past a package that does not load, so
+    the listing after it names every such package; a tidy that still fails (a graph it
+    cannot load) is a problem of its own.
+    """
+    found = Load()
+
+    def traced(*args: str):  # type: ignore[no-untyped-def]
+        run = go(*args)  # any listing may add a module for an import (-mod=mod)
+        found.added.update(added_for_imports(run.stderr))
+        return run
+
+    importable, commands = packages_of(traced, modules)
+    if importable or commands:
+        _list_into(traced("list", "-deps", "-e", "-json", *importable, *commands),
+                   found.problems, found.reached)
+    if importable:
+        write_imports(consumer, importable)
+        tidy_problems: dict[str, str] = {}
+        tidied = traced("mod", "tidy", "-e")
+        if tidied.returncode != 0:
+            tidy_problems["go mod tidy"] = excerpt(tidied.stderr) or f"exit {tidied.returncode}"
+        _list_into(go("list", "-deps", "-test", "-e", "-json", "all"), tidy_problems,
+                   found.reached)
+        found.tidy_only = set(tidy_problems) - set(found.problems)
+        found.problems.update(tidy_problems)
+    return found
+
+
+def _list_into(loaded, problems: dict[str, str], reached: set[str]) -> None:  # type: ignore[no-untyped-def]
+    """Fold one `go list -e -json` run into (problems, reached)."""
+    found = False
     for pkg in parse_json_stream(loaded.stdout) if loaded.stdout.strip() else []:
-        reached.add(pkg.get("ImportPath", "?"))
+        path = pkg.get("ImportPath", "?")
+        reached.add(path)
         err = (pkg.get("Error") or {}).get("Err", "")
-        if err:
-            problems[pkg.get("ImportPath", "?")] = err.strip().splitlines()[0]
-    if loaded.returncode != 0 and not problems:
+        if err and path != CONSUMER_PATH:  # depot_imports.go's: never the module's
+            problems[path] = err.strip().splitlines()[0]
+            found = True
+    if loaded.returncode != 0 and not found:
         problems["go list -deps"] = excerpt(loaded.stderr) or f"exit {loaded.returncode}"
-    return problems, reached
 
 
 def packages_of(go, modules: list[str]) -> tuple[list[str], list[str]]:  # type: ignore[no-untyped-def]

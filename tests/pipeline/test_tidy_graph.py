@@ -1,0 +1,142 @@
+"""`go mod tidy` in a consumer needs more than `go get` does: the modules the tests of
+its dependencies import, at the versions their go.mod files require.
+
+The shape of viper v1.19.0 → gopkg.in/yaml.v3 → gopkg.in/check.v1 in the real graph:
+top (go 1.21, a pruned graph) imports yaml; yaml's own code imports nothing, its test
+imports check, and its go.mod (no go line, so go 1.16: tidy loads its packages' tests)
+requires check v1.0.0. `go list -m all` of a consumer
+that requires top names top and yaml only (pruning leaves yaml's requirements out),
+so Depot never fetched check; but `go mod tidy` in a consumer importing top promotes
+yaml to a requirement of its own, reads yaml's go.mod and loads yaml's test, and
+through a 404-mode Depot alone it failed where the upstream alone passed (a consumer
+of viper: "gopkg.in/check.v1 … not at required version v1.0.0-2019…").
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from app.catalog.graph import build_list_of
+from app.models import RequestSource, VersionState
+from app.pipeline.buildlist import clean_room
+from app.pipeline.capture import get_version
+from app.pipeline.inline import InlineDispatcher
+from app.pipeline.requests import status, submit
+from app.pipeline.stages import Pipeline
+from app.services import Services
+from tests.conftest import app_on, go_client_env, run_go, services_on, start_server
+from tests.fixtures.upstream import (
+    FixtureModule,
+    fixture_module,
+    func_name,
+    package_name,
+    upstream_of,
+    write_consumer,
+)
+
+CHECK, YAML, TOP = ("depot.test/tidy/check", "depot.test/tidy/yaml", "depot.test/tidy/top")
+
+
+def helped_in_tests(path: str, version: str, helper: str, helper_version: str) -> FixtureModule:
+    """A module whose code imports nothing and whose test imports ``helper``."""
+    mod = fixture_module(path, version)
+    # Like gopkg.in/yaml.v3's, a go.mod older than graph pruning (no go line: go 1.16):
+    # `go mod tidy` loads the tests of such a module's packages in a consumer.
+    mod.files["go.mod"] = f"module {path}\n\nrequire {helper} {helper_version}\n".encode()
+    pkg = package_name(path)
+    mod.files[f"{pkg}_test.go"] = (
+        f'package {pkg}\n\nimport (\n\t"testing"\n\n\th "{helper}"\n)\n\n'
+        f"func TestWithHelper(t *testing.T) {{\n\tif h.{func_name(helper)}() == \"\" "
+        f"{{\n\t\tt.Fatal(\"empty\")\n\t}}\n}}\n"
+    ).encode()
+    return mod
+
+
+def modules() -> list[FixtureModule]:
+    return [fixture_module(CHECK, "v1.0.0"), helped_in_tests(YAML, "v1.0.0", CHECK, "v1.0.0"),
+            fixture_module(TOP, "v1.0.0", {YAML: "v1.0.0"})]
+
+
+@pytest.fixture
+def tidy_app(settings, tmp_path: Path):  # type: ignore[no-untyped-def]
+    with app_on(settings, upstream_of(tmp_path / "tidy-upstream", modules())) as app:
+        done = app.test_cli_runner().invoke(args=["ingest", f"{TOP}@v1.0.0", "--deps"])
+        assert done.exit_code == 0, done.output
+        yield app
+
+
+def test_the_build_list_names_what_tidy_loads_for_the_tests_of_dependencies(tidy_app):
+    svc = tidy_app.extensions["depot"]
+    with svc.db.session() as session:
+        top = get_version(session, TOP, "v1.0.0")
+        assert top.state == VersionState.published
+        assert build_list_of(session, top.id) == {YAML: "v1.0.0", CHECK: "v1.0.0"}
+        assert get_version(session, CHECK, "v1.0.0").state == VersionState.published
+
+
+class NoCrawl(InlineDispatcher):
+    """The in-process queue without the members' own build lists (`complete` jobs): the
+    moment a request ends, its version published, before any crawl reaches further."""
+
+    def enqueue(self, stage: str, *args: str) -> None:
+        if stage != "complete":
+            super().enqueue(stage, *args)
+
+
+class AsWorkers(Pipeline):
+    """Queued `process` jobs run as the workers run them: only the version someone waits
+    for has its build list worked out (Pipeline.process_queued)."""
+
+    def run(self, stage: str, *args: str) -> object:
+        return self.process_queued(*args) if stage == "process" else super().run(stage, *args)
+
+
+def test_a_consumer_tidies_through_a_404_mode_depot_alone_when_its_request_ends(
+    services: Services, tmp_path: Path
+) -> None:
+    services = services_on(services, upstream_of(tmp_path / "upstream", modules()))
+    assert services.settings.on_miss == "404"  # nothing is fetched for a client's miss
+    dispatcher = NoCrawl(services)
+    done = submit(services, dispatcher, TOP, "v1.0.0", RequestSource.api)
+    dispatcher.drain(AsWorkers(services, dispatcher))
+    shown = status(services, done.request_id)
+    assert shown is not None and shown["state"] == "published", shown
+
+    server = start_server(services.settings, tmp_path, workers=1)
+    try:
+        consumer = write_consumer(tmp_path / "consumer", {TOP: "v1.0.0"})
+        env = go_client_env(tmp_path / "client", server.url, "off")
+        tidied = run_go(["mod", "tidy"], consumer, env)
+        assert tidied.returncode == 0, tidied.stderr
+        # tidy loaded yaml's test from check's zip: its hash is kept for the next tidy.
+        assert f"{CHECK} v1.0.0 h1:" in (consumer / "go.sum").read_text()
+        built = run_go(["build", "./..."], consumer, env)
+        assert built.returncode == 0, built.stderr
+    finally:
+        server.stop()
+
+
+def test_the_clean_room_fails_a_version_whose_consumer_cannot_tidy_through_depot(
+    tidy_app, tmp_path: Path
+):
+    """The contract checks tidy: the same store without check's files is Depot's fault,
+    though `go get` and the packages' own imports load without them."""
+    svc = tidy_app.extensions["depot"]
+    whole = Path(svc.store.goproxy_url().removeprefix("file://"))
+    lacking = tmp_path / "lacking"
+    shutil.copytree(whole, lacking)
+    shutil.rmtree(lacking / CHECK)
+    gocache = tmp_path / "gocache"
+
+    def judged(store: Path):  # type: ignore[no-untyped-def]
+        work = tmp_path / f"work-{store.name}"
+        return clean_room(svc.settings, work, gocache, store.as_uri(), [(TOP, "v1.0.0")])
+
+    assert judged(whole).ok
+    verdict = judged(lacking)
+    assert not verdict.ok
+    assert verdict.reason.startswith("only through Depot: ")
+    assert CHECK in verdict.reason

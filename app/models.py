@@ -23,6 +23,7 @@ from sqlalchemy import (
     UniqueConstraint,
     select,
     text,
+    true,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, aliased, mapped_column, relationship
 
@@ -147,6 +148,11 @@ class ModuleVersion(Base):
     build_list: Mapped[list[BuildListMember]] = relationship(
         back_populates="version", cascade="all, delete-orphan"
     )
+
+    @property
+    def selected_members(self) -> list[BuildListMember]:
+        """The build list of the contract's consumer: one version per path."""
+        return [m for m in self.build_list if m.selected]
 
 
 class Artifact(Base):
@@ -304,12 +310,15 @@ class BuildListMember(Base):
     """One module of a version's build list, as the toolchain resolved it.
 
     The validator needs all of them in Depot; a request shows them as the
-    dependency versions it pulled in.
+    dependency versions it pulled in. ``selected``: in the graph of the contract's
+    consumer (one version per path); the others are versions ordinary consumers
+    select instead (`go get` alone, or a consumer of the root package only, tidied:
+    app/pipeline/buildlist.py), stored and vouched for the same way.
     """
 
     __tablename__ = "build_list_members"
     __table_args__ = (
-        UniqueConstraint("version_id", "path", name="uq_build_list_path"),
+        UniqueConstraint("version_id", "path", "member_version", name="uq_build_list_member"),
         Index("ix_build_list_member", "path", "member_version"),
     )
 
@@ -317,6 +326,7 @@ class BuildListMember(Base):
     version_id: Mapped[int] = mapped_column(ForeignKey("module_versions.id", ondelete="CASCADE"))
     path: Mapped[str] = mapped_column(String(512))
     member_version: Mapped[str] = mapped_column(String(255))
+    selected: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
 
     version: Mapped[ModuleVersion] = relationship(back_populates="build_list")
 

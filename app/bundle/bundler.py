@@ -39,7 +39,7 @@ from app.gomod import paths, versions
 from app.gomod.errors import GoModError
 from app.locks import LockTimeout, key_lock
 from app.models import Artifact, BuildListMember, Module, ModuleVersion, VersionState
-from app.pipeline.buildlist import buildable_packages, excerpt
+from app.pipeline.buildlist import excerpt, load
 from app.services import Services
 from app.store import StoreError, artifact_key
 from app.store.base import list_key
@@ -174,10 +174,11 @@ def plan(services: Services, module: str, version: str) -> Plan:
         row = session.scalar(select(ModuleVersion).join(Module).where(
             Module.path == module, ModuleVersion.version == version))
         published_at = row.published_at or row.updated_at
-        build_list = {(module, version)} | {
-            (m.path, m.member_version) for m in session.scalars(
-                select(BuildListMember).where(BuildListMember.version_id == row.id))
-        }
+        members = session.scalars(
+            select(BuildListMember).where(BuildListMember.version_id == row.id)).all()
+        build_list = {(module, version)} | {(m.path, m.member_version) for m in members}
+        # Versions other consumers select instead (BuildListMember.selected).
+        also = sorted(f"{m.path}@{m.member_version}" for m in members if not m.selected)
     workdir = Path(tempfile.mkdtemp(prefix="bundle-", dir=services.work_dir))
     try:
         with serving(services) as (url, record):
@@ -194,11 +195,12 @@ def plan(services: Services, module: str, version: str) -> Plan:
                 entries = parse_json_stream(done.stdout) if done.stdout.strip() else []
                 errors = [str(e["Error"]) for e in entries if e.get("Error")]
                 if done.returncode == 0 and not errors:
-                    # Loading the packages reads what a real build reads (a go.mod it
-                    # needs only to settle an import), without compiling anything.
-                    packages = buildable_packages(go, [module])
-                    if packages:
-                        go("list", "-deps", "-e", *packages)
+                    # Loading the packages and tidying a consumer of them reads what a
+                    # real build and `go mod tidy` read (a go.mod needed only to settle an
+                    # import, the modules the tests of dependencies import), compiling
+                    # nothing; then the tidied graph is downloaded whole.
+                    load(go, consumer, [module])
+                    go("mod", "download", "all", *also)
             except GoTimeout as exc:
                 raise BundleError("failed", str(exc)) from exc
     finally:

@@ -280,7 +280,7 @@ def build_list_of(session: Session, version_id: int) -> dict[str, str]:
     """path -> the version the toolchain selected, for a consumer of this version."""
     return dict(session.execute(
         select(BuildListMember.path, BuildListMember.member_version)
-        .where(BuildListMember.version_id == version_id)
+        .where(BuildListMember.version_id == version_id, BuildListMember.selected.is_(True))
     ).all())
 
 

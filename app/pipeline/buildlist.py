@@ -39,6 +39,20 @@ def public(text: str, staging_url: str, workdir: Path) -> str:
     return re.sub(r"is not in std \([^)]*\)", "is not in std", text)
 
 
+@dataclass
+class BuildList:
+    """What consumers of a version need: ``selected``, the graph of the contract's
+    consumer (one version per path), and ``also``, versions other ordinary consumers
+    select instead (a lower version of a shared dependency)."""
+
+    selected: list[tuple[str, str]]
+    also: list[tuple[str, str]] = field(default_factory=list)
+
+    def without(self, module: str) -> BuildList:
+        return BuildList([m for m in self.selected if m[0] != module],
+                         [m for m in self.also if m[0] != module])
+
+
 def build_list(
     settings: Settings,
     workdir: Path,
@@ -46,23 +60,29 @@ def build_list(
     version: str,
     goproxy: str,
     known_sums: list[str],
-) -> list[tuple[str, str]]:
-    """Every (path, version) the toolchain selects for a consumer of module@version.
+) -> BuildList:
+    """Every (path, version) the toolchain selects for consumers of module@version.
 
-    Two graphs, merged: the one `go get module@version` loads (go.mod files only), and
-    the one `go mod tidy` leaves in a consumer importing every importable package of
-    the module. Tidy also loads the tests of those packages' dependencies, so a module
-    those tests import joins the graph: a consumer of viper v1.19.0 tidied through
-    Depot alone needed gopkg.in/check.v1 (imported by gopkg.in/yaml.v3's tests), which
-    `go list -m all` of the untidied consumer never names. Where both graphs select a
-    path, the tidied version wins (it is what a tidy user builds with). A module whose
-    go.mod leaves imports to the go command's lookups keeps the first graph only.
-    Raises :class:`FetchError`.
+    ``selected`` is the graph `go mod tidy` leaves in a consumer importing every
+    importable package of the module (the contract's consumer). Tidy also loads the
+    tests of those packages' dependencies, so the modules those tests import join the
+    graph: a consumer of viper v1.19.0 tidied through Depot alone needed
+    gopkg.in/check.v1 (imported by gopkg.in/yaml.v3's tests), which `go list -m all` of
+    a consumer that only requires viper never names.
+
+    ``also`` holds what two other consumers select where the contract's selects
+    another version: `go get module@version` alone (go.mod files only), and a consumer
+    importing only the root package, tidied. The graph follows the imports: viper's
+    remote package pulls in etcd and the cloud SDKs, whose go.mod files raise
+    go-cmp to v0.6.0, while a consumer of viper's root package tidies with v0.5.9.
+
+    A module whose go.mod leaves imports to the go command's lookups (at ``@latest``)
+    keeps the `go get` graph only: a graph of the day's latest versions would change
+    from one day to the next. Raises :class:`FetchError`.
     """
+    lang = go_directive(settings, workdir)
     env = isolated_env(workdir, goproxy, settings.gosumdb, settings.checksum_tiles)
-    consumer = write_consumer(
-        workdir, module, version, go_directive(settings, workdir), known_sums
-    )
+    consumer = write_consumer(workdir, module, version, lang, known_sums)
 
     def go(*args: str):  # type: ignore[no-untyped-def]
         try:
@@ -70,8 +90,23 @@ def build_list(
         except GoTimeout as exc:
             raise classify(f"timeout: {exc}") from exc
 
-    members = dict(_selected(go, workdir))
+    plain = _selected(go, workdir)
     looked_up: dict[str, str] = {}
+
+    def tidied_for(packages: list[str]) -> list[tuple[str, str]] | None:
+        """The selection after `go mod tidy` in a fresh consumer importing ``packages``."""
+        write_consumer(workdir, module, version, lang, known_sums)
+        write_imports(consumer, packages)
+        tidied = go("mod", "tidy", "-e")
+        looked_up.update(added_for_imports(tidied.stderr))
+        if tidied.returncode != 0 or looked_up:
+            # The module's own trouble, which the validator judges: a graph tidy cannot
+            # load, or imports its go.mod leaves to the day's latest versions.
+            log.info("%s@%s: the build list go get loads (go mod tidy: %s)", module, version,
+                     excerpt(tidied.stderr) if tidied.returncode else
+                     "adds " + ", ".join(f"{m}@{v}" for m, v in sorted(looked_up.items())))
+            return None
+        return _selected(go, workdir)
 
     def traced(*args: str):  # type: ignore[no-untyped-def]
         run = go(*args)  # listing the packages may already add a module for an import
@@ -79,19 +114,14 @@ def build_list(
         return run
 
     importable, _commands = packages_of(traced, [module])
-    if importable:
-        write_imports(consumer, importable)
-        tidied = traced("mod", "tidy", "-e")
-        if tidied.returncode == 0 and not looked_up:
-            members.update(_selected(go, workdir))
-        else:
-            # The module's own trouble, which the validator judges: a graph it cannot
-            # load, or imports its go.mod leaves to the day's latest versions (a build
-            # list of those would change from one day to the next).
-            log.info("%s@%s: the build list go get loads (go mod tidy: %s)", module, version,
-                     excerpt(tidied.stderr) if tidied.returncode else
-                     "adds " + ", ".join(f"{m}@{v}" for m, v in sorted(looked_up.items())))
-    return list(members.items())
+    tidied = tidied_for(importable) if importable and not looked_up else None
+    if tidied is None:
+        return BuildList(plain)
+    others = set(plain)
+    if module in importable and len(importable) > 1:
+        others |= set(tidied_for([module]) or [])
+    chosen = set(tidied)
+    return BuildList(tidied, sorted(others - chosen))
 
 
 def _selected(go, workdir: Path) -> list[tuple[str, str]]:  # type: ignore[no-untyped-def]
@@ -383,8 +413,3 @@ def _platform_packages(go, modules: list[str]) -> list[tuple[str, str]]:  # type
             continue  # not for linux/amd64, or no Go code at all (testdata, docs)
         found.append((pkg["ImportPath"], pkg.get("Name", "")))
     return found
-
-
-def buildable_packages(go, modules: list[str]) -> list[str]:  # type: ignore[no-untyped-def]
-    """The modules' packages that build on this platform (build constraints allowing)."""
-    return [path for path, _name in _platform_packages(go, modules)]

@@ -43,7 +43,7 @@ from app.models import (
     Requirement,
     VersionState,
 )
-from app.pipeline.buildlist import build_list, clean_room, downloaded_go_mods
+from app.pipeline.buildlist import BuildList, build_list, clean_room, downloaded_go_mods
 from app.pipeline.capture import (
     Outcome,
     capture,
@@ -373,7 +373,7 @@ class Pipeline:
         with self.services.db.session() as session:
             held = get_version(session, module, version).redistributable is False
         try:
-            members = [] if held else self._build_list(module, version)
+            members = BuildList([]) if held else self._build_list(module, version)
         except FetchError as exc:
             if not exc.permanent:
                 # The bytes are kept: a retry (or the workers' sweep) completes it from here.
@@ -525,7 +525,7 @@ class Pipeline:
             row.reason = "" if verdict.redistributable else verdict.reason
         return verdict
 
-    def _build_list(self, module: str, version: str) -> list[tuple[str, str]]:
+    def _build_list(self, module: str, version: str) -> BuildList:
         goproxy = self.settings.upstream
         local = self.services.store.goproxy_url()
         if local:
@@ -536,14 +536,14 @@ class Pipeline:
             # The go.mod files read but not selected (an unpruned graph reads every
             # version any member requires): a consumer through Depot alone reads them
             # too. Selected members are fetched whole by their own process jobs.
-            selected = set(members) | {(module, version)}
+            selected = set(members.selected) | set(members.also) | {(module, version)}
             read = downloaded_go_mods(workdir)
             added = capture_graph_mods(
                 self.services, {k: p for k, p in read.items() if k not in selected})
             if added:
                 log.info("%s@%s: kept %d go.mod files graph loading reads", module, version,
                          added)
-        return [(p, v) for p, v in members if p != module]
+        return members.without(module)
 
     def known_sums(self, module: str, version: str) -> list[str]:
         """go.sum lines of the versions Depot holds in module@version's build list.
@@ -568,13 +568,16 @@ class Pipeline:
                         lines.append(f"{path} {ver}/go.mod {art.h1}")
         return lines
 
-    def _record_build_list(self, module: str, version: str, members: list[tuple[str, str]]):  # type: ignore[no-untyped-def]
+    def _record_build_list(self, module: str, version: str, members: BuildList):  # type: ignore[no-untyped-def]
         to_process = []
         with self.services.db.session() as session:
             row = get_version(session, module, version)
             session.query(BuildListMember).filter_by(version_id=row.id).delete()
-            for path, ver in members:
-                session.add(BuildListMember(version_id=row.id, path=path, member_version=ver))
+            named = [(p, v, True) for p, v in members.selected]
+            named += [(p, v, False) for p, v in members.also]
+            for path, ver, selected in named:
+                session.add(BuildListMember(version_id=row.id, path=path, member_version=ver,
+                                            selected=selected))
                 _, needs_work = self.ensure_pending(session, path, ver)
                 if needs_work:
                     to_process.append((path, ver))
@@ -764,7 +767,7 @@ class Pipeline:
         picked: list[tuple[str, str]] = []
         with self.services.db.session() as session:
             owner = get_version(session, module, version)
-            selected = {m.path: m.member_version for m in owner.build_list}
+            selected = {m.path: m.member_version for m in owner.selected_members}
             selected[module] = version
             query = (
                 select(ModuleVersion)
@@ -782,7 +785,7 @@ class Pipeline:
             for cand in candidates:
                 if len(picked) >= limit:
                     break
-                closure = {m.path: m.member_version for m in cand.build_list}
+                closure = {m.path: m.member_version for m in cand.selected_members}
                 closure[cand.module.path] = cand.version
                 if any(selected.get(p, v) != v for p, v in closure.items()):
                     continue  # one consumer cannot select two versions of a module
@@ -843,7 +846,7 @@ class Pipeline:
         with self.services.db.session() as session:
             for path, ver in batch:
                 row = get_version(session, path, ver)
-                expected |= {(m.path, m.member_version) for m in row.build_list}
+                expected |= {(m.path, m.member_version) for m in row.selected_members}
         return expected
 
     def _conclude(  # type: ignore[no-untyped-def]

@@ -1,17 +1,18 @@
 """`go mod tidy` in a consumer needs more than `go get` does: the modules the tests of
-its dependencies import, at the versions their go.mod files require.
+its dependencies import, at the versions their go.mod files require; and what it needs
+follows what the consumer imports.
 
-The shape of viper v1.19.0 → gopkg.in/yaml.v3 → gopkg.in/check.v1 in the real graph:
-top (go 1.21, a pruned graph) imports yaml; yaml's own code imports nothing, its test
-imports check, and its go.mod (no go line, so go 1.16: tidy loads its packages' tests)
-requires check v1.0.0. `go list -m all` of a consumer
-that requires top names top and yaml only (pruning leaves yaml's requirements out),
-so Depot never fetched check; but `go mod tidy` in a consumer importing top promotes
-yaml to a requirement of its own, reads yaml's go.mod and loads yaml's test, and
-through a 404-mode Depot alone it failed where the upstream alone passed (a consumer
-of viper: "gopkg.in/check.v1 … not at required version v1.0.0-2019…").
+The shape of viper v1.19.0 in the real graph: top (go 1.21, a pruned graph) imports
+yaml in its root package and etcd in top/remote; yaml's and etcd's own code imports
+nothing, their tests import check, and their go.mod files (no go line, so go 1.16:
+tidy loads their packages' tests) require check v1.0.0 and v1.1.0. `go list -m all` of
+a consumer that requires top names top, yaml and etcd only (pruning leaves their
+requirements out), so Depot never fetched check, and through a 404-mode Depot alone a
+tidy of viper's consumer failed where the upstream alone passed ("gopkg.in/check.v1 …
+not at required version v1.0.0-2019…"). A consumer importing both packages tidies with
+check v1.1.0; one importing the root package only promotes yaml alone, and tidies with
+check v1.0.0 (viper's root package: go-cmp v0.5.9, its remote package too: v0.6.0).
 """
-
 from __future__ import annotations
 
 import shutil
@@ -27,6 +28,7 @@ from app.pipeline.inline import InlineDispatcher
 from app.pipeline.requests import status, submit
 from app.pipeline.stages import Pipeline
 from app.services import Services
+from tests.bundle.test_bundle import offline_env, unpack
 from tests.conftest import app_on, go_client_env, run_go, services_on, start_server
 from tests.fixtures.upstream import (
     FixtureModule,
@@ -37,7 +39,8 @@ from tests.fixtures.upstream import (
     write_consumer,
 )
 
-CHECK, YAML, TOP = ("depot.test/tidy/check", "depot.test/tidy/yaml", "depot.test/tidy/top")
+CHECK, YAML, ETCD, TOP = ("depot.test/tidy/check", "depot.test/tidy/yaml",
+                          "depot.test/tidy/etcd", "depot.test/tidy/top")
 
 
 def helped_in_tests(path: str, version: str, helper: str, helper_version: str) -> FixtureModule:
@@ -55,9 +58,24 @@ def helped_in_tests(path: str, version: str, helper: str, helper_version: str) -
     return mod
 
 
+def with_remote(mod: FixtureModule, imports: str) -> FixtureModule:
+    """``mod`` with a package ``remote`` that imports ``imports``'s root package."""
+    mod.files["remote/remote.go"] = (
+        f'package remote\n\nimport d "{imports}"\n\n'
+        "// Remote calls the dependency.\n"
+        f"func Remote() string {{ return d.{func_name(imports)}() }}\n"
+    ).encode()
+    return mod
+
+
 def modules() -> list[FixtureModule]:
-    return [fixture_module(CHECK, "v1.0.0"), helped_in_tests(YAML, "v1.0.0", CHECK, "v1.0.0"),
-            fixture_module(TOP, "v1.0.0", {YAML: "v1.0.0"})]
+    top = fixture_module(TOP, "v1.0.0", {YAML: "v1.0.0", ETCD: "v1.0.0"})
+    top.files[f"{package_name(TOP)}.go"] = fixture_module(TOP, "v1.0.0", {YAML: "v1.0.0"}).files[
+        f"{package_name(TOP)}.go"]  # the root package imports yaml only
+    return [fixture_module(CHECK, "v1.0.0"), fixture_module(CHECK, "v1.1.0"),
+            helped_in_tests(YAML, "v1.0.0", CHECK, "v1.0.0"),
+            helped_in_tests(ETCD, "v1.0.0", CHECK, "v1.1.0"),
+            with_remote(top, ETCD)]
 
 
 @pytest.fixture
@@ -73,8 +91,14 @@ def test_the_build_list_names_what_tidy_loads_for_the_tests_of_dependencies(tidy
     with svc.db.session() as session:
         top = get_version(session, TOP, "v1.0.0")
         assert top.state == VersionState.published
-        assert build_list_of(session, top.id) == {YAML: "v1.0.0", CHECK: "v1.0.0"}
-        assert get_version(session, CHECK, "v1.0.0").state == VersionState.published
+        # The contract's consumer (every package imported, tidied) selects check v1.1.0 ...
+        assert build_list_of(session, top.id) == {YAML: "v1.0.0", ETCD: "v1.0.0",
+                                                  CHECK: "v1.1.0"}
+        # ... and a consumer of the root package alone v1.0.0: kept, not selected.
+        assert {(m.path, m.member_version) for m in top.build_list if not m.selected} == {
+            (CHECK, "v1.0.0")}
+        for version in ("v1.0.0", "v1.1.0"):
+            assert get_version(session, CHECK, version).state == VersionState.published
 
 
 class NoCrawl(InlineDispatcher):
@@ -107,14 +131,18 @@ def test_a_consumer_tidies_through_a_404_mode_depot_alone_when_its_request_ends(
 
     server = start_server(services.settings, tmp_path, workers=1)
     try:
-        consumer = write_consumer(tmp_path / "consumer", {TOP: "v1.0.0"})
-        env = go_client_env(tmp_path / "client", server.url, "off")
-        tidied = run_go(["mod", "tidy"], consumer, env)
-        assert tidied.returncode == 0, tidied.stderr
-        # tidy loaded yaml's test from check's zip: its hash is kept for the next tidy.
-        assert f"{CHECK} v1.0.0 h1:" in (consumer / "go.sum").read_text()
-        built = run_go(["build", "./..."], consumer, env)
-        assert built.returncode == 0, built.stderr
+        for name, remote, check in (("root", False, "v1.0.0"), ("both", True, "v1.1.0")):
+            consumer = write_consumer(tmp_path / name, {TOP: "v1.0.0"})
+            if remote:
+                (consumer / "remote.go").write_text(
+                    f'package main\n\nimport _ "{TOP}/remote"\n')
+            env = go_client_env(tmp_path / f"client-{name}", server.url, "off")
+            tidied = run_go(["mod", "tidy"], consumer, env)
+            assert tidied.returncode == 0, (name, tidied.stderr)
+            # tidy loaded yaml's (and etcd's) test from check's zip: its hash is kept.
+            assert f"{CHECK} {check} h1:" in (consumer / "go.sum").read_text(), name
+            built = run_go(["build", "./..."], consumer, env)
+            assert built.returncode == 0, (name, built.stderr)
     finally:
         server.stop()
 
@@ -140,3 +168,21 @@ def test_the_clean_room_fails_a_version_whose_consumer_cannot_tidy_through_depot
     assert not verdict.ok
     assert verdict.reason.startswith("only through Depot: ")
     assert CHECK in verdict.reason
+
+
+def test_an_offline_bundle_carries_what_tidy_needs(tidy_app, tmp_path: Path):
+    """Both consumers tidy and build from the bundle alone, no network."""
+    out = tmp_path / "top.tar.gz"
+    done = tidy_app.test_cli_runner().invoke(args=["bundle", f"{TOP}@v1.0.0", "-o", str(out)])
+    assert done.exit_code == 0, done.output
+    top = unpack(out, tmp_path / "unpacked")
+    for version in ("v1.0.0", "v1.1.0"):
+        assert (top / "goproxy" / CHECK / "@v" / f"{version}.zip").is_file(), version
+    for name, remote in (("root", False), ("both", True)):
+        consumer = write_consumer(tmp_path / name, {TOP: "v1.0.0"})
+        if remote:
+            (consumer / "remote.go").write_text(f'package main\n\nimport _ "{TOP}/remote"\n')
+        env = offline_env(tmp_path / f"go-{name}", top / "goproxy")
+        for args in (["mod", "tidy"], ["build", "./..."]):
+            ran = run_go(args, consumer, env)
+            assert ran.returncode == 0, (name, args, ran.stderr)

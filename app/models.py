@@ -338,6 +338,15 @@ VOUCHABLE = (VersionState.processing, VersionState.captured, VersionState.staged
              VersionState.validating, VersionState.blocked)
 
 
+def is_held(state: VersionState, redistributable: bool | None) -> bool:
+    """Stored and gated, and the license gate said Depot may not serve it. Not only
+    ``staged``: a member stored for someone's build list stays ``captured`` until a crawl
+    works out its own, and viper's request said published with nothing held while
+    github.com/pascaldekloe/goe@v0.1.0 answered 410."""
+    return redistributable is False and state in (
+        VersionState.captured, VersionState.processing, VersionState.staged)
+
+
 def vouched(session: Session, path: str, version: str) -> bool:
     """True when a published version's build list names ``path@version``.
 

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from app.catalog.usage import unserved_members, used_by_counts
 from app.gomod import versions
-from app.models import LicenseFile, Module, ModuleVersion, Requirement, VersionState
+from app.models import LicenseFile, Module, ModuleVersion, Requirement, VersionState, is_held
 
 # What a version's state means, in a person's words.
 STATE_LABELS = {
@@ -125,7 +125,7 @@ class VersionDetail:
 
 
 def label(row: ModuleVersion) -> str:
-    if row.state == VersionState.staged and row.redistributable is False:
+    if is_held(row.state, row.redistributable):
         return HELD_LABEL
     return STATE_LABELS[row.state]
 

@@ -15,7 +15,7 @@ from sqlalchemy import Select, distinct, func, select
 from sqlalchemy.orm import Session, aliased
 
 from app.gomod import versions
-from app.models import BuildListMember, Module, ModuleVersion, Requirement, VersionState
+from app.models import BuildListMember, Module, ModuleVersion, Requirement, VersionState, is_held
 
 PUBLISHED = ModuleVersion.state == VersionState.published
 
@@ -143,7 +143,7 @@ def _held(session: Session, keys: set[tuple[str, str]]) -> dict[tuple[str, str],
     found = {}
     for path, version, state, redistributable, reason in rows:
         settled = state in (VersionState.rejected, VersionState.validation_failed) or (
-            state == VersionState.staged and redistributable is False)
+            is_held(state, redistributable))
         if (path, version) in keys and settled:
             found[(path, version)] = reason or state.value
     return found

@@ -26,6 +26,7 @@ from app.models import (
     RequestSource,
     RequestState,
     VersionState,
+    is_held,
 )
 from app.pipeline.capture import get_version
 from app.pipeline.stages import Dispatcher, Pipeline
@@ -337,7 +338,7 @@ _STATUS = {
 
 def version_status(row: ModuleVersion) -> tuple[str, str]:
     """(status, reason) of a version in the request API's vocabulary."""
-    if row.state == VersionState.staged and row.redistributable is False:
+    if is_held(row.state, row.redistributable):
         return "rejected", row.reason
     return _STATUS[row.state], row.reason
 

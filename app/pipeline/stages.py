@@ -42,6 +42,7 @@ from app.models import (
     RequestState,
     Requirement,
     VersionState,
+    is_held,
 )
 from app.pipeline.buildlist import BuildList, build_list, clean_room, downloaded_go_mods
 from app.pipeline.capture import (
@@ -274,7 +275,7 @@ class Pipeline:
             state = row.state
             settled = state in (VersionState.published, VersionState.rejected,
                                 VersionState.validation_failed)
-            held = state == VersionState.staged and row.redistributable is False
+            held = is_held(state, row.redistributable)
             if settled or held:
                 req.is_open = False  # nothing more will happen for this wish
         if needs_work:

@@ -20,6 +20,7 @@ from tests.fixtures.upstream import (
     go_mod_text,
     upstream_of,
 )
+from tests.pipeline.queued import AsWorkers, NoCrawl
 
 HELD = "depot.test/heldmember/unlicensed"
 TOP = "depot.test/heldmember/top"
@@ -83,6 +84,22 @@ def test_a_held_member_is_named_not_fatal(held_services):
         assert "<strong>Published with 1 held module.</strong>" in shown
     finally:
         app.extensions["depot"].db.dispose()
+
+
+def test_a_held_member_still_captured_is_named_when_the_request_ends(held_services):
+    """As the workers run it, the member is stored and gated, its own build list left to
+    a crawl: still `captured` when the request ends, held all the same (viper v1.19.0's
+    request said "published" with nothing named while pascaldekloe/goe answered 410)."""
+    dispatcher = NoCrawl(held_services)
+    done = submit(held_services, dispatcher, TOP, "v1.0.0", RequestSource.api)
+    dispatcher.drain(AsWorkers(held_services, dispatcher))
+    with held_services.db.session() as session:
+        held = get_version(session, HELD, "v1.0.0")
+        assert held.state == VersionState.captured and held.redistributable is False
+    asked = status(held_services, done.request_id)
+    assert asked["state"] == "published"
+    assert asked["reason"].startswith(f"1 module of its build list is not served here: {HELD}")
+    assert [u["module"] for u in asked["unserved"]] == [HELD]
 
 
 def test_a_held_member_s_go_mod_is_served_so_a_consumer_that_never_builds_it_builds(

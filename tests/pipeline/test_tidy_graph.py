@@ -24,9 +24,7 @@ from app.catalog.graph import build_list_of
 from app.models import RequestSource, VersionState
 from app.pipeline.buildlist import clean_room
 from app.pipeline.capture import get_version
-from app.pipeline.inline import InlineDispatcher
 from app.pipeline.requests import status, submit
-from app.pipeline.stages import Pipeline
 from app.services import Services
 from tests.bundle.test_bundle import offline_env, unpack
 from tests.conftest import app_on, go_client_env, run_go, services_on, start_server
@@ -38,6 +36,7 @@ from tests.fixtures.upstream import (
     upstream_of,
     write_consumer,
 )
+from tests.pipeline.queued import AsWorkers, NoCrawl
 
 CHECK, YAML, ETCD, TOP = ("depot.test/tidy/check", "depot.test/tidy/yaml",
                           "depot.test/tidy/etcd", "depot.test/tidy/top")
@@ -99,23 +98,6 @@ def test_the_build_list_names_what_tidy_loads_for_the_tests_of_dependencies(tidy
             (CHECK, "v1.0.0")}
         for version in ("v1.0.0", "v1.1.0"):
             assert get_version(session, CHECK, version).state == VersionState.published
-
-
-class NoCrawl(InlineDispatcher):
-    """The in-process queue without the members' own build lists (`complete` jobs): the
-    moment a request ends, its version published, before any crawl reaches further."""
-
-    def enqueue(self, stage: str, *args: str) -> None:
-        if stage != "complete":
-            super().enqueue(stage, *args)
-
-
-class AsWorkers(Pipeline):
-    """Queued `process` jobs run as the workers run them: only the version someone waits
-    for has its build list worked out (Pipeline.process_queued)."""
-
-    def run(self, stage: str, *args: str) -> object:
-        return self.process_queued(*args) if stage == "process" else super().run(stage, *args)
 
 
 def test_a_consumer_tidies_through_a_404_mode_depot_alone_when_its_request_ends(

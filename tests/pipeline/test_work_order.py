@@ -12,6 +12,7 @@ from sqlalchemy import update
 
 from app.config import Settings
 from app.models import Module, ModuleVersion, Request, RequestSource, VersionState
+from app.pipeline.buildlist import BuildList
 from app.pipeline.capture import get_version
 from app.pipeline.inline import InlineDispatcher
 from app.pipeline.requests import Submitted, status, submit
@@ -53,11 +54,11 @@ def test_a_big_build_list_is_crawled_behind_small_ones(services: Services,
     _staged(services, "depot.test/big", "v1.0.0")
 
     small = [(f"depot.test/dep/s{i}", "v1.0.0") for i in range(3)]
-    pipeline._record_build_list("depot.test/small", "v1.0.0", small)
+    pipeline._record_build_list("depot.test/small", "v1.0.0", BuildList(small))
     assert _lengths(dispatcher)["process"] == 3 and _lengths(dispatcher)[CRAWL] == 0
 
     big = [(f"depot.test/dep/b{i}", "v1.0.0") for i in range(SMALL_BUILD_LIST + 1)]
-    pipeline._record_build_list("depot.test/big", "v1.0.0", big)
+    pipeline._record_build_list("depot.test/big", "v1.0.0", BuildList(big))
     assert _lengths(dispatcher)["process"] == 3
     assert _lengths(dispatcher)[CRAWL] == SMALL_BUILD_LIST + 1
 
@@ -89,11 +90,11 @@ def test_a_waiting_request_s_big_build_list_is_stored_before_anybody_s_crawl(
     dispatcher.in_lane(True).enqueue("process", "depot.test/deeper", "v1.0.0")  # earlier
 
     big = [(f"depot.test/dep/a{i}", "v1.0.0") for i in range(SMALL_BUILD_LIST + 1)]
-    pipeline._record_build_list("depot.test/asked", "v1.0.0", big)
+    pipeline._record_build_list("depot.test/asked", "v1.0.0", BuildList(big))
     assert _lengths(dispatcher)[MEMBERS] == SMALL_BUILD_LIST + 1
     assert _lengths(dispatcher)[CRAWL] == 1
     seeded = [(f"depot.test/dep/s{i}", "v1.0.0") for i in range(SMALL_BUILD_LIST + 1)]
-    pipeline._record_build_list("depot.test/seeded", "v1.0.0", seeded)
+    pipeline._record_build_list("depot.test/seeded", "v1.0.0", BuildList(seeded))
     assert _lengths(dispatcher)[MEMBERS] == SMALL_BUILD_LIST + 1
     assert _lengths(dispatcher)[CRAWL] == SMALL_BUILD_LIST + 2
 

@@ -8,6 +8,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import click
@@ -241,8 +242,10 @@ def register_commands(app: Flask) -> None:
                   help="Pipeline worker processes to run beside the web server.")
     def serve_cmd(worker_count: int) -> None:
         """Run everything on this machine: embedded Redis (unless REDIS_URL is set),
-        the web server (gunicorn, GOPROXY and portal) and pipeline workers."""
-        from app.lifecycle import dies_with
+        the web server (gunicorn, GOPROXY and portal) and pipeline workers; a worker that
+        dies is started again, and the web server or Redis dying ends serve with a
+        non-zero status (app.lifecycle.Supervisor)."""
+        from app.lifecycle import Supervisor, dies_with
         from app.queue import start_embedded_redis
 
         svc = _services()
@@ -252,14 +255,23 @@ def register_commands(app: Flask) -> None:
             env["REDIS_URL"] = svc.settings.queue_url
         bin_dir = Path(sys.executable).parent
         with_me = dies_with(os.getpid())
-        children = [
-            subprocess.Popen([str(bin_dir / "gunicorn"), "-c", "gunicorn.conf.py",
-                              "app:create_app()"], cwd=REPO_ROOT, env=env, preexec_fn=with_me)
-        ]
-        for _ in range(worker_count):
-            children.append(subprocess.Popen([sys.executable, "-m", "flask", "--app", "app",
-                                              "worker"], cwd=REPO_ROOT, env=env,
-                                             preexec_fn=with_me))
+
+        def web() -> subprocess.Popen:
+            # A group of its own: if its master is killed, serve still reaches the
+            # orphaned gunicorn workers through it.
+            return subprocess.Popen([str(bin_dir / "gunicorn"), "-c", "gunicorn.conf.py",
+                                     "app:create_app()"], cwd=REPO_ROOT, env=env,
+                                    preexec_fn=dies_with(os.getpid(), own_session=True))
+
+        def worker() -> subprocess.Popen:
+            return subprocess.Popen([sys.executable, "-m", "flask", "--app", "app", "worker"],
+                                    cwd=REPO_ROOT, env=env, preexec_fn=with_me)
+
+        essential: dict[str, Callable[[], subprocess.Popen]] = {"web server": web}
+        if redis_proc is not None:
+            essential["embedded Redis"] = lambda: redis_proc
+        supervisor = Supervisor(essential, [worker] * worker_count,
+                                lambda line: click.echo(line, err=True), time.monotonic)
         stopping = False
 
         def stop(_signum: int, _frame: object) -> None:
@@ -268,21 +280,33 @@ def register_commands(app: Flask) -> None:
 
         signal.signal(signal.SIGTERM, stop)
         signal.signal(signal.SIGINT, stop)
+        status = None
         try:
-            while not stopping and all(c.poll() is None for c in children):
+            while not stopping and status is None:
                 time.sleep(0.5)
+                status = supervisor.check()
         finally:
-            for child in children:
-                if child.poll() is None:
+            web_proc = supervisor.essential["web server"]
+            for child in supervisor.children():
+                if child is not redis_proc and child.poll() is None:
                     child.terminate()
-            for child in children:
+            if web_proc.poll() is not None:
+                try:  # its master is gone: its workers, if any are left
+                    os.killpg(web_proc.pid, signal.SIGTERM)
+                except ProcessLookupError:
+                    pass
+            for child in supervisor.children():
+                if child is redis_proc:
+                    continue
                 try:
                     child.wait(timeout=30)
                 except subprocess.TimeoutExpired:
                     child.kill()
-            if redis_proc is not None:
+            if redis_proc is not None and redis_proc.poll() is None:
                 redis_proc.terminate()
                 redis_proc.wait(timeout=10)
+        if status:
+            sys.exit(status)
 
 
 def _rebuild_search_index(svc: Services) -> bool:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import ctypes
 import os
 import signal
+import subprocess
 from collections.abc import Callable
 
 PR_SET_PDEATHSIG = 1  # prctl(2)
@@ -31,3 +32,65 @@ def dies_with(parent: int, own_session: bool = False) -> Callable[[], None]:
             os._exit(1)
 
     return prepare
+
+
+class Supervisor:
+    """Keeps ``serve``'s children running: a pipeline worker that dies (killed, out of
+    memory) is started again, because its queues only wait; the web server or the
+    embedded Redis dying ends ``serve`` with a non-zero status, because without them
+    nothing is served and a process manager should restart the whole.
+
+    Before, one killed worker stopped everything with status 0 (an outside trial,
+    2026-12-04): a manager set to restart on failure left Depot down.
+    """
+
+    # A worker that dies again within this many seconds of its start waits before the
+    # next start, doubling up to ``MAX_BACKOFF`` (a worker that cannot start at all must
+    # not spin).
+    QUICK_DEATH = 10.0
+    MAX_BACKOFF = 60.0
+
+    def __init__(self, essential: dict[str, Callable[[], subprocess.Popen]],
+                 workers: list[Callable[[], subprocess.Popen]],
+                 say: Callable[[str], None], clock: Callable[[], float]) -> None:
+        self._worker_start = workers
+        self.say = say
+        self.clock = clock
+        self.essential = {name: start() for name, start in essential.items()}
+        self.workers = [start() for start in workers]
+        self.started = [clock()] * len(workers)
+        self.backoff = [0.0] * len(workers)
+        self.due: list[float | None] = [None] * len(workers)
+
+    def children(self) -> list[subprocess.Popen]:
+        return [*self.essential.values(), *self.workers]
+
+    def check(self) -> int | None:
+        """One round: restart dead workers when due; the exit status ``serve`` should
+        end with when an essential child died, else None."""
+        for name, proc in self.essential.items():
+            code = proc.poll()
+            if code is not None:
+                self.say(f"serve: the {name} (pid {proc.pid}) exited with status {code}; "
+                         "stopping everything")
+                return code or 1
+        now = self.clock()
+        for i, proc in enumerate(self.workers):
+            due = self.due[i]
+            if due is not None:
+                if now >= due:
+                    self.workers[i], self.started[i], self.due[i] = (
+                        self._worker_start[i](), now, None)
+                    self.say(f"serve: worker {i + 1} started again "
+                             f"(pid {self.workers[i].pid})")
+                continue
+            code = proc.poll()
+            if code is None:
+                continue
+            quick = now - self.started[i] < self.QUICK_DEATH
+            self.backoff[i] = (min(max(self.backoff[i] * 2, 1.0), self.MAX_BACKOFF)
+                               if quick else 0.0)
+            self.due[i] = now + self.backoff[i]
+            self.say(f"serve: worker {i + 1} (pid {proc.pid}) exited with status {code}; "
+                     f"starting it again in {self.backoff[i]:.0f} s")
+        return None

@@ -499,7 +499,8 @@ def is_internal(path: str) -> bool:
 def consumer_check(go: str, t: Target, goproxy: str, workdir: Path, timeout: float,
                    max_commands: int) -> Check:
     """go get M@V, go mod download all, go list -m all, go list -deps over a program
-    importing M's importable packages and commands, go install of (some of) its commands."""
+    importing M's importable packages and commands, go mod tidy of that program, go
+    install of (some of) its commands."""
     began = time.monotonic()
     workdir.mkdir(parents=True)
     env = consumer_env(workdir, goproxy)
@@ -562,6 +563,10 @@ def consumer_check(go: str, t: Target, goproxy: str, workdir: Path, timeout: flo
             check.output = "; ".join(f"{p}: {e}" for p, e in
                                      sorted(check.broken.items()))[-TAIL:]
             return check
+        # What `go mod tidy` loads besides: the tests of the dependencies and the
+        # modules they import (a viper consumer's tidy needed gopkg.in/check.v1).
+        if packages and go_run("go mod tidy", ["mod", "tidy"]) is None:
+            return check
         installer = workdir / "install"
         installer.mkdir()
         for command in commands[:max_commands]:
@@ -577,7 +582,7 @@ def consumer_check(go: str, t: Target, goproxy: str, workdir: Path, timeout: flo
 
 
 STEPS = ("go mod init", "go get", "go mod download all", "go list -m all", "go list M/...",
-         "go list -deps", "go install")
+         "go list -deps", "go mod tidy", "go install")
 
 
 def step_rank(step: str) -> int:

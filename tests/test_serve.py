@@ -98,3 +98,59 @@ def test_a_killed_serve_leaves_nothing_running(tmp_path: Path) -> None:
     finally:
         for pid in _children_of_data_dir(data_dir):
             os.kill(pid, signal.SIGKILL)
+
+
+def test_a_killed_worker_is_started_again(tmp_path: Path) -> None:
+    """An outside trial killed the rq worker of `make run`: everything stopped, status 0."""
+    proc, data_dir, log = _start(tmp_path)
+    try:
+        workers = _workers_of(proc.pid, data_dir)
+        assert workers, log.read_text()[-3000:]
+        os.kill(workers[0], signal.SIGKILL)
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and "started again" not in log.read_text():
+            time.sleep(0.3)
+        assert proc.poll() is None, log.read_text()[-3000:]
+        assert f"(pid {workers[0]}) exited with status -9" in log.read_text()
+        again = _workers_of(proc.pid, data_dir)
+        assert len(again) == len(workers) and workers[0] not in again
+    finally:
+        os.killpg(proc.pid, signal.SIGINT)
+        proc.wait(timeout=60)
+        for pid in _children_of_data_dir(data_dir):
+            os.kill(pid, signal.SIGKILL)
+
+
+def test_a_killed_web_server_ends_serve_with_a_failure(tmp_path: Path) -> None:
+    proc, data_dir, log = _start(tmp_path)
+    try:
+        (web,) = [pid for pid in _children_of_data_dir(data_dir) if _parent(pid) == proc.pid
+                  and any(arg.endswith(b"gunicorn") for arg in _args(pid))]
+        os.kill(web, signal.SIGKILL)
+        assert proc.wait(timeout=60) != 0
+        assert "the web server" in log.read_text()
+        assert _gone(data_dir, 30) == []
+    finally:
+        for pid in _children_of_data_dir(data_dir):
+            os.kill(pid, signal.SIGKILL)
+
+
+def _workers_of(serve: int, data_dir: Path) -> list[int]:
+    """The pipeline workers serve started."""
+    return sorted(pid for pid in _children_of_data_dir(data_dir) if _parent(pid) == serve
+                  and b"worker" in _args(pid))
+
+
+def _args(pid: int) -> list[bytes]:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+    except OSError:
+        return []
+
+
+def _parent(pid: int) -> int:
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return -1
+    return int(stat.rsplit(")", 1)[1].split()[1])

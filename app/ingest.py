@@ -135,7 +135,8 @@ def ingest(
         compared = [_refetch(services, module, version)] if refetch and _vouched(
             services, module, version) else []
         dispatcher = InlineDispatcher(services, only=None if deps else {module})
-        pipeline = Pipeline(services, dispatcher)
+        # The operator asked for it: its build list is tidied, tidy is in its gate.
+        pipeline = Pipeline(services, dispatcher, asked=frozenset({(module, version)}))
         with services.db.session() as session:
             row, needs_work = pipeline.ensure_pending(session, module, version)
             state = row.state

@@ -156,12 +156,14 @@ class PublishedFiles:
         with self._services.db.session() as session:
             if not vouched(session, module, version):
                 return None
-        return self._load(module, version, VOUCHABLE)
+        # Published too: it may have been published since the caller's look at the
+        # published versions (a 404 in that moment, tests/e2e/test_pipeline.py).
+        return self._load(module, version, (*VOUCHABLE, VersionState.published))
 
     def provisional(self, module: str, version: str) -> dict[str, ServedFile] | None:
         """The files of a captured, redistributable version not yet published (the
         fetch miss policy serves them); never cached, as the version may still move."""
-        return self._load(module, version, PROVISIONAL)
+        return self._load(module, version, (*PROVISIONAL, VersionState.published))
 
     def _load(self, module: str, version: str,
               states: tuple[VersionState, ...] = (VersionState.published,)

@@ -60,6 +60,7 @@ def build_list(
     version: str,
     goproxy: str,
     known_sums: list[str],
+    tidy: bool = True,
 ) -> BuildList:
     """Every (path, version) the toolchain selects for consumers of module@version.
 
@@ -78,7 +79,9 @@ def build_list(
 
     A module whose go.mod leaves imports to the go command's lookups (at ``@latest``)
     keeps the `go get` graph only: a graph of the day's latest versions would change
-    from one day to the next. Raises :class:`FetchError`.
+    from one day to the next; so does every version with ``tidy`` false (what the
+    processor does for versions nobody waits for: tidying unpacks every zip of the
+    graph). Raises :class:`FetchError`.
     """
     lang = go_directive(settings, workdir)
     env = isolated_env(workdir, goproxy, settings.gosumdb, settings.checksum_tiles)
@@ -113,6 +116,8 @@ def build_list(
         looked_up.update(added_for_imports(run.stderr))
         return run
 
+    if not tidy:
+        return BuildList(plain)
     importable, _commands = packages_of(traced, [module])
     tidied = tidied_for(importable) if importable and not looked_up else None
     if tidied is None:
@@ -181,6 +186,7 @@ def clean_room(
     staging_url: str,
     targets: list[tuple[str, str]],
     modcache: Path | None = None,
+    tidy_gate: bool = True,
 ) -> CleanRoom:
     """The contract for "published" (docs/pipeline.md), checked through Depot alone.
 
@@ -237,7 +243,7 @@ def clean_room(
         return CleanRoom(False, told(f"{describe(problems)} (the upstream could not be asked "
                                      f"to compare: {exc})"), hashes)
     own, depot_only = judge(problems, upstream.problems, upstream.added, upstream.reached,
-                            found.tidy_only)
+                            found.tidy_only, tidy_gate)
     if depot_only:
         return CleanRoom(False, "only through Depot: " + told(describe(depot_only)), hashes)
     return CleanRoom(True, "", hashes, note="the module's own, the upstream shows the same: "
@@ -258,7 +264,7 @@ def _download_all(go) -> tuple[dict[tuple[str, str], tuple[str, str]], str]:  # 
 
 def judge(problems: dict[str, str], upstream: dict[str, str], added: dict[str, str],
           reached: set[str] | None = None, tidy_only: set[str] | frozenset[str] = frozenset(),
-          ) -> tuple[dict[str, str], dict[str, str]]:
+          tidy_gate: bool = True) -> tuple[dict[str, str], dict[str, str]]:
     """Split the packages that failed through Depot into (the module's own, Depot's).
 
     The module's own: the same package fails against the upstream; or it loads there
@@ -271,8 +277,9 @@ def judge(problems: dict[str, str], upstream: dict[str, str], added: dict[str, s
     (github.com/uber/jaeger-lib@v1.5.0: an old go-kit's InfluxDB client); or only
     `go mod tidy` loads it (``tidy_only``) while the go command had to add modules
     for imports at all: such a graph is the day's latest versions, not the go.mod
-    files', and Depot holds what the go.mod files name. Anything else failed only
-    through Depot.
+    files', and Depot holds what the go.mod files name; or only tidy loads it and
+    ``tidy_gate`` is off (a crawled version, whose build list is not tidied). Anything
+    else failed only through Depot.
     """
     own, depot_only = {}, {}
     for pkg, why in problems.items():
@@ -283,6 +290,9 @@ def judge(problems: dict[str, str], upstream: dict[str, str], added: dict[str, s
         elif provider is not None:
             own[pkg] = ("imported, but no module of the build list provides it (against "
                         f"the upstream the go command adds {provider}@{added[provider]})")
+        elif pkg in tidy_only and not tidy_gate:
+            own[pkg] = (f"{why} (only `go mod tidy` loads it; this version's build list is "
+                        "the `go get` graph, nobody asked for it yet)")
         elif pkg in tidy_only and added:
             own[pkg] = (f"{why} (only `go mod tidy` loads it, and against the upstream "
                         "the go command adds modules for imports no go.mod requires: "

@@ -141,12 +141,15 @@ def _now() -> datetime:
 
 
 class Pipeline:
-    def __init__(self, services: Services, dispatcher: Dispatcher, reclaim: bool = False) -> None:
+    def __init__(self, services: Services, dispatcher: Dispatcher, reclaim: bool = False,
+                 asked: frozenset[tuple[str, str]] = frozenset()) -> None:
         self.services = services
         self.dispatcher = dispatcher
         self.settings = services.settings
         # True when this run retries one whose worker died: its working states are ours.
         self.reclaim = reclaim
+        # Versions asked for without a request row (`flask --app app ingest M@V`).
+        self.asked = asked
 
     def _sources(self, stage: str, usual: tuple) -> tuple:
         return usual + ORPHANED[stage] if self.reclaim else usual
@@ -372,9 +375,11 @@ class Pipeline:
         A version the license gate holds is staged at once: its tree is of no use to
         anyone (hashicorp/terraform@v1.6.0 cost minutes and 266 crawl jobs that way)."""
         with self.services.db.session() as session:
-            held = get_version(session, module, version).redistributable is False
+            row = get_version(session, module, version)
+            held = row.redistributable is False
+            asked = (module, version) in self.asked or bool(_awaited(session, [row.id]))
         try:
-            members = BuildList([]) if held else self._build_list(module, version)
+            members = BuildList([]) if held else self._build_list(module, version, tidy=asked)
         except FetchError as exc:
             if not exc.permanent:
                 # The bytes are kept: a retry (or the workers' sweep) completes it from here.
@@ -526,14 +531,19 @@ class Pipeline:
             row.reason = "" if verdict.redistributable else verdict.reason
         return verdict
 
-    def _build_list(self, module: str, version: str) -> BuildList:
+    def _build_list(self, module: str, version: str, tidy: bool) -> BuildList:
+        """The build list, tidied (buildlist.build_list) for a version someone waits for.
+
+        A crawled member gets the `go get` graph: tidying unpacks every zip of the graph
+        in the run's module cache, and a corpus slice's `complete` jobs went from 0.7 to
+        9.4 s each with it, so gin's tree, 29 members, waited 20 minutes (2026-12-04)."""
         goproxy = self.settings.upstream
         local = self.services.store.goproxy_url()
         if local:
             goproxy = f"{local},{goproxy}"
         with self._workdir("buildlist-") as workdir:
             members = build_list(self.settings, workdir, module, version, goproxy,
-                                 self.known_sums(module, version))
+                                 self.known_sums(module, version), tidy=tidy)
             # The go.mod files read but not selected (an unpruned graph reads every
             # version any member requires): a consumer through Depot alone reads them
             # too. Selected members are fetched whole by their own process jobs.
@@ -839,7 +849,16 @@ class Pipeline:
         staging = self.services.store.goproxy_url()
         gocache = self.settings.data_dir / "gocache"
         with self._workdir("validate-") as workdir, validation_cache(self.settings) as cache:
-            return clean_room(self.settings, workdir, gocache, staging, targets, cache)
+            return clean_room(self.settings, workdir, gocache, staging, targets, cache,
+                              tidy_gate=self._asked_for(targets[0]))
+
+    def _asked_for(self, target: tuple[str, str]) -> bool:
+        """Someone waits for it: its build list was tidied, and tidy is part of its gate."""
+        if target in self.asked:
+            return True
+        with self.services.db.session() as session:
+            row = get_version(session, *target)
+            return row is not None and bool(_awaited(session, [row.id]))
 
     def _expected_selection(self, batch: list[tuple[str, str]]) -> set[tuple[str, str]]:
         """What a consumer of the batch should select: its members and their build lists."""

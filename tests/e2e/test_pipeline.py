@@ -105,7 +105,8 @@ def test_request_publishes_the_whole_tree_and_go_builds(
     for dep in ("b", "c"):  # "published" for a request means the whole tree is served,
         for kind in ("info", "mod", "zip"):  # the members it vouches for with it
             url = f"{server.url}/depot.test/chain/{dep}/@v/v1.0.0.{kind}"
-            assert requests.get(url, timeout=10).status_code == 200, url
+            got = requests.get(url, timeout=10)
+            assert got.status_code == 200, (url, got.text, done["dependencies"])
 
     consumer = write_consumer(tmp_path / "consumer", {"depot.test/chain/a": "v1.1.0"})
     env = go_client_env(tmp_path / "client", server.url, sumdb.gosumdb.split()[0])

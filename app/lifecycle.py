@@ -76,21 +76,17 @@ class Supervisor:
                 return code or 1
         now = self.clock()
         for i, proc in enumerate(self.workers):
+            code = proc.poll() if self.due[i] is None else None
+            if code is not None:
+                quick = now - self.started[i] < self.QUICK_DEATH
+                self.backoff[i] = (min(max(self.backoff[i] * 2, 1.0), self.MAX_BACKOFF)
+                                   if quick else 0.0)
+                self.due[i] = now + self.backoff[i]
+                self.say(f"serve: worker {i + 1} (pid {proc.pid}) exited with status {code}; "
+                         f"starting it again in {self.backoff[i]:.0f} s")
             due = self.due[i]
-            if due is not None:
-                if now >= due:
-                    self.workers[i], self.started[i], self.due[i] = (
-                        self._worker_start[i](), now, None)
-                    self.say(f"serve: worker {i + 1} started again "
-                             f"(pid {self.workers[i].pid})")
-                continue
-            code = proc.poll()
-            if code is None:
-                continue
-            quick = now - self.started[i] < self.QUICK_DEATH
-            self.backoff[i] = (min(max(self.backoff[i] * 2, 1.0), self.MAX_BACKOFF)
-                               if quick else 0.0)
-            self.due[i] = now + self.backoff[i]
-            self.say(f"serve: worker {i + 1} (pid {proc.pid}) exited with status {code}; "
-                     f"starting it again in {self.backoff[i]:.0f} s")
+            if due is not None and now >= due:
+                self.workers[i], self.started[i], self.due[i] = (
+                    self._worker_start[i](), now, None)
+                self.say(f"serve: worker {i + 1} started again (pid {self.workers[i].pid})")
         return None

@@ -517,7 +517,7 @@ def consumer_check(go: str, t: Target, goproxy: str, workdir: Path, timeout: flo
             return None
         if done.returncode != 0:
             check.step = step
-            check.output = (done.stderr.strip() or done.stdout.strip())[-TAIL:]
+            check.output = without_goroot(done.stderr.strip() or done.stdout.strip())[-TAIL:]
             return None
         return done.stdout
 
@@ -557,7 +557,7 @@ def consumer_check(go: str, t: Target, goproxy: str, workdir: Path, timeout: flo
         for line in deps.splitlines():
             if "\t" in line:
                 path, error = line.split("\t", 1)
-                check.broken[path] = error.replace("\n", " ")[:300]
+                check.broken[path] = without_goroot(error.replace("\n", " "))[:300]
         if check.broken:
             check.step = "go list -deps"
             check.output = "; ".join(f"{p}: {e}" for p, e in
@@ -764,11 +764,17 @@ def merge(args: argparse.Namespace) -> int:
     return 0
 
 
+def without_goroot(text: str) -> str:
+    """The go command names the toolchain's GOROOT in "is not in std (…)": a folder of
+    this machine, kept out of results that are committed (the JSON too)."""
+    return re.sub(r"is not in std \([^)]*\)", "is not in std", text)
+
+
 def scrub(text: str) -> str:
     """Output fit for a committed page: one line, no temp dirs, no ports of this run
     (Depot's and the relay's are both on 127.0.0.1)."""
     text = re.sub(r"/tmp/\S*?/check-\d+-([\w+]+)/", r"…/check-\1/", without_store_dir(text))
-    text = re.sub(r"is not in std \([^)]*\)", "is not in std", text)  # the GOROOT
+    text = without_goroot(text)
     return re.sub(r"http://127\.0\.0\.1:\d+", "<local Depot or relay>", text).replace("\n", " ")
 
 

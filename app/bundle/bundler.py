@@ -39,7 +39,7 @@ from app.gomod import paths, versions
 from app.gomod.errors import GoModError
 from app.locks import LockTimeout, key_lock
 from app.models import Artifact, BuildListMember, Module, ModuleVersion, VersionState
-from app.pipeline.buildlist import excerpt, load
+from app.pipeline.buildlist import excerpt, packages_of, write_imports
 from app.services import Services
 from app.store import StoreError, artifact_key
 from app.store.base import list_key
@@ -195,12 +195,22 @@ def plan(services: Services, module: str, version: str) -> Plan:
                 entries = parse_json_stream(done.stdout) if done.stdout.strip() else []
                 errors = [str(e["Error"]) for e in entries if e.get("Error")]
                 if done.returncode == 0 and not errors:
-                    # Loading the packages and tidying a consumer of them reads what a
-                    # real build and `go mod tidy` read (a go.mod needed only to settle an
-                    # import, the modules the tests of dependencies import), compiling
-                    # nothing; then the tidied graph is downloaded whole.
-                    load(go, consumer, [module])
+                    # Loading the packages reads what a real build reads (a go.mod it
+                    # needs only to settle an import), without compiling anything.
+                    importable, commands = packages_of(go, [module])
+                    if importable or commands:
+                        go("list", "-deps", "-e", *importable, *commands)
+                    # Then what `go mod tidy` reads (the modules the tests of dependencies
+                    # import), bundled where Depot holds it: only a version someone asked
+                    # for has a tidied build list (docs/pipeline.md), so what else tidy
+                    # misses is no reason to refuse the bundle.
+                    before = set(record.refused)
+                    if importable:
+                        write_imports(consumer, importable)
+                        go("mod", "tidy", "-e")
                     go("mod", "download", "all", *also)
+                    for key in set(record.refused) - before - build_list:
+                        del record.refused[key]
             except GoTimeout as exc:
                 raise BundleError("failed", str(exc)) from exc
     finally:

@@ -375,11 +375,10 @@ class Pipeline:
         A version the license gate holds is staged at once: its tree is of no use to
         anyone (hashicorp/terraform@v1.6.0 cost minutes and 266 crawl jobs that way)."""
         with self.services.db.session() as session:
-            row = get_version(session, module, version)
-            held = row.redistributable is False
-            asked = (module, version) in self.asked or bool(_awaited(session, [row.id]))
+            held = get_version(session, module, version).redistributable is False
         try:
-            members = BuildList([]) if held else self._build_list(module, version, tidy=asked)
+            members = BuildList([]) if held else self._build_list(
+                module, version, tidy=self._asked_for((module, version)))
         except FetchError as exc:
             if not exc.permanent:
                 # The bytes are kept: a retry (or the workers' sweep) completes it from here.

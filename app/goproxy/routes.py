@@ -174,6 +174,12 @@ def _published(module: str, version: str, kind: str) -> tuple[dict[str, ServedFi
     except GoModError as exc:
         raise NotFound(str(exc)) from exc
     row = _state_of(module, version)
+    if row is not None and row.state == VersionState.published:
+        # Published between the first look and this one (a member the workers were
+        # finishing): serve it, never a miss.
+        files = published_files().get(module, version)
+        if files is not None:
+            return files, True
     if row is not None and (row.state == VersionState.rejected or row.redistributable is False):
         held = _held_mod(module, version, kind)
         if held is None:

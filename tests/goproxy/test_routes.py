@@ -230,3 +230,19 @@ def test_fast_path_answers_like_the_app(settings: Settings, accel: str):
             "Content-Length"]
     assert app.extensions["depot.published"].cached("depot.test/MixedCase/Lib", "v1.2.0")
     svc.db.dispose()
+
+
+def test_a_version_published_between_two_looks_is_served_not_missed(loaded: Flask):
+    """A member the workers publish in the moment between the cache's look and the
+    state read was once a 404 "not in Depot" (a CI failure of tests/e2e/test_pipeline.py)."""
+    files = loaded.extensions["depot.published"]
+    real_get, calls = files.get, []
+
+    def late_get(module: str, version: str):
+        calls.append((module, version))
+        return None if len(calls) == 1 else real_get(module, version)
+
+    files.get = late_get
+    resp = loaded.test_client().get("/depot.test/chain/a/@v/v1.1.0.mod")
+    assert resp.status_code == 200, resp.data
+    assert len(calls) == 2

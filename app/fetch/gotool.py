@@ -77,8 +77,7 @@ def share_checksum_tiles(workdir: Path, tiles: Path, gosumdb: str,
     its normal case). Module files themselves stay private to the run, so drift checks
     still download afresh.
     """
-    database = gosumdb.split()[0]
-    shared = tiles / hashlib.sha256(database.encode()).hexdigest()[:16]
+    shared = checksum_cache(tiles, gosumdb)
     for link, target in (
         ((modcache or workdir / "modcache") / "cache" / "download" / "sumdb",
          shared / "tiles"),
@@ -88,6 +87,14 @@ def share_checksum_tiles(workdir: Path, tiles: Path, gosumdb: str,
         link.parent.mkdir(parents=True, exist_ok=True)
         if not link.is_symlink():
             link.symlink_to(target, target_is_directory=True)
+
+
+def checksum_cache(tiles: Path, gosumdb: str) -> Path:
+    """The shared folder of one checksum database (its name and key: the first word of
+    GOSUMDB); ``tiles``/``lookup`` files the go commands fetched live under
+    ``<it>/tiles/<name>/``, as the database serves them."""
+    database = gosumdb.split()[0]
+    return tiles / hashlib.sha256(database.encode()).hexdigest()[:16]
 
 
 @dataclass(frozen=True)

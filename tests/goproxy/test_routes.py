@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import socket
 from dataclasses import replace
 
 import pytest
@@ -246,3 +247,29 @@ def test_a_version_published_between_two_looks_is_served_not_missed(loaded: Flas
     resp = loaded.test_client().get("/depot.test/chain/a/@v/v1.1.0.mod")
     assert resp.status_code == 200, resp.data
     assert len(calls) == 2
+
+
+def test_sumdb_files_the_pipeline_read_are_served_without_asking_again(
+    settings: Settings, sumdb: SumDB, upstream: Upstream
+):
+    """A fetch-mode miss is captured by `go mod download`, which reads the version's
+    lookup and tiles a moment before the client asks Depot for the same files: they are
+    answered from what the go command kept, even with the database away."""
+    app = make_app(settings)
+    assert ingest(app.extensions["depot"], "depot.test/MixedCase/Lib", "v1.2.0").ok
+    app.extensions["depot"].db.dispose()
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        closed = probe.getsockname()[1]
+    key = settings.gosumdb.split()[0]  # the same database, now unreachable
+    away = make_app(replace(settings, gosumdb=f"{key} http://127.0.0.1:{closed}"))
+    name = settings.sumdb_name
+    lookup = "lookup/depot.test/!mixed!case/!lib@v1.2.0"
+    resp = away.test_client().get(f"/sumdb/{name}/{lookup}")
+    assert resp.status_code == 200, resp.data
+    assert resp.data == requests.get(f"{sumdb.url}/{lookup}", timeout=10).content
+    assert "immutable" in resp.headers["Cache-Control"] or "max-age=31536000" in \
+        resp.headers["Cache-Control"]
+    unread = "lookup/depot.test/chain/c@v1.0.0"  # never read by the pipeline: asked, fails
+    assert away.test_client().get(f"/sumdb/{name}/{unread}").status_code == 503
+    away.extensions["depot"].db.dispose()

@@ -78,10 +78,11 @@ def build_list(
     go-cmp to v0.6.0, while a consumer of viper's root package tidies with v0.5.9.
 
     A module whose go.mod leaves imports to the go command's lookups (at ``@latest``)
-    keeps the `go get` graph only: a graph of the day's latest versions would change
-    from one day to the next; so does every version with ``tidy`` false (what the
-    processor does for versions nobody waits for: tidying unpacks every zip of the
-    graph). Raises :class:`FetchError`.
+    keeps the `go get` graph as ``selected`` (a graph of the day's latest versions
+    would change from one day to the next), with what else tidy needs, the looked-up
+    modules apart, in ``also``. Every version with ``tidy`` false keeps the `go get`
+    graph alone (what the processor does for versions nobody waits for: tidying
+    unpacks every zip of the graph). Raises :class:`FetchError`.
     """
     lang = go_directive(settings, workdir)
     env = isolated_env(workdir, goproxy, settings.gosumdb, settings.checksum_tiles)
@@ -102,12 +103,10 @@ def build_list(
         write_imports(consumer, packages)
         tidied = go("mod", "tidy", "-e")
         looked_up.update(added_for_imports(tidied.stderr))
-        if tidied.returncode != 0 or looked_up:
-            # The module's own trouble, which the validator judges: a graph tidy cannot
-            # load, or imports its go.mod leaves to the day's latest versions.
+        if tidied.returncode != 0:
+            # The module's own trouble, which the validator judges: a graph tidy cannot load.
             log.info("%s@%s: the build list go get loads (go mod tidy: %s)", module, version,
-                     excerpt(tidied.stderr) if tidied.returncode else
-                     "adds " + ", ".join(f"{m}@{v}" for m, v in sorted(looked_up.items())))
+                     excerpt(tidied.stderr))
             return None
         return _selected(go, workdir)
 
@@ -119,9 +118,20 @@ def build_list(
     if not tidy:
         return BuildList(plain)
     importable, _commands = packages_of(traced, [module])
-    tidied = tidied_for(importable) if importable and not looked_up else None
+    tidied = tidied_for(importable) if importable else None
     if tidied is None:
         return BuildList(plain)
+    if looked_up:
+        # Imports its go.mod leaves to the day's latest versions: the graph stays the one
+        # `go get` loads, but what tidy needs besides (the tests of dependencies, one
+        # level) is kept too, so a held one is named. prometheus v0.51.2 looks up
+        # go-ansiterm, and its consumers' tidy reads pascaldekloe/goe, held for its
+        # license: the request said "published" with no mark, the consumer's tidy
+        # failed on a 410 (corpus run of 2026-12-04).
+        log.info("%s@%s: the build list go get loads (go mod tidy adds %s)", module, version,
+                 ", ".join(f"{m}@{v}" for m, v in sorted(looked_up.items())))
+        extra = {m for m in tidied if m[0] not in looked_up} - set(plain)
+        return BuildList(plain, sorted(extra))
     others = set(plain)
     if module in importable and len(importable) > 1:
         others |= set(tidied_for([module]) or [])

@@ -168,3 +168,33 @@ def test_an_offline_bundle_carries_what_tidy_needs(tidy_app, tmp_path: Path):
         for args in (["mod", "tidy"], ["build", "./..."]):
             ran = run_go(args, consumer, env)
             assert ran.returncode == 0, (name, args, ran.stderr)
+
+
+LOOK, SLOPPY = "depot.test/tidy/look", "depot.test/tidy/sloppy"
+
+
+def test_a_module_that_leaves_an_import_to_a_lookup_keeps_what_tidy_needs_besides(
+    settings, tmp_path: Path
+) -> None:
+    """prometheus v0.51.2 imports a module its go.mod does not require (the go command
+    finds it at @latest); its build list fell back to the `go get` graph, so what its
+    consumers' tidy reads (pascaldekloe/goe, held for its license, through the tests of
+    armon/go-metrics) was never named: "published" with no mark, and a consumer's tidy
+    through Depot alone failed on a 410. Now the `go get` graph stays ``selected`` and
+    the rest of what tidy needs is ``also``, the looked-up module apart."""
+    from dataclasses import replace
+
+    from app.pipeline.buildlist import build_list
+
+    sloppy = fixture_module(SLOPPY, "v1.0.0", {YAML: "v1.0.0", LOOK: "v1.0.0"})
+    sloppy.files["go.mod"] = (f"module {SLOPPY}\n\ngo 1.21\n\n"
+                              f"require {YAML} v1.0.0\n").encode()  # LOOK left out
+    upstream = upstream_of(tmp_path / "upstream", [
+        fixture_module(CHECK, "v1.0.0"), helped_in_tests(YAML, "v1.0.0", CHECK, "v1.0.0"),
+        fixture_module(LOOK, "v1.0.0"), sloppy])
+    here = replace(settings, upstream=upstream.url, gosumdb="off")
+    workdir = tmp_path / "work"
+    workdir.mkdir()
+    members = build_list(here, workdir, SLOPPY, "v1.0.0", upstream.url, [], tidy=True)
+    assert set(members.selected) == {(SLOPPY, "v1.0.0"), (YAML, "v1.0.0")}
+    assert members.also == [(CHECK, "v1.0.0")]

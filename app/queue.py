@@ -50,6 +50,7 @@ STAGE_QUEUE = {
     "discover": "discovery",
     "process": "process",
     "complete": "process",
+    "tidy": "process",
     "validate": "validate",
     "notify": "notify",
     "index": "index",

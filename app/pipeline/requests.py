@@ -89,14 +89,20 @@ def submit(
             with services.db.session() as session:
                 req = Request(module=module, query=query, source=source)
                 held = get_version(session, module, query) if query != "latest" else None
+                retidy = False
                 if held is not None and held.state == VersionState.published:
-                    # Nothing to do: answered from the database, no job, no upstream call.
+                    # Answered from the database, no upstream call; a version published
+                    # as someone else's member gets its build list tidied now, as an
+                    # asked version's is (Pipeline.retidy).
                     req.version_id, req.state, req.is_open = held.id, RequestState.resolved, False
+                    retidy = not held.build_list_tidied
                 session.add(req)
                 session.flush()
                 new_id, is_open = req.id, req.is_open
         except IntegrityError:
             continue  # someone opened the same wish a moment ago: use theirs
+        if retidy:
+            dispatcher.enqueue("tidy", module, query)
         if is_open:
             if query == "latest":
                 dispatcher.enqueue("discover", str(new_id))  # the upstream decides: a job

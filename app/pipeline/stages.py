@@ -376,9 +376,9 @@ class Pipeline:
         anyone (hashicorp/terraform@v1.6.0 cost minutes and 266 crawl jobs that way)."""
         with self.services.db.session() as session:
             held = get_version(session, module, version).redistributable is False
+        tidy = self._asked_for((module, version))
         try:
-            members = BuildList([]) if held else self._build_list(
-                module, version, tidy=self._asked_for((module, version)))
+            members = BuildList([]) if held else self._build_list(module, version, tidy=tidy)
         except FetchError as exc:
             if not exc.permanent:
                 # The bytes are kept: a retry (or the workers' sweep) completes it from here.
@@ -390,7 +390,7 @@ class Pipeline:
                 raise TransientError(exc.reason) from exc
             self._finish(module, version, VersionState.rejected, f"build list: {exc.reason}")
             return Outcome(module, version, "rejected", exc.reason)
-        self._record_build_list(module, version, members)
+        self._record_build_list(module, version, members, tidied=tidy and not held)
         with self.services.db.session() as session:
             row = get_version(session, module, version)
             row.state = VersionState.staged
@@ -578,10 +578,38 @@ class Pipeline:
                         lines.append(f"{path} {ver}/go.mod {art.h1}")
         return lines
 
-    def _record_build_list(self, module: str, version: str, members: BuildList):  # type: ignore[no-untyped-def]
+    def retidy(self, module: str, version: str) -> Outcome:
+        """A ``tidy`` job: someone asked for a version published as someone else's
+        member, whose build list is the `go get` graph; tidy it and fetch what it adds."""
+        with self.services.db.session() as session:
+            row = get_version(session, module, version)
+            due = (row is not None and row.state == VersionState.published
+                   and not row.build_list_tidied)
+        if not due:
+            return Outcome(module, version, "skipped", "build list tidied, or not published")
+        self.tidy_build_list(module, version)
+        return Outcome(module, version, "published")
+
+    def tidy_build_list(self, module: str, version: str) -> None:
+        """Work out again, tidied, the build list of a version first stored as someone
+        else's member (the `go get` graph) and asked for now; members it adds are queued
+        and its validation waits for them as for any member. Its consumers' `go mod
+        tidy` through Depot alone needs them (viper v1.19.0: gopkg.in/check.v1)."""
+        try:
+            members = self._build_list(module, version, tidy=True)
+        except FetchError as exc:
+            if not exc.permanent:
+                raise TransientError(exc.reason) from exc
+            log.info("%s@%s: build list kept untidied (%s)", module, version, exc.reason)
+            return
+        self._record_build_list(module, version, members, tidied=True)
+
+    def _record_build_list(self, module: str, version: str, members: BuildList,  # type: ignore[no-untyped-def]
+                           tidied: bool = False):
         to_process = []
         with self.services.db.session() as session:
             row = get_version(session, module, version)
+            row.build_list_tidied = tidied
             session.query(BuildListMember).filter_by(version_id=row.id).delete()
             named = [(p, v, True) for p, v in members.selected]
             named += [(p, v, False) for p, v in members.also]
@@ -652,6 +680,11 @@ class Pipeline:
             row = get_version(session, module, version)
             if row.redistributable is False:
                 return Outcome(module, version, "skipped", row.reason)
+            untidied = not row.build_list_tidied
+        if untidied and self._asked_for((module, version)):
+            self.tidy_build_list(module, version)
+        with self.services.db.session() as session:
+            row = get_version(session, module, version)
             waiting, refused = self._readiness(session, row)
             asked = bool(waiting) and bool(_awaited(session, [row.id]))
         if refused:
@@ -923,7 +956,8 @@ class Pipeline:
     def run(self, stage: str, *args: str) -> object:
         """Run one stage by name (what a job or the in-process loop calls)."""
         handler = {"discover": self.discover, "process": self.process,
-                   "complete": self.complete, "validate": self.validate}.get(stage)
+                   "complete": self.complete, "validate": self.validate,
+                   "tidy": self.retidy}.get(stage)
         if handler is None:
             raise ValueError(f"unknown stage {stage!r}")
         return handler(*args)

@@ -21,9 +21,10 @@ from pathlib import Path
 import pytest
 
 from app.catalog.graph import build_list_of
-from app.models import RequestSource, VersionState
+from app.models import RequestSource, VersionState, vouched
 from app.pipeline.buildlist import clean_room
 from app.pipeline.capture import get_version
+from app.pipeline.inline import InlineDispatcher
 from app.pipeline.requests import status, submit
 from app.services import Services
 from tests.bundle.test_bundle import offline_env, unpack
@@ -198,3 +199,66 @@ def test_a_module_that_leaves_an_import_to_a_lookup_keeps_what_tidy_needs_beside
     members = build_list(here, workdir, SLOPPY, "v1.0.0", upstream.url, [], tidy=True)
     assert set(members.selected) == {(SLOPPY, "v1.0.0"), (YAML, "v1.0.0")}
     assert members.also == [(CHECK, "v1.0.0")]
+
+
+class Held(InlineDispatcher):
+    """The in-process queue, holding back the jobs of the stages in ``held``."""
+
+    def __init__(self, services: Services, held: set[str]) -> None:
+        super().__init__(services)
+        self.held = held
+
+    def enqueue(self, stage: str, *args: str) -> None:
+        if stage not in self.held:
+            super().enqueue(stage, *args)
+
+
+def _crawled(services: Services, held: set[str]) -> None:
+    """TOP stored the way a crawl stores a member nobody asked for: the `go get` graph."""
+    dispatcher = Held(services, held)
+    pipeline = AsWorkers(services, dispatcher)
+    with services.db.session() as session:
+        pipeline.ensure_pending(session, TOP, "v1.0.0")
+    dispatcher.enqueue("process", TOP, "v1.0.0")
+    dispatcher.drain(pipeline)
+    with services.db.session() as session:
+        top = get_version(session, TOP, "v1.0.0")
+        assert top.build_list_tidied is False
+        assert (CHECK, "v1.1.0") not in {(m.path, m.member_version) for m in top.build_list}
+
+
+def _tidied(services: Services) -> None:
+    with services.db.session() as session:
+        top = get_version(session, TOP, "v1.0.0")
+        assert top.state == VersionState.published and top.build_list_tidied
+        assert build_list_of(session, top.id)[CHECK] == "v1.1.0"
+        for version in ("v1.0.0", "v1.1.0"):  # stored, and served with TOP
+            assert vouched(session, CHECK, version), version
+
+
+def test_a_published_member_asked_for_later_gets_its_build_list_tidied(
+    services: Services, tmp_path: Path
+) -> None:
+    """viper v1.19.0 published as another request's member keeps the `go get` graph;
+    when someone asks for it, its consumers' tidy through Depot alone needs check."""
+    services = services_on(services, upstream_of(tmp_path / "upstream", modules()))
+    _crawled(services, held=set())
+    dispatcher = InlineDispatcher(services)
+    done = submit(services, dispatcher, TOP, "v1.0.0", RequestSource.api)
+    assert status(services, done.request_id)["state"] == "published"  # answered at once
+    assert [stage for stage, _ in dispatcher.queue] == ["tidy"]
+    dispatcher.drain(AsWorkers(services, dispatcher))
+    _tidied(services)
+
+
+def test_a_staged_member_asked_for_before_its_validation_is_tidied_first(
+    services: Services, tmp_path: Path
+) -> None:
+    services = services_on(services, upstream_of(tmp_path / "upstream", modules()))
+    _crawled(services, held={"validate"})  # staged, its validation not run yet
+    dispatcher = NoCrawl(services)
+    done = submit(services, dispatcher, TOP, "v1.0.0", RequestSource.api)
+    dispatcher.queue.append(("validate", (TOP, "v1.0.0")))
+    dispatcher.drain(AsWorkers(services, dispatcher))
+    assert status(services, done.request_id)["state"] == "published"
+    _tidied(services)

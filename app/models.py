@@ -125,8 +125,8 @@ class ModuleVersion(Base):
     validation_note: Mapped[str] = mapped_column(Text, default="")
     # The license gate's verdict: None until evaluated; False keeps it in staging.
     redistributable: Mapped[bool | None] = mapped_column(Boolean, nullable=True)
-    # Its build list is the tidied one (worked out for someone who asked), not the
-    # `go get` graph a crawled member gets (app/pipeline/buildlist.build_list).
+    # Its build list was worked out for someone who asked (tidied, where tidy could),
+    # not the `go get` graph a crawled member gets (app/pipeline/buildlist.build_list).
     build_list_tidied: Mapped[bool] = mapped_column(Boolean, default=False,
                                                     server_default=false())
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

@@ -601,6 +601,8 @@ class Pipeline:
             if not exc.permanent:
                 raise TransientError(exc.reason) from exc
             log.info("%s@%s: build list kept untidied (%s)", module, version, exc.reason)
+            with self.services.db.session() as session:  # tried once: not on every go
+                get_version(session, module, version).build_list_tidied = True
             return
         self._record_build_list(module, version, members, tidied=True)
 

@@ -361,14 +361,23 @@ def vouched(session: Session, path: str, version: str) -> bool:
     ends when its version is published, not an hour later when the last member of
     members is (k8s.io/client-go's trees, corpus runs of 2026-12-03).
     """
+    return vouched_by(session, path, version) is not None
+
+
+def vouched_by(session: Session, path: str, version: str) -> tuple[str, str] | None:
+    """(module path, version) of a published version whose build list names
+    ``path@version`` (the first by path), or None: see :func:`vouched`."""
     publisher = aliased(ModuleVersion)
-    found = session.scalar(
-        select(BuildListMember.id)
+    found = session.execute(
+        select(Module.path, publisher.version)
+        .select_from(BuildListMember)
         .join(publisher, publisher.id == BuildListMember.version_id)
+        .join(Module, Module.id == publisher.module_id)
         .where(BuildListMember.path == path, BuildListMember.member_version == version,
                publisher.state == VersionState.published)
-        .limit(1))
-    return found is not None
+        .order_by(Module.path, publisher.version)
+        .limit(1)).first()
+    return None if found is None else (found[0], found[1])
 
 
 class RequestSource(enum.Enum):

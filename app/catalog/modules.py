@@ -16,7 +16,16 @@ from sqlalchemy.orm import Session, selectinload
 
 from app.catalog.usage import unserved_members, used_by_counts
 from app.gomod import versions
-from app.models import LicenseFile, Module, ModuleVersion, Requirement, VersionState, is_held
+from app.models import (
+    VOUCHABLE,
+    LicenseFile,
+    Module,
+    ModuleVersion,
+    Requirement,
+    VersionState,
+    is_held,
+    vouched_by,
+)
 
 # What a version's state means, in a person's words.
 STATE_LABELS = {
@@ -101,6 +110,9 @@ class VersionDetail:
     module: ModuleSummary = field(repr=False)
     # Build-list members Depot holds but does not serve: (path, version, why).
     unserved: list[tuple[str, str, str]] = field(default_factory=list)
+    # Not published itself, but served by exact version as a member of this published
+    # (path, version)'s build list (app/models.vouched) while its own validation goes on.
+    served_with: tuple[str, str] | None = None
 
     @property
     def spdx_ids(self) -> list[str]:
@@ -245,4 +257,6 @@ def version_detail(
                        else used_by_counts(session, [path])).get(path, 0),
         version_id=row.id, module=module,
         unserved=unserved_members(session, row.id) if summary.published else [],
+        served_with=(vouched_by(session, path, version)
+                     if row.state in VOUCHABLE and row.redistributable is True else None),
     )

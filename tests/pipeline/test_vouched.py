@@ -80,6 +80,10 @@ def test_a_request_ends_when_its_version_is_published_and_its_members_are_served
             get_version(session, DEP, "v1.0.0").state = VersionState.captured
         # Served by exact version, never listed: it is not published itself.
         assert "v1.0.0" not in client.get(f"/{DEP}/@v/list").get_data(as_text=True)
+        # Its page says so, and by whom; a stored version nobody vouches for does not.
+        page = client.get(f"/{DEP}@v1.0.0").get_data(as_text=True)
+        assert 'id="served-with"' in page and f"{TOP}@v1.0.0" in page, page
+        assert 'id="served-with"' not in client.get(f"/{LONE}@v1.0.0").get_data(as_text=True)
     finally:
         app.extensions["depot"].db.dispose()
 

@@ -28,7 +28,6 @@ import threading
 from flask import Flask
 from redis.exceptions import RedisError
 from sqlalchemy import select, tuple_
-from sqlalchemy.exc import SQLAlchemyError
 
 from app.errors import DepotError
 from app.gomod import versions
@@ -68,10 +67,7 @@ class ReadAhead:
         if not self._threads:
             return
         self._start()
-        try:
-            self._expand(module, version)
-        except SQLAlchemyError as exc:  # never at the cost of the client's answer
-            log.info("no read-ahead after %s@%s: %s", module, version, exc)
+        self._expand(module, version)
 
     def _start(self) -> None:
         """The threads, started in the process that serves (never before a fork)."""
@@ -129,7 +125,7 @@ class ReadAhead:
         services = self._app.extensions["depot"]
         try:
             capture_on_miss(services, module, version, Behind())
-        except (DepotError, InvalidRequest, TransientError, RedisError, SQLAlchemyError) as exc:
+        except (DepotError, InvalidRequest, TransientError, RedisError) as exc:
             log.info("read-ahead of %s@%s: %s", module, version, exc)
             return
         # Whatever came of it, its requirements are known only if it was captured.

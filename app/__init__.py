@@ -56,10 +56,6 @@ def create_app(settings: Settings | None = None) -> Flask:
     downloads = DownloadCounter(services.db, ziplog=ziplog, on_written=on_written)
     app.extensions["depot.downloads"] = downloads
     app.extensions["depot.published"] = published
-    from app.goproxy.readahead import ReadAhead
-
-    fetching = settings.on_miss == "fetch"
-    app.extensions["depot.read_ahead"] = ReadAhead(app, settings.read_ahead if fetching else 0)
     from app.search import open_backend
 
     app.extensions["depot.search"] = open_backend(services)

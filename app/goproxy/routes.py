@@ -11,6 +11,7 @@ import logging
 import time
 
 from flask import Blueprint, Response, current_app, redirect, request, send_file
+from redis.exceptions import RedisError
 from sqlalchemy import select
 from sqlalchemy.exc import OperationalError
 
@@ -26,7 +27,6 @@ from app.goproxy.published import (
     ServedFile,
     file_headers,
 )
-from app.goproxy.readahead import Behind
 from app.ingest import InvalidRequest, capture_on_miss
 from app.metrics import count_goproxy
 from app.models import VOUCHABLE, Module, ModuleVersion, RequestSource, VersionState
@@ -108,7 +108,7 @@ def _fetch_on_miss(module: str, query: str) -> str:
         # Fast, so the go command moves on to its next GOPROXY entry.
         raise NotFound(f"{module}@{query}: not in Depot, and the upstream is not answering")
     try:
-        target = capture_on_miss(svc, module, query, Behind())
+        target = capture_on_miss(svc, module, query, _Behind())
     except InvalidRequest as exc:
         raise NotFound(str(exc)) from exc
     except TransientError as exc:
@@ -125,8 +125,21 @@ def _fetch_on_miss(module: str, query: str) -> str:
     if row.state not in (VersionState.published, *PROVISIONAL):
         status = row.state.value
         raise NotFound(f"{module}@{target.version}: {status}: {row.reason}".rstrip(": "))
-    current_app.extensions["depot.read_ahead"].captured(module, target.version)
     return target.version
+
+
+class _Behind:
+    """The workers' queues, for what follows a captured miss. The queue being away
+    must not cost the client its answer: the version is captured, and the workers'
+    sweep (app.pipeline.requests.redrive_stalled) queues its rest once it is back."""
+
+    def enqueue(self, stage: str, *args: str) -> None:
+        from app.api import dispatcher
+
+        try:
+            dispatcher().enqueue(stage, *args)
+        except RedisError as exc:
+            log.warning("not queued (%s): %s %s", type(exc).__name__, stage, " ".join(args))
 
 
 # States in which another process is still capturing a version.

@@ -59,8 +59,7 @@ def test_a_miss_is_answered_once_captured_and_the_rest_follows(
     queued_settings: Settings, tmp_path: Path
 ) -> None:
     upstream = _sharing_upstream(tmp_path / "upstream")
-    fetching = replace(queued_settings, upstream=upstream.url, gosumdb="off", on_miss="fetch",
-                       read_ahead=0)  # what the miss itself does (read-ahead: below)
+    fetching = replace(queued_settings, upstream=upstream.url, gosumdb="off", on_miss="fetch")
     app = make_app(fetching)
     try:
         client = app.test_client()
@@ -84,61 +83,6 @@ def test_a_miss_is_answered_once_captured_and_the_rest_follows(
         assert _state(app, LEFT, "v1.0.0") == VersionState.published
         assert _state(app, SHARED, "v1.0.0") == VersionState.published
     finally:
-        app.extensions["depot"].db.dispose()
-
-
-def _old(module: FixtureModule) -> FixtureModule:
-    """The same module with `go 1.16`: no graph pruning, the go command loads its
-    requirements' go.mod files and theirs."""
-    files = dict(module.files)
-    files["go.mod"] = files["go.mod"].replace(b"\ngo 1.21\n", b"\ngo 1.16\n")
-    return FixtureModule(module.path, module.version, files)
-
-
-def _wait(app, condition, seconds: float = 60):  # type: ignore[no-untyped-def]
-    deadline = time.monotonic() + seconds
-    while not condition():
-        assert time.monotonic() < deadline, "not within the time"
-        time.sleep(0.1)
-
-
-def test_a_miss_reads_the_requirements_ahead_of_the_client(
-    queued_settings: Settings, tmp_path: Path
-) -> None:
-    """The go command asks for a go.mod, verifies it and only then for its
-    requirements', two at a time: a cold Depot captured each ask in turn (cobra v1.8.1:
-    1.3 s against the upstream's 0.2 s). Captured requirements are read ahead: through
-    versions without graph pruning down the whole graph, as the go command loads it;
-    a pruned version's requirements' own requirements are left alone."""
-    h = "depot.test/ahead"
-    upstream = upstream_of(tmp_path / "upstream", [
-        _old(fixture_module(f"{h}/old/leaf", "v1.0.0")),
-        _old(fixture_module(f"{h}/old/mid", "v1.0.0", {f"{h}/old/leaf": "v1.0.0"})),
-        _old(fixture_module(f"{h}/old/top", "v1.0.0", {f"{h}/old/mid": "v1.0.0"})),
-        fixture_module(f"{h}/new/extra", "v1.0.0"),
-        fixture_module(f"{h}/new/mid", "v1.0.0", {f"{h}/new/extra": "v1.0.0"}),
-        fixture_module(f"{h}/new/top", "v1.0.0", {f"{h}/new/mid": "v1.0.0"}),
-    ])
-    fetching = replace(queued_settings, upstream=upstream.url, gosumdb="off", on_miss="fetch",
-                       read_ahead=2)
-    app = make_app(fetching)
-    ahead = app.extensions["depot.read_ahead"]
-    try:
-        client = app.test_client()
-        for top in ("old", "new"):
-            assert client.get(f"/{h}/{top}/top/@v/v1.0.0.mod").status_code == 200
-        captured = {VersionState.captured, VersionState.processing, VersionState.published}
-        _wait(app, lambda: _state(app, f"{h}/old/leaf", "v1.0.0") in captured
-              and _state(app, f"{h}/new/mid", "v1.0.0") in captured)
-        _wait(app, ahead.idle)
-        assert _state(app, f"{h}/old/mid", "v1.0.0") in captured
-        assert _state(app, f"{h}/new/extra", "v1.0.0") is None  # beyond a pruned module
-        # The client's own asks for them are hits now.
-        for path in (f"{h}/old/mid", f"{h}/old/leaf", f"{h}/new/mid"):
-            resp = client.get(f"/{path}/@v/v1.0.0.zip")
-            assert resp.status_code == 200 and resp.data[:2] == b"PK", path
-    finally:
-        _wait(app, ahead.idle)
         app.extensions["depot"].db.dispose()
 
 

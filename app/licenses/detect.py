@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 
 from licenseclassifier._engine import scan as _scan
 
@@ -115,6 +116,15 @@ def _decode(text: bytes | str) -> str:
     return text.decode("utf-8", "replace")
 
 
+@lru_cache(maxsize=256)
+def _scan_once(body: str):  # type: ignore[no-untyped-def]
+    """The scan of a text, kept per process: many modules carry the very same license
+    file (Apache-2.0's text has no copyright line; golang.org/x shares one BSD file),
+    and a scan takes 25-135 ms of CPU under the GIL, in the threads that answer
+    GOPROXY misses too (cobra v1.8.1 and mousetrap: the same Apache-2.0 text)."""
+    return _scan(body)
+
+
 def warm_up() -> None:
     """Load the classifier's prebuilt license database now (~0.3 s), not in the first
     GOPROXY miss a client waits for."""
@@ -133,7 +143,7 @@ def classify(text: bytes | str) -> list[Match]:
     body = _decode(text)
     if not body.strip() or len(body) > MAX_TEXT_CHARS:
         return []
-    coverage = _scan(body)
+    coverage = _scan_once(body)
     if coverage.percent < MIN_COVERAGE:
         return []
     best: dict[str, Match] = {}

@@ -154,3 +154,15 @@ def test_names_the_gate_reads_include_the_labeled_root_names() -> None:
     """The usual root names really are license files for app.gomod."""
     for name in ("LICENSE", "LICENSE.md", "LICENSE.txt", "COPYING", "UNLICENSE", "LICENSE-MIT"):
         assert is_license_file(name)
+
+
+def test_the_same_text_is_scanned_once_per_process(samples: dict[str, Sample]) -> None:
+    """Many modules ship the very same license file; a scan costs 25-135 ms of CPU
+    under the GIL in the threads that answer GOPROXY misses."""
+    from app.licenses.detect import _scan_once
+
+    data = samples["klauspost-compress__LICENSE"].data
+    first = classify(data)
+    before = _scan_once.cache_info().hits
+    assert classify(data) == first
+    assert _scan_once.cache_info().hits == before + 1

@@ -3,6 +3,7 @@ jobs | reindex | fsck | serve`."""
 
 from __future__ import annotations
 
+import logging
 import os
 import signal
 import subprocess
@@ -245,7 +246,7 @@ def register_commands(app: Flask) -> None:
         the web server (gunicorn, GOPROXY and portal) and pipeline workers; a worker that
         dies is started again, and the web server or Redis dying ends serve with a
         non-zero status (app.lifecycle.Supervisor)."""
-        from app.lifecycle import Supervisor, dies_with
+        from app.lifecycle import Supervisor, dies_with, reap_group
         from app.queue import start_embedded_redis
 
         svc = _services()
@@ -254,7 +255,6 @@ def register_commands(app: Flask) -> None:
         if svc.settings.embedded_redis:
             env["REDIS_URL"] = svc.settings.queue_url
         bin_dir = Path(sys.executable).parent
-        with_me = dies_with(os.getpid())
 
         def web() -> subprocess.Popen:
             # A group of its own: if its master is killed, serve still reaches the
@@ -264,14 +264,18 @@ def register_commands(app: Flask) -> None:
                                     preexec_fn=dies_with(os.getpid(), own_session=True))
 
         def worker() -> subprocess.Popen:
+            # A group of its own too: killed, it leaves its RQ scheduler child (and maybe
+            # a work-horse) behind, which the supervisor then ends (lifecycle.reap_group).
             return subprocess.Popen([sys.executable, "-m", "flask", "--app", "app", "worker"],
-                                    cwd=REPO_ROOT, env=env, preexec_fn=with_me)
+                                    cwd=REPO_ROOT, env=env,
+                                    preexec_fn=dies_with(os.getpid(), own_session=True))
 
         essential: dict[str, Callable[[], subprocess.Popen]] = {"web server": web}
         if redis_proc is not None:
             essential["embedded Redis"] = lambda: redis_proc
         supervisor = Supervisor(essential, [worker] * worker_count,
-                                lambda line: click.echo(line, err=True), time.monotonic)
+                                logging.getLogger("depot.serve").warning, time.monotonic,
+                                reap=reap_group)
         stopping = False
 
         def stop(_signum: int, _frame: object) -> None:

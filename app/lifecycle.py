@@ -52,9 +52,13 @@ class Supervisor:
 
     def __init__(self, essential: dict[str, Callable[[], subprocess.Popen]],
                  workers: list[Callable[[], subprocess.Popen]],
-                 say: Callable[[str], None], clock: Callable[[], float]) -> None:
+                 say: Callable[[str], None], clock: Callable[[], float],
+                 reap: Callable[[subprocess.Popen], None] = lambda proc: None) -> None:
         self._worker_start = workers
         self.say = say
+        # What a dead worker left behind (its RQ scheduler child, a work-horse) goes
+        # before its successor starts: the scheduler held its locks and ran on orphaned.
+        self.reap = reap
         self.clock = clock
         self.essential = {name: start() for name, start in essential.items()}
         self.workers = [start() for start in workers]
@@ -82,6 +86,7 @@ class Supervisor:
                 self.backoff[i] = (min(max(self.backoff[i] * 2, 1.0), self.MAX_BACKOFF)
                                    if quick else 0.0)
                 self.due[i] = now + self.backoff[i]
+                self.reap(proc)
                 self.say(f"serve: worker {i + 1} (pid {proc.pid}) exited with status {code}; "
                          f"starting it again in {self.backoff[i]:.0f} s")
             due = self.due[i]
@@ -90,3 +95,12 @@ class Supervisor:
                     self._worker_start[i](), now, None)
                 self.say(f"serve: worker {i + 1} started again (pid {self.workers[i].pid})")
         return None
+
+
+def reap_group(proc: subprocess.Popen) -> None:
+    """Kill what is left of a dead child's process group (the child led it: started
+    with ``dies_with(…, own_session=True)``)."""
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        pass

@@ -42,3 +42,16 @@ def test_a_dead_worker_is_started_again_and_a_dead_web_server_ends_serve() -> No
     web.code = -9
     assert sup.check() == -9
     assert "the web server" in said[-1]
+
+
+def test_what_a_dead_worker_left_behind_is_reaped_before_its_successor_starts() -> None:
+    """Killed with -9, a worker left its RQ scheduler child running, orphaned, holding
+    the scheduler's locks (an outside trial, 2026-12-04)."""
+    reaped: list[int] = []
+    now = [0.0]
+    sup = Supervisor({"web server": Proc}, [Proc], lambda line: None, lambda: now[0],
+                     reap=lambda proc: reaped.append(proc.pid))
+    dead = sup.workers[0]
+    now[0], dead.code = 100.0, -9
+    sup.check()
+    assert reaped == [dead.pid] and sup.workers[0] is not dead

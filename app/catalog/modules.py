@@ -35,7 +35,7 @@ STATE_LABELS = {
     VersionState.captured: "stored, its dependencies being worked out",
     VersionState.staged: "staged, waiting for validation",
     VersionState.validating: "being validated",
-    VersionState.blocked: "waiting for a dependency",
+    VersionState.blocked: "waiting for its dependencies",
     VersionState.published: "published",
     VersionState.rejected: "rejected",
     VersionState.failed: "failed",

@@ -15,7 +15,15 @@ from sqlalchemy import Select, distinct, func, select
 from sqlalchemy.orm import Session, aliased
 
 from app.gomod import versions
-from app.models import BuildListMember, Module, ModuleVersion, Requirement, VersionState, is_held
+from app.models import (
+    VOUCHABLE,
+    BuildListMember,
+    Module,
+    ModuleVersion,
+    Requirement,
+    VersionState,
+    is_held,
+)
 
 PUBLISHED = ModuleVersion.state == VersionState.published
 
@@ -29,6 +37,9 @@ class Dependency:
     # Why Depot holds this version but does not serve it (its license, a refusal, a
     # failed validation); empty when it is served or Depot never had it.
     held: str = ""
+    # Not published itself yet, but served by exact version as a member of a published
+    # version's build list (app/models.vouched) while its own validation goes on.
+    served: bool = False
 
 
 @dataclass(frozen=True)
@@ -110,14 +121,38 @@ def dependencies(session: Session, version_id: int) -> list[Dependency]:
             .where(PUBLISHED, Module.path.in_({r.path for r in reqs}))
         )
     }
-    held = _held(session, {(r.path, r.required_version) for r in reqs} - published)
+    unpublished = {(r.path, r.required_version) for r in reqs} - published
+    held = _held(session, unpublished)
+    served = _vouched(session, unpublished - set(held))
     found = [
         Dependency(r.path, r.required_version, r.indirect,
                    (r.path, r.required_version) in published,
-                   held.get((r.path, r.required_version), ""))
+                   held.get((r.path, r.required_version), ""),
+                   (r.path, r.required_version) in served)
         for r in reqs
     ]
     return sorted(found, key=lambda d: (d.indirect, d.path))
+
+
+def _vouched(session: Session, keys: set[tuple[str, str]]) -> set[tuple[str, str]]:
+    """Those of ``keys`` Depot stores and serves as members of a published version's
+    build list (app/models.vouched), in one query."""
+    if not keys:
+        return set()
+    publisher = aliased(ModuleVersion)
+    member = aliased(ModuleVersion)
+    rows = session.execute(
+        select(BuildListMember.path, BuildListMember.member_version)
+        .join(publisher, publisher.id == BuildListMember.version_id)
+        .join(Module, Module.path == BuildListMember.path)
+        .join(member, (member.module_id == Module.id)
+              & (member.version == BuildListMember.member_version))
+        .where(publisher.state == VersionState.published,
+               BuildListMember.path.in_({path for path, _ in keys}),
+               member.state.in_(VOUCHABLE), member.redistributable.is_(True))
+        .distinct()
+    ).all()
+    return {(path, version) for path, version in rows} & keys
 
 
 def unserved_members(session: Session, version_id: int) -> list[tuple[str, str, str]]:

@@ -84,6 +84,9 @@ def test_a_request_ends_when_its_version_is_published_and_its_members_are_served
         page = client.get(f"/{DEP}@v1.0.0").get_data(as_text=True)
         assert 'id="served-with"' in page and f"{TOP}@v1.0.0" in page, page
         assert 'id="served-with"' not in client.get(f"/{LONE}@v1.0.0").get_data(as_text=True)
+        # So does TOP's Dependencies tab: served, not "not in Depot".
+        deps = client.get(f"/{TOP}@v1.0.0?tab=dependencies").get_data(as_text=True)
+        assert DEP in deps and "served, validating" in deps and "not in Depot" not in deps
     finally:
         app.extensions["depot"].db.dispose()
 

@@ -361,12 +361,20 @@ def vouched(session: Session, path: str, version: str) -> bool:
     ends when its version is published, not an hour later when the last member of
     members is (k8s.io/client-go's trees, corpus runs of 2026-12-03).
     """
-    return vouched_by(session, path, version) is not None
+    publisher = aliased(ModuleVersion)
+    found = session.scalar(
+        select(BuildListMember.id)
+        .join(publisher, publisher.id == BuildListMember.version_id)
+        .where(BuildListMember.path == path, BuildListMember.member_version == version,
+               publisher.state == VersionState.published)
+        .limit(1))
+    return found is not None
 
 
 def vouched_by(session: Session, path: str, version: str) -> tuple[str, str] | None:
     """(module path, version) of a published version whose build list names
-    ``path@version`` (the first by path), or None: see :func:`vouched`."""
+    ``path@version`` (the first by path), or None: what a page names (:func:`vouched`
+    answers the GOPROXY's yes or no without the sort)."""
     publisher = aliased(ModuleVersion)
     found = session.execute(
         select(Module.path, publisher.version)

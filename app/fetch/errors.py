@@ -58,11 +58,7 @@ _NOT_FOUND = re.compile(
     r"invalid version: unknown|no such file or directory|reading file://",
     re.I,
 )
-# The public proxy's words for a version it withholds, and a network's module proxy's for
-# a host outside its allow-list ("Go module host not permitted"): both are the same
-# answer on every try; tailscale.com v1.66.4 retried on the second for over an hour.
-_WITHHELD = re.compile(r"403 Forbidden.*not (available|permitted)|"
-                       r"module version is not available|module host not permitted", re.I)
+_WITHHELD = re.compile(r"403 Forbidden.*not available|module version is not available", re.I)
 _INVALID = re.compile(
     r"malformed|invalid|does not match|has non-|disallowed|declares its path|"
     r"module path .* mismatch|unzip|zip: not a valid|has unexpected file",

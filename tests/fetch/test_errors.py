@@ -49,10 +49,3 @@ def test_a_version_the_upstream_withholds_is_not_retried() -> None:
     assert error.reason.startswith("the upstream withholds it: go: github.com/micro/")
     assert isinstance(classify("reading https://p/x/@v/list: 403 Forbidden"),
                       TransientFetchError)  # a bare 403 (a rate limit, a proxy) may pass
-    # A network's module proxy refusing a host outside its allow-list (real text; a
-    # member of tailscale.com v1.66.4): the same on every try.
-    refused = classify("go: fybrik.io/crdoc@v0.6.3: reading https://proxy.example/fybrik.io/"
-                       "crdoc/@v/v0.6.3.info: 403 Forbidden\n\tserver response: Go module "
-                       "host not permitted: Go module fetches are limited to the module-host "
-                       "allowlist")
-    assert isinstance(refused, UpstreamWithheld) and refused.permanent

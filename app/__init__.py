@@ -56,6 +56,9 @@ def create_app(settings: Settings | None = None) -> Flask:
     downloads = DownloadCounter(services.db, ziplog=ziplog, on_written=on_written)
     app.extensions["depot.downloads"] = downloads
     app.extensions["depot.published"] = published
+    from app.goproxy.early import EarlyMods
+
+    app.extensions["depot.early"] = EarlyMods(services.store)
     from app.search import open_backend
 
     app.extensions["depot.search"] = open_backend(services)

@@ -183,14 +183,15 @@ def _resolved(services: Services, module: str, query: str) -> str | Outcome:
         shutil.rmtree(workdir, ignore_errors=True)
 
 
-def capture_on_miss(services: Services, module: str, query: str, follow: Dispatcher
-                    ) -> Outcome:
+def capture_on_miss(services: Services, module: str, query: str, follow: Dispatcher,
+                    on_stored: Callable[[], None] | None = None) -> Outcome:
     """What a GOPROXY miss waits for: the asked version captured (downloaded and
     checksum-verified by the go command, stored, through the license gate).
 
     Its build list, dependencies and validation go to ``follow`` (the workers'
     queues), so a client waits about one upstream download, not a whole pipeline.
-    Single flight per version across processes, like :func:`ingest`.
+    Single flight per version across processes, like :func:`ingest`. ``on_stored``:
+    see :meth:`Pipeline.process`.
     """
     validate_wish(module, query)
     version = _resolved(services, module, query)
@@ -200,5 +201,6 @@ def capture_on_miss(services: Services, module: str, query: str, follow: Dispatc
         pipeline = Pipeline(services, follow)
         with services.db.session() as session:
             _row, needs_work = pipeline.ensure_pending(session, module, version)
-        last = pipeline.process(module, version, defer=True) if needs_work else None
+        last = (pipeline.process(module, version, defer=True, on_stored=on_stored)
+                if needs_work else None)
         return _outcome(services, module, version, last)

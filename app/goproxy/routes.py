@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 
 from flask import Blueprint, Response, current_app, redirect, request, send_file
 from redis.exceptions import RedisError
@@ -83,7 +84,8 @@ def published_files() -> PublishedFiles:
     return current_app.extensions["depot.published"]
 
 
-def _fetch_on_miss(module: str, query: str) -> str:
+def _fetch_on_miss(module: str, query: str, on_stored: Callable[[], None] | None = None
+                   ) -> str:
     """Capture the version of a miss (single flight) and return it, now servable.
 
     The client is answered once the version itself is downloaded, verified, stored
@@ -108,7 +110,7 @@ def _fetch_on_miss(module: str, query: str) -> str:
         # Fast, so the go command moves on to its next GOPROXY entry.
         raise NotFound(f"{module}@{query}: not in Depot, and the upstream is not answering")
     try:
-        target = capture_on_miss(svc, module, query, _Behind())
+        target = capture_on_miss(svc, module, query, _Behind(), on_stored)
     except InvalidRequest as exc:
         raise NotFound(str(exc)) from exc
     except TransientError as exc:
@@ -148,12 +150,16 @@ _BEING_CAPTURED = (VersionState.pending, VersionState.fetching, VersionState.pro
 
 def _settled(module: str, version: str) -> ModuleVersion | None:
     """The version's row once no process is capturing it (bounded wait): a client must
-    not get a 404 for a version another worker is a second from storing."""
+    not get a 404 for a version another worker is a second from storing. Looked at
+    often at first: a worker's capture of a member graph loading asks for next ends
+    within a few hundred milliseconds."""
     limit = min(services().settings.fetch_timeout, 120)
     deadline = time.monotonic() + limit
+    delay = 0.02
     row = _state_of(module, version)
     while row is not None and row.state in _BEING_CAPTURED and time.monotonic() < deadline:
-        time.sleep(0.25)
+        time.sleep(delay)
+        delay = min(delay * 1.5, 0.25)
         row = _state_of(module, version)
     return row
 
@@ -195,7 +201,11 @@ def _published(module: str, version: str, kind: str) -> tuple[dict[str, ServedFi
         if files is not None:
             return files, True
     try:
-        _fetch_on_miss(module, version)
+        early = _early_mod(module, version) if kind == "mod" and fetching else None
+        if early is not None:
+            return {"mod": early}, False
+        if kind != "mod" or not fetching:
+            _fetch_on_miss(module, version)
     except Gone:
         held = _held_mod(module, version, kind)
         if held is None:
@@ -207,6 +217,19 @@ def _published(module: str, version: str, kind: str) -> tuple[dict[str, ServedFi
     if files is None:
         raise NotFound(f"{module}@{version}: not available")
     return files, False
+
+
+def _early_mod(module: str, version: str) -> ServedFile | None:
+    """A ``.mod`` miss in fetch mode: its go.mod as soon as the capture has stored it,
+    the capture going on behind (app/goproxy/early.py); None when the capture ended
+    without it (the database then says why)."""
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+
+    def capture(stored: Callable[[], None]) -> None:
+        with app.app_context():
+            _fetch_on_miss(module, version, stored)
+
+    return current_app.extensions["depot.early"].fetch(module, version, capture)
 
 
 def _held_mod(module: str, version: str, kind: str) -> dict[str, ServedFile] | None:

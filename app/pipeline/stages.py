@@ -16,7 +16,7 @@ import json
 import logging
 import shutil
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
@@ -305,12 +305,15 @@ class Pipeline:
 
     # -- processor -----------------------------------------------------------------------
 
-    def process(self, module: str, version: str, defer: bool = False) -> Outcome:
+    def process(self, module: str, version: str, defer: bool = False,
+                on_stored: Callable[[], None] | None = None) -> Outcome:
         """Fetch, store, gate and describe one version; enqueue what its build list lacks.
 
         With ``defer`` it stops once the bytes are stored, checksum-verified and through
         the license gate (``captured``) and queues the rest as a ``complete`` job: a
         GOPROXY miss answers then, with the build list and validation behind it.
+        ``on_stored`` is called once the verified bytes are in the store, before the
+        license gate: a ``.mod`` miss can be answered then (app/goproxy/early.py).
         """
         if not self._claim(module, version, self._sources("process", PROCESSABLE),
                            VersionState.fetching):
@@ -333,6 +336,8 @@ class Pipeline:
             if not outcome.ok:
                 self._finish(module, version, VersionState.failed, outcome.reason)
                 return outcome
+            if on_stored is not None:
+                on_stored()
             self._license_gate(module, version, fetched.zip_path)
         if defer:
             with self.services.db.session() as session:

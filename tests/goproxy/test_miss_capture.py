@@ -5,8 +5,10 @@ modules share a dependency all get their files."""
 
 from __future__ import annotations
 
+import hashlib
 import subprocess
 import sys
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
@@ -18,6 +20,7 @@ from rq import Queue
 from app.config import REPO_ROOT, Settings
 from app.models import VersionState
 from app.pipeline.capture import get_version
+from app.pipeline.stages import Pipeline
 from app.queue import connect, job_id
 from tests.conftest import go_client_env, make_app, run_go, settings_env, start_server
 from tests.fixtures.upstream import (
@@ -66,14 +69,15 @@ def test_a_miss_is_answered_once_captured_and_the_rest_follows(
         resp = client.get(f"/{LEFT}/@v/v1.0.0.mod")
         assert resp.status_code == 200, resp.get_data(as_text=True)
         assert SHARED in resp.get_data(as_text=True)
+        # Another client asking for the same version is served the captured files
+        # (the zip waits for the license gate, which the go.mod did not).
+        again = client.get(f"/{LEFT}/@v/v1.0.0.zip")
+        assert again.status_code == 200 and again.data[:2] == b"PK"
         # Answered from the captured version; its build list is the workers' job.
         assert _state(app, LEFT, "v1.0.0") == VersionState.captured
         assert _state(app, SHARED, "v1.0.0") is None
         process = Queue("process", connection=connect(fetching))
         assert job_id("complete", (LEFT, "v1.0.0")) in process.job_ids
-        # Another client asking for the same version is served the captured files.
-        again = client.get(f"/{LEFT}/@v/v1.0.0.zip")
-        assert again.status_code == 200 and again.data[:2] == b"PK"
         # Not shown as published: only the exact files a client asked for are served.
         page = client.get(f"/api/v1/modules/{LEFT}?version=v1.0.0").get_json()
         assert page["version"]["validated"] is False
@@ -83,6 +87,44 @@ def test_a_miss_is_answered_once_captured_and_the_rest_follows(
         assert _state(app, LEFT, "v1.0.0") == VersionState.published
         assert _state(app, SHARED, "v1.0.0") == VersionState.published
     finally:
+        app.extensions["depot"].db.dispose()
+
+
+def test_a_mod_miss_is_answered_before_the_license_gate(
+    queued_settings: Settings, tmp_path: Path, monkeypatch
+) -> None:
+    """Graph loading waits for each go.mod before asking the next level: a `.mod` miss
+    is answered once the verified go.mod is stored, the gate and rows following in the
+    capture's thread; the `.info` (410 for a held version) still waits for the gate."""
+    upstream = _sharing_upstream(tmp_path / "upstream")
+    fetching = replace(queued_settings, upstream=upstream.url, gosumdb="off", on_miss="fetch")
+    gate_open = threading.Event()
+    gate = Pipeline._license_gate
+
+    def held_gate(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+        assert gate_open.wait(60), "the .mod answer never came"
+        return gate(self, *args, **kwargs)
+
+    monkeypatch.setattr(Pipeline, "_license_gate", held_gate)
+    app = make_app(fetching)
+    try:
+        client = app.test_client()
+        resp = client.get(f"/{LEFT}/@v/v1.0.0.mod")
+        assert resp.status_code == 200, resp.get_data(as_text=True)
+        assert SHARED in resp.get_data(as_text=True)
+        assert resp.headers["ETag"].strip('"') == hashlib.sha256(resp.data).hexdigest()
+        assert _state(app, LEFT, "v1.0.0") == VersionState.processing  # the gate waits
+        with ThreadPoolExecutor(2) as pool:
+            info = pool.submit(client.get, f"/{LEFT}/@v/v1.0.0.info")
+            second = pool.submit(client.get, f"/{LEFT}/@v/v1.0.0.mod")
+            time.sleep(0.5)
+            assert not info.done(), "the .info did not wait for the license gate"
+            gate_open.set()
+            assert info.result(60).status_code == 200
+            assert second.result(60).data == resp.data
+        assert _state(app, LEFT, "v1.0.0") == VersionState.captured
+    finally:
+        gate_open.set()
         app.extensions["depot"].db.dispose()
 
 

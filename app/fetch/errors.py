@@ -40,9 +40,10 @@ class ZipRulesBroken(FetchError):
 
 class UpstreamWithheld(UpstreamNotFound):
     """The upstream will not give the version (the public proxy answers 403 "This module
-    version is not available" for what it withholds, and some networks' proxies for any
-    unknown path, the go command's prefix probes included): not transient, and for Depot
-    the same as not found, so nothing is kept of it (no empty module page)."""
+    version is not available" for what it withholds, and some networks' proxies a bare 403
+    for any path outside their allow-list, the go command's prefix probes included): not
+    transient, and for Depot the same as not found, so nothing is kept of it (no empty
+    module page)."""
 
     kind = "withheld"
 
@@ -58,7 +59,11 @@ _NOT_FOUND = re.compile(
     r"invalid version: unknown|no such file or directory|reading file://",
     re.I,
 )
-_WITHHELD = re.compile(r"403 Forbidden.*not available|module version is not available", re.I)
+# The public proxy's 403 for a version it withholds, and any other 403: a network's module
+# proxy answers hosts outside its allow-list with a bare one, which the go command prints
+# without its body ("reading …/v0.6.3.info: 403 Forbidden"). HTTP says a 403 is not to be
+# repeated as it was (RFC 9110, 15.5.4); tailscale.com v1.66.4 retried on one past its hour.
+_WITHHELD = re.compile(r"403 Forbidden|module version is not available", re.I)
 _INVALID = re.compile(
     r"malformed|invalid|does not match|has non-|disallowed|declares its path|"
     r"module path .* mismatch|unzip|zip: not a valid|has unexpected file",

@@ -47,5 +47,19 @@ def test_a_version_the_upstream_withholds_is_not_retried() -> None:
     assert isinstance(error, UpstreamWithheld) and error.permanent
     assert isinstance(error, UpstreamNotFound), "nothing kept of it, as of a 404"
     assert error.reason.startswith("the upstream withholds it: go: github.com/micro/")
-    assert isinstance(classify("reading https://p/x/@v/list: 403 Forbidden"),
-                      TransientFetchError)  # a bare 403 (a rate limit, a proxy) may pass
+
+
+
+def test_a_bare_403_is_a_refusal_not_a_transient_failure() -> None:
+    """A network's module proxy answers hosts outside its allow-list with a bare 403 that
+    the go command prints without its body (fybrik.io/crdoc v0.6.3, read by the build
+    list of tailscale.com v1.66.4, retried past its hour). HTTP says a 403 is not to be
+    repeated as it was; rate limits are 429, and 5xx stay transient."""
+    error = classify("go: fybrik.io/crdoc@v0.6.3: reading "
+                     "https://proxy.example/fybrik.io/crdoc/@v/v0.6.3.info: 403 Forbidden")
+    assert isinstance(error, UpstreamWithheld) and error.permanent
+    assert "fybrik.io/crdoc@v0.6.3" in error.reason
+    for transient in ("reading https://p/x/@v/v1.0.0.zip: 429 Too Many Requests",
+                      "reading https://p/x/@v/v1.0.0.zip: 503 Service Unavailable",
+                      "reading https://p/x/@v/v1.0.0.zip: 502 Bad Gateway"):
+        assert isinstance(classify(transient), TransientFetchError), transient

@@ -9,7 +9,7 @@ from sqlalchemy import distinct, func, select
 from sqlalchemy.orm import Session
 
 from app.catalog.usage import PUBLISHED, direct_uses
-from app.models import Module, ModuleVersion
+from app.models import Module, ModuleVersion, Request
 
 
 @dataclass(frozen=True)
@@ -55,13 +55,25 @@ def counts_downloads(session: Session) -> int:
 
 
 def recently_published(session: Session, limit: int = 10) -> list[RecentVersion]:
+    """The newest published versions someone asked for (the request button, the API, an
+    ingest, a queued miss), then, if room is left, the newest of the rest.
+
+    Why: a requested version is published with its build list, and the members come
+    out of validation around it; by recency alone cobra v1.8.1 fell off the home page
+    behind its own dependencies, and a big tree's 137 members pushed every request off
+    (an outsider's trial, 2026-12-04)."""
+    columns = (Module.path, ModuleVersion.version, ModuleVersion.published_at)
+    newest = (ModuleVersion.published_at.desc().nulls_last(), ModuleVersion.id.desc())
+    asked = select(Request.id).where(Request.version_id == ModuleVersion.id).exists()
     rows = session.execute(
-        select(Module.path, ModuleVersion.version, ModuleVersion.published_at)
-        .join(Module, Module.id == ModuleVersion.module_id)
-        .where(PUBLISHED)
-        .order_by(ModuleVersion.published_at.desc().nulls_last(), ModuleVersion.id.desc())
-        .limit(limit)
+        select(*columns).join(Module, Module.id == ModuleVersion.module_id)
+        .where(PUBLISHED, asked).order_by(*newest).limit(limit)
     ).all()
+    if len(rows) < limit:
+        rows += session.execute(
+            select(*columns).join(Module, Module.id == ModuleVersion.module_id)
+            .where(PUBLISHED, ~asked).order_by(*newest).limit(limit - len(rows))
+        ).all()
     return [RecentVersion(*row) for row in rows]
 
 

@@ -83,13 +83,16 @@ ORPHANED = {
 }
 
 
-def some_of(keys: list[str], shown: int = 8) -> str:
+def some_of(keys: list[str], shown: int = 8, of: int = 0) -> str:
     """A list of ``module@version`` for a reason people read: the first few, then how
-    many more (viper@v1.19.0's status page listed 96 members it waited for)."""
+    many more (viper@v1.19.0's status page listed 96 members it waited for). ``of``: how
+    many modules its build list has, said with a long list ("needs 278 modules" beside
+    a Dependencies tab of 30 direct requirements read as a contradiction)."""
     if len(keys) <= shown:
         return ", ".join(keys)
-    return (f"{len(keys)} modules: " + ", ".join(keys[:shown])
-            + f" and {len(keys) - shown} more (see its dependencies)")
+    whole = f" of the {of} modules of its build list" if of > len(keys) else ""
+    return (f"{len(keys)}{whole}: " if whole else f"{len(keys)} modules: ") + (
+        ", ".join(keys[:shown]) + f" and {len(keys) - shown} more (see its dependencies)")
 
 
 def _awaited(session: Session, version_ids: list[int]) -> set[int]:
@@ -694,6 +697,7 @@ class Pipeline:
             row = get_version(session, module, version)
             waiting, refused = self._readiness(session, row)
             asked = bool(waiting) and bool(_awaited(session, [row.id]))
+            members = len(row.build_list)
         if refused:
             reason = "dependency refused: " + "; ".join(refused)
             self._finish(module, version, VersionState.validation_failed, reason)
@@ -706,7 +710,8 @@ class Pipeline:
             self._finish(module, version, VersionState.failed, reason)
             return Outcome(module, version, "failed", reason)
         if waiting:
-            self._set(module, version, VersionState.blocked, "blocked: needs " + some_of(waiting))
+            self._set(module, version, VersionState.blocked,
+                      "blocked: needs " + some_of(waiting, of=members))
             if asked and len(waiting) <= SMALL_BUILD_LIST:
                 self._hurry("process", waiting)
             return Outcome(module, version, "blocked", "needs " + ", ".join(waiting))

@@ -361,6 +361,9 @@ def test_a_long_wait_reads_as_a_count_and_the_first_few() -> None:
     text = some_of(keys)
     assert text.startswith("12 modules: depot.test/m0@v1.0.0, ")
     assert "depot.test/m7@v1.0.0 and 4 more" in text and "m8@" not in text
+    # Said against the whole build list, which is bigger than the direct requirements.
+    assert some_of(keys, of=30).startswith(
+        "12 of the 30 modules of its build list: depot.test/m0@v1.0.0, ")
 
 
 def test_a_waiting_request_says_when_its_tree_last_moved(services: Services,

@@ -52,6 +52,14 @@ def flask_cli(settings: Settings, *args: str) -> subprocess.CompletedProcess[str
                           text=True, timeout=600)
 
 
+def _left_mod(client):  # type: ignore[no-untyped-def]
+    """A miss for LEFT's go.mod, answered with it (it requires SHARED)."""
+    resp = client.get(f"/{LEFT}/@v/v1.0.0.mod")
+    assert resp.status_code == 200, resp.get_data(as_text=True)
+    assert SHARED in resp.get_data(as_text=True)
+    return resp
+
+
 def _state(app, module: str, version: str) -> VersionState | None:  # type: ignore[no-untyped-def]
     with app.extensions["depot"].db.session() as session:
         row = get_version(session, module, version)
@@ -66,9 +74,7 @@ def test_a_miss_is_answered_once_captured_and_the_rest_follows(
     app = make_app(fetching)
     try:
         client = app.test_client()
-        resp = client.get(f"/{LEFT}/@v/v1.0.0.mod")
-        assert resp.status_code == 200, resp.get_data(as_text=True)
-        assert SHARED in resp.get_data(as_text=True)
+        _left_mod(client)
         # Another client asking for the same version is served the captured files
         # (the zip waits for the license gate, which the go.mod did not).
         again = client.get(f"/{LEFT}/@v/v1.0.0.zip")
@@ -109,9 +115,7 @@ def test_a_mod_miss_is_answered_before_the_license_gate(
     app = make_app(fetching)
     try:
         client = app.test_client()
-        resp = client.get(f"/{LEFT}/@v/v1.0.0.mod")
-        assert resp.status_code == 200, resp.get_data(as_text=True)
-        assert SHARED in resp.get_data(as_text=True)
+        resp = _left_mod(client)
         assert resp.headers["ETag"].strip('"') == hashlib.sha256(resp.data).hexdigest()
         assert _state(app, LEFT, "v1.0.0") == VersionState.processing  # the gate waits
         with ThreadPoolExecutor(2) as pool:

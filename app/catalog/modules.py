@@ -216,8 +216,21 @@ def module_summary(session: Session, path: str) -> ModuleSummary | None:
 
 
 def default_version(module: ModuleSummary) -> str:
-    """The version an unversioned URL shows: latest published, else the newest known."""
-    return module.latest or module.versions[0].version
+    """The version an unversioned URL shows: the latest published; else the newest on its
+    way; else the newest Depot decided about (refused, with its reason); else the newest.
+
+    Why: a `@latest` probe of tailscale.com left v1.104.7 `failed` (it needs a newer go
+    than Depot's), and that failure headed the module's page above v1.66.4, the version
+    someone had asked for and Depot had refused with a reason (an outside trial)."""
+    if module.latest:
+        return module.latest
+    ended = (VersionState.failed.value, VersionState.validation_failed.value,
+             VersionState.rejected.value)
+    for wanted in (lambda v: v.state not in ended, lambda v: v.state != "failed"):
+        found = next((v.version for v in module.versions if wanted(v)), None)
+        if found:
+            return found
+    return module.versions[0].version
 
 
 def version_detail(

@@ -64,6 +64,8 @@ _NOT_FOUND = re.compile(
 # without its body ("reading …/v0.6.3.info: 403 Forbidden"). HTTP says a 403 is not to be
 # repeated as it was (RFC 9110, 15.5.4); tailscale.com v1.66.4 retried on one past its hour.
 _WITHHELD = re.compile(r"403 Forbidden|module version is not available", re.I)
+# The module@version a go command error is about ("go: M@V: reading …").
+_NAMED = re.compile(r"(\S+@v[^\s:/]+):")
 _INVALID = re.compile(
     r"malformed|invalid|does not match|has non-|disallowed|declares its path|"
     r"module path .* mismatch|unzip|zip: not a valid|has unexpected file",
@@ -95,7 +97,10 @@ def classify(message: str, workdir: Path | None = None) -> FetchError:
     if _CHECKSUM.search(message):
         return ChecksumMismatch(f"checksum mismatch with the checksum database: {text}")
     if _WITHHELD.search(message):
-        return UpstreamWithheld(f"the upstream withholds it: {text}")
+        # Name what is withheld: in a build list's reason "it" read as the version asked.
+        named = _NAMED.search(text)
+        what = named.group(1) if named else "it"
+        return UpstreamWithheld(f"the upstream withholds {what}: {text}")
     if _NOT_FOUND.search(message):
         return UpstreamNotFound(text)
     if _INVALID.search(message):

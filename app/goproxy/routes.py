@@ -118,7 +118,9 @@ def _fetch_on_miss(module: str, query: str, on_stored: Callable[[], None] | None
     if target.status in ("not_found", "failed") and target.version == query == "latest":
         raise NotFound(f"{module}@latest: {target.reason or 'not found upstream'}")
     if target.status == "not_found":
-        raise NotFound(f"{module}@{query}: not found upstream")
+        # A 403 upstream is forgotten like a 404, but the client hears which it was.
+        withheld = target.reason if target.reason.startswith("the upstream withholds") else ""
+        raise NotFound(f"{module}@{query}: {withheld or 'not found upstream'}")
     row = _settled(module, target.version)
     if row is None:
         raise NotFound(f"{module}@{query}: not found upstream")
@@ -376,14 +378,17 @@ def latest(escaped: str) -> Response:
     # no tagged version, and newer upstream versions reach it through @v/list anyway. Only
     # a module Depot has nothing of is fetched (never waiting on the upstream for the rest).
     version = versions.latest(_published_versions(svc, module))
+    why = ""
     if not version and svc.settings.on_miss == "fetch":
         try:
             version = _fetch_on_miss(module, "latest")
-        except NotFound:
-            version = None
+        except NotFound as exc:
+            # Say why the fetch gave nothing (tailscale.com@latest needs a newer go than
+            # Depot's): "no versions" alone hid it.
+            version, why = None, f"; fetching its latest: {exc.reason}"
     if not version:
         count_goproxy("latest", False)
-        raise NotFound(f"{module}: no versions in Depot")
+        raise NotFound(f"{module}: no versions in Depot{why}")
     info = svc.store.read_bytes(module, version, "info")
     resp = Response(info, mimetype=CONTENT_TYPES["info"])
     resp.cache_control.public = True

@@ -182,10 +182,12 @@ def test_rejected_and_failed_versions_show_state_and_reason(catalog: FlaskClient
     body = page(catalog, f"/{REJECTED}@v1.0.0")
     assert "This version is rejected." in body and REJECTED_REASON in body
     failed = page(catalog, f"/{REJECTED}@v1.1.0")
-    assert "This version is failed." in failed and FAILED_REASON in failed
+    assert "This version failed." in failed and FAILED_REASON in failed
     assert "was failed before its files were checked" in panel(failed)
     assert "go get" not in failed
-    unversioned = page(catalog, f"/{REJECTED}")  # nothing published: the newest known
+    # Nothing published: the newest refused with a reason heads it, not the failed v1.1.0.
+    unversioned = page(catalog, f"/{REJECTED}")
+    assert "This version is rejected." in unversioned and REJECTED_REASON in unversioned
     assert "v1.1.0" in unversioned and "Versions (2)" in unversioned
 
 

@@ -12,7 +12,6 @@ import time
 from collections.abc import Callable
 
 from flask import Blueprint, Response, current_app, redirect, request, send_file
-from redis.exceptions import RedisError
 from sqlalchemy import select
 from sqlalchemy.exc import OperationalError
 
@@ -20,6 +19,7 @@ from app.errors import BadRequest, Gone, NotFound, Unavailable
 from app.fetch import upstream
 from app.gomod import paths, versions
 from app.gomod.errors import GoModError
+from app.goproxy.behind import HELD, Behind
 from app.goproxy.published import (
     CONTENT_TYPES,
     PROVISIONAL,
@@ -109,8 +109,9 @@ def _fetch_on_miss(module: str, query: str, on_stored: Callable[[], None] | None
     if upstream.paused(svc.settings):
         # Fast, so the go command moves on to its next GOPROXY entry.
         raise NotFound(f"{module}@{query}: not in Depot, and the upstream is not answering")
+    HELD.miss_started()
     try:
-        target = capture_on_miss(svc, module, query, _Behind(), on_stored)
+        target = capture_on_miss(svc, module, query, Behind(), on_stored)
     except InvalidRequest as exc:
         raise NotFound(str(exc)) from exc
     except TransientError as exc:
@@ -130,20 +131,6 @@ def _fetch_on_miss(module: str, query: str, on_stored: Callable[[], None] | None
         status = row.state.value
         raise NotFound(f"{module}@{target.version}: {status}: {row.reason}".rstrip(": "))
     return target.version
-
-
-class _Behind:
-    """The workers' queues, for what follows a captured miss. The queue being away
-    must not cost the client its answer: the version is captured, and the workers'
-    sweep (app.pipeline.requests.redrive_stalled) queues its rest once it is back."""
-
-    def enqueue(self, stage: str, *args: str) -> None:
-        from app.api import dispatcher
-
-        try:
-            dispatcher().enqueue(stage, *args)
-        except RedisError as exc:
-            log.warning("not queued (%s): %s %s", type(exc).__name__, stage, " ".join(args))
 
 
 # States in which another process is still capturing a version.

@@ -83,6 +83,11 @@ def test_a_miss_is_answered_once_captured_and_the_rest_follows(
         assert _state(app, LEFT, "v1.0.0") == VersionState.captured
         assert _state(app, SHARED, "v1.0.0") is None
         process = Queue("process", connection=connect(fetching))
+        # Queued once the misses pause (app/goproxy/behind.py).
+        deadline = time.monotonic() + 10
+        while (job_id("complete", (LEFT, "v1.0.0")) not in process.job_ids
+               and time.monotonic() < deadline):
+            time.sleep(0.05)
         assert job_id("complete", (LEFT, "v1.0.0")) in process.job_ids
         # Not shown as published: only the exact files a client asked for are served.
         page = client.get(f"/api/v1/modules/{LEFT}?version=v1.0.0").get_json()

@@ -224,9 +224,9 @@ def default_version(module: ModuleSummary) -> str:
     someone had asked for and Depot had refused with a reason (an outside trial)."""
     if module.latest:
         return module.latest
-    ended = (VersionState.failed.value, VersionState.validation_failed.value,
-             VersionState.rejected.value)
-    for wanted in (lambda v: v.state not in ended, lambda v: v.state != "failed"):
+    failed = VersionState.failed.value
+    ended = (failed, VersionState.validation_failed.value, VersionState.rejected.value)
+    for wanted in (lambda v: v.state not in ended, lambda v: v.state != failed):
         found = next((v.version for v in module.versions if wanted(v)), None)
         if found:
             return found

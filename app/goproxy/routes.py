@@ -139,9 +139,9 @@ _BEING_CAPTURED = (VersionState.pending, VersionState.fetching, VersionState.pro
 
 def _settled(module: str, version: str) -> ModuleVersion | None:
     """The version's row once no process is capturing it (bounded wait): a client must
-    not get a 404 for a version another worker is a second from storing. Looked at
-    often at first: a worker's capture of a member graph loading asks for next ends
-    within a few hundred milliseconds."""
+    not get a 404 for a version another worker is a second from storing. Polled often
+    at first: a worker capturing the member that graph loading asks for next is
+    usually done within a few hundred milliseconds."""
     limit = min(services().settings.fetch_timeout, 120)
     deadline = time.monotonic() + limit
     delay = 0.02

@@ -19,7 +19,6 @@ import atexit
 import logging
 import threading
 import time
-from collections.abc import Callable
 from typing import Protocol
 
 from redis.exceptions import RedisError
@@ -47,9 +46,8 @@ class HeldBack:
     """Jobs kept until no miss has started for ``quiet`` seconds (at most ``longest``
     after the first), then queued in the order they came."""
 
-    def __init__(self, quiet: float = QUIET, longest: float = LONGEST,
-                 clock: Callable[[], float] = time.monotonic) -> None:
-        self.quiet, self.longest, self.clock = quiet, longest, clock
+    def __init__(self, quiet: float = QUIET, longest: float = LONGEST) -> None:
+        self.quiet, self.longest = quiet, longest
         self._lock = threading.Lock()
         self._jobs: list[tuple[Queues, str, tuple[str, ...]]] = []
         self._first = 0.0
@@ -58,7 +56,7 @@ class HeldBack:
     def hold(self, queues: Queues, stage: str, args: tuple[str, ...]) -> None:
         with self._lock:
             if not self._jobs:
-                self._first = self.clock()
+                self._first = time.monotonic()
             self._jobs.append((queues, stage, args))
             self._rearm()
 
@@ -85,7 +83,7 @@ class HeldBack:
     def _rearm(self) -> None:
         if self._timer is not None:
             self._timer.cancel()
-        wait = max(0.0, min(self.quiet, self._first + self.longest - self.clock()))
+        wait = max(0.0, min(self.quiet, self._first + self.longest - time.monotonic()))
         self._timer = threading.Timer(wait, self.release)
         self._timer.daemon = True
         self._timer.start()

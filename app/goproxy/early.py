@@ -34,7 +34,6 @@ class _Flight:
         self.ready = threading.Event()  # the go.mod is stored, or the capture ended
         self.mod: ServedFile | None = None
         self.error: BaseException | None = None
-        self.ended = False
 
 
 class EarlyMods:
@@ -76,16 +75,15 @@ class EarlyMods:
         except BaseException as exc:  # handed to the waiters, who raise it
             flight.error = exc
         finally:
-            flight.ended = True
             with self._lock:
                 self._flights.pop(key, None)
             flight.ready.set()
 
     def _read(self, module: str, version: str) -> ServedFile | None:
         """The stored go.mod (the bytes Depot keeps, which a drift never replaces)."""
-        path = self._store.local_path(module, version, "mod")
         try:
             body = self._store.read_bytes(module, version, "mod")
+            path = self._store.local_path(module, version, "mod")
         except Exception:  # noqa: BLE001 - any store trouble: the waiter takes the slow path
             return None
         return ServedFile(hashlib.sha256(body).hexdigest(), len(body), body, path)

@@ -190,10 +190,11 @@ def _published(module: str, version: str, kind: str) -> tuple[dict[str, ServedFi
         if files is not None:
             return files, True
     try:
-        early = _early_mod(module, version) if kind == "mod" and fetching else None
-        if early is not None:
-            return {"mod": early}, False
-        if kind != "mod" or not fetching:
+        if kind == "mod" and fetching:
+            early = _early_mod(module, version)
+            if early is not None:
+                return {"mod": early}, False
+        else:
             _fetch_on_miss(module, version)
     except Gone:
         held = _held_mod(module, version, kind)

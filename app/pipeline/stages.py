@@ -90,9 +90,10 @@ def some_of(keys: list[str], shown: int = 8, of: int = 0) -> str:
     a Dependencies tab of 30 direct requirements read as a contradiction)."""
     if len(keys) <= shown:
         return ", ".join(keys)
-    whole = f" of the {of} modules of its build list" if of > len(keys) else ""
-    return (f"{len(keys)}{whole}: " if whole else f"{len(keys)} modules: ") + (
-        ", ".join(keys[:shown]) + f" and {len(keys) - shown} more (see its dependencies)")
+    counted = (f"{len(keys)} of the {of} modules of its build list" if of > len(keys)
+               else f"{len(keys)} modules")
+    return (f"{counted}: " + ", ".join(keys[:shown])
+            + f" and {len(keys) - shown} more (see its dependencies)")
 
 
 def _awaited(session: Session, version_ids: list[int]) -> set[int]:

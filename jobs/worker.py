@@ -45,6 +45,13 @@ def redrive(connection: Redis) -> int:
     return queued
 
 
+def sync_lists(connection: Redis) -> list[str]:
+    """Rewrite @v/list files a killed publication left behind (app.pipeline.lists)."""
+    from app.pipeline.lists import sync_recent_lists
+
+    return sync_recent_lists(worker_services(), connection)
+
+
 def schedule_drift_sweep(connection: Redis) -> bool:
     """Queue the upstream drift sweep when its interval has run out (one worker of all
     wins the claim: app.drift.sweep.claim_sweep)."""
@@ -61,7 +68,8 @@ def schedule_drift_sweep(connection: Redis) -> bool:
 
 class DepotWorker(Worker):
     """RQ's worker with a short heartbeat lease (RQ's default grace is 60 s), whose
-    maintenance also queues again the work of requests a killed process left behind."""
+    maintenance also queues again the work of requests a killed process left behind
+    and rewrites the @v/list files a killed publication left stale."""
 
     def run_maintenance_tasks(self) -> None:
         super().run_maintenance_tasks()
@@ -71,6 +79,10 @@ class DepotWorker(Worker):
                 redrive(self.connection)
             except Exception:  # maintenance must never stop the worker
                 log.exception("re-queueing stalled requests failed")
+            try:
+                sync_lists(self.connection)
+            except Exception:
+                log.exception("syncing @v/list files failed")
             try:
                 schedule_drift_sweep(self.connection)
             except Exception:

@@ -53,6 +53,7 @@ from app.pipeline.capture import (
     get_version,
     tagged_published,
 )
+from app.pipeline.lists import sync_list
 from app.pipeline.modcache import validation_cache
 from app.services import Services
 from app.store import StoreError
@@ -731,18 +732,12 @@ class Pipeline:
         been killed after publishing it and before writing its @v/list, or before it
         concluded the companions it had claimed into its batch; finish both."""
         if state == VersionState.published:
-            self.sync_list(module)
+            sync_list(self.services, module)
         orphans = self._orphaned_companions(module, version)
         if orphans:
             log.info("taking back %d companions of a dead batch of %s@%s", len(orphans),
                      module, version)
             self._validate_together(orphans)
-
-    def sync_list(self, module: str) -> None:
-        """Make the module's @v/list name exactly its published tagged versions."""
-        listed = tagged_published(self.services, module)
-        if self.services.store.read_list(module) != listed:
-            self.services.store.set_list(module, listed)
 
     def _readiness(self, session: Session, row: ModuleVersion) -> tuple[list[str], list[str]]:
         """(build-list members still missing, members refused) of a version.

@@ -142,6 +142,28 @@ def served_differently(url: str, upstream: Path, targets: list[tuple[str, str]])
     return differ
 
 
+def lists_synced_after_all(settings: Settings, services: Services, deadline: float) -> None:
+    """Wait for the workers' maintenance to have looked at every publication's @v/list
+    (app.pipeline.lists): a kill between a publication and its list write is repaired
+    there, not by the killed job."""
+    from datetime import UTC, datetime
+
+    from redis import Redis
+
+    from app.pipeline.lists import CURSOR
+
+    with services.db.session() as session:
+        last = session.scalar(select(func.max(ModuleVersion.published_at)))
+    last = last if last.tzinfo else last.replace(tzinfo=UTC)
+    redis = Redis.from_url(settings.redis_url)
+    while True:
+        mark = redis.get(CURSOR)
+        if mark and datetime.fromisoformat(mark.decode()) >= last:
+            return
+        assert time.monotonic() < deadline, f"@v/list sync stopped at {mark!r}, last {last}"
+        time.sleep(1)
+
+
 # The line a worker logs when it starts a pipeline job ("Worker …: process: process m v (id)").
 JOB_START = re.compile(r"rq\.worker.*: (?:discovery|process|validate): "
                        r"(?:discover|process|validate) \S+")
@@ -224,6 +246,7 @@ def test_kill_9_workers_and_web_while_ingesting_loses_nothing(
                       f"{published}/{VERSIONS} published")
         poster.join(timeout=60)
         seconds = time.monotonic() - began
+        lists_synced_after_all(settings, services, deadline)
         final = states(services)
         pool.stop()
         worker_logs = pool.logs()

@@ -28,9 +28,12 @@ run: $(VENV)/.installed
 	@echo "Depot on http://$${DEPOT_HOST:-127.0.0.1}:$${DEPOT_PORT:-8080}"
 	exec $(BIN)/flask --app app serve
 
+# Two test processes (pytest-xdist), one per core of the machine the suite is sized for;
+# a file's tests stay in one process. TEST_PROCESSES=0 runs them all in this one.
+TEST_PROCESSES ?= 2
 test: $(VENV)/.installed-dev
 	$(BIN)/ruff check .
-	scripts/with-test-services $(BIN)/python -m pytest $(PYTEST_ARGS)
+	scripts/with-test-services $(BIN)/python -m pytest -n $(TEST_PROCESSES) --dist loadfile $(PYTEST_ARGS)
 
 lint: $(VENV)/.installed-dev
 	$(BIN)/ruff check .

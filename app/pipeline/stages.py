@@ -376,6 +376,8 @@ class Pipeline:
         """The rest of a deferred ``process``: build list, staging, validation queued."""
         if not self._claim(module, version, self._sources("complete", (VersionState.captured,)),
                            VersionState.processing):
+            if self.reclaim:  # killed between staging it and queueing its validation?
+                self._resume_after_process(module, version)
             return Outcome(module, version, "skipped", "not captured")
         return self._describe_graph(module, version, Outcome(module, version, "stored"))
 
@@ -420,8 +422,8 @@ class Pipeline:
         return outcome
 
     def _resume_after_process(self, module: str, version: str) -> None:
-        """A retried process job found its version staged: the dead run may have been
-        killed between staging it and queueing what follows, so queue that again
+        """A retried process or complete job found its version staged: the dead run may
+        have been killed between staging it and queueing what follows, so queue that again
         (validation is queued once per version; a finished one is a no-op)."""
         with self.services.db.session() as session:
             row = get_version(session, module, version)

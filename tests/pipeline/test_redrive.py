@@ -68,14 +68,14 @@ def test_asking_again_for_a_stalled_wish_queues_its_work(services: Services) -> 
 
 def _version(services: Services, path: str, version: str, state: VersionState,
              age: timedelta = timedelta(0), reason: str = "",
-             members: tuple[tuple[str, str], ...] = ()) -> int:
+             members: tuple[tuple[str, str], ...] = (), redistributable: bool = True) -> int:
     from app.models import BuildListMember
     from app.pipeline.capture import get_module
 
     stamp = datetime.now(UTC) - age
     with services.db.session() as session:
         row = ModuleVersion(module_id=get_module(session, path).id, version=version,
-                            state=state, reason=reason, redistributable=True,
+                            state=state, reason=reason, redistributable=redistributable,
                             created_at=stamp, updated_at=stamp)
         session.add(row)
         session.flush()
@@ -132,19 +132,26 @@ def test_the_sweep_moves_versions_whose_job_is_gone(services: Services) -> None:
     _version(services, "depot.test/sweep/gaveup", "v1.0.0", VersionState.failed, old)
     _version(services, "depot.test/sweep/top", "v1.0.0", VersionState.blocked, old,
              members=(("depot.test/sweep/gaveup", "v1.0.0"),))
+    # Staged by a `complete` job killed on its last attempt before it queued validation.
+    _version(services, "depot.test/sweep/staged", "v1.0.0", VersionState.staged, old)
+    # The license gate holds this one: staged is where it stays.
+    _version(services, "depot.test/sweep/held", "v1.0.0", VersionState.staged, old,
+             redistributable=False)
     dispatcher = Dispatcher()
 
-    assert redrive_stalled(services, dispatcher, timedelta(seconds=60)) == 3
+    assert redrive_stalled(services, dispatcher, timedelta(seconds=60)) == 4
     assert sorted(dispatcher.calls) == [
         ("complete", "depot.test/sweep/captured", "v1.0.0"),
         ("process", "depot.test/sweep/member", "v1.0.0"),
+        ("validate", "depot.test/sweep/staged", "v1.0.0"),
         ("validate", "depot.test/sweep/top", "v1.0.0"),
     ]
 
     # While the failed member's retry is due, its dependents wait.
     again = Dispatcher(alive={("process", "depot.test/sweep/gaveup", "v1.0.0"),
                               ("complete", "depot.test/sweep/captured", "v1.0.0"),
-                              ("process", "depot.test/sweep/member", "v1.0.0")})
+                              ("process", "depot.test/sweep/member", "v1.0.0"),
+                              ("validate", "depot.test/sweep/staged", "v1.0.0")})
     assert redrive_stalled(services, again, timedelta(seconds=60)) == 0
 
 

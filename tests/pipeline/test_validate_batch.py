@@ -166,6 +166,13 @@ def test_retry_after_staging_queues_the_validation_the_dead_run_did_not(services
     assert hold.validate == []
     assert Pipeline(services, hold, reclaim=True).process(*C).status == "skipped"
     assert hold.validate == [C]
+    # The same for a `complete` job (the rest of a GOPROXY miss's capture), killed
+    # between staging its version and queueing its validation: its retry queues it.
+    hold = HoldValidations()
+    assert Pipeline(services, hold).complete(*C).status == "skipped"
+    assert hold.validate == []
+    assert Pipeline(services, hold, reclaim=True).complete(*C).status == "skipped"
+    assert hold.validate == [C]
 
 
 def test_a_version_someone_waits_for_takes_companions_from_its_own_tree_only(

@@ -488,6 +488,13 @@ SCHEMAS: dict[str, Any] = {
                                                  "validating", "published", "rejected",
                                                  "failed"]},
             "reason": {"type": "string"},
+            "stopped_at": {"type": "string",
+                           "enum": ["queued", "fetching", "processing", "validating"],
+                           "description": "for a rejected or failed request, the step it "
+                                          "ended at: queued (resolving the query upstream), "
+                                          "fetching (the download and its checks), "
+                                          "processing (the license gate or the build list), "
+                                          "validating (the clean-room consumer)"},
             "created_at": {"type": "string", "format": "date-time"},
             "updated_at": {"type": "string", "format": "date-time",
                            "description": "when the request, its version or a member of "

@@ -189,6 +189,10 @@ def test_rejected_and_failed_versions_show_state_and_reason(catalog: FlaskClient
     unversioned = page(catalog, f"/{REJECTED}")
     assert "This version is rejected." in unversioned and REJECTED_REASON in unversioned
     assert "v1.1.0" in unversioned and "Versions (2)" in unversioned
+    # Only published versions are compared with the upstream: no button that checks none.
+    versions = panel(page(catalog, f"/{REJECTED}?tab=versions"))
+    assert "Check upstream now" not in versions and "this module has none yet" in versions
+    assert "Check upstream now" in panel(page(catalog, "/depot.test/chain/a?tab=versions"))
 
 
 def test_unknown_module_and_version_are_friendly_404s_with_the_request_form(catalog: FlaskClient):

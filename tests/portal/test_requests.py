@@ -142,9 +142,12 @@ def test_settled_requests_stop_polling_and_say_how_they_ended(request_app: Flask
                                   state=VersionState.published))
         session.add(ModuleVersion(module_id=module.id, version="v1.1.0",
                                   state=VersionState.rejected, reason="zip too large"))
+        session.add(ModuleVersion(module_id=module.id, version="v1.2.0",
+                                  state=VersionState.validation_failed,
+                                  reason="only through Depot: …"))
     client = request_app.test_client()
     done = {}
-    for version in ("v1.0.0", "v1.1.0"):
+    for version in ("v1.0.0", "v1.1.0", "v1.2.0"):
         resp = client.post("/request", data={"module": "depot.test/settled", "version": version,
                                              "csrf_token": token(client)}, headers=HTML)
         done[version] = client.get(resp.headers["Location"], headers=HTML).get_data(as_text=True)
@@ -153,6 +156,17 @@ def test_settled_requests_stop_polling_and_say_how_they_ended(request_app: Flask
     assert "every 1s" not in done["v1.0.0"] and "http-equiv" not in done["v1.0.0"]
     assert 'data-state="rejected"' in done["v1.1.0"] and "zip too large" in done["v1.1.0"]
     assert "every 1s" not in done["v1.1.0"]
+    # The step it stopped at is marked (nothing stored: the download; else validation).
+    for version, step in (("v1.1.0", "fetching"), ("v1.2.0", "validating")):
+        marked = re.search(r'<li class="current"\s+aria-current="step">(\w+)', done[version])
+        assert marked and marked.group(1) == step, (version, done[version])
+    api = client.get(f"/api/v1/requests/{_request_id(request_app, 'v1.2.0')}").get_json()
+    assert (api["state"], api["stopped_at"]) == ("failed", "validating")
+
+
+def _request_id(app: Flask, version: str) -> int:
+    with app.extensions["depot"].db.session() as session:
+        return session.scalar(select(Request.id).where(Request.query == version))
 
 
 @LITE

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import click
 from flask import Flask, current_app
+from sqlalchemy.exc import OperationalError
 
 from app import migrate as migrations
 from app.config import REPO_ROOT
@@ -250,6 +251,14 @@ def register_commands(app: Flask) -> None:
         from app.queue import start_embedded_redis
 
         svc = _services()
+        try:
+            migrated = migrations.current(svc.db.engine) is not None
+        except OperationalError as exc:
+            raise click.ClickException(f"the database is not reachable: {exc}") from exc
+        if not migrated:
+            # Else every worker dies on its first query, and is started again, forever.
+            raise click.ClickException("the database has no schema yet: run "
+                                       "`flask --app app migrate` first (`make run` does)")
         redis_proc = start_embedded_redis(svc.settings)
         env = dict(os.environ)
         if svc.settings.embedded_redis:

@@ -164,3 +164,13 @@ def _parent(pid: int) -> int:
     except OSError:
         return -1
     return int(stat.rsplit(")", 1)[1].split()[1])
+
+
+def test_serve_on_a_database_without_schema_says_to_migrate(tmp_path: Path):
+    """Else each worker died on its first query and was started again every 8 s."""
+    env = _env(tmp_path / "data", free_port())
+    done = subprocess.run([sys.executable, "-m", "flask", "--app", "app", "serve"],
+                          cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=60)
+    assert done.returncode != 0
+    assert "no schema yet: run `flask --app app migrate` first" in done.stderr
+    assert _children_of_data_dir(tmp_path / "data") == []  # nothing was started

@@ -356,13 +356,14 @@ def version_status(row: ModuleVersion) -> tuple[str, str]:
     return _STATUS[row.state], row.reason
 
 
-def stopped_at(row: ModuleVersion | None) -> str:
+def stopped_at(row: ModuleVersion | None, query: str) -> str:
     """The step (of the status page's queued, fetching, processing, validating) at which
     a refused or failed request ended, from what its version holds: no version is the
-    upstream's answer to the query, nothing stored is the download, a license verdict
-    against it is the gate, a failed clean room is validation."""
+    upstream's answer to `latest`, or to the download of a version it does not have
+    (such a row is forgotten); nothing stored is the download; a license verdict against
+    it is the gate; a failed clean room is validation."""
     if row is None:
-        return "queued"
+        return "queued" if query == "latest" else "fetching"
     if row.state == VersionState.validation_failed or row.reason.startswith("dependency"):
         return "validating"
     if not row.artifacts:
@@ -393,13 +394,13 @@ def status(services: Services, request_id: int, depot_url: str = "") -> dict | N
             )
             body.update(state=state, reason=req.reason)
             if state in UNSERVED:
-                body["stopped_at"] = stopped_at(None)
+                body["stopped_at"] = stopped_at(None, req.query)
             return body
         row = req.version
         state, reason = version_status(row)
         body.update(version=row.version, state=state, reason=reason)
         if state in UNSERVED:
-            body["stopped_at"] = stopped_at(row)
+            body["stopped_at"] = stopped_at(row, req.query)
         # When anything it waits on last moved: the request's own row changes only when
         # it ends, so a client polling an hour-long tree saw the time it was made.
         moved = [req.updated_at, row.updated_at]

@@ -24,13 +24,35 @@ from app.services import Services
 log = logging.getLogger("depot.jobs")
 
 
-@lru_cache(maxsize=1)
+# The process whose database connections the pool holds (see worker_services).
+_POOL_OWNER: list[int] = []
+
+
 def worker_services() -> Services:
-    """Settings, database and store of this worker, built once per process."""
+    """Settings, database and store of this worker, built once per process.
+
+    A forked job must open its own connections, the parent's staying the parent's: its
+    first call here drops the inherited pool (without closing the parent's sockets).
+    Not in an at-fork hook: a SIGTERM reaching a fresh work-horse during the hook (the
+    worker being stopped) raised inside it, and Python wrote the exception into the
+    JSON log stream."""
+    services = _built_services()
+    if _POOL_OWNER[0] != os.getpid():
+        services.db.engine.dispose(close=False)
+        _POOL_OWNER[0] = os.getpid()
+    return services
+
+
+def forget_worker_services() -> None:
+    """Build them anew on the next call (a test changes the environment between jobs)."""
+    _built_services.cache_clear()
+
+
+@lru_cache(maxsize=1)
+def _built_services() -> Services:
     services = Services.from_settings(Settings.from_env())
     warm_up(services)
-    # A forked job must open its own connections; the parent's stay the parent's.
-    os.register_at_fork(after_in_child=lambda: services.db.engine.dispose(close=False))
+    _POOL_OWNER[:] = [os.getpid()]
     return services
 
 

@@ -34,7 +34,7 @@ def test_an_unexpected_error_on_the_last_attempt_ends_the_version_and_its_reques
     for key, value in settings_env(queued_settings).items():
         monkeypatch.setenv(key, value)
     monkeypatch.setenv("REDIS_URL", queued_settings.redis_url)
-    jobs_pipeline.worker_services.cache_clear()
+    jobs_pipeline.forget_worker_services()
     module, version = "depot.test/chain/c", "v1.0.0"
     done = submit(services, _Nowhere(), module, version, RequestSource.api)
 
@@ -48,7 +48,7 @@ def test_an_unexpected_error_on_the_last_attempt_ends_the_version_and_its_reques
     queue = Queue("process", connection=connection)
     job = queue.enqueue(jobs_pipeline.run_stage, "process", module, version)  # no retries
     SimpleWorker([queue], connection=connection).work(burst=True)
-    jobs_pipeline.worker_services.cache_clear()
+    jobs_pipeline.forget_worker_services()
 
     assert job.get_status(refresh=True) == "failed"
     with services.db.session() as session:
@@ -70,7 +70,7 @@ def _asked_for_top(services: Services, queued_settings: Settings,
     for key, value in settings_env(services.settings).items():
         monkeypatch.setenv(key, value)
     monkeypatch.setenv("REDIS_URL", queued_settings.redis_url)
-    jobs_pipeline.worker_services.cache_clear()
+    jobs_pipeline.forget_worker_services()
     dispatcher = RQDispatcher(services.settings, connect(services.settings))
     done = submit(services, _Nowhere(), top, "v1.0.0", RequestSource.api)
     Pipeline(services, _Nowhere()).discover(str(done.request_id))
@@ -88,7 +88,7 @@ def _stored_then_published(services: Services, dispatcher: RQDispatcher, done: S
     assert Queue(ASKED, connection=connection).job_ids == [job_id("validate", (top, "v1.0.0"))]
     SimpleWorker([Queue(name, connection=connection) for name in QUEUES],
                  connection=connection).work(burst=True)
-    jobs_pipeline.worker_services.cache_clear()
+    jobs_pipeline.forget_worker_services()
     assert status(services, done.request_id)["state"] == "published"
     with services.db.session() as session:
         assert get_version(session, top, "v1.0.0").state == VersionState.published

@@ -53,7 +53,7 @@ def sync_recent_lists(services: Services, connection: Redis,
     rewritten = [module for module in sorted(modules) if sync_list(services, module)]
     for module in rewritten:
         log.warning("%s: @v/list did not name its published versions (a publication "
-                        "was killed before writing it); rewritten", module)
+                    "was killed before writing it); rewritten", module)
     connection.set(CURSOR, until.isoformat())
     return rewritten
 

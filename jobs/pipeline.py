@@ -25,7 +25,7 @@ log = logging.getLogger("depot.jobs")
 
 
 # The process whose database connections the pool holds (see worker_services).
-_POOL_OWNER: list[int] = []
+_pool_owner = 0
 
 
 def worker_services() -> Services:
@@ -36,10 +36,12 @@ def worker_services() -> Services:
     Not in an at-fork hook: a SIGTERM reaching a fresh work-horse during the hook (the
     worker being stopped) raised inside it, and Python wrote the exception into the
     JSON log stream."""
+    global _pool_owner
     services = _built_services()
-    if _POOL_OWNER[0] != os.getpid():
-        services.db.engine.dispose(close=False)
-        _POOL_OWNER[0] = os.getpid()
+    if _pool_owner != os.getpid():
+        if _pool_owner:  # a forked child: the pool's connections are its parent's
+            services.db.engine.dispose(close=False)
+        _pool_owner = os.getpid()
     return services
 
 
@@ -52,7 +54,6 @@ def forget_worker_services() -> None:
 def _built_services() -> Services:
     services = Services.from_settings(Settings.from_env())
     warm_up(services)
-    _POOL_OWNER[:] = [os.getpid()]
     return services
 
 

@@ -17,7 +17,6 @@ from app.models import (
     DriftOutcome,
     Module,
     ModuleVersion,
-    VersionState,
 )
 
 RECENT_CHECKS = 20  # checks per version the API lists
@@ -109,8 +108,6 @@ class ModuleUpstream:
 
     last_checked_at: datetime | None
     drifted: dict[str, datetime]  # version -> latest detection, while not seen undone
-    # Whether it has a published version: only those are compared (drift.sweep.pick).
-    checkable: bool = True
 
 
 def module_upstream(session: Session, module: str) -> ModuleUpstream:
@@ -134,11 +131,7 @@ def module_upstream(session: Session, module: str) -> ModuleUpstream:
     drifted = {v: when for v, when in found
                if not (v in same_since and _naive(same_since[v]) >= _naive(when))}
     last = max((at for _v, at, _o in last_checks), key=_naive, default=None)
-    published = session.scalar(
-        select(ModuleVersion.id).join(Module, Module.id == ModuleVersion.module_id)
-        .where(Module.path == module, ModuleVersion.state == VersionState.published)
-        .limit(1))
-    return ModuleUpstream(last, drifted, published is not None)
+    return ModuleUpstream(last, drifted)
 
 
 def recent_checks(session: Session, version_id: int, limit: int = RECENT_CHECKS

@@ -214,10 +214,10 @@ def _redrive_versions(services: Services, dispatcher: Dispatcher, cutoff: dateti
         work = [(next_work[state], path, version) for path, version, state in session.execute(
             select(Module.path, ModuleVersion.version, ModuleVersion.state)
             .join(ModuleVersion, ModuleVersion.module_id == Module.id)
-            .where(or_(ModuleVersion.state.in_((VersionState.pending, VersionState.captured)),
-                       # a staged version the license gate holds stays where it is
-                       (ModuleVersion.state == VersionState.staged)
-                       & ModuleVersion.redistributable.is_(True)),
+            .where(ModuleVersion.state.in_(list(next_work)),
+                   # a staged version the license gate holds stays where it is
+                   or_(ModuleVersion.state != VersionState.staged,
+                       ModuleVersion.redistributable.is_(True)),
                    ModuleVersion.updated_at < cutoff)
             .order_by(ModuleVersion.id)
             .limit(limit)

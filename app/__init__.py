@@ -59,6 +59,9 @@ def create_app(settings: Settings | None = None) -> Flask:
     from app.goproxy.early import EarlyMods
 
     app.extensions["depot.early"] = EarlyMods(services.store)
+    from app.goproxy.ahead import AheadLoads
+
+    app.extensions["depot.ahead"] = AheadLoads(app, services)
     from app.search import open_backend
 
     app.extensions["depot.search"] = open_backend(services)

@@ -138,6 +138,10 @@ class Settings:
     # Megabytes of module zips a validation module cache may hold before it is emptied
     # (app/pipeline/modcache.py; one cache per concurrent validation).
     validate_cache_mb: int = 2048
+    # Most versions of a build list whose zips a cold `.mod` miss in fetch mode fetches
+    # ahead of the client, in one go command (app/goproxy/ahead.py); 0: no graph is
+    # loaded ahead, every miss is a capture of its own.
+    miss_ahead: int = 64
     # The nginx sidecar's log of zips it served itself (its downloads are counted from it).
     nginx_zip_log: str = ""
     # Flask secret key (sessions, CSRF); unset: one kept in the data dir, shared by the
@@ -227,6 +231,7 @@ class Settings:
             backlog_alert=_int(env, "DEPOT_BACKLOG_ALERT", 0),
             validate_batch=max(1, _int(env, "DEPOT_VALIDATE_BATCH", 16)),
             validate_cache_mb=max(0, _int(env, "DEPOT_VALIDATE_CACHE_MB", 2048)),
+            miss_ahead=max(0, _int(env, "DEPOT_MISS_AHEAD", 64)),
             nginx_zip_log=env.get("DEPOT_NGINX_ZIP_LOG", "").strip(),
             proxy_fix=_int(env, "DEPOT_PROXY_FIX", 0),
             request_limit=_int(env, "DEPOT_REQUEST_LIMIT", 10),

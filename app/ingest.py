@@ -184,20 +184,23 @@ def _resolved(services: Services, module: str, query: str) -> str | Outcome:
 
 
 def capture_on_miss(services: Services, module: str, query: str, follow: Dispatcher,
-                    on_stored: Callable[[], None] | None = None) -> Outcome:
+                    on_stored: Callable[[], None] | None = None,
+                    lock_timeout: float = 900.0) -> Outcome:
     """What a GOPROXY miss waits for: the asked version captured (downloaded and
     checksum-verified by the go command, stored, through the license gate).
 
     Its build list, dependencies and validation go to ``follow`` (the workers'
     queues), so a client waits about one upstream download, not a whole pipeline.
-    Single flight per version across processes, like :func:`ingest`. ``on_stored``:
-    see :meth:`Pipeline.process`.
+    Single flight per version across processes, like :func:`ingest` (LockTimeout
+    when another holds it longer than ``lock_timeout``). ``on_stored``: see
+    :meth:`Pipeline.process`.
     """
     validate_wish(module, query)
     version = _resolved(services, module, query)
     if isinstance(version, Outcome):
         return version
-    with flight_lock(services.lock_dir, services.db.engine, f"ingest:{module}@{version}"):
+    with flight_lock(services.lock_dir, services.db.engine, f"ingest:{module}@{version}",
+                     lock_timeout):
         pipeline = Pipeline(services, follow)
         with services.db.session() as session:
             _row, needs_work = pipeline.ensure_pending(session, module, version)

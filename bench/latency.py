@@ -80,17 +80,20 @@ class Depot:
     data: Path
 
 
-def start_depot(procs: Processes, where: Path) -> Depot:
+def start_depot(procs: Processes, where: Path, settings: dict[str, str] | None = None
+                ) -> Depot:
     """Migrate and serve as `make run` does, on a data dir and port of its own.
 
     Nothing of the caller's DEPOT_*/DATABASE_URL/REDIS_URL leaks in, so the
-    defaults (fetch on a miss, the toolchain's upstream, one worker) hold.
+    defaults (fetch on a miss, the toolchain's upstream, one worker) hold, except the
+    ``settings`` given (the bench's own options).
     """
     where.mkdir(parents=True)
     port = free_port()
     env = {k: v for k, v in os.environ.items()
            if not k.startswith("DEPOT_") and k not in ("DATABASE_URL", "REDIS_URL",
                                                         "ELASTICSEARCH_URL")}
+    env.update(settings or {})
     env.update(DEPOT_DATA_DIR=str(where / "data"), DEPOT_PORT=str(port))
     flask_cli(["migrate"], env)
     log = where / "serve.log"
@@ -230,13 +233,15 @@ class Download:
     tail: str = ""
 
 
-def go_download(go: str, goproxy: str, workdir: Path) -> Download:
-    """`go mod download all` in a new consumer of cobra, with an empty module cache."""
+def go_download(go: str, goproxy: str, workdir: Path,
+                target: tuple[str, str] = COBRA) -> Download:
+    """`go mod download all` in a new consumer of ``target`` (cobra), with an empty
+    module cache."""
     workdir.mkdir(parents=True)
     consumer = workdir / "consumer"
     consumer.mkdir()
     (consumer / "go.mod").write_text(
-        f"module example.com/latency\n\ngo 1.21\n\nrequire {COBRA[0]} {COBRA[1]}\n")
+        f"module example.com/latency\n\ngo 1.21\n\nrequire {target[0]} {target[1]}\n")
     home = workdir / "home"
     (home / ".config" / "go" / "telemetry").mkdir(parents=True)
     (home / ".config" / "go" / "telemetry" / "mode").write_text("off\n")
@@ -304,19 +309,19 @@ def run_cold(args: argparse.Namespace, tmp: Path, procs: Processes, go: str,
     for n in range(1, args.rounds + 1):
         where = tmp / f"cold-{n}"
         say(f"cold miss, round {n}: the upstream directly ({upstream})")
-        direct = go_download(go, upstream, where / "client-upstream")
+        direct = go_download(go, upstream, where / "client-upstream", args.target)
         say(f"  {direct.seconds:.1f} s{'' if direct.ok else ' FAILED'}")
-        depot = start_depot(procs, where / "depot")
+        depot = start_depot(procs, where / "depot", args.depot_settings)
         try:
             say(f"cold miss, round {n}: a fresh Depot at {depot.base}")
-            cold = go_download(go, depot.base, where / "client-cold")
+            cold = go_download(go, depot.base, where / "client-cold", args.target)
             say(f"  {cold.seconds:.1f} s{'' if cold.ok else ' FAILED: ' + cold.tail}, "
                 f"{len(cold.members)} modules; waiting for the worker to publish them")
             after, states = wait_published(depot.base, cold.members or direct.members,
                                            args.publish_cap)
             say(f"  published {after:.1f} s after the client" if after is not None
                 else f"  not all published: {states}")
-            warm = go_download(go, depot.base, where / "client-warm")
+            warm = go_download(go, depot.base, where / "client-warm", args.target)
             say(f"  warm Depot: {warm.seconds:.1f} s{'' if warm.ok else ' FAILED'}")
         finally:
             trouble = stop_depot(procs, depot, args.keep)
@@ -475,9 +480,11 @@ def verdict(value: float | None, goal: float) -> str:
     return "meets" if value <= goal else "**misses**"
 
 
-def report_cold(rounds: list[ColdRound], upstream: str) -> None:
-    print("### 1. Cold miss: `go mod download all` of a consumer of cobra v1.8.1\n")
-    print(f"A new consumer module (go.mod: `go 1.21`, `require {COBRA[0]} {COBRA[1]}`), "
+def report_cold(rounds: list[ColdRound], upstream: str, target: tuple[str, str],
+                settings: dict[str, str]) -> None:
+    print(f"### 1. Cold miss: `go mod download all` of a consumer of {target[0]} {target[1]}"
+          f"{''.join(f', {k}={v}' for k, v in settings.items())}\n")
+    print(f"A new consumer module (go.mod: `go 1.21`, `require {target[0]} {target[1]}`), "
           "GOFLAGS=-mod=mod, GOTOOLCHAIN=local, an empty GOMODCACHE, the checksum database "
           "on; GOPROXY is a fresh Depot alone (cold), the upstream alone "
           f"(`{upstream}`), then the same Depot again once its worker had published "
@@ -622,7 +629,7 @@ def run(args: argparse.Namespace, tmp: Path, procs: Processes) -> None:
     trouble: list[tuple[str, list[str]]] = []
     if "cold" in only:
         cold = run_cold(args, tmp, procs, go, upstream)
-        report_cold(cold, upstream)
+        report_cold(cold, upstream, args.target, args.depot_settings)
         trouble += [(f"cold round {n}", r.trouble) for n, r in enumerate(cold, 1)]
         sys.stdout.flush()
     if "request" in only:
@@ -659,8 +666,18 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--search-cap", type=float, default=30,
                         help="seconds a requested round waits after the end for the search")
     parser.add_argument("--keep", action="store_true", help="keep the temp dir and data dirs")
+    parser.add_argument("--module", default="@".join(COBRA),
+                        help="MODULE@VERSION the cold round's consumer requires")
+    parser.add_argument("--miss-ahead", type=int, default=None,
+                        help="DEPOT_MISS_AHEAD for the Depots started (default: Depot's)")
     args = parser.parse_args(argv)
     args.argv = list(sys.argv[1:] if argv is None else argv)
+    module, _, version = args.module.partition("@")
+    if not module or not version:
+        parser.error("--module: MODULE@VERSION")
+    args.target = (module, version)
+    args.depot_settings = ({} if args.miss_ahead is None
+                           else {"DEPOT_MISS_AHEAD": str(args.miss_ahead)})
     unknown = set(args.only.split(",")) - {"cold", "request", "load"}
     if unknown:
         parser.error(f"--only: unknown {', '.join(sorted(unknown))}")

@@ -8,7 +8,10 @@ says why not.
 
 from __future__ import annotations
 
+import errno
 import json
+import os
+import shutil
 import tempfile
 from dataclasses import dataclass
 from datetime import datetime
@@ -119,6 +122,31 @@ def describe(settings: Settings, entry: dict) -> Fetched:
         facts=facts,
         report=report,
     )
+
+
+def from_entry(settings: Settings, workdir: Path, entry: dict) -> Fetched | Failed:
+    """A version another go command of this host already downloaded and verified
+    (app/fetch/ahead.py), checked and described as :func:`download` would.
+
+    Its files are linked into ``workdir`` first, so the load that fetched them may end
+    and remove its folder meanwhile. OSError when they are gone already."""
+    own = dict(entry)
+    folder = workdir / "ahead"
+    folder.mkdir(parents=True, exist_ok=True)
+    for key in ("Zip", "GoMod", "Info"):
+        src = Path(entry[key])
+        dest = folder / f"{key.lower()}{src.suffix}"
+        try:
+            os.link(src, dest)
+        except OSError as exc:
+            if exc.errno != errno.EXDEV:
+                raise
+            shutil.copyfile(src, dest)
+        own[key] = str(dest)
+    try:
+        return describe(settings, own)
+    except FetchError as exc:
+        return Failed(entry["Path"], entry["Version"], exc)
 
 
 def go_directive(settings: Settings, workdir: Path) -> str:

@@ -191,6 +191,12 @@ def _published(module: str, version: str, kind: str) -> tuple[dict[str, ServedFi
             return files, True
     try:
         if kind == "mod" and fetching:
+            ahead = None
+            if not upstream.paused(services().settings):
+                HELD.miss_started()
+                ahead = current_app.extensions["depot.ahead"].mod(module, version)
+            if ahead is not None:
+                return {"mod": ahead}, False
             early = _early_mod(module, version)
             if early is not None:
                 return {"mod": early}, False

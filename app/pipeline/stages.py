@@ -26,7 +26,8 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, aliased
 
-from app.fetch.download import Failed, download, module_of_package, resolve
+from app.fetch import ahead
+from app.fetch.download import Failed, Fetched, download, from_entry, module_of_package, resolve
 from app.fetch.errors import ChecksumMismatch, FetchError, UpstreamNotFound
 from app.gomod import zipcheck
 from app.licenses import allow_list_from_env, evaluate
@@ -59,6 +60,10 @@ from app.services import Services
 from app.store import StoreError
 
 log = logging.getLogger("depot.pipeline")
+
+# Seconds a capture waits for a graph load ahead that is fetching its version's zip
+# (app/fetch/ahead.py) before downloading it itself.
+AHEAD_WAIT = 30.0
 
 # States in which a version's bytes are in the store (the validator's staging view).
 STORED = frozenset(
@@ -326,7 +331,8 @@ class Pipeline:
                 self._resume_after_process(module, version)
             return Outcome(module, version, "skipped", "not waiting for processing")
         with self._workdir("process-") as workdir:
-            fetched = download(self.settings, workdir, module, version)
+            fetched = (self._downloaded_ahead(workdir, module, version)
+                       or download(self.settings, workdir, module, version))
             if isinstance(fetched, Failed):
                 return self._fetch_failed(module, version, fetched.error)
             try:
@@ -351,6 +357,19 @@ class Pipeline:
             self._unblock(module, version)  # stored is all its dependents' validation needs
             return outcome
         return self._describe_graph(module, version, outcome)
+
+    def _downloaded_ahead(self, workdir: Path, module: str, version: str
+                          ) -> Fetched | Failed | None:
+        """The version as a graph load ahead of a client downloaded it (one go command
+        for a whole build list: app/fetch/ahead.py), waiting while such a load on this
+        host is still fetching it; None when none has it."""
+        entry = ahead.find_entry(self.settings, module, version, AHEAD_WAIT)
+        if entry is None:
+            return None
+        try:
+            return from_entry(self.settings, workdir, entry)
+        except OSError:
+            return None  # the load ended meanwhile: download it ourselves
 
     def process_queued(self, module: str, version: str) -> Outcome:
         """A ``process`` job taken from a queue. A version someone waits for (its own open

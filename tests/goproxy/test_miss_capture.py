@@ -32,6 +32,7 @@ from tests.fixtures.upstream import (
     module_files,
     upstream_of,
 )
+from tests.goproxy.test_ahead import loads_ended
 
 SHARED = "depot.test/sharing/common"
 LEFT = "depot.test/sharing/left"
@@ -60,6 +61,9 @@ def _left_mod(client):  # type: ignore[no-untyped-def]
     return resp
 
 
+CAPTURING = (VersionState.pending, VersionState.fetching, VersionState.processing)
+
+
 def _state(app, module: str, version: str) -> VersionState | None:  # type: ignore[no-untyped-def]
     with app.extensions["depot"].db.session() as session:
         row = get_version(session, module, version)
@@ -79,9 +83,13 @@ def test_a_miss_is_answered_once_captured_and_the_rest_follows(
         # (the zip waits for the license gate, which the go.mod did not).
         again = client.get(f"/{LEFT}/@v/v1.0.0.zip")
         assert again.status_code == 200 and again.data[:2] == b"PK"
-        # Answered from the captured version; its build list is the workers' job.
+        # Answered from the captured version; its build list is the workers' job. The
+        # member's zip was fetched with the graph ahead of the client (app/goproxy/
+        # ahead.py) and is captured in this process too, never published here.
         assert _state(app, LEFT, "v1.0.0") == VersionState.captured
-        assert _state(app, SHARED, "v1.0.0") is None
+        assert _state(app, SHARED, "v1.0.0") in (None, *CAPTURING, VersionState.captured)
+        loads_ended(fetching)
+        assert _state(app, SHARED, "v1.0.0") == VersionState.captured
         process = Queue("process", connection=connect(fetching))
         # Queued once the misses pause (app/goproxy/behind.py).
         deadline = time.monotonic() + 10
@@ -122,7 +130,7 @@ def test_a_mod_miss_is_answered_before_the_license_gate(
         client = app.test_client()
         resp = _left_mod(client)
         assert resp.headers["ETag"].strip('"') == hashlib.sha256(resp.data).hexdigest()
-        assert _state(app, LEFT, "v1.0.0") == VersionState.processing  # the gate waits
+        assert _state(app, LEFT, "v1.0.0") in (None, *CAPTURING)  # the gate waits
         with ThreadPoolExecutor(2) as pool:
             info = pool.submit(client.get, f"/{LEFT}/@v/v1.0.0.info")
             second = pool.submit(client.get, f"/{LEFT}/@v/v1.0.0.mod")

@@ -1,0 +1,354 @@
+"""A version's whole module graph, and its build list's zips, fetched in one go ahead
+of the client walking it.
+
+Why: graph loading asks for one level of go.mod files, waits, then asks the next (the
+go command loads at most GOMAXPROCS at a time), and every cold ``.mod`` miss used to
+be a capture of its own: a go command per version (70 ms here) plus its rows, so a
+cold `go mod download all` of cobra v1.8.1 cost seven captures in a row, 0.8-1.2 s
+against the upstream's 0.2 s. One `go list -m all` in a consumer of the first version
+asked loads the same graph in about the time of one capture (the go command fetches
+a level in parallel and checks every go.mod against the checksum database before it
+writes it to its cache), and one `go mod download -json all` then fetches every zip
+of the build list in one process: 0.1 s of CPU for cobra's seven, where seven go
+commands took 0.4 s.
+
+This module is the files of such a load, on disk so that every process of the host
+sees them: ``<root>/<name>/`` holds the consumer, the load's module cache and, once
+known, ``graph.txt`` (the build list) and ``entries.json`` (what `go mod download`
+said of each zip). The load holds an flock on ``owner.lock`` for its whole life; the
+OS drops it with a killed process, and such a folder is then only litter.
+
+Nothing here is trusted more than a capture's own download: the same go command, the
+same GOPROXY and GOSUMDB, the same checks (app/fetch/download.describe) follow.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+import shutil
+import signal
+import subprocess
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from app.config import Settings
+from app.fetch.download import go_directive, write_consumer
+from app.fetch.gotool import GoTimeout, isolated_env, parse_json_stream, run_go
+from app.gomod.errors import GoModError
+from app.gomod.paths import escape_path, escape_version
+
+# How often a waiter looks again at a load's files.
+POLL = 0.01
+# A folder whose owner is gone is removed once it is this old (its owner may still be
+# taking the lock of a folder it has just made).
+LITTER_AGE = 60.0
+
+
+def loads_root(settings: Settings) -> Path:
+    return settings.data_dir / "cache" / "ahead"
+
+
+@dataclass(frozen=True)
+class Load:
+    """One load's folder."""
+
+    folder: Path
+
+    @property
+    def modcache(self) -> Path:
+        return self.folder / "modcache"
+
+    @property
+    def workdir(self) -> Path:
+        return self.folder / "work"
+
+    def cached_mod(self, module: str, version: str) -> Path | None:
+        """The go.mod the load's go command verified and kept, if it read it. The go
+        command writes it (an atomic rename) only after checking it against go.sum or
+        the checksum database."""
+        try:
+            found = (self.modcache / "cache" / "download" / escape_path(module) / "@v"
+                     / f"{escape_version(version)}.mod")
+        except GoModError:
+            return None
+        return found if found.is_file() else None
+
+    def mentions(self, module: str, version: str, read: set[Path]) -> bool:
+        """Whether a go.mod the load has read so far (or its consumer's) requires
+        module@version: a client walking the same graph asks for it next. Files named
+        in ``read`` were looked at before (a go.mod in the cache never changes) and
+        are skipped; those looked at now are added."""
+        needle = f"{module} {version}".encode()
+        candidates = [self.workdir / "consumer" / "go.mod"]
+        download = self.modcache / "cache" / "download"
+        if download.is_dir():
+            candidates += download.rglob("*.mod")
+        for path in candidates:
+            if path in read:
+                continue
+            try:
+                if needle in path.read_bytes():
+                    return True
+            except OSError:
+                continue
+            read.add(path)
+        return False
+
+    @property
+    def graph_done(self) -> bool:
+        """The graph is loaded, or the load is over (its folder gone)."""
+        return (self.folder / "graph.done").exists() or not self.folder.exists()
+
+    @property
+    def zips_done(self) -> bool:
+        return (self.folder / "zips.done").exists() or not self.folder.exists()
+
+    def build_list(self) -> set[tuple[str, str]]:
+        """The versions the graph selected ({} before the graph is loaded, or when
+        loading it failed)."""
+        try:
+            lines = (self.folder / "graph.txt").read_text().splitlines()
+        except OSError:
+            return set()
+        return {tuple(line.split(" ", 1)) for line in lines if " " in line}  # type: ignore[misc]
+
+    def entries(self) -> dict[tuple[str, str], dict]:
+        """`go mod download -json` entries of the zips fetched, by (module, version)."""
+        try:
+            listed = json.loads((self.folder / "entries.json").read_text())
+        except (OSError, ValueError):
+            return {}
+        return {(e["Path"], e["Version"]): e for e in listed
+                if isinstance(e, dict) and e.get("Path") and e.get("Version")}
+
+
+def _owned(folder: Path) -> bool:
+    """Whether some process still holds the folder's owner lock."""
+    try:
+        fd = os.open(folder / "owner.lock", os.O_RDONLY)
+    except OSError:
+        return False
+    try:
+        fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return True
+    finally:
+        os.close(fd)
+    return False
+
+
+def active_loads(settings: Settings) -> list[Load]:
+    """The loads running on this host now; litter of dead owners is swept on the way."""
+    root = loads_root(settings)
+    try:
+        names = os.listdir(root)
+    except OSError:
+        return []
+    for name in [n for n in names if n.startswith(".")]:
+        _sweep(root / name)  # a half-made or half-removed folder of a killed process
+    names = [n for n in names if not n.startswith(".")]
+    found = []
+    for name in names:
+        folder = root / name
+        if _owned(folder):
+            found.append(Load(folder))
+        else:
+            _sweep(folder)
+    return found
+
+
+def _sweep(folder: Path) -> None:
+    """Remove a folder no owner holds once it is old enough not to be a new one."""
+    try:
+        if time.time() - folder.stat().st_mtime > LITTER_AGE and not _owned(folder):
+            shutil.rmtree(folder, ignore_errors=True)
+    except OSError:
+        pass
+
+
+def _wait(look: Callable[[], object], still_coming: Callable[[], bool],
+          timeout: float) -> object:
+    """``look()`` once it answers, or None when nothing more is coming or in time."""
+    deadline = time.monotonic() + timeout
+    while True:
+        found = look()
+        if found is not None:
+            return found
+        if not still_coming() or time.monotonic() >= deadline:
+            return None
+        time.sleep(POLL)
+
+
+def find_mod(settings: Settings, module: str, version: str, timeout: float,
+             also: Load | None = None) -> Path | None:
+    """A go.mod some load on this host verified for module@version, waiting while a
+    load that reads it is still loading its graph; None when no load has or will have
+    it. ``also``: a load of the caller's own, waited for even before it mentions it."""
+
+    def loads() -> list[Load]:
+        found = active_loads(settings)
+        if also is not None and also not in found:
+            found.append(also)
+        return found
+
+    def look() -> Path | None:
+        for load in loads():
+            hit = load.cached_mod(module, version)
+            if hit is not None:
+                return hit
+        return None
+
+    read: dict[Path, set[Path]] = {}
+
+    def coming() -> bool:
+        return any(not load.graph_done and (
+            load == also or load.mentions(module, version, read.setdefault(load.folder, set())))
+            for load in loads())
+
+    return _wait(look, coming, timeout)  # type: ignore[return-value]
+
+
+def find_entry(settings: Settings, module: str, version: str, timeout: float
+               ) -> dict | None:
+    """The `go mod download -json` entry of module@version's zip from a load on this
+    host, waiting while a load whose build list holds it is still downloading; None
+    when no load has or will have it."""
+
+    def look() -> dict | None:
+        for load in active_loads(settings):
+            entry = load.entries().get((module, version))
+            if entry is not None:
+                return entry
+        return None
+
+    read: dict[Path, set[Path]] = {}
+
+    def coming(load: Load) -> bool:
+        if load.zips_done:
+            return False
+        if load.graph_done:
+            return (module, version) in load.build_list()
+        return (load.cached_mod(module, version) is not None
+                or load.mentions(module, version, read.setdefault(load.folder, set())))
+
+    return _wait(look, lambda: any(coming(load) for load in active_loads(settings)),
+                 timeout)  # type: ignore[return-value]
+
+
+class Loading:
+    """A load this process owns: its folder, locked until :meth:`close`."""
+
+    def __init__(self, settings: Settings, name: str) -> None:
+        root = loads_root(settings)
+        root.mkdir(parents=True, exist_ok=True)
+        # Made and locked under a hidden name, then renamed: no other process ever
+        # sees it unlocked and sweeps it.
+        hidden = root / f".{name}"
+        hidden.mkdir()
+        self._fd = os.open(hidden / "owner.lock", os.O_RDWR | os.O_CREAT, 0o600)
+        fcntl.flock(self._fd, fcntl.LOCK_EX)
+        os.rename(hidden, root / name)
+        self.load = Load(root / name)
+        self.settings = settings
+
+    def run(self, module: str, version: str, zips_max: int) -> tuple[list[dict], str]:
+        """Load the graph of a consumer of module@version and download its build list's
+        zips, in one go command; a graph of more than ``zips_max`` versions is only
+        loaded (the download is stopped once it reads that many go.mod files). The
+        entries, and why not all of it when something failed ("" when nothing did)."""
+        settings, load = self.settings, self.load
+        load.workdir.mkdir()
+        env = isolated_env(load.workdir, settings.upstream, settings.gosumdb,
+                           settings.checksum_tiles, modcache=load.modcache)
+        consumer = write_consumer(load.workdir, module, version,
+                                  go_directive(settings, load.workdir), [])
+        entries, problem = self._download_all(env, consumer, zips_max)
+        if entries and not problem:
+            selected = [f"{e['Path']} {e['Version']}" for e in entries]
+        else:
+            # Stopped, or something failed: the graph alone, from what is cached.
+            selected, problem = self._list_all(env, consumer, problem)
+        _write(load.folder / "graph.txt", "".join(f"{line}\n" for line in selected))
+        (load.folder / "graph.done").touch()
+        _write(load.folder / "entries.json", json.dumps(entries))
+        (load.folder / "zips.done").touch()
+        return entries, problem
+
+    def _download_all(self, env: dict[str, str], consumer: Path, zips_max: int
+                      ) -> tuple[list[dict], str]:
+        """`go mod download -json all`, stopped when the graph grows past ``zips_max``."""
+        out, err = self.load.folder / "download.json", self.load.folder / "download.err"
+        with out.open("wb") as stdout, err.open("wb") as stderr:
+            proc = subprocess.Popen([self.settings.go_bin, "mod", "download", "-json", "all"],
+                                    cwd=consumer, env=env, stdout=stdout, stderr=stderr,
+                                    start_new_session=True)
+        deadline = time.monotonic() + self.settings.fetch_timeout
+        stopped = ""
+        while proc.poll() is None:
+            if time.monotonic() > deadline:
+                stopped = f"go mod download took longer than {self.settings.fetch_timeout}s"
+            elif _count_mods(self.load.modcache) > zips_max:
+                stopped = f"more than {zips_max} modules: the graph only"
+            if stopped:
+                os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait()
+                return [], stopped
+            time.sleep(POLL * 2)
+        try:
+            entries = parse_json_stream(out.read_text(errors="replace"))
+        except ValueError:
+            entries = []
+        good = [e for e in entries if e.get("Zip") and not e.get("Error")]
+        if proc.returncode != 0:
+            return good, err.read_text(errors="replace").strip() or "go mod download failed"
+        return good, ""
+
+    def _list_all(self, env: dict[str, str], consumer: Path, problem: str
+                  ) -> tuple[list[str], str]:
+        """The build list by `go list -m all`, and what went wrong on the way."""
+        try:
+            listed = run_go(self.settings.go_bin,
+                            ["list", "-m", "-f", "{{.Path}} {{.Version}}", "all"], env,
+                            consumer, self.settings.fetch_timeout)
+        except GoTimeout as exc:
+            return [], problem or str(exc)
+        if listed.returncode != 0:
+            return [], problem or listed.stderr.strip() or "go list failed"
+        # The first line is the consumer itself, which has no version.
+        return [line for line in listed.stdout.splitlines()[1:]
+                if len(line.split()) == 2], problem
+
+    def close(self) -> None:
+        """Let go of the folder and have it removed.
+
+        By an `rm -rf` of its own, waited for off the interpreter's lock: the load's
+        module cache holds every zip of the build list unpacked (thousands of files),
+        and removing them in Python took a tenth of the web process's CPU during a
+        cold walk, beside the client's misses."""
+        trash = self.load.folder.with_name(f".gone-{self.load.folder.name}")
+        try:
+            os.rename(self.load.folder, trash)
+        except OSError:
+            trash = self.load.folder
+        os.close(self._fd)
+        try:
+            subprocess.run(["rm", "-rf", "--", str(trash)], check=False, timeout=600)
+        except (OSError, subprocess.TimeoutExpired):
+            shutil.rmtree(trash, ignore_errors=True)
+
+
+def _count_mods(modcache: Path) -> int:
+    """How many go.mod files a load's go command has verified so far."""
+    return sum(sum(1 for name in files if name.endswith(".mod"))
+               for _dir, _subdirs, files in os.walk(modcache / "cache" / "download"))
+
+
+def _write(path: Path, text: str) -> None:
+    """Written whole or not at all: readers in other processes poll for it."""
+    part = path.with_name(f".{path.name}.part")
+    part.write_text(text)
+    os.replace(part, path)

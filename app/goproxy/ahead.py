@@ -1,0 +1,130 @@
+"""Cold ``.mod`` misses answered from a graph loaded ahead of the client.
+
+The first cold ``.mod`` miss of a walk starts one load of its version's graph and
+build-list zips (app/fetch/ahead.py) in a thread of this process and is answered
+with the go.mod that load verified; the client's next levels find theirs in the same
+load (any web process of the host looks), so a walk costs about one go command
+instead of one capture per version. The thread then captures every version of the
+build list from the zips the load fetched (the usual capture: stored, described,
+through the license gate), while the client is still asking for go.mod files; a
+client's ``.info``/``.zip`` miss for one of them takes the same prefetched zip
+(Pipeline.process) or waits for the capture already running (its flight lock).
+
+A go.mod answered this way is kept first as a graph file (app/models.GraphMod), so
+it is served the same bytes from the store ever after, whatever becomes of the
+version's own capture.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import threading
+from itertools import count
+from pathlib import Path
+
+from flask import Flask
+
+from app.fetch import ahead
+from app.fetch.download import go_directive
+from app.goproxy.behind import Behind
+from app.goproxy.published import ServedFile
+from app.ingest import capture_on_miss
+from app.locks import LockTimeout
+from app.pipeline.capture import capture_graph_mods
+from app.services import Services
+
+log = logging.getLogger("depot.goproxy")
+
+# Seconds a miss waits for a load's graph (its own, or one that reads its go.mod).
+WAIT = 20.0
+# Loads one process runs at once; a cold miss beyond them is a capture of its own.
+MOST_LOADS = 2
+
+
+class AheadLoads:
+    """The graph loads this process runs for cold ``.mod`` misses."""
+
+    def __init__(self, app: Flask, services: Services) -> None:
+        self._app = app
+        self._services = services
+        self._lock = threading.Lock()
+        self._running: dict[tuple[str, str], ahead.Load] = {}
+        self._names = count(1)
+        if services.settings.on_miss == "fetch" and services.settings.miss_ahead > 0:
+            try:  # asked once per process; not in the first miss a client waits for
+                go_directive(services.settings, services.work_dir)
+            except Exception:  # noqa: BLE001 - a missing toolchain says so at the miss
+                pass
+
+    def mod(self, module: str, version: str) -> ServedFile | None:
+        """module@version's go.mod from a load of this host (started for it when none
+        reads it), kept in the store first; None when no load gets it (the caller
+        then captures the version itself, which says why)."""
+        settings = self._services.settings
+        if settings.miss_ahead <= 0:
+            return None
+        found = ahead.find_mod(settings, module, version, WAIT)
+        if found is None:
+            load = self._start(module, version)
+            if load is None:
+                return None
+            found = ahead.find_mod(settings, module, version, WAIT, also=load)
+        if found is None:
+            return None
+        return self._keep(module, version, found)
+
+    def _start(self, module: str, version: str) -> ahead.Load | None:
+        key = (module, version)
+        with self._lock:
+            if key in self._running:
+                return self._running[key]
+            if len(self._running) >= MOST_LOADS:
+                return None
+            loading = ahead.Loading(self._services.settings,
+                                    f"{os.getpid()}-{next(self._names)}")
+            self._running[key] = loading.load
+        threading.Thread(target=self._run, args=(key, loading),
+                         name=f"ahead {module}@{version}", daemon=True).start()
+        return loading.load
+
+    def _run(self, key: tuple[str, str], loading: ahead.Loading) -> None:
+        try:
+            entries, problem = loading.run(*key, zips_max=self._services.settings.miss_ahead)
+            if problem:
+                log.info("%s@%s: graph loaded ahead in part: %s", *key,
+                         problem.splitlines()[-1][:300])
+            with self._app.app_context():
+                # The go command asks for .info files in path order, two or so at a
+                # time: its misses capture the first ones themselves (in any web
+                # process) while this thread starts from the other end.
+                for entry in sorted(entries, key=lambda e: (e["Path"], e["Version"]),
+                                    reverse=True):
+                    try:
+                        # A version a client's miss is capturing already is left to it.
+                        capture_on_miss(self._services, entry["Path"], entry["Version"],
+                                        Behind(), lock_timeout=0.0)
+                    except LockTimeout:
+                        continue
+                    except Exception:  # one member's trouble is its own misses' to tell
+                        log.exception("capturing %s@%s ahead failed", entry["Path"],
+                                      entry["Version"])
+        except Exception:  # an optimisation: the misses capture for themselves
+            log.exception("loading the graph of %s@%s ahead failed", *key)
+        finally:
+            with self._lock:
+                self._running.pop(key, None)
+            loading.close()
+
+    def _keep(self, module: str, version: str, found: Path) -> ServedFile | None:
+        """Keep the verified go.mod as a graph file and serve what the store holds."""
+        store = self._services.store
+        try:
+            capture_graph_mods(self._services, {(module, version): found})
+            body = store.read_bytes(module, version, "mod")
+            path = store.local_path(module, version, "mod")
+        except Exception:  # noqa: BLE001 - any store trouble: the caller captures
+            log.exception("keeping the go.mod of %s@%s failed", module, version)
+            return None
+        return ServedFile(hashlib.sha256(body).hexdigest(), len(body), body, path)

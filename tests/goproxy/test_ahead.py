@@ -1,0 +1,179 @@
+"""A cold `.mod` miss loads its version's graph and build-list zips in one go command,
+ahead of the client walking it (app/goproxy/ahead.py, app/fetch/ahead.py): the next
+levels' go.mod files come from that load, and every version of the build list is
+captured from the zips it fetched, each downloaded from the upstream once."""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import threading
+import time
+from dataclasses import replace
+from pathlib import Path
+
+from sqlalchemy import select
+
+from app.config import Settings
+from app.fetch import ahead
+from app.gomod.paths import escape_path, escape_version
+from app.models import GraphMod, VersionState
+from app.pipeline.capture import get_version
+from tests.conftest import make_app
+from tests.fixtures.counting_upstream import CountingUpstream
+from tests.fixtures.upstream import fixture_module, upstream_of
+
+TOP = "depot.test/ahead/top"
+MIDDLE = "depot.test/ahead/middle"
+BOTTOM = "depot.test/ahead/bottom"
+OTHER = "depot.test/ahead/other"
+
+
+def _upstream(root: Path) -> CountingUpstream:
+    """TOP → MIDDLE → BOTTOM (three levels of go.mod files), and OTHER on its own."""
+    tree = upstream_of(root, [
+        fixture_module(BOTTOM, "v1.0.0"),
+        fixture_module(MIDDLE, "v1.0.0", {BOTTOM: "v1.0.0"}),
+        fixture_module(TOP, "v1.0.0", {MIDDLE: "v1.0.0"}),
+        fixture_module(OTHER, "v1.0.0"),
+    ])
+    return CountingUpstream(tree.root)
+
+
+def file_path(module: str, version: str, kind: str) -> str:
+    return f"/{escape_path(module)}/@v/{escape_version(version)}.{kind}"
+
+
+def loads_ended(settings: Settings, limit: float = 60) -> None:
+    deadline = time.monotonic() + limit
+    while ahead.active_loads(settings) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not ahead.active_loads(settings), "a graph load ahead never ended"
+
+
+def _state(app, module: str) -> VersionState | None:  # type: ignore[no-untyped-def]
+    with app.extensions["depot"].db.session() as session:
+        row = get_version(session, module, "v1.0.0")
+        return None if row is None else row.state
+
+
+def test_a_walk_is_answered_from_one_load_and_each_zip_is_fetched_once(
+    queued_settings: Settings, tmp_path: Path
+) -> None:
+    with _upstream(tmp_path / "upstream") as up:
+        fetching = replace(queued_settings, upstream=up.url, gosumdb="off", on_miss="fetch")
+        app = make_app(fetching)
+        try:
+            client = app.test_client()
+            for module in (TOP, MIDDLE, BOTTOM):  # the walk, one level after the other
+                resp = client.get(file_path(module, "v1.0.0", "mod"))
+                assert resp.status_code == 200, resp.get_data(as_text=True)
+                assert f"module {module}" in resp.get_data(as_text=True)
+            loads_ended(fetching)
+            # Every member was captured from the load's zips, none by a miss of its own.
+            for module in (TOP, MIDDLE, BOTTOM):
+                assert _state(app, module) == VersionState.captured
+                assert up.count(file_path(module, "v1.0.0", "zip")) == 1, up.counts()
+                assert up.count(file_path(module, "v1.0.0", "mod")) == 1, up.counts()
+            with app.extensions["depot"].db.session() as session:
+                kept = set(session.scalars(select(GraphMod.module_path)))
+            assert {MIDDLE, BOTTOM} <= kept  # answered from the load: kept as graph files
+            up.reset_counts()
+            for module in (TOP, MIDDLE, BOTTOM):
+                for kind in ("info", "zip"):
+                    resp = client.get(file_path(module, "v1.0.0", kind))
+                    assert resp.status_code == 200, resp.get_data(as_text=True)
+            assert not up.counts(), "the captured versions went to the upstream again"
+        finally:
+            app.extensions["depot"].db.dispose()
+
+
+def test_a_miss_outside_every_load_does_not_wait_for_one(
+    queued_settings: Settings, tmp_path: Path
+) -> None:
+    """A load that never reads a go.mod keeps no one waiting for it: OTHER is answered
+    while TOP's load is held up upstream."""
+    with _upstream(tmp_path / "upstream") as up:
+        fetching = replace(queued_settings, upstream=up.url, gosumdb="off", on_miss="fetch")
+        up.set_delay(1.5, MIDDLE)
+        app = make_app(fetching)
+        try:
+            client = app.test_client()
+            top = threading.Thread(target=client.get, args=(file_path(TOP, "v1.0.0", "mod"),))
+            top.start()
+            time.sleep(0.3)
+            began = time.monotonic()
+            resp = client.get(file_path(OTHER, "v1.0.0", "mod"))
+            took = time.monotonic() - began
+            assert resp.status_code == 200, resp.get_data(as_text=True)
+            assert took < 1.0, f"OTHER waited {took:.1f} s for TOP's load"
+            top.join(60)
+            loads_ended(fetching)
+        finally:
+            app.extensions["depot"].db.dispose()
+
+
+def test_a_version_upstream_lacks_gets_the_captures_answer(
+    queued_settings: Settings, tmp_path: Path
+) -> None:
+    """No load reads a go.mod that does not exist: the miss falls back to its own
+    capture, which says why."""
+    with _upstream(tmp_path / "upstream") as up:
+        fetching = replace(queued_settings, upstream=up.url, gosumdb="off", on_miss="fetch")
+        app = make_app(fetching)
+        try:
+            began = time.monotonic()
+            resp = app.test_client().get(file_path(TOP, "v1.9.9", "mod"))
+            assert time.monotonic() - began < 5, "the miss waited for a load that had ended"
+            assert resp.status_code == 404
+            assert "not found" in resp.get_data(as_text=True)
+            loads_ended(fetching)
+        finally:
+            app.extensions["depot"].db.dispose()
+
+
+def test_without_loads_ahead_every_miss_is_a_capture(
+    queued_settings: Settings, tmp_path: Path
+) -> None:
+    with _upstream(tmp_path / "upstream") as up:
+        fetching = replace(queued_settings, upstream=up.url, gosumdb="off", on_miss="fetch",
+                           miss_ahead=0)
+        app = make_app(fetching)
+        try:
+            resp = app.test_client().get(file_path(TOP, "v1.0.0", "mod"))
+            assert resp.status_code == 200
+            assert not (fetching.data_dir / "cache" / "ahead").exists()
+            assert _state(app, MIDDLE) is None  # nobody fetched the member ahead
+        finally:
+            app.extensions["depot"].db.dispose()
+
+
+def test_a_dead_owners_folder_is_litter_and_swept(tmp_path: Path, settings: Settings) -> None:
+    """A load's folder whose owner lock nobody holds (its process was killed) is not a
+    load; once old it is removed. A held one is a load, whatever its age."""
+    here = replace(settings, data_dir=tmp_path / "data")
+    held = ahead.Loading(here, "held")
+    root = ahead.loads_root(here)
+    dead = root / "dead"
+    dead.mkdir()
+    (dead / "owner.lock").touch()
+    old = time.time() - ahead.LITTER_AGE - 5
+    for folder in (dead, held.load.folder):
+        os.utime(folder, (old, old))
+    try:
+        assert ahead.active_loads(here) == [held.load]
+        assert not dead.exists()
+        # Another open file description of the lock conflicts with the owner's.
+        fd = os.open(held.load.folder / "owner.lock", os.O_RDONLY)
+        try:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+                raise AssertionError("the owner's lock was not held")
+            except BlockingIOError:
+                pass
+        finally:
+            os.close(fd)
+    finally:
+        held.close()
+    assert not held.load.folder.exists()
+    assert ahead.active_loads(here) == []

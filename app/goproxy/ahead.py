@@ -23,6 +23,7 @@ import os
 import threading
 from itertools import count
 from pathlib import Path
+from uuid import uuid4
 
 from flask import Flask
 
@@ -82,8 +83,12 @@ class AheadLoads:
                 return self._running[key]
             if len(self._running) >= MOST_LOADS:
                 return None
-            loading = ahead.Loading(self._services.settings,
-                                    f"{os.getpid()}-{next(self._names)}")
+            try:
+                loading = ahead.Loading(self._services.settings,
+                                        f"{os.getpid()}-{next(self._names)}-{uuid4().hex[:8]}")
+            except OSError:  # a full or read-only data dir: the miss captures itself
+                log.exception("no graph load ahead for %s@%s", module, version)
+                return None
             self._running[key] = loading.load
         threading.Thread(target=self._run, args=(key, loading),
                          name=f"ahead {module}@{version}", daemon=True).start()

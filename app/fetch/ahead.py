@@ -5,18 +5,17 @@ Why: graph loading asks for one level of go.mod files, waits, then asks the next
 go command loads at most GOMAXPROCS at a time), and every cold ``.mod`` miss used to
 be a capture of its own: a go command per version (70 ms here) plus its rows, so a
 cold `go mod download all` of cobra v1.8.1 cost seven captures in a row, 0.8-1.2 s
-against the upstream's 0.2 s. One `go list -m all` in a consumer of the first version
-asked loads the same graph in about the time of one capture (the go command fetches
-a level in parallel and checks every go.mod against the checksum database before it
-writes it to its cache), and one `go mod download -json all` then fetches every zip
-of the build list in one process: 0.1 s of CPU for cobra's seven, where seven go
-commands took 0.4 s.
+against the upstream's 0.2 s. One `go mod download -json all` in a consumer of the
+first version asked loads the same graph about as fast as one capture (the go command
+fetches a level in parallel and checks every go.mod against the checksum database
+before it writes it to its cache) and then fetches every zip of the build list in the
+same process: 0.1 s of CPU for cobra's seven, where seven go commands took 0.4 s.
 
 This module is the files of such a load, on disk so that every process of the host
-sees them: ``<root>/<name>/`` holds the consumer, the load's module cache and, once
-known, ``graph.txt`` (the build list) and ``entries.json`` (what `go mod download`
-said of each zip). The load holds an flock on ``owner.lock`` for its whole life; the
-OS drops it with a killed process, and such a folder is then only litter.
+sees them: ``<root>/<name>/`` holds the consumer, the load's module cache and, at its
+end, ``entries.json`` (what `go mod download` said of each zip) and ``done``. The load
+holds an flock on ``owner.lock`` for its whole life; the OS drops it with a killed
+process, and such a folder is then only litter.
 
 Nothing here is trusted more than a capture's own download: the same go command, the
 same GOPROXY and GOSUMDB, the same checks (app/fetch/download.describe) follow.
@@ -99,22 +98,9 @@ class Load:
         return False
 
     @property
-    def graph_done(self) -> bool:
-        """The graph is loaded, or the load is over (its folder gone)."""
-        return (self.folder / "graph.done").exists() or not self.folder.exists()
-
-    @property
-    def zips_done(self) -> bool:
-        return (self.folder / "zips.done").exists() or not self.folder.exists()
-
-    def build_list(self) -> set[tuple[str, str]]:
-        """The versions the graph selected ({} before the graph is loaded, or when
-        loading it failed)."""
-        try:
-            lines = (self.folder / "graph.txt").read_text().splitlines()
-        except OSError:
-            return set()
-        return {tuple(line.split(" ", 1)) for line in lines if " " in line}  # type: ignore[misc]
+    def done(self) -> bool:
+        """The load has read and fetched all it will, or is over (its folder gone)."""
+        return (self.folder / "done").exists() or not self.folder.exists()
 
     def entries(self) -> dict[tuple[str, str], dict]:
         """`go mod download -json` entries of the zips fetched, by (module, version)."""
@@ -205,7 +191,7 @@ def find_mod(settings: Settings, module: str, version: str, timeout: float,
     read: dict[Path, set[Path]] = {}
 
     def coming() -> bool:
-        return any(not load.graph_done and (
+        return any(not load.done and (
             load == also or load.mentions(module, version, read.setdefault(load.folder, set())))
             for load in loads())
 
@@ -228,12 +214,9 @@ def find_entry(settings: Settings, module: str, version: str, timeout: float
     read: dict[Path, set[Path]] = {}
 
     def coming(load: Load) -> bool:
-        if load.zips_done:
-            return False
-        if load.graph_done:
-            return (module, version) in load.build_list()
-        return (load.cached_mod(module, version) is not None
-                or load.mentions(module, version, read.setdefault(load.folder, set())))
+        return not load.done and (
+            load.cached_mod(module, version) is not None
+            or load.mentions(module, version, read.setdefault(load.folder, set())))
 
     return _wait(look, lambda: any(coming(load) for load in active_loads(settings)),
                  timeout)  # type: ignore[return-value]
@@ -266,37 +249,34 @@ class Loading:
                            settings.checksum_tiles, modcache=load.modcache)
         consumer = write_consumer(load.workdir, module, version,
                                   go_directive(settings, load.workdir), [])
-        entries, problem = self._download_all(env, consumer, zips_max)
-        if entries and not problem:
-            selected = [f"{e['Path']} {e['Version']}" for e in entries]
-        else:
-            # Stopped, or something failed: the graph alone, from what is cached.
-            selected, problem = self._list_all(env, consumer, problem)
-        _write(load.folder / "graph.txt", "".join(f"{line}\n" for line in selected))
-        (load.folder / "graph.done").touch()
+        entries, problem, partial = self._download_all(env, consumer, zips_max)
+        if partial:
+            # Stopped for its size: finish loading the graph (the client walks it too),
+            # reusing what is cached, without the zips.
+            problem = self._load_graph(env, consumer) or problem
         _write(load.folder / "entries.json", json.dumps(entries))
-        (load.folder / "zips.done").touch()
+        (load.folder / "done").touch()
         return entries, problem
 
     def _download_all(self, env: dict[str, str], consumer: Path, zips_max: int
-                      ) -> tuple[list[dict], str]:
-        """`go mod download -json all`, stopped when the graph grows past ``zips_max``."""
+                      ) -> tuple[list[dict], str, bool]:
+        """`go mod download -json all`: the entries fetched, what went wrong, and whether
+        it was stopped because the graph grew past ``zips_max``."""
         out, err = self.load.folder / "download.json", self.load.folder / "download.err"
         with out.open("wb") as stdout, err.open("wb") as stderr:
             proc = subprocess.Popen([self.settings.go_bin, "mod", "download", "-json", "all"],
                                     cwd=consumer, env=env, stdout=stdout, stderr=stderr,
                                     start_new_session=True)
         deadline = time.monotonic() + self.settings.fetch_timeout
-        stopped = ""
         while proc.poll() is None:
-            if time.monotonic() > deadline:
-                stopped = f"go mod download took longer than {self.settings.fetch_timeout}s"
-            elif _count_mods(self.load.modcache) > zips_max:
-                stopped = f"more than {zips_max} modules: the graph only"
-            if stopped:
+            late = time.monotonic() > deadline
+            if late or _count_mods(self.load.modcache) > zips_max:
                 os.killpg(proc.pid, signal.SIGKILL)
                 proc.wait()
-                return [], stopped
+                if late:
+                    return [], f"go mod download took longer than " \
+                               f"{self.settings.fetch_timeout}s", False
+                return [], f"more than {zips_max} modules: the graph only", True
             time.sleep(POLL * 2)
         try:
             entries = parse_json_stream(out.read_text(errors="replace"))
@@ -304,23 +284,19 @@ class Loading:
             entries = []
         good = [e for e in entries if e.get("Zip") and not e.get("Error")]
         if proc.returncode != 0:
-            return good, err.read_text(errors="replace").strip() or "go mod download failed"
-        return good, ""
+            return good, err.read_text(errors="replace").strip() or "go mod download failed", \
+                False
+        return good, "", False
 
-    def _list_all(self, env: dict[str, str], consumer: Path, problem: str
-                  ) -> tuple[list[str], str]:
-        """The build list by `go list -m all`, and what went wrong on the way."""
+    def _load_graph(self, env: dict[str, str], consumer: Path) -> str:
+        """`go list -m all` (the graph, every go.mod it reads kept in the cache); what
+        went wrong, "" when nothing did."""
         try:
-            listed = run_go(self.settings.go_bin,
-                            ["list", "-m", "-f", "{{.Path}} {{.Version}}", "all"], env,
-                            consumer, self.settings.fetch_timeout)
+            listed = run_go(self.settings.go_bin, ["list", "-m", "all"], env, consumer,
+                            self.settings.fetch_timeout)
         except GoTimeout as exc:
-            return [], problem or str(exc)
-        if listed.returncode != 0:
-            return [], problem or listed.stderr.strip() or "go list failed"
-        # The first line is the consumer itself, which has no version.
-        return [line for line in listed.stdout.splitlines()[1:]
-                if len(line.split()) == 2], problem
+            return str(exc)
+        return "" if listed.returncode == 0 else listed.stderr.strip() or "go list failed"
 
     def close(self) -> None:
         """Let go of the folder and have it removed.

@@ -11,11 +11,15 @@ version is captured here, the rest of its way is handed to the workers.
 from __future__ import annotations
 
 import json
+import logging
 import shutil
 import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+
+from sqlalchemy import update
+from sqlalchemy.orm import Session
 
 from app.fetch.download import Failed, download, resolve
 from app.fetch.errors import ChecksumMismatch, FetchError, UpstreamNotFound
@@ -27,6 +31,8 @@ from app.pipeline.notifications import deliver
 from app.pipeline.requests import InvalidRequest, validate_wish, version_status
 from app.pipeline.stages import Dispatcher, Pipeline
 from app.services import Services
+
+log = logging.getLogger("depot.pipeline")
 
 __all__ = ["IngestReport", "InvalidRequest", "Outcome", "capture_on_miss", "ingest",
            "is_present"]
@@ -203,7 +209,37 @@ def capture_on_miss(services: Services, module: str, query: str, follow: Dispatc
                      lock_timeout):
         pipeline = Pipeline(services, follow)
         with services.db.session() as session:
-            _row, needs_work = pipeline.ensure_pending(session, module, version)
+            row, needs_work = pipeline.ensure_pending(session, module, version)
+            if not needs_work and row.state in LEFT_BY_A_CAPTURE:
+                needs_work = _take_over(session, follow, row, module, version)
         last = (pipeline.process(module, version, defer=True, on_stored=on_stored)
                 if needs_work else None)
         return _outcome(services, module, version, last)
+
+
+# States a capture leaves a version in while it runs (Pipeline.process).
+LEFT_BY_A_CAPTURE = (VersionState.fetching, VersionState.processing)
+
+
+def _take_over(session: Session, follow: Dispatcher, row: ModuleVersion, module: str,
+               version: str) -> bool:
+    """Start a version over that a killed capture left half done; whether it was.
+
+    Under the version's flight lock no other GOPROXY miss captures it, so a working
+    state with no pipeline job of its own behind it was left by a web process killed
+    mid-capture (the ahead loader captures whole build lists there). Without this the
+    version waited for the workers' sweep, twenty minutes, each miss a 404 after two.
+    """
+    has_job = getattr(follow, "has_job", None)
+    if has_job is None or any(has_job(stage, module, version)
+                              for stage in ("process", "complete")):
+        return False
+    left = row.state
+    done = session.execute(
+        update(ModuleVersion)
+        .where(ModuleVersion.id == row.id, ModuleVersion.state == left)
+        .values(state=VersionState.pending))
+    if done.rowcount:
+        log.warning("%s@%s: left %s by a killed capture; taken over by this miss", module,
+                    version, left.value)
+    return bool(done.rowcount)

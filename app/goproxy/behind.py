@@ -76,6 +76,10 @@ class HeldBack:
         for queues, stage, args in jobs:
             send(queues, stage, args)
 
+    def holds(self, stage: str, args: tuple[str, ...]) -> bool:
+        with self._lock:
+            return any(s == stage and a == args for _q, s, a in self._jobs)
+
     def held(self) -> int:
         with self._lock:
             return len(self._jobs)
@@ -105,3 +109,16 @@ class Behind:
             HELD.hold(queues, stage, args)
         else:
             send(queues, stage, args)
+
+    def has_job(self, stage: str, *args: str) -> bool:
+        """Whether the workers hold this work (queued, running or due for a retry); a
+        job held back here counts too. True when the queue cannot say: nothing is
+        taken over on a guess."""
+        from app.api import dispatcher
+
+        if HELD.holds(stage, args):
+            return True
+        try:
+            return dispatcher().has_job(stage, *args)
+        except RedisError:
+            return True

@@ -217,3 +217,31 @@ def test_an_import_from_an_untagged_module_resolves_through_depot_alone(
         assert requests.get(f"{server.url}/{UNTAGGED}/sub/@v/list", timeout=30).status_code == 404
     finally:
         server.stop()
+
+
+def test_a_capture_a_killed_process_left_half_done_is_taken_over(
+    queued_settings: Settings, tmp_path: Path
+) -> None:
+    """A web process killed mid-capture leaves its version `fetching` with no job behind
+    it: the next miss starts it over at once, instead of waiting for the workers' sweep
+    (twenty minutes, each miss a 404 after two)."""
+    # Its own path per parametrization: an earlier one's jobs (held back in this
+    # process, or queued in a shared Redis) would rightly stop the take-over.
+    lone = "depot.test/takeover/" + tmp_path.name.lower()
+    upstream = upstream_of(tmp_path / "upstream", [fixture_module(lone, "v1.0.0")])
+    fetching = replace(queued_settings, upstream=upstream.url, gosumdb="off", on_miss="fetch")
+    for stage in ("process", "complete"):  # an earlier parametrization's, in this Redis
+        connect(fetching).delete(f"rq:job:{job_id(stage, (lone, 'v1.0.0'))}")
+    app = make_app(fetching)
+    try:
+        svc = app.extensions["depot"]
+        with svc.db.session() as session:
+            row, _ = Pipeline(svc, None).ensure_pending(session, lone, "v1.0.0")
+            row.state = VersionState.fetching  # where the killed capture left it
+        began = time.monotonic()
+        resp = app.test_client().get(f"/{lone}/@v/v1.0.0.info")
+        assert resp.status_code == 200, resp.get_data(as_text=True)
+        assert time.monotonic() - began < 30
+        assert _state(app, lone, "v1.0.0") == VersionState.captured
+    finally:
+        app.extensions["depot"].db.dispose()

@@ -50,13 +50,16 @@ def on_starting(server) -> None:  # type: ignore[no-untyped-def]
 
 
 def post_worker_init(worker) -> None:  # type: ignore[no-untyped-def]
-    """In fetch mode a miss runs the license gate: load its database beside serving."""
+    """In fetch mode a miss captures: pay a capture's first-use costs (the license
+    tables, SQLAlchemy's statements) beside serving, not in a client's first miss."""
     if os.environ.get("DEPOT_ON_MISS", "fetch").strip() == "fetch":
         import threading
 
-        from app.licenses.detect import warm_up
+        from app.pipeline.warm import warm_up
 
-        threading.Thread(target=warm_up, name="license-warm-up", daemon=True).start()
+        services = worker.wsgi.extensions["depot"]
+        threading.Thread(target=warm_up, args=(services,), name="capture-warm-up",
+                         daemon=True).start()
 
 
 def child_exit(server, worker) -> None:  # type: ignore[no-untyped-def]

@@ -32,7 +32,7 @@ def _wait(try_once: Callable[[], bool], what: str, timeout: float,
     """Call ``try_once`` until it returns True, backing off up to ``longest`` seconds
     between tries; LockTimeout after ``timeout``."""
     deadline = time.monotonic() + timeout
-    delay = 0.01
+    delay = min(0.01, longest)
     while not try_once():
         if time.monotonic() >= deadline:
             raise LockTimeout(f"waited {timeout:.0f}s for {what}")
@@ -54,9 +54,11 @@ def key_lock(lock_dir: Path, key: str, timeout: float = 900.0) -> Iterator[None]
 
     try:
         # A try is one system call: tried often, a GOPROXY miss waiting for another
-        # process's capture of the same version (a go.mod graph loading waits for) goes
-        # on within 20 ms of its end, not up to 200 ms later.
-        _wait(try_once, key, timeout, longest=0.02)
+        # process's capture of the same version (a go.mod graph loading waits for, an
+        # .info a load ahead is capturing) goes on within 5 ms of its end, not up to
+        # 200 ms later (a cold walk's .info misses each waited half of the 20 ms tried
+        # before on average, a few in a row).
+        _wait(try_once, key, timeout, longest=0.005)
         try:
             yield
         finally:

@@ -101,7 +101,21 @@ def start_depot(procs: Processes, where: Path, settings: dict[str, str] | None =
                        cwd=REPO, env=env)
     base = f"http://127.0.0.1:{port}"
     wait_http(base + "/ping", proc, log)
+    wait_warm(log)
     return Depot(base, proc, log, where / "data")
+
+
+def wait_warm(log: Path, processes: int = 3, limit: float = 60.0) -> None:
+    """Until the two web processes and the pipeline worker have paid their first-use
+    costs (app/pipeline/warm.py): a cold miss is measured, not processes still loading
+    their license tables beside it, which a server up for a few seconds never is."""
+    deadline = time.monotonic() + limit
+    while time.monotonic() < deadline:
+        if log.read_text(errors="replace").count("warmed up for captures") >= processes:
+            return
+        time.sleep(0.1)
+    print(f"[bench] the web processes did not say they were warm in {limit:.0f} s",
+          file=sys.stderr)
 
 
 def stop_depot(procs: Processes, depot: Depot, keep: bool) -> list[str]:
@@ -624,7 +638,8 @@ def run(args: argparse.Namespace, tmp: Path, procs: Processes) -> None:
     print("- Depot as `make run` starts it, fresh for every measurement: `flask --app app "
           "migrate`, `flask --app app serve` (gunicorn 2 x 8 threads, one pipeline worker, "
           "embedded Redis, SQLite), DEPOT_ON_MISS=fetch, upstream the toolchain's default "
-          "GOPROXY, its own data dir and port on 127.0.0.1\n")
+          "GOPROXY, its own data dir and port on 127.0.0.1; measured once its processes "
+          "have logged that they are warm (app/pipeline/warm.py)\n")
     sys.stdout.flush()
     trouble: list[tuple[str, list[str]]] = []
     if "cold" in only:

@@ -18,6 +18,7 @@ from app.logs import set_request_id
 from app.metrics import record_job
 from app.pipeline.notifications import deliver
 from app.pipeline.stages import Pipeline
+from app.pipeline.warm import warm_up
 from app.queue import CRAWL, MEMBERS, RETRY_INTERVALS, RQDispatcher, connect
 from app.services import Services
 
@@ -55,51 +56,6 @@ def _built_services() -> Services:
     services = Services.from_settings(Settings.from_env())
     warm_up(services)
     return services
-
-
-def warm_up(services: Services) -> None:
-    """Pay once, in the worker, what every forked job would otherwise pay again: the
-    license classifier's tables, SQLAlchemy's first query, the toolchain's version."""
-    from sqlalchemy import text
-
-    from app.fetch.download import go_directive
-    from app.licenses import classify
-
-    classify("MIT License")
-    with services.db.session() as session:
-        session.execute(text("SELECT 1"))
-    _compile_queries(services)
-    go_directive(services.settings, services.work_dir)
-
-
-def _compile_queries(services: Services) -> None:
-    """Run the stages' usual statements once on a throw-away row, then roll back.
-
-    SQLAlchemy configures its mappers and compiles each statement on first use
-    (about 30 ms); done here, every forked job inherits the compiled forms.
-    """
-    from sqlalchemy import update
-
-    from app.models import Module, ModuleVersion, VersionState
-    from app.pipeline.capture import get_version
-
-    with services.db.trial() as session:
-        module = Module(path="warm-up.invalid/none")
-        session.add(module)
-        session.flush()
-        row = ModuleVersion(module_id=module.id, version="v0.0.0", state=VersionState.pending)
-        session.add(row)
-        session.flush()
-        session.expire_all()
-        row = get_version(session, "warm-up.invalid/none", "v0.0.0")
-        session.execute(
-            update(ModuleVersion)
-            .where(ModuleVersion.id == row.id, ModuleVersion.state.in_([VersionState.pending]))
-            .values(state=VersionState.fetching, updated_at=row.created_at)
-        )
-        for rel in ("artifacts", "requirements", "license_files", "retractions", "build_list"):
-            getattr(row, rel)
-        row.module.path  # noqa: B018 (loads the relationship)
 
 
 def is_retry() -> bool:

@@ -198,6 +198,22 @@ def find_mod(settings: Settings, module: str, version: str, timeout: float,
     return _wait(look, coming, timeout)  # type: ignore[return-value]
 
 
+def load_of(settings: Settings, found: Path) -> Load | None:
+    """The load whose files hold ``found`` (a path :func:`find_mod` returned)."""
+    root = loads_root(settings)
+    try:
+        name = found.relative_to(root).parts[0]
+    except (ValueError, IndexError):
+        return None
+    return Load(root / name)
+
+
+def wait_done(load: Load, timeout: float) -> bool:
+    """Whether the load ended (within ``timeout``) with its folder still there."""
+    _wait(lambda: True if load.done else None, lambda: True, timeout)
+    return load.done and load.folder.exists()
+
+
 def find_entry(settings: Settings, module: str, version: str, timeout: float
                ) -> dict | None:
     """The `go mod download -json` entry of module@version's zip from a load on this

@@ -106,7 +106,7 @@ def describe(settings: Settings, entry: dict) -> Fetched:
         raise ZipRulesBroken(str(exc)) from exc
     if facts.module != path:
         raise InvalidModule(f"go.mod says module {facts.module!r}, but the path is {path!r}")
-    zip_h1 = h1.hash_zip(zip_path)
+    zip_h1 = report.h1
     if entry.get("Sum") and entry["Sum"] != zip_h1:
         # go verified its own hash; ours must agree or our zip reading is wrong.
         raise ZipRulesBroken(f"zip hash {zip_h1} differs from the toolchain's {entry['Sum']}")

@@ -21,7 +21,8 @@ from app.gomod._zipread import entry_name_bytes as zip_entry_name_bytes
 from app.gomod._zipread import iter_entry, open_zip
 from app.gomod.errors import GoModError
 
-__all__ = ["CHUNK_SIZE", "hash1", "hash_gomod", "hash_zip", "zip_entry_name_bytes"]
+__all__ = ["CHUNK_SIZE", "hash1", "hash1_of_digests", "hash_gomod", "hash_zip",
+           "zip_entry_name_bytes"]
 
 CHUNK_SIZE = 1 << 20
 
@@ -59,12 +60,18 @@ def hash1(files: Iterable[tuple[str | bytes, FileSource]]) -> str:
     Names are full slash-separated paths as they should appear in the
     summary (for a module zip that includes the ``module@version/`` prefix).
     """
-    summary = hashlib.sha256()
     entries = sorted(((_name_bytes(n), s) for n, s in files), key=lambda e: e[0])
-    for name, src in entries:
+    return hash1_of_digests((name, _digest_source(src)) for name, src in entries)
+
+
+def hash1_of_digests(digests: Iterable[tuple[bytes, str]]) -> str:
+    """Hash1 from each file's name and hex SHA-256, for a reader that has digested the
+    contents already (zipcheck.check_zip, which reads every entry anyway)."""
+    summary = hashlib.sha256()
+    for name, digest in sorted(digests, key=lambda e: e[0]):
         if b"\n" in name:
             raise GoModError("dirhash: filenames with newlines are not supported")
-        summary.update(_digest_source(src).encode("ascii") + b"  " + name + b"\n")
+        summary.update(digest.encode("ascii") + b"  " + name + b"\n")
     return "h1:" + base64.b64encode(summary.digest()).decode("ascii")
 
 

@@ -13,6 +13,7 @@ import pytest
 from app.gomod.errors import GoModError, ZipRuleError
 from app.gomod.h1 import hash1, hash_gomod, hash_zip
 from app.gomod.modfile import synthesize_gomod
+from app.gomod.zipcheck import check_zip
 
 
 def test_hash1_by_hand() -> None:
@@ -58,6 +59,8 @@ def test_hash_zip_matches_go(proxy_modules) -> None:
     assert len(proxy_modules) == 3
     for mod in proxy_modules.values():
         assert hash_zip(mod.zip_path) == mod.info["Sum"] == mod.ziphash
+        # The same hash taken in the checks' one read (what a capture uses).
+        assert check_zip(mod.zip_path, mod.path, mod.version).h1 == mod.info["Sum"]
         # The copy in go's module cache hashes the same, file object or path.
         with open(mod.info["Zip"], "rb") as fh:
             assert hash_zip(fh) == mod.info["Sum"]
@@ -78,6 +81,7 @@ def test_synthesized_gomod_hash_matches_go(proxy_modules) -> None:
 def test_hash_zip_of_go_created_zip(git_module) -> None:
     ziphash = git_module.zip_path.with_suffix(".ziphash").read_text().strip()
     assert hash_zip(git_module.zip_path) == git_module.info["Sum"] == ziphash
+    assert check_zip(git_module.zip_path, git_module.path, git_module.version).h1 == ziphash
 
 
 def test_hash_zip_equals_hash1_of_entries(tmp_path: Path) -> None:

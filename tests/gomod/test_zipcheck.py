@@ -10,6 +10,7 @@ import pytest
 
 from app.gomod import zipcheck
 from app.gomod.errors import InvalidPath, InvalidVersion, ZipRuleError
+from app.gomod.h1 import hash_zip
 from app.gomod.zipcheck import (
     MAX_GOMOD_SIZE,
     MAX_LICENSE_SIZE,
@@ -72,7 +73,7 @@ def test_valid_zip_report(tmp_path: Path) -> None:
 def test_no_gomod_no_readme(tmp_path: Path) -> None:
     z = mk(tmp_path, [("example.com/m@v2.0.0+incompatible/x.go", b"package m\n")])
     rep = check_zip(z, MOD, "v2.0.0+incompatible")
-    assert rep == ZipReport(["x.go"], 10, None, [], False)
+    assert rep == ZipReport(["x.go"], 10, None, [], False, hash_zip(z))
 
 
 def test_stored_and_file_object(tmp_path: Path) -> None:

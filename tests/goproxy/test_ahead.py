@@ -6,12 +6,14 @@ captured from the zips it fetched, each downloaded from the upstream once."""
 from __future__ import annotations
 
 import fcntl
+import logging
 import os
 import threading
 import time
 from dataclasses import replace
 from pathlib import Path
 
+import pytest
 from sqlalchemy import select
 
 from app.config import Settings
@@ -177,3 +179,39 @@ def test_a_dead_owners_folder_is_litter_and_swept(tmp_path: Path, settings: Sett
         held.close()
     assert not held.load.folder.exists()
     assert ahead.active_loads(here) == []
+
+
+def test_another_web_process_helps_capture_a_load_it_served_from(
+    queued_settings: Settings, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Two apps on one data dir stand for gunicorn's two web processes: the one that
+    serves a go.mod from the other's load captures its build list from the front while
+    the owner goes from the back; each zip still comes from the upstream once."""
+    caplog.set_level(logging.INFO, logger="depot.goproxy")
+    with _upstream(tmp_path / "upstream") as up:
+        fetching = replace(queued_settings, upstream=up.url, gosumdb="off", on_miss="fetch")
+        owner, other = make_app(fetching), make_app(fetching)
+        try:
+            resp = owner.test_client().get(file_path(TOP, "v1.0.0", "mod"))
+            assert resp.status_code == 200, resp.get_data(as_text=True)
+            for module in (MIDDLE, BOTTOM):
+                resp = other.test_client().get(file_path(module, "v1.0.0", "mod"))
+                assert resp.status_code == 200, resp.get_data(as_text=True)
+            loads_ended(fetching)
+            deadline = time.monotonic() + 30
+            while (any(_state(owner, m) != VersionState.captured for m in (TOP, MIDDLE, BOTTOM))
+                   and time.monotonic() < deadline):
+                time.sleep(0.05)
+            deadline = time.monotonic() + 30
+            while "went through" not in caplog.text and time.monotonic() < deadline:
+                time.sleep(0.05)
+            assert "helping the load" in caplog.text and "went through" in caplog.text
+            for module in (TOP, MIDDLE, BOTTOM):
+                assert _state(owner, module) == VersionState.captured
+                assert up.count(file_path(module, "v1.0.0", "zip")) == 1, up.counts()
+            assert "ahead failed" not in caplog.text
+            # The owner never helps its own load.
+            assert caplog.text.count("helping the load") == 1
+        finally:
+            owner.extensions["depot"].db.dispose()
+            other.extensions["depot"].db.dispose()

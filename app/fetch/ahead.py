@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import fcntl
 import json
+import logging
 import os
 import shutil
 import signal
@@ -38,7 +39,9 @@ from app.config import Settings
 from app.fetch.download import go_directive, write_consumer
 from app.fetch.gotool import GoTimeout, isolated_env, parse_json_stream, run_go
 from app.gomod.errors import GoModError
-from app.gomod.paths import escape_path, escape_version
+from app.gomod.paths import escape_path, escape_version, unescape_path, unescape_version
+
+log = logging.getLogger("depot.fetch")
 
 # How often a waiter looks again at a load's files.
 POLL = 0.01
@@ -75,6 +78,24 @@ class Load:
         except GoModError:
             return None
         return found if found.is_file() else None
+
+    def verified_mods(self) -> dict[tuple[str, str], Path]:
+        """Every go.mod the load's go command has verified so far, by (module, version)."""
+        download = self.modcache / "cache" / "download"
+        found: dict[tuple[str, str], Path] = {}
+        for folder, _subdirs, files in os.walk(download):
+            if not folder.endswith("/@v"):
+                continue
+            escaped = os.path.relpath(folder, download)[: -len("/@v")]
+            for name in files:
+                if not name.endswith(".mod") or escaped.startswith("sumdb/"):
+                    continue
+                try:
+                    key = (unescape_path(escaped), unescape_version(name[: -len(".mod")]))
+                except GoModError:
+                    continue
+                found[key] = Path(folder) / name
+        return found
 
     def mentions(self, module: str, version: str, read: set[Path]) -> bool:
         """Whether a go.mod the load has read so far (or its consumer's) requires
@@ -254,28 +275,35 @@ class Loading:
         self.load = Load(root / name)
         self.settings = settings
 
-    def run(self, module: str, version: str, zips_max: int) -> tuple[list[dict], str]:
+    def run(self, module: str, version: str, zips_max: int,
+            on_mods: Callable[[dict[tuple[str, str], Path]], None] | None = None
+            ) -> tuple[list[dict], str]:
         """Load the graph of a consumer of module@version and download its build list's
         zips, in one go command; a graph of more than ``zips_max`` versions is only
         loaded (the download is stopped once it reads that many go.mod files). The
-        entries, and why not all of it when something failed ("" when nothing did)."""
+        entries, and why not all of it when something failed ("" when nothing did).
+
+        ``on_mods`` is handed the go.mod files the command verified, a few at a time
+        as they come, while it runs."""
         settings, load = self.settings, self.load
         load.workdir.mkdir()
         env = isolated_env(load.workdir, settings.upstream, settings.gosumdb,
                            settings.checksum_tiles, modcache=load.modcache)
         consumer = write_consumer(load.workdir, module, version,
                                   go_directive(settings, load.workdir), [])
-        entries, problem, partial = self._download_all(env, consumer, zips_max)
+        handed = _Handed(load, on_mods)
+        entries, problem, partial = self._download_all(env, consumer, zips_max, handed)
         if partial:
             # Stopped for its size: finish loading the graph (the client walks it too),
             # reusing what is cached, without the zips.
             problem = self._load_graph(env, consumer) or problem
+        handed.new_ones()
         _write(load.folder / "entries.json", json.dumps(entries))
         (load.folder / "done").touch()
         return entries, problem
 
-    def _download_all(self, env: dict[str, str], consumer: Path, zips_max: int
-                      ) -> tuple[list[dict], str, bool]:
+    def _download_all(self, env: dict[str, str], consumer: Path, zips_max: int,
+                      handed: _Handed) -> tuple[list[dict], str, bool]:
         """`go mod download -json all`: the entries fetched, what went wrong, and whether
         it was stopped because the graph grew past ``zips_max``."""
         out, err = self.load.folder / "download.json", self.load.folder / "download.err"
@@ -286,14 +314,14 @@ class Loading:
         deadline = time.monotonic() + self.settings.fetch_timeout
         while proc.poll() is None:
             late = time.monotonic() > deadline
-            if late or _count_mods(self.load.modcache) > zips_max:
+            if late or handed.new_ones() > zips_max:
                 os.killpg(proc.pid, signal.SIGKILL)
                 proc.wait()
                 if late:
                     return [], f"go mod download took longer than " \
                                f"{self.settings.fetch_timeout}s", False
                 return [], f"more than {zips_max} modules: the graph only", True
-            time.sleep(POLL * 2)
+            time.sleep(POLL)
         try:
             entries = parse_json_stream(out.read_text(errors="replace"))
         except ValueError:
@@ -333,10 +361,25 @@ class Loading:
             shutil.rmtree(trash, ignore_errors=True)
 
 
-def _count_mods(modcache: Path) -> int:
-    """How many go.mod files a load's go command has verified so far."""
-    return sum(sum(1 for name in files if name.endswith(".mod"))
-               for _dir, _subdirs, files in os.walk(modcache / "cache" / "download"))
+class _Handed:
+    """The go.mod files of a load handed on so far; each call hands on the new ones."""
+
+    def __init__(self, load: Load,
+                 on_mods: Callable[[dict[tuple[str, str], Path]], None] | None) -> None:
+        self.load, self.on_mods = load, on_mods
+        self.seen: set[tuple[str, str]] = set()
+
+    def new_ones(self) -> int:
+        """Hand on the go.mod files verified since the last call; how many there are."""
+        mods = self.load.verified_mods()
+        new = {key: path for key, path in mods.items() if key not in self.seen}
+        if new and self.on_mods is not None:
+            try:
+                self.on_mods(new)
+            except Exception:  # the taker's trouble; the load goes on
+                log.exception("handing on the go.mod files of %s failed", self.load.folder.name)
+        self.seen |= set(new)
+        return len(mods)
 
 
 def _write(path: Path, text: str) -> None:

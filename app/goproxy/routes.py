@@ -163,6 +163,8 @@ def _published(module: str, version: str, kind: str) -> tuple[dict[str, ServedFi
         return files, True
     graph_mod = published_files().graph_mod(module, version) if kind == "mod" else None
     if graph_mod is not None:
+        if services().settings.on_miss == "fetch":
+            current_app.extensions["depot.ahead"].help_running()
         return {"mod": graph_mod}, True
     try:
         versions.check_path_version(module, version)

@@ -185,11 +185,13 @@ def test_another_web_process_helps_capture_a_load_it_served_from(
     queued_settings: Settings, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     """Two apps on one data dir stand for gunicorn's two web processes: the one that
-    serves a go.mod from the other's load captures its build list from the front while
-    the owner goes from the back; each zip still comes from the upstream once."""
+    serves a go.mod from the other's load (or one that load kept) captures its build
+    list from the front while the owner goes from the back; each zip still comes from
+    the upstream once."""
     caplog.set_level(logging.INFO, logger="depot.goproxy")
     with _upstream(tmp_path / "upstream") as up:
         fetching = replace(queued_settings, upstream=up.url, gosumdb="off", on_miss="fetch")
+        up.set_delay(0.5, BOTTOM)  # the load is still running when the other app is asked
         owner, other = make_app(fetching), make_app(fetching)
         try:
             resp = owner.test_client().get(file_path(TOP, "v1.0.0", "mod"))
@@ -215,3 +217,28 @@ def test_another_web_process_helps_capture_a_load_it_served_from(
         finally:
             owner.extensions["depot"].db.dispose()
             other.extensions["depot"].db.dispose()
+
+
+def test_a_load_keeps_the_go_mod_files_it_verifies_before_the_client_asks(
+    queued_settings: Settings, tmp_path: Path
+) -> None:
+    """The client's next levels are hits: the load keeps each go.mod its command
+    verified as graph files while it runs, before anyone asks for them."""
+    with _upstream(tmp_path / "upstream") as up:
+        fetching = replace(queued_settings, upstream=up.url, gosumdb="off", on_miss="fetch")
+        app = make_app(fetching)
+        try:
+            client = app.test_client()
+            assert client.get(file_path(TOP, "v1.0.0", "mod")).status_code == 200
+            loads_ended(fetching)
+            with app.extensions["depot"].db.session() as session:
+                kept = set(session.scalars(select(GraphMod.module_path)))
+            # Nobody asked for MIDDLE's go.mod yet. (BOTTOM's is not read: the graph is
+            # pruned, go 1.21 everywhere, so what MIDDLE requires is not loaded.)
+            assert MIDDLE in kept
+            resp = client.get(file_path(MIDDLE, "v1.0.0", "mod"))
+            assert resp.status_code == 200
+            assert f"module {MIDDLE}" in resp.get_data(as_text=True)
+            assert up.count(file_path(MIDDLE, "v1.0.0", "mod")) == 1, up.counts()
+        finally:
+            app.extensions["depot"].db.dispose()

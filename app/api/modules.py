@@ -139,7 +139,9 @@ def _versions(session: Session, path: str) -> dict[str, Any]:
 
 def _dependencies(session: Session, path: str) -> dict[str, Any]:
     detail = _detail(session, path)
-    deps = dependencies(session, detail.version_id) if detail.shows_contents else []
+    # Listed for a version whose files are hidden too, as its page does: graph loading
+    # is served its go.mod whatever its license (published.held_mod).
+    deps = dependencies(session, detail.version_id)
     return {
         "path": path, "version": detail.version,
         "hidden": not detail.shows_contents,

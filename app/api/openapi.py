@@ -205,7 +205,9 @@ SCHEMAS: dict[str, Any] = {
         "properties": {
             "path": {"type": "string"}, "version": {"type": "string"},
             "hidden": {"type": "boolean",
-                       "description": "true when the version is not redistributable"},
+                       "description": "true when the version's files are not shown (its "
+                                      "license is not redistributable, or not checked "
+                                      "yet); its requirements are listed all the same"},
             "dependencies": {"type": "array", "items": {
                 "type": "object", "required": ["path", "version", "indirect", "in_depot"],
                 "properties": {"path": {"type": "string"}, "version": {"type": "string"},

@@ -57,14 +57,17 @@ def test_versions_dependencies_and_used_by(loaded: Flask):
     assert get(loaded, "/api/v1/modules/depot.test/chain/c/used-by")["total"] == 1
 
 
-def test_non_redistributable_version_hides_its_dependencies(loaded: Flask):
+def test_non_redistributable_version_hides_its_files_not_its_requirements(loaded: Flask):
     svc = loaded.extensions["depot"]
     with svc.db.session() as session:
         row: ModuleVersion = get_version(session, "depot.test/chain/a", "v1.0.0")
         row.state, row.redistributable, row.reason = (
             VersionState.staged, False, "license not redistributable: none found")
     body = get(loaded, "/api/v1/modules/depot.test/chain/a/dependencies?version=v1.0.0")
-    assert body["hidden"] is True and body["dependencies"] == []
+    # Its go.mod is served for graph loading and its page lists them: so does the API.
+    assert body["hidden"] is True
+    assert [d["path"] for d in body["dependencies"]] == ["depot.test/chain/b",
+                                                        "depot.test/chain/c"]
     detail = get(loaded, "/api/v1/modules/depot.test/chain/a?version=v1.0.0")["version"]
     assert detail["state"] == "staged" and detail["reason"].startswith("license not")
 

@@ -479,6 +479,11 @@ def run_load(args: argparse.Namespace, tmp: Path, procs: Processes) -> list[Load
 # --------------------------------------------------------------------------- report
 
 
+def secs2(value: float | None) -> str:
+    """Seconds to the hundredth: a cold walk of a small tree is a few tenths."""
+    return "—" if value is None else f"{value:.2f}"
+
+
 def secs(value: float | None) -> str:
     return "—" if value is None else f"{value:.1f}"
 
@@ -505,22 +510,31 @@ def report_cold(rounds: list[ColdRound], upstream: str, target: tuple[str, str],
           "everything (warm). \"Published after\" is how long after the cold client "
           "finished the worker needed until cobra and every module the client downloaded "
           "were `published` (module API, polled every 0.5 s).\n")
-    print("| round | Depot cold s | upstream s | Depot warm s | modules | published after s |")
-    print("|---|---:|---:|---:|---:|---:|")
+    print("| round | Depot cold s | upstream s | ratio | Depot warm s | modules "
+          "| published after s |")
+    print("|---|---:|---:|---:|---:|---:|---:|")
+    ratios = []
     for n, r in enumerate(rounds, 1):
         flag = lambda d: "" if d is None or d.ok else " (failed)"  # noqa: E731
         warm = r.warm.seconds if r.warm else None
-        print(f"| {n} | {secs(r.depot.seconds)}{flag(r.depot)} | "
-              f"{secs(r.upstream.seconds)}{flag(r.upstream)} | {secs(warm)}{flag(r.warm)} | "
+        ratio = (r.depot.seconds / r.upstream.seconds
+                 if r.depot.seconds and r.upstream.seconds else None)
+        if ratio is not None:
+            ratios.append(ratio)
+        print(f"| {n} | {secs2(r.depot.seconds)}{flag(r.depot)} | "
+              f"{secs2(r.upstream.seconds)}{flag(r.upstream)} | "
+              f"{'' if ratio is None else f'{ratio:.1f}'} | {secs(warm)}{flag(r.warm)} | "
               f"{len(r.depot.members)} | {secs(r.publish_after)} |")
     cold = median([r.depot.seconds for r in rounds])
     up = median([r.upstream.seconds for r in rounds])
     warm_m = median([r.warm.seconds if r.warm else None for r in rounds])
     pub = median([r.publish_after for r in rounds])
-    print(f"| **median** | **{secs(cold)}** | **{secs(up)}** | **{secs(warm_m)}** | | "
-          f"**{secs(pub)}** |\n")
+    print(f"| **median** | **{secs2(cold)}** | **{secs2(up)}** | "
+          f"**{median(ratios) or 0:.1f}** | **{secs(warm_m)}** | | **{secs(pub)}** |\n")
     if cold and up:
-        print(f"- ratio Depot cold / upstream (medians): **{cold / up:.1f}**")
+        print(f"- ratio Depot cold / upstream (medians): **{cold / up:.1f}**; the median of "
+              "each round's own ratio (the upstream's speed drifts between rounds, and a "
+              f"round measures both within seconds): **{median(ratios) or 0:.1f}**")
     if warm_m and up:
         print(f"- ratio Depot warm / upstream (medians): **{warm_m / up:.2f}**")
     for n, r in enumerate(rounds, 1):

@@ -39,6 +39,9 @@ class Database:
     def __init__(self, url: str) -> None:
         self.url = url
         self.engine = make_engine(url)
+        # Set by dispose(): the database is done with, and work still pending for it (a
+        # download count) is dropped instead of retried against a database that is gone.
+        self.closed = False
         self._factory = sessionmaker(self.engine, expire_on_commit=False)
 
     @contextmanager
@@ -65,4 +68,5 @@ class Database:
             session.close()
 
     def dispose(self) -> None:
+        self.closed = True
         self.engine.dispose()

@@ -66,7 +66,7 @@ class DownloadCounter:
         atexit.register(self.flush, final=True)
 
     def _loop(self) -> None:
-        while True:
+        while not self.db.closed:
             self._wake.wait(self.interval)
             self._wake.clear()
             self.flush()
@@ -86,7 +86,7 @@ class DownloadCounter:
                     self._pending.update(served)
         with self._lock:
             pending, self._pending = self._pending, Counter()
-        if not pending:
+        if not pending or self.db.closed:
             return 0
         try:
             with self.db.session() as session:

@@ -66,6 +66,20 @@ def test_the_last_flush_at_exit_drops_what_it_cannot_write(tmp_path: Path, caplo
     db.dispose()
 
 
+def test_counts_for_a_disposed_database_are_dropped_not_retried(tmp_path: Path, caplog):
+    """An app whose database is done with (a test's end) leaves no thread retrying
+    against a database that is gone: once it logged "will retry" for good."""
+    db = Database(f"sqlite:///{tmp_path / 'done.sqlite3'}")  # no tables: writes would fail
+    counter = DownloadCounter(db, interval=0.01)
+    db.dispose()
+    counter.count("depot.test/x")  # starts the flushing thread
+    assert counter._thread is not None
+    counter._thread.join(5)
+    assert not counter._thread.is_alive()
+    assert counter.flush() == 0
+    assert "will retry" not in caplog.text
+
+
 def test_written_counts_are_passed_on_and_a_failing_listener_changes_nothing(tmp_path: Path):
     db = Database(f"sqlite:///{tmp_path / 'told.sqlite3'}")
     upgrade(db.engine)

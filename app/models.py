@@ -342,6 +342,11 @@ class BuildListMember(Base):
 VOUCHABLE = (VersionState.processing, VersionState.captured, VersionState.staged,
              VersionState.validating, VersionState.blocked)
 
+# Captured (downloaded, checksum-verified, stored, through the license gate) but not
+# yet published: served in fetch mode only, to the clients whose misses brought them.
+PROVISIONAL = (VersionState.captured, VersionState.staged, VersionState.validating,
+               VersionState.blocked, VersionState.validation_failed)
+
 
 def is_held(state: VersionState, redistributable: bool | None) -> bool:
     """Stored and gated, and the license gate said Depot may not serve it. Not only

@@ -141,12 +141,13 @@ def _dependencies(session: Session, path: str) -> dict[str, Any]:
     detail = _detail(session, path)
     # Listed for a version whose files are hidden too, as its page does: graph loading
     # is served its go.mod whatever its license (published.held_mod).
-    deps = dependencies(session, detail.version_id)
+    deps = dependencies(session, detail.version_id, _services().settings.on_miss == "fetch")
     return {
         "path": path, "version": detail.version,
         "hidden": not detail.shows_contents,
         "dependencies": [{"path": d.path, "version": d.version, "indirect": d.indirect,
-                          "in_depot": d.in_depot, "held": d.held} for d in deps],
+                          "in_depot": d.in_depot, "held": d.held, "served": d.served}
+                         for d in deps],
     }
 
 

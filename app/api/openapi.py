@@ -215,7 +215,13 @@ SCHEMAS: dict[str, Any] = {
                                "in_depot": {"type": "boolean"},
                                "held": {"type": "string",
                                         "description": "why Depot holds this version but "
-                                                       "does not serve it; empty otherwise"}}}},
+                                                       "does not serve it; empty otherwise"},
+                               "served": {"type": "boolean",
+                                          "description": "not published, but served by "
+                                                         "exact version while its own "
+                                                         "validation goes on (a member of "
+                                                         "a published build list, or "
+                                                         "brought by a client's miss)"}}}},
         },
     },
     "UsedBy": {

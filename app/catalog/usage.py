@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session, aliased
 
 from app.gomod import versions
 from app.models import (
+    PROVISIONAL,
     VOUCHABLE,
     BuildListMember,
     Module,
@@ -105,8 +106,11 @@ def used_by(session: Session, path: str, page: int = 1, per_page: int = 20) -> D
     return DependentsPage(len(ordered), page, per_page, items)
 
 
-def dependencies(session: Session, version_id: int) -> list[Dependency]:
-    """What one version's go.mod requires, direct first, each marked if Depot lacks it."""
+def dependencies(session: Session, version_id: int, on_miss_served: bool = False
+                 ) -> list[Dependency]:
+    """What one version's go.mod requires, direct first, each marked if Depot lacks it.
+    ``on_miss_served``: Depot fetches on a miss, so a version a miss captured is served
+    while its validation goes on (app/goproxy/published.py), not "not in Depot"."""
     reqs = session.execute(
         select(Requirement.path, Requirement.required_version, Requirement.indirect)
         .where(Requirement.version_id == version_id)
@@ -124,6 +128,8 @@ def dependencies(session: Session, version_id: int) -> list[Dependency]:
     unpublished = {(r.path, r.required_version) for r in reqs} - published
     held = _held(session, unpublished)
     served = _vouched(session, unpublished - set(held))
+    if on_miss_served:
+        served |= _provisional(session, unpublished - set(held))
     found = [
         Dependency(r.path, r.required_version, r.indirect,
                    (r.path, r.required_version) in published,
@@ -132,6 +138,19 @@ def dependencies(session: Session, version_id: int) -> list[Dependency]:
         for r in reqs
     ]
     return sorted(found, key=lambda d: (d.indirect, d.path))
+
+
+def _provisional(session: Session, keys: set[tuple[str, str]]) -> set[tuple[str, str]]:
+    """Those of ``keys`` stored, redistributable and not yet published or refused."""
+    if not keys:
+        return set()
+    rows = session.execute(
+        select(Module.path, ModuleVersion.version)
+        .join(ModuleVersion, ModuleVersion.module_id == Module.id)
+        .where(Module.path.in_({path for path, _ in keys}),
+               ModuleVersion.state.in_(PROVISIONAL), ModuleVersion.redistributable.is_(True))
+    ).all()
+    return {(path, version) for path, version in rows} & keys
 
 
 def _vouched(session: Session, keys: set[tuple[str, str]]) -> set[tuple[str, str]]:

@@ -17,7 +17,15 @@ from sqlalchemy import select
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import selectinload
 
-from app.models import VOUCHABLE, GraphMod, Module, ModuleVersion, VersionState, vouched
+from app.models import (
+    PROVISIONAL,
+    VOUCHABLE,
+    GraphMod,
+    Module,
+    ModuleVersion,
+    VersionState,
+    vouched,
+)
 from app.services import Services
 
 IMMUTABLE = 365 * 24 * 3600
@@ -32,10 +40,6 @@ MAX_INLINE = 64 * 1024
 
 # A redirect to a presigned URL must not outlive the URL: never cached.
 REDIRECT_CACHE = "private, no-store"
-# Captured (downloaded, checksum-verified, stored, through the license gate) but not
-# yet published: served in fetch mode only, to the clients whose misses brought them.
-PROVISIONAL = (VersionState.captured, VersionState.staged, VersionState.validating,
-               VersionState.blocked, VersionState.validation_failed)
 
 
 @dataclass(frozen=True)

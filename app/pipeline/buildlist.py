@@ -256,8 +256,9 @@ def clean_room(
                             found.tidy_only, tidy_gate)
     if depot_only:
         return CleanRoom(False, "only through Depot: " + told(describe(depot_only)), hashes)
-    return CleanRoom(True, "", hashes, note="the module's own, the upstream shows the same: "
-                                            + told(describe(own)))
+    # Each item says why it is not a refusal: the same failure against the upstream is
+    # only one of the reasons, so the note's lead claims none of them.
+    return CleanRoom(True, "", hashes, note="not a reason to refuse: " + told(describe(own)))
 
 
 def _download_all(go) -> tuple[dict[tuple[str, str], tuple[str, str]], str]:  # type: ignore[no-untyped-def]
@@ -296,7 +297,7 @@ def judge(problems: dict[str, str], upstream: dict[str, str], added: dict[str, s
         provider = max((m for m in added if pkg == m or pkg.startswith(m + "/")), key=len,
                        default=None)
         if pkg in upstream:
-            own[pkg] = why
+            own[pkg] = f"{why} (the upstream shows the same)"
         elif provider is not None:
             own[pkg] = ("imported, but no module of the build list provides it (against "
                         f"the upstream the go command adds {provider}@{added[provider]})")

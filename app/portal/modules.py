@@ -13,6 +13,7 @@ from app.catalog.modules import VersionDetail, module_summary, version_detail
 from app.drift.status import page_upstream
 from app.gomod import paths, versions
 from app.gomod.errors import GoModError
+from app.models import PROVISIONAL, VersionState
 from app.portal import bp, contents
 from app.portal import graph as graph_tabs
 from app.portal.bundle_offer import bundle_offer
@@ -49,7 +50,8 @@ def _nothing(_session: Session, _detail: VersionDetail) -> dict:
 
 
 def _dependencies(session: Session, detail: VersionDetail) -> dict:
-    return {"dependencies": usage.dependencies(session, detail.version_id)}
+    fetching = services().settings.on_miss == "fetch"
+    return {"dependencies": usage.dependencies(session, detail.version_id, fetching)}
 
 
 def _used_by(session: Session, detail: VersionDetail) -> dict:
@@ -70,6 +72,14 @@ TAB_CONTEXT: dict[str, Callable[[Session, VersionDetail], dict]] = {
     "compare": graph_tabs.compare_tab,
     "insight": insight_tab,
 }
+
+
+def _served_on_miss(detail: VersionDetail) -> bool:
+    """Whether GOPROXY clients get this unpublished version already: in fetch mode a
+    miss's capture is served while its validation goes on (app/goproxy/published.py).
+    The page said "Depot does not serve it yet" of a zip Depot had just served."""
+    return (services().settings.on_miss == "fetch" and detail.redistributable is not False
+            and VersionState(detail.summary.state) in PROVISIONAL)
 
 
 @bp.route("/<modpath:target>")
@@ -105,6 +115,7 @@ def module_page(target: str) -> Response:
             context["upstream"] = page_upstream(session, detail.path, detail.version,
                                                 detail.version_id)
         if header:
+            context["served_on_miss"] = _served_on_miss(detail)
             context["bundle"] = bundle_offer(session, detail)
             if "insight" not in context:  # the Insight tab brought it already
                 context["insight"] = insight_of(session, detail)

@@ -82,7 +82,11 @@ def test_what_fails_only_through_depot_is_depot_s():
     added = {"b.test": "v1.0.0", "b.test/x": "v2.0.0"}
     own, depot_only = judge(problems, upstream, added)
     assert set(own) == {"a.test/gone", "b.test/x/y"}
+    assert own["a.test/gone"].endswith("(the upstream shows the same)")
     assert "adds b.test/x@v2.0.0" in own["b.test/x/y"]  # the longest providing path
+    # Only the item that fails against the upstream says so (a note's reader was told
+    # "the upstream shows the same" of a package the go command adds there).
+    assert "upstream shows the same" not in own["b.test/x/y"]
     assert depot_only == {"c.test/p": problems["c.test/p"]}
 
 

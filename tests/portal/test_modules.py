@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
 from app.models import Module, ModuleVersion, Requirement, VersionState
+from tests.conftest import make_app
 from tests.fixtures.catalog import (
     CHAIN_C,
     FAILED_REASON,
@@ -224,3 +226,58 @@ def test_search_result_links_reach_module_pages(catalog: FlaskClient):
     body = page(catalog, "/search?q=major")
     for path in hit_paths(body):
         assert f'<h1 class="module-path">{path}</h1>' in page(catalog, "/" + path)
+
+
+@pytest.mark.parametrize("on_miss", ["fetch", "404"])
+def test_a_version_a_miss_brought_says_go_gets_it_already(
+    settings, portal_upstream, on_miss: str
+):  # type: ignore[no-untyped-def]
+    """In fetch mode a captured version is served while its validation goes on: its page
+    said "Depot does not serve it yet" of a zip Depot had just served (a user trial)."""
+    app = make_app(replace(settings, upstream=portal_upstream.url, gosumdb="off",
+                           on_miss=on_miss))
+    try:
+        with app.extensions["depot"].db.session() as session:
+            module = Module(path="depot.test/caught")
+            session.add(module)
+            session.flush()
+            session.add(ModuleVersion(module_id=module.id, version="v1.0.0",
+                                      state=VersionState.captured, redistributable=True))
+        body = page(app.test_client(), "/depot.test/caught@v1.0.0")
+        if on_miss == "fetch":
+            assert "<code>go</code> gets it from Depot already" in body
+            assert "Depot does not serve it" not in body
+        else:
+            assert "Depot does not serve it yet" in body
+            assert "gets it from Depot already" not in body
+    finally:
+        app.extensions["depot"].db.dispose()
+
+
+def test_a_dependency_a_miss_brought_is_served_not_missing(settings, portal_upstream
+                                                            ):  # type: ignore[no-untyped-def]
+    """cobra's Dependencies tab said "not in Depot" of pflag while go clients were being
+    served it from a miss's capture (a user trial); the API says the same."""
+    app = make_app(replace(settings, upstream=portal_upstream.url, gosumdb="off",
+                           on_miss="fetch"))
+    try:
+        with app.extensions["depot"].db.session() as session:
+            top, dep = Module(path="depot.test/top"), Module(path="depot.test/dep")
+            session.add_all([top, dep])
+            session.flush()
+            row = ModuleVersion(module_id=top.id, version="v1.0.0",
+                                state=VersionState.published, redistributable=True)
+            session.add_all([row, ModuleVersion(module_id=dep.id, version="v1.0.0",
+                                                state=VersionState.captured,
+                                                redistributable=True)])
+            session.flush()
+            session.add(Requirement(version_id=row.id, path="depot.test/dep",
+                                    required_version="v1.0.0"))
+        client = app.test_client()
+        body = panel(page(client, "/depot.test/top?tab=dependencies"))
+        assert "served, validating" in body and "not in Depot" not in body
+        api = client.get("/api/v1/modules/depot.test/top/dependencies").get_json()
+        assert api["dependencies"][0]["served"] is True
+        assert api["dependencies"][0]["in_depot"] is False
+    finally:
+        app.extensions["depot"].db.dispose()

@@ -230,8 +230,9 @@ def load_of(settings: Settings, found: Path) -> Load | None:
 
 
 def wait_done(load: Load, timeout: float) -> bool:
-    """Whether the load ended (within ``timeout``) with its folder still there."""
-    _wait(lambda: True if load.done else None, lambda: True, timeout)
+    """Whether the load ended (within ``timeout``) with its folder still there; False
+    at once when its owner is gone (a killed process leaves no ``done``)."""
+    _wait(lambda: True if load.done else None, lambda: _owned(load.folder), timeout)
     return load.done and load.folder.exists()
 
 

@@ -54,6 +54,7 @@ class AheadLoads:
         self._lock = threading.Lock()
         self._running: dict[tuple[str, str], ahead.Load] = {}
         self._helping: set[ahead.Load] = set()
+        self._helped: set[str] = set()
         self._looked = 0.0
         self._names = count(1)
         if services.settings.on_miss == "fetch" and services.settings.miss_ahead > 0:
@@ -161,9 +162,12 @@ class AheadLoads:
     def _help_load(self, load: ahead.Load | None) -> None:
         with self._lock:
             if (load is None or load in self._running.values() or load in self._helping
-                    or len(self._helping) >= MOST_LOADS):
+                    or load.folder.name in self._helped or len(self._helping) >= MOST_LOADS):
                 return
             self._helping.add(load)
+            if len(self._helped) > 256:  # names are unique: old ones never come back
+                self._helped.clear()
+            self._helped.add(load.folder.name)  # once: its next go.mod hits ask again
         threading.Thread(target=self._help_run, args=(load,), name=f"help {load.folder.name}",
                          daemon=True).start()
 

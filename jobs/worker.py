@@ -8,6 +8,7 @@ the job, which is idempotent, runs again elsewhere.
 from __future__ import annotations
 
 import logging
+import os
 from datetime import timedelta
 
 from redis import Redis
@@ -70,6 +71,26 @@ class DepotWorker(Worker):
     """RQ's worker with a short heartbeat lease (RQ's default grace is 60 s), whose
     maintenance also queues again the work of requests a killed process left behind
     and rewrites the @v/list files a killed publication left stale."""
+
+    def __init__(self, *args, **kwargs) -> None:  # type: ignore[no-untyped-def]
+        super().__init__(*args, **kwargs)
+        self.started_by = os.getppid()
+
+    def request_stop(self, signum, frame) -> None:  # type: ignore[no-untyped-def]
+        """A warm shutdown (the job finishes) unless the process that started this worker
+        is gone: a killed ``serve`` took the embedded Redis with it and signalled its
+        children (app/lifecycle.dies_with), so the job could neither be finished nor
+        recorded. A trial saw the job run on for 5-10 s and a dozen Redis tracebacks;
+        cold, its horse is killed and the job runs again once Depot is back."""
+        if os.getppid() == self.started_by:
+            super().request_stop(signum, frame)
+            return
+        log.warning("worker %s: the process that started it is gone; cold shut down",
+                    self.name)
+        if self.horse_pid:
+            self.kill_horse()
+            self.wait_for_horse()
+        raise SystemExit()
 
     def run_maintenance_tasks(self) -> None:
         super().run_maintenance_tasks()

@@ -140,7 +140,8 @@ def ingest(
         # Captured but not yet published (a fetch-mode miss served it): compare too.
         compared = [_refetch(services, module, version)] if refetch and _vouched(
             services, module, version) else []
-        dispatcher = InlineDispatcher(services, only=None if deps else {module})
+        dispatcher = InlineDispatcher(services, only=None if deps else {module},
+                                      held=frozenset({(module, version)}))
         # The operator asked for it: its build list is tidied, tidy is in its gate.
         pipeline = Pipeline(services, dispatcher, asked=frozenset({(module, version)}))
         with services.db.session() as session:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 from collections import deque
 
+from app.locks import flight_lock
 from app.pipeline.notifications import deliver
 from app.pipeline.stages import Pipeline, TransientError
 from app.services import Services
@@ -21,9 +22,14 @@ class InlineDispatcher:
     for a later run or a worker.
     """
 
-    def __init__(self, services: Services, only: set[str] | None = None) -> None:
+    def __init__(self, services: Services, only: set[str] | None = None,
+                 held: frozenset[tuple[str, str]] = frozenset()) -> None:
         self.services = services
         self.only = only
+        # Versions whose single-flight lock the caller holds; every other version is
+        # processed under its own, as a GOPROXY miss's capture is: a miss finding one in
+        # a working state with no job and no lock takes it over (ingest._take_over).
+        self.held = held
         self.queue: deque[tuple[str, tuple[str, ...]]] = deque()
         self.touched: list[tuple[str, str]] = []
         # The last outcome a stage returned per version (says why when no row is left).
@@ -59,7 +65,12 @@ class InlineDispatcher:
             if stage in ("process", "validate") and tuple(args) not in self.touched:
                 self.touched.append((args[0], args[1]))
             try:
-                result = pipeline.run(stage, *args)
+                if stage == "process" and (args[0], args[1]) not in self.held:
+                    with flight_lock(self.services.lock_dir, self.services.db.engine,
+                                     f"ingest:{args[0]}@{args[1]}"):
+                        result = pipeline.run(stage, *args)
+                else:
+                    result = pipeline.run(stage, *args)
                 if stage in ("process", "validate"):
                     self.outcomes[(args[0], args[1])] = result
             except TransientError as exc:

@@ -36,10 +36,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from app.config import Settings
-from app.fetch.download import go_directive, write_consumer
+from app.fetch.download import cached_go_mods, go_directive, write_consumer
 from app.fetch.gotool import GoTimeout, isolated_env, parse_json_stream, run_go
 from app.gomod.errors import GoModError
-from app.gomod.paths import escape_path, escape_version, unescape_path, unescape_version
+from app.gomod.paths import escape_path, escape_version
 
 log = logging.getLogger("depot.fetch")
 
@@ -81,21 +81,7 @@ class Load:
 
     def verified_mods(self) -> dict[tuple[str, str], Path]:
         """Every go.mod the load's go command has verified so far, by (module, version)."""
-        download = self.modcache / "cache" / "download"
-        found: dict[tuple[str, str], Path] = {}
-        for folder, _subdirs, files in os.walk(download):
-            if not folder.endswith("/@v"):
-                continue
-            escaped = os.path.relpath(folder, download)[: -len("/@v")]
-            for name in files:
-                if not name.endswith(".mod") or escaped.startswith("sumdb/"):
-                    continue
-                try:
-                    key = (unescape_path(escaped), unescape_version(name[: -len(".mod")]))
-                except GoModError:
-                    continue
-                found[key] = Path(folder) / name
-        return found
+        return cached_go_mods(self.modcache)
 
     def mentions(self, module: str, version: str, read: set[Path]) -> bool:
         """Whether a go.mod the load has read so far (or its consumer's) requires

@@ -24,6 +24,7 @@ from app.fetch.errors import FetchError, InvalidModule, ZipRulesBroken, classify
 from app.fetch.gotool import GoTimeout, isolated_env, parse_json_stream, run_go
 from app.gomod import h1, modfile, zipcheck
 from app.gomod.errors import GoModError
+from app.gomod.paths import unescape_path, unescape_version
 
 # The main module of the throw-away consumer used to resolve a build list.
 CONSUMER_PATH = "depot.invalid/buildlist"
@@ -147,6 +148,21 @@ def from_entry(settings: Settings, workdir: Path, entry: dict) -> Fetched | Fail
         return describe(settings, own)
     except FetchError as exc:
         return Failed(entry["Path"], entry["Version"], exc)
+
+
+def cached_go_mods(modcache: Path) -> dict[tuple[str, str], Path]:
+    """Every go.mod a go command verified into the module cache ``modcache``, by
+    (path, version): what loading the module graph read, selected or not."""
+    root = modcache / "cache" / "download"
+    found = {}
+    for mod in root.rglob("@v/*.mod") if root.is_dir() else ():
+        try:
+            path = unescape_path(mod.parent.parent.relative_to(root).as_posix())
+            version = unescape_version(mod.name.removesuffix(".mod"))
+        except GoModError:
+            continue  # not a module's file (the go command writes only valid names)
+        found[(path, version)] = mod
+    return found
 
 
 def go_directive(settings: Settings, workdir: Path) -> str:

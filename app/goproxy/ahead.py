@@ -78,7 +78,7 @@ class AheadLoads:
             found = ahead.find_mod(settings, module, version, WAIT, also=load)
         if found is None:
             return None
-        self._help(found)
+        self._help(ahead.load_of(settings, found))
         return self._keep(module, version, found)
 
     def _start(self, module: str, version: str) -> ahead.Load | None:
@@ -138,15 +138,6 @@ class AheadLoads:
                                   entry["Version"])
         return taken
 
-    def _help(self, found: Path) -> None:
-        """Capture, from the front, the build list of another process's load that this
-        one served a go.mod from.
-
-        Why: the owner captures from the back in one thread, under its process's GIL,
-        while the other web process sat idle; the client then waited for captures one
-        core did after the other (a cold cobra v1.8.1 walk: 0.19 s of its 0.5 s)."""
-        self._help_load(ahead.load_of(self._services.settings, found))
-
     def help_running(self) -> None:
         """Help every load of another process running now: this one just served a go.mod
         some load kept ahead of the client (a walk is on), and that walk's next misses
@@ -157,9 +148,14 @@ class AheadLoads:
                 return
             self._looked = now
         for load in ahead.active_loads(self._services.settings):
-            self._help_load(load)
+            self._help(load)
 
-    def _help_load(self, load: ahead.Load | None) -> None:
+    def _help(self, load: ahead.Load | None) -> None:
+        """Capture, from the front, the build list of another process's load (once).
+
+        Why: the owner captures from the back in one thread, under its process's GIL,
+        while the other web process sat idle; the client then waited for captures one
+        core did after the other (a cold cobra v1.8.1 walk: 0.19 s of its 0.5 s)."""
         with self._lock:
             if (load is None or load in self._running.values() or load in self._helping
                     or load.folder.name in self._helped or len(self._helping) >= MOST_LOADS):

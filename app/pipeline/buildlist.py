@@ -12,12 +12,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from app.config import Settings
-from app.fetch.download import CONSUMER_PATH, go_directive, write_consumer, write_consumer_of
+from app.fetch.download import (
+    CONSUMER_PATH,
+    cached_go_mods,
+    go_directive,
+    write_consumer,
+    write_consumer_of,
+)
 from app.fetch.errors import classify
 from app.fetch.gotool import GoTimeout, isolated_env, parse_json_stream, run_go
 from app.fetch.upstream import sumdb_for_toolchain
-from app.gomod.errors import GoModError
-from app.gomod.paths import unescape_path, unescape_version
 
 log = logging.getLogger(__name__)
 
@@ -164,16 +168,7 @@ def write_imports(consumer: Path, packages: list[str]) -> None:
 def downloaded_go_mods(workdir: Path) -> dict[tuple[str, str], Path]:
     """Every go.mod the go command downloaded into ``workdir``'s module cache, by
     (path, version): what loading the module graph read, selected or not."""
-    root = workdir / "modcache" / "cache" / "download"
-    found = {}
-    for mod in root.rglob("@v/*.mod") if root.is_dir() else ():
-        try:
-            path = unescape_path(mod.parent.parent.relative_to(root).as_posix())
-            version = unescape_version(mod.name.removesuffix(".mod"))
-        except GoModError:
-            continue  # not a module's file (the go command writes only valid names)
-        found[(path, version)] = mod
-    return found
+    return cached_go_mods(workdir / "modcache")
 
 
 @dataclass

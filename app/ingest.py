@@ -29,7 +29,7 @@ from app.pipeline.capture import VOUCHED, Outcome, capture, get_version
 from app.pipeline.inline import InlineDispatcher
 from app.pipeline.notifications import deliver
 from app.pipeline.requests import InvalidRequest, validate_wish, version_status
-from app.pipeline.stages import Dispatcher, Pipeline
+from app.pipeline.stages import PROCESSABLE, Dispatcher, Pipeline, claim_row
 from app.services import Services
 
 log = logging.getLogger("depot.pipeline")
@@ -213,7 +213,11 @@ def capture_on_miss(services: Services, module: str, query: str, follow: Dispatc
             row, needs_work = pipeline.ensure_pending(session, module, version)
             if not needs_work and row.state in LEFT_BY_A_CAPTURE:
                 needs_work = _take_over(session, follow, row, module, version)
-        last = (pipeline.process(module, version, defer=True, on_stored=on_stored)
+            # Claimed here, in the same transaction, rather than by process's own.
+            claimed = needs_work and claim_row(session, row, PROCESSABLE,
+                                               VersionState.fetching)
+        last = (pipeline.process(module, version, defer=True, on_stored=on_stored,
+                                 claimed=claimed)
                 if needs_work else None)
         return _outcome(services, module, version, last)
 

@@ -13,9 +13,10 @@ same process: 0.1 s of CPU for cobra's seven, where seven go commands took 0.4 s
 
 This module is the files of such a load, on disk so that every process of the host
 sees them: ``<root>/<name>/`` holds the consumer, the load's module cache and, at its
-end, ``entries.json`` (what `go mod download` said of each zip) and ``done``. The load
-holds an flock on ``owner.lock`` for its whole life; the OS drops it with a killed
-process, and such a folder is then only litter.
+end, ``done``. Each zip is usable as soon as the go command has verified it, while
+the command still fetches others (:meth:`Load.ready_entry`). The load holds an flock
+on ``owner.lock`` for its whole life; the OS drops it with a killed process, and such
+a folder is then only litter.
 
 Nothing here is trusted more than a capture's own download: the same go command, the
 same GOPROXY and GOSUMDB, the same checks (app/fetch/download.describe) follow.
@@ -24,7 +25,6 @@ same GOPROXY and GOSUMDB, the same checks (app/fetch/download.describe) follow.
 from __future__ import annotations
 
 import fcntl
-import json
 import logging
 import os
 import shutil
@@ -36,7 +36,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from app.config import Settings
-from app.fetch.download import cached_go_mods, go_directive, write_consumer
+from app.fetch.download import cached_files, cached_go_mods, go_directive, write_consumer
 from app.fetch.gotool import GoTimeout, isolated_env, parse_json_stream, run_go
 from app.gomod.errors import GoModError
 from app.gomod.paths import escape_path, escape_version
@@ -109,14 +109,43 @@ class Load:
         """The load has read and fetched all it will, or is over (its folder gone)."""
         return (self.folder / "done").exists() or not self.folder.exists()
 
-    def entries(self) -> dict[tuple[str, str], dict]:
-        """`go mod download -json` entries of the zips fetched, by (module, version)."""
+    def running(self) -> bool:
+        """Whether the load is still reading or fetching: not done, its owner alive."""
+        return not self.done and _owned(self.folder)
+
+    def ready_entry(self, module: str, version: str) -> dict | None:
+        """module@version as `go mod download -json` describes it, once the load's go
+        command has verified its zip, even while the command fetches others; None
+        before that. The go command checks a zip's hash against go.sum or the checksum
+        database, writes the hash, and only then renames the zip into place (its
+        modfetch.downloadZip); its .info and .mod came before."""
         try:
-            listed = json.loads((self.folder / "entries.json").read_text())
-        except (OSError, ValueError):
-            return {}
-        return {(e["Path"], e["Version"]): e for e in listed
-                if isinstance(e, dict) and e.get("Path") and e.get("Version")}
+            zip_path = (self.modcache / "cache" / "download" / escape_path(module) / "@v"
+                        / f"{escape_version(version)}.zip")
+        except GoModError:
+            return None
+        return _entry(module, version, zip_path)
+
+    def verified_zips(self) -> set[tuple[str, str]]:
+        """(module, version) of every zip the load's go command has verified so far
+        (:meth:`ready_entry` describes one)."""
+        return set(cached_files(self.modcache, ".zip"))
+
+
+def _entry(module: str, version: str, zip_path: Path) -> dict | None:
+    """The `go mod download -json` fields a capture reads, for a zip in place."""
+    stem = zip_path.parent / zip_path.name.removesuffix(".zip")
+    info, mod = stem.with_name(stem.name + ".info"), stem.with_name(stem.name + ".mod")
+    try:
+        if not zip_path.is_file() or not info.is_file() or not mod.is_file():
+            return None
+        ziphash = stem.with_name(stem.name + ".ziphash").read_text().strip()
+    except OSError:
+        return None
+    if not ziphash:
+        return None
+    return {"Path": module, "Version": version, "Info": str(info), "GoMod": str(mod),
+            "Zip": str(zip_path), "Sum": ziphash}
 
 
 def _owned(folder: Path) -> bool:
@@ -215,13 +244,6 @@ def load_of(settings: Settings, found: Path) -> Load | None:
     return Load(root / name)
 
 
-def wait_done(load: Load, timeout: float) -> bool:
-    """Whether the load ended (within ``timeout``) with its folder still there; False
-    at once when its owner is gone (a killed process leaves no ``done``)."""
-    _wait(lambda: True if load.done else None, lambda: _owned(load.folder), timeout)
-    return load.done and load.folder.exists()
-
-
 def find_entry(settings: Settings, module: str, version: str, timeout: float
                ) -> dict | None:
     """The `go mod download -json` entry of module@version's zip from a load on this
@@ -230,7 +252,7 @@ def find_entry(settings: Settings, module: str, version: str, timeout: float
 
     def look() -> dict | None:
         for load in active_loads(settings):
-            entry = load.entries().get((module, version))
+            entry = load.ready_entry(module, version)
             if entry is not None:
                 return entry
         return None
@@ -285,7 +307,6 @@ class Loading:
             # reusing what is cached, without the zips.
             problem = self._load_graph(env, consumer) or problem
         handed.new_ones()
-        _write(load.folder / "entries.json", json.dumps(entries))
         (load.folder / "done").touch()
         return entries, problem
 
@@ -367,10 +388,3 @@ class _Handed:
                 log.exception("handing on the go.mod files of %s failed", self.load.folder.name)
         self.seen |= set(new)
         return len(mods)
-
-
-def _write(path: Path, text: str) -> None:
-    """Written whole or not at all: readers in other processes poll for it."""
-    part = path.with_name(f".{path.name}.part")
-    part.write_text(text)
-    os.replace(part, path)

@@ -22,6 +22,7 @@ import logging
 import os
 import threading
 import time
+from collections.abc import Callable
 from itertools import count
 from pathlib import Path
 from uuid import uuid4
@@ -100,42 +101,62 @@ class AheadLoads:
         return loading.load
 
     def _run(self, key: tuple[str, str], loading: ahead.Loading) -> None:
+        loader = threading.Thread(target=self._load, args=(key, loading),
+                                  name=f"load {key[0]}@{key[1]}", daemon=True)
+        loader.start()
         try:
-            entries, problem = loading.run(*key, zips_max=self._services.settings.miss_ahead,
-                                           on_mods=self._keep_mods)
-            if problem:
-                log.info("%s@%s: graph loaded ahead in part: %s", *key,
-                         problem.splitlines()[-1][:300])
             # The go command asks for .info files in path order, two or so at a time:
             # its misses (and a helper in another web process) capture the first ones
             # while this thread starts from the other end.
-            self._capture(entries, reverse=True, load=loading.load)
+            self._capture(loading.load, reverse=True, running=loader.is_alive)
         except Exception:  # an optimisation: the misses capture for themselves
-            log.exception("loading the graph of %s@%s ahead failed", *key)
+            log.exception("capturing the build list of %s@%s ahead failed", *key)
         finally:
+            loader.join()
             with self._lock:
                 self._running.pop(key, None)
             loading.close()
 
-    def _capture(self, entries: list[dict], reverse: bool, load: ahead.Load) -> int:
-        """Capture a load's versions in path order (or its reverse) while its folder is
-        there; a version another thread or process is capturing is left to it. How
-        many this thread went through (captured, or found captured)."""
-        taken = 0
+    def _load(self, key: tuple[str, str], loading: ahead.Loading) -> None:
+        try:
+            _entries, problem = loading.run(*key, zips_max=self._services.settings.miss_ahead,
+                                            on_mods=self._keep_mods)
+            if problem:
+                log.info("%s@%s: graph loaded ahead in part: %s", *key,
+                         problem.splitlines()[-1][:300])
+        except Exception:
+            log.exception("loading the graph of %s@%s ahead failed", *key)
+
+    def _capture(self, load: ahead.Load, reverse: bool, running: Callable[[], bool]) -> int:
+        """Capture a load's versions as its go command verifies their zips, in path
+        order (or its reverse), until ``running`` says no more are coming; a version
+        another thread or process is capturing is left to it. How many this thread went
+        through (captured, or found captured).
+
+        Why as they come: waiting for the command's end left the client's first
+        ``.info`` misses waiting for it (cobra v1.8.1: the walk was over 50 ms before
+        the last zip was fetched)."""
+        taken, tried = 0, set()
         with self._app.app_context():
-            for entry in sorted(entries, key=lambda e: (e["Path"], e["Version"]),
-                                reverse=reverse):
-                if not load.folder.exists():
-                    break  # its owner is done; what is left is the misses' own
+            while load.folder.exists():
+                more = running()  # asked before looking: a last look follows the end
+                ready = sorted((key for key in load.verified_zips() if key not in tried),
+                               reverse=reverse)
+                if not ready:
+                    if not more:
+                        break
+                    time.sleep(ahead.POLL)
+                    continue
+                module, version = ready[0]
+                tried.add((module, version))
                 try:
-                    capture_on_miss(self._services, entry["Path"], entry["Version"],
-                                    Behind(), lock_timeout=0.0)
+                    capture_on_miss(self._services, module, version, Behind(),
+                                    lock_timeout=0.0)
                     taken += 1
                 except LockTimeout:
                     continue
                 except Exception:  # one member's trouble is its own misses' to tell
-                    log.exception("capturing %s@%s ahead failed", entry["Path"],
-                                  entry["Version"])
+                    log.exception("capturing %s@%s ahead failed", module, version)
         return taken
 
     def help_running(self) -> None:
@@ -170,9 +191,8 @@ class AheadLoads:
     def _help_run(self, load: ahead.Load) -> None:
         try:
             log.info("helping the load %s capture its build list", load.folder.name)
-            if ahead.wait_done(load, self._services.settings.fetch_timeout):
-                taken = self._capture(list(load.entries().values()), reverse=False, load=load)
-                log.info("went through %d versions of the load %s", taken, load.folder.name)
+            taken = self._capture(load, reverse=False, running=load.running)
+            log.info("went through %d versions of the load %s", taken, load.folder.name)
         except Exception:  # an optimisation, as the owner's
             log.exception("helping with the load %s failed", load.folder.name)
         finally:

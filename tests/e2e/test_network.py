@@ -250,3 +250,26 @@ def test_imports_of_untagged_modules_resolve_through_depot_alone(
     finally:
         server.stop()
         svc.db.dispose()
+
+
+def test_partial_tiles_are_prefixes_of_full_tiles(real_settings: Settings):
+    """What app/goproxy/sumdb.py relies on to cut a partial tile from a full one it
+    holds, checked on the real checksum database with two partial tiles a cold walk
+    of cobra v1.8.1 asked for (2026-12-04) and the full tiles they grew into. The
+    database keeps the partial tiles of the tree heads it signed; one it no longer
+    serves is a skip, not a pass."""
+    import requests
+
+    from app.fetch import upstream
+
+    base = upstream.sumdb_base(real_settings, real_settings.sumdb_name)
+    assert base, real_settings.gosumdb
+    for tile, width in (("tile/8/0/x259/112", 126), ("tile/8/1/x001/012", 40)):
+        full = requests.get(f"{base}/{tile}", timeout=30)
+        part = requests.get(f"{base}/{tile}.p/{width}", timeout=30)
+        assert full.status_code == 200, full.status_code
+        if part.status_code == 404:
+            pytest.skip(f"the database no longer serves {tile}.p/{width}")
+        assert part.status_code == 200, part.status_code
+        assert len(full.content) == 256 * 32
+        assert part.content == full.content[:width * 32]

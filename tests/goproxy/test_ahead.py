@@ -242,3 +242,42 @@ def test_a_load_keeps_the_go_mod_files_it_verifies_before_the_client_asks(
             assert up.count(file_path(MIDDLE, "v1.0.0", "mod")) == 1, up.counts()
         finally:
             app.extensions["depot"].db.dispose()
+
+
+def test_versions_are_captured_as_the_load_verifies_their_zips(
+    queued_settings: Settings, tmp_path: Path
+) -> None:
+    """A load's versions are captured as its go command verifies each zip, not once
+    the command has fetched them all: ROOT and FAST are captured (and a client's
+    `.info` for ROOT answered) while SLOW's zip is still on its way."""
+    root, fast, slow = "depot.test/flat/root", "depot.test/flat/fast", "depot.test/flat/slow"
+    tree = upstream_of(tmp_path / "upstream", [
+        fixture_module(fast, "v1.0.0"),
+        fixture_module(slow, "v1.0.0"),
+        fixture_module(root, "v1.0.0", {fast: "v1.0.0", slow: "v1.0.0"}),
+    ])
+    with CountingUpstream(tree.root) as up:
+        fetching = replace(queued_settings, upstream=up.url, gosumdb="off", on_miss="fetch")
+        up.set_zip_delay(4.0, slow)
+        app = make_app(fetching)
+        try:
+            client = app.test_client()
+            began = time.monotonic()
+            for module in (root, fast, slow):
+                resp = client.get(file_path(module, "v1.0.0", "mod"))
+                assert resp.status_code == 200, resp.get_data(as_text=True)
+            deadline = time.monotonic() + 3.0
+            while (any(_state(app, m) != VersionState.captured for m in (root, fast))
+                   and time.monotonic() < deadline):
+                time.sleep(0.02)
+            assert _state(app, root) == _state(app, fast) == VersionState.captured
+            resp = client.get(file_path(root, "v1.0.0", "info"))
+            assert resp.status_code == 200, resp.get_data(as_text=True)
+            assert time.monotonic() - began < 3.5, "ROOT waited for SLOW's zip"
+            assert ahead.active_loads(fetching), "the load ended before SLOW's zip came"
+            loads_ended(fetching)
+            assert _state(app, slow) == VersionState.captured
+            for module in (root, fast, slow):
+                assert up.count(file_path(module, "v1.0.0", "zip")) == 1, up.counts()
+        finally:
+            app.extensions["depot"].db.dispose()

@@ -273,3 +273,40 @@ def test_sumdb_files_the_pipeline_read_are_served_without_asking_again(
     unread = "lookup/depot.test/chain/c@v1.0.0"  # never read by the pipeline: asked, fails
     assert away.test_client().get(f"/sumdb/{name}/{unread}").status_code == 503
     away.extensions["depot"].db.dispose()
+
+
+@pytest.mark.parametrize("holder", ["depot", "toolchain"])
+def test_a_partial_tile_is_cut_from_the_full_tile_held(
+    settings: Settings, sumdb: SumDB, holder: str
+):
+    """A client whose lookups carry an older tree size asks for a partial tile that
+    Depot (or its go commands) holds only whole: it is answered with the full tile's
+    first hashes, without asking the database (away here), as the go command's own
+    checksum client reads its cache. tests/e2e/test_network.py checks the prefix
+    against the real database's partial tiles."""
+    from app.fetch.gotool import checksum_cache
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        closed = probe.getsockname()[1]
+    key = settings.gosumdb.split()[0]
+    away = replace(settings, gosumdb=f"{key} http://127.0.0.1:{closed}")
+    name = away.sumdb_name
+    root = (away.data_dir / "sumdb-cache" / name if holder == "depot"
+            else checksum_cache(away.checksum_tiles, away.gosumdb) / "tiles" / name)
+    full = bytes(range(256)) * 32  # 256 hashes of 32 bytes
+    (root / "tile/8/1").mkdir(parents=True)
+    (root / "tile/8/1/007").write_bytes(full)
+    (root / "tile/8/0/x001").mkdir(parents=True)
+    (root / "tile/8/0/x001/002").write_bytes(full[:-32])  # not a whole tile: never cut
+    app = make_app(away)
+    try:
+        client = app.test_client()
+        resp = client.get(f"/sumdb/{name}/tile/8/1/007.p/5")
+        assert resp.status_code == 200, resp.data
+        assert resp.data == full[:5 * 32]
+        assert client.get(f"/sumdb/{name}/tile/8/1/007.p/256").status_code == 503
+        assert client.get(f"/sumdb/{name}/tile/8/0/x001/002.p/3").status_code == 503
+        assert client.get(f"/sumdb/{name}/tile/8/data/007.p/5").status_code == 503
+    finally:
+        app.extensions["depot"].db.dispose()

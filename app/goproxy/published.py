@@ -55,6 +55,32 @@ class ServedFile:
         return self.body is None and self.path is None
 
 
+@dataclass(frozen=True)
+class Looked:
+    """One look at a version's row: its state, whether the license gate lets it be
+    redistributed, and its files when all three are stored."""
+
+    state: VersionState
+    redistributable: bool | None
+    reason: str
+    files: dict[str, ServedFile] | None
+
+    @property
+    def published(self) -> dict[str, ServedFile] | None:
+        return self.files if self.state == VersionState.published else None
+
+    @property
+    def provisional(self) -> dict[str, ServedFile] | None:
+        """The files of a captured, redistributable version not yet published (the fetch
+        miss policy serves them; never cached, as the version may still move), or of a
+        published one."""
+        if self.state == VersionState.published:
+            return self.files
+        if self.state in PROVISIONAL and self.redistributable is True:
+            return self.files
+        return None
+
+
 def file_headers(served: ServedFile, kind: str, version: str) -> list[tuple[str, str]]:
     """Headers of every published file response, whichever path serves it."""
     headers = [
@@ -88,6 +114,43 @@ class PublishedFiles:
         with self._lock:
             return self._cache.get((module, version))
 
+    def look(self, module: str, version: str) -> Looked | None:
+        """The version's state and files in one query (None: no row), for a miss that
+        needs more than whether it is published: a cold walk's `.info` and `.zip`
+        misses asked three times (published? its state? provisional?), a tenth of the
+        web processes' CPU. A published version's files are kept as :meth:`get` keeps
+        them; with the database away, a version the store lists as published is found."""
+        key = (module, version)
+        with self._lock:
+            hit = self._cache.get(key)
+        if hit is not None:
+            return Looked(VersionState.published, True, "", hit)
+        try:
+            with self._services.db.session() as session:
+                row = session.scalar(
+                    select(ModuleVersion).join(Module)
+                    .where(Module.path == module, ModuleVersion.version == version)
+                    .options(selectinload(ModuleVersion.artifacts)))
+                if row is None:
+                    return None
+                state, redistributable, reason = row.state, row.redistributable, row.reason
+                arts = {a.kind.value: (a.sha256, a.size) for a in row.artifacts}
+        except OperationalError:
+            files = self._from_store(module, version)
+            if files is None:
+                raise
+            return Looked(VersionState.published, True, "", files)
+        files = self._files(module, version, arts)
+        if files is not None and state == VersionState.published:
+            self._remember(key, files)
+        return Looked(state, redistributable, reason or "", files)
+
+    def _remember(self, key: tuple[str, str], files: dict[str, ServedFile]) -> None:
+        with self._lock:
+            self._cache[key] = files
+            while len(self._cache) > self._max:
+                self._cache.popitem(last=False)
+
     def get(self, module: str, version: str) -> dict[str, ServedFile] | None:
         """The served files of a published version, or None if it is not published."""
         key = (module, version)
@@ -104,10 +167,7 @@ class PublishedFiles:
             if files is None:
                 raise
         if files is not None:
-            with self._lock:
-                self._cache[key] = files
-                while len(self._cache) > self._max:
-                    self._cache.popitem(last=False)
+            self._remember(key, files)
         return files
 
     def graph_mod(self, module: str, version: str) -> ServedFile | None:
@@ -164,11 +224,6 @@ class PublishedFiles:
         # published versions (a 404 in that moment, tests/e2e/test_pipeline.py).
         return self._load(module, version, (*VOUCHABLE, VersionState.published))
 
-    def provisional(self, module: str, version: str) -> dict[str, ServedFile] | None:
-        """The files of a captured, redistributable version not yet published (the
-        fetch miss policy serves them); never cached, as the version may still move."""
-        return self._load(module, version, (*PROVISIONAL, VersionState.published))
-
     def _load(self, module: str, version: str,
               states: tuple[VersionState, ...] = (VersionState.published,)
               ) -> dict[str, ServedFile] | None:
@@ -187,6 +242,12 @@ class PublishedFiles:
                                and row.redistributable is not True):
                 return None
             arts = {a.kind.value: (a.sha256, a.size) for a in row.artifacts}
+        return self._files(module, version, arts)
+
+    def _files(self, module: str, version: str, arts: dict[str, tuple[str, int]]
+               ) -> dict[str, ServedFile] | None:
+        """The served files of a version's three artifacts (sha256, size), None unless
+        all three are stored."""
         if set(arts) != {"info", "mod", "zip"}:
             return None
         store = self._services.store

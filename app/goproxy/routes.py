@@ -158,9 +158,9 @@ def _published(module: str, version: str, kind: str) -> tuple[dict[str, ServedFi
     app/models.vouched), fetching it on a miss when allowed; and whether Depot had them
     before this request (a hit). A version held only for its go.mod (graph loading reads
     it: app/models.GraphMod), or held back by the license gate, answers its go.mod alone."""
-    files = published_files().get(module, version)
-    if files is not None:
-        return files, True
+    looked = published_files().look(module, version)
+    if looked is not None and looked.published is not None:
+        return looked.published, True
     graph_mod = published_files().graph_mod(module, version) if kind == "mod" else None
     if graph_mod is not None:
         if services().settings.on_miss == "fetch":
@@ -170,13 +170,7 @@ def _published(module: str, version: str, kind: str) -> tuple[dict[str, ServedFi
         versions.check_path_version(module, version)
     except GoModError as exc:
         raise NotFound(str(exc)) from exc
-    row = _state_of(module, version)
-    if row is not None and row.state == VersionState.published:
-        # Published between the first look and this one (a member the workers were
-        # finishing): serve it, never a miss.
-        files = published_files().get(module, version)
-        if files is not None:
-            return files, True
+    row = looked
     if row is not None and (row.state == VersionState.rejected or row.redistributable is False):
         held = _held_mod(module, version, kind)
         if held is None:
@@ -187,7 +181,7 @@ def _published(module: str, version: str, kind: str) -> tuple[dict[str, ServedFi
         # An earlier miss captured it (fetch mode), or a published version's clean room
         # vouched for it as a member of its build list (every mode).
         provisional = fetching and row.state in PROVISIONAL
-        files = (published_files().provisional(module, version) if provisional else None) \
+        files = (row.provisional if provisional else None) \
             or published_files().vouched(module, version)
         if files is not None:
             return files, True
@@ -209,9 +203,8 @@ def _published(module: str, version: str, kind: str) -> tuple[dict[str, ServedFi
         if held is None:
             raise
         return held, False
-    files = published_files().get(module, version)
-    if files is None and fetching:
-        files = published_files().provisional(module, version)
+    looked = published_files().look(module, version)
+    files = None if looked is None else (looked.provisional if fetching else looked.published)
     if files is None:
         raise NotFound(f"{module}@{version}: not available")
     return files, False

@@ -197,6 +197,11 @@ def _published(module: str, version: str, kind: str) -> tuple[dict[str, ServedFi
             if early is not None:
                 return {"mod": early}, False
         else:
+            if kind == "info" and fetching:
+                HELD.miss_started()
+                early_info = current_app.extensions["depot.ahead"].info(module, version)
+                if early_info is not None:
+                    return {"info": early_info}, False
             _fetch_on_miss(module, version)
     except Gone:
         held = _held_mod(module, version, kind)

@@ -19,6 +19,7 @@ from sqlalchemy import select
 from app.config import Settings
 from app.fetch import ahead
 from app.gomod.paths import escape_path, escape_version
+from app.goproxy import ahead as goproxy_ahead
 from app.models import GraphMod, VersionState
 from app.pipeline.capture import get_version
 from tests.conftest import make_app
@@ -280,4 +281,46 @@ def test_versions_are_captured_as_the_load_verifies_their_zips(
             for module in (root, fast, slow):
                 assert up.count(file_path(module, "v1.0.0", "zip")) == 1, up.counts()
         finally:
+            app.extensions["depot"].db.dispose()
+
+
+def test_an_info_miss_is_answered_once_the_load_verified_the_zip_not_after_its_capture(
+    queued_settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A cold walk asks for every `.info` before its first `.zip`; each once waited for
+    its version's capture although the load had verified the zip. The `.info` is now
+    the load's own (the bytes the capture stores), while the capture is still held
+    back here; the `.zip` still waits for the capture and its license gate."""
+    release = threading.Event()
+    real_capture = goproxy_ahead.capture_on_miss
+
+    def held_capture(*args, **kwargs):  # type: ignore[no-untyped-def]
+        release.wait(30)
+        return real_capture(*args, **kwargs)
+
+    monkeypatch.setattr(goproxy_ahead, "capture_on_miss", held_capture)
+    with _upstream(tmp_path / "upstream") as up:
+        fetching = replace(queued_settings, upstream=up.url, gosumdb="off", on_miss="fetch")
+        app = make_app(fetching)
+        try:
+            client = app.test_client()
+            for module in (TOP, MIDDLE, BOTTOM):
+                resp = client.get(file_path(module, "v1.0.0", "mod"))
+                assert resp.status_code == 200, resp.get_data(as_text=True)
+            load = ahead.active_loads(fetching)[0]
+            deadline = time.monotonic() + 20
+            while load.ready_entry(TOP, "v1.0.0") is None and time.monotonic() < deadline:
+                time.sleep(0.02)
+            resp = client.get(file_path(TOP, "v1.0.0", "info"))
+            assert resp.status_code == 200, resp.get_data(as_text=True)
+            early = resp.get_data()
+            assert _state(app, TOP) != VersionState.captured, "the .info waited for a capture"
+            release.set()
+            resp = client.get(file_path(TOP, "v1.0.0", "zip"))
+            assert resp.status_code == 200, resp.get_data(as_text=True)
+            assert _state(app, TOP) == VersionState.captured
+            assert app.extensions["depot"].store.read_bytes(TOP, "v1.0.0", "info") == early
+            loads_ended(fetching)
+        finally:
+            release.set()
             app.extensions["depot"].db.dispose()

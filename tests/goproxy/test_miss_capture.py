@@ -18,6 +18,7 @@ import requests
 from rq import Queue
 
 from app.config import REPO_ROOT, Settings
+from app.fetch import ahead
 from app.models import VersionState
 from app.pipeline.capture import get_version
 from app.pipeline.stages import Pipeline
@@ -109,12 +110,14 @@ def test_a_miss_is_answered_once_captured_and_the_rest_follows(
         app.extensions["depot"].db.dispose()
 
 
-def test_a_mod_miss_is_answered_before_the_license_gate(
+def test_a_mod_and_an_info_miss_are_answered_before_the_license_gate(
     queued_settings: Settings, tmp_path: Path, monkeypatch
 ) -> None:
     """Graph loading waits for each go.mod before asking the next level: a `.mod` miss
     is answered once the verified go.mod is stored, the gate and rows following in the
-    capture's thread; the `.info` (410 for a held version) still waits for the gate."""
+    capture's thread. A `.info` is answered from the load ahead once its go command has
+    verified the zip (metadata, as the go.mod is: the bytes the capture stores); the
+    `.zip` still waits for the gate (410 for a held version)."""
     upstream = _sharing_upstream(tmp_path / "upstream")
     fetching = replace(queued_settings, upstream=upstream.url, gosumdb="off", on_miss="fetch")
     gate_open = threading.Event()
@@ -131,15 +134,23 @@ def test_a_mod_miss_is_answered_before_the_license_gate(
         resp = _left_mod(client)
         assert resp.headers["ETag"].strip('"') == hashlib.sha256(resp.data).hexdigest()
         assert _state(app, LEFT, "v1.0.0") in (None, *CAPTURING)  # the gate waits
+        deadline = time.monotonic() + 30
+        while (not any(load.ready_entry(LEFT, "v1.0.0") for load in ahead.active_loads(fetching))
+               and time.monotonic() < deadline):
+            time.sleep(0.02)
+        info = client.get(f"/{LEFT}/@v/v1.0.0.info")
+        assert info.status_code == 200, info.get_data(as_text=True)
+        assert _state(app, LEFT, "v1.0.0") in (None, *CAPTURING)  # the gate still waits
         with ThreadPoolExecutor(2) as pool:
-            info = pool.submit(client.get, f"/{LEFT}/@v/v1.0.0.info")
+            zipped = pool.submit(client.get, f"/{LEFT}/@v/v1.0.0.zip")
             second = pool.submit(client.get, f"/{LEFT}/@v/v1.0.0.mod")
             time.sleep(0.5)
-            assert not info.done(), "the .info did not wait for the license gate"
+            assert not zipped.done(), "the .zip did not wait for the license gate"
             gate_open.set()
-            assert info.result(60).status_code == 200
+            assert zipped.result(60).status_code == 200
             assert second.result(60).data == resp.data
         assert _state(app, LEFT, "v1.0.0") == VersionState.captured
+        assert app.extensions["depot"].store.read_bytes(LEFT, "v1.0.0", "info") == info.data
     finally:
         gate_open.set()
         app.extensions["depot"].db.dispose()

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import os
+import signal
 from datetime import timedelta
 
 from redis import Redis
@@ -91,6 +92,22 @@ class DepotWorker(Worker):
             self.kill_horse()
             self.wait_for_horse()
         raise SystemExit()
+
+    def stop_scheduler(self) -> None:
+        """RQ's stop (SIGTERM: the scheduler releases its locks in Redis), unless the
+        process that started this worker is gone: its Redis went with it, and the
+        release could only fail, with three chained Redis tracebacks in the log at every
+        kill of ``serve`` (trials of 2026-12-04/05). Killed, the scheduler leaves its
+        locks to lapse on their own."""
+        process = getattr(self.scheduler, "_process", None)
+        if os.getppid() == self.started_by or process is None or not process.pid:
+            super().stop_scheduler()
+            return
+        try:
+            os.kill(process.pid, signal.SIGKILL)
+        except OSError:
+            pass
+        process.join(10)
 
     def run_maintenance_tasks(self) -> None:
         super().run_maintenance_tasks()

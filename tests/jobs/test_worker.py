@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import multiprocessing
 import os
 import signal
+import threading
+import time
+from types import SimpleNamespace
 
 import pytest
 from redis import Redis
@@ -39,3 +43,31 @@ def test_a_signal_after_its_starter_died_is_a_cold_shutdown(
     with pytest.raises(SystemExit):
         worker.request_stop(signal.SIGTERM, None)
     assert killed and not worker._stop_requested
+
+
+def _deaf_to_sigterm() -> None:
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    time.sleep(60)
+
+
+def test_a_scheduler_whose_redis_is_gone_is_killed_not_asked_to_release_its_locks(
+    redis_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """serve killed: the scheduler's lock release can only fail on a Redis that is gone
+    (three Redis tracebacks in the log); it is killed instead. The stand-in ignores
+    SIGTERM, so RQ's own stop would wait for it for a minute."""
+    worker = _worker(redis_url)
+    scheduler = multiprocessing.get_context("fork").Process(target=_deaf_to_sigterm)
+    scheduler.start()
+    try:
+        worker.scheduler = SimpleNamespace(_process=scheduler)  # type: ignore[assignment]
+        monkeypatch.setattr(os, "getppid", lambda: worker.started_by + 1)  # reparented
+        stopping = threading.Thread(target=worker.stop_scheduler, daemon=True)
+        stopping.start()
+        stopping.join(10)
+        assert not stopping.is_alive(), "the scheduler was asked, not killed"
+        assert scheduler.exitcode == -signal.SIGKILL
+    finally:
+        if scheduler.is_alive():
+            scheduler.kill()
+        scheduler.join(5)

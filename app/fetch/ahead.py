@@ -250,13 +250,6 @@ def find_entry(settings: Settings, module: str, version: str, timeout: float
     host, waiting while a load whose build list holds it is still downloading; None
     when no load has or will have it."""
 
-    def look() -> dict | None:
-        for load in active_loads(settings):
-            entry = load.ready_entry(module, version)
-            if entry is not None:
-                return entry
-        return None
-
     read: dict[Path, set[Path]] = {}
 
     def coming(load: Load) -> bool:
@@ -264,8 +257,19 @@ def find_entry(settings: Settings, module: str, version: str, timeout: float
             load.cached_mod(module, version) is not None
             or load.mentions(module, version, read.setdefault(load.folder, set())))
 
-    return _wait(look, lambda: any(coming(load) for load in active_loads(settings)),
+    return _wait(lambda: ready_entry(settings, module, version),
+                 lambda: any(coming(load) for load in active_loads(settings)),
                  timeout)  # type: ignore[return-value]
+
+
+def ready_entry(settings: Settings, module: str, version: str) -> dict | None:
+    """module@version's entry from a load on this host that has verified its zip, at
+    once (:meth:`Load.ready_entry`); None when none has yet."""
+    for load in active_loads(settings):
+        entry = load.ready_entry(module, version)
+        if entry is not None:
+            return entry
+    return None
 
 
 class Loading:

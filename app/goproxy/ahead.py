@@ -221,16 +221,14 @@ class AheadLoads:
         license gate too; the zip still waits for its capture and the gate."""
         if self._services.settings.miss_ahead <= 0:
             return None
-        for load in ahead.active_loads(self._services.settings):
-            entry = load.ready_entry(module, version)
-            if entry is None:
-                continue
-            try:
-                body = Path(entry["Info"]).read_bytes()
-            except OSError:  # the load ended meanwhile: its capture has the version
-                continue
-            return ServedFile(hashlib.sha256(body).hexdigest(), len(body), body, None)
-        return None
+        entry = ahead.ready_entry(self._services.settings, module, version)
+        if entry is None:
+            return None
+        try:
+            body = Path(entry["Info"]).read_bytes()
+        except OSError:  # the load ended meanwhile: its capture has the version
+            return None
+        return ServedFile(hashlib.sha256(body).hexdigest(), len(body), body, None)
 
     def _keep(self, module: str, version: str, found: Path) -> ServedFile | None:
         """Keep the verified go.mod as a graph file and serve what the store holds."""

@@ -123,8 +123,9 @@ class PublishedFiles:
         key = (module, version)
         with self._lock:
             hit = self._cache.get(key)
-        if hit is not None:
-            return Looked(VersionState.published, True, "", hit)
+            if hit is not None:
+                self._cache.move_to_end(key)
+                return Looked(VersionState.published, True, "", hit)
         try:
             with self._services.db.session() as session:
                 row = session.scalar(
@@ -136,6 +137,7 @@ class PublishedFiles:
                 state, redistributable, reason = row.state, row.redistributable, row.reason
                 arts = {a.kind.value: (a.sha256, a.size) for a in row.artifacts}
         except OperationalError:
+            # The database is away: the store's @v/list still names what was published.
             files = self._from_store(module, version)
             if files is None:
                 raise
@@ -153,22 +155,8 @@ class PublishedFiles:
 
     def get(self, module: str, version: str) -> dict[str, ServedFile] | None:
         """The served files of a published version, or None if it is not published."""
-        key = (module, version)
-        with self._lock:
-            hit = self._cache.get(key)
-            if hit is not None:
-                self._cache.move_to_end(key)
-                return hit
-        try:
-            files = self._load(module, version)
-        except OperationalError:
-            # The database is away: the store's @v/list still names what was published.
-            files = self._from_store(module, version)
-            if files is None:
-                raise
-        if files is not None:
-            self._remember(key, files)
-        return files
+        looked = self.look(module, version)
+        return None if looked is None else looked.published
 
     def graph_mod(self, module: str, version: str) -> ServedFile | None:
         """The go.mod of a version Depot holds only because graph loading reads it

@@ -11,6 +11,7 @@ import fcntl
 import os
 import re
 import uuid
+from pathlib import Path
 
 from flask import Blueprint, Response, current_app
 
@@ -51,7 +52,7 @@ def passthrough(name: str, rest: str) -> Response:
         raise NotFound(f"{rest!r}: not a checksum database path")
     svc = _services()
     cacheable = rest != "latest"
-    cached = svc.settings.data_dir / "sumdb-cache" / name / rest
+    cached = _cached(svc, name, rest)
     if cacheable and cached.is_file():
         return _reply(cached.read_bytes(), immutable=True)
     fetched = _fetched_by_toolchain(svc, name, rest) if cacheable else None
@@ -124,12 +125,17 @@ def _prefix_of_full_tile(svc: Services, name: str, rest: str) -> bytes | None:
     body = _fetched_by_toolchain(svc, name, full)
     if body is None:
         try:
-            body = (svc.settings.data_dir / "sumdb-cache" / name / full).read_bytes()
+            body = _cached(svc, name, full).read_bytes()
         except OSError:
             return None
     if len(body) != full_width * HASH_SIZE:
         return None
     return body[:int(width) * HASH_SIZE]
+
+
+def _cached(svc: Services, name: str, rest: str) -> Path:
+    """Where Depot keeps a checksum-database file it fetched itself."""
+    return svc.settings.data_dir / "sumdb-cache" / name / rest
 
 
 def _reply(body: bytes, immutable: bool) -> Response:

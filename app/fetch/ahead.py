@@ -25,6 +25,7 @@ same GOPROXY and GOSUMDB, the same checks (app/fetch/download.describe) follow.
 from __future__ import annotations
 
 import fcntl
+import hashlib
 import logging
 import os
 import shutil
@@ -52,6 +53,37 @@ LITTER_AGE = 60.0
 
 def loads_root(settings: Settings) -> Path:
     return settings.data_dir / "cache" / "ahead"
+
+
+def _walk_marker(settings: Settings) -> Path:
+    # Beside the loads' folders, not among them (every name there is a load).
+    return settings.data_dir / "cache" / "ahead-walking"
+
+
+def note_walk(settings: Settings) -> None:
+    """A client is walking a graph through this host now (a GOPROXY miss, a go.mod a
+    load kept, a checksum-database file): the loads' captures wait for it to pause.
+    One file's time, so that every web process of the host sees it."""
+    marker = _walk_marker(settings)
+    try:
+        os.utime(marker)
+    except FileNotFoundError:
+        try:
+            marker.parent.mkdir(parents=True, exist_ok=True)
+            marker.touch()
+        except OSError:
+            pass
+    except OSError:
+        pass
+
+
+def walk_paused_for(settings: Settings) -> float:
+    """Seconds since a client last walked a graph through this host (infinite when
+    none ever did)."""
+    try:
+        return time.time() - _walk_marker(settings).stat().st_mtime
+    except OSError:
+        return float("inf")
 
 
 @dataclass(frozen=True)
@@ -113,6 +145,18 @@ class Load:
         """Whether the load is still reading or fetching: not done, its owner alive."""
         return not self.done and _owned(self.folder)
 
+    def ready_info(self, module: str, version: str) -> Path | None:
+        """module@version's ``.info`` as the load's go command fetched it for its build
+        list (written whole, by a rename, with the go.mod it verified beside it); None
+        before that."""
+        try:
+            stem = (self.modcache / "cache" / "download" / escape_path(module) / "@v"
+                    / escape_version(version))
+        except GoModError:
+            return None
+        info, mod = stem.with_name(stem.name + ".info"), stem.with_name(stem.name + ".mod")
+        return info if info.is_file() and mod.is_file() else None
+
     def ready_entry(self, module: str, version: str) -> dict | None:
         """module@version as `go mod download -json` describes it, once the load's go
         command has verified its zip, even while the command fetches others; None
@@ -125,6 +169,12 @@ class Load:
         except GoModError:
             return None
         return _entry(module, version, zip_path)
+
+    def gate_file(self, module: str, version: str) -> Path:
+        """Where the judgement of a zip this load verified is kept (app/pipeline/gate),
+        so that the web processes of the host judge each zip once."""
+        name = hashlib.sha256(f"{module}@{version}".encode()).hexdigest()[:32]
+        return self.folder / "gates" / f"{name}.json"
 
     def verified_zips(self) -> set[tuple[str, str]]:
         """(module, version) of every zip the load's go command has verified so far
@@ -249,7 +299,28 @@ def find_entry(settings: Settings, module: str, version: str, timeout: float
     """The `go mod download -json` entry of module@version's zip from a load on this
     host, waiting while a load whose build list holds it is still downloading; None
     when no load has or will have it."""
+    return _wait(lambda: ready_entry(settings, module, version),
+                 _coming(settings, module, version), timeout)  # type: ignore[return-value]
 
+
+def find_info(settings: Settings, module: str, version: str, timeout: float
+              ) -> Path | None:
+    """module@version's ``.info`` from a load on this host (:meth:`Load.ready_info`),
+    waiting while a load whose build list holds it is still downloading; None when no
+    load has or will have it."""
+    def look() -> Path | None:
+        for load in active_loads(settings):
+            found = load.ready_info(module, version)
+            if found is not None:
+                return found
+        return None
+
+    return _wait(look, _coming(settings, module, version), timeout)  # type: ignore[return-value]
+
+
+def _coming(settings: Settings, module: str, version: str) -> Callable[[], bool]:
+    """Whether some load on this host still running has read, or reads, a go.mod that
+    requires module@version (so its build list may hold it)."""
     read: dict[Path, set[Path]] = {}
 
     def coming(load: Load) -> bool:
@@ -257,9 +328,7 @@ def find_entry(settings: Settings, module: str, version: str, timeout: float
             load.cached_mod(module, version) is not None
             or load.mentions(module, version, read.setdefault(load.folder, set())))
 
-    return _wait(lambda: ready_entry(settings, module, version),
-                 lambda: any(coming(load) for load in active_loads(settings)),
-                 timeout)  # type: ignore[return-value]
+    return lambda: any(coming(load) for load in active_loads(settings))
 
 
 def ready_entry(settings: Settings, module: str, version: str) -> dict | None:

@@ -10,8 +10,9 @@ from __future__ import annotations
 import hashlib
 import threading
 from collections import OrderedDict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import BinaryIO
 
 from sqlalchemy import select
 from sqlalchemy.exc import OperationalError
@@ -48,11 +49,14 @@ class ServedFile:
     size: int
     body: bytes | None  # in memory when small
     path: Path | None  # a local file the server can sendfile
+    # A file opened for this one answer: a zip a graph load verified, whose folder may
+    # be removed before the answer is sent (app/goproxy/ahead.py).
+    opened: BinaryIO | None = field(default=None, compare=False)
 
     @property
     def remote(self) -> bool:
         """Neither in memory nor on a local disk: the bytes are in an object store."""
-        return self.body is None and self.path is None
+        return self.body is None and self.path is None and self.opened is None
 
 
 @dataclass(frozen=True)

@@ -133,6 +133,11 @@ def _fetch_on_miss(module: str, query: str, on_stored: Callable[[], None] | None
     return target.version
 
 
+# States of a version no capture has stored and gated yet (or whose last one failed):
+# a zip a graph load verified may be answered before its capture (AheadLoads.zip).
+_UNCAPTURED = (VersionState.pending, VersionState.fetching, VersionState.processing,
+               VersionState.failed)
+
 # States in which another process is still capturing a version.
 _BEING_CAPTURED = (VersionState.pending, VersionState.fetching, VersionState.processing)
 
@@ -202,6 +207,11 @@ def _published(module: str, version: str, kind: str) -> tuple[dict[str, ServedFi
                 early_info = current_app.extensions["depot.ahead"].info(module, version)
                 if early_info is not None:
                     return {"info": early_info}, False
+            if kind == "zip" and fetching and (row is None or row.state in _UNCAPTURED):
+                HELD.miss_started()
+                early_zip = current_app.extensions["depot.ahead"].zip(module, version)
+                if early_zip is not None:
+                    return {"zip": early_zip}, False
             _fetch_on_miss(module, version)
     except Gone:
         held = _held_mod(module, version, kind)
@@ -275,14 +285,14 @@ def _serve(module: str, version: str, kind: str, served: ServedFile) -> Response
         try:
             # A path lets gunicorn use sendfile; an object store hands us a stream, relayed
             # a piece at a time (never read whole).
-            source = served.path or svc.store.open(module, version, kind)
+            source = served.opened or served.path or svc.store.open(module, version, kind)
         except ArtifactMissing as exc:
             raise NotFound(f"{module}@{version}: {kind} not available") from exc
         resp = send_file(
             source, mimetype=CONTENT_TYPES[kind], download_name=f"{version}.{kind}",
             conditional=False, last_modified=None, etag=False,
         )
-        if served.remote:
+        if served.remote or served.opened is not None:
             resp.content_length = served.size  # a stream's size is not known to send_file
     for name, value in file_headers(served, kind, version):
         resp.headers[name] = value

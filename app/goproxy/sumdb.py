@@ -16,7 +16,7 @@ from pathlib import Path
 from flask import Blueprint, Response, current_app
 
 from app.errors import NotFound, Unavailable
-from app.fetch import upstream
+from app.fetch import ahead, upstream
 from app.fetch.gotool import checksum_cache
 from app.services import Services
 
@@ -51,6 +51,7 @@ def passthrough(name: str, rest: str) -> Response:
     if ".." in rest.split("/") or not _REST.match(rest):
         raise NotFound(f"{rest!r}: not a checksum database path")
     svc = _services()
+    ahead.note_walk(svc.settings)  # a client verifying what it walks: captures wait
     cacheable = rest != "latest"
     cached = _cached(svc, name, rest)
     if cacheable and cached.is_file():

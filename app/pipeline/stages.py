@@ -29,8 +29,6 @@ from sqlalchemy.orm import Session, aliased
 from app.fetch import ahead
 from app.fetch.download import Failed, Fetched, download, from_entry, module_of_package, resolve
 from app.fetch.errors import ChecksumMismatch, FetchError, UpstreamNotFound
-from app.gomod import zipcheck
-from app.licenses import allow_list_from_env, evaluate
 from app.models import (
     Artifact,
     ArtifactKind,
@@ -54,6 +52,7 @@ from app.pipeline.capture import (
     get_version,
     tagged_published,
 )
+from app.pipeline.gate import license_verdict
 from app.pipeline.lists import sync_list
 from app.pipeline.modcache import validation_cache
 from app.services import Services
@@ -559,13 +558,7 @@ class Pipeline:
             with self.services.db.session() as session:
                 row = get_version(session, module, version)
                 names = [lf.name for lf in row.license_files]
-        files = {}
-        for name in names:
-            data = zipcheck.read_file(zip_path, module, version, name,
-                                      max_size=zipcheck.MAX_LICENSE_SIZE)
-            if data is not None:
-                files[name] = data
-        verdict = evaluate(files, allow_list_from_env(self.settings.license_allow))
+        verdict = license_verdict(self.settings, zip_path, module, version, names)
         with self.services.db.session() as session:
             row = get_version(session, module, version)
             found = {fl.name: fl.spdx_ids for fl in verdict.licenses}

@@ -6,6 +6,7 @@ captured from the zips it fetched, each downloaded from the upstream once."""
 from __future__ import annotations
 
 import fcntl
+import hashlib
 import logging
 import os
 import threading
@@ -284,13 +285,13 @@ def test_versions_are_captured_as_the_load_verifies_their_zips(
             app.extensions["depot"].db.dispose()
 
 
-def test_an_info_miss_is_answered_once_the_load_verified_the_zip_not_after_its_capture(
+def test_a_cold_walk_is_answered_from_the_load_while_its_captures_are_held(
     queued_settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """A cold walk asks for every `.info` before its first `.zip`; each once waited for
-    its version's capture although the load had verified the zip. The `.info` is now
-    the load's own (the bytes the capture stores), while the capture is still held
-    back here; the `.zip` still waits for the capture and its license gate."""
+    """A cold walk's `.info` and `.zip` are the load's own files (the bytes the capture
+    stores), judged by the capture's own checks, while the captures are still held back
+    here: a client once waited for each version's capture (zip checks, license scan,
+    store and database writes) with the zip verified beside it."""
     release = threading.Event()
     real_capture = goproxy_ahead.capture_on_miss
 
@@ -307,20 +308,71 @@ def test_an_info_miss_is_answered_once_the_load_verified_the_zip_not_after_its_c
             for module in (TOP, MIDDLE, BOTTOM):
                 resp = client.get(file_path(module, "v1.0.0", "mod"))
                 assert resp.status_code == 200, resp.get_data(as_text=True)
-            load = ahead.active_loads(fetching)[0]
-            deadline = time.monotonic() + 20
-            while load.ready_entry(TOP, "v1.0.0") is None and time.monotonic() < deadline:
-                time.sleep(0.02)
             resp = client.get(file_path(TOP, "v1.0.0", "info"))
             assert resp.status_code == 200, resp.get_data(as_text=True)
-            early = resp.get_data()
-            assert _state(app, TOP) != VersionState.captured, "the .info waited for a capture"
-            release.set()
+            early_info = resp.get_data()
             resp = client.get(file_path(TOP, "v1.0.0", "zip"))
             assert resp.status_code == 200, resp.get_data(as_text=True)
-            assert _state(app, TOP) == VersionState.captured
-            assert app.extensions["depot"].store.read_bytes(TOP, "v1.0.0", "info") == early
+            early_zip = resp.get_data()
+            assert resp.headers["ETag"] == f'"{hashlib.sha256(early_zip).hexdigest()}"'
+            assert _state(app, TOP) == VersionState.pending, "the answer waited for a capture"
+            release.set()
             loads_ended(fetching)
+            assert _state(app, TOP) == VersionState.captured
+            store = app.extensions["depot"].store
+            assert store.read_bytes(TOP, "v1.0.0", "info") == early_info
+            assert store.read_bytes(TOP, "v1.0.0", "zip") == early_zip
+            assert up.count(file_path(TOP, "v1.0.0", "zip")) == 1, up.counts()
         finally:
             release.set()
+            app.extensions["depot"].db.dispose()
+
+
+def test_a_zip_the_license_gate_refuses_is_not_answered_from_the_load(
+    queued_settings: Settings, tmp_path: Path
+) -> None:
+    """A member without a license file: its verified zip is judged not servable, so its
+    miss waits for the capture, which refuses it and says why (410)."""
+    root, bare = "depot.test/judged/root", "depot.test/judged/bare"
+    unlicensed = fixture_module(bare, "v1.0.0")
+    del unlicensed.files["LICENSE"]
+    tree = upstream_of(tmp_path / "upstream", [
+        unlicensed, fixture_module(root, "v1.0.0", {bare: "v1.0.0"})])
+    with CountingUpstream(tree.root) as up:
+        fetching = replace(queued_settings, upstream=up.url, gosumdb="off", on_miss="fetch")
+        app = make_app(fetching)
+        try:
+            client = app.test_client()
+            for module in (root, bare):
+                assert client.get(file_path(module, "v1.0.0", "mod")).status_code == 200
+            resp = client.get(file_path(bare, "v1.0.0", "zip"))
+            assert resp.status_code == 410, resp.get_data(as_text=True)
+            assert "no license file" in resp.get_data(as_text=True)
+            assert client.get(file_path(root, "v1.0.0", "zip")).status_code == 200
+            loads_ended(fetching)
+        finally:
+            app.extensions["depot"].db.dispose()
+
+
+def test_captures_wait_while_a_client_walks_through_the_host(
+    queued_settings: Settings, tmp_path: Path
+) -> None:
+    """The captures' CPU is kept off a client's walk: none starts while the walk goes
+    on (any request of a walk marks it), and all follow once it pauses."""
+    with _upstream(tmp_path / "upstream") as up:
+        fetching = replace(queued_settings, upstream=up.url, gosumdb="off", on_miss="fetch")
+        app = make_app(fetching)
+        try:
+            client = app.test_client()
+            for module in (TOP, MIDDLE, BOTTOM):
+                assert client.get(file_path(module, "v1.0.0", "mod")).status_code == 200
+            walking_until = time.monotonic() + 1.2  # under LONGEST after the load's end
+            while time.monotonic() < walking_until:
+                ahead.note_walk(fetching)
+                assert _state(app, TOP) in (None, VersionState.pending), "captured mid-walk"
+                time.sleep(0.05)
+            loads_ended(fetching)
+            for module in (TOP, MIDDLE, BOTTOM):
+                assert _state(app, module) == VersionState.captured
+        finally:
             app.extensions["depot"].db.dispose()

@@ -347,6 +347,11 @@ VOUCHABLE = (VersionState.processing, VersionState.captured, VersionState.staged
 PROVISIONAL = (VersionState.captured, VersionState.staged, VersionState.validating,
                VersionState.blocked, VersionState.validation_failed)
 
+# No capture has stored and gated it yet, or the last one failed: in fetch mode a zip a
+# graph load verified may be answered before its capture (app/goproxy/ahead.py).
+UNCAPTURED = (VersionState.pending, VersionState.fetching, VersionState.processing,
+              VersionState.failed)
+
 
 def is_held(state: VersionState, redistributable: bool | None) -> bool:
     """Stored and gated, and the license gate said Depot may not serve it. Not only

@@ -37,6 +37,7 @@ from app.goproxy.behind import Behind
 from app.goproxy.published import ServedFile
 from app.ingest import capture_on_miss
 from app.locks import LockTimeout
+from app.models import UNCAPTURED
 from app.pipeline.capture import capture_graph_mods
 from app.pipeline.gate import Servable, judge_ahead
 from app.pipeline.stages import Pipeline
@@ -186,17 +187,18 @@ class AheadLoads:
         return ended is not None and time.monotonic() - ended >= LONGEST
 
     def _judge(self, load: ahead.Load, keys: list[tuple[str, str]]) -> None:
-        """Judge the zips just verified (kept beside the load for every web process) and
-        record their versions as pending: a process killed before their captures leaves
-        them to the workers' sweep, never served and forgotten."""
-        for module, version in keys:
+        """Record the versions of the zips just verified as pending, and judge those no
+        capture has gated yet (kept beside the load for every web process). Why pending:
+        a process killed before their captures leaves them to the workers' sweep, never
+        served and forgotten."""
+        with self._services.db.session() as session:
+            pipeline = Pipeline(self._services, Behind())
+            uncaptured = [key for key in keys
+                          if pipeline.ensure_pending(session, *key)[0].state in UNCAPTURED]
+        for module, version in uncaptured:
             entry = load.ready_entry(module, version)
             if entry is not None:
                 self._judged(load, entry)
-        with self._services.db.session() as session:
-            pipeline = Pipeline(self._services, Behind())
-            for module, version in keys:
-                pipeline.ensure_pending(session, module, version)
 
     def _judged(self, load: ahead.Load, entry: dict) -> Servable:
         """Whether a zip the load verified may be served before its capture, judged once

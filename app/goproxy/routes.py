@@ -30,7 +30,7 @@ from app.goproxy.published import (
 )
 from app.ingest import InvalidRequest, capture_on_miss
 from app.metrics import count_goproxy
-from app.models import VOUCHABLE, Module, ModuleVersion, RequestSource, VersionState
+from app.models import UNCAPTURED, VOUCHABLE, Module, ModuleVersion, RequestSource, VersionState
 from app.pipeline.capture import tagged_published
 from app.pipeline.stages import TransientError
 from app.services import Services
@@ -133,11 +133,6 @@ def _fetch_on_miss(module: str, query: str, on_stored: Callable[[], None] | None
     return target.version
 
 
-# States of a version no capture has stored and gated yet (or whose last one failed):
-# a zip a graph load verified may be answered before its capture (AheadLoads.zip).
-_UNCAPTURED = (VersionState.pending, VersionState.fetching, VersionState.processing,
-               VersionState.failed)
-
 # States in which another process is still capturing a version.
 _BEING_CAPTURED = (VersionState.pending, VersionState.fetching, VersionState.processing)
 
@@ -207,7 +202,7 @@ def _published(module: str, version: str, kind: str) -> tuple[dict[str, ServedFi
                 early_info = current_app.extensions["depot.ahead"].info(module, version)
                 if early_info is not None:
                     return {"info": early_info}, False
-            if kind == "zip" and fetching and (row is None or row.state in _UNCAPTURED):
+            if kind == "zip" and fetching and (row is None or row.state in UNCAPTURED):
                 HELD.miss_started()
                 early_zip = current_app.extensions["depot.ahead"].zip(module, version)
                 if early_zip is not None:

@@ -392,6 +392,7 @@ class Loading:
             proc = subprocess.Popen([self.settings.go_bin, "mod", "download", "-json", "all"],
                                     cwd=consumer, env=env, stdout=stdout, stderr=stderr,
                                     start_new_session=True)
+        _yield_cpu(proc.pid)
         deadline = time.monotonic() + self.settings.fetch_timeout
         while proc.poll() is None:
             late = time.monotonic() > deadline
@@ -440,6 +441,23 @@ class Loading:
             subprocess.run(["rm", "-rf", "--", str(trash)], check=False, timeout=600)
         except (OSError, subprocess.TimeoutExpired):
             shutil.rmtree(trash, ignore_errors=True)
+
+
+# How much lower than the web processes a load's go command runs (nice(2)).
+LOAD_NICENESS = 10
+
+
+def _yield_cpu(pid: int) -> None:
+    """Let the client walking the graph have the CPU before the load that walks ahead of
+    it. Why: on two cores a cold walk has two go commands (the client's and the load's)
+    beside the web processes, and the client's own work (checking, hashing, unpacking
+    what it gets) was what it waited on; the load mostly waits on the upstream, and
+    when the client waits for the load the CPU is the load's anyway (cobra v1.8.1,
+    seven alternated pairs: 0.51 s against 0.65 s, 2026-12-05)."""
+    try:
+        os.setpriority(os.PRIO_PROCESS, pid, LOAD_NICENESS)
+    except OSError:  # not allowed here: the load runs at the usual priority
+        pass
 
 
 class _Handed:

@@ -376,3 +376,28 @@ def test_captures_wait_while_a_client_walks_through_the_host(
                 assert _state(app, module) == VersionState.captured
         finally:
             app.extensions["depot"].db.dispose()
+
+
+def test_a_loads_go_command_yields_the_cpu_to_the_client(
+    queued_settings: Settings, tmp_path: Path
+) -> None:
+    """The load's go command runs at a lower priority than the web processes (and the
+    client), so the client's own work comes first when the cores are busy."""
+    seen = tmp_path / "niceness"
+    wrapper = tmp_path / "go"
+    wrapper.write_text(f'#!/bin/sh\nsleep 0.2\necho "$(nice) $*" >> "{seen}"\n'
+                       f'exec "{queued_settings.go_bin}" "$@"\n')
+    wrapper.chmod(0o755)
+    with _upstream(tmp_path / "upstream") as up:
+        fetching = replace(queued_settings, upstream=up.url, gosumdb="off", on_miss="fetch",
+                           data_dir=tmp_path / "data")
+        loading = ahead.Loading(replace(fetching, go_bin=str(wrapper)), "niced")
+        try:
+            entries, problem = loading.run(BOTTOM, "v1.0.0", zips_max=64)
+        finally:
+            loading.close()
+    assert problem == "" and entries, problem
+    own = os.getpriority(os.PRIO_PROCESS, 0)
+    download = [line for line in seen.read_text().splitlines() if "mod download" in line]
+    assert download, seen.read_text()
+    assert int(download[0].split()[0]) == min(own + ahead.LOAD_NICENESS, 19)

@@ -109,6 +109,18 @@ class DepotWorker(Worker):
             pass
         process.join(10)
 
+    def teardown(self) -> None:
+        """RQ's teardown (stop the scheduler, record this worker's death in Redis),
+        except the record when the process that started this worker is gone: its Redis
+        went with it, and a kill of ``serve`` mid-job left one chained Redis traceback in
+        the log from the attempt (trial of 2026-12-05). The worker's keys lapse on their
+        own (RQ's heartbeat expiry)."""
+        if os.getppid() == self.started_by:
+            super().teardown()
+            return
+        if not self.is_horse and self.scheduler:
+            self.stop_scheduler()
+
     def run_maintenance_tasks(self) -> None:
         super().run_maintenance_tasks()
         # One worker of all does it per round (the lock lapses before the next round).

@@ -71,3 +71,18 @@ def test_a_scheduler_whose_redis_is_gone_is_killed_not_asked_to_release_its_lock
         if scheduler.is_alive():
             scheduler.kill()
         scheduler.join(5)
+
+
+def test_a_worker_whose_redis_is_gone_does_not_record_its_death_there(
+    redis_url: str, monkeypatch: pytest.MonkeyPatch, tmp_path
+) -> None:
+    """serve killed mid-job: RQ's teardown recorded the worker's death in the Redis that
+    went with serve, and the failed attempt left a chained Redis traceback in the log.
+    The Redis it has then is a socket nobody listens on."""
+    worker = _worker(redis_url)
+    worker.connection = Redis(unix_socket_path=str(tmp_path / "gone.sock"), socket_timeout=1)
+    monkeypatch.setattr(os, "getppid", lambda: worker.started_by + 1)  # reparented
+    worker.teardown()  # nothing raised: no Redis asked
+    monkeypatch.setattr(os, "getppid", lambda: worker.started_by)
+    with pytest.raises(Exception, match="gone.sock|No such file|Connection"):
+        worker.teardown()  # the usual teardown does ask it

@@ -148,9 +148,10 @@ class AheadLoads:
         Why captures wait for the client's walk to pause (QUIET, LONGEST): the client
         is answered from the load's verified files meanwhile (:meth:`mod`, :meth:`info`,
         :meth:`zip`), and the captures' CPU (zip checks, license scans, store and
-        database writes: 25-40 ms each) took the client's share of the two cores: a cold
-        cobra v1.8.1 walk took 0.65-0.71 s with them as the zips came, 0.43-0.49 s with
-        them after it (2026-12-05)."""
+        database writes: 25-40 ms each) took the client's share of the two cores, and
+        each of the client's zips waited for one (a cold cobra v1.8.1 walk, ten
+        alternated pairs: median 0.76 s with them as the zips came, 0.68 s with them
+        after the walk, docs/bench.md)."""
         taken, tried, judged = 0, set(), set()
         ended: float | None = None
         with self._app.app_context():

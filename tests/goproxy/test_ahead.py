@@ -11,6 +11,7 @@ import logging
 import os
 import threading
 import time
+from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
 
@@ -53,6 +54,23 @@ def loads_ended(settings: Settings, limit: float = 60) -> None:
     while ahead.active_loads(settings) and time.monotonic() < deadline:
         time.sleep(0.05)
     assert not ahead.active_loads(settings), "a graph load ahead never ended"
+
+
+@contextmanager
+def _walked(queued_settings: Settings, tmp_path: Path):  # type: ignore[no-untyped-def]
+    """A fetch-mode Depot on the fixture upstream whose client has walked TOP's graph
+    (TOP's go.mod, then each next level's): the app, its client, settings, upstream."""
+    with _upstream(tmp_path / "upstream") as up:
+        fetching = replace(queued_settings, upstream=up.url, gosumdb="off", on_miss="fetch")
+        app = make_app(fetching)
+        try:
+            client = app.test_client()
+            for module in (TOP, MIDDLE, BOTTOM):
+                resp = client.get(file_path(module, "v1.0.0", "mod"))
+                assert resp.status_code == 200, resp.get_data(as_text=True)
+            yield app, client, fetching, up
+        finally:
+            app.extensions["depot"].db.dispose()
 
 
 def _state(app, module: str) -> VersionState | None:  # type: ignore[no-untyped-def]
@@ -300,14 +318,8 @@ def test_a_cold_walk_is_answered_from_the_load_while_its_captures_are_held(
         return real_capture(*args, **kwargs)
 
     monkeypatch.setattr(goproxy_ahead, "capture_on_miss", held_capture)
-    with _upstream(tmp_path / "upstream") as up:
-        fetching = replace(queued_settings, upstream=up.url, gosumdb="off", on_miss="fetch")
-        app = make_app(fetching)
+    with _walked(queued_settings, tmp_path) as (app, client, fetching, up):
         try:
-            client = app.test_client()
-            for module in (TOP, MIDDLE, BOTTOM):
-                resp = client.get(file_path(module, "v1.0.0", "mod"))
-                assert resp.status_code == 200, resp.get_data(as_text=True)
             resp = client.get(file_path(TOP, "v1.0.0", "info"))
             assert resp.status_code == 200, resp.get_data(as_text=True)
             early_info = resp.get_data()
@@ -325,7 +337,6 @@ def test_a_cold_walk_is_answered_from_the_load_while_its_captures_are_held(
             assert up.count(file_path(TOP, "v1.0.0", "zip")) == 1, up.counts()
         finally:
             release.set()
-            app.extensions["depot"].db.dispose()
 
 
 def test_a_zip_the_license_gate_refuses_is_not_answered_from_the_load(
@@ -359,23 +370,15 @@ def test_captures_wait_while_a_client_walks_through_the_host(
 ) -> None:
     """The captures' CPU is kept off a client's walk: none starts while the walk goes
     on (any request of a walk marks it), and all follow once it pauses."""
-    with _upstream(tmp_path / "upstream") as up:
-        fetching = replace(queued_settings, upstream=up.url, gosumdb="off", on_miss="fetch")
-        app = make_app(fetching)
-        try:
-            client = app.test_client()
-            for module in (TOP, MIDDLE, BOTTOM):
-                assert client.get(file_path(module, "v1.0.0", "mod")).status_code == 200
-            walking_until = time.monotonic() + 1.2  # under LONGEST after the load's end
-            while time.monotonic() < walking_until:
-                ahead.note_walk(fetching)
-                assert _state(app, TOP) in (None, VersionState.pending), "captured mid-walk"
-                time.sleep(0.05)
-            loads_ended(fetching)
-            for module in (TOP, MIDDLE, BOTTOM):
-                assert _state(app, module) == VersionState.captured
-        finally:
-            app.extensions["depot"].db.dispose()
+    with _walked(queued_settings, tmp_path) as (app, _client, fetching, _up):
+        walking_until = time.monotonic() + 1.2  # under LONGEST after the load's end
+        while time.monotonic() < walking_until:
+            ahead.note_walk(fetching)
+            assert _state(app, TOP) in (None, VersionState.pending), "captured mid-walk"
+            time.sleep(0.05)
+        loads_ended(fetching)
+        for module in (TOP, MIDDLE, BOTTOM):
+            assert _state(app, module) == VersionState.captured
 
 
 def test_a_loads_go_command_yields_the_cpu_to_the_client(

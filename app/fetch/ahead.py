@@ -35,6 +35,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from app.config import Settings
 from app.fetch.download import cached_files, cached_go_mods, go_directive, write_consumer
@@ -308,14 +309,8 @@ def find_info(settings: Settings, module: str, version: str, timeout: float
     """module@version's ``.info`` from a load on this host (:meth:`Load.ready_info`),
     waiting while a load whose build list holds it is still downloading; None when no
     load has or will have it."""
-    def look() -> Path | None:
-        for load in active_loads(settings):
-            found = load.ready_info(module, version)
-            if found is not None:
-                return found
-        return None
-
-    return _wait(look, _coming(settings, module, version), timeout)  # type: ignore[return-value]
+    return _wait(lambda: _in_a_load(settings, lambda load: load.ready_info(module, version)),
+                 _coming(settings, module, version), timeout)  # type: ignore[return-value]
 
 
 def _coming(settings: Settings, module: str, version: str) -> Callable[[], bool]:
@@ -334,10 +329,15 @@ def _coming(settings: Settings, module: str, version: str) -> Callable[[], bool]
 def ready_entry(settings: Settings, module: str, version: str) -> dict | None:
     """module@version's entry from a load on this host that has verified its zip, at
     once (:meth:`Load.ready_entry`); None when none has yet."""
+    return _in_a_load(settings, lambda load: load.ready_entry(module, version))
+
+
+def _in_a_load(settings: Settings, look: Callable[[Load], object]) -> Any:
+    """What ``look`` finds in the first load on this host that has it; None if none."""
     for load in active_loads(settings):
-        entry = load.ready_entry(module, version)
-        if entry is not None:
-            return entry
+        found = look(load)
+        if found is not None:
+            return found
     return None
 
 

@@ -48,18 +48,12 @@ def judge_ahead(settings: Settings, entry: dict) -> Servable:
     """Judge a `go mod download -json` entry whose zip a load verified: servable only
     when its capture would store it and the license gate let it through."""
     module, version, zip_path = entry["Path"], entry["Version"], Path(entry["Zip"])
-    import os
-    if os.environ.get("XJ") != "none":
-      if os.environ.get("XJ") == "nomod":
-        report = zipcheck.check_zip(zip_path, module, version)
-      else:
-        try:
-            fetched = describe(settings, entry)
-        except (FetchError, OSError):
-            return Servable(False)
-        report = fetched.report
-      verdict = license_verdict(settings, zip_path, module, version, report.licenses)
-      if not verdict.redistributable:
+    try:
+        fetched = describe(settings, entry)
+    except (FetchError, OSError):
+        return Servable(False)
+    verdict = license_verdict(settings, zip_path, module, version, fetched.report.licenses)
+    if not verdict.redistributable:
         return Servable(False)
     try:
         with zip_path.open("rb") as stream:

@@ -115,9 +115,8 @@ class AheadLoads:
                                   name=f"load {key[0]}@{key[1]}", daemon=True)
         loader.start()
         try:
-            # The go command asks for .info files in path order, two or so at a time:
-            # its misses (and a helper in another web process) capture the first ones
-            # while this thread starts from the other end.
+            # A helper in another web process captures from the front, in path order,
+            # while this thread starts from the other end (and judges every zip).
             self._capture(loading.load, reverse=True, running=loader.is_alive, judge=True)
         except Exception:  # an optimisation: the misses capture for themselves
             log.exception("capturing the build list of %s@%s ahead failed", *key)

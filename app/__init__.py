@@ -16,7 +16,10 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from app.config import Settings
 from app.errors import DepotError
+from app.inputs import IdConverter
+from app.redact import public
 from app.services import Services
+from app.shorten import cut
 
 
 def create_app(settings: Settings | None = None) -> Flask:
@@ -37,6 +40,9 @@ def create_app(settings: Settings | None = None) -> Flask:
     # `//` inside a module path is invalid input, not something to redirect away.
     app.url_map.merge_slashes = False
     app.url_map.strict_slashes = False
+    # Every <int:…> of every route stops at the largest id a database holds.
+    app.url_map.converters["int"] = IdConverter
+    app.config["MAX_CONTENT_LENGTH"] = settings.max_body
 
     services = Services.from_settings(settings)
     app.extensions["depot"] = services
@@ -90,7 +96,10 @@ def create_app(settings: Settings | None = None) -> Flask:
         app.wsgi_app, published, settings.accel_redirect, downloads
     )
     from app.headers import AlwaysHeaders
+    from app.ranges import SingleRangeOnly
 
+    # Before the fast path, which leaves any Range to Flask: an ignored one is no Range.
+    app.wsgi_app = SingleRangeOnly(app.wsgi_app)  # type: ignore[method-assign]
     app.wsgi_app = AlwaysHeaders(app.wsgi_app)  # type: ignore[method-assign]
     # Outermost but for ProxyFix: every request gets an id, a log line and metrics.
     app.wsgi_app = RequestObserver(app.wsgi_app)  # type: ignore[method-assign]
@@ -117,10 +126,12 @@ def _register_error_handlers(app: Flask) -> None:
 
     @app.errorhandler(DepotError)
     def depot_error(exc: DepotError) -> Response:
-        log.info("%s %s -> %s %s", request.method, request.path[:300], exc.status, exc.reason)
+        log.info("%s %s -> %s %s", request.method, request.path[:300], exc.status,
+                 cut(exc.reason, 2000))
+        reason = cut(public(exc.reason))
         if wants_html():
-            return error_page(exc.status, "Something is not right", exc.reason)
-        return _plain(exc.reason, exc.status)
+            return error_page(exc.status, "Something is not right", reason)
+        return _plain(reason, exc.status)
 
     def unavailable(what: str, exc: Exception) -> Response:
         log.warning("%s %s -> 503 %s unavailable: %s", request.method, request.path[:300],
@@ -160,6 +171,17 @@ def _register_error_handlers(app: Flask) -> None:
             return error_page(405, "Not allowed", "This address does not take that method.")
         return _plain("method not allowed", 405)
 
+    @app.errorhandler(413)
+    def too_large(_exc: Exception) -> Response:
+        limit = services.settings.max_body if (services := app.extensions.get("depot")) \
+            else 0
+        reason = f"request body too large (at most {limit:,} bytes)"
+        if _is_api():
+            return _json_error(reason, 413)
+        if wants_html():
+            return error_page(413, "Too much", reason)
+        return _plain(reason, 413)
+
     @app.errorhandler(500)
     def server_error(_exc: Exception) -> Response:
         if _is_api():
@@ -176,6 +198,6 @@ def _is_api() -> bool:
 
 
 def _json_error(reason: str, status: int) -> Response:
-    resp = jsonify({"error": reason})
+    resp = jsonify({"error": cut(public(reason))})
     resp.status_code = status
     return resp

@@ -20,6 +20,7 @@ from app import migrate as migrations
 from app.config import REPO_ROOT
 from app.ingest import InvalidRequest, Outcome, ingest
 from app.models import RequestSource
+from app.redact import mask_url
 from app.services import Services
 
 
@@ -48,6 +49,10 @@ def parse_target(target: str) -> tuple[str, str]:
     """``module``, ``module@version`` or ``module@latest`` → (module, query)."""
     module, _, query = target.strip().partition("@")
     return module, query or "latest"
+
+
+# The embedded Redis's name among serve's children (app.lifecycle.Supervisor).
+REDIS = "embedded Redis"
 
 
 def register_commands(app: Flask) -> None:
@@ -99,7 +104,7 @@ def register_commands(app: Flask) -> None:
                 err=True,
             )
         click.echo(f"ingesting {module}@{query}{' with its build list' if deps else ''} "
-                   f"from {svc.settings.upstream}", err=True)
+                   f"from {mask_url(svc.settings.upstream)}", err=True)
         try:
             report = ingest(svc, module, query, deps=deps, refetch=refetch,
                             progress=lambda o: click.echo(_describe(o)))
@@ -218,7 +223,8 @@ def register_commands(app: Flask) -> None:
     @app.cli.command("fsck")
     @click.option("--json", "as_json", is_flag=True, help="One JSON report on stdout.")
     @click.option("--repair", is_flag=True,
-                  help="Remove temporary files older than --tmp-age and rewrite @v/list "
+                  help="Remove temporary files older than --tmp-age and the work folders "
+                       "of killed jobs (never one a live process uses), and rewrite @v/list "
                        "files from the database (never a file a row knows).")
     @click.option("--tmp-age", default=600, show_default=True, type=click.IntRange(0),
                   help="Seconds a temporary file must be old before --repair removes it.")
@@ -226,7 +232,8 @@ def register_commands(app: Flask) -> None:
     @click.option("--examples", default=10, show_default=True, type=click.IntRange(0),
                   help="Problems shown per kind in the summary.")
     def fsck_cmd(as_json: bool, repair: bool, tmp_age: int, quick: bool, examples: int) -> None:
-        """Check that the database and the store agree (exit 1 when they do not)."""
+        """Check that the database and the store agree (exit 1 when they do not); report
+        the work folders killed jobs left under the data dir."""
         from app.fsck import check
         from app.store import StoreError
 
@@ -244,11 +251,12 @@ def register_commands(app: Flask) -> None:
                   help="Pipeline worker processes to run beside the web server.")
     def serve_cmd(worker_count: int) -> None:
         """Run everything on this machine: embedded Redis (unless REDIS_URL is set),
-        the web server (gunicorn, GOPROXY and portal) and pipeline workers; a worker that
-        dies is started again, and the web server or Redis dying ends serve with a
-        non-zero status (app.lifecycle.Supervisor)."""
+        the web server (gunicorn, GOPROXY and portal) and pipeline workers; a worker or
+        the embedded Redis that dies is started again, and the web server dying ends
+        serve with a non-zero status (app.lifecycle.Supervisor)."""
         from app.lifecycle import Supervisor, dies_with, reap_group
-        from app.queue import start_embedded_redis
+        from app.queue import AnsweringRedis, start_embedded_redis
+        from app.workdirs import leftovers
 
         svc = _services()
         try:
@@ -259,6 +267,17 @@ def register_commands(app: Flask) -> None:
             # Else every worker dies on its first query, and is started again, forever.
             raise click.ClickException("the database has no schema yet: run "
                                        "`flask --app app migrate` first (`make run` does)")
+        log = logging.getLogger("depot.serve")
+        # Before any worker starts: what jobs killed with an earlier serve left (a module
+        # cache each). A folder a live process of the host still uses keeps its owner
+        # lock and is left alone (app/workdirs.py).
+        swept = leftovers(svc.work_dir, remove=True)
+        gone = [s for s in swept if s.removed]
+        if gone:
+            log.warning("removed %d work folder(s) of killed jobs (%s bytes): %s", len(gone),
+                        f"{sum(s.size for s in gone):,}", ", ".join(s.name for s in gone))
+        for stuck in [s for s in swept if not s.removed]:
+            log.warning("could not remove the work folder %s of a killed job", stuck.name)
         redis_proc = start_embedded_redis(svc.settings)
         env = dict(os.environ)
         if svc.settings.embedded_redis:
@@ -279,12 +298,21 @@ def register_commands(app: Flask) -> None:
                                     cwd=REPO_ROOT, env=env,
                                     preexec_fn=dies_with(os.getpid(), own_session=True))
 
-        essential: dict[str, Callable[[], subprocess.Popen]] = {"web server": web}
+        restartable: dict[str, Callable[[], subprocess.Popen]] = {}
         if redis_proc is not None:
-            essential["embedded Redis"] = lambda: redis_proc
-        supervisor = Supervisor(essential, [worker] * worker_count,
-                                logging.getLogger("depot.serve").warning, time.monotonic,
-                                reap=reap_group)
+            first = [redis_proc]
+
+            def redis() -> subprocess.Popen:
+                # Its append-only file brings the queues back as they were.
+                if first:
+                    return first.pop()
+                return start_embedded_redis(svc.settings, timeout=5) or AnsweringRedis(
+                    svc.settings.queue_url)
+
+            restartable[REDIS] = redis
+        supervisor = Supervisor({"web server": web}, [worker] * worker_count,
+                                log.warning, time.monotonic, reap=reap_group,
+                                restartable=restartable)
         stopping = False
 
         def stop(_signum: int, _frame: object) -> None:
@@ -300,8 +328,10 @@ def register_commands(app: Flask) -> None:
                 status = supervisor.check()
         finally:
             web_proc = supervisor.essential["web server"]
+            # Redis last: the workers finish their jobs' writes to it first.
+            redis_now = supervisor.current(REDIS) if restartable else None
             for child in supervisor.children():
-                if child is not redis_proc and child.poll() is None:
+                if child is not redis_now and child.poll() is None:
                     child.terminate()
             if web_proc.poll() is not None:
                 try:  # its master is gone: its workers, if any are left
@@ -309,15 +339,15 @@ def register_commands(app: Flask) -> None:
                 except ProcessLookupError:
                     pass
             for child in supervisor.children():
-                if child is redis_proc:
+                if child is redis_now:
                     continue
                 try:
                     child.wait(timeout=30)
                 except subprocess.TimeoutExpired:
                     child.kill()
-            if redis_proc is not None and redis_proc.poll() is None:
-                redis_proc.terminate()
-                redis_proc.wait(timeout=10)
+            if redis_now is not None and redis_now.poll() is None:
+                redis_now.terminate()
+                redis_now.wait(timeout=10)
         if status:
             sys.exit(status)
 

@@ -7,6 +7,7 @@ Defaults work on a laptop with nothing else installed: all state lives under
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 from dataclasses import dataclass, field
@@ -14,6 +15,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from app.logs import log_format
+from app.redact import mask_url, register, register_paths
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
@@ -70,6 +72,13 @@ def _int(env: dict[str, str], name: str, default: int) -> int:
         raise ConfigError(f"{name} must be a whole number, not {raw!r}") from exc
 
 
+def _at_least(env: dict[str, str], name: str, default: int, low: int) -> int:
+    value = _int(env, name, default)
+    if value < low:
+        raise ConfigError(f"{name} must be at least {low}, not {value}")
+    return value
+
+
 def _seconds(env: dict[str, str], name: str, default: float) -> float:
     raw = env.get(name, "").strip()
     if not raw:
@@ -91,11 +100,8 @@ def _log_format(env: dict[str, str]) -> str:
 
 
 def _mask(url: str) -> str:
-    """A URL without its credentials, for display."""
-    if "@" in url and "://" in url:
-        scheme, rest = url.split("://", 1)
-        return f"{scheme}://***@{rest.rsplit('@', 1)[1]}"
-    return url
+    """A URL (or a list of them) without its credentials, for display."""
+    return mask_url(url)
 
 
 @dataclass
@@ -152,6 +158,9 @@ class Settings:
     proxy_fix: int = 0
     # Module requests one client may post from the portal per minute (0: no limit).
     request_limit: int = 10
+    # Bytes a request body may have (JSON requests and forms are a few hundred); a
+    # larger one is answered 413 before it is read.
+    max_body: int = 65536
     # Seconds the portal and search may show aggregates (used-by counts, the home page's
     # lists, search results) without asking the database whether a publication moved them;
     # 0 asks on every use.
@@ -186,6 +195,9 @@ class Settings:
     drift_interval: int = 86400
     # Published tagged versions one sweep re-fetches (least recently checked first).
     drift_sample: int = 20
+    # Bytes the validator's shared Go build cache may hold before it is emptied
+    # (app/pipeline/gocache.py); 0: no cap.
+    gocache_max: int = 4 * 2**30
     # Extra Flask settings (tests).
     extra: dict = field(default_factory=dict)
 
@@ -235,6 +247,7 @@ class Settings:
             nginx_zip_log=env.get("DEPOT_NGINX_ZIP_LOG", "").strip(),
             proxy_fix=_int(env, "DEPOT_PROXY_FIX", 0),
             request_limit=_int(env, "DEPOT_REQUEST_LIMIT", 10),
+            max_body=_at_least(env, "DEPOT_MAX_BODY", 65536, 1024),
             catalog_refresh=_seconds(env, "DEPOT_CATALOG_REFRESH", 1.0),
             elasticsearch_url=env.get("ELASTICSEARCH_URL", "").strip(),
             search_index=env.get("DEPOT_SEARCH_INDEX", "").strip() or "depot-modules",
@@ -248,6 +261,7 @@ class Settings:
             bundle_cache_mb=max(0, _int(env, "DEPOT_BUNDLE_CACHE_MB", 2048)),
             drift_interval=_int(env, "DEPOT_DRIFT_INTERVAL", 86400),
             drift_sample=_int(env, "DEPOT_DRIFT_SAMPLE", 20),
+            gocache_max=_at_least(env, "DEPOT_GOCACHE_MAX", 4 * 2**30, 0),
         )
 
     @property
@@ -293,14 +307,28 @@ class Settings:
         parts = self.gosumdb.split()
         return parts[1].rstrip("/") if len(parts) > 1 else ""
 
+    def register_secrets(self) -> None:
+        """Have every log line, reason, page and webhook of this process hide the
+        credentials of these settings' URLs, and every public text its folders
+        (app/redact)."""
+        register([self.database_url, self.store_url, self.upstream, self.gosumdb,
+                  self.redis_url, self.elasticsearch_url, self.s3_endpoint,
+                  self.notify_webhooks])
+        folders = {self.data_dir: "<data dir>"}
+        for url, label in [(self.store_url, "<store>"),
+                           *((entry, "<upstream>") for entry in re.split(r"[,|]", self.upstream))]:
+            if url.startswith("file://"):
+                folders[Path(url.removeprefix("file://"))] = label
+        register_paths(folders)
+
     def summary(self) -> dict[str, str]:
         """What an operator may see about the configuration (no secrets)."""
         return {
             "data_dir": str(self.data_dir),
             "database": _mask(self.database_url),
             "store": _mask(self.store_url),
-            "upstream": self.upstream,
-            "gosumdb": self.gosumdb,
+            "upstream": _mask(self.upstream),
+            "gosumdb": _mask(self.gosumdb),
             "on_miss": self.on_miss,
             "redis": "embedded" if self.embedded_redis else _mask(self.redis_url),
             "search": (f"elasticsearch {_mask(self.elasticsearch_url)}"

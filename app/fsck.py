@@ -14,7 +14,11 @@ the two. What must still hold afterwards, and what this checks:
 - temporary files of killed writers (``tmp_leftover``) are notices: they are
   never served under a key. ``repair`` deletes those older than ``tmp_age``
   seconds (a younger one may belong to a running write) and rewrites lists from
-  the database (the list is derived data; the database is the record).
+  the database (the list is derived data; the database is the record);
+- work folders of killed jobs under ``DEPOT_DATA_DIR/work`` (``work_leftover``) are
+  notices: a module cache each, never served, found by their free owner lock
+  (app/workdirs.py). ``repair`` removes them; a folder a live process on this host
+  uses is neither reported nor touched.
 
 Runs on every backend through the :class:`~app.store.ArtifactStore` interface.
 """
@@ -36,6 +40,7 @@ from app.models import Artifact, GraphMod, Module, ModuleVersion, VersionState
 from app.services import Services
 from app.store import ArtifactStore, StoreError, artifact_key
 from app.store.base import CHUNK, list_key
+from app.workdirs import leftovers as work_leftovers
 
 # States in which a version's bytes are in the store (see app/pipeline/stages.STORED).
 KEPT = (VersionState.processing, VersionState.captured, VersionState.staged,
@@ -43,14 +48,14 @@ KEPT = (VersionState.processing, VersionState.captured, VersionState.staged,
 # Problems that mean the database and the store disagree (non-zero exit).
 ERRORS = ("missing", "size", "sha256", "incomplete", "list_missing", "list_extra")
 # Problems worth knowing that serve nothing wrong.
-NOTICES = ("orphan", "tmp_leftover")
+NOTICES = ("orphan", "tmp_leftover", "work_leftover")
 LIST_SUFFIX = "/@v/list"
 
 
 @dataclass(frozen=True)
 class Problem:
     kind: str  # one of ERRORS or NOTICES
-    key: str  # the store key (or .tmp/<name>) concerned
+    key: str  # the store key (or .tmp/<name>, or work/<name> under the data dir)
     detail: str
 
     @property
@@ -67,6 +72,7 @@ class Report:
     lists: int = 0  # module lists compared
     keys: int = 0  # keys the store holds
     leftovers: int = 0  # temporary files seen
+    work_folders: int = 0  # work folders of killed jobs seen
     problems: list[Problem] = field(default_factory=list)
     repaired: list[str] = field(default_factory=list)
 
@@ -91,7 +97,8 @@ class Report:
         """A human summary: counts checked, problems by kind, the first few of each."""
         lines = [f"checked {self.artifacts} artifact rows ({self.hashed_bytes:,} bytes hashed), "
                  f"{self.lists} module lists, {self.keys} store keys, "
-                 f"{self.leftovers} temporary files"]
+                 f"{self.leftovers} temporary files, {self.work_folders} leftover work "
+                 "folders"]
         for kind, count in self.counts().items():
             label = "error" if kind in ERRORS else "notice"
             lines.append(f"{label}: {count} {kind}")
@@ -191,6 +198,7 @@ def check(services: Services, *, hash_files: bool = True, repair: bool = False,
         report.problems.append(Problem("orphan", key, f"{stored[key]} bytes no row knows "
                                        "(stored before a crash; a retry reuses them)"))
     _check_leftovers(store, report, repair, tmp_age)
+    _check_work_folders(services, report, repair)
     return report
 
 
@@ -234,3 +242,16 @@ def _check_leftovers(store: ArtifactStore, report: Report, repair: bool, tmp_age
             continue
         report.problems.append(Problem("tmp_leftover", name, f"{left.size} bytes, "
                                        f"{left.age:.0f} s old, never served"))
+
+
+def _check_work_folders(services: Services, report: Report, repair: bool) -> None:
+    """Work folders of killed jobs: reported; removed with ``repair`` (a folder in use
+    holds its owner lock and is not among them)."""
+    for left in work_leftovers(services.work_dir, remove=repair):
+        report.work_folders += 1
+        name = f"work/{left.name}"
+        if left.removed:
+            report.repaired.append(f"{name} removed ({left.size} bytes, {left.age:.0f} s old)")
+            continue
+        report.problems.append(Problem("work_leftover", name, f"{left.size} bytes, "
+                                       f"{left.age:.0f} s old, left by a killed job"))

@@ -12,11 +12,8 @@ from __future__ import annotations
 
 import json
 import logging
-import shutil
-import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
 
 from sqlalchemy import update
 from sqlalchemy.orm import Session
@@ -31,6 +28,7 @@ from app.pipeline.notifications import deliver
 from app.pipeline.requests import InvalidRequest, validate_wish, version_status
 from app.pipeline.stages import PROCESSABLE, Dispatcher, Pipeline, claim_row
 from app.services import Services
+from app.workdirs import work_folder
 
 log = logging.getLogger("depot.pipeline")
 
@@ -87,8 +85,7 @@ def _outcome(services: Services, path: str, version: str, last: object = None) -
 
 def _refetch(services: Services, module: str, version: str) -> Outcome:
     """Download a published version again and compare (drift is recorded, bytes kept)."""
-    workdir = Path(tempfile.mkdtemp(prefix="refetch-", dir=services.work_dir))
-    try:
+    with work_folder(services.work_dir, "refetch-") as workdir:
         result = download(services.settings, workdir, module, version)
         if isinstance(result, Failed):
             if isinstance(result.error, ChecksumMismatch):
@@ -102,8 +99,6 @@ def _refetch(services: Services, module: str, version: str) -> Outcome:
         for fields in outcome.drifts:
             deliver(services, "upstream_drift", json.dumps(fields))
         return outcome
-    finally:
-        shutil.rmtree(workdir, ignore_errors=True)
 
 
 def ingest(
@@ -180,14 +175,12 @@ def _resolved(services: Services, module: str, query: str) -> str | Outcome:
     """The version ``query`` names upstream (itself unless "latest"), or why none."""
     if query != "latest":
         return query
-    workdir = Path(tempfile.mkdtemp(prefix="resolve-", dir=services.work_dir))
-    try:
-        return resolve(services.settings, workdir, module, query)
-    except FetchError as exc:
-        status = "not_found" if isinstance(exc, UpstreamNotFound) else "failed"
-        return Outcome(module, query, status, exc.reason)
-    finally:
-        shutil.rmtree(workdir, ignore_errors=True)
+    with work_folder(services.work_dir, "resolve-") as workdir:
+        try:
+            return resolve(services.settings, workdir, module, query)
+        except FetchError as exc:
+            status = "not_found" if isinstance(exc, UpstreamNotFound) else "failed"
+            return Outcome(module, query, status, exc.reason)
 
 
 def capture_on_miss(services: Services, module: str, query: str, follow: Dispatcher,

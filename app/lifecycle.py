@@ -35,13 +35,15 @@ def dies_with(parent: int, own_session: bool = False) -> Callable[[], None]:
 
 
 class Supervisor:
-    """Keeps ``serve``'s children running: a pipeline worker that dies (killed, out of
-    memory) is started again, because its queues only wait; the web server or the
-    embedded Redis dying ends ``serve`` with a non-zero status, because without them
+    """Keeps ``serve``'s children running: a pipeline worker or the embedded Redis that
+    dies (killed, out of memory) is started again with back-off, while the web server
+    goes on serving the GOPROXY and the pages (with Redis away only new requests wait);
+    the web server dying ends ``serve`` with a non-zero status, because without it
     nothing is served and a process manager should restart the whole.
 
-    Before, one killed worker stopped everything with status 0 (an outside trial,
-    2026-12-04): a manager set to restart on failure left Depot down.
+    Before, one killed worker stopped everything with status 0, and a killed Redis took
+    the web server down with it (outside trials, 2026-12-04): a manager set to restart
+    on failure left Depot down.
     """
 
     # A worker that dies again within this many seconds of its start waits before the
@@ -53,21 +55,36 @@ class Supervisor:
     def __init__(self, essential: dict[str, Callable[[], subprocess.Popen]],
                  workers: list[Callable[[], subprocess.Popen]],
                  say: Callable[[str], None], clock: Callable[[], float],
-                 reap: Callable[[subprocess.Popen], None] = lambda proc: None) -> None:
-        self._worker_start = workers
+                 reap: Callable[[subprocess.Popen], None] = lambda proc: None,
+                 restartable: dict[str, Callable[[], subprocess.Popen]] | None = None
+                 ) -> None:
+        # Started first (the embedded Redis), so the workers find them.
+        named = [*(restartable or {}).items(),
+                 *((f"worker {i + 1}", start) for i, start in enumerate(workers))]
+        self._names = [name for name, _ in named]
+        self._start = [start for _, start in named]
+        self._first_worker = len(named) - len(workers)
         self.say = say
         # What a dead worker left behind (its RQ scheduler child, a work-horse) goes
         # before its successor starts: the scheduler held its locks and ran on orphaned.
         self.reap = reap
         self.clock = clock
         self.essential = {name: start() for name, start in essential.items()}
-        self.workers = [start() for start in workers]
-        self.started = [clock()] * len(workers)
-        self.backoff = [0.0] * len(workers)
-        self.due: list[float | None] = [None] * len(workers)
+        self.procs = [start() for start in self._start]
+        self.started = [clock()] * len(named)
+        self.backoff = [0.0] * len(named)
+        self.due: list[float | None] = [None] * len(named)
+
+    @property
+    def workers(self) -> list[subprocess.Popen]:
+        return self.procs[self._first_worker:]
+
+    def current(self, name: str) -> subprocess.Popen:
+        """The running process of a restartable child, by name."""
+        return self.procs[self._names.index(name)]
 
     def children(self) -> list[subprocess.Popen]:
-        return [*self.essential.values(), *self.workers]
+        return [*self.essential.values(), *self.procs]
 
     def check(self) -> int | None:
         """One round: restart dead workers when due; the exit status ``serve`` should
@@ -79,27 +96,41 @@ class Supervisor:
                          "stopping everything")
                 return code or 1
         now = self.clock()
-        for i, proc in enumerate(self.workers):
+        for i, proc in enumerate(self.procs):
             code = proc.poll() if self.due[i] is None else None
             if code is not None:
-                quick = now - self.started[i] < self.QUICK_DEATH
-                self.backoff[i] = (min(max(self.backoff[i] * 2, 1.0), self.MAX_BACKOFF)
-                                   if quick else 0.0)
-                self.due[i] = now + self.backoff[i]
+                self._died(i, now, f"{self._names[i]} (pid {proc.pid}) exited with "
+                                   f"status {code}")
                 self.reap(proc)
-                self.say(f"serve: worker {i + 1} (pid {proc.pid}) exited with status {code}; "
-                         f"starting it again in {self.backoff[i]:.0f} s")
             due = self.due[i]
             if due is not None and now >= due:
-                self.workers[i], self.started[i], self.due[i] = (
-                    self._worker_start[i](), now, None)
-                self.say(f"serve: worker {i + 1} started again (pid {self.workers[i].pid})")
+                try:
+                    started = self._start[i]()
+                except Exception as exc:  # e.g. Redis did not answer in time: later
+                    self._died(i, now, f"{self._names[i]} did not start ({exc})", quick=True)
+                    continue
+                self.procs[i], self.started[i], self.due[i] = started, now, None
+                self.say(f"serve: {self._names[i]} started again (pid {started.pid})")
         return None
+
+    def _died(self, i: int, now: float, what: str, quick: bool | None = None) -> None:
+        """Plan child ``i``'s next start: at once after a long life, else after a pause
+        that doubles with each quick death or failed start (one that cannot start must
+        not spin)."""
+        if quick is None:
+            quick = now - self.started[i] < self.QUICK_DEATH
+        self.backoff[i] = (min(max(self.backoff[i] * 2, 1.0), self.MAX_BACKOFF)
+                           if quick else 0.0)
+        self.due[i] = now + self.backoff[i]
+        self.say(f"serve: {what}; starting it again in {self.backoff[i]:.0f} s")
 
 
 def reap_group(proc: subprocess.Popen) -> None:
     """Kill what is left of a dead child's process group (the child led it: started
-    with ``dies_with(…, own_session=True)``)."""
+    with ``dies_with(…, own_session=True)``). Never a pid of 0 or less: killpg(0) is
+    the caller's own group (app.queue.AnsweringRedis has none)."""
+    if proc.pid <= 0:
+        return
     try:
         os.killpg(proc.pid, signal.SIGKILL)
     except (ProcessLookupError, PermissionError):

@@ -18,6 +18,8 @@ from contextvars import ContextVar
 from datetime import UTC, datetime
 from typing import Any
 
+from app.redact import redact
+
 FORMATS = ("text", "json")
 REQUEST_ID_HEADER = "X-Request-ID"
 # A caller's id is kept when it is a plain token: anything else could forge log lines.
@@ -66,6 +68,11 @@ def _extras(record: logging.LogRecord) -> dict[str, Any]:
     return {k: v for k, v in vars(record).items() if k not in _STANDARD and not k.startswith("_")}
 
 
+def _redacted(entry: dict[str, Any]) -> dict[str, Any]:
+    """The entry's text fields without secrets (before JSON escapes could split one)."""
+    return {k: redact(v) if isinstance(v, str) else v for k, v in entry.items()}
+
+
 class JSONFormatter(logging.Formatter):
     """One JSON object per line: time, level, logger, message, request_id, extras."""
 
@@ -85,7 +92,8 @@ class JSONFormatter(logging.Formatter):
             entry["error"] = self.formatException(record.exc_info)
         elif record.stack_info:
             entry["stack"] = record.stack_info
-        return json.dumps(entry, default=str, ensure_ascii=False)
+        # Redacted after encoding too: a secret may sit in any field or traceback.
+        return redact(json.dumps(_redacted(entry), default=str, ensure_ascii=False))
 
 
 class TextFormatter(logging.Formatter):
@@ -100,7 +108,7 @@ class TextFormatter(logging.Formatter):
         extras = {} if getattr(record, "_terse", False) else {
             k: v for k, v in _extras(record).items() if k not in ("rid", "fields")}
         record.fields = "".join(f" {k}={v}" for k, v in extras.items())
-        return super().format(record)
+        return redact(super().format(record))
 
 
 def log_format(env_value: str | None) -> str:

@@ -8,6 +8,7 @@ Schema changes go through Alembic (migrations/).
 from __future__ import annotations
 
 import enum
+import logging
 from datetime import UTC, datetime
 
 from sqlalchemy import (
@@ -27,10 +28,33 @@ from sqlalchemy import (
     true,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, aliased, mapped_column, relationship
+from sqlalchemy.types import TypeDecorator
+
+from app.redact import public, redact
+
+_log = logging.getLogger("depot.models")
 
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
+
+
+class PublicText(TypeDecorator[str]):
+    """Text people read (a reason, a note), stored without the credentials of any URL in
+    it and without the server's folders (app/redact.public): it is shown on pages, in
+    the API and in webhooks. Here, so that every write, ORM or not, passes through it;
+    the whole text goes to the log, with the request id of the work that wrote it."""
+
+    impl = Text
+    cache_ok = True
+
+    def process_bind_param(self, value: str | None, dialect: object) -> str | None:
+        if not isinstance(value, str):
+            return value
+        shown = public(value)
+        if shown != value and (logged := redact(value)) != shown:
+            _log.info("stored without the server's folders; in full: %s", logged)
+        return shown
 
 
 class Base(DeclarativeBase):
@@ -112,7 +136,7 @@ class ModuleVersion(Base):
         _enum(VersionState, "version_state"), default=VersionState.pending
     )
     # Why the version is in its state (rejection or failure reason); empty when fine.
-    reason: Mapped[str] = mapped_column(Text, default="")
+    reason: Mapped[str] = mapped_column(PublicText, default="")
     # Commit time from the upstream .info.
     time: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     is_pseudo: Mapped[bool] = mapped_column(Boolean, default=False)
@@ -122,7 +146,7 @@ class ModuleVersion(Base):
     readme_name: Mapped[str | None] = mapped_column(String(255), nullable=True)
     # What the clean-room build noticed without failing (code that does not compile
     # with the pinned toolchain), shown on the version's page.
-    validation_note: Mapped[str] = mapped_column(Text, default="")
+    validation_note: Mapped[str] = mapped_column(PublicText, default="")
     # The license gate's verdict: None until evaluated; False keeps it in staging.
     redistributable: Mapped[bool | None] = mapped_column(Boolean, nullable=True)
     # Its build list was worked out for someone who asked (tidied, where tidy could),
@@ -306,7 +330,7 @@ class DriftCheck(Base):
     checked_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     outcome: Mapped[DriftOutcome] = mapped_column(_enum(DriftOutcome, "drift_outcome"))
     # Which files differ (or the go command's / the upstream's words), for people.
-    detail: Mapped[str] = mapped_column(Text, default="")
+    detail: Mapped[str] = mapped_column(PublicText, default="")
     # Who asked: "sweep", "cli", "api" or "portal".
     trigger: Mapped[str] = mapped_column(String(16), default="sweep")
 
@@ -439,7 +463,7 @@ class Request(Base):
     state: Mapped[RequestState] = mapped_column(
         _enum(RequestState, "request_state"), default=RequestState.queued
     )
-    reason: Mapped[str] = mapped_column(Text, default="")
+    reason: Mapped[str] = mapped_column(PublicText, default="")
     version_id: Mapped[int | None] = mapped_column(
         ForeignKey("module_versions.id", ondelete="SET NULL"), nullable=True
     )
@@ -467,4 +491,4 @@ class Deployment(Base):
     # None while the deployment is in progress.
     ended_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     # Free text from `deploy start --note` (release name, ticket, who).
-    note: Mapped[str] = mapped_column(Text, default="")
+    note: Mapped[str] = mapped_column(PublicText, default="")

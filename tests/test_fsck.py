@@ -17,9 +17,11 @@ from app.fsck import Report, check
 from app.ingest import ingest
 from app.migrate import upgrade
 from app.services import Services
-from tests.conftest import make_app
+from tests.conftest import make_app, settings_env
+from tests.fixtures.counting_upstream import CountingUpstream
 from tests.fixtures.s3 import create_bucket
-from tests.fixtures.upstream import PSEUDO_VERSION
+from tests.fixtures.stuck_job import kill_group, start_stuck_ingest
+from tests.fixtures.upstream import PSEUDO_VERSION, fixture_module, upstream_of
 
 C_DIR = "depot.test/chain/c/@v"
 
@@ -133,6 +135,36 @@ def test_a_stale_temporary_file_is_found_and_repair_removes_only_old_ones(
     assert "repaired: .tmp/0123abcd removed" in done.output
     assert sorted(p.name for p in tmp.iterdir()) == ["4567ef01"]
     assert check(filled).ok
+
+
+def test_work_folders_of_killed_jobs_are_found_and_repair_removes_only_theirs(
+    services: Services, tmp_path: Path
+) -> None:
+    """A job killed mid-download leaves its work folder (its module cache) under the data
+    dir: a notice, removed by --repair. A job still running beside fsck keeps its own."""
+    killed, running = "depot.test/stuck/killed", "depot.test/stuck/running"
+    tree = upstream_of(tmp_path / "upstream", [fixture_module(killed, "v1.0.0"),
+                                               fixture_module(running, "v1.0.0")])
+    data_dir = services.settings.data_dir
+    with CountingUpstream(tree.root) as up:
+        env = settings_env(replace(services.settings, upstream=up.url, gosumdb="off"))
+        dead, left = start_stuck_ingest(env, data_dir, killed, up)
+        kill_group(dead)
+        live, in_use = start_stuck_ingest(env, data_dir, running, up)
+        try:
+            report = check(services)
+            assert report.ok and kinds(report) == {"work_leftover": 1}, report.summary()
+            assert report.problems[0].key == f"work/{left.name}"
+            assert "left by a killed job" in report.problems[0].detail
+            done = fsck_cli(services, "--repair")
+            assert done.exit_code == 0, done.output
+            assert f"repaired: work/{left.name} removed" in done.output
+            assert not left.exists()
+            assert in_use.exists() and live.poll() is None  # in use: neither told nor touched
+            assert check(services).problems == []
+        finally:
+            kill_group(live)
+    assert kinds(check(services)) == {"work_leftover": 1}  # now it is a killed job's too
 
 
 @pytest.mark.parametrize("db_backend", ["sqlite"])

@@ -236,3 +236,29 @@ def test_zip_breaking_the_rules_is_rejected_with_reason(
     assert outcome.status == "rejected", outcome
     assert "depot.test/somebody/else" in outcome.reason
     assert _store_files(svc) == []
+
+
+def test_info_time_beyond_the_capture_is_rejected_and_nothing_kept(
+    services: Services, fresh_upstream: Upstream
+):
+    """An upstream .info dated 9999-12-31T23:59:59-23:59 (it earned full release recency
+    in the insight score): the capture is refused with a reason naming the module, the
+    version and the time, and nothing of the version is stored."""
+    from tests.fixtures.upstream import FixtureModule, write_module
+
+    absurd = "9999-12-31T23:59:59-23:59"
+    write_module(fresh_upstream.root, FixtureModule(
+        "depot.test/future", "v1.0.0", module_files("depot.test/future", "v1.0.0"),
+        info_time=absurd))
+    svc = replace(services, settings=replace(
+        services.settings, upstream=fresh_upstream.url, gosumdb="off"
+    ))
+    [outcome] = ingest(svc, "depot.test/future", "v1.0.0").outcomes
+    assert outcome.status == "rejected", outcome
+    assert "depot.test/future@v1.0.0" in outcome.reason and absurd in outcome.reason
+    assert _store_files(svc) == []
+    row = _row(svc, "depot.test/future", "v1.0.0")
+    assert row.state == VersionState.rejected and row.reason == outcome.reason
+    assert row.time is None
+    with svc.db.session() as s:
+        assert s.scalars(select(Artifact).where(Artifact.version_id == row.id)).all() == []

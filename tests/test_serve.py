@@ -14,6 +14,7 @@ import requests
 
 from app.config import REPO_ROOT
 from tests.conftest import free_port
+from tests.fixtures.upstream import Upstream
 
 
 def _env(data_dir: Path, port: int) -> dict[str, str]:
@@ -42,9 +43,11 @@ def _children_of_data_dir(data_dir: Path) -> list[int]:
     return found
 
 
-def _start(tmp_path: Path) -> tuple[subprocess.Popen, Path, Path]:
-    data_dir, port = tmp_path / "var", free_port()
-    env = _env(data_dir, port)
+def _start(tmp_path: Path, extra: dict[str, str] | None = None
+           ) -> tuple[subprocess.Popen, Path, Path]:
+    extra = extra or {}
+    data_dir, port = tmp_path / "var", int(extra.get("DEPOT_PORT") or free_port())
+    env = _env(data_dir, port) | extra
     flask = [sys.executable, "-m", "flask", "--app", "app"]
     subprocess.run([*flask, "migrate"], cwd=REPO_ROOT, env=env, check=True,
                    capture_output=True)
@@ -174,3 +177,98 @@ def test_serve_on_a_database_without_schema_says_to_migrate(tmp_path: Path):
     assert done.returncode != 0
     assert "no schema yet: run `flask --app app migrate` first" in done.stderr
     assert _children_of_data_dir(tmp_path / "data") == []  # nothing was started
+
+
+def test_serve_removes_the_work_folders_of_killed_jobs_and_keeps_live_ones(
+    tmp_path: Path,
+) -> None:
+    """A job killed with an earlier serve left its work folder (a module cache); the next
+    serve removes it before its workers start and says so. A job still running on the
+    host (a `flask ingest` beside serve) keeps its folder."""
+    from tests.fixtures.counting_upstream import CountingUpstream
+    from tests.fixtures.stuck_job import kill_group, start_stuck_ingest
+    from tests.fixtures.upstream import fixture_module, upstream_of
+
+    killed, running = "depot.test/stuck/killed", "depot.test/stuck/running"
+    tree = upstream_of(tmp_path / "upstream", [fixture_module(killed, "v1.0.0"),
+                                               fixture_module(running, "v1.0.0")])
+    data_dir = tmp_path / "var"
+    with CountingUpstream(tree.root) as up:
+        env = _env(data_dir, free_port()) | {"DEPOT_UPSTREAM": up.url, "DEPOT_GOSUMDB": "off"}
+        subprocess.run([sys.executable, "-m", "flask", "--app", "app", "migrate"],
+                       cwd=REPO_ROOT, env=env, check=True, capture_output=True)
+        dead, left = start_stuck_ingest(env, data_dir, killed, up)
+        kill_group(dead)
+        live, in_use = start_stuck_ingest(env, data_dir, running, up)
+        proc = None
+        try:
+            proc, _data_dir, log = _start(tmp_path)
+            assert not left.exists(), log.read_text()[-3000:]
+            assert in_use.exists() and live.poll() is None
+            assert "removed 1 work folder(s) of killed jobs" in log.read_text()
+            assert left.name in log.read_text() and in_use.name not in log.read_text()
+        finally:
+            kill_group(live)
+            if proc is not None:
+                os.killpg(proc.pid, signal.SIGINT)
+                proc.wait(timeout=60)
+            for pid in _children_of_data_dir(data_dir):
+                os.kill(pid, signal.SIGKILL)
+
+
+def _redis_of(data_dir: Path) -> list[int]:
+    """The embedded redis-server of this data dir (its config lives there)."""
+    return [pid for pid in _children_of_data_dir(data_dir)
+            if b"redis-server" in Path(f"/proc/{pid}/cmdline").read_bytes()]
+
+
+def test_a_killed_redis_is_started_again_and_the_goproxy_keeps_answering(
+        tmp_path: Path, upstream: Upstream) -> None:
+    """An outside trial killed `make run`'s embedded Redis: the worker quit and the web
+    server went down 4 s later, although with Redis away the GOPROXY and the pages can
+    serve. Now Redis comes back (its queues with it, from its append-only file), the
+    workers find it again (RQ reconnects; one that quits is started again), and the
+    GOPROXY answers throughout."""
+    port = free_port()
+    extra = {"DEPOT_UPSTREAM": upstream.url, "DEPOT_GOSUMDB": "off", "DEPOT_PORT": str(port)}
+    env = _env(tmp_path / "var", port) | extra
+    subprocess.run([sys.executable, "-m", "flask", "--app", "app", "migrate"], cwd=REPO_ROOT,
+                   env=env, check=True, capture_output=True)
+    ingested = subprocess.run([sys.executable, "-m", "flask", "--app", "app", "ingest",
+                               "depot.test/chain/c@v1.0.0"], cwd=REPO_ROOT, env=env,
+                              capture_output=True, text=True, timeout=300)
+    assert ingested.returncode == 0, ingested.stdout + ingested.stderr
+    proc, data_dir, log = _start(tmp_path, extra)
+    base = f"http://127.0.0.1:{port}"
+    published = f"{base}/depot.test/chain/c/@v/v1.0.0.mod"
+    try:
+        assert requests.get(published, timeout=5).status_code == 200
+        [redis] = _redis_of(data_dir)
+        workers = _workers_of(proc.pid, data_dir)
+        os.kill(redis, signal.SIGKILL)
+        answers = []
+        deadline = time.monotonic() + 40
+        while time.monotonic() < deadline:
+            answers.append(requests.get(published, timeout=5).status_code)
+            again = _redis_of(data_dir)
+            back = _workers_of(proc.pid, data_dir)
+            if again and again != [redis] and len(back) == len(workers):
+                break
+            time.sleep(0.3)
+        text = log.read_text()
+        assert proc.poll() is None, text[-3000:]
+        assert set(answers) == {200}, answers
+        assert f"embedded Redis (pid {redis}) exited with status -9" in text, text[-3000:]
+        assert "embedded Redis started again" in text, text[-3000:]
+        assert again and again != [redis], text[-3000:]
+        assert len(back) == len(workers), text[-3000:]
+        # New requests are taken again: the queue is back.
+        made = requests.post(f"{base}/api/v1/requests",
+                             json={"module": "depot.test/chain/b", "version": "v1.0.0"},
+                             timeout=10)
+        assert made.status_code == 202, made.text
+    finally:
+        os.killpg(proc.pid, signal.SIGINT)
+        proc.wait(timeout=60)
+        for pid in _children_of_data_dir(data_dir):
+            os.kill(pid, signal.SIGKILL)

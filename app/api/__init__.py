@@ -9,10 +9,13 @@ from redis.exceptions import RedisError
 
 from app.api import bundle, drift, graph, insight, licenses, modules, openapi
 from app.errors import BadRequest, NotFound, TooManyRequests, Unavailable
+from app.inputs import BodyError, json_object
 from app.models import RequestSource
 from app.pipeline.requests import InvalidRequest, status, submit, validate_wish
 from app.ratelimit import request_limiter
+from app.redact import public
 from app.services import Services
+from app.shorten import cut
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 modules.SUBRESOURCE_HANDLERS["licenses"] = licenses.licenses_json
@@ -26,7 +29,6 @@ modules.SUBRESOURCE_HANDLERS["bundle.tar.gz"] = bundle.bundle_download
 modules.SUBRESOURCE_HANDLERS["drift"] = drift.drift_json
 modules.SUBRESOURCE_HANDLERS["insight"] = insight.insight_resource
 spec_bp = Blueprint("api_spec", __name__, url_prefix="/api")
-MAX_ID = 2**31 - 1
 
 
 def dispatcher():  # type: ignore[no-untyped-def]
@@ -51,9 +53,11 @@ def request_wish(svc: Services, module: str, query: str, source: RequestSource):
 
 @bp.post("/requests")
 def create_request() -> tuple[Response, int, dict[str, str]]:
-    body = request.get_json(silent=True)
-    if not isinstance(body, dict):
-        raise BadRequest('send JSON: {"module": "example.com/mod", "version": "v1.2.3" | "latest"}')
+    try:
+        body = json_object(request, 'send JSON: {"module": "example.com/mod", '
+                                    '"version": "v1.2.3" | "latest"}')
+    except BodyError as exc:
+        raise BadRequest(str(exc)) from None
     module, version = body.get("module"), body.get("version", "latest")
     if not isinstance(module, str) or not module:
         raise BadRequest('"module" is required (a module path such as github.com/google/uuid)')
@@ -84,9 +88,8 @@ def create_request() -> tuple[Response, int, dict[str, str]]:
 
 @bp.get("/requests/<int:request_id>")
 def get_request(request_id: int) -> Response:
-    # Ids are 32-bit integers in every database Depot runs on; larger ones name nothing.
-    found = (status(current_app.extensions["depot"], request_id, request.url_root.rstrip("/"))
-             if request_id <= MAX_ID else None)
+    # <int:…> stops at MAX_ID (app/inputs): a larger id matches no route.
+    found = status(current_app.extensions["depot"], request_id, request.url_root.rstrip("/"))
     if found is None:
         raise NotFound(f"no request {request_id}")
     resp = jsonify(found)
@@ -121,7 +124,7 @@ def openapi_json() -> Response:
 @bp.errorhandler(Unavailable)
 @bp.errorhandler(TooManyRequests)
 def json_error(exc: BadRequest) -> tuple[Response, int]:
-    resp = jsonify({"error": exc.reason})
+    resp = jsonify({"error": cut(public(exc.reason))})
     if isinstance(exc, TooManyRequests):
         resp.headers["Retry-After"] = str(exc.retry_after)
     return resp, exc.status

@@ -24,6 +24,7 @@ from app.drift.status import (
 from app.drift.sweep import pick
 from app.errors import BadRequest, NotFound, TooManyRequests, Unavailable
 from app.gomod import versions
+from app.inputs import BodyError, json_object
 from app.models import Module, ModuleVersion
 from app.ratelimit import request_limiter
 from app.services import Services
@@ -112,10 +113,12 @@ def create_drift_check(rest: str) -> tuple[Response, int, dict[str, str]]:
     if not rest.endswith(POST_SUFFIX):
         raise NotFound("POST goes to /api/v1/modules/<module path>/drift-checks")
     module = rest[: -len(POST_SUFFIX)]
-    body = request.get_json(silent=True)
     # A JSON body, as POST /api/v1/requests: a cross-site form cannot send one.
-    if not isinstance(body, dict):
-        raise BadRequest('send JSON: {} for the whole module or {"version": "v1.2.3"}')
+    try:
+        body = json_object(request, 'send JSON: {} for the whole module or '
+                                    '{"version": "v1.2.3"}')
+    except BodyError as exc:
+        raise BadRequest(str(exc)) from None
     version = body.get("version")
     if version is not None and (not isinstance(version, str) or not version):
         raise BadRequest('"version" must be a version such as "v1.2.3"')

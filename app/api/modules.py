@@ -25,6 +25,7 @@ from app.catalog.usage import dependencies, used_by
 from app.errors import BadRequest, NotFound
 from app.gomod import paths, versions
 from app.gomod.errors import GoModError
+from app.inputs import whole_number
 from app.models import Module
 from app.search import InvalidQuery, SearchBackend
 from app.services import Services
@@ -44,9 +45,10 @@ def _int_arg(name: str, default: int, low: int, high: int) -> int:
     raw = request.args.get(name, "")
     if not raw:
         return default
-    if not raw.isdigit() or not low <= int(raw) <= high:
+    value = whole_number(raw, low, high)
+    if value is None:
         raise BadRequest(f"{name!r} must be a whole number from {low} to {high}")
-    return int(raw)
+    return value
 
 
 def _iso(value: Any) -> str | None:

@@ -43,6 +43,7 @@ from app.pipeline.buildlist import excerpt, packages_of, write_imports
 from app.services import Services
 from app.store import StoreError, artifact_key
 from app.store.base import list_key
+from app.workdirs import work_folder
 
 # Bumped when the bundle's layout changes (part of the cache key and the manifest).
 FORMAT = 1
@@ -179,8 +180,7 @@ def plan(services: Services, module: str, version: str) -> Plan:
         build_list = {(module, version)} | {(m.path, m.member_version) for m in members}
         # Versions other consumers select instead (BuildListMember.selected).
         also = sorted(f"{m.path}@{m.member_version}" for m in members if not m.selected)
-    workdir = Path(tempfile.mkdtemp(prefix="bundle-", dir=services.work_dir))
-    try:
+    with work_folder(services.work_dir, "bundle-") as workdir:
         with serving(services) as (url, record):
             env = isolated_env(workdir, url, "off")
             lang = go_directive(settings, workdir)
@@ -213,8 +213,6 @@ def plan(services: Services, module: str, version: str) -> Plan:
                         del record.refused[key]
             except GoTimeout as exc:
                 raise BundleError("failed", str(exc)) from exc
-    finally:
-        shutil.rmtree(workdir, ignore_errors=True)
     if record.refused:
         missing = "; ".join(sorted(record.refused.values()))
         raise BundleError("unavailable", f"cannot bundle {module}@{version}: {missing}")

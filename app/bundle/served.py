@@ -15,6 +15,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import unquote
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -33,7 +34,6 @@ from app.models import (
 from app.services import Services
 from app.store import StoreError
 
-KINDS = ("info", "mod", "zip")
 CHUNK = 1 << 20
 
 
@@ -106,22 +106,16 @@ class Record:
     lock: threading.Lock = field(default_factory=threading.Lock)
 
 
-def _parse(url_path: str) -> tuple[str, str, str] | None:
-    """``/<escaped module>/@v/<escaped version>.<kind>`` or ``…/@v/list`` → parts."""
-    head, sep, tail = url_path.lstrip("/").partition("/@v/")
-    if not sep:
-        return None
+def _parse(raw_path: str) -> tuple[str, str, str] | None:
+    """The (module, version, kind) a request names, decoded as Depot's GOPROXY routes
+    decode it (paths.parse_proxy_path); None for anything else. The WSGI server
+    percent-decodes for the routes; here that is done first (the go command sends
+    ``!`` as ``%21``)."""
     try:
-        module = paths.unescape_path(head)
-        if tail == "list":
-            return module, "", "list"
-        name, dot, kind = tail.rpartition(".")
-        if not dot or kind not in KINDS:
-            return None
-        version = paths.unescape_version(name)
+        module, version, kind = paths.parse_proxy_path(unquote(raw_path.split("?", 1)[0]))
     except GoModError:
         return None
-    return module, version, kind
+    return (module, version, kind) if kind != "latest" else None
 
 
 def _published_tags(services: Services, module: str) -> list[str]:
@@ -147,7 +141,7 @@ def _handler(services: Services, record: Record) -> type[BaseHTTPRequestHandler]
             self.wfile.write(body)
 
         def do_GET(self) -> None:  # noqa: N802 (the stdlib's name)
-            parts = _parse(self.path.split("?", 1)[0])
+            parts = _parse(self.path)
             if parts is None:
                 self._send(404, b"not a GOPROXY file\n")
                 return

@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import shutil
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -24,6 +22,7 @@ from app.gomod.errors import GoModError
 from app.gomod.modfile import MAX_GOMOD_SIZE
 from app.gomod.zipcheck import MAX_ZIP_SIZE
 from app.models import DriftOutcome
+from app.workdirs import work_folder
 
 KINDS = ("info", "mod", "zip")
 
@@ -162,9 +161,7 @@ def check_version(settings: Settings, work_root: Path, module: str, version: str
     ``gone``: the upstream says 404/410 (a deleted repository or tag); ``error``:
     it could not be asked (timeouts, 5xx), which says nothing about drift.
     """
-    work_root.mkdir(parents=True, exist_ok=True)
-    workdir = Path(tempfile.mkdtemp(prefix="drift-", dir=work_root))
-    try:
+    with work_folder(work_root, "drift-") as workdir:
         got = download(settings, workdir, module, version)
         if isinstance(got, Failed):
             error = got.error
@@ -180,5 +177,3 @@ def check_version(settings: Settings, work_root: Path, module: str, version: str
                                files)
         return CheckResult(module, version, DriftOutcome.same,
                            "the upstream serves the bytes Depot captured")
-    finally:
-        shutil.rmtree(workdir, ignore_errors=True)

@@ -14,7 +14,7 @@ import os
 import shutil
 import tempfile
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 from pathlib import Path
 
@@ -28,6 +28,12 @@ from app.gomod.paths import unescape_path, unescape_version
 
 # The main module of the throw-away consumer used to resolve a build list.
 CONSUMER_PATH = "depot.invalid/buildlist"
+# How far past the capture an upstream .info's Time may lie. A commit time comes from
+# the committer's clock and its zone, so a little ahead of ours is honest skew; a
+# version "made" later than that (9999-12-31T23:59:59-23:59 was served) is refused: it
+# would stand as the newest release for ever (its date on the portal, insight's
+# recency) and is past what PostgreSQL can store.
+CLOCK_SKEW = timedelta(hours=24)
 
 
 @dataclass
@@ -53,12 +59,31 @@ class Failed:
     error: FetchError
 
 
-def _parse_time(info_path: Path) -> datetime | None:
+def info_time(module: str, version: str, info: bytes, now: datetime) -> datetime | None:
+    """The Time of a version's .info, None when it has none Depot can read.
+
+    Raises :class:`InvalidModule`, naming the version and the time, when the Time is
+    more than :data:`CLOCK_SKEW` past ``now`` (the capture)."""
     try:
-        raw = json.loads(info_path.read_bytes()).get("Time")
-        return datetime.fromisoformat(raw.replace("Z", "+00:00")) if raw else None
-    except (ValueError, OSError, AttributeError):
+        raw = json.loads(info).get("Time")
+        when = datetime.fromisoformat(raw.replace("Z", "+00:00")) if raw else None
+    except (ValueError, AttributeError):
         return None
+    if when is None:
+        return None
+    aware = when if when.tzinfo else when.replace(tzinfo=UTC)
+    # Compared as a difference: a time past 9999 in UTC cannot be converted to UTC.
+    if aware - now > CLOCK_SKEW:
+        raise InvalidModule(
+            f"{module}@{version}: the upstream's .info dates it {raw}, more than "
+            f"{CLOCK_SKEW.total_seconds() / 3600:.0f} hours after its capture "
+            f"({now.astimezone(UTC):%Y-%m-%dT%H:%M:%SZ}): refused")
+    try:
+        aware.astimezone(UTC)
+    except OverflowError:  # 0001-01-01T00:00:00+01:00: before the year 1 in UTC
+        raise InvalidModule(f"{module}@{version}: the upstream's .info dates it {raw}, "
+                            "before the year 1 in UTC: refused") from None
+    return when
 
 
 def _read_capped(path: Path, limit: int) -> bytes:
@@ -91,14 +116,20 @@ def diagnose_zip(settings: Settings, workdir: Path, module: str, version: str) -
     return None
 
 
-def describe(settings: Settings, entry: dict) -> Fetched:
+def describe(settings: Settings, entry: dict, now: datetime | None = None) -> Fetched:
     """Check one `go mod download -json` entry and gather its facts.
 
-    Raises :class:`FetchError` when the zip breaks the module-zip rules or the
-    module's go.mod disagrees with its path.
+    Raises :class:`FetchError` when the zip breaks the module-zip rules, the
+    module's go.mod disagrees with its path, or its .info's Time lies beyond ``now``
+    (the capture's time) by more than :data:`CLOCK_SKEW`. The go command passes
+    the upstream's Time through into its cache unchanged: this is where Depot reads it.
     """
     path, version = entry["Path"], entry["Version"]
     zip_path, mod_path, info_path = Path(entry["Zip"]), Path(entry["GoMod"]), Path(entry["Info"])
+    try:
+        made = info_time(path, version, info_path.read_bytes(), now or datetime.now(UTC))
+    except OSError:
+        made = None
     try:
         report = zipcheck.check_zip(zip_path, path, version)
         mod_bytes = _read_capped(mod_path, modfile.MAX_GOMOD_SIZE)
@@ -117,7 +148,7 @@ def describe(settings: Settings, entry: dict) -> Fetched:
         info_path=info_path,
         mod_path=mod_path,
         zip_path=zip_path,
-        time=_parse_time(info_path),
+        time=made,
         zip_h1=zip_h1,
         mod_h1=h1.hash_gomod(mod_bytes),
         facts=facts,

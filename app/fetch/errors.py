@@ -8,6 +8,8 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+from app.shorten import cut
+
 
 class FetchError(Exception):
     """Base; ``permanent`` tells whether retrying can help."""
@@ -91,9 +93,7 @@ def classify(message: str, workdir: Path | None = None) -> FetchError:
 
     ``workdir``, the private folder the go command ran in, is left out of the reason.
     """
-    text = " ".join(scrub(message, workdir).split())  # the go command's words match below
-    if len(text) > 600:
-        text = text[:600] + "…"
+    text = cut(" ".join(scrub(message, workdir).split()), 600)  # the reason people read
     if _CHECKSUM.search(message):
         return ChecksumMismatch(f"checksum mismatch with the checksum database: {text}")
     if _WITHHELD.search(message):

@@ -12,6 +12,7 @@ __all__ = [
     "GoModParseError",
     "InvalidPath",
     "InvalidVersion",
+    "NotAProxyPath",
     "ZipRuleError",
 ]
 
@@ -36,6 +37,10 @@ class InvalidPath(GoModError):
 
 class InvalidVersion(GoModError):
     """A version string is malformed or does not fit the module path."""
+
+
+class NotAProxyPath(GoModError):
+    """A URL path that names no GOPROXY file: a miss (404), not a malformed request."""
 
 
 class ZipRuleError(GoModError):

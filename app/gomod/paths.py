@@ -13,15 +13,17 @@ import unicodedata
 from enum import Enum
 
 from app.gomod._util import is_utf8, quote
-from app.gomod.errors import InvalidPath, InvalidVersion
+from app.gomod.errors import InvalidPath, InvalidVersion, NotAProxyPath
 
 __all__ = [
     "MAX_PATH_LEN",
+    "PROXY_FILE_KINDS",
     "check_file_path",
     "check_import_path",
     "check_module_path",
     "escape_path",
     "escape_version",
+    "parse_proxy_path",
     "split_path_version",
     "unescape_path",
     "unescape_version",
@@ -305,3 +307,35 @@ def unescape_version(escaped: str) -> str:
     if reason is not None:
         raise InvalidVersion(f"invalid escaped version {quote(escaped)}: {reason}")
     return v
+
+
+# The files of one version a GOPROXY serves, by the file name's extension.
+PROXY_FILE_KINDS = ("info", "mod", "zip")
+
+
+def parse_proxy_path(url_path: str) -> tuple[str, str, str]:
+    """(module, version, kind) of a GOPROXY URL path, decoded strictly.
+
+    The one decoder of GOPROXY requests (Depot's routes and the bundler's private
+    proxy), so no two servers of the same tree can disagree on a name. ``url_path`` is
+    percent-decoded, as a WSGI server hands it on: the go command sends each ``!`` as
+    ``%21``. It is ``<escaped module>/@v/list`` (kind ``list``), ``…/@latest``
+    (``latest``) or ``…/@v/<escaped version>.<info|mod|zip>``, with or without one
+    leading ``/``; version is ``""`` for list and latest. Raises NotAProxyPath when it
+    names no GOPROXY file, InvalidPath for a bad module path, InvalidVersion for a bad
+    version (checked in that order).
+    """
+    path = url_path.removeprefix("/")
+    if path.endswith("/@latest"):
+        return unescape_path(path.removesuffix("/@latest")), "", "latest"
+    head, sep, name = path.rpartition("/@v/")
+    if not sep or "/" in name:
+        raise NotAProxyPath(f"{quote(url_path)}: not a GOPROXY path")
+    module = unescape_path(head)
+    if name == "list":
+        return module, "", "list"
+    stem, dot, kind = name.rpartition(".")
+    if not dot or kind not in PROXY_FILE_KINDS:
+        raise NotAProxyPath(f"{quote(name)}: not a GOPROXY file "
+                            "(want <version>.info, .mod or .zip)")
+    return module, unescape_version(stem), kind

@@ -22,7 +22,6 @@ bp = Blueprint("accel", __name__)
 
 DECISION_TTL = 60  # seconds
 
-ZIP_URI = re.compile(r"^/(.+)/@v/([^/]+)\.zip$")
 # Only the canonical spelling may skip Depot: the same bytes nginx maps to a file.
 _PLAIN = re.compile(r"^[A-Za-z0-9._~!/@+-]+$")
 
@@ -30,15 +29,14 @@ _PLAIN = re.compile(r"^[A-Za-z0-9._~!/@+-]+$")
 def servable(uri: str) -> tuple[str, str] | None:
     """(module, version) when ``uri`` is the canonical URL of a published zip in a
     local store file, else None."""
-    match = ZIP_URI.match(uri) if _PLAIN.match(uri) else None
-    if match is None:
+    if not _PLAIN.match(uri):
         return None
     try:
-        module = paths.unescape_path(match[1])
-        version = paths.unescape_version(match[2])
+        module, version, kind = paths.parse_proxy_path(uri)  # as the GOPROXY routes decode
     except GoModError:
         return None
-    if not versions.is_canonical(version) or uri != "/" + artifact_key(module, version, "zip"):
+    if kind != "zip" or not versions.is_canonical(version) \
+            or uri != "/" + artifact_key(module, version, "zip"):
         return None
     files = current_app.extensions["depot.published"].get(module, version)
     if files is None or files["zip"].path is None or not files["zip"].path.is_file():

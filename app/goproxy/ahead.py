@@ -25,6 +25,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import asdict
+from datetime import UTC, datetime
 from itertools import count
 from pathlib import Path
 from uuid import uuid4
@@ -32,7 +33,8 @@ from uuid import uuid4
 from flask import Flask
 
 from app.fetch import ahead
-from app.fetch.download import go_directive
+from app.fetch.download import go_directive, info_time
+from app.fetch.errors import InvalidModule
 from app.goproxy.behind import Behind
 from app.goproxy.published import ServedFile
 from app.ingest import capture_on_miss
@@ -304,7 +306,10 @@ class AheadLoads:
         before its first ``.zip``; each waited for its version's capture (cobra v1.8.1:
         50-130 ms, a third of the walk), then for the load's download of the zip (up
         to 110 ms when the upstream was slow), while the client could have been asking
-        for the zips, which the load fetches meanwhile."""
+        for the zips, which the load fetches meanwhile.
+
+        A ``.info`` its capture will refuse (a Time far past now: fetch/download.info_time)
+        is not answered: its miss waits for the capture, which says why (410)."""
         settings = self._services.settings
         if settings.miss_ahead <= 0:
             return None
@@ -315,6 +320,10 @@ class AheadLoads:
         try:
             body = found.read_bytes()
         except OSError:  # the load ended meanwhile: its capture has the version
+            return None
+        try:
+            info_time(module, version, body, datetime.now(UTC))
+        except InvalidModule:
             return None
         return ServedFile(hashlib.sha256(body).hexdigest(), len(body), body, None)
 

@@ -2,8 +2,9 @@
 
 Each serving process adds up downloads per module in memory and a background
 thread flushes them every few seconds with one UPDATE per module (and once
-more at exit). A count is a statistic for the portal and search ranking: a
-process killed hard loses at most its last few seconds of counts, never bytes.
+more at exit, or at :meth:`DownloadCounter.stop`). A count is a statistic for the
+portal and search ranking: a process killed hard loses at most its last few seconds
+of counts, never bytes.
 """
 
 from __future__ import annotations
@@ -38,6 +39,7 @@ class DownloadCounter:
         self._thread: threading.Thread | None = None
         self._pid = 0
         self._wake = threading.Event()
+        self._stop = threading.Event()
 
     def count(self, module: str) -> None:
         """One zip of ``module`` went out."""
@@ -58,17 +60,48 @@ class DownloadCounter:
             if self._pid != os.getpid():
                 self._start()
 
+    @property
+    def running(self) -> bool:
+        """Whether this process has a flushing thread (started by a count, ended by
+        :meth:`stop` or by the database's disposal)."""
+        thread = self._thread
+        return thread is not None and self._pid == os.getpid() and thread.is_alive()
+
+    def stop(self, timeout: float = 10.0) -> None:
+        """Write what is counted and end the flushing thread: the app is done with (a
+        test's end). Why: a thread left running flushed into a database dropped meanwhile
+        every few seconds ("could not record N downloads"), and its exit hook kept the
+        counter and its database engine alive. A later count starts it again."""
+        with self._lock:
+            thread, stop, wake = self._thread, self._stop, self._wake
+            mine = self._pid == os.getpid()
+            self._thread, self._pid = None, 0
+        if thread is None or not mine:
+            return
+        stop.set()
+        wake.set()
+        if thread is not threading.current_thread():
+            thread.join(timeout)
+        atexit.unregister(self._at_exit)
+        self.flush(final=True)
+
     def _start(self) -> None:
         self._pid = os.getpid()
-        self._wake = threading.Event()
-        self._thread = threading.Thread(target=self._loop, name="download-counter", daemon=True)
+        self._wake, self._stop = threading.Event(), threading.Event()
+        self._thread = threading.Thread(target=self._loop, args=(self._wake, self._stop),
+                                        name="download-counter", daemon=True)
         self._thread.start()
-        atexit.register(self.flush, final=True)
+        atexit.register(self._at_exit)
 
-    def _loop(self) -> None:
-        while not self.db.closed:
-            self._wake.wait(self.interval)
-            self._wake.clear()
+    def _at_exit(self) -> None:
+        self.flush(final=True)
+
+    def _loop(self, wake: threading.Event, stop: threading.Event) -> None:
+        while not self.db.closed and not stop.is_set():
+            wake.wait(self.interval)
+            wake.clear()
+            if stop.is_set():
+                return  # stop() writes what is left
             self.flush()
 
     def flush(self, final: bool = False) -> int:

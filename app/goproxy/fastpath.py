@@ -8,7 +8,6 @@ conditional request, bad input) goes to the Flask app, which owns every rule.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Iterable
 
 from app.gomod import paths, versions
@@ -18,7 +17,6 @@ from app.goproxy.published import REDIRECT_CACHE, PublishedFiles, file_headers
 from app.metrics import count_goproxy
 from app.store import artifact_key
 
-_FILE = re.compile(r"^/(.+)/@v/([^/]+)\.(info|mod|zip)$")
 # Headers that make a request more than a plain fetch: Flask handles those.
 _SPECIAL = ("HTTP_RANGE", "HTTP_IF_NONE_MATCH", "HTTP_IF_MATCH", "HTTP_IF_MODIFIED_SINCE",
             "HTTP_IF_RANGE")
@@ -39,20 +37,18 @@ class FastPath:
     def __call__(self, environ: dict, start_response: Callable) -> Iterable[bytes]:
         self.downloads.watch_log()  # counts what the sidecar served itself, if it logs
         method = environ.get("REQUEST_METHOD")
-        match = _FILE.match(environ.get("PATH_INFO", ""))
-        if match is None or method not in ("GET", "HEAD") or any(k in environ for k in _SPECIAL):
+        if method not in ("GET", "HEAD") or any(k in environ for k in _SPECIAL):
             return self.app(environ, start_response)
         try:
-            module = paths.unescape_path(match[1])
-            version = paths.unescape_version(match[2])
+            # The routes' own decoder, so the two agree on every name.
+            module, version, kind = paths.parse_proxy_path(environ.get("PATH_INFO", ""))
         except GoModError:
             return self.app(environ, start_response)
-        if not versions.is_canonical(version):
+        if kind not in paths.PROXY_FILE_KINDS or not versions.is_canonical(version):
             return self.app(environ, start_response)
         files = self.published.cached(module, version)
         if files is None:
             return self.app(environ, start_response)
-        kind = match[3]
         served = files[kind]
         headers = file_headers(served, kind, version)
         if served.remote:

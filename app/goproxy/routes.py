@@ -18,7 +18,7 @@ from sqlalchemy.exc import OperationalError
 from app.errors import BadRequest, Gone, NotFound, Unavailable
 from app.fetch import upstream
 from app.gomod import paths, versions
-from app.gomod.errors import GoModError
+from app.gomod.errors import GoModError, InvalidVersion, NotAProxyPath
 from app.goproxy.behind import HELD, Behind
 from app.goproxy.published import (
     CONTENT_TYPES,
@@ -40,28 +40,27 @@ bp = Blueprint("goproxy", __name__)
 log = logging.getLogger("depot.goproxy")
 
 MUTABLE = 60
-KINDS = {".info": "info", ".mod": "mod", ".zip": "zip"}
 
 
 def services() -> Services:
     return current_app.extensions["depot"]
 
 
-def decode_module(escaped: str) -> str:
+def requested(url_path: str) -> tuple[str, str, str]:
+    """(module, version, kind) of a GOPROXY request, by paths.parse_proxy_path (the one
+    decoder, shared with the bundler's private GOPROXY): a malformed name is a 400, a
+    name of no GOPROXY file or a version that is not canonical a 404."""
     try:
-        return paths.unescape_path(escaped)
+        module, version, kind = paths.parse_proxy_path(url_path)
+    except NotAProxyPath as exc:
+        raise NotFound(str(exc)) from exc
+    except InvalidVersion as exc:
+        raise BadRequest(f"invalid version: {exc}") from exc
     except GoModError as exc:
         raise BadRequest(f"invalid module path: {exc}") from exc
-
-
-def decode_version(escaped: str) -> str:
-    try:
-        version = paths.unescape_version(escaped)
-    except GoModError as exc:
-        raise BadRequest(f"invalid version: {exc}") from exc
-    if not versions.is_canonical(version):
+    if version and not versions.is_canonical(version):
         raise NotFound(f"{version!r} is not a canonical version")
-    return version
+    return module, version, kind
 
 
 def text(body: str, status: int = 200, max_age: int = MUTABLE) -> Response:
@@ -323,7 +322,7 @@ def _whole_or_first_part(resp: Response) -> bool:
 
 @bp.route("/<path:escaped>/@v/list", methods=["GET", "HEAD"])
 def version_list(escaped: str) -> Response:
-    module = decode_module(escaped)
+    module, _, _ = requested(f"{escaped}/@v/list")
     svc = services()
     try:
         found, known = _listed(svc, module)
@@ -371,7 +370,7 @@ def _listed(svc: Services, module: str) -> tuple[set[str], bool]:
 
 @bp.route("/<path:escaped>/@latest", methods=["GET", "HEAD"])
 def latest(escaped: str) -> Response:
-    module = decode_module(escaped)
+    module, _, _ = requested(f"{escaped}/@latest")
     svc = services()
     # What Depot holds answers: the go command asks @latest only when a module's list has
     # no tagged version, and newer upstream versions reach it through @v/list anyway. Only
@@ -413,12 +412,7 @@ def _published_versions(svc: Services, module: str) -> list[str]:
 
 @bp.route("/<path:escaped>/@v/<name>", methods=["GET", "HEAD"])
 def artifact(escaped: str, name: str) -> Response:
-    module = decode_module(escaped)
-    stem, dot, ext = name.rpartition(".")
-    kind = KINDS.get(f".{ext}") if dot else None
-    if kind is None:
-        raise NotFound(f"{name!r}: not a GOPROXY file (want <version>.info, .mod or .zip)")
-    version = decode_version(stem)
+    module, version, kind = requested(f"{escaped}/@v/{name}")
     try:
         files, hit = _published(module, version, kind)
     except (NotFound, Gone):

@@ -31,7 +31,7 @@ from app.notify.quiet import (
     end_deployment,
     start_deployment,
 )
-from app.notify.sender import Delivery, redact, send, webhooks_from_env
+from app.notify.sender import Delivery, redact_webhook, send, webhooks_from_env
 
 __all__ = [
     "QUIET_CAP",
@@ -44,7 +44,7 @@ __all__ = [
     "end_deployment",
     "notify",
     "queue_backlog",
-    "redact",
+    "redact_webhook",
     "request_failed",
     "request_rejected",
     "send",

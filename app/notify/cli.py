@@ -25,7 +25,7 @@ from app.notify.quiet import (
     end_deployment,
     start_deployment,
 )
-from app.notify.sender import ENV_WEBHOOKS, redact, send, webhooks_from_env
+from app.notify.sender import ENV_WEBHOOKS, redact_webhook, send, webhooks_from_env
 
 
 def _db() -> Database:
@@ -49,7 +49,8 @@ def _config_lines() -> list[str]:
     """The notifier's settings as an operator should see them (URLs redacted)."""
     webhooks = webhooks_from_env(os.environ.get(ENV_WEBHOOKS))
     threshold = backlog_threshold_from_env(os.environ.get(ENV_BACKLOG))
-    hooks = ", ".join(redact(u) for u in webhooks) if webhooks else f"none ({ENV_WEBHOOKS} unset)"
+    hooks = (", ".join(redact_webhook(u) for u in webhooks) if webhooks
+             else f"none ({ENV_WEBHOOKS} unset)")
     backlog = f"over {threshold} jobs" if threshold else f"off ({ENV_BACKLOG} unset or 0)"
     return [f"webhooks: {hooks}", f"backlog alert: {backlog}"]
 

@@ -21,6 +21,10 @@ import requests
 from app.config import ConfigError
 from app.notify.events import Event
 from app.notify.slack import payload
+from app.redact import host_of, public
+
+# The name callers knew for hiding a webhook's secret part.
+redact_webhook = host_of
 
 log = logging.getLogger("depot.notify")
 
@@ -44,20 +48,7 @@ class Delivery:
     @property
     def target(self) -> str:
         """The URL without its secret part, for logs and terminals."""
-        return redact(self.url)
-
-
-def redact(url: str) -> str:
-    """``scheme://host[:port]/…``: enough to tell webhooks apart, nothing to steal."""
-    try:
-        parts = urlsplit(url)
-        host = parts.hostname or "?"
-        if parts.port:
-            host = f"{host}:{parts.port}"
-    except ValueError:  # unparsable: show nothing of it rather than fail a log line
-        return "<invalid URL>"
-    rest = "/…" if parts.path.strip("/") or parts.query else ""
-    return f"{parts.scheme}://{host}{rest}"
+        return host_of(self.url)
 
 
 def webhooks_from_env(value: str | None) -> list[str]:
@@ -155,7 +146,7 @@ def send(event: Event, webhooks: list[str], timeout: float = 5) -> list[Delivery
     if not webhooks:
         return []
     try:
-        body = json.dumps(payload(event)).encode()
+        body = public(json.dumps(payload(event))).encode()
     except Exception as exc:  # a bad event must not break the job either
         log.warning("notification %s not sent: cannot encode it: %s", event.kind, exc)
         return [Delivery(url, False, None, f"cannot encode: {exc}", 0) for url in webhooks]

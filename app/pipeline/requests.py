@@ -31,6 +31,7 @@ from app.models import (
 from app.pipeline.capture import get_version
 from app.pipeline.stages import Dispatcher, Pipeline
 from app.services import Services
+from app.shorten import quoted
 
 log = logging.getLogger(__name__)
 
@@ -39,8 +40,19 @@ class InvalidRequest(ValueError):
     """The module path or version query cannot be valid; nothing was attempted."""
 
 
+# The columns a wish is kept in (app/models: String(512), String(255)).
+MAX_MODULE_PATH = 512
+MAX_QUERY = 255
+
+
 def validate_wish(module: str, query: str) -> None:
     """Refuse what can never be fetched, before anything is recorded or enqueued."""
+    if len(module) > MAX_MODULE_PATH:
+        raise InvalidRequest(f"module path {quoted(module)} is too long "
+                             f"(at most {MAX_MODULE_PATH} characters)")
+    if len(query) > MAX_QUERY:
+        raise InvalidRequest(f"version {quoted(query)} is too long "
+                             f"(at most {MAX_QUERY} characters)")
     try:
         paths.check_module_path(module)
         if query != "latest" and versions.is_canonical(query):
@@ -48,7 +60,8 @@ def validate_wish(module: str, query: str) -> None:
     except GoModError as exc:
         raise InvalidRequest(str(exc)) from exc
     if query != "latest" and not versions.is_canonical(query):
-        raise InvalidRequest(f"{query!r} is not a canonical version (use vX.Y.Z or latest)")
+        raise InvalidRequest(f"{quoted(query)} is not a canonical version "
+                             "(use vX.Y.Z or latest)")
 
 
 @dataclass

@@ -14,8 +14,6 @@ from __future__ import annotations
 
 import json
 import logging
-import shutil
-import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -53,10 +51,13 @@ from app.pipeline.capture import (
     tagged_published,
 )
 from app.pipeline.gate import license_verdict
+from app.pipeline.gocache import build_cache
 from app.pipeline.lists import sync_list
 from app.pipeline.modcache import validation_cache
 from app.services import Services
+from app.shorten import cut
 from app.store import StoreError
+from app.workdirs import work_folder
 
 log = logging.getLogger("depot.pipeline")
 
@@ -181,11 +182,8 @@ class Pipeline:
 
     @contextmanager
     def _workdir(self, prefix: str) -> Iterator[Path]:
-        path = Path(tempfile.mkdtemp(prefix=prefix, dir=self.services.work_dir))
-        try:
+        with work_folder(self.services.work_dir, prefix) as path:
             yield path
-        finally:
-            shutil.rmtree(path, ignore_errors=True)
 
     def _claim(
         self, module: str, version: str, sources: tuple, target: VersionState, reason: str = ""
@@ -235,7 +233,7 @@ class Pipeline:
             row = get_version(session, module, version)
             if row is None or row.state in SETTLED or row.state == VersionState.failed:
                 return
-        what = f"{type(error).__name__}: {error}".splitlines()[0][:300]
+        what = cut(f"{type(error).__name__}: {error}".splitlines()[0], 300)
         log.error("%s %s@%s: giving up after its last attempt: %s", stage, module, version,
                   what)
         self._finish(module, version, VersionState.failed,
@@ -917,7 +915,7 @@ class Pipeline:
 
     def _clean_room(self, targets: list[tuple[str, str]]):  # type: ignore[no-untyped-def]
         staging = self.services.store.goproxy_url()
-        gocache = self.settings.data_dir / "gocache"
+        gocache = build_cache(self.settings)
         with self._workdir("validate-") as workdir, validation_cache(self.settings) as cache:
             return clean_room(self.settings, workdir, gocache, staging, targets, cache,
                               tidy_gate=self._asked_for(targets[0]))

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from app.catalog import compare, graph, graph_svg
 from app.catalog.modules import VersionDetail
+from app.inputs import whole_number
 from app.portal.contents import hidden_reason
 from app.portal.context import services
 from app.portal.errors import error_page
@@ -25,10 +26,11 @@ def _depth() -> int:
     raw = request.args.get("depth", "")
     if not raw:
         return graph.DEFAULT_DEPTH
-    if not raw.isdigit() or int(raw) not in DEPTHS:
+    depth = whole_number(raw, 1, graph.MAX_DEPTH)
+    if depth is None:
         abort(error_page(400, "Bad depth", f"depth must be a whole number from 1 to "
                                            f"{graph.MAX_DEPTH}."))
-    return int(raw)
+    return depth
 
 
 def _indirect() -> bool:

@@ -13,6 +13,7 @@ from app.catalog.modules import VersionDetail, module_summary, version_detail
 from app.drift.status import page_upstream
 from app.gomod import paths, versions
 from app.gomod.errors import GoModError
+from app.inputs import whole_number
 from app.models import PROVISIONAL, VersionState
 from app.portal import bp, contents
 from app.portal import graph as graph_tabs
@@ -40,9 +41,10 @@ def _page_number() -> int:
     raw = request.args.get("page", "")
     if not raw:
         return 1
-    if not raw.isdigit() or not 0 < int(raw) <= 100_000:
+    page = whole_number(raw, 1, 100_000)
+    if page is None:
         abort(error_page(400, "Bad page number", "page must be a whole number from 1."))
-    return int(raw)
+    return page
 
 
 def _nothing(_session: Session, _detail: VersionDetail) -> dict:

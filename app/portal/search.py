@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from flask import Response, make_response, render_template, request
 
+from app.inputs import whole_number
 from app.portal import bp
 from app.portal.context import search_backend
 from app.portal.htmx import page_or_fragment
@@ -21,9 +22,10 @@ SORT_LABELS = {"relevance": "Relevance", "insight": "Insight score", "used_by": 
 def _page_number(raw: str | None) -> int:
     if raw in (None, ""):
         return 1
-    if not raw.isdigit() or not 0 < int(raw) <= 10_000:
+    page = whole_number(raw, 1, 10_000)
+    if page is None:
         raise InvalidQuery("page must be a whole number from 1")
-    return int(raw)
+    return page
 
 
 @bp.route("/search")

@@ -64,3 +64,66 @@ def test_the_toolchain_leaves_nothing_behind_in_its_work_folder(tmp_path: Path) 
     shutil.rmtree(work)
     time.sleep(1)  # a detached telemetry child would have recreated it by now
     assert not work.exists()
+
+
+ABSURD_TIME = "9999-12-31T23:59:59-23:59"  # past the year 9999 once in UTC
+
+
+def test_an_info_time_far_in_the_future_is_refused_naming_it(tmp_path: Path) -> None:
+    """The go command passes the upstream's .info Time through into its module cache, and
+    describe() reads it there: a capture of a version "made" in the year 9999 is refused
+    (it earned full release recency in the insight score before), with a reason that
+    names the module, the version and the time."""
+    from app.fetch.download import Failed, download
+    from app.fetch.errors import InvalidModule
+    from tests.conftest import GO
+    from tests.fixtures.upstream import fixture_module, module_dir, upstream_of
+
+    module = "depot.test/future/info"
+    future = fixture_module(module, "v1.0.0")
+    future.info_time = ABSURD_TIME
+    up = upstream_of(tmp_path / "proxy", [future])
+    assert ABSURD_TIME in (module_dir(up.root, module) / "v1.0.0.info").read_text()
+    settings = Settings.from_env({"DEPOT_DATA_DIR": str(tmp_path / "data"), "DEPOT_GO": GO,
+                                  "DEPOT_UPSTREAM": up.url, "DEPOT_GOSUMDB": "off"})
+    work = tmp_path / "work"
+    work.mkdir()
+    got = download(settings, work, module, "v1.0.0")
+    # The path the .info takes: the toolchain's module cache, its Time unchanged.
+    cached = module_dir(work / "modcache" / "cache" / "download", module) / "v1.0.0.info"
+    assert ABSURD_TIME in cached.read_text()
+    assert isinstance(got, Failed), got
+    assert isinstance(got.error, InvalidModule) and got.error.permanent
+    reason = got.error.reason
+    assert f"{module}@v1.0.0" in reason and ABSURD_TIME in reason, reason
+    assert str(work) not in reason
+
+
+def test_an_info_time_is_taken_up_to_a_day_ahead_of_the_capture() -> None:
+    """Clocks disagree (the upstream's, the committer's, ours): a day ahead of the capture
+    is taken as it is, more is refused; an unreadable Time stays unknown, as before."""
+    from datetime import UTC, datetime, timedelta
+
+    from app.fetch.download import CLOCK_SKEW, info_time
+    from app.fetch.errors import InvalidModule
+
+    now = datetime(2026, 12, 5, 12, 0, tzinfo=UTC)
+
+    def info(when: str) -> bytes:
+        return f'{{"Version":"v1.0.0","Time":"{when}"}}'.encode()
+
+    assert CLOCK_SKEW == timedelta(hours=24)
+    soon = (now + CLOCK_SKEW - timedelta(minutes=1)).isoformat()
+    assert info_time("depot.test/m", "v1.0.0", info(soon), now) == datetime.fromisoformat(soon)
+    assert info_time("depot.test/m", "v1.0.0", info("2019-01-02T03:04:05Z"), now) == datetime(
+        2019, 1, 2, 3, 4, 5, tzinfo=UTC)
+    late = (now + CLOCK_SKEW + timedelta(minutes=1)).isoformat()
+    with pytest.raises(InvalidModule, match="depot.test/m@v1.0.0"):
+        info_time("depot.test/m", "v1.0.0", info(late), now)
+    with pytest.raises(InvalidModule) as refused:
+        info_time("depot.test/m", "v1.0.0", info(ABSURD_TIME), now)
+    assert ABSURD_TIME in refused.value.reason
+    with pytest.raises(InvalidModule, match="before the year 1"):
+        info_time("depot.test/m", "v1.0.0", info("0001-01-01T00:00:00+01:00"), now)
+    assert info_time("depot.test/m", "v1.0.0", info("yesterday"), now) is None
+    assert info_time("depot.test/m", "v1.0.0", b'{"Version":"v1.0.0"}', now) is None

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from app.gomod.errors import GoModError, InvalidPath, InvalidVersion
+from app.gomod.errors import GoModError, InvalidPath, InvalidVersion, NotAProxyPath
 from app.gomod.paths import (
     MAX_PATH_LEN,
     check_file_path,
@@ -13,6 +13,7 @@ from app.gomod.paths import (
     escape_path,
     escape_version,
     module_name,
+    parse_proxy_path,
     split_path_version,
     unescape_path,
     unescape_version,
@@ -291,3 +292,39 @@ def test_split_path_version_malformed(path: str) -> None:
 )
 def test_module_name_drops_the_major_version(path: str, name: str):
     assert module_name(path) == name
+
+
+@pytest.mark.parametrize(
+    ("url_path", "parts"),
+    [
+        ("/github.com/!burnt!sushi/toml/@v/list", ("github.com/BurntSushi/toml", "", "list")),
+        ("github.com/!burnt!sushi/toml/@latest", ("github.com/BurntSushi/toml", "", "latest")),
+        ("/example.com/m/@v/v1.0.0-!r!c.1.zip", ("example.com/m", "v1.0.0-RC.1", "zip")),
+        ("/example.com/m/@v/v1.2.3.info", ("example.com/m", "v1.2.3", "info")),
+        ("/example.com/m/@v/master.mod", ("example.com/m", "master", "mod")),
+    ],
+)
+def test_parse_proxy_path(url_path: str, parts: tuple[str, str, str]) -> None:
+    assert parse_proxy_path(url_path) == parts
+
+
+@pytest.mark.parametrize(
+    ("url_path", "error"),
+    [
+        ("/", NotAProxyPath),
+        ("/search", NotAProxyPath),
+        ("/example.com/m/@v/v1.0.0", NotAProxyPath),  # no kind
+        ("/example.com/m/@v/v1.0.0.exe", NotAProxyPath),
+        ("/example.com/m/@v/x/v1.0.0.info", NotAProxyPath),  # a folder after @v/
+        ("/example.com/m/@v/@latest", InvalidPath),  # @latest of "example.com/m/@v"
+        ("/example.com/m/@v/list/extra", NotAProxyPath),
+        ("/github.com/BurntSushi/toml/@v/list", InvalidPath),  # not case-encoded
+        ("/github.com/%21burnt%21sushi/toml/@v/list", InvalidPath),  # still percent-encoded
+        ("//example.com/m/@v/list", InvalidPath),
+        ("/example.com/m/@v/V1.0.0.info", InvalidVersion),
+        ("/example.com/m/@v/.info", InvalidVersion),
+    ],
+)
+def test_parse_proxy_path_rejects(url_path: str, error: type[GoModError]) -> None:
+    with pytest.raises(error):
+        parse_proxy_path(url_path)

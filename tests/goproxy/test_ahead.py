@@ -365,6 +365,40 @@ def test_a_zip_the_license_gate_refuses_is_not_answered_from_the_load(
             app.extensions["depot"].db.dispose()
 
 
+def test_an_info_dated_far_ahead_is_not_answered_from_the_load(
+    queued_settings: Settings, tmp_path: Path
+) -> None:
+    """A member whose upstream .info says 9999-12-31T23:59:59-23:59: the load's go
+    command passed that Time through, but its .info miss is not answered from the load;
+    it waits for the capture, which refuses the version and says why (410), and nothing
+    of it is stored."""
+    root, future = "depot.test/dated/root", "depot.test/dated/future"
+    absurd = "9999-12-31T23:59:59-23:59"
+    dated = fixture_module(future, "v1.0.0")
+    dated.info_time = absurd
+    tree = upstream_of(tmp_path / "upstream", [
+        dated, fixture_module(root, "v1.0.0", {future: "v1.0.0"})])
+    with CountingUpstream(tree.root) as up:
+        fetching = replace(queued_settings, upstream=up.url, gosumdb="off", on_miss="fetch")
+        app = make_app(fetching)
+        try:
+            client = app.test_client()
+            for module in (root, future):
+                assert client.get(file_path(module, "v1.0.0", "mod")).status_code == 200
+            for kind in ("info", "zip"):
+                resp = client.get(file_path(future, "v1.0.0", kind))
+                assert resp.status_code == 410, resp.get_data(as_text=True)
+                said = resp.get_data(as_text=True)
+                assert f"{future}@v1.0.0" in said and absurd in said, said
+            assert client.get(file_path(root, "v1.0.0", "info")).status_code == 200
+            loads_ended(fetching)
+            assert _state(app, future) == VersionState.rejected
+            store = app.extensions["depot"].store
+            assert all(store.stat(future, "v1.0.0", kind) is None for kind in ("info", "zip"))
+        finally:
+            app.extensions["depot"].db.dispose()
+
+
 def test_captures_wait_while_a_client_walks_through_the_host(
     queued_settings: Settings, tmp_path: Path
 ) -> None:

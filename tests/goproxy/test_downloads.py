@@ -98,3 +98,36 @@ def test_written_counts_are_passed_on_and_a_failing_listener_changes_nothing(tmp
     counter.count("depot.test/x")
     assert counter.flush() == 1  # counted all the same
     db.dispose()
+
+
+def test_a_stopped_counter_writes_what_it_holds_and_its_thread_is_gone(tmp_path: Path):
+    """An app done with (a test's end) stops its counter: the counts it holds are written
+    once, its thread ends, and nothing flushes after; counting again starts it again."""
+    import gc
+    import weakref
+
+    db = Database(f"sqlite:///{tmp_path / 'stop.sqlite3'}")
+    upgrade(db.engine)
+    with db.session() as session:
+        session.add(Module(path="depot.test/x"))
+    counter = DownloadCounter(db, interval=3600)
+    counter.count("depot.test/x")
+    counter.count("depot.test/x")
+    thread = counter._thread
+    assert thread is not None and thread.is_alive() and counter.running
+    counter.stop()
+    assert not thread.is_alive() and not counter.running
+    with db.session() as session:
+        assert session.scalar(select(Module.downloads)) == 2
+    counter.stop()  # twice is harmless
+    counter.count("depot.test/x")
+    assert counter.running and counter._thread is not thread
+    counter.stop()
+    with db.session() as session:
+        assert session.scalar(select(Module.downloads)) == 3
+    # Nothing holds a stopped counter (its exit hook is gone with its thread).
+    gone = weakref.ref(counter)
+    del counter
+    gc.collect()
+    assert gone() is None
+    db.dispose()

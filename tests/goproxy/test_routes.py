@@ -63,6 +63,33 @@ def test_conditional_range_and_head(loaded: Flask, upstream):
     assert int(head.headers["Content-Length"]) == len(body)
 
 
+def test_a_range_of_several_parts_gets_the_whole_file_not_416(loaded: Flask, upstream):
+    """RFC 9110 lets a server ignore a Range header: one Depot would not answer with a
+    single part (several ranges, another unit, bad syntax) gets the whole file, 200."""
+    client = loaded.test_client()
+    mod = upstream.module("depot.test/chain/a", "v1.1.0")
+    url = "/depot.test/chain/a/@v/v1.1.0"
+    zip_body = mod.zip_bytes()
+    etag = client.get(url + ".zip").headers["ETag"]
+    for ext, body in ((".zip", zip_body), (".mod", mod.go_mod)):
+        for value in ("bytes=0-1,2-3", "bytes=0-9, 20-29, 5-6", "items=0-1", "bytes=9-2"):
+            for extra in ({}, {"If-Range": etag}):
+                resp = client.get(url + ext, headers={"Range": value, **extra})
+                assert resp.status_code == 200, (ext, value, extra, resp.status_code)
+                assert resp.data == body and int(resp.headers["Content-Length"]) == len(body)
+                assert "Content-Range" not in resp.headers
+                assert "immutable" in resp.headers["Cache-Control"] and resp.headers["ETag"]
+    # One range keeps its 206 (under a matching If-Range too); past the end, 416.
+    part = client.get(url + ".zip", headers={"Range": "bytes=0-1", "If-Range": etag})
+    assert part.status_code == 206 and part.data == zip_body[:2]
+    stale = client.get(url + ".zip", headers={"Range": "bytes=0-1", "If-Range": '"other"'})
+    assert stale.status_code == 200 and stale.data == zip_body
+    past = client.get(url + ".zip", headers={"Range": f"bytes={len(zip_body)}-"})
+    assert past.status_code == 416
+    head = client.head(url + ".zip", headers={"Range": "bytes=0-1,2-3"})
+    assert head.status_code == 200 and int(head.headers["Content-Length"]) == len(zip_body)
+
+
 def test_list_and_latest(loaded: Flask):
     client = loaded.test_client()
     resp = client.get("/depot.test/retract/@v/list")

@@ -11,8 +11,8 @@ import pytest
 from app.config import ConfigError
 from app.notify import backlog_alert, backlog_threshold_from_env, webhooks_from_env
 from app.notify.events import Event
-from app.notify.sender import redact
 from app.notify.slack import COLORS, MAX_FIELD, payload
+from app.redact import host_of as redact
 from tests.notify.events import EVENTS, MODULE
 
 

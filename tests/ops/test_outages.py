@@ -146,9 +146,15 @@ def test_a_full_store_fails_the_ingest_cleanly(settings: Settings, tiny_store: P
     assert "Traceback" not in failed.stderr, failed.stderr
     assert files_under(tiny_store) == ["ballast"]  # nothing partial, not even in .tmp
     with services.db.session() as session:
-        states = session.scalars(select(ModuleVersion.state).join(Module)
-                                 .where(Module.path == "depot.test/chain/c")).all()
-    assert VersionState.published not in states
+        rows = session.execute(select(ModuleVersion.state, ModuleVersion.reason).join(Module)
+                               .where(Module.path == "depot.test/chain/c")).all()
+    assert VersionState.published not in [state for state, _ in rows]
+    # The reason people read names the cause, not the server's folder (issue 19, 12); the
+    # operator's terminal and log keep the folder.
+    reasons = " ".join(reason for _, reason in rows)
+    assert "the store at <store> is full" in reasons, reasons
+    assert str(tiny_store) not in reasons and str(settings.data_dir) not in reasons
+    assert str(tiny_store) in failed.stdout + failed.stderr
 
     os.remove(tiny_store / "ballast")  # room again: the same command now succeeds
     done = subprocess.run(ingest_cmd, cwd=REPO_ROOT, env=env, capture_output=True, text=True,

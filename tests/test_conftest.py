@@ -1,0 +1,54 @@
+"""The shared test set-up ends what each test's apps started (tests/conftest.py)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+from app.config import REPO_ROOT
+
+# Two tests in file order: the second sees what the first one's teardown left.
+INNER = '''
+import threading
+
+from app.config import Settings
+from tests.conftest import make_app
+
+SEEN = []
+
+
+def counting_threads():
+    return [t for t in threading.enumerate()
+            if t.name == "download-counter" and t.is_alive()]
+
+
+def test_an_app_counts_a_download(tmp_path):
+    app = make_app(Settings.from_env({"DEPOT_DATA_DIR": str(tmp_path / "data")}))
+    counter = app.extensions["depot.downloads"]
+    counter.count("depot.test/x")
+    SEEN.append(counter)
+    assert counting_threads(), "counting started no thread"
+
+
+def test_its_counter_stopped_with_the_test_that_made_it():
+    assert counting_threads() == []
+    assert not SEEN[0].running
+'''
+
+
+def test_each_tests_apps_stop_counting_downloads_at_its_end(tmp_path: Path) -> None:
+    """Before, every test app's download counter ran on after its test, flushing every
+    five seconds into databases dropped meanwhile: "could not record N downloads" at the
+    end of test runs. Run in a pytest of its own, so that a test runs after the
+    teardown of the one that made the app."""
+    inner = tmp_path / "test_inner.py"
+    inner.write_text(INNER)
+    done = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:randomly", "-p", "no:cacheprovider",
+         "-p", "tests.conftest", "--basetemp", str(tmp_path / "inner"),
+         "--rootdir", str(tmp_path), str(inner)],
+        cwd=REPO_ROOT, capture_output=True, text=True, timeout=300,
+    )
+    assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-2000:]
+    assert "2 passed" in done.stdout

@@ -1,5 +1,13 @@
 """A README made safe to embed: Markdown rendered, then sanitized to an allow-list.
 
+Real READMEs are GitHub-flavoured, so the renderer is markdown-it-py, a CommonMark
+parser that is linear-time by design, with GitHub's extensions (tables,
+strikethrough, autolinks, task lists, heading anchors); Python-Markdown, used
+before, rendered lists without a blank line before them as text and took time
+growing with the square of unmatched ``[`` (docs/portal.md). Each render also runs
+under a time and memory bound (bounded.py); a README too slow to render is shown as
+text, saying so.
+
 Markdown may carry raw HTML, so its output is untrusted: nh3 (ammonia) keeps
 only the tags and attributes listed here, only http/https/mailto URLs, and no
 scripts, styles, event handlers, frames, forms or SVG. Relative links and images
@@ -13,13 +21,26 @@ import posixpath
 import re
 from collections.abc import Callable
 
-import markdown
 import nh3
+from markdown_it import MarkdownIt
 from markupsafe import Markup, escape
+from mdit_py_plugins.anchors import anchors_plugin
+from mdit_py_plugins.tasklists import tasklists_plugin
 
+from app.content.bounded import bounded
 from app.content.repo import SourceRepo, rewrite
 
-MARKDOWN_EXTENSIONS = ("fenced_code", "tables", "sane_lists", "def_list", "toc")
+# GitHub's flavour: CommonMark, tables, strikethrough, autolinks ("linkify"), raw HTML
+# (sanitized below), task lists and heading anchors as GitHub makes them.
+_RENDERER = (MarkdownIt("gfm-like", {"html": True, "linkify": True, "typographer": False})
+             .use(tasklists_plugin).use(anchors_plugin, max_level=6))
+# The one class a README may set: its fenced code's language.
+_LANGUAGE = re.compile(r"language-[A-Za-z0-9_+#.-]{1,40}")
+# A table cell's alignment as GitHub writes it (the sanitizer keeps no style attribute).
+_ALIGNED = re.compile(r'<(th|td) style="text-align:(left|center|right)">')
+# A task list's checkbox (an <input>, which the sanitizer drops) becomes its character.
+_TASK_BOX = re.compile(r'<input class="task-list-item-checkbox"( checked="checked")?'
+                       r' disabled="disabled" type="checkbox"\s*/?>')
 # Heading ids and in-page links get this prefix, so a README cannot reuse (clobber) the
 # ids of the page around it.
 ID_PREFIX = "readme-"
@@ -41,6 +62,7 @@ ATTRIBUTES: dict[str, set[str]] = {
     "p": _ALIGN,
     "div": _ALIGN,
     "ol": {"start"},
+    "code": {"class"},  # a fenced block's language, "language-go" only (see _url_filter)
     "details": {"open"},
     **{h: _ALIGN | {"id"} for h in _HEADINGS},
 }
@@ -56,6 +78,8 @@ def _url_filter(repo: SourceRepo | None) -> Callable[[str, str, str], str | None
     def keep(element: str, attribute: str, value: str) -> str | None:
         if attribute == "id":
             return value if value.startswith(ID_PREFIX) else ID_PREFIX + value
+        if attribute == "class":
+            return value if _LANGUAGE.fullmatch(value) else None
         if (element, attribute) == ("a", "href"):
             if value.startswith("#") and len(value) > 1 and not value.startswith("#" + ID_PREFIX):
                 return "#" + ID_PREFIX + value[1:]
@@ -88,9 +112,32 @@ def demote_headings(html: str) -> str:
     return _HEADING_TAG.sub(lambda m: f"<{m[1]}h{min(int(m[2]) + 1, 6)}", html)
 
 
+def markdown_html(text: str) -> str:
+    """Markdown to (unsanitized) HTML, GitHub's flavour, in this process: callers with
+    untrusted text use :func:`render_markdown`, which bounds it."""
+    html = _RENDERER.render(text)
+    html = _ALIGNED.sub(r'<\1 align="\2">', html)
+    return _TASK_BOX.sub(lambda m: "\u2611" if m[1] else "\u2610", html)
+
+
+def render_markdown(text: str,
+                    finish: Callable[[str], str] = lambda html: html) -> str | None:
+    """:func:`markdown_html`, then ``finish`` (sanitizing: html5ever on 50,000 nested
+    tags took seconds too), under the time and memory bounds; None when too slow or
+    too big."""
+    return bounded(lambda source: finish(markdown_html(source)), text)
+
+
+TOO_SLOW = ("This README took too long to render, so it is shown as plain text.")
+
+
 def render_readme(name: str, text: str, repo: SourceRepo | None = None) -> Markup:
-    """HTML for the README tab: Markdown rendered and sanitized, anything else as text."""
+    """HTML for the README tab: Markdown rendered and sanitized, anything else (and a
+    Markdown README too slow to render) as text."""
+    as_text = Markup('<pre class="readme-text">') + escape(text) + Markup("</pre>")
     if not is_markdown(name):
-        return Markup('<pre class="readme-text">') + escape(text) + Markup("</pre>")
-    html = markdown.markdown(text, extensions=list(MARKDOWN_EXTENSIONS), output_format="html")
-    return Markup(sanitize(demote_headings(html), repo))  # noqa: S704 (sanitized here)
+        return as_text
+    html = render_markdown(text, finish=lambda html: sanitize(demote_headings(html), repo))
+    if html is None:
+        return Markup('<p class="readme-note">') + escape(TOO_SLOW) + Markup("</p>") + as_text
+    return Markup(html)  # noqa: S704 (sanitized in render_markdown's finish)

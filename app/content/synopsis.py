@@ -9,9 +9,7 @@ from __future__ import annotations
 import re
 from html.parser import HTMLParser
 
-import markdown
-
-from app.content.readme import MARKDOWN_EXTENSIONS, is_markdown
+from app.content.readme import is_markdown, render_markdown
 
 MAX_LENGTH = 240
 _SPACE = re.compile(r"\s+")
@@ -51,12 +49,13 @@ def _shorten(text: str) -> str:
 
 def synopsis(name: str, text: str) -> str:
     """The first paragraph with words in it, shortened to about MAX_LENGTH characters."""
-    if is_markdown(name):
+    html = render_markdown(text[:65536]) if is_markdown(name) else None
+    if html is not None:
         parser = _FirstParagraph()
-        html = markdown.markdown(text[:65536], extensions=list(MARKDOWN_EXTENSIONS))
         parser.feed(html)
         parser.close()
         return _shorten(parser.found)
+    # Not Markdown, or too slow to render as such: its first paragraph as text.
     for block in re.split(r"\n\s*\n", text[:65536]):
         lines = [line.strip() for line in block.strip().splitlines()]
         if len(lines) <= 2 and lines and _RULE.match(lines[-1]):

@@ -87,7 +87,7 @@ def leftovers(root: Path, remove: bool = False, unlocked_age: float = UNLOCKED_A
         with _unowned(folder, unlocked_age) as age:
             if age is None:
                 continue
-            size = _size(folder)
+            size = size_of(folder)
             if remove:
                 _remove(folder)
             found.append(Leftover(name, size, age, remove and not folder.exists()))
@@ -130,7 +130,8 @@ def _unowned(folder: Path, unlocked_age: float) -> Iterator[float | None]:
         os.close(fd)
 
 
-def _size(folder: Path) -> int:
+def size_of(folder: Path) -> int:
+    """Bytes of the files under ``folder`` (0 when there is none)."""
     total = 0
     for parent, _dirs, files in os.walk(folder):
         for name in files:

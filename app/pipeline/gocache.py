@@ -11,13 +11,13 @@ and the cache fills again with what is in use.
 from __future__ import annotations
 
 import logging
-import os
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
 from app.config import Settings
 from app.gomod.modfile import go_env
+from app.workdirs import size_of
 
 log = logging.getLogger("depot.gocache")
 
@@ -28,18 +28,6 @@ CHECK_EVERY = 600
 
 def build_cache(settings: Settings) -> Path:
     return settings.data_dir / "gocache"
-
-
-def size_of(folder: Path) -> int:
-    """Bytes of the files under ``folder`` (0 when there is none)."""
-    total = 0
-    for parent, _dirs, files in os.walk(folder):
-        for name in files:
-            try:
-                total += os.lstat(os.path.join(parent, name)).st_size
-            except OSError:
-                pass
-    return total
 
 
 @dataclass(frozen=True)

@@ -173,9 +173,8 @@ def _register_error_handlers(app: Flask) -> None:
 
     @app.errorhandler(413)
     def too_large(_exc: Exception) -> Response:
-        limit = services.settings.max_body if (services := app.extensions.get("depot")) \
-            else 0
-        reason = f"request body too large (at most {limit:,} bytes)"
+        reason = (f"request body too large (at most {app.config['MAX_CONTENT_LENGTH']:,} "
+                  "bytes)")
         if _is_api():
             return _json_error(reason, 413)
         if wants_html():

@@ -1,5 +1,5 @@
 """Flask commands: `flask --app app migrate | downgrade | ingest | bundle | discover | worker |
-jobs | reindex | fsck | serve`."""
+jobs | reindex | render | fsck | serve`."""
 
 from __future__ import annotations
 
@@ -219,6 +219,18 @@ def register_commands(app: Flask) -> None:
             raise click.ClickException(
                 "no search index here: with PostgreSQL and no ELASTICSEARCH_URL the database "
                 "search reads the catalogue directly")
+
+    @app.cli.command("render")
+    def render_cmd() -> None:
+        """Render the README and synopsis of every published version that has none kept
+        (versions published before rendering was kept, or by an older renderer)."""
+        from app.catalog.prepared import prepare_version, unrendered
+
+        svc = _services()
+        todo = unrendered(svc.db)
+        for module, version in todo:
+            prepare_version(svc.db, svc.store, module, version)
+        click.echo(f"rendered {len(todo)} version{'' if len(todo) == 1 else 's'}")
 
     @app.cli.command("fsck")
     @click.option("--json", "as_json", is_flag=True, help="One JSON report on stdout.")

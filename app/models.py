@@ -258,6 +258,26 @@ class LicenseFile(Base):
     version: Mapped[ModuleVersion] = relationship(back_populates="license_files")
 
 
+class RenderedContent(Base):
+    """A version's README rendered once (sanitized HTML) and its synopsis (text), made
+    off the request path by a ``render`` job at publication, or by the first view.
+
+    Why: a README is anyone's text, and rendering it costs up to the bound of
+    app/content/bounded.py; pages and search answers read this row instead.
+    ``renderer``: the rendering code's revision (app/catalog/prepared.RENDERER); a row
+    of an older one is made again.
+    """
+
+    __tablename__ = "rendered_contents"
+
+    version_id: Mapped[int] = mapped_column(
+        ForeignKey("module_versions.id", ondelete="CASCADE"), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16), primary_key=True)
+    renderer: Mapped[int] = mapped_column(Integer)
+    body: Mapped[str] = mapped_column(Text)
+    note: Mapped[str] = mapped_column(Text, default="")
+
+
 class Retraction(Base):
     """A `retract` directive of this version's go.mod (applies to the module)."""
 

@@ -54,6 +54,7 @@ STAGE_QUEUE = {
     "validate": "validate",
     "notify": "notify",
     "index": "index",
+    "render": "index",
 }
 JOB_FUNCTION = "jobs.pipeline.run_stage"
 # Transient failures (upstream timeouts, 5xx) come back with growing pauses.

@@ -13,6 +13,7 @@ from functools import lru_cache
 
 from rq import get_current_job
 
+from app.catalog.prepared import prepare_version
 from app.config import Settings
 from app.logs import set_request_id
 from app.metrics import record_job
@@ -100,6 +101,8 @@ def run_stage(stage: str, *args: str) -> None:
             from app.search.updates import drain
 
             drain(services, connection)
+        elif stage == "render":
+            prepare_version(services.db, services.store, *args)
         else:
             # Work a crawl job causes stays in the crawl's lane (app.queue.RQDispatcher).
             origin = job.origin if job is not None else ""

@@ -17,6 +17,7 @@ from rq import Queue, Worker
 from rq.executions import Execution
 from rq.job import Job
 
+from app.fetch import handoff
 from app.queue import forget_executions
 from jobs.pipeline import worker_services
 
@@ -152,6 +153,10 @@ class DepotWorker(Worker):
                 trim_build_cache(self.connection)
             except Exception:
                 log.exception("trimming the build cache failed")
+            try:
+                handoff.sweep(worker_services().settings)
+            except Exception:
+                log.exception("sweeping the handoff folder failed")
 
     def prepare_execution(self, job: Job) -> Execution:
         forget_executions(job)  # of earlier runs, all ended: see app.queue

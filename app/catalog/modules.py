@@ -7,14 +7,15 @@ those that the module's own latest go.mod retracts.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session
 
 from app.catalog.usage import unserved_members, used_by_counts
+from app.content.cache import LRU
 from app.gomod import versions
 from app.models import (
     VOUCHABLE,
@@ -22,6 +23,7 @@ from app.models import (
     Module,
     ModuleVersion,
     Requirement,
+    Retraction,
     VersionState,
     is_held,
     vouched_by,
@@ -142,47 +144,88 @@ def label(row: ModuleVersion) -> str:
     return STATE_LABELS[row.state]
 
 
+class RetractRanges:
+    """The retract ranges in force, each bound parsed once.
+
+    Why: a go.mod may hold thousands of ``retract`` lines (a probe's had 15,024), and
+    comparing each version with each range by parsing both bounds every time cost a
+    second per page view."""
+
+    def __init__(self, ranges: Iterable[tuple[str, str, str]] = ()) -> None:
+        self.ranges = [
+            (versions.sort_key(low), versions.sort_key(high), rationale or "")
+            for low, high, rationale in ranges
+            if versions.is_valid(low) and versions.is_valid(high)
+        ]
+
+    def rationale(self, version: str) -> str | None:
+        """The rationale ("" when none given) if ``version`` is retracted, else None."""
+        if not self.ranges or not versions.is_valid(version):
+            return None
+        key = versions.sort_key(version)
+        for low, high, rationale in self.ranges:
+            if low <= key <= high:
+                return rationale
+        return None
+
+
 def retractions_in_force(
-    published: list[str], retractions: dict[str, list[tuple[str, str, str]]]
-) -> list[tuple[str, str, str]]:
+    published: list[str], retractions: Mapping[str, list[tuple[str, str, str]]]
+) -> RetractRanges:
     """The (low, high, rationale) ranges of the highest published version's go.mod.
 
     The go command reads retractions from the latest version's go.mod only.
     """
     if not published:
-        return []
-    return retractions.get(versions.latest(published) or "", [])
+        return RetractRanges()
+    return RetractRanges(retractions.get(versions.latest(published) or "", []))
 
 
-def retraction_of(version: str, ranges: list[tuple[str, str, str]]) -> str | None:
+def retraction_of(version: str, ranges: RetractRanges) -> str | None:
     """The rationale ("" when none given) if ``version`` is retracted, else None."""
-    for low, high, rationale in ranges:
-        if versions.is_valid(low) and versions.is_valid(high) and (
-            versions.compare(low, version) <= 0 <= versions.compare(high, version)
-        ):
-            return rationale or ""
-    return None
+    return ranges.rationale(version)
 
 
-def pick_latest(published: list[str], ranges: list[tuple[str, str, str]]) -> str | None:
+def pick_latest(published: list[str], ranges: RetractRanges) -> str | None:
     """What ``go get m@latest`` picks among published versions (retracted ones skipped
     unless nothing else is left)."""
     if not published:
         return None
-    retracted = [v for v in published if retraction_of(v, ranges) is not None]
+    retracted = [v for v in published if ranges.rationale(v) is not None]
     return versions.latest(published, retracted) or versions.latest(published)
 
 
-def _summaries(rows: list[ModuleVersion]) -> tuple[list[VersionSummary], str | None]:
+# Parsed retract ranges of published versions, by (row id, publication time): a
+# published version's go.mod never changes, and a row deleted and made again (SQLite
+# may reuse its id) has another publication time.
+_RANGES: LRU[RetractRanges] = LRU(256)
+
+
+def _ranges_in_force(session: Session, rows: list[ModuleVersion]) -> RetractRanges:
+    """The latest published version's retract ranges; only its rows are read."""
+    published = [r for r in rows if r.state == VersionState.published]
+    latest = versions.latest([r.version for r in published])
+    row = next((r for r in published if r.version == latest), None)
+    if row is None:
+        return RetractRanges()
+
+    def load() -> RetractRanges:
+        return RetractRanges(session.execute(
+            select(Retraction.low, Retraction.high, Retraction.rationale)
+            .where(Retraction.version_id == row.id)
+        ).all())
+
+    return _RANGES.get_or_make((row.id, row.published_at), load)
+
+
+def _summaries(rows: list[ModuleVersion], ranges: RetractRanges,
+               ) -> tuple[list[VersionSummary], str | None]:
     published = [r.version for r in rows if r.state == VersionState.published]
-    ranges = retractions_in_force(published, {
-        r.version: [(x.low, x.high, x.rationale) for x in r.retractions] for r in rows
-    })
     out = [
         VersionSummary(
             version=row.version, state=row.state.value, label=label(row), reason=row.reason or "",
             time=row.time, published_at=row.published_at, is_pseudo=row.is_pseudo,
-            deprecated=row.deprecated, retracted=retraction_of(row.version, ranges),
+            deprecated=row.deprecated, retracted=ranges.rationale(row.version),
         )
         for row in rows
     ]
@@ -192,19 +235,18 @@ def _summaries(rows: list[ModuleVersion]) -> tuple[list[VersionSummary], str | N
 
 
 def _version_rows(session: Session, path: str) -> list[ModuleVersion]:
-    """Every version row of ``path`` with its retractions, in two queries."""
+    """Every version row of ``path`` (their retractions are read for the latest only)."""
     return list(
         session.scalars(
             select(ModuleVersion)
             .join(Module, Module.id == ModuleVersion.module_id)
             .where(Module.path == path)
-            .options(selectinload(ModuleVersion.retractions))
         )
     )
 
 
-def _summary_of(path: str, rows: list[ModuleVersion]) -> ModuleSummary:
-    summaries, latest = _summaries(rows)
+def _summary_of(session: Session, path: str, rows: list[ModuleVersion]) -> ModuleSummary:
+    summaries, latest = _summaries(rows, _ranges_in_force(session, rows))
     deprecated = next((v.deprecated for v in summaries if v.version == latest), None)
     return ModuleSummary(path, summaries, latest, deprecated)
 
@@ -212,7 +254,7 @@ def _summary_of(path: str, rows: list[ModuleVersion]) -> ModuleSummary:
 def module_summary(session: Session, path: str) -> ModuleSummary | None:
     """The module's versions in every state, or None when Depot has never heard of it."""
     rows = _version_rows(session, path)
-    return _summary_of(path, rows) if rows else None
+    return _summary_of(session, path, rows) if rows else None
 
 
 def default_version(module: ModuleSummary) -> str:
@@ -244,7 +286,7 @@ def version_detail(
     rows = _version_rows(session, path)
     if not rows:
         return None
-    module = _summary_of(path, rows)
+    module = _summary_of(session, path, rows)
     version = version or default_version(module)
     summary = module.get(version)
     if summary is None:

@@ -29,6 +29,7 @@ class FileText:
     name: str
     text: str | None
     note: str = ""
+    too_large: bool = False  # the file is there, only too large to show
 
 
 @contextmanager
@@ -81,5 +82,5 @@ def read_gomod(store: ArtifactStore, module: str, version: str) -> FileText:
     except ArtifactMissing:
         return FileText("go.mod", None, "go.mod is not in the store")
     if len(data) > GOMOD_MAX:
-        return FileText("go.mod", None, f"go.mod is larger than {GOMOD_MAX >> 10} KiB")
+        return FileText("go.mod", None, f"go.mod is larger than {GOMOD_MAX >> 10} KiB", True)
     return FileText("go.mod", data.decode("utf-8", errors="replace"))

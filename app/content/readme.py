@@ -23,6 +23,7 @@ from collections.abc import Callable
 
 import nh3
 from markdown_it import MarkdownIt
+from markdown_it.rules_core import StateCore
 from markupsafe import Markup, escape
 from mdit_py_plugins.anchors import anchors_plugin
 from mdit_py_plugins.tasklists import tasklists_plugin
@@ -30,10 +31,40 @@ from mdit_py_plugins.tasklists import tasklists_plugin
 from app.content.bounded import bounded
 from app.content.repo import SourceRepo, rewrite
 
+# GFM's autolinks: a URL with its scheme, a www. host, or an e-mail address. linkify-it
+# also links a bare host ("github.com/o/r", and "README.md", .md being a TLD), which
+# GitHub leaves as text.
+_GFM_AUTOLINK = re.compile(r"(?:https?://|ftp://|www\.)", re.IGNORECASE)
+
+
+def _gfm_autolinks(state: StateCore) -> None:
+    """Unlink what linkify found that GitHub's autolink extension would not."""
+    for block in state.tokens:
+        if block.type != "inline" or not block.children:
+            continue
+        tokens, kept, at = block.children, [], 0
+        while at < len(tokens):
+            token = tokens[at]
+            # linkify's links are always link_open, text, link_close
+            if (token.type == "link_open" and token.markup == "linkify"
+                    and not (token.attrGet("href") or "").startswith("mailto:")
+                    and not _GFM_AUTOLINK.match(tokens[at + 1].content)):
+                kept.append(tokens[at + 1])
+                at += 3
+                continue
+            kept.append(token)
+            at += 1
+        block.children = kept
+
+
 # GitHub's flavour: CommonMark, tables, strikethrough, autolinks ("linkify"), raw HTML
 # (sanitized below), task lists and heading anchors as GitHub makes them.
 _RENDERER = (MarkdownIt("gfm-like", {"html": True, "linkify": True, "typographer": False})
              .use(tasklists_plugin).use(anchors_plugin, max_level=6))
+_RENDERER.core.ruler.after("linkify", "gfm_autolinks", _gfm_autolinks)
+# GFM's strikethrough is <del> (markdown-it writes <s>).
+_RENDERER.add_render_rule("s_open", lambda self, tokens, idx, options, env: "<del>")
+_RENDERER.add_render_rule("s_close", lambda self, tokens, idx, options, env: "</del>")
 # The one class a README may set: its fenced code's language.
 _LANGUAGE = re.compile(r"language-[A-Za-z0-9_+#.-]{1,40}")
 # A table cell's alignment as GitHub writes it (the sanitizer keeps no style attribute).

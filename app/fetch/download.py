@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import errno
 import json
+import logging
 import os
 import shutil
 import tempfile
@@ -19,7 +20,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from app.config import Settings
-from app.fetch import upstream
+from app.fetch import handoff, upstream
 from app.fetch.errors import FetchError, InvalidModule, ZipRulesBroken, classify
 from app.fetch.gotool import GoTimeout, isolated_env, parse_json_stream, run_go
 from app.gomod import h1, modfile, zipcheck
@@ -34,6 +35,8 @@ CONSUMER_PATH = "depot.invalid/buildlist"
 # would stand as the newest release for ever (its date on the portal, insight's
 # recency) and is past what PostgreSQL can store.
 CLOCK_SKEW = timedelta(hours=24)
+
+log = logging.getLogger("depot.fetch")
 
 
 @dataclass
@@ -304,8 +307,27 @@ def module_of_package(settings: Settings, workdir: Path, path: str, query: str
 
 
 def download(settings: Settings, workdir: Path, module: str, version: str) -> Fetched | Failed:
-    """Download and check ``module@version`` from the upstream, or say why not."""
-    env = isolated_env(workdir, settings.upstream, settings.gosumdb, settings.checksum_tiles)
+    """Download and check ``module@version`` from the upstream, or say why not.
+
+    Files a build list's go command already verified are taken from the handoff
+    folder first (app/fetch/handoff.py), checked again as any download is. When that
+    fails with files of the version there, they are dropped and the upstream alone
+    decides, in a module cache of its own."""
+    if not handoff.holds(settings, module, version):
+        return _download(settings, workdir, module, version, settings.upstream)
+    fetched = _download(settings, workdir, module, version,
+                        handoff.goproxy(settings, settings.upstream))
+    if isinstance(fetched, Failed):
+        log.warning("%s@%s: the handed-off files did not do (%s); asking the upstream",
+                    module, version, fetched.error.reason)
+        handoff.take(settings, module, version)
+        fetched = _download(settings, workdir / "upstream", module, version, settings.upstream)
+    return fetched
+
+
+def _download(settings: Settings, workdir: Path, module: str, version: str, goproxy: str
+              ) -> Fetched | Failed:
+    env = isolated_env(workdir, goproxy, settings.gosumdb, settings.checksum_tiles)
     args = ["mod", "download", "-json", f"{module}@{version}"]
     try:
         run = run_go(settings.go_bin, args, env, workdir, settings.fetch_timeout)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 from collections import deque
 
+from app.catalog.prepared import prepare_version
 from app.locks import flight_lock
 from app.pipeline.notifications import deliver
 from app.pipeline.stages import Pipeline, TransientError
@@ -34,6 +35,8 @@ class InlineDispatcher:
         self.touched: list[tuple[str, str]] = []
         # The last outcome a stage returned per version (says why when no row is left).
         self.outcomes: dict[tuple[str, str], object] = {}
+        # Published versions whose README is rendered once the stages are drained.
+        self.rendering: list[tuple[str, str]] = []
 
     def enqueue(self, stage: str, *args: str) -> None:
         if stage == "process" and self.only is not None and args[0] not in self.only:
@@ -43,6 +46,9 @@ class InlineDispatcher:
             return
         if stage == "index":
             self._index(args)
+            return
+        if stage == "render":
+            self.rendering.append((args[0], args[1]))
             return
         self.queue.append((stage, args))
 
@@ -76,3 +82,6 @@ class InlineDispatcher:
             except TransientError as exc:
                 # Recorded as failed by the stage; a later ingest or a worker retries.
                 log.warning("%s %s: %s", stage, " ".join(args), exc)
+        while self.rendering:
+            module, version = self.rendering.pop(0)
+            prepare_version(self.services.db, self.services.store, module, version)

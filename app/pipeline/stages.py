@@ -24,7 +24,7 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, aliased
 
-from app.fetch import ahead
+from app.fetch import ahead, handoff
 from app.fetch.download import Failed, Fetched, download, from_entry, module_of_package, resolve
 from app.fetch.errors import ChecksumMismatch, FetchError, UpstreamNotFound
 from app.models import (
@@ -351,6 +351,7 @@ class Pipeline:
             if not outcome.ok:
                 self._finish(module, version, VersionState.failed, outcome.reason)
                 return outcome
+            handoff.take(self.settings, module, version)
             if on_stored is not None:
                 on_stored()
             # The names just recorded, unless an earlier capture's rows stand.
@@ -574,13 +575,33 @@ class Pipeline:
         A crawled member gets the `go get` graph: tidying unpacks every zip of the graph
         in the run's module cache, and a corpus slice's `complete` jobs went from 0.7 to
         9.4 s each with it, so gin's tree, 29 members, waited 20 minutes (2026-12-04)."""
-        goproxy = self.settings.upstream
+        # What Depot holds, then what another build list's go command fetched, then the
+        # upstream.
         local = self.services.store.goproxy_url()
-        if local:
-            goproxy = f"{local},{goproxy}"
+        sources = [local] if local else []
         with self._workdir("buildlist-") as workdir:
-            members = build_list(self.settings, workdir, module, version, goproxy,
-                                 self.known_sums(module, version), tidy=tidy)
+            try:
+                members = build_list(
+                    self.settings, workdir, module, version,
+                    ",".join([*sources, handoff.goproxy(self.settings, self.settings.upstream)]),
+                    self.known_sums(module, version), tidy=tidy)
+            except FetchError as exc:
+                if "checksum" not in exc.reason.lower():
+                    raise
+                # A handed-off file the go command refused, perhaps: the upstream decides.
+                log.warning("%s@%s: build list failed (%s); again without handed-off files",
+                            module, version, exc.reason)
+                handoff.clear(self.settings)
+                workdir = workdir / "again"  # a module cache of its own
+                workdir.mkdir()
+                members = build_list(
+                    self.settings, workdir, module, version,
+                    ",".join([*sources, self.settings.upstream]),
+                    self.known_sums(module, version), tidy=tidy)
+            # Each member's process job takes its files from here instead of the upstream.
+            others = members.without(module)
+            handoff.offer(self.settings, workdir / "modcache",
+                          self._unstored([*others.selected, *others.also]))
             # The go.mod files read but not selected (an unpruned graph reads every
             # version any member requires): a consumer through Depot alone reads them
             # too. Selected members are fetched whole by their own process jobs.
@@ -592,6 +613,19 @@ class Pipeline:
                 log.info("%s@%s: kept %d go.mod files graph loading reads", module, version,
                          added)
         return members.without(module)
+
+    def _unstored(self, keys: list[tuple[str, str]]) -> list[tuple[str, str]]:
+        """The versions among ``keys`` whose bytes Depot does not hold yet."""
+        held = set()
+        with self.services.db.session() as session:
+            for path, ver, state in session.execute(
+                select(Module.path, ModuleVersion.version, ModuleVersion.state)
+                .join(ModuleVersion, ModuleVersion.module_id == Module.id)
+                .where(Module.path.in_(sorted({p for p, _ in keys})))
+            ):
+                if state in STORED:
+                    held.add((path, ver))
+        return [k for k in keys if k not in held]
 
     def known_sums(self, module: str, version: str) -> list[str]:
         """go.sum lines of the versions Depot holds in module@version's build list.
@@ -984,6 +1018,8 @@ class Pipeline:
             ).all()
         self.services.store.set_list(module, tagged_published(self.services, module))
         self.dispatcher.enqueue("index", module, *sorted(set(required) - {module}))
+        # Its README rendered once, here off every request's path (app/catalog/prepared).
+        self.dispatcher.enqueue("render", module, version)
         self.notify("version_published", module=module, version=version)
         log.info("published %s@%s", module, version)
 

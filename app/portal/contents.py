@@ -12,20 +12,21 @@ from flask import current_app
 from markupsafe import Markup
 
 from app.catalog.modules import VersionDetail
+from app.catalog.prepared import README, prepared
 from app.content.cache import LRU
-from app.content.files import LICENSE_MAX, README_MAX, read_gomod, read_zip_text
+from app.content.files import LICENSE_MAX, read_gomod, read_zip_text
 from app.content.gomod_highlight import highlight_gomod
-from app.content.readme import render_readme
-from app.content.repo import source_repo
+from app.gomod.paths import escape_path, escape_version
 from app.portal.context import services
 
 
 @dataclass(frozen=True)
 class Shown:
-    """Rendered HTML, or a note saying why there is none."""
+    """Rendered HTML, or a note saying why there is none (or what of it is shown)."""
 
     html: Markup | None
     note: str = ""
+    raw_url: str = ""  # the whole file, when the page shows part of it or none
 
 
 @dataclass(frozen=True)
@@ -69,23 +70,52 @@ def readme(detail: VersionDetail) -> Shown:
         return Shown(None, "This module version has no README.")
 
     def make() -> Shown:
-        found = read_zip_text(services().store, detail.path, detail.version, name, README_MAX)
-        if found.text is None:
-            return Shown(None, found.note)
-        return Shown(render_readme(name, found.text, source_repo(detail.path, detail.version)))
+        svc = services()
+        kept = prepared(svc.db, svc.store, detail.path, detail.version, detail.version_id,
+                        name, [README])[README]
+        return Shown(None, kept.note) if kept.note else Shown(kept.html())
 
     return _cache().get_or_make(("readme", detail.path, detail.version), make, _found)
+
+
+# What the Mod File tab shows of a go.mod: real ones have a few hundred lines, and a
+# probe's 1 MiB go.mod of 15,024 `retract` lines made 3.6 MB of HTML per view. The rest
+# is one link away, as the GOPROXY serves it.
+GOMOD_SHOWN_LINES = 2000
+GOMOD_SHOWN_BYTES = 128 * 1024
+
+
+def shown_part(text: str, lines: int = GOMOD_SHOWN_LINES,
+               size: int = GOMOD_SHOWN_BYTES) -> tuple[str, int]:
+    """The first whole lines of ``text`` within both caps, and how many lines it has."""
+    total = text.count("\n") + (0 if text.endswith("\n") or not text else 1)
+    if total <= lines and len(text) <= size:
+        return text, total
+    part = text[:size]
+    if len(text) > size:  # a line cut in the middle is left out
+        part = part[:part.rfind("\n") + 1]
+    end = -1
+    for _ in range(lines):
+        end = part.find("\n", end + 1)
+        if end < 0:
+            return part, total
+    return part[:end + 1], total
 
 
 def gomod(detail: VersionDetail) -> Shown:
     if not detail.shows_contents:
         return Shown(None, hidden_reason(detail))
+    raw_url = f"/{escape_path(detail.path)}/@v/{escape_version(detail.version)}.mod"
 
     def make() -> Shown:
         found = read_gomod(services().store, detail.path, detail.version)
         if found.text is None:
-            return Shown(None, found.note)
-        return Shown(highlight_gomod(found.text))
+            return Shown(None, found.note, raw_url if found.too_large else "")
+        part, total = shown_part(found.text)
+        shown = part.count("\n")
+        note = "" if part == found.text else (
+            f"This go.mod has {total:,} lines; the first {shown:,} are shown.")
+        return Shown(highlight_gomod(part), note, raw_url)
 
     return _cache().get_or_make(("gomod", detail.path, detail.version), make, _found)
 

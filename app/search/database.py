@@ -45,7 +45,7 @@ class DatabaseSearch:
     def __init__(self, db: Database, store: ArtifactStore, aggregates: Aggregates,
                  clock: Callable[[], float] = time.monotonic) -> None:
         self.db = db
-        self.synopses = SynopsisCache(store)
+        self.synopses = SynopsisCache(db, store)
         self.aggregates = aggregates
         self._published = aggregates.keep(self._load_published)
         # (insight score, latest publication) of modules, for the orders that need them

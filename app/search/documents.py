@@ -19,9 +19,9 @@ from sqlalchemy.orm import Session
 
 from app.catalog.insight_facts import module_insights
 from app.catalog.modules import pick_latest, retractions_in_force
+from app.catalog.prepared import SYNOPSIS, prepared
 from app.catalog.usage import PUBLISHED
-from app.content.files import README_MAX, read_zip_text
-from app.content.synopsis import synopsis
+from app.db import Database
 from app.models import LicenseFile, Module, ModuleVersion, Retraction
 from app.store import ArtifactStore
 
@@ -39,24 +39,26 @@ class ModuleDocument:
 
 
 class SynopsisCache:
-    """Synopses by (module, version): a published version's README never changes."""
+    """Synopses by (module, version): a published version's README never changes.
 
-    def __init__(self, store: ArtifactStore, size: int = 4096) -> None:
+    Each is read from ``rendered_contents`` (app/catalog/prepared.py), made and kept
+    there by the first asker when the ``render`` job has not run yet."""
+
+    def __init__(self, db: Database, store: ArtifactStore, size: int = 4096) -> None:
+        self.db = db
         self.store = store
         self.size = size
         self._items: OrderedDict[tuple[str, str], str] = OrderedDict()
         self._lock = Lock()
 
-    def get(self, module: str, version: str, readme_name: str | None) -> str:
+    def get(self, module: str, version: str, version_id: int, readme_name: str | None) -> str:
         key = (module, version)
         with self._lock:
             if key in self._items:
                 self._items.move_to_end(key)
                 return self._items[key]
-        text = ""
-        if readme_name:
-            found = read_zip_text(self.store, module, version, readme_name, README_MAX)
-            text = synopsis(readme_name, found.text) if found.text is not None else ""
+        text = prepared(self.db, self.store, module, version, version_id, readme_name,
+                        [SYNOPSIS])[SYNOPSIS].body
         with self._lock:
             self._items[key] = text
             while len(self._items) > self.size:
@@ -115,7 +117,7 @@ def build_documents(
         docs.append(
             ModuleDocument(
                 path=path, version=row.version,
-                synopsis=(synopses.get(path, row.version, row.readme_name)
+                synopsis=(synopses.get(path, row.version, row.id, row.readme_name)
                           if synopses is not None else ""),
                 licenses=tuple(licenses.get(row.id, [])), used_by=used_by.get(path, 0),
                 published_at=row.published_at, deprecated=bool(row.deprecated),

@@ -14,9 +14,9 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from app.catalog.prepared import SYNOPSIS, prepared
 from app.catalog.usage import PUBLISHED
 from app.content.files import README_MAX, read_zip_text
-from app.content.synopsis import synopsis
 from app.db import Database
 from app.gomod.paths import module_name
 from app.models import Module, ModuleVersion
@@ -35,7 +35,8 @@ def published_paths(session: Session) -> list[str]:
 
 
 def index_documents(
-    session: Session, store: ArtifactStore, paths: Sequence[str], used_by: Mapping[str, int],
+    db: Database, session: Session, store: ArtifactStore, paths: Sequence[str],
+    used_by: Mapping[str, int],
 ) -> list[dict[str, Any]]:
     """Index documents for ``paths``; paths with no published version are left out.
 
@@ -46,24 +47,26 @@ def index_documents(
         return []
     wanted = [d.path for d in base]
     extra: dict[str, dict[str, Any]] = {}
-    for path, version, go_version, readme_name, downloads in session.execute(
-        select(Module.path, ModuleVersion.version, ModuleVersion.go_version,
+    for path, version, version_id, go_version, readme_name, downloads in session.execute(
+        select(Module.path, ModuleVersion.version, ModuleVersion.id, ModuleVersion.go_version,
                ModuleVersion.readme_name, Module.downloads)
         .join(ModuleVersion, ModuleVersion.module_id == Module.id)
         .where(PUBLISHED, Module.path.in_(wanted))
     ):
         held = extra.setdefault(path, {"versions": [], "downloads": int(downloads or 0)})
         held["versions"].append(version)
-        held.setdefault("rows", {})[version] = (go_version, readme_name)
+        held.setdefault("rows", {})[version] = (version_id, go_version, readme_name)
     out = []
     for doc in base:
         held = extra[doc.path]
-        go_version, readme_name = held["rows"][doc.version]
-        readme = summary = ""
+        version_id, go_version, readme_name = held["rows"][doc.version]
+        readme = ""
+        # The synopsis the render job kept (made and kept here if it has not run yet).
+        summary = prepared(db, store, doc.path, doc.version, version_id, readme_name,
+                           [SYNOPSIS])[SYNOPSIS].body
         if readme_name:
             found = read_zip_text(store, doc.path, doc.version, readme_name, README_MAX)
             if found.text is not None:
-                summary = synopsis(readme_name, found.text)
                 readme = found.text[:README_INDEXED]
         out.append({
             "path": doc.path,
@@ -93,7 +96,7 @@ def all_documents(
     def stream() -> Iterator[dict[str, Any]]:
         for start in range(0, len(paths), batch):
             with db.session() as session:
-                yield from index_documents(session, store, paths[start:start + batch],
+                yield from index_documents(db, session, store, paths[start:start + batch],
                                            used_by)
 
     return len(paths), stream()

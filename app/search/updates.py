@@ -68,7 +68,7 @@ def update_documents(services: Services, node: SearchIndex, paths: list[str]) ->
     """Write the current documents of ``paths``; delete those with nothing published."""
     with services.db.session() as session:
         used_by = used_by_counts(session, paths)
-        docs = index_documents(session, services.store, paths, used_by)
+        docs = index_documents(services.db, session, services.store, paths, used_by)
     found = {d["path"] for d in docs}
     return node.upsert(docs, gone=[p for p in paths if p not in found])
 

@@ -86,7 +86,7 @@ GFM = [
     ("an autolink", "See https://pkg.go.dev/fmt for more.",
      ['<a href="https://pkg.go.dev/fmt" rel="nofollow noopener noreferrer">'
       "https://pkg.go.dev/fmt</a>"]),
-    ("strikethrough", "~~old~~ new", ["<s>old</s> new"]),
+    ("strikethrough", "~~old~~ new", ["<del>old</del> new"]),
     ("heading anchors", "## Getting Started\n\n[start](#getting-started)",
      ['<h3 id="readme-getting-started">Getting Started</h3>',
       '<a href="#readme-getting-started" rel="nofollow noopener noreferrer">start</a>']),

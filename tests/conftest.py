@@ -27,6 +27,7 @@ from sqlalchemy import create_engine, text
 
 from app import create_app
 from app.config import REPO_ROOT, Settings
+from app.fetch.upstream import forget_lists
 from app.migrate import upgrade
 from app.services import Services
 from tests.fixtures.sumdb import SumDB, find_go, start_sumdb
@@ -185,6 +186,14 @@ def _apps_stop_counting() -> Iterator[None]:
     yield
     for app in list(_APPS):
         app.extensions["depot.downloads"].stop()
+
+
+@pytest.fixture(autouse=True)
+def _no_upstream_list_held() -> None:
+    """Each test starts with no upstream version list held (Depot holds each one
+    LIST_TTL seconds): another test's upstream at the same URL (the shared fixture
+    upstream, a port used again) must not answer for this one's."""
+    forget_lists()
 
 
 @contextmanager

@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections import OrderedDict
 from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import unquote, urlparse
@@ -16,6 +17,7 @@ from urllib.parse import unquote, urlparse
 import requests
 
 from app.config import Settings
+from app.gomod import versions
 from app.gomod.paths import escape_path, escape_version
 
 _session = requests.Session()
@@ -27,6 +29,16 @@ log = logging.getLogger("depot.upstream")
 # alone for DEPOT_UPSTREAM_PAUSE seconds, Depot answering from what it holds (as the
 # search does with its node).
 LIST_TIMEOUT = 5.0
+# The largest real version lists are a few thousand versions (tens of KiB). Reading more
+# only lets an upstream make a web worker parse and sort for seconds: a 300,000-line list
+# cost 40 s of CPU per request (issue 19). Past this, the list is cut at a line's end.
+LIST_MAX_BYTES = 1 << 20
+# The go command asks a module's list several times in one build, and every client asks
+# it in fetch mode: the filtered, sorted list is held this long (a new upstream tag shows
+# within it), for at most this many modules and versions in all (memory stays bounded).
+LIST_TTL = 30.0
+LIST_CACHE_MODULES = 1024
+LIST_CACHE_VERSIONS = 250_000
 _paused_until: dict[str, float] = {}
 _pause_lock = threading.Lock()
 
@@ -65,37 +77,138 @@ def proxy_entries(goproxy: str) -> list[str]:
     return out
 
 
-def _get(url: str, timeout: float) -> tuple[int, bytes]:
+def _get(url: str, timeout: float, limit: int | None = None) -> tuple[int, bytes]:
+    """Status and body of ``url``; with ``limit``, only the body's first bytes past it
+    are read (one more than ``limit``, so that the caller sees it was cut)."""
     parsed = urlparse(url)
     if parsed.scheme == "file":
         path = Path(unquote(parsed.path))
         try:
-            return 200, path.read_bytes()
+            with path.open("rb") as f:
+                return 200, f.read(-1 if limit is None else limit + 1)
         except (FileNotFoundError, NotADirectoryError, IsADirectoryError):
             return 404, b""
     try:
-        resp = _session.get(url, timeout=timeout)
+        resp = _session.get(url, timeout=timeout, stream=True)
+        with resp:
+            if resp.status_code >= 500:
+                raise UpstreamUnavailable(f"upstream answered {resp.status_code}")
+            return resp.status_code, _read_capped(resp, limit, time.monotonic() + timeout)
     except requests.RequestException as exc:
         raise UpstreamUnavailable(f"{type(exc).__name__} reaching the upstream") from exc
-    if resp.status_code >= 500:
-        raise UpstreamUnavailable(f"upstream answered {resp.status_code}")
-    return resp.status_code, resp.content
+
+
+def _read_capped(resp: requests.Response, limit: int | None, deadline: float) -> bytes:
+    """The body, stopped once past ``limit`` bytes (the rest is never downloaded); an
+    upstream that trickles it past the deadline fails as a slow one does."""
+    if limit is None:
+        return resp.content
+    body = bytearray()
+    for chunk in resp.iter_content(64 << 10):
+        body += chunk
+        if len(body) > limit:
+            break
+        if time.monotonic() > deadline:
+            raise UpstreamUnavailable("the upstream sent its answer too slowly")
+    return bytes(body)
+
+
+def _lines(module: str, body: bytes) -> list[str]:
+    """The lines of a version list, cut at LIST_MAX_BYTES (the partial last line dropped)."""
+    if len(body) > LIST_MAX_BYTES:
+        log.warning("the upstream's version list of %s is over %d bytes: only its first "
+                    "%d are read", module, LIST_MAX_BYTES, LIST_MAX_BYTES)
+        body = body[: body.rfind(b"\n", 0, LIST_MAX_BYTES) + 1]
+    return [line.strip() for line in body.decode(errors="replace").splitlines() if line]
+
+
+def _ask_list(base: str, module: str, timeout: float) -> list[str] | None:
+    """``base``'s ``@v/list`` of ``module`` (capped); None when it does not have it."""
+    status, body = _get(f"{base}/{escape_path(module)}/@v/list", timeout, LIST_MAX_BYTES)
+    return _lines(module, body) if status == 200 else None
 
 
 def list_versions(settings: Settings, module: str) -> list[str] | None:
-    """The first upstream's ``@v/list`` for ``module``; None when no entry has it."""
+    """The first upstream's ``@v/list`` for ``module`` as it reads (capped at
+    LIST_MAX_BYTES, not cached); None when no entry has it."""
     for base in proxy_entries(settings.upstream):
         if _is_paused(base):
             continue
-        timeout = min(settings.upstream_timeout, LIST_TIMEOUT)
         try:
-            status, body = _get(f"{base}/{escape_path(module)}/@v/list", timeout)
+            listed = _ask_list(base, module, min(settings.upstream_timeout, LIST_TIMEOUT))
         except UpstreamUnavailable as exc:
             _pause(base, str(exc), settings.upstream_pause)
             continue
-        if status == 200:
-            return [line.strip() for line in body.decode(errors="replace").splitlines() if line]
+        if listed is not None:
+            return listed
     return None
+
+
+# (upstream entry, module) -> (when it goes stale, its sorted tagged versions or None
+# when the entry does not have the module); oldest first.
+_lists: OrderedDict[tuple[str, str], tuple[float, tuple[str, ...] | None]] = OrderedDict()
+_lists_held = 0  # versions in _lists, all entries together
+_lists_lock = threading.Lock()
+
+
+def tagged_list(settings: Settings, module: str) -> tuple[str, ...] | None:
+    """The first upstream's tagged versions of ``module``, unique and in semver order;
+    None when no entry has it. Filtered and sorted once per fetch, then held LIST_TTL
+    seconds: the @v/list route would otherwise redo both on every request."""
+    for base in proxy_entries(settings.upstream):
+        fresh, listed = _held_list(base, module)
+        if not fresh:
+            if _is_paused(base):
+                continue
+            try:
+                listed = _fetch_tagged(base, module, settings)
+            except UpstreamUnavailable as exc:
+                _pause(base, str(exc), settings.upstream_pause)
+                continue
+        if listed is not None:
+            return listed
+    return None
+
+
+def _fetch_tagged(base: str, module: str, settings: Settings) -> tuple[str, ...] | None:
+    """Ask ``base`` for the list, keep its tagged versions sorted (and held)."""
+    raw = _ask_list(base, module, min(settings.upstream_timeout, LIST_TIMEOUT))
+    listed = None
+    if raw is not None:
+        listed = tuple(versions.sort_versions(dict.fromkeys(filter(versions.is_tagged, raw))))
+    _hold_list(base, module, listed)
+    return listed
+
+
+def _held_list(base: str, module: str) -> tuple[bool, tuple[str, ...] | None]:
+    """(whether a fresh answer is held for (base, module), that answer)."""
+    with _lists_lock:
+        held = _lists.get((base, module))
+    if held is None or held[0] <= time.monotonic():
+        return False, None
+    return True, held[1]
+
+
+def _hold_list(base: str, module: str, listed: tuple[str, ...] | None) -> None:
+    """Keep ``listed`` for LIST_TTL seconds, dropping the oldest entries past the bounds."""
+    global _lists_held
+    with _lists_lock:
+        old = _lists.pop((base, module), None)
+        _lists_held -= len(old[1] or ()) if old else 0
+        _lists[(base, module)] = (time.monotonic() + LIST_TTL, listed)
+        _lists_held += len(listed or ())
+        while len(_lists) > LIST_CACHE_MODULES or (_lists_held > LIST_CACHE_VERSIONS
+                                                     and len(_lists) > 1):
+            _, (_, dropped) = _lists.popitem(last=False)
+            _lists_held -= len(dropped or ())
+
+
+def forget_lists() -> None:
+    """Drop every held version list (for tests that change an upstream's list mid-way)."""
+    global _lists_held
+    with _lists_lock:
+        _lists.clear()
+        _lists_held = 0
 
 
 def fetch_zip(settings: Settings, module: str, version: str, dest: Path, limit: int) -> bool:

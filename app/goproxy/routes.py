@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable
+from bisect import bisect_left, insort
+from collections.abc import Callable, Sequence
 
 from flask import Blueprint, Response, current_app, redirect, request, send_file
 from sqlalchemy import select
@@ -332,17 +333,18 @@ def version_list(escaped: str) -> Response:
         if listed is None:
             count_goproxy("list", False)
             raise
-        found, known = set(listed), True
+        found, known = versions.sort_versions(set(listed)), True
     if not found and not known:
         count_goproxy("list", False)
         raise NotFound(f"{module}: no versions in Depot")
-    body = "".join(f"{v}\n" for v in versions.sort_versions(list(found)))
+    body = "".join(f"{v}\n" for v in found)
     count_goproxy("list", True, 0 if request.method == "HEAD" else len(body))
     return text(body)
 
 
-def _listed(svc: Services, module: str) -> tuple[set[str], bool]:
-    """Tagged versions to list, and whether the module is known here or upstream."""
+def _listed(svc: Services, module: str) -> tuple[Sequence[str], bool]:
+    """Tagged versions to list, in semver order, and whether the module is known here
+    or upstream."""
     refused: set[str] = set()
     with svc.db.session() as session:
         known = session.scalar(select(Module.id).where(Module.path == module))
@@ -355,17 +357,39 @@ def _listed(svc: Services, module: str) -> tuple[set[str], bool]:
                     )
                 )
             )
-    found = set(tagged_published(svc, module))
-    listed_upstream = False
-    if svc.settings.on_miss == "fetch":
-        # Like a caching proxy: offer what the upstream has; a pick is fetched on demand.
-        theirs = upstream.list_versions(svc.settings, module)
-        listed_upstream = theirs is not None
-        found |= {v for v in theirs or [] if versions.is_tagged(v) and v not in refused}
+    ours = tagged_published(svc, module)
+    if svc.settings.on_miss != "fetch":
+        return ours, known is not None
+    # Like a caching proxy: offer what the upstream has; a pick is fetched on demand.
+    theirs = upstream.tagged_list(svc.settings, module)
     # A module the upstream lists without a tag (gopkg.in/tomb.v2, kardianos/osext: only
     # pseudo-versions) gets an empty 200, as from the upstream: the go command then asks
     # @latest, which fetches. A 404 here would end its search for the package.
-    return found, known is not None or listed_upstream
+    return _joined(ours, theirs or (), refused), known is not None or theirs is not None
+
+
+def _joined(ours: list[str], theirs: Sequence[str], refused: set[str]) -> Sequence[str]:
+    """Both sorted lists as one, without the refused versions. The upstream's list was
+    sorted once when fetched (it may hold a hundred thousand versions): Depot's few
+    versions it does not name are put in their places, never sorting it again."""
+    offered = [v for v in theirs if v not in refused] if refused else theirs
+    missing = [v for v in ours if not _in_sorted(offered, v)]
+    if not missing:
+        return offered
+    joined = list(offered)
+    for version in missing:
+        insort(joined, version, key=_order)
+    return joined
+
+
+def _order(version: str) -> tuple[tuple, str]:
+    """versions.sort_versions' order, for bisecting the lists it sorted."""
+    return versions.sort_key(version), version
+
+
+def _in_sorted(listed: Sequence[str], version: str) -> bool:
+    i = bisect_left(listed, _order(version), key=_order)
+    return i < len(listed) and listed[i] == version
 
 
 @bp.route("/<path:escaped>/@latest", methods=["GET", "HEAD"])

@@ -5,15 +5,21 @@ from __future__ import annotations
 import hashlib
 import json
 import socket
+import time
 from dataclasses import replace
+from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 import requests
 from flask import Flask
 
 from app.config import Settings
+from app.fetch import upstream as upstream_lists
+from app.gomod import versions
 from app.ingest import ingest
 from app.models import Module, ModuleVersion, VersionState
+from app.pipeline.capture import get_module
 from tests.conftest import make_app
 from tests.fixtures.sumdb import SumDB
 from tests.fixtures.upstream import PSEUDO_VERSION, Upstream
@@ -190,6 +196,37 @@ def test_fetch_policy_ingests_on_a_miss(settings: Settings, upstream: Upstream):
     missing = client.get("/depot.test/nope/@v/v1.0.0.info")
     assert missing.status_code == 404 and b"depot.test/nope" in missing.data
     app.extensions["depot"].db.dispose()
+
+
+def test_a_huge_upstream_list_is_cut_and_sorted_once(settings: Settings, tmp_path: Path):
+    """Issue 19: a 300,000-line upstream list cost 40 s of CPU on every @v/list."""
+    root = tmp_path / "huge-upstream"
+    (root / "depot.test/huge/@v").mkdir(parents=True)
+    (root / "depot.test/huge/@v/list").write_text(
+        "".join(f"v1.0.{n}\n" for n in range(300_000, 0, -1)))
+    app = make_app(replace(settings, on_miss="fetch", upstream=root.as_uri(), gosumdb="off"))
+    svc = app.extensions["depot"]
+    with svc.db.session() as session:  # Depot's own: one the upstream list lacks, one refused
+        module = get_module(session, "depot.test/huge").id
+        session.add(ModuleVersion(module_id=module, version="v1.0.1",
+                                  state=VersionState.published, published_at=datetime.now(UTC),
+                                  is_pseudo=False, redistributable=True))
+        session.add(ModuleVersion(module_id=module, version="v1.0.299999",
+                                  state=VersionState.rejected))
+    client = app.test_client()
+    began = time.monotonic()
+    first = client.get("/depot.test/huge/@v/list")
+    assert time.monotonic() - began < 3.0 and first.status_code == 200
+    began = time.monotonic()
+    again = client.get("/depot.test/huge/@v/list")
+    assert time.monotonic() - began < 0.2 and again.data == first.data
+    listed = first.get_data(as_text=True).splitlines()
+    assert listed == versions.sort_versions(set(listed))
+    assert listed[0] == "v1.0.1" and listed[-1] == "v1.0.300000"  # the file's first lines
+    assert "v1.0.299999" not in listed and "v1.0.299998" in listed
+    assert 50_000 < len(listed) < 300_000
+    assert len(first.data) <= upstream_lists.LIST_MAX_BYTES + len("v1.0.1\n")
+    svc.db.dispose()
 
 
 def test_sumdb_passthrough_and_cache(settings: Settings, sumdb: SumDB, upstream: Upstream):

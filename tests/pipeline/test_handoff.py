@@ -91,6 +91,9 @@ def test_offer_hands_whole_files_and_take_and_sweep_remove_them(services: Servic
     os.utime(kept / "v1.0.0.zip", (old, old))
     assert handoff.sweep(settings) == 1
     assert sorted(p.name for p in kept.iterdir()) == ["v1.0.0.info", "v1.0.0.mod"]
+    handoff.take(settings, "example.com/M", "v1.0.0")
+    handoff.sweep(settings)
+    assert list(handoff.folder(settings).iterdir()) == []  # emptied folders go too
 
 
 def test_a_build_list_that_a_handed_off_file_breaks_is_worked_out_again(

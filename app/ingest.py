@@ -86,7 +86,8 @@ def _outcome(services: Services, path: str, version: str, last: object = None) -
 def _refetch(services: Services, module: str, version: str) -> Outcome:
     """Download a published version again and compare (drift is recorded, bytes kept)."""
     with work_folder(services.work_dir, "refetch-") as workdir:
-        result = download(services.settings, workdir, module, version)
+        # Past the relay's shared files: what the upstream serves now is the question.
+        result = download(services.settings, workdir, module, version, shared=False)
         if isinstance(result, Failed):
             if isinstance(result.error, ChecksumMismatch):
                 # The upstream now serves other bytes than the checksum database vouches

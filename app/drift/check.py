@@ -162,7 +162,7 @@ def check_version(settings: Settings, work_root: Path, module: str, version: str
     it could not be asked (timeouts, 5xx), which says nothing about drift.
     """
     with work_folder(work_root, "drift-") as workdir:
-        got = download(settings, workdir, module, version)
+        got = download(settings, workdir, module, version, shared=False)
         if isinstance(got, Failed):
             error = got.error
             if isinstance(error, UpstreamNotFound):

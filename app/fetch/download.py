@@ -23,6 +23,7 @@ from app.config import Settings
 from app.fetch import handoff, upstream
 from app.fetch.errors import FetchError, InvalidModule, ZipRulesBroken, classify
 from app.fetch.gotool import GoTimeout, isolated_env, parse_json_stream, run_go
+from app.fetch.relay import Relay
 from app.gomod import h1, modfile, zipcheck
 from app.gomod.errors import GoModError
 from app.gomod.paths import unescape_path, unescape_version
@@ -306,22 +307,28 @@ def module_of_package(settings: Settings, workdir: Path, path: str, query: str
     return module, version
 
 
-def download(settings: Settings, workdir: Path, module: str, version: str) -> Fetched | Failed:
+def download(settings: Settings, workdir: Path, module: str, version: str,
+             shared: bool = True) -> Fetched | Failed:
     """Download and check ``module@version`` from the upstream, or say why not.
 
-    Files a build list's go command already verified are taken from the handoff
-    folder first (app/fetch/handoff.py), checked again as any download is. When that
-    fails with files of the version there, they are dropped and the upstream alone
-    decides, in a module cache of its own."""
-    if not handoff.holds(settings, module, version):
+    ``shared``: through the relay (app/fetch/relay.py), which serves files a build
+    list's go command already fetched and fetches each file once for all the host's go
+    commands asking at the same moment; every file is checked again as any download
+    is. When that fails with files of the version held from before, they are dropped and
+    the upstream alone decides, in a module cache of its own. Not shared: straight from
+    the upstream, for the drift check, which must see what the upstream serves now."""
+    if not shared:
         return _download(settings, workdir, module, version, settings.upstream)
-    fetched = _download(settings, workdir, module, version,
-                        handoff.goproxy(settings, settings.upstream))
-    if isinstance(fetched, Failed):
-        log.warning("%s@%s: the handed-off files did not do (%s); asking the upstream",
-                    module, version, fetched.error.reason)
-        handoff.take(settings, module, version)
-        fetched = _download(settings, workdir / "upstream", module, version, settings.upstream)
+    held = handoff.holds(settings, module, version)
+    with Relay(settings) as relay:
+        fetched = _download(settings, workdir, module, version, relay.goproxy())
+    if isinstance(fetched, Failed) and handoff.holds(settings, module, version):
+        handoff.take(settings, module, version)  # refused: nobody else is served them
+        if held:
+            log.warning("%s@%s: the handed-off files did not do (%s); asking the upstream",
+                        module, version, fetched.error.reason)
+            fetched = _download(settings, workdir / "upstream", module, version,
+                                settings.upstream)
     return fetched
 
 

@@ -14,6 +14,8 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
+from app.fetch import relay
+
 # Variables of the caller's environment that must not steer the toolchain.
 _DROP_PREFIXES = ("GO", "CGO_")
 
@@ -119,7 +121,8 @@ def run_go(
         )
     except subprocess.TimeoutExpired as exc:
         raise GoTimeout(f"go {' '.join(args)} took longer than {timeout:.0f}s") from exc
-    return GoRun(done.returncode, done.stdout, done.stderr)
+    # What it says names the upstream, not the relay it reached it through.
+    return GoRun(done.returncode, relay.restore(done.stdout), relay.restore(done.stderr))
 
 
 def parse_json_stream(text: str) -> list[dict]:

@@ -13,6 +13,9 @@ for having been there: the go command checks each file from it against go.sum an
 checksum database exactly as it would a file from the upstream, and a file missing
 there falls through to the upstream. A version's files leave once it is captured, and
 any file after ``KEEP`` seconds (the workers' maintenance).
+
+With an http(s) upstream the folder is also where the relay (app/fetch/relay.py) keeps
+each file it fetched, while any go command of the host may ask for it again.
 """
 
 from __future__ import annotations
@@ -37,11 +40,22 @@ def folder(settings: Settings) -> Path:
     return settings.data_dir / "cache" / "handoff"
 
 
+def locks(settings: Settings) -> Path:
+    """The relay's lock files (beside the folder: a capture empties a version's folder,
+    and a lock file must outlive its use, or a newcomer would lock another file)."""
+    return settings.data_dir / "cache" / "handoff-locks"
+
+
 def goproxy(settings: Settings, then: str) -> str:
     """A GOPROXY value that asks the handoff folder first, then ``then``."""
     root = folder(settings)
     root.mkdir(parents=True, exist_ok=True)
     return f"{root.resolve().as_uri()},{then}"
+
+
+def file(settings: Settings, path: str, version: str, kind: str) -> Path:
+    """Where ``path@version``'s ``kind`` file (info, mod, zip) waits in the folder."""
+    return _files(folder(settings), path, version)[SUFFIXES.index(f".{kind}")]
 
 
 def _files(root: Path, path: str, version: str) -> list[Path]:
@@ -91,11 +105,17 @@ def clear(settings: Settings) -> None:
 
 def sweep(settings: Settings, keep: float = KEEP) -> int:
     """Remove files older than ``keep`` seconds (a member nobody captured); how many."""
+    cutoff = time.time() - keep
+    removed = 0
+    for lock in locks(settings).glob("*.lock"):  # each touched when taken
+        try:
+            if lock.stat().st_mtime < cutoff:
+                lock.unlink()
+        except OSError:
+            continue
     root = folder(settings)
     if not root.is_dir():
         return 0
-    cutoff = time.time() - keep
-    removed = 0
     for file in root.rglob("*"):
         try:
             if file.is_file() and file.stat().st_mtime < cutoff:

@@ -27,6 +27,7 @@ from sqlalchemy.orm import Session, aliased
 from app.fetch import ahead, handoff
 from app.fetch.download import Failed, Fetched, download, from_entry, module_of_package, resolve
 from app.fetch.errors import ChecksumMismatch, FetchError, UpstreamNotFound
+from app.fetch.relay import Relay
 from app.models import (
     Artifact,
     ArtifactKind,
@@ -346,12 +347,12 @@ class Pipeline:
                 reason = f"store: {exc}"
                 self._set(module, version, VersionState.failed, reason)
                 raise TransientError(reason) from exc
+            handoff.take(self.settings, module, version)  # kept or refused: no more use
             for fields in outcome.drifts:
                 self.notify("upstream_drift", **fields)
             if not outcome.ok:
                 self._finish(module, version, VersionState.failed, outcome.reason)
                 return outcome
-            handoff.take(self.settings, module, version)
             if on_stored is not None:
                 on_stored()
             # The names just recorded, unless an earlier capture's rows stand.
@@ -575,16 +576,17 @@ class Pipeline:
         A crawled member gets the `go get` graph: tidying unpacks every zip of the graph
         in the run's module cache, and a corpus slice's `complete` jobs went from 0.7 to
         9.4 s each with it, so gin's tree, 29 members, waited 20 minutes (2026-12-04)."""
-        # What Depot holds, then what another build list's go command fetched, then the
-        # upstream.
+        # What Depot holds, then what another go command of the host fetched (the relay),
+        # then the upstream.
         local = self.services.store.goproxy_url()
         sources = [local] if local else []
         with self._workdir("buildlist-") as workdir:
             try:
-                members = build_list(
-                    self.settings, workdir, module, version,
-                    ",".join([*sources, handoff.goproxy(self.settings, self.settings.upstream)]),
-                    self.known_sums(module, version), tidy=tidy)
+                with Relay(self.settings) as relay:
+                    members = build_list(
+                        self.settings, workdir, module, version,
+                        ",".join([*sources, relay.goproxy()]),
+                        self.known_sums(module, version), tidy=tidy)
             except FetchError as exc:
                 if "checksum" not in exc.reason.lower():
                     raise

@@ -7,6 +7,7 @@ import logging
 import os
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from pathlib import Path
 
@@ -15,8 +16,10 @@ import pytest
 from app.fetch import handoff
 from app.fetch.errors import FetchError
 from app.ingest import ingest
+from app.models import VersionState
 from app.pipeline import stages
 from app.pipeline.buildlist import BuildList
+from app.pipeline.capture import get_version
 from app.pipeline.inline import InlineDispatcher
 from app.pipeline.stages import Pipeline
 from app.services import Services
@@ -89,7 +92,13 @@ def test_offer_hands_whole_files_and_take_and_sweep_remove_them(services: Servic
     handoff.offer(settings, tmp_path / "modcache", [("example.com/M", "v1.0.0")])
     old = time.time() - handoff.KEEP - 1
     os.utime(kept / "v1.0.0.zip", (old, old))
+    handoff.locks(settings).mkdir(parents=True)
+    stale, fresh = handoff.locks(settings) / "a.lock", handoff.locks(settings) / "b.lock"
+    stale.touch()
+    fresh.touch()
+    os.utime(stale, (old, old))
     assert handoff.sweep(settings) == 1
+    assert [p.name for p in handoff.locks(settings).iterdir()] == ["b.lock"]
     assert sorted(p.name for p in kept.iterdir()) == ["v1.0.0.info", "v1.0.0.mod"]
     handoff.take(settings, "example.com/M", "v1.0.0")
     handoff.sweep(settings)
@@ -115,5 +124,32 @@ def test_a_build_list_that_a_handed_off_file_breaks_is_worked_out_again(
         members = pipeline._build_list("depot.test/chain/b", "v1.0.0", tidy=False)
     assert members.selected == [("depot.test/chain/c", "v1.0.0")]
     assert "again without handed-off files" in caplog.text
-    assert "handoff" in asked[0] and "handoff" not in asked[1]
+    assert handoff.folder(services.settings).resolve().as_uri() in asked[0]
+    assert "handoff" not in asked[1]
     assert not handoff.folder(services.settings).exists()
+
+
+def test_two_build_lists_at_once_fetch_each_file_once(services: Services,
+                                                       counted: CountingUpstream):
+    """Two requests whose trees share members, worked out at the same moment: each file
+    once in all (before the relay, app/fetch/relay.py: twice, and 3-4 times before the
+    handoff)."""
+    counted.set_delay(0.1)  # both go commands ask while the other's fetches run
+    outcomes: dict[str, list[str]] = {}
+
+    def one(version: str) -> None:
+        report = ingest(Services.from_settings(services.settings), "depot.test/chain/a",
+                        version, deps=True)
+        outcomes[version] = [o.status for o in report.outcomes]
+
+    with ThreadPoolExecutor(2) as pool:
+        list(pool.map(one, ["v1.0.0", "v1.1.0"]))
+    # A member the other request was validating at that moment may be reported so.
+    assert all(set(statuses) <= {"published", "validating"} for statuses in outcomes.values())
+    with services.db.session() as session:
+        for module, version in [("depot.test/chain/a", "v1.0.0"), ("depot.test/chain/a", "v1.1.0"),
+                                ("depot.test/chain/b", "v1.0.0"), ("depot.test/chain/c", "v1.0.0")]:
+            assert get_version(session, module, version).state == VersionState.published
+    fetched = module_files(counted)
+    assert set(fetched.values()) == {1}, fetched
+    assert "/depot.test/chain/c/@v/v1.0.0.mod" in fetched

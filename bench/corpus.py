@@ -56,6 +56,9 @@ from bench._harness import (  # noqa: E402
 from bench.goproxy import BIN, Processes, flask_cli, free_port, wait_http  # noqa: E402
 
 CORPUS = REPO / "bench" / "corpus.txt"
+# What the counting relay saw: requests per kind, bytes, statuses, and (distinct version
+# files, fetches of a file already fetched).
+Traffic = tuple[dict[str, int], int, dict[int, int], tuple[int, int]]
 # The consumers' build cache outlives a run (installs are compiled); never in the repo.
 CACHE = Path.home() / ".cache" / "depot" / "bench-corpus"
 # A request in one of these API states has reached its end (docs/pipeline.md).
@@ -189,6 +192,7 @@ class Relay(http.server.ThreadingHTTPServer):
         self.counts: dict[str, int] = {}
         self.bytes = 0
         self.statuses: dict[int, int] = {}
+        self.files: dict[str, int] = {}  # a version's .info/.mod/.zip: times served whole
         self.idle: list[http.client.HTTPConnection] = []
 
     @property
@@ -221,15 +225,20 @@ class Relay(http.server.ThreadingHTTPServer):
         with self.lock:
             self.idle.append(conn)
 
-    def record(self, kind: str, status: int, size: int) -> None:
+    def record(self, kind: str, status: int, size: int, path: str = "") -> None:
         with self.lock:
             self.counts[kind] = self.counts.get(kind, 0) + 1
             self.statuses[status] = self.statuses.get(status, 0) + 1
             self.bytes += size
+            if status == 200 and kind in ("info", "mod", "zip") and "/@v/v" in path:
+                self.files[path] = self.files.get(path, 0) + 1
 
-    def snapshot(self) -> tuple[dict[str, int], int, dict[int, int]]:
+    def snapshot(self) -> Traffic:
+        """Requests per kind, bytes, statuses, and (distinct version files, fetches of one
+        already fetched): issue 19 asks each upstream file once."""
         with self.lock:
-            return dict(self.counts), self.bytes, dict(self.statuses)
+            again = sum(n - 1 for n in self.files.values())
+            return dict(self.counts), self.bytes, dict(self.statuses), (len(self.files), again)
 
 
 def request_kind(path: str) -> str:
@@ -290,7 +299,7 @@ class _RelayHandler(http.server.BaseHTTPRequestHandler):
                 self.server.release(conn)
             else:
                 conn.close()
-        self.server.record(request_kind(self.path), status, sent)
+        self.server.record(request_kind(self.path), status, sent, self.path)
 
 
 # --------------------------------------------------------------------------- requests
@@ -792,7 +801,7 @@ def reason_class(reason: str) -> str:
 
 def report(args: argparse.Namespace, outcomes: list[Outcome], wall: float,
            metrics: dict[str, dict[str, float]],
-           traffic: tuple[dict[str, int], int, dict[int, int]] | None, upstream: str) -> None:
+           traffic: Traffic | None, upstream: str) -> None:
     argv = " ".join(shlex.quote(a) for a in sys.argv[1:])
     print("## Real corpus (issue 18)\n")
     print(f"- date: {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}")
@@ -817,7 +826,7 @@ def report(args: argparse.Namespace, outcomes: list[Outcome], wall: float,
 
 def report_tables(args: argparse.Namespace, outcomes: list[Outcome], wall: float,
                   metrics: dict[str, dict[str, float]],
-                  traffic: tuple[dict[str, int], int, dict[int, int]] | None) -> None:
+                  traffic: Traffic | None) -> None:
     counts: dict[str, int] = {}
     for o in outcomes:
         key = o.category if o.category != "refused" else f"refused: {reason_class(o.reason)}"
@@ -901,11 +910,13 @@ def report_tables(args: argparse.Namespace, outcomes: list[Outcome], wall: float
                   f"{seconds / len(final):,.1f} s (module versions processed, dependencies "
                   f"included: {jobs.get('process', 0):,}) |")
     if traffic:
-        kinds, size, statuses = traffic
+        kinds, size, statuses, (files, again) = traffic
         print(f"| upstream requests | {sum(kinds.values()):,} ("
               + ", ".join(f"{k} {n:,}" for k, n in sorted(kinds.items()))
               + f"); {size / 1e6:,.1f} MB; statuses "
               + ", ".join(f"{s}: {n:,}" for s, n in sorted(statuses.items())) + " |")
+        print(f"| version files (.info, .mod, .zip) fetched, and fetched again | "
+              f"{files:,}, {again:,} |")
     if published:
         held = sum(1 for o in published if o.unserved)
         print(f"| published, retracted / deprecated / with a validation note / with held "

@@ -46,6 +46,7 @@ from app.gomod.errors import GoModError
 from app.gomod.modfile import MAX_GOMOD_SIZE
 from app.gomod.paths import parse_proxy_path
 from app.gomod.zipcheck import MAX_ZIP_SIZE
+from app.redact import mask_url
 
 log = logging.getLogger("depot.fetch")
 
@@ -57,6 +58,7 @@ LIMITS = {"info": 1 << 20, "mod": MAX_GOMOD_SIZE, "zip": MAX_ZIP_SIZE}
 PASS_MAX = 16 << 20
 CONTENT_TYPES = {"info": "application/json", "mod": "text/plain; charset=utf-8",
                  "zip": "application/zip"}
+SHUTDOWN_POLL = 0.01
 # How often a go command waiting for a file another one fetches looks at its lock.
 POLL = 0.02
 
@@ -94,7 +96,7 @@ class Relay:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self.entries = _http_entries(settings.upstream)
-        self.fetched = 0  # files this relay took from the upstream (for the tests and logs)
+        self.fetched = 0  # files this relay took from the upstream
         self._session = requests.Session()
         self._session.headers["User-Agent"] = "depot (go module proxy)"
         self._server: ThreadingHTTPServer | None = None
@@ -110,11 +112,15 @@ class Relay:
             return self
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(self))
         self._server.daemon_threads = True
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True,
-                                        name="depot-relay")
+        # Its loop looks for shutdown this often: the default half second was added to
+        # every job (a process job's download takes 0.05-0.25 s).
+        self._thread = threading.Thread(target=self._server.serve_forever, args=(SHUTDOWN_POLL,),
+                                        daemon=True, name="depot-relay")
         self._thread.start()
         with _active_lock:
-            _active.update({f"{self.url}/{i}": entry for i, entry in enumerate(self.entries)})
+            # Masked: go itself prints an upstream's URL without its password.
+            _active.update({f"{self.url}/{i}": mask_url(entry)
+                            for i, entry in enumerate(self.entries)})
         return self
 
     def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None,
@@ -130,6 +136,7 @@ class Relay:
             self._thread.join(timeout=10)
         self._session.close()
         self._server = None
+        log.debug("relay: %d files from the upstream", self.fetched)
 
     def goproxy(self) -> str:
         """The GOPROXY value for the go command: the upstream's, each http(s) entry
@@ -324,6 +331,9 @@ def _send_file(request: BaseHTTPRequestHandler, file: IO[bytes], content_type: s
 def _handler(relay: Relay) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"  # the go command keeps its connections
+        # Headers and body leave in separate writes: with Nagle's algorithm each answer on
+        # a kept connection waited for a delayed ACK (30-40 ms a file).
+        disable_nagle_algorithm = True
 
         def do_GET(self) -> None:  # noqa: N802 (the http.server name)
             relay.answer(self)

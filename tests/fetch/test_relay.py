@@ -121,3 +121,12 @@ def test_which_entries_are_relayed():
     refuses to send (relayed, they would be sent)."""
     value = "https://u:t0k3n@a.example,http://b.example|http://u:p@c.example,direct,off"
     assert relay._http_entries(value) == ["https://u:t0k3n@a.example", "http://b.example"]
+
+
+@one_database
+def test_what_go_prints_names_the_upstream_without_its_password(settings: Settings):
+    credentialed = replace(settings, upstream="https://u:t0k3n-secret@a.example/p,direct")
+    with Relay(credentialed) as running:
+        assert running.goproxy() == f"{running.url}/0,direct"
+        said = relay.restore(f"reading {running.url}/0/x.test/m/@v/list: 404 Not Found")
+    assert said == "reading https://***@a.example/p/x.test/m/@v/list: 404 Not Found"

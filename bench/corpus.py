@@ -233,6 +233,12 @@ class Relay(http.server.ThreadingHTTPServer):
             if status == 200 and kind in ("info", "mod", "zip") and "/@v/v" in path:
                 self.files[path] = self.files.get(path, 0) + 1
 
+    def repeated(self) -> list[tuple[str, int]]:
+        """The version files fetched more than once, most often first."""
+        with self.lock:
+            return sorted(((p, n) for p, n in self.files.items() if n > 1),
+                          key=lambda item: (-item[1], item[0]))
+
     def snapshot(self) -> Traffic:
         """Requests per kind, bytes, statuses, and (distinct version files, fetches of one
         already fetched): issue 19 asks each upstream file once."""
@@ -715,6 +721,8 @@ def run(args: argparse.Namespace, tmp: Path, procs: Processes) -> None:
     wall = time.monotonic() - began
     metrics = job_metrics(base)
     traffic = relay.snapshot() if relay else None
+    for path, times in (relay.repeated() if relay else [])[:40]:
+        say(f"fetched {times} times from the upstream: {path}")
     if serve.poll() is not None:
         raise BenchError(f"Depot stopped during the run:\n{log.read_text()[-3000:]}")
     save(args.json, outcomes)  # the requests' part survives a run stopped during the checks

@@ -11,8 +11,8 @@ per host, laid out as a GOPROXY (a module cache's download tree is one), and ``p
 and build-list go commands put that folder ahead of the upstream. Nothing is trusted
 for having been there: the go command checks each file from it against go.sum and the
 checksum database exactly as it would a file from the upstream, and a file missing
-there falls through to the upstream. A version's files leave once it is captured, and
-any file after ``KEEP`` seconds (the workers' maintenance).
+there falls through to the upstream. A version's files leave ``AFTER_CAPTURE`` seconds
+after it is captured, and any file after ``KEEP`` seconds (the workers' maintenance).
 
 With an http(s) upstream the folder is also where the relay (app/fetch/relay.py) keeps
 each file it fetched, while any go command of the host may ask for it again.
@@ -33,6 +33,10 @@ from app.gomod.paths import escape_path, escape_version
 log = logging.getLogger("depot.fetch")
 
 KEEP = 3600.0  # seconds a handed-off file waits for its version's capture
+# Seconds a captured version's files stay: the host's other go commands ask for them
+# again for a while (a consumer checked against the upstream, a build list of a version
+# whose graph holds it); dropped at once, a corpus slice fetched 91 files twice.
+AFTER_CAPTURE = 600.0
 SUFFIXES = (".info", ".mod", ".zip")
 
 
@@ -93,9 +97,20 @@ def holds(settings: Settings, path: str, version: str) -> bool:
 
 
 def take(settings: Settings, path: str, version: str) -> None:
-    """``path@version`` is captured: its handed-off files are of no more use."""
+    """Drop ``path@version``'s files (the go command refused them)."""
     for file in _files(folder(settings), path, version):
         file.unlink(missing_ok=True)
+
+
+def captured(settings: Settings, path: str, version: str) -> None:
+    """``path@version`` is in the store: its files leave at the first sweep
+    ``AFTER_CAPTURE`` seconds from now."""
+    leaves = time.time() - KEEP + AFTER_CAPTURE
+    for file in _files(folder(settings), path, version):
+        try:
+            os.utime(file, (leaves, leaves))
+        except OSError:
+            continue
 
 
 def clear(settings: Settings) -> None:

@@ -21,6 +21,7 @@ from app.fetch.download import (
 )
 from app.fetch.errors import classify
 from app.fetch.gotool import GoTimeout, isolated_env, parse_json_stream, run_go
+from app.fetch.relay import Relay
 from app.fetch.upstream import sumdb_for_toolchain
 
 log = logging.getLogger(__name__)
@@ -317,14 +318,17 @@ def describe(problems: dict[str, str]) -> str:
 
 def _against_upstream(settings: Settings, workdir: Path, targets: list[tuple[str, str]]
                       ) -> Load:
-    """The same consumer against the upstream alone."""
-    env = isolated_env(workdir, settings.upstream, settings.gosumdb, settings.checksum_tiles)
-    consumer = write_consumer_of(workdir, targets, go_directive(settings, workdir), [])
+    """The same consumer against the upstream alone (through the relay: it downloads the
+    whole build, whose files the host's other go commands fetch too; a corpus slice
+    fetched testify's dependencies five times each without it)."""
+    with Relay(settings) as relay:
+        env = isolated_env(workdir, relay.goproxy(), settings.gosumdb, settings.checksum_tiles)
+        consumer = write_consumer_of(workdir, targets, go_directive(settings, workdir), [])
 
-    def go(*args: str):  # type: ignore[no-untyped-def]
-        return run_go(settings.go_bin, list(args), env, consumer, settings.fetch_timeout)
+        def go(*args: str):  # type: ignore[no-untyped-def]
+            return run_go(settings.go_bin, list(args), env, consumer, settings.fetch_timeout)
 
-    return load(go, consumer, [module for module, _ in targets])
+        return load(go, consumer, [module for module, _ in targets])
 
 
 # Problems that are a step of the consumer's, not a package.

@@ -347,12 +347,13 @@ class Pipeline:
                 reason = f"store: {exc}"
                 self._set(module, version, VersionState.failed, reason)
                 raise TransientError(reason) from exc
-            handoff.take(self.settings, module, version)  # kept or refused: no more use
             for fields in outcome.drifts:
                 self.notify("upstream_drift", **fields)
             if not outcome.ok:
+                handoff.take(self.settings, module, version)
                 self._finish(module, version, VersionState.failed, outcome.reason)
                 return outcome
+            handoff.captured(self.settings, module, version)
             if on_stored is not None:
                 on_stored()
             # The names just recorded, unless an earlier capture's rows stand.

@@ -53,7 +53,11 @@ def test_an_ingest_with_its_dependencies_fetches_each_file_once(services: Servic
     assert set(fetched.values()) == {1}, fetched
     assert {p.rsplit("/@v/", 1)[0] for p in fetched} == {
         "/depot.test/chain/a", "/depot.test/chain/b", "/depot.test/chain/c"}
-    assert not [p for p in handoff.folder(services.settings).rglob("*") if p.is_file()]
+    # Each captured version's files stay AFTER_CAPTURE seconds more, then leave.
+    folder = handoff.folder(services.settings)
+    assert [p for p in folder.rglob("*") if p.is_file()]
+    handoff.sweep(services.settings, keep=handoff.KEEP - handoff.AFTER_CAPTURE - 60)
+    assert not [p for p in folder.rglob("*") if p.is_file()]
 
 
 def test_a_handed_off_file_is_verified_like_any_download(services: Services,
@@ -74,7 +78,7 @@ def test_a_handed_off_file_is_verified_like_any_download(services: Services,
     assert module_files(counted)[f"/{module}/@v/{version}.mod"] == 1
 
 
-def test_offer_hands_whole_files_and_take_and_sweep_remove_them(services: Services,
+def test_offer_hands_whole_files_and_captured_take_and_sweep_remove_them(services: Services,
                                                                 tmp_path: Path):
     settings = services.settings
     cache = tmp_path / "modcache" / "cache" / "download" / "example.com" / "!m" / "@v"
@@ -87,6 +91,10 @@ def test_offer_hands_whole_files_and_take_and_sweep_remove_them(services: Servic
     kept = handoff.folder(settings) / "example.com" / "!m" / "@v"
     assert sorted(p.name for p in kept.iterdir()) == ["v1.0.0.info", "v1.0.0.mod", "v1.0.0.zip"]
     assert handoff.goproxy(settings, "https://up.example").startswith("file://")
+    handoff.captured(settings, "example.com/M", "v1.0.0")
+    assert handoff.sweep(settings, keep=handoff.KEEP - handoff.AFTER_CAPTURE + 60) == 0
+    assert handoff.sweep(settings, keep=handoff.KEEP - handoff.AFTER_CAPTURE - 60) == 3
+    handoff.offer(settings, tmp_path / "modcache", [("example.com/M", "v1.0.0")])
     handoff.take(settings, "example.com/M", "v1.0.0")
     assert not list(kept.iterdir())
     handoff.offer(settings, tmp_path / "modcache", [("example.com/M", "v1.0.0")])

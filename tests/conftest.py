@@ -42,7 +42,10 @@ SHARED_GOCACHE = Path.home() / ".cache" / "depot-tests" / "gocache"
 LONGEST_FIRST = (
     "tests/chaos/test_crash_consistency.py", "tests/e2e/test_pipeline.py",
     "tests/chaos/test_dependencies.py", "tests/security/test_web_fuzz.py",
-    "tests/e2e/test_network.py", "tests/e2e/test_go_client.py",
+    "tests/e2e/test_network.py", "tests/goproxy/test_ahead.py", "tests/test_serve.py",
+    "tests/e2e/test_go_client.py", "tests/bundle/test_bundle.py",
+    "tests/goproxy/test_routes.py", "tests/goproxy/test_miss_capture.py",
+    "tests/pipeline/test_tidy_graph.py",
 )
 
 

@@ -41,6 +41,7 @@ import requests
 
 from app.config import Settings
 from app.fetch import handoff
+from app.fetch.upstream import UpstreamUnavailable, proxy_entries, read_capped
 from app.gomod import versions
 from app.gomod.errors import GoModError
 from app.gomod.modfile import MAX_GOMOD_SIZE
@@ -81,12 +82,11 @@ def _http_entries(goproxy: str) -> list[str]:
     """The entries to relay: http(s) ones, except plain http with credentials, which the
     go command refuses to send (and says so): relayed, they would be sent."""
     entries = []
-    for part in re.split(r"[,|]", goproxy):
-        part = part.strip().rstrip("/")
-        insecure_secret = part.startswith("http://") and "@" in urlsplit(part).netloc
-        if (part.startswith(("http://", "https://")) and not insecure_secret
-                and part not in entries):
-            entries.append(part)
+    for entry in proxy_entries(goproxy):
+        insecure_secret = entry.startswith("http://") and "@" in urlsplit(entry).netloc
+        if (entry.startswith(("http://", "https://")) and not insecure_secret
+                and entry not in entries):
+            entries.append(entry)
     return entries
 
 
@@ -191,7 +191,10 @@ class Relay:
             return 502, None, why.encode()
         with resp:
             if resp.status_code != 200:
-                return resp.status_code, None, _capped(resp, 64 << 10)
+                try:
+                    return resp.status_code, None, self._body(resp, 64 << 10)
+                except (requests.RequestException, UpstreamUnavailable):
+                    return resp.status_code, None, b""
             tmp, out = _create(dest)
             try:
                 size = 0
@@ -218,17 +221,21 @@ class Relay:
         out.seek(0)
         return 200, out, b""
 
+    def _body(self, resp: requests.Response, limit: int) -> bytes:
+        """The upstream's answer, read up to one byte past ``limit``."""
+        return read_capped(resp, limit, time.monotonic() + self.settings.upstream_timeout)
+
     def _pass_through(self, request: BaseHTTPRequestHandler, url: str) -> None:
         try:
             with self._session.get(url, stream=True,
                                    timeout=self.settings.upstream_timeout) as resp:
-                body = _capped(resp, PASS_MAX)
+                body = self._body(resp, PASS_MAX)
                 if len(body) > PASS_MAX:
                     _send(request, 502, b"the upstream's answer is too large\n", "text/plain")
                     return
                 _send(request, resp.status_code, body,
                       resp.headers.get("Content-Type", "text/plain; charset=utf-8"))
-        except requests.RequestException as exc:
+        except (requests.RequestException, UpstreamUnavailable) as exc:
             _send(request, 502, f"the relay could not reach the upstream: "
                                 f"{type(exc).__name__}\n".encode(), "text/plain")
 
@@ -294,15 +301,6 @@ def _create(dest: Path) -> tuple[Path, IO[bytes]]:
         except FileNotFoundError:
             continue
     return tmp, tmp.open("w+b")
-
-
-def _capped(resp: requests.Response, limit: int) -> bytes:
-    body = bytearray()
-    for chunk in resp.iter_content(64 << 10):
-        body += chunk
-        if len(body) > limit:
-            break
-    return bytes(body)
 
 
 def _send(request: BaseHTTPRequestHandler, status: int, body: bytes, content_type: str) -> None:

@@ -93,12 +93,12 @@ def _get(url: str, timeout: float, limit: int | None = None) -> tuple[int, bytes
         with resp:
             if resp.status_code >= 500:
                 raise UpstreamUnavailable(f"upstream answered {resp.status_code}")
-            return resp.status_code, _read_capped(resp, limit, time.monotonic() + timeout)
+            return resp.status_code, read_capped(resp, limit, time.monotonic() + timeout)
     except requests.RequestException as exc:
         raise UpstreamUnavailable(f"{type(exc).__name__} reaching the upstream") from exc
 
 
-def _read_capped(resp: requests.Response, limit: int | None, deadline: float) -> bytes:
+def read_capped(resp: requests.Response, limit: int | None, deadline: float) -> bytes:
     """The body, stopped once past ``limit`` bytes (the rest is never downloaded); an
     upstream that trickles it past the deadline fails as a slow one does."""
     if limit is None:

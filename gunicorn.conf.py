@@ -13,33 +13,32 @@ import os
 import shutil
 import tempfile
 
-from app.logs import gunicorn_logconfig, log_format
+from app.config import Settings
+from app.logs import gunicorn_logconfig
 
+# Read and checked once, as the app reads them (app/config.py): a bad value stops here.
+_settings = Settings.from_env()
 # DEPOT_BIND (e.g. unix:/run/depot/depot.sock for a sidecar on the same pod) wins over
 # DEPOT_HOST:DEPOT_PORT.
-bind = os.environ.get("DEPOT_BIND") or (
-    f"{os.environ.get('DEPOT_HOST', '127.0.0.1')}:{os.environ.get('DEPOT_PORT', '8080')}"
-)
-workers = int(os.environ.get("DEPOT_WORKERS", "2"))
+bind = _settings.gunicorn_bind
+workers = _settings.workers
 worker_class = "gthread"
-threads = int(os.environ.get("DEPOT_THREADS", "8"))
+threads = _settings.threads
 # A synchronous fetch may take minutes; gthread workers stay alive meanwhile.
-timeout = int(os.environ.get("DEPOT_WORKER_TIMEOUT", "900"))
-graceful_timeout = int(os.environ.get("DEPOT_GRACEFUL_TIMEOUT", "30"))
-keepalive = int(os.environ.get("DEPOT_KEEPALIVE", "5"))
-accesslog = os.environ.get("DEPOT_ACCESS_LOG") or None
+timeout = _settings.worker_timeout
+graceful_timeout = _settings.graceful_timeout
+keepalive = _settings.keepalive
+accesslog = _settings.access_log or None
 errorlog = "-"
-logconfig_dict = gunicorn_logconfig(log_format(os.environ.get("DEPOT_LOG_FORMAT")),
-                                    access=bool(accesslog))
+logconfig_dict = gunicorn_logconfig(_settings.log_format, access=bool(accesslog))
 # gunicorn's control socket lives in $HOME by default, shared by every instance of a user:
 # two Depots side by side would fight over it. Depot does not use it.
 control_socket_disable = True
 
-# Set before any worker imports prometheus_client, which reads it once.
-_own_dir = not os.environ.get("PROMETHEUS_MULTIPROC_DIR")
-_metrics_dir = os.environ.get("PROMETHEUS_MULTIPROC_DIR") or tempfile.mkdtemp(
-    prefix="depot-metrics-"
-)
+# Set before any worker imports prometheus_client, which reads it once (the workers'
+# settings then carry it too).
+_own_dir = not _settings.metrics_dir
+_metrics_dir = _settings.metrics_dir or tempfile.mkdtemp(prefix="depot-metrics-")
 os.environ["PROMETHEUS_MULTIPROC_DIR"] = _metrics_dir
 
 
@@ -52,7 +51,7 @@ def on_starting(server) -> None:  # type: ignore[no-untyped-def]
 def post_worker_init(worker) -> None:  # type: ignore[no-untyped-def]
     """In fetch mode a miss captures: pay a capture's first-use costs (the license
     tables, SQLAlchemy's statements) beside serving, not in a client's first miss."""
-    if os.environ.get("DEPOT_ON_MISS", "fetch").strip() == "fetch":
+    if _settings.on_miss == "fetch":
         import threading
 
         from app.pipeline.warm import warm_up

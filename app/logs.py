@@ -111,14 +111,6 @@ class TextFormatter(logging.Formatter):
         return redact(super().format(record))
 
 
-def log_format(env_value: str | None) -> str:
-    """``DEPOT_LOG_FORMAT`` checked: a typo must not silently give the other format."""
-    value = (env_value or "text").strip().lower()
-    if value not in FORMATS:
-        raise ValueError(f"DEPOT_LOG_FORMAT must be one of {', '.join(FORMATS)}, not {value!r}")
-    return value
-
-
 def make_handler(fmt: str) -> logging.Handler:
     handler = logging.StreamHandler()
     handler.setFormatter(JSONFormatter() if fmt == "json" else TextFormatter())

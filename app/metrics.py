@@ -11,7 +11,6 @@ worker adds them all up.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 
 from prometheus_client import REGISTRY, CollectorRegistry, Counter, Histogram, generate_latest
@@ -121,9 +120,9 @@ def count_goproxy(kind: str, hit: bool, size: int = 0) -> None:
         GOPROXY_BYTES.labels(kind).inc(size)
 
 
-def web_metrics() -> bytes:
-    """This process's web metrics, or every gunicorn worker's when they share a folder."""
-    folder = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+def web_metrics(folder: str) -> bytes:
+    """This process's web metrics, or every gunicorn worker's when they share ``folder``
+    (PROMETHEUS_MULTIPROC_DIR, empty when they don't)."""
     if not folder:
         return generate_latest(REGISTRY)
     from prometheus_client import multiprocess

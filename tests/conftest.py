@@ -26,7 +26,7 @@ from flask import Flask
 from sqlalchemy import create_engine, text
 
 from app import create_app
-from app.config import REPO_ROOT, Settings
+from app.config import REPO_ROOT, Settings, table
 from app.fetch.upstream import forget_lists
 from app.migrate import upgrade
 from app.services import Services
@@ -246,39 +246,11 @@ def s3_env(monkeypatch: pytest.MonkeyPatch) -> str:
 
 
 def settings_env(settings: Settings) -> dict[str, str]:
-    """The environment that makes a child process build exactly these settings."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("DEPOT_")}
-    env.update(
-        DEPOT_DATA_DIR=str(settings.data_dir),
-        DATABASE_URL=settings.database_url,
-        DEPOT_STORE=settings.store_url,
-        DEPOT_GO=settings.go_bin,
-        DEPOT_UPSTREAM=settings.upstream,
-        DEPOT_GOSUMDB=settings.gosumdb,
-        DEPOT_ON_MISS=settings.on_miss,
-        DEPOT_ACCEL_REDIRECT=settings.accel_redirect,
-        DEPOT_LICENSE_ALLOW=settings.license_allow,
-        DEPOT_NOTIFY_WEBHOOKS=settings.notify_webhooks,
-        DEPOT_BACKLOG_ALERT=str(settings.backlog_alert),
-        DEPOT_VALIDATE_BATCH=str(settings.validate_batch),
-        DEPOT_NGINX_ZIP_LOG=settings.nginx_zip_log,
-        DEPOT_PROXY_FIX=str(settings.proxy_fix),
-        DEPOT_REQUEST_LIMIT=str(settings.request_limit),
-        DEPOT_LOG_FORMAT=settings.log_format,
-        ELASTICSEARCH_URL=settings.elasticsearch_url,
-        DEPOT_SEARCH_INDEX=settings.search_index,
-        DEPOT_SEARCH_TIMEOUT=str(settings.search_timeout),
-        DEPOT_UPSTREAM_PAUSE=str(settings.upstream_pause),
-        DEPOT_S3_ENDPOINT=settings.s3_endpoint,
-        DEPOT_S3_REGION=settings.s3_region,
-        DEPOT_S3_ZIPS=settings.s3_zips,
-        DEPOT_DRIFT_INTERVAL=str(settings.drift_interval),
-        DEPOT_DRIFT_SAMPLE=str(settings.drift_sample),
-        DEPOT_GOCACHE_MAX=str(settings.gocache_max),
-        DEPOT_MAX_BODY=str(settings.max_body),
-    )
-    if settings.redis_url:
-        env["REDIS_URL"] = settings.redis_url
+    """The environment that makes a child process build exactly these settings: every
+    variable of the settings table from ``to_env``, none inherited from this process."""
+    own = {var.env for var in table().values()}
+    env = {k: v for k, v in os.environ.items() if k not in own and not k.startswith("DEPOT_")}
+    env.update(settings.to_env())
     return env
 
 

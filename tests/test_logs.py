@@ -13,7 +13,6 @@ from app.logs import (
     JSONFormatter,
     RequestIdFilter,
     TextFormatter,
-    log_format,
     new_request_id,
     request_id_scope,
 )
@@ -76,8 +75,7 @@ def test_request_ids_offered_by_clients_must_be_plain_tokens() -> None:
 
 
 def test_the_format_setting_is_checked() -> None:
-    assert log_format(None) == "text" and log_format(" JSON ") == "json"
-    assert Settings.from_env({"DEPOT_LOG_FORMAT": "json", "DEPOT_GO": "go",
+    assert Settings.from_env({"DEPOT_LOG_FORMAT": " JSON ", "DEPOT_GO": "go",
                               "DEPOT_UPSTREAM": "off", "DEPOT_GOSUMDB": "off"}).log_format == "json"
     with pytest.raises(ConfigError, match="DEPOT_LOG_FORMAT must be one of text, json"):
         Settings.from_env({"DEPOT_LOG_FORMAT": "jsonl", "DEPOT_GO": "go",

@@ -19,12 +19,11 @@ from app.catalog.license_exports import file_name, report_csv, report_sbom
 from app.catalog.license_report import LicenseReport, MemberLicense, license_report
 from app.gomod.paths import escape_path, escape_version
 from app.licenses.categories import LABELS
-from app.licenses.policy import allow_list_from_env
 from app.ops.info import version as depot_version
 
 
 def _allow() -> frozenset[str]:
-    return allow_list_from_env(current_app.extensions["depot"].settings.license_allow)
+    return current_app.extensions["depot"].settings.allowed_licenses
 
 
 def report_for(session: Session, path: str) -> LicenseReport:

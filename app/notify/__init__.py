@@ -14,7 +14,6 @@ from __future__ import annotations
 import logging
 from datetime import timedelta
 
-from app.config import ConfigError
 from app.db import Database
 from app.notify.events import (
     Event,
@@ -31,14 +30,13 @@ from app.notify.quiet import (
     end_deployment,
     start_deployment,
 )
-from app.notify.sender import Delivery, redact_webhook, send, webhooks_from_env
+from app.notify.sender import Delivery, redact_webhook, send
 
 __all__ = [
     "QUIET_CAP",
     "Delivery",
     "Event",
     "backlog_alert",
-    "backlog_threshold_from_env",
     "checksum_mismatch",
     "deployment_in_progress",
     "end_deployment",
@@ -51,12 +49,9 @@ __all__ = [
     "start_deployment",
     "upstream_drift",
     "version_published",
-    "webhooks_from_env",
 ]
 
 log = logging.getLogger("depot.notify")
-
-ENV_BACKLOG = "DEPOT_BACKLOG_ALERT"
 
 
 def _quiet(db: Database, cap: timedelta) -> bool:
@@ -86,20 +81,6 @@ def notify(
         log.info("deployment in progress: %s %s not sent", event.kind, event.subject)
         return []
     return send(event, webhooks, timeout=timeout)
-
-
-def backlog_threshold_from_env(value: str | None) -> int:
-    """Parse DEPOT_BACKLOG_ALERT: a whole number of jobs; empty or 0 turns alerts off."""
-    text = (value or "").strip()
-    if not text:
-        return 0
-    try:
-        threshold = int(text)
-    except ValueError as exc:
-        raise ConfigError(f"{ENV_BACKLOG} must be a whole number of jobs (0 = off)") from exc
-    if threshold < 0:
-        raise ConfigError(f"{ENV_BACKLOG} must not be negative (0 = off)")
-    return threshold
 
 
 def backlog_alert(depths: dict[str, int], threshold: int) -> list[Event]:

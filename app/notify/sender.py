@@ -14,11 +14,9 @@ import re
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from urllib.parse import urlsplit
 
 import requests
 
-from app.config import ConfigError
 from app.notify.events import Event
 from app.notify.slack import payload
 from app.redact import host_of, public
@@ -28,7 +26,6 @@ redact_webhook = host_of
 
 log = logging.getLogger("depot.notify")
 
-ENV_WEBHOOKS = "DEPOT_NOTIFY_WEBHOOKS"
 # Pause before the single retry: long enough for a restarting receiver, short for a job.
 RETRY_DELAY = 0.5
 USER_AGENT = "Depot-notifier/1"
@@ -49,33 +46,6 @@ class Delivery:
     def target(self) -> str:
         """The URL without its secret part, for logs and terminals."""
         return host_of(self.url)
-
-
-def webhooks_from_env(value: str | None) -> list[str]:
-    """Parse DEPOT_NOTIFY_WEBHOOKS: comma-separated http(s) URLs; empty means none.
-
-    A bad entry is a configuration error at start-up, better than silence later.
-    Duplicates are dropped so one receiver never gets an event twice.
-    """
-    urls: list[str] = []
-    for n, raw in enumerate((value or "").split(","), start=1):
-        url = raw.strip()
-        if not url:
-            continue
-        try:
-            parts = urlsplit(url)
-            _ = parts.port  # raises ValueError for a bad port
-        except ValueError as exc:
-            raise ConfigError(f"{ENV_WEBHOOKS} entry {n} is not a valid URL") from exc
-        if parts.scheme not in ("http", "https") or not parts.hostname:
-            shown = f"scheme {parts.scheme!r}" if parts.scheme else "no scheme"
-            raise ConfigError(
-                f"{ENV_WEBHOOKS} entry {n} is not an http(s) URL ({shown}); "
-                "expected comma-separated https://… webhook URLs"
-            )
-        if url not in urls:
-            urls.append(url)
-    return urls
 
 
 _ERRNO = re.compile(r"\[Errno -?\d+\] ([^'\")\]]+)")

@@ -71,4 +71,5 @@ def metrics() -> Response:
         pipeline = render(connection, StoreCollector(services), DependencyCollector(services))
     finally:
         connection.close()
-    return _no_cache(Response(web_metrics() + pipeline, content_type=CONTENT_TYPE_LATEST))
+    return _no_cache(Response(web_metrics(services.settings.metrics_dir) + pipeline,
+                              content_type=CONTENT_TYPE_LATEST))

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import platform
 import subprocess
 import tomllib
@@ -22,10 +21,10 @@ def version() -> str:
 
 
 @lru_cache(maxsize=1)
-def revision() -> str:
+def revision(configured: str) -> str:
     """DEPOT_REVISION (set when the image is built), else the checkout's commit."""
-    if os.environ.get("DEPOT_REVISION"):
-        return os.environ["DEPOT_REVISION"]
+    if configured:
+        return configured
     try:
         out = subprocess.run(["git", "rev-parse", "HEAD"], cwd=REPO_ROOT, capture_output=True,
                              text=True, timeout=5, check=True)
@@ -46,7 +45,7 @@ def describe(settings: Settings) -> dict[str, object]:
     return {
         "name": "depot",
         "version": version(),
-        "revision": revision(),
+        "revision": revision(settings.revision),
         "python": platform.python_version(),
         "go": go_version(settings.go_bin),
         "settings": settings.summary(),

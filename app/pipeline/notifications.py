@@ -6,7 +6,6 @@ import json
 import logging
 
 from app.notify import events, notify
-from app.notify.sender import webhooks_from_env
 from app.services import Services
 
 log = logging.getLogger("depot.notify")
@@ -26,7 +25,7 @@ def deliver(services: Services, kind: str, payload: str) -> int:
 
     Never raises for a webhook's sake: a failing receiver must not fail the pipeline.
     """
-    webhooks = webhooks_from_env(services.settings.notify_webhooks)
+    webhooks = list(services.settings.webhooks)
     if not webhooks:
         return 0
     make = EVENTS.get(kind)

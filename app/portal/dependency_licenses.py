@@ -13,7 +13,6 @@ from sqlalchemy.orm import Session
 
 from app.catalog.license_report import license_report
 from app.catalog.modules import VersionDetail
-from app.licenses.policy import allow_list_from_env
 from app.portal.context import services
 
 
@@ -24,7 +23,7 @@ def download_url(detail: VersionDetail, name: str) -> str:
 
 
 def licenses_tab(session: Session, detail: VersionDetail) -> dict:
-    report = license_report(session, detail, allow_list_from_env(services().settings.license_allow))
+    report = license_report(session, detail, services().settings.allowed_licenses)
     return {
         "report": report,
         "csv_url": download_url(detail, "licenses.csv"),

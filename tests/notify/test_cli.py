@@ -2,25 +2,25 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
 from flask import Flask
 
-from app.config import Settings
+from app.config import REPO_ROOT, Settings
 from app.notify import QUIET_CAP, deployment_in_progress, notify
 from app.notify.cli import register_notify_commands
 from app.notify.quiet import current_deployment
-from tests.conftest import free_port, make_app
+from tests.conftest import free_port, make_app, settings_env
 from tests.notify.conftest import Receiver
 from tests.notify.events import EVENTS
 
 
 @pytest.fixture
-def notify_app(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> Iterator[Flask]:
-    monkeypatch.delenv("DEPOT_NOTIFY_WEBHOOKS", raising=False)
-    monkeypatch.delenv("DEPOT_BACKLOG_ALERT", raising=False)
+def notify_app(settings: Settings) -> Iterator[Flask]:
     app = make_app(settings)
     if "deploy" not in app.cli.commands:  # until create_app registers them itself
         register_notify_commands(app)
@@ -30,6 +30,13 @@ def notify_app(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> Iterator[
 
 def run(app: Flask, *args: str):  # type: ignore[no-untyped-def]
     return app.test_cli_runner().invoke(args=list(args))
+
+
+def configure(app: Flask, **changes: object) -> None:
+    """What the app would have read from the environment at its start."""
+    settings = app.extensions["depot"].settings
+    for name, value in changes.items():
+        setattr(settings, name, value)
 
 
 def test_deploy_start_status_end(notify_app: Flask, receiver: Receiver) -> None:
@@ -62,15 +69,15 @@ def test_deploy_start_status_end(notify_app: Flask, receiver: Receiver) -> None:
 
 
 def test_status_says_when_the_cap_has_passed(
-    notify_app: Flask, monkeypatch: pytest.MonkeyPatch
+    notify_app: Flask
 ) -> None:
     assert run(notify_app, "deploy", "start").exit_code == 0
     with notify_app.extensions["depot"].db.session() as s:
         row = current_deployment(s)
         assert row is not None
         row.started_at = datetime.now(UTC) - QUIET_CAP - timedelta(minutes=5)
-    monkeypatch.setenv("DEPOT_NOTIFY_WEBHOOKS", "https://hooks.example/services/T/B/secret")
-    monkeypatch.setenv("DEPOT_BACKLOG_ALERT", "100")
+    configure(notify_app, notify_webhooks="https://hooks.example/services/T/B/secret",
+              backlog_alert=100)
     result = run(notify_app, "deploy", "status")
     assert result.exit_code == 0, result.output
     assert "never ended" in result.output and "safety cap" in result.output
@@ -79,20 +86,29 @@ def test_status_says_when_the_cap_has_passed(
     assert "backlog alert: over 100 jobs" in result.output
 
 
-def test_status_rejects_a_bad_backlog_setting(
-    notify_app: Flask, monkeypatch: pytest.MonkeyPatch
+@pytest.mark.parametrize(
+    ("name", "value", "message"),
+    [("DEPOT_BACKLOG_ALERT", "lots", "DEPOT_BACKLOG_ALERT must be a whole number"),
+     ("DEPOT_BACKLOG_ALERT", "-1", "DEPOT_BACKLOG_ALERT must be at least 0"),
+     ("DEPOT_NOTIFY_WEBHOOKS", "smtp://mail.example/x",
+      "DEPOT_NOTIFY_WEBHOOKS entry 1 is not an http(s) URL")],
+)
+def test_a_bad_notifier_setting_stops_the_command_at_start(
+    settings: Settings, name: str, value: str, message: str
 ) -> None:
-    monkeypatch.setenv("DEPOT_BACKLOG_ALERT", "lots")
-    result = run(notify_app, "deploy", "status")
-    assert result.exit_code == 2 and "DEPOT_BACKLOG_ALERT" in result.output
+    """Before, a bad DEPOT_NOTIFY_WEBHOOKS passed start-up and failed the first notify
+    job; a negative DEPOT_BACKLOG_ALERT passed the settings and failed later."""
+    env = {**settings_env(settings), name: value}
+    done = subprocess.run([sys.executable, "-m", "flask", "--app", "app", "deploy", "status"],
+                          cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 1 and f"Error: {message}" in done.stderr, done.stderr
+    assert "Traceback" not in done.stderr
 
 
 def test_notify_test_reaches_every_webhook(
-    notify_app: Flask, receiver: Receiver, monkeypatch: pytest.MonkeyPatch
+    notify_app: Flask, receiver: Receiver
 ) -> None:
-    monkeypatch.setenv(
-        "DEPOT_NOTIFY_WEBHOOKS", f"{receiver.url('/one')}, {receiver.url('/two')}"
-    )
+    configure(notify_app, notify_webhooks=f"{receiver.url('/one')}, {receiver.url('/two')}")
     # Sent even during a deployment: it tests the wiring, not the policy.
     assert run(notify_app, "deploy", "start").exit_code == 0
     result = run(notify_app, "notify-test", "--note", "hello from the tests")
@@ -105,13 +121,11 @@ def test_notify_test_reaches_every_webhook(
 
 
 def test_notify_test_exits_1_when_a_webhook_fails(
-    notify_app: Flask, receiver: Receiver, monkeypatch: pytest.MonkeyPatch
+    notify_app: Flask, receiver: Receiver
 ) -> None:
     closed = f"http://127.0.0.1:{free_port()}/closed-secret"
-    monkeypatch.setenv(
-        "DEPOT_NOTIFY_WEBHOOKS",
-        f"{receiver.url('/status/500')},{closed},{receiver.url('/fine')}",
-    )
+    configure(notify_app,
+              notify_webhooks=f"{receiver.url('/status/500')},{closed},{receiver.url('/fine')}")
     result = run(notify_app, "notify-test")
     assert result.exit_code == 1, result.output
     assert result.output.count("FAILED") == 2
@@ -120,19 +134,7 @@ def test_notify_test_exits_1_when_a_webhook_fails(
     assert len(receiver.bodies("/fine")) == 1
 
 
-@pytest.mark.parametrize(
-    ("value", "message"),
-    [
-        (None, "DEPOT_NOTIFY_WEBHOOKS is not set"),
-        ("", "DEPOT_NOTIFY_WEBHOOKS is not set"),
-        ("smtp://mail.example/x", "not an http(s) URL"),
-    ],
-)
-def test_notify_test_config_errors_exit_2(
-    notify_app: Flask, monkeypatch: pytest.MonkeyPatch, value: str | None, message: str
-) -> None:
-    if value is not None:
-        monkeypatch.setenv("DEPOT_NOTIFY_WEBHOOKS", value)
+def test_notify_test_without_webhooks_exits_2(notify_app: Flask) -> None:
     result = run(notify_app, "notify-test")
     assert result.exit_code == 2
-    assert message in result.output
+    assert "DEPOT_NOTIFY_WEBHOOKS is not set" in result.output

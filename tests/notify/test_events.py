@@ -8,8 +8,7 @@ from typing import Any
 
 import pytest
 
-from app.config import ConfigError
-from app.notify import backlog_alert, backlog_threshold_from_env, webhooks_from_env
+from app.notify import backlog_alert
 from app.notify.events import Event
 from app.notify.slack import COLORS, MAX_FIELD, payload
 from app.redact import host_of as redact
@@ -85,39 +84,6 @@ def test_backlog_alert() -> None:
     assert events[0].fields == {"Queue": "processor", "Depth": "101", "Threshold": "100"}
     assert backlog_alert(depths, 0) == []
     assert backlog_alert({}, 10) == []
-
-
-def test_backlog_threshold_from_env() -> None:
-    assert backlog_threshold_from_env(None) == 0
-    assert backlog_threshold_from_env(" ") == 0
-    assert backlog_threshold_from_env("250") == 250
-    for bad in ("many", "-1", "1.5"):
-        with pytest.raises(ConfigError, match="DEPOT_BACKLOG_ALERT"):
-            backlog_threshold_from_env(bad)
-
-
-def test_webhooks_from_env() -> None:
-    assert webhooks_from_env(None) == []
-    assert webhooks_from_env(" , ,") == []
-    assert webhooks_from_env(
-        " https://hooks.slack.com/services/T/B/x , http://127.0.0.1:9/h,,"
-        "https://hooks.slack.com/services/T/B/x"
-    ) == ["https://hooks.slack.com/services/T/B/x", "http://127.0.0.1:9/h"]
-
-
-@pytest.mark.parametrize(
-    "value", ["ftp://example.com/hook", "hooks.slack.com/services/T/B/secret", "https://", "x"]
-)
-def test_webhooks_from_env_rejects_non_http(value: str) -> None:
-    with pytest.raises(ConfigError, match="DEPOT_NOTIFY_WEBHOOKS entry 2 is not an http") as exc:
-        webhooks_from_env(f"https://ok.example/a,{value}")
-    assert "secret" not in str(exc.value)
-
-
-@pytest.mark.parametrize("value", ["http://[::1", "http://host:notaport/x"])
-def test_webhooks_from_env_rejects_unparsable(value: str) -> None:
-    with pytest.raises(ConfigError, match="entry 1 is not a valid URL"):
-        webhooks_from_env(value)
 
 
 def test_redact_hides_the_token() -> None:

@@ -31,12 +31,13 @@ run: $(VENV)/.installed
 # Two test processes (pytest-xdist), one per core of the machine the suite is sized for;
 # a file's tests stay in one process. TEST_PROCESSES=0 runs them all in this one.
 TEST_PROCESSES ?= 2
-test: $(VENV)/.installed-dev
-	$(BIN)/ruff check .
+test: lint
 	scripts/with-test-services $(BIN)/python -m pytest -n $(TEST_PROCESSES) --dist loadfile $(PYTEST_ARGS)
 
+# ruff, and the import contracts of pyproject.toml: the rooms talk one way, no cycles.
 lint: $(VENV)/.installed-dev
 	$(BIN)/ruff check .
+	PYTHONPATH=. $(BIN)/lint-imports --no-cache
 
 # Every benchmark, one after the other (the ingest of 10,000 versions takes about 40 min);
 # each prints Markdown for docs/bench.md. Run them on a quiet machine.

@@ -18,7 +18,7 @@ from app.config import Settings
 from app.errors import DepotError
 from app.inputs import IdConverter
 from app.redact import public
-from app.services import Services
+from app.resources import Services
 from app.shorten import cut
 
 
@@ -56,7 +56,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     ziplog = ZipLog(Path(zip_log), services.lock_dir) if zip_log else None
     on_written = None
     if settings.search_kind != "database":  # downloads weigh in the index's ranking
-        from app.search.updates import DownloadsReindexer
+        from app.goproxy.reindex import DownloadsReindexer
 
         on_written = DownloadsReindexer(settings)
     downloads = DownloadCounter(services.db, ziplog=ziplog, on_written=on_written)

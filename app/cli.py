@@ -21,7 +21,7 @@ from app.config import REPO_ROOT
 from app.ingest import InvalidRequest, Outcome, ingest
 from app.models import RequestSource
 from app.redact import mask_url
-from app.services import Services
+from app.resources import Services
 
 
 def _services() -> Services:

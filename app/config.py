@@ -17,9 +17,10 @@ import os
 import re
 import shutil
 import subprocess
+import tomllib
 from collections.abc import Callable, Mapping
 from dataclasses import Field, dataclass, field, fields, replace
-from functools import cached_property, lru_cache
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -81,6 +82,16 @@ def toolchain_default(go_bin: str, name: str) -> str:
         [go_bin, "env", name], capture_output=True, text=True, env=env, check=True, timeout=60
     )
     return out.stdout.strip()
+
+
+@lru_cache(maxsize=1)
+def depot_version() -> str:
+    """Depot's own version, from pyproject.toml (the image copies it beside the code)."""
+    try:
+        with open(REPO_ROOT / "pyproject.toml", "rb") as fh:
+            return str(tomllib.load(fh)["project"]["version"])
+    except (OSError, KeyError, tomllib.TOMLDecodeError):
+        return "unknown"
 
 
 # --- parsers: text (stripped, never empty) -> value; a ValueError says what is wrong ---
@@ -465,13 +476,6 @@ class Settings:
     def webhooks(self) -> tuple[str, ...]:
         """DEPOT_NOTIFY_WEBHOOKS as URLs (checked at start-up by from_env)."""
         return parse_webhooks(self.notify_webhooks)
-
-    @cached_property
-    def allowed_licenses(self) -> frozenset[str]:
-        """DEPOT_LICENSE_ALLOW as SPDX ids, parsed once (empty: the default list)."""
-        from app.licenses.policy import allow_list_from_env
-
-        return allow_list_from_env(self.license_allow)
 
     @property
     def checksum_tiles(self) -> Path:

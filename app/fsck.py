@@ -37,7 +37,7 @@ from app.gomod import versions as semver
 from app.gomod.errors import GoModError
 from app.gomod.paths import unescape_path
 from app.models import Artifact, GraphMod, Module, ModuleVersion, VersionState
-from app.services import Services
+from app.resources import Services
 from app.store import ArtifactStore, StoreError, artifact_key
 from app.store.base import CHUNK, list_key
 from app.workdirs import leftovers as work_leftovers

@@ -27,7 +27,7 @@ from app.pipeline.inline import InlineDispatcher
 from app.pipeline.notifications import deliver
 from app.pipeline.requests import InvalidRequest, validate_wish, version_status
 from app.pipeline.stages import PROCESSABLE, Dispatcher, Pipeline, claim_row
-from app.services import Services
+from app.resources import Services
 from app.workdirs import work_folder
 
 log = logging.getLogger("depot.pipeline")

@@ -28,6 +28,7 @@ from rq.registry import FailedJobRegistry
 from app.config import Settings
 from app.lifecycle import dies_with
 from app.logs import current_request_id
+from app.search.dirty import has_index, mark_dirty
 
 log = logging.getLogger("depot.queue")
 
@@ -208,8 +209,6 @@ class RQDispatcher:
 
     def _enqueue_index(self, queue: Queue, paths: tuple[str, ...], options: dict) -> None:
         """Search documents to rewrite: into the dirty set, one job drains it (batched)."""
-        from app.search.updates import has_index, mark_dirty
-
         if not has_index(self.settings):
             return  # the database search reads the catalogue itself
         if mark_dirty(self.connection, paths):

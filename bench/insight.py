@@ -37,9 +37,9 @@ def run(args: argparse.Namespace, tmp: Path, _procs: object) -> None:
 
     from app.catalog.insight_facts import InsightFactsCache, module_insight, module_insights
     from app.config import Settings
+    from app.resources import Services
     from app.search.database import DatabaseSearch
     from app.search.indexing import published_paths
-    from app.services import Services
 
     data = tmp / "data"
     visited, _terms = fill_database(data, args.modules, args.seed)

@@ -123,7 +123,7 @@ def fill_database(data: Path, n: int, seed: int) -> tuple[list[str], list[str]]:
         Requirement,
         VersionState,
     )
-    from app.services import Services
+    from app.resources import Services
 
     settings = Settings.from_env({"DEPOT_DATA_DIR": str(data), "DEPOT_GOSUMDB": "off",
                                   "DEPOT_UPSTREAM": "off"})

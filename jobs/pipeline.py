@@ -21,7 +21,7 @@ from app.pipeline.notifications import deliver
 from app.pipeline.stages import Pipeline
 from app.pipeline.warm import warm_up
 from app.queue import CRAWL, MEMBERS, RETRY_INTERVALS, RQDispatcher, connect
-from app.services import Services
+from app.resources import Services
 
 log = logging.getLogger("depot.jobs")
 

@@ -25,7 +25,7 @@ sys.path.insert(0, str(REPO))
 from playwright.sync_api import Page, sync_playwright  # noqa: E402
 
 from app.migrate import upgrade  # noqa: E402
-from app.services import Services  # noqa: E402
+from app.resources import Services  # noqa: E402
 from tests.conftest import Workers, start_server  # noqa: E402
 from tests.fixtures.catalog import (  # noqa: E402
     CHAIN_C,

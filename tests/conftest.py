@@ -29,7 +29,7 @@ from app import create_app
 from app.config import REPO_ROOT, Settings, table
 from app.fetch.upstream import forget_lists
 from app.migrate import upgrade
-from app.services import Services
+from app.resources import Services
 from tests.fixtures.sumdb import SumDB, find_go, start_sumdb
 from tests.fixtures.upstream import Upstream, build_standard_upstream
 

@@ -16,7 +16,7 @@ from app.config import Settings
 from app.fsck import Report, check
 from app.ingest import ingest
 from app.migrate import upgrade
-from app.services import Services
+from app.resources import Services
 from tests.conftest import make_app, settings_env
 from tests.fixtures.counting_upstream import CountingUpstream
 from tests.fixtures.s3 import create_bucket

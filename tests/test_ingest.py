@@ -23,7 +23,7 @@ from app.models import (
     Retraction,
     VersionState,
 )
-from app.services import Services
+from app.resources import Services
 from app.store import FilesystemStore
 from tests.fixtures.receiver import Receiver, receiver  # noqa: F401 (fixture)
 from tests.fixtures.upstream import PSEUDO_VERSION, Upstream, module_files, retag

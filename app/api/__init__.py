@@ -11,10 +11,11 @@ from app.api import bundle, drift, graph, insight, licenses, modules, openapi
 from app.errors import BadRequest, NotFound, TooManyRequests, Unavailable
 from app.inputs import BodyError, json_object
 from app.models import RequestSource
-from app.pipeline.requests import InvalidRequest, status, submit, validate_wish
+from app.pipeline.requests import InvalidRequest, status, validate_wish
 from app.ratelimit import request_limiter
 from app.redact import public
-from app.services import Services
+from app.resources import Services
+from app.services.requests import request_wish
 from app.shorten import cut
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
@@ -29,26 +30,6 @@ modules.SUBRESOURCE_HANDLERS["bundle.tar.gz"] = bundle.bundle_download
 modules.SUBRESOURCE_HANDLERS["drift"] = drift.drift_json
 modules.SUBRESOURCE_HANDLERS["insight"] = insight.insight_resource
 spec_bp = Blueprint("api_spec", __name__, url_prefix="/api")
-
-
-def dispatcher():  # type: ignore[no-untyped-def]
-    """The app's queue dispatcher, connected on first use (Redis may start later)."""
-    found = current_app.extensions.get("depot.dispatcher")
-    if found is None:
-        from app.queue import RQDispatcher, connect
-
-        settings = current_app.extensions["depot"].settings
-        found = RQDispatcher(settings, connect(settings))
-        current_app.extensions["depot.dispatcher"] = found
-    return found
-
-
-def request_wish(svc: Services, module: str, query: str, source: RequestSource):  # type: ignore[no-untyped-def]
-    """Submit a wish; queue trouble is a 503, never a 500."""
-    try:
-        return submit(svc, dispatcher(), module, query, source)
-    except RedisError as exc:
-        raise Unavailable(f"the job queue is unreachable: {type(exc).__name__}") from exc
 
 
 @bp.post("/requests")

@@ -12,7 +12,7 @@ from typing import Any
 from flask import Response, send_file, url_for
 from sqlalchemy.orm import Session
 
-from app.api.modules import _detail, _services
+from app.api.common import requested_detail, services
 from app.bundle import Built, BundleError, build
 from app.errors import BadRequest, NotFound, Unavailable
 
@@ -21,12 +21,12 @@ MAX_AGE = 24 * 3600
 
 
 def _built(session: Session, path: str) -> Built:
-    detail = _detail(session, path)
+    detail = requested_detail(session, path)
     if not detail.summary.published or detail.redistributable is not True:
         raise NotFound(f"{path}@{detail.version} is not published, so Depot makes no bundle "
                        "of it")
     try:
-        return build(_services(), path, detail.version)
+        return build(services(), path, detail.version)
     except BundleError as exc:
         if exc.kind == "invalid":
             raise BadRequest(exc.reason) from exc

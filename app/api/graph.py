@@ -13,10 +13,11 @@ from urllib.parse import quote
 from flask import Response, request
 from sqlalchemy.orm import Session
 
-from app.api.modules import _detail, _int_arg, _services, _summary
+from app.api.common import int_arg, requested_detail, services
 from app.catalog import compare, graph, graph_svg
 from app.catalog.modules import VersionDetail
 from app.errors import BadRequest, NotFound
+from app.services.modules import known_module
 
 # The standalone picture holds no script and needs no style; say so to the browser.
 SVG_CSP = "default-src 'none'; style-src 'none'; img-src 'none'; frame-ancestors 'self'"
@@ -30,12 +31,12 @@ def _indirect() -> bool:
 
 
 def _walk(session: Session, path: str) -> tuple[VersionDetail, graph.Graph | None]:
-    detail = _detail(session, path)
-    depth = _int_arg("depth", graph.DEFAULT_DEPTH, 1, graph.MAX_DEPTH)
+    detail = requested_detail(session, path)
+    depth = int_arg("depth", graph.DEFAULT_DEPTH, 1, graph.MAX_DEPTH)
     indirect = _indirect()
     if not detail.shows_contents:
         return detail, None
-    svc = _services()
+    svc = services()
     replaces = graph.replaces_of(svc.store, svc.settings.go_bin, path, detail.version)
     return detail, graph.graph_of(session, path, detail.version, detail.version_id,
                                   depth=depth, replaces=replaces, include_indirect=indirect)
@@ -44,7 +45,7 @@ def _walk(session: Session, path: str) -> tuple[VersionDetail, graph.Graph | Non
 def graph_json(session: Session, path: str) -> dict[str, Any]:
     detail, found = _walk(session, path)
     body: dict[str, Any] = {"path": path, "version": detail.version,
-                            "depth": _int_arg("depth", graph.DEFAULT_DEPTH, 1, graph.MAX_DEPTH),
+                            "depth": int_arg("depth", graph.DEFAULT_DEPTH, 1, graph.MAX_DEPTH),
                             "indirect": _indirect(), "hidden": found is None,
                             "nodes": [], "edges": [], "cycles": [], "replaced": [],
                             "truncated": {"not_drawn": 0, "max_nodes": graph.MAX_NODES,
@@ -98,7 +99,7 @@ def _diff(d: compare.Diff) -> dict[str, Any]:
 
 
 def diff_json(session: Session, path: str) -> dict[str, Any]:
-    module = _summary(session, path)
+    module = known_module(session, path)
     default_to = module.latest or module.versions[0].version
     try:
         old, new = compare.pick(module, request.args.get("from") or None,

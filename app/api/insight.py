@@ -9,9 +9,10 @@ from typing import Any
 from flask import current_app
 from sqlalchemy.orm import Session
 
-from app.api.modules import _iso, _summary
+from app.api.common import iso
 from app.catalog.insight import Insight
 from app.catalog.insight_facts import InsightFactsCache
+from app.services.modules import known_module
 
 
 def insight_json(insight: Insight) -> dict[str, Any]:
@@ -20,7 +21,7 @@ def insight_json(insight: Insight) -> dict[str, Any]:
         "version": insight.version,
         "score": insight.score,
         "max": insight.max,
-        "computed_at": _iso(insight.computed_at),
+        "computed_at": iso(insight.computed_at),
         "factors": [
             {"key": f.key, "name": f.name, "value": f.value, "points": f.points, "max": f.max,
              "explanation": f.explanation}
@@ -31,7 +32,7 @@ def insight_json(insight: Insight) -> dict[str, Any]:
 
 def current_insight(session: Session, path: str) -> Insight:
     """The module's insight now (404 when Depot has never heard of it)."""
-    _summary(session, path)
+    known_module(session, path)
     cache = InsightFactsCache.kept_in(current_app.extensions,
                                       current_app.extensions["depot"].aggregates)
     return cache.insight(session, path, datetime.now(UTC))

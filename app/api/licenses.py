@@ -14,21 +14,22 @@ from typing import Any
 from flask import Response, current_app, jsonify, request
 from sqlalchemy.orm import Session
 
-from app.api.modules import _detail
+from app.api.common import requested_detail
 from app.catalog.license_exports import file_name, report_csv, report_sbom
 from app.catalog.license_report import LicenseReport, MemberLicense, license_report
+from app.config import depot_version
 from app.gomod.paths import escape_path, escape_version
 from app.licenses.categories import LABELS
-from app.ops.info import version as depot_version
+from app.licenses.policy import allow_list_from_env
 
 
 def _allow() -> frozenset[str]:
-    return current_app.extensions["depot"].settings.allowed_licenses
+    return allow_list_from_env(current_app.extensions["depot"].settings.license_allow)
 
 
 def report_for(session: Session, path: str) -> LicenseReport:
     """The report of the version named by ``?version=`` (default latest)."""
-    return license_report(session, _detail(session, path), _allow())
+    return license_report(session, requested_detail(session, path), _allow())
 
 
 def member_json(m: MemberLicense) -> dict[str, Any]:

@@ -18,47 +18,17 @@ from flask import Response, current_app, jsonify, request
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from app.api.common import int_arg, iso, requested_detail, search_backend, services
+from app.api.drift import upstream_json
 from app.catalog.insight_facts import InsightFactsCache
-from app.catalog.modules import ModuleSummary, VersionDetail, VersionSummary, module_summary
-from app.catalog.modules import version_detail as catalog_version_detail
+from app.catalog.modules import VersionDetail, VersionSummary, module_summary
 from app.catalog.usage import dependencies, used_by
-from app.errors import BadRequest, NotFound
-from app.gomod import paths, versions
-from app.gomod.errors import GoModError
-from app.inputs import whole_number
+from app.errors import BadRequest
 from app.models import Module
-from app.search import InvalidQuery, SearchBackend
-from app.services import Services
+from app.search import InvalidQuery
+from app.services.modules import check_path, known_module
 
 MAX_PER_PAGE = 100
-
-
-def _services() -> Services:
-    return current_app.extensions["depot"]
-
-
-def search_backend() -> SearchBackend:
-    return current_app.extensions["depot.search"]
-
-
-def _int_arg(name: str, default: int, low: int, high: int) -> int:
-    raw = request.args.get(name, "")
-    if not raw:
-        return default
-    value = whole_number(raw, low, high)
-    if value is None:
-        raise BadRequest(f"{name!r} must be a whole number from {low} to {high}")
-    return value
-
-
-def _iso(value: Any) -> str | None:
-    """RFC 3339, as the spec promises: SQLite and the search indexes hand back naive times,
-    which Depot always writes in UTC."""
-    if value is None:
-        return None
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=UTC)
-    return value.isoformat()
 
 
 def version_json(v: VersionSummary) -> dict[str, Any]:
@@ -67,8 +37,8 @@ def version_json(v: VersionSummary) -> dict[str, Any]:
         "state": v.state,
         "label": v.label,
         "reason": v.reason,
-        "time": _iso(v.time),
-        "published_at": _iso(v.published_at),
+        "time": iso(v.time),
+        "published_at": iso(v.published_at),
         "pseudo": v.is_pseudo,
         "deprecated": v.deprecated,
         "retracted": v.retracted is not None,
@@ -94,56 +64,29 @@ def detail_json(d: VersionDetail) -> dict[str, Any]:
     }
 
 
-def _check_path(path: str) -> None:
-    try:
-        paths.check_module_path(path)
-    except GoModError as exc:
-        raise BadRequest(str(exc)) from exc
-
-
-def _summary(session: Session, path: str) -> ModuleSummary:
-    found = module_summary(session, path)
-    if found is None:
-        raise NotFound(f"{path} is not in Depot; request it with POST /api/v1/requests")
-    return found
-
-
-def _detail(session: Session, path: str) -> VersionDetail:
-    """The version named by ``?version=`` (default: latest published, else newest)."""
-    wanted = request.args.get("version") or None
-    if wanted is not None and not versions.is_canonical(wanted):
-        raise BadRequest(f"{wanted!r} is not a canonical version such as v1.2.3")
-    _summary(session, path)
-    found = catalog_version_detail(session, path, wanted)
-    if found is None:
-        raise NotFound(f"{path}@{wanted} is not in Depot")
-    return found
-
-
 def _split(rest: str) -> tuple[str, str]:
     """(module path, sub-resource or "") of what follows /api/v1/modules/."""
     rest = rest.strip("/")
-    # The live registry, not SUBRESOURCES: sub-resources registered after import count too.
     for sub in SUBRESOURCE_HANDLERS:
         if rest.endswith("/" + sub):
             base = rest[: -len(sub) - 1]
-            with _services().db.session() as session:
+            with services().db.session() as session:
                 if module_summary(session, rest) is None:
                     return base, sub
     return rest, ""
 
 
 def _versions(session: Session, path: str) -> dict[str, Any]:
-    summary = _summary(session, path)
+    summary = known_module(session, path)
     return {"path": path, "latest": summary.latest,
             "versions": [version_json(v) for v in summary.versions]}
 
 
 def _dependencies(session: Session, path: str) -> dict[str, Any]:
-    detail = _detail(session, path)
+    detail = requested_detail(session, path)
     # Listed for a version whose files are hidden too, as its page does: graph loading
     # is served its go.mod whatever its license (published.held_mod).
-    deps = dependencies(session, detail.version_id, _services().settings.on_miss == "fetch")
+    deps = dependencies(session, detail.version_id, services().settings.on_miss == "fetch")
     return {
         "path": path, "version": detail.version,
         "hidden": not detail.shows_contents,
@@ -154,9 +97,9 @@ def _dependencies(session: Session, path: str) -> dict[str, Any]:
 
 
 def _used_by(session: Session, path: str) -> dict[str, Any]:
-    _summary(session, path)
-    page = _int_arg("page", 1, 1, 100_000)
-    per_page = _int_arg("per_page", 20, 1, MAX_PER_PAGE)
+    known_module(session, path)
+    page = int_arg("page", 1, 1, 100_000)
+    per_page = int_arg("per_page", 20, 1, MAX_PER_PAGE)
     found = used_by(session, path, page, per_page)
     return {
         "path": path, "total": found.total, "page": found.page,
@@ -167,12 +110,10 @@ def _used_by(session: Session, path: str) -> dict[str, Any]:
 
 
 def _module(session: Session, path: str) -> dict[str, Any]:
-    from app.api.drift import upstream_json  # it builds on this module's helpers
-
-    detail = _detail(session, path)
+    detail = requested_detail(session, path)
     summary = detail.module
     downloads = session.scalar(select(Module.downloads).where(Module.path == path))
-    insight = InsightFactsCache.kept_in(current_app.extensions, _services().aggregates).insight(
+    insight = InsightFactsCache.kept_in(current_app.extensions, services().aggregates).insight(
         session, path, datetime.now(UTC))
     return {
         "path": path,
@@ -196,21 +137,20 @@ SUBRESOURCE_HANDLERS: dict[str, Callable[[Session, str], dict[str, Any] | Respon
     "dependencies": _dependencies,
     "used-by": _used_by,
 }
-SUBRESOURCES = tuple(SUBRESOURCE_HANDLERS)
 
 
 def module_resource(rest: str) -> Response:
     path, sub = _split(rest)
-    _check_path(path)
+    check_path(path)
     handler = SUBRESOURCE_HANDLERS.get(sub, _module)
-    with _services().db.session() as session:
+    with services().db.session() as session:
         body = handler(session, path)
     return body if isinstance(body, Response) else jsonify(body)
 
 
 def search() -> Response:
-    page = _int_arg("page", 1, 1, 10_000)
-    per_page = _int_arg("per_page", 20, 1, MAX_PER_PAGE)
+    page = int_arg("page", 1, 1, 10_000)
+    per_page = int_arg("per_page", 20, 1, MAX_PER_PAGE)
     try:
         found = search_backend().search(request.args.get("q", ""),
                                         request.args.get("license", ""), page, per_page,
@@ -224,7 +164,7 @@ def search() -> Response:
         "results": [
             {"path": h.path, "version": h.version, "synopsis": h.synopsis,
              "licenses": list(h.licenses), "used_by": h.used_by,
-             "published_at": _iso(h.published_at), "deprecated": h.deprecated,
+             "published_at": iso(h.published_at), "deprecated": h.deprecated,
              "insight": h.insight}
             for h in found.hits
         ],

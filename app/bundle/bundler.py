@@ -33,6 +33,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from app.bundle.served import graph_mod_row, lookup, serving, why_not
+from app.config import depot_version
 from app.fetch.download import go_directive, write_consumer
 from app.fetch.gotool import GoTimeout, isolated_env, parse_json_stream, run_go
 from app.gomod import paths, versions
@@ -40,7 +41,7 @@ from app.gomod.errors import GoModError
 from app.locks import LockTimeout, key_lock
 from app.models import Artifact, BuildListMember, Module, ModuleVersion, VersionState
 from app.pipeline.buildlist import excerpt, packages_of, write_imports
-from app.services import Services
+from app.resources import Services
 from app.store import StoreError, artifact_key
 from app.store.base import list_key
 from app.workdirs import work_folder
@@ -87,12 +88,6 @@ class Built:
     @property
     def sha256(self) -> str:
         return str(self.description["sha256"])
-
-
-def depot_version() -> str:
-    from app.ops.info import version
-
-    return version()
 
 
 def top_dir(module: str, version: str) -> str:

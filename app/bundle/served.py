@@ -31,7 +31,7 @@ from app.models import (
     VersionState,
     vouched,
 )
-from app.services import Services
+from app.resources import Services
 from app.store import StoreError
 
 CHUNK = 1 << 20

@@ -19,7 +19,7 @@ from app.drift.sweep import check_module, sweep
 from app.gomod import paths, versions
 from app.gomod.errors import GoModError
 from app.models import DriftOutcome
-from app.services import Services
+from app.resources import Services
 
 EXIT_DRIFT, EXIT_USAGE, EXIT_ERROR = 1, 2, 3
 

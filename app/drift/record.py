@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 from app.drift.check import CheckResult, FileDrift, Stored
 from app.models import Artifact, Drift, DriftCheck, DriftKind, DriftOutcome
 from app.pipeline.notifications import deliver
-from app.services import Services
+from app.resources import Services
 
 log = logging.getLogger("depot.drift")
 

@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 from app.drift.check import CheckResult, Stored, check_version, info_facts
 from app.drift.record import notify_new, record, stored_fingerprints
 from app.models import DriftCheck, Module, ModuleVersion, VersionState
-from app.services import Services
+from app.resources import Services
 
 # Present while a sweep interval runs (its TTL is the interval): whoever sets it starts
 # the next sweep, so all workers together start one per interval.

@@ -43,7 +43,7 @@ from app.models import UNCAPTURED
 from app.pipeline.capture import capture_graph_mods
 from app.pipeline.gate import Servable, judge_ahead
 from app.pipeline.stages import Pipeline
-from app.services import Services
+from app.resources import Services
 
 log = logging.getLogger("depot.goproxy")
 

@@ -23,6 +23,8 @@ from typing import Protocol
 
 from redis.exceptions import RedisError
 
+from app.services.requests import dispatcher
+
 log = logging.getLogger("depot.goproxy")
 
 # Seconds without a new miss before the held jobs go, and the longest any is held.
@@ -102,8 +104,6 @@ class Behind:
     back while misses keep coming (see the module's docstring), the rest go at once."""
 
     def enqueue(self, stage: str, *args: str) -> None:
-        from app.api import dispatcher
-
         queues = dispatcher()
         if stage == "complete":
             HELD.hold(queues, stage, args)
@@ -114,8 +114,6 @@ class Behind:
         """Whether the workers hold this work (queued, running or due for a retry); a
         job held back here counts too. True when the queue cannot say: nothing is
         taken over on a guess."""
-        from app.api import dispatcher
-
         if HELD.holds(stage, args):
             return True
         try:

@@ -27,7 +27,7 @@ from app.models import (
     VersionState,
     vouched,
 )
-from app.services import Services
+from app.resources import Services
 
 IMMUTABLE = 365 * 24 * 3600
 CONTENT_TYPES = {

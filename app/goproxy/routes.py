@@ -34,7 +34,8 @@ from app.metrics import count_goproxy
 from app.models import UNCAPTURED, VOUCHABLE, Module, ModuleVersion, RequestSource, VersionState
 from app.pipeline.capture import tagged_published
 from app.pipeline.stages import TransientError
-from app.services import Services
+from app.resources import Services
+from app.services.requests import request_wish
 from app.store import ArtifactMissing, artifact_key
 
 bp = Blueprint("goproxy", __name__)
@@ -95,8 +96,6 @@ def _fetch_on_miss(module: str, query: str, on_stored: Callable[[], None] | None
     """
     svc = services()
     if svc.settings.on_miss == "enqueue":
-        from app.api import request_wish
-
         try:
             done = request_wish(svc, module, query, RequestSource.miss)
         except InvalidRequest as exc:

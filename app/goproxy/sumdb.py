@@ -18,7 +18,7 @@ from flask import Blueprint, Response, current_app
 from app.errors import NotFound, Unavailable
 from app.fetch import ahead, upstream
 from app.fetch.gotool import checksum_cache
-from app.services import Services
+from app.resources import Services
 
 bp = Blueprint("sumdb", __name__)
 

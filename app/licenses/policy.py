@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 from app.licenses.detect import canonical_id, classify, family
 
@@ -117,6 +118,7 @@ class Verdict:
     reason: str = ""
 
 
+@lru_cache(maxsize=16)  # parsed once per value, not on every use
 def allow_list_from_env(value: str | None) -> frozenset[str]:
     """Parse ``DEPOT_LICENSE_ALLOW`` (comma-separated SPDX ids); empty or unset = default.
 

@@ -16,7 +16,7 @@ from app.metrics import render, web_metrics
 from app.ops.collectors import DependencyCollector, StoreCollector
 from app.ops.info import describe
 from app.ops.readiness import TIMEOUT, check_all
-from app.services import Services
+from app.resources import Services
 
 bp = Blueprint("ops", __name__)
 

@@ -12,7 +12,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from app.models import Artifact
 from app.ops.readiness import check_all
-from app.services import Services
+from app.resources import Services
 
 STORE_EVERY = 60.0  # seconds a store size is reused: summing every file row costs a scan
 

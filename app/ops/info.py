@@ -4,20 +4,9 @@ from __future__ import annotations
 
 import platform
 import subprocess
-import tomllib
 from functools import lru_cache
 
-from app.config import REPO_ROOT, Settings, toolchain_default
-
-
-@lru_cache(maxsize=1)
-def version() -> str:
-    """The version in pyproject.toml (the image copies it beside the code)."""
-    try:
-        with open(REPO_ROOT / "pyproject.toml", "rb") as fh:
-            return str(tomllib.load(fh)["project"]["version"])
-    except (OSError, KeyError, tomllib.TOMLDecodeError):
-        return "unknown"
+from app.config import REPO_ROOT, Settings, depot_version, toolchain_default
 
 
 @lru_cache(maxsize=1)
@@ -44,7 +33,7 @@ def go_version(go_bin: str) -> str:
 def describe(settings: Settings) -> dict[str, object]:
     return {
         "name": "depot",
-        "version": version(),
+        "version": depot_version(),
         "revision": revision(settings.revision),
         "python": platform.python_version(),
         "go": go_version(settings.go_bin),

@@ -17,7 +17,7 @@ from redis.exceptions import RedisError
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
-from app.services import Services
+from app.resources import Services
 from app.store import StoreError
 
 TIMEOUT = 2.0  # seconds one dependency may take to answer

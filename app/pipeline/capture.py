@@ -31,7 +31,7 @@ from app.models import (
     Retraction,
     VersionState,
 )
-from app.services import Services
+from app.resources import Services
 from app.store import ImmutableConflict, PutResult
 
 # States whose stored bytes are the version's for good: published, or captured and

@@ -18,7 +18,7 @@ from app.config import Settings
 from app.fetch.download import describe
 from app.fetch.errors import FetchError
 from app.gomod import zipcheck
-from app.licenses import Verdict, evaluate
+from app.licenses import Verdict, allow_list_from_env, evaluate
 
 
 def license_verdict(settings: Settings, zip_path: Path, module: str, version: str,
@@ -31,7 +31,7 @@ def license_verdict(settings: Settings, zip_path: Path, module: str, version: st
                                   max_size=zipcheck.MAX_LICENSE_SIZE)
         if data is not None:
             files[name] = data
-    return evaluate(files, settings.allowed_licenses)
+    return evaluate(files, allow_list_from_env(settings.license_allow))
 
 
 @dataclass(frozen=True)

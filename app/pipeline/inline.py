@@ -10,7 +10,7 @@ from app.catalog.prepared import prepare_version
 from app.locks import flight_lock
 from app.pipeline.notifications import deliver
 from app.pipeline.stages import Pipeline, TransientError
-from app.services import Services
+from app.resources import Services
 
 log = logging.getLogger("depot.pipeline")
 

@@ -19,7 +19,7 @@ from sqlalchemy import select
 
 from app.models import Module, ModuleVersion, VersionState
 from app.pipeline.capture import tagged_published
-from app.services import Services
+from app.resources import Services
 
 # Where the walk got to (an ISO timestamp of published_at): each publication is looked
 # at once, by whichever worker does the maintenance round.

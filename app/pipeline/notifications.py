@@ -6,7 +6,7 @@ import json
 import logging
 
 from app.notify import events, notify
-from app.services import Services
+from app.resources import Services
 
 log = logging.getLogger("depot.notify")
 

@@ -30,7 +30,7 @@ from app.models import (
 )
 from app.pipeline.capture import get_version
 from app.pipeline.stages import Dispatcher, Pipeline
-from app.services import Services
+from app.resources import Services
 from app.shorten import quoted
 
 log = logging.getLogger(__name__)

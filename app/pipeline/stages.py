@@ -55,7 +55,7 @@ from app.pipeline.gate import license_verdict
 from app.pipeline.gocache import build_cache
 from app.pipeline.lists import sync_list
 from app.pipeline.modcache import validation_cache
-from app.services import Services
+from app.resources import Services
 from app.shorten import cut
 from app.store import StoreError
 from app.workdirs import work_folder

@@ -18,7 +18,7 @@ from app.fetch.download import go_directive
 from app.licenses.detect import warm_up as load_license_tables
 from app.models import Module, ModuleVersion, VersionState
 from app.pipeline.capture import get_version
-from app.services import Services
+from app.resources import Services
 
 log = logging.getLogger("depot.pipeline")
 

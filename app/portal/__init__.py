@@ -8,32 +8,9 @@ the ``HX-Request`` header (see htmx.py).
 
 from __future__ import annotations
 
-from flask import Blueprint
-from flask.blueprints import BlueprintSetupState
+from app.portal import drift, home, modules, requests, search, setup
+from app.portal.blueprint import bp
 
-from app.portal.security import secure_headers
-from app.portal.urls import ModulePathConverter
-
-bp = Blueprint("portal", __name__)
-bp.after_app_request(secure_headers)
-
-
-@bp.record_once
-def _setup(state: BlueprintSetupState) -> None:
-    app = state.app
-    # Before the module-page rule is added: /<module path>[@version] needs its converter.
-    app.url_map.converters["modpath"] = ModulePathConverter
-    app.config.setdefault("SESSION_COOKIE_SAMESITE", "Lax")
-    from app.portal import templating
-
-    templating.install(app)
-
-
-from app.portal import (  # noqa: E402,F401  (views register themselves on bp)
-    drift,
-    home,
-    modules,
-    requests,
-    search,
-    setup,
-)
+# The views register themselves on bp when imported.
+VIEWS = (drift, home, modules, requests, search, setup)
+__all__ = ["VIEWS", "bp"]

@@ -8,8 +8,8 @@ from typing import TypeVar
 from flask import current_app
 
 from app.ratelimit import request_limiter
+from app.resources import Services
 from app.search import SearchBackend, open_backend
-from app.services import Services
 
 __all__ = ["request_limiter", "search_backend", "services", "until_published", "used_by_counts"]
 

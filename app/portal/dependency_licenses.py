@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from app.catalog.license_report import license_report
 from app.catalog.modules import VersionDetail
+from app.licenses.policy import allow_list_from_env
 from app.portal.context import services
 
 
@@ -23,7 +24,7 @@ def download_url(detail: VersionDetail, name: str) -> str:
 
 
 def licenses_tab(session: Session, detail: VersionDetail) -> dict:
-    report = license_report(session, detail, services().settings.allowed_licenses)
+    report = license_report(session, detail, allow_list_from_env(services().settings.license_allow))
     return {
         "report": report,
         "csv_url": download_url(detail, "licenses.csv"),

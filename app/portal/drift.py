@@ -9,16 +9,16 @@ from datetime import UTC, datetime
 from flask import Response, redirect, request, url_for
 from redis.exceptions import RedisError
 
-from app.api import dispatcher
-from app.api.drift import queue_check
 from app.drift.queueing import is_pending, module_job_id
 from app.drift.status import checks_since
 from app.errors import BadRequest, NotFound, TooManyRequests, Unavailable
-from app.portal import bp
+from app.portal.blueprint import bp
 from app.portal.context import services
 from app.portal.csrf import FIELD, csrf_valid
 from app.portal.errors import error_page
 from app.portal.htmx import is_fragment_request, page_or_fragment
+from app.services.drift import queue_check
+from app.services.requests import dispatcher
 
 
 def _pending(module: str, version: str | None) -> bool:

@@ -7,7 +7,7 @@ from dataclasses import dataclass, replace
 from flask import render_template
 
 from app.catalog import overview
-from app.portal import bp
+from app.portal.blueprint import bp
 from app.portal.context import services, until_published
 
 

@@ -15,8 +15,9 @@ from app.gomod import paths, versions
 from app.gomod.errors import GoModError
 from app.inputs import whole_number
 from app.models import PROVISIONAL, VersionState
-from app.portal import bp, contents
+from app.portal import contents
 from app.portal import graph as graph_tabs
+from app.portal.blueprint import bp
 from app.portal.bundle_offer import bundle_offer
 from app.portal.context import services, used_by_counts
 from app.portal.dependency_licenses import licenses_tab

@@ -13,11 +13,12 @@ from redis.exceptions import RedisError
 from app.errors import Unavailable
 from app.models import RequestSource
 from app.pipeline.requests import InvalidRequest, status, validate_wish
-from app.portal import bp
+from app.portal.blueprint import bp
 from app.portal.context import request_limiter, services
 from app.portal.csrf import FIELD, csrf_valid
 from app.portal.errors import error_page
 from app.portal.htmx import is_fragment_request, page_or_fragment
+from app.services.requests import request_wish
 
 TERMINAL = frozenset({"published", "rejected", "failed"})
 STEPS = ("queued", "fetching", "processing", "validating", "published")
@@ -71,9 +72,7 @@ def request_submit() -> Response:
                           f"{retry_after} seconds.", retry_after=retry_after)
         resp.headers["Retry-After"] = str(retry_after)
         return resp
-    from app.api import request_wish  # the same submit as POST /api/v1/requests
-
-    try:
+    try:  # the same submit as POST /api/v1/requests
         done = request_wish(services(), module, query, RequestSource.api)
     except InvalidRequest as exc:
         return _form(module_field, version_field, str(exc), 400)

@@ -7,7 +7,7 @@ from __future__ import annotations
 from flask import Response, make_response, render_template, request
 
 from app.inputs import whole_number
-from app.portal import bp
+from app.portal.blueprint import bp
 from app.portal.context import search_backend
 from app.portal.htmx import page_or_fragment
 from app.search import InvalidQuery

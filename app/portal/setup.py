@@ -13,7 +13,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 from flask import render_template, request
 
-from app.portal import bp
+from app.portal.blueprint import bp
 from app.portal.context import services
 
 _SEPARATORS = re.compile(r"[,|]")

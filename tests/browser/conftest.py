@@ -17,7 +17,7 @@ import pytest
 
 from app.config import Settings
 from app.migrate import upgrade
-from app.services import Services
+from app.resources import Services
 from tests.conftest import GO, LiveServer, Workers, shared_redis_url, start_server
 from tests.fixtures.catalog import fill, portal_settings
 from tests.fixtures.chromium import chromium_args, find_chromium

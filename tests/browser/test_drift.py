@@ -16,7 +16,7 @@ from app.config import Settings
 from app.drift.sweep import check_module
 from app.ingest import ingest
 from app.migrate import upgrade
-from app.services import Services
+from app.resources import Services
 from tests.browser.conftest import browser_redis_url
 from tests.conftest import GO, LiveServer, Workers, start_server
 from tests.fixtures.catalog import portal_settings

@@ -10,7 +10,7 @@ import pytest
 from playwright.sync_api import Browser, ConsoleMessage, Page, expect
 
 from app.migrate import upgrade
-from app.services import Services
+from app.resources import Services
 from tests.conftest import GO, LiveServer, start_server
 from tests.fixtures.catalog import portal_settings
 from tests.fixtures.graph import APP, LIB, PING, PONG, fill_graph

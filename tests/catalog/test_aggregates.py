@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from app.catalog.aggregates import Aggregates
 from app.models import Module, ModuleVersion, Requirement, VersionState
-from app.services import Services
+from app.resources import Services
 
 
 class Clock:

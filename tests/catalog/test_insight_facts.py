@@ -14,7 +14,7 @@ from sqlalchemy import event
 from app.catalog.insight import score
 from app.catalog.insight_facts import dependency_depths, gather_facts, module_insights
 from app.models import Module, ModuleVersion, Requirement, VersionState
-from app.services import Services
+from app.resources import Services
 from tests.fixtures.catalog import CHAIN_C, UNLICENSED, USERS
 from tests.fixtures.upstream import DEPRECATION, FIXTURE_TIME, PSEUDO_VERSION
 

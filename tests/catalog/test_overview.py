@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 from app.catalog.overview import recently_published
 from app.models import Module, ModuleVersion, Request, RequestSource, RequestState, VersionState
-from app.services import Services
+from app.resources import Services
 
 START = datetime(2026, 12, 4, 9, 0, tzinfo=UTC)
 

@@ -19,7 +19,7 @@ from app.config import Settings
 from app.models import RenderedContent
 from app.pipeline.stages import Pipeline
 from app.queue import RQDispatcher, connect, job_id
-from app.services import Services
+from app.resources import Services
 from jobs import pipeline as jobs_pipeline
 from tests.conftest import app_on, services_on, settings_env
 from tests.fixtures.upstream import FixtureModule, module_files, upstream_of

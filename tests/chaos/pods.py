@@ -16,7 +16,7 @@ import pytest
 
 from app.config import Settings
 from app.migrate import upgrade
-from app.services import Services
+from app.resources import Services
 from tests.conftest import LiveServer, start_server
 from tests.fixtures.counting_upstream import CountingUpstream
 from tests.fixtures.upstream import build_standard_upstream

@@ -43,7 +43,7 @@ from app.config import REPO_ROOT, Settings
 from app.gomod.paths import escape_path, escape_version
 from app.migrate import upgrade
 from app.models import ModuleVersion
-from app.services import Services
+from app.resources import Services
 from bench._synthetic import write_upstream
 from tests.conftest import LiveServer, Workers, settings_env, start_server
 

@@ -29,8 +29,8 @@ import requests
 from app.config import Settings
 from app.ingest import ingest
 from app.migrate import upgrade
+from app.resources import Services
 from app.search.fallback import RETRY_AFTER
-from app.services import Services
 from tests.conftest import LiveServer, start_server
 from tests.fixtures.counting_upstream import CountingUpstream
 from tests.fixtures.relay import Relay

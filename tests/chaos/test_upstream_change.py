@@ -23,7 +23,7 @@ from sqlalchemy import select
 from app.config import REPO_ROOT, Settings
 from app.models import Drift, VersionState
 from app.pipeline.capture import get_version
-from app.services import Services
+from app.resources import Services
 from tests.chaos.pods import counting_upstream, sha256, start_pods  # noqa: F401 (fixture)
 from tests.chaos.test_single_flight import file_path
 from tests.conftest import go_client_env, run_go, settings_env

@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 from app.gomod.paths import escape_version
-from app.services import Services
+from app.resources import Services
 from tests.fixtures.upstream import Upstream, module_dir, module_files, retag
 
 HOOK = "/hooks/drift"

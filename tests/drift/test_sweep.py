@@ -17,7 +17,7 @@ from app.config import REPO_ROOT
 from app.drift.sweep import check_module, sweep
 from app.ingest import ingest
 from app.models import Drift, DriftCheck, DriftKind, DriftOutcome
-from app.services import Services
+from app.resources import Services
 from tests.chaos.test_single_flight import file_path
 from tests.conftest import make_app, settings_env
 from tests.drift.helpers import (

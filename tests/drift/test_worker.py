@@ -15,7 +15,7 @@ from sqlalchemy import select
 from app.drift.sweep import CLOCK_KEY, NEXT_SWEEP_KEY
 from app.ingest import ingest
 from app.models import DriftCheck, ModuleVersion
-from app.services import Services
+from app.resources import Services
 from tests.conftest import Workers, make_app, with_settings
 from tests.drift.helpers import CHANGED, HOOK, SAME, force_push, on_private_upstream
 from tests.drift.test_sweep import drift_alerts

@@ -16,7 +16,7 @@ from app.config import Settings, toolchain_default
 from app.ingest import ingest
 from app.models import RequestSource
 from app.pipeline.requests import status, submit
-from app.services import Services
+from app.resources import Services
 from tests.conftest import go_client_env, run_go, start_server
 from tests.pipeline.queued import AsWorkers, NoCrawl
 

@@ -18,7 +18,7 @@ import requests
 
 from app.config import Settings
 from app.migrate import upgrade
-from app.services import Services
+from app.resources import Services
 from tests.conftest import (
     LiveServer,
     Workers,

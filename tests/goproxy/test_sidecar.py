@@ -18,7 +18,7 @@ from app.ingest import ingest
 from app.migrate import upgrade
 from app.models import Module, VersionState
 from app.pipeline.capture import get_version
-from app.services import Services
+from app.resources import Services
 from tests.conftest import (
     free_port,
     go_client_env,

@@ -15,7 +15,7 @@ from app.pipeline.capture import get_version
 from app.pipeline.requests import Submitted, status, submit
 from app.pipeline.stages import Pipeline
 from app.queue import ASKED, CRAWL, MEMBERS, QUEUES, RQDispatcher, connect, job_id
-from app.services import Services
+from app.resources import Services
 from jobs import pipeline as jobs_pipeline
 from tests.conftest import services_on, settings_env
 from tests.fixtures.upstream import fixture_module, upstream_of

@@ -23,7 +23,7 @@ from app.config import REPO_ROOT, Settings
 from app.ingest import ingest
 from app.migrate import upgrade
 from app.models import Module, ModuleVersion, VersionState
-from app.services import Services
+from app.resources import Services
 from tests.conftest import (
     free_port,
     go_client_env,

@@ -22,7 +22,7 @@ from app.pipeline.buildlist import BuildList
 from app.pipeline.capture import get_version
 from app.pipeline.inline import InlineDispatcher
 from app.pipeline.stages import Pipeline
-from app.services import Services
+from app.resources import Services
 from tests.fixtures.counting_upstream import CountingUpstream
 from tests.fixtures.upstream import Upstream
 

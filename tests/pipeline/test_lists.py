@@ -10,7 +10,7 @@ from redis import Redis
 from app.models import ModuleVersion, VersionState
 from app.pipeline.capture import get_module
 from app.pipeline.lists import CURSOR, SETTLE, sync_recent_lists
-from app.services import Services
+from app.resources import Services
 
 
 def _published(services: Services, path: str, version: str, when: datetime,

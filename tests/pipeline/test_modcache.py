@@ -12,7 +12,7 @@ from app.pipeline.inline import InlineDispatcher
 from app.pipeline.modcache import validation_cache, zip_bytes
 from app.pipeline.requests import submit
 from app.pipeline.stages import Pipeline
-from app.services import Services
+from app.resources import Services
 
 
 def test_concurrent_validations_get_caches_of_their_own(settings: Settings) -> None:

@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 from app.models import Module, ModuleVersion, Request, RequestSource, RequestState, VersionState
 from app.pipeline.requests import redrive_stalled, submit
-from app.services import Services
+from app.resources import Services
 
 
 class Dispatcher:

@@ -7,7 +7,7 @@ from sqlalchemy import select
 from app.ingest import ingest
 from app.models import Request, RequestSource, RequestState
 from app.pipeline.requests import CHUNK, submit_many
-from app.services import Services
+from app.resources import Services
 
 
 class Recorder:

@@ -26,7 +26,7 @@ from app.pipeline.buildlist import clean_room
 from app.pipeline.capture import get_version
 from app.pipeline.inline import InlineDispatcher
 from app.pipeline.requests import status, submit
-from app.services import Services
+from app.resources import Services
 from tests.bundle.test_bundle import offline_env, unpack
 from tests.conftest import app_on, go_client_env, run_go, services_on, start_server
 from tests.fixtures.upstream import (

@@ -10,7 +10,7 @@ from sqlalchemy import update
 from app.models import Artifact, ArtifactKind, VersionState
 from app.pipeline.capture import get_version
 from app.pipeline.stages import Pipeline
-from app.services import Services
+from app.resources import Services
 from tests.conftest import with_settings
 
 C = ("depot.test/chain/c", "v1.0.0")

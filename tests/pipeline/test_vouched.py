@@ -13,7 +13,7 @@ from app.pipeline.capture import get_version
 from app.pipeline.inline import InlineDispatcher
 from app.pipeline.requests import status, submit
 from app.pipeline.stages import Pipeline
-from app.services import Services
+from app.resources import Services
 from tests.conftest import go_client_env, make_app, run_go, services_on, start_server
 from tests.fixtures.upstream import fixture_module, upstream_of, write_consumer
 

@@ -18,7 +18,7 @@ from app.pipeline.inline import InlineDispatcher
 from app.pipeline.requests import Submitted, status, submit
 from app.pipeline.stages import SMALL_BUILD_LIST, Pipeline, some_of
 from app.queue import ASKED, CRAWL, MEMBERS, QUEUES, RQDispatcher, connect, job_id
-from app.services import Services
+from app.resources import Services
 from tests.conftest import services_on
 from tests.fixtures.upstream import fixture_module, upstream_of
 

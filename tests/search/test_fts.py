@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
+from app.resources import Services
 from app.search.fts import Fts5Search, match_expression
-from app.services import Services
 
 
 def doc(path: str, used_by: int = 0, license: str = "MIT", synopsis: str = "") -> dict:

@@ -12,8 +12,9 @@ from rq import Queue
 from app.config import Settings
 from app.ingest import ingest
 from app.queue import RQDispatcher, connect
-from app.search.updates import DIRTY, QUEUED, drain
-from app.services import Services
+from app.resources import Services
+from app.search.dirty import DIRTY, QUEUED
+from app.search.updates import drain
 from tests.conftest import make_app
 from tests.fixtures.catalog import CHAIN_C
 from tests.search.conftest import fresh_node

@@ -24,7 +24,7 @@ from app.config import REPO_ROOT, Settings
 from app.migrate import upgrade
 from app.models import VersionState
 from app.pipeline.capture import get_version
-from app.services import Services
+from app.resources import Services
 from app.store import FilesystemStore
 from tests.conftest import GO, settings_env
 from tests.security.hostile import CANARY, CASES, VERSION, Case, build_hostile_upstream

@@ -1,4 +1,4 @@
-"""The things every entry point needs: settings, database and store, made once.
+"""The resources every entry point needs: settings, database and store, made once.
 
 create_app() attaches one to the Flask app; commands and jobs build their own
 from the environment, so nothing creates the app at import time.

@@ -4,7 +4,7 @@ clock stands in for time)."""
 from __future__ import annotations
 
 from app.config import Settings
-from app.search.updates import DownloadsReindexer
+from app.goproxy.reindex import DownloadsReindexer
 
 
 class Clock:
@@ -30,7 +30,7 @@ def test_moved_downloads_queue_one_index_job_where_there_is_an_index(
     from rq import Queue
 
     from app.queue import connect
-    from app.search.updates import DIRTY, QUEUED
+    from app.search.dirty import DIRTY, QUEUED
 
     connection = connect(queued_settings)
     connection.delete(DIRTY, QUEUED)

@@ -18,8 +18,8 @@ from app.config import Settings
 from app.errors import DepotError
 from app.inputs import IdConverter
 from app.redact import public
-from app.resources import Services
 from app.shorten import cut
+from app.wiring import EXTENSION, Depot
 
 
 def create_app(settings: Settings | None = None) -> Flask:
@@ -44,8 +44,8 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.url_map.converters["int"] = IdConverter
     app.config["MAX_CONTENT_LENGTH"] = settings.max_body
 
-    services = Services.from_settings(settings)
-    app.extensions["depot"] = services
+    services = Depot.from_settings(settings)
+    app.extensions[EXTENSION] = services
     from app.goproxy.published import PublishedFiles
 
     published = PublishedFiles(services)
@@ -60,17 +60,17 @@ def create_app(settings: Settings | None = None) -> Flask:
 
         on_written = DownloadsReindexer(settings)
     downloads = DownloadCounter(services.db, ziplog=ziplog, on_written=on_written)
-    app.extensions["depot.downloads"] = downloads
-    app.extensions["depot.published"] = published
+    services.downloads = downloads
+    services.published = published
     from app.goproxy.early import EarlyMods
 
-    app.extensions["depot.early"] = EarlyMods(services.store)
+    services.early = EarlyMods(services.store)
     from app.goproxy.ahead import AheadLoads
 
-    app.extensions["depot.ahead"] = AheadLoads(app, services)
+    services.ahead = AheadLoads(app, services)
     from app.search import open_backend
 
-    app.extensions["depot.search"] = open_backend(services)
+    services.search = open_backend(services)
     app.config["DEPOT_SETTINGS"] = settings
 
     from app.api import bp as api_bp

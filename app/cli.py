@@ -13,7 +13,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import click
-from flask import Flask, current_app
+from flask import Flask
 from sqlalchemy.exc import OperationalError
 
 from app import migrate as migrations
@@ -22,10 +22,7 @@ from app.ingest import InvalidRequest, Outcome, ingest
 from app.models import RequestSource
 from app.redact import mask_url
 from app.resources import Services
-
-
-def _services() -> Services:
-    return current_app.extensions["depot"]
+from app.wiring import depot
 
 
 def _size(n: float) -> str:
@@ -70,7 +67,7 @@ def register_commands(app: Flask) -> None:
         from app.search.fts import Fts5Search
         from app.search.updates import index_of
 
-        svc = _services()
+        svc = depot()
         migrations.upgrade(svc.db.engine, revision)
         click.echo(f"database at revision {migrations.current(svc.db.engine)}")
         index = index_of(svc)
@@ -83,8 +80,8 @@ def register_commands(app: Flask) -> None:
     @click.argument("revision")
     def downgrade_cmd(revision: str) -> None:
         """Downgrade the database schema to REVISION (``base`` removes it)."""
-        migrations.downgrade(_services().db.engine, revision)
-        click.echo(f"database at revision {migrations.current(_services().db.engine)}")
+        migrations.downgrade(depot().db.engine, revision)
+        click.echo(f"database at revision {migrations.current(depot().db.engine)}")
 
     @app.cli.command("ingest")
     @click.argument("target")
@@ -95,7 +92,7 @@ def register_commands(app: Flask) -> None:
     )
     def ingest_cmd(target: str, deps: bool, refetch: bool) -> None:
         """Run the pipeline for TARGET (MODULE, MODULE@VERSION or MODULE@latest) here."""
-        svc = _services()
+        svc = depot()
         module, query = parse_target(target)
         if svc.settings.sumdb_off:
             click.echo(
@@ -127,7 +124,7 @@ def register_commands(app: Flask) -> None:
         build list as a GOPROXY tree with go.sum, SHA256SUMS and a manifest."""
         from app.bundle import BundleError, build, export, resolve
 
-        svc = _services()
+        svc = depot()
         module, query = parse_target(target)
         if "@" not in target:
             click.echo(f"error: give MODULE@VERSION (or {module}@latest)", err=True)
@@ -152,7 +149,7 @@ def register_commands(app: Flask) -> None:
         from app.pipeline.requests import submit_many
         from app.queue import RQDispatcher, connect
 
-        svc = _services()
+        svc = depot()
         lines = [ln.split("#", 1)[0].strip() for ln in from_file]
         targets = [parse_target(ln) for ln in lines if ln]
         dispatcher = RQDispatcher(svc.settings, connect(svc.settings))
@@ -178,7 +175,7 @@ def register_commands(app: Flask) -> None:
         if unknown:
             raise click.BadParameter(f"unknown queue(s): {', '.join(sorted(unknown))}; "
                                      f"known: {', '.join(QUEUES)}")
-        svc = _services()
+        svc = depot()
         run_worker(connect(svc.settings), list(queues or QUEUES), burst=burst)
 
     @app.cli.group("jobs")
@@ -214,7 +211,7 @@ def register_commands(app: Flask) -> None:
     def reindex_cmd() -> None:
         """Rebuild the search index from the catalogue: a new index is filled, then the
         alias is moved to it in one step (searches keep working meanwhile)."""
-        svc = _services()
+        svc = depot()
         if not _rebuild_search_index(svc):
             raise click.ClickException(
                 "no search index here: with PostgreSQL and no ELASTICSEARCH_URL the database "
@@ -226,7 +223,7 @@ def register_commands(app: Flask) -> None:
         (versions published before rendering was kept, or by an older renderer)."""
         from app.catalog.prepared import prepare_version, unrendered
 
-        svc = _services()
+        svc = depot()
         todo = unrendered(svc.db)
         for module, version in todo:
             prepare_version(svc.db, svc.store, module, version)
@@ -249,7 +246,7 @@ def register_commands(app: Flask) -> None:
         from app.fsck import check
         from app.store import StoreError
 
-        svc = _services()
+        svc = depot()
         try:
             report = check(svc, hash_files=not quick, repair=repair, tmp_age=tmp_age)
         except StoreError as exc:
@@ -270,7 +267,7 @@ def register_commands(app: Flask) -> None:
         from app.queue import AnsweringRedis, start_embedded_redis
         from app.workdirs import leftovers
 
-        svc = _services()
+        svc = depot()
         try:
             migrated = migrations.current(svc.db.engine) is not None
         except OperationalError as exc:
@@ -391,4 +388,4 @@ def _rebuild_search_index(svc: Services) -> bool:
 def _connection():  # type: ignore[no-untyped-def]
     from app.queue import connect
 
-    return connect(_services().settings)
+    return connect(depot().settings)

@@ -35,18 +35,3 @@ class FixedWindowLimiter:
         if int(count) <= self.limit:
             return None
         return max(1, int((bucket + 1) * self.window - now + 0.999))
-
-
-def request_limiter() -> FixedWindowLimiter:
-    """Module requests per client per minute (form and API share it), in the queue's Redis."""
-    from flask import current_app
-
-    found = current_app.extensions.get("depot.request_limiter")
-    if found is None:
-        from app.queue import connect
-
-        settings = current_app.extensions["depot"].settings
-        found = FixedWindowLimiter(connect(settings), settings.request_limit, 60,
-                                   prefix="depot:ratelimit:request:")
-        current_app.extensions["depot.request_limiter"] = found
-    return found

@@ -9,7 +9,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Self
+
+from flask import current_app
 
 from app.config import Settings
 from app.db import Database
@@ -36,7 +38,7 @@ class Services:
     store: ArtifactStore
 
     @classmethod
-    def from_settings(cls, settings: Settings) -> Services:
+    def from_settings(cls, settings: Settings) -> Self:
         settings.data_dir.mkdir(parents=True, exist_ok=True)
         settings.register_secrets()
         return cls(settings, Database(settings.database_url), store_of(settings))
@@ -60,3 +62,9 @@ class Services:
         path = self.settings.data_dir / "locks"
         path.mkdir(parents=True, exist_ok=True)
         return path
+
+
+def current_services() -> Services:
+    """The running application's resources, for commands that live beside the code they
+    drive (app/notify/cli.py, app/drift/cli.py) rather than among the views."""
+    return current_app.extensions["depot"]

@@ -188,7 +188,7 @@ def _apps_stop_counting() -> Iterator[None]:
     counter again."""
     yield
     for app in list(_APPS):
-        app.extensions["depot.downloads"].stop()
+        app.extensions["depot"].downloads.stop()
 
 
 @pytest.fixture(autouse=True)

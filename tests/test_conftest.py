@@ -25,7 +25,7 @@ def counting_threads():
 
 def test_an_app_counts_a_download(tmp_path):
     app = make_app(Settings.from_env({"DEPOT_DATA_DIR": str(tmp_path / "data")}))
-    counter = app.extensions["depot.downloads"]
+    counter = app.extensions["depot"].downloads
     counter.count("depot.test/x")
     SEEN.append(counter)
     assert counting_threads(), "counting started no thread"

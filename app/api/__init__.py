@@ -4,7 +4,7 @@ polls), and the OpenAPI description of all of it at /api/openapi.json."""
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, current_app, jsonify, request, url_for
+from flask import Blueprint, Response, jsonify, request, url_for
 from redis.exceptions import RedisError
 
 from app.api import bundle, drift, graph, insight, licenses, modules, openapi
@@ -12,11 +12,10 @@ from app.errors import BadRequest, NotFound, TooManyRequests, Unavailable
 from app.inputs import BodyError, json_object
 from app.models import RequestSource
 from app.pipeline.requests import InvalidRequest, status, validate_wish
-from app.ratelimit import request_limiter
 from app.redact import public
-from app.resources import Services
 from app.services.requests import request_wish
 from app.shorten import cut
+from app.wiring import depot
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 modules.SUBRESOURCE_HANDLERS["licenses"] = licenses.licenses_json
@@ -50,16 +49,16 @@ def create_request() -> tuple[Response, int, dict[str, str]]:
     except InvalidRequest as exc:
         raise BadRequest(str(exc)) from exc
     try:
-        retry_after = request_limiter().hit(request.remote_addr or "unknown")
+        retry_after = depot().request_limiter.hit(request.remote_addr or "unknown")
     except RedisError as exc:
         raise Unavailable(f"the job queue is unreachable: {type(exc).__name__}") from exc
     if retry_after is not None:
         # The same budget as the portal's form: the API is no way around it.
         raise TooManyRequests(f"too many module requests; try again in {retry_after} seconds",
                               retry_after)
-    svc: Services = current_app.extensions["depot"]
+    svc = depot()
     try:
-        done = request_wish(svc, module, version, RequestSource.api)
+        done = request_wish(svc, svc.dispatcher, module, version, RequestSource.api)
     except InvalidRequest as exc:
         raise BadRequest(str(exc)) from exc
     location = url_for("api.get_request", request_id=done.request_id)
@@ -70,7 +69,7 @@ def create_request() -> tuple[Response, int, dict[str, str]]:
 @bp.get("/requests/<int:request_id>")
 def get_request(request_id: int) -> Response:
     # <int:…> stops at MAX_ID (app/inputs): a larger id matches no route.
-    found = status(current_app.extensions["depot"], request_id, request.url_root.rstrip("/"))
+    found = status(depot(), request_id, request.url_root.rstrip("/"))
     if found is None:
         raise NotFound(f"no request {request_id}")
     resp = jsonify(found)

@@ -12,9 +12,10 @@ from typing import Any
 from flask import Response, send_file, url_for
 from sqlalchemy.orm import Session
 
-from app.api.common import requested_detail, services
+from app.api.common import requested_detail
 from app.bundle import Built, BundleError, build
 from app.errors import BadRequest, NotFound, Unavailable
+from app.wiring import depot
 
 # Bundles of a published version do not change while Depot's version does not.
 MAX_AGE = 24 * 3600
@@ -26,7 +27,7 @@ def _built(session: Session, path: str) -> Built:
         raise NotFound(f"{path}@{detail.version} is not published, so Depot makes no bundle "
                        "of it")
     try:
-        return build(services(), path, detail.version)
+        return build(depot(), path, detail.version)
     except BundleError as exc:
         if exc.kind == "invalid":
             raise BadRequest(exc.reason) from exc

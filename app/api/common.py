@@ -1,4 +1,4 @@
-"""What the JSON API's modules share: the app's parts, query arguments, times as RFC 3339
+"""What the JSON API's modules share: query arguments, times as RFC 3339
 and the version a request names (public: every API module uses them)."""
 
 from __future__ import annotations
@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import UTC
 from typing import Any
 
-from flask import current_app, request
+from flask import request
 from sqlalchemy.orm import Session
 
 from app.catalog.modules import VersionDetail
@@ -14,17 +14,7 @@ from app.catalog.modules import version_detail as catalog_version_detail
 from app.errors import BadRequest, NotFound
 from app.gomod import versions
 from app.inputs import whole_number
-from app.resources import Services
-from app.search import SearchBackend
 from app.services.modules import known_module
-
-
-def services() -> Services:
-    return current_app.extensions["depot"]
-
-
-def search_backend() -> SearchBackend:
-    return current_app.extensions["depot.search"]
 
 
 def int_arg(name: str, default: int, low: int, high: int) -> int:

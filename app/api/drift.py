@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Response, current_app, jsonify, request, url_for
+from flask import Response, jsonify, request, url_for
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -22,10 +22,9 @@ from app.drift.status import (
 from app.errors import BadRequest, NotFound
 from app.inputs import BodyError, json_object
 from app.models import Module, ModuleVersion
-from app.resources import Services
 from app.services.drift import queue_check
 from app.services.modules import known_module
-from app.services.requests import dispatcher
+from app.wiring import depot
 
 POST_SUFFIX = "/drift-checks"
 
@@ -93,9 +92,9 @@ def create_drift_check(rest: str) -> tuple[Response, int, dict[str, str]]:
     version = body.get("version")
     if version is not None and (not isinstance(version, str) or not version):
         raise BadRequest('"version" must be a version such as "v1.2.3"')
-    svc: Services = current_app.extensions["depot"]
-    queued = queue_check(svc, lambda: dispatcher().connection, module, version, "api",
-                         request.remote_addr or "unknown")
+    svc = depot()
+    queued = queue_check(svc, lambda: svc.dispatcher.connection, svc.request_limiter, module,
+                         version, "api", request.remote_addr or "unknown")
     location = url_for("api.module_resource", rest=f"{module}/drift")
     return jsonify({"module": module, "version": version, "job_id": queued.job_id,
                     "already_queued": queued.already, "results": location}), 202, {

@@ -13,11 +13,12 @@ from urllib.parse import quote
 from flask import Response, request
 from sqlalchemy.orm import Session
 
-from app.api.common import int_arg, requested_detail, services
+from app.api.common import int_arg, requested_detail
 from app.catalog import compare, graph, graph_svg
 from app.catalog.modules import VersionDetail
 from app.errors import BadRequest, NotFound
 from app.services.modules import known_module
+from app.wiring import depot
 
 # The standalone picture holds no script and needs no style; say so to the browser.
 SVG_CSP = "default-src 'none'; style-src 'none'; img-src 'none'; frame-ancestors 'self'"
@@ -36,7 +37,7 @@ def _walk(session: Session, path: str) -> tuple[VersionDetail, graph.Graph | Non
     indirect = _indirect()
     if not detail.shows_contents:
         return detail, None
-    svc = services()
+    svc = depot()
     replaces = graph.replaces_of(svc.store, svc.settings.go_bin, path, detail.version)
     return detail, graph.graph_of(session, path, detail.version, detail.version_id,
                                   depth=depth, replaces=replaces, include_indirect=indirect)

@@ -6,13 +6,12 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from flask import current_app
 from sqlalchemy.orm import Session
 
 from app.api.common import iso
 from app.catalog.insight import Insight
-from app.catalog.insight_facts import InsightFactsCache
 from app.services.modules import known_module
+from app.wiring import depot
 
 
 def insight_json(insight: Insight) -> dict[str, Any]:
@@ -33,8 +32,7 @@ def insight_json(insight: Insight) -> dict[str, Any]:
 def current_insight(session: Session, path: str) -> Insight:
     """The module's insight now (404 when Depot has never heard of it)."""
     known_module(session, path)
-    cache = InsightFactsCache.kept_in(current_app.extensions,
-                                      current_app.extensions["depot"].aggregates)
+    cache = depot().insight_facts
     return cache.insight(session, path, datetime.now(UTC))
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from flask import Response, current_app, jsonify, request
+from flask import Response, jsonify, request
 from sqlalchemy.orm import Session
 
 from app.api.common import requested_detail
@@ -21,10 +21,11 @@ from app.config import depot_version
 from app.gomod.paths import escape_path, escape_version
 from app.licenses.categories import LABELS
 from app.licenses.policy import allow_list_from_env
+from app.wiring import depot
 
 
 def _allow() -> frozenset[str]:
-    return allow_list_from_env(current_app.extensions["depot"].settings.license_allow)
+    return allow_list_from_env(depot().settings.license_allow)
 
 
 def report_for(session: Session, path: str) -> LicenseReport:

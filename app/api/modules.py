@@ -14,19 +14,19 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
-from flask import Response, current_app, jsonify, request
+from flask import Response, jsonify, request
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from app.api.common import int_arg, iso, requested_detail, search_backend, services
+from app.api.common import int_arg, iso, requested_detail
 from app.api.drift import upstream_json
-from app.catalog.insight_facts import InsightFactsCache
 from app.catalog.modules import VersionDetail, VersionSummary, module_summary
 from app.catalog.usage import dependencies, used_by
 from app.errors import BadRequest
 from app.models import Module
 from app.search import InvalidQuery
 from app.services.modules import check_path, known_module
+from app.wiring import depot
 
 MAX_PER_PAGE = 100
 
@@ -70,7 +70,7 @@ def _split(rest: str) -> tuple[str, str]:
     for sub in SUBRESOURCE_HANDLERS:
         if rest.endswith("/" + sub):
             base = rest[: -len(sub) - 1]
-            with services().db.session() as session:
+            with depot().db.session() as session:
                 if module_summary(session, rest) is None:
                     return base, sub
     return rest, ""
@@ -86,7 +86,7 @@ def _dependencies(session: Session, path: str) -> dict[str, Any]:
     detail = requested_detail(session, path)
     # Listed for a version whose files are hidden too, as its page does: graph loading
     # is served its go.mod whatever its license (published.held_mod).
-    deps = dependencies(session, detail.version_id, services().settings.on_miss == "fetch")
+    deps = dependencies(session, detail.version_id, depot().settings.on_miss == "fetch")
     return {
         "path": path, "version": detail.version,
         "hidden": not detail.shows_contents,
@@ -113,7 +113,7 @@ def _module(session: Session, path: str) -> dict[str, Any]:
     detail = requested_detail(session, path)
     summary = detail.module
     downloads = session.scalar(select(Module.downloads).where(Module.path == path))
-    insight = InsightFactsCache.kept_in(current_app.extensions, services().aggregates).insight(
+    insight = depot().insight_facts.insight(
         session, path, datetime.now(UTC))
     return {
         "path": path,
@@ -143,7 +143,7 @@ def module_resource(rest: str) -> Response:
     path, sub = _split(rest)
     check_path(path)
     handler = SUBRESOURCE_HANDLERS.get(sub, _module)
-    with services().db.session() as session:
+    with depot().db.session() as session:
         body = handler(session, path)
     return body if isinstance(body, Response) else jsonify(body)
 
@@ -152,7 +152,7 @@ def search() -> Response:
     page = int_arg("page", 1, 1, 10_000)
     per_page = int_arg("per_page", 20, 1, MAX_PER_PAGE)
     try:
-        found = search_backend().search(request.args.get("q", ""),
+        found = depot().search.search(request.args.get("q", ""),
                                         request.args.get("license", ""), page, per_page,
                                         request.args.get("sort", "") or "relevance")
     except InvalidQuery as exc:

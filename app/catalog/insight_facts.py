@@ -181,15 +181,6 @@ class InsightFactsCache:
         self.aggregates = aggregates
         self._facts: LRU[InsightFacts] = LRU(size)
 
-    @classmethod
-    def kept_in(cls, extensions: dict, aggregates: Aggregates) -> InsightFactsCache:
-        """The one cache of an application (its ``extensions``), made on first use, so the
-        portal and the API share it."""
-        found = extensions.get("depot.insight")
-        if found is None:
-            found = extensions["depot.insight"] = cls(aggregates)
-        return found
-
     def insight(self, session: Session, path: str, now: datetime) -> Insight:
         mark = self.aggregates.mark()
         facts = self._facts.get_or_make(

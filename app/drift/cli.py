@@ -12,14 +12,14 @@ import json
 import sys
 
 import click
-from flask import Flask, current_app
+from flask import Flask
 
 from app.drift.check import CheckResult
 from app.drift.sweep import check_module, sweep
 from app.gomod import paths, versions
 from app.gomod.errors import GoModError
 from app.models import DriftOutcome
-from app.resources import Services
+from app.resources import current_services
 
 EXIT_DRIFT, EXIT_USAGE, EXIT_ERROR = 1, 2, 3
 
@@ -59,7 +59,7 @@ def register_drift_commands(app: Flask) -> None:
 
         Exit status: 0 same, 1 drift found, 3 upstream errors only, 2 bad input.
         """
-        svc: Services = current_app.extensions["depot"]
+        svc = current_services()
         limit = sample or max(1, svc.settings.drift_sample)
         progress = None if as_json else (lambda r: click.echo(_line(r)))
         if target:

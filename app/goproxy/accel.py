@@ -12,11 +12,12 @@ from __future__ import annotations
 
 import re
 
-from flask import Blueprint, Response, current_app, request
+from flask import Blueprint, Response, request
 
 from app.gomod import paths, versions
 from app.gomod.errors import GoModError
 from app.store import artifact_key
+from app.wiring import depot
 
 bp = Blueprint("accel", __name__)
 
@@ -38,7 +39,7 @@ def servable(uri: str) -> tuple[str, str] | None:
     if kind != "zip" or not versions.is_canonical(version) \
             or uri != "/" + artifact_key(module, version, "zip"):
         return None
-    files = current_app.extensions["depot.published"].get(module, version)
+    files = depot().published.get(module, version)
     if files is None or files["zip"].path is None or not files["zip"].path.is_file():
         return None
     return module, version

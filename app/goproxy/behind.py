@@ -23,7 +23,7 @@ from typing import Protocol
 
 from redis.exceptions import RedisError
 
-from app.services.requests import dispatcher
+from app.wiring import depot
 
 log = logging.getLogger("depot.goproxy")
 
@@ -104,7 +104,7 @@ class Behind:
     back while misses keep coming (see the module's docstring), the rest go at once."""
 
     def enqueue(self, stage: str, *args: str) -> None:
-        queues = dispatcher()
+        queues = depot().dispatcher
         if stage == "complete":
             HELD.hold(queues, stage, args)
         else:
@@ -117,6 +117,6 @@ class Behind:
         if HELD.holds(stage, args):
             return True
         try:
-            return dispatcher().has_job(stage, *args)
+            return depot().dispatcher.has_job(stage, *args)
         except RedisError:
             return True

@@ -25,7 +25,6 @@ from app.goproxy.published import (
     CONTENT_TYPES,
     PROVISIONAL,
     REDIRECT_CACHE,
-    PublishedFiles,
     ServedFile,
     file_headers,
 )
@@ -37,15 +36,12 @@ from app.pipeline.stages import TransientError
 from app.resources import Services
 from app.services.requests import request_wish
 from app.store import ArtifactMissing, artifact_key
+from app.wiring import depot
 
 bp = Blueprint("goproxy", __name__)
 log = logging.getLogger("depot.goproxy")
 
 MUTABLE = 60
-
-
-def services() -> Services:
-    return current_app.extensions["depot"]
 
 
 def requested(url_path: str) -> tuple[str, str, str]:
@@ -73,16 +69,12 @@ def text(body: str, status: int = 200, max_age: int = MUTABLE) -> Response:
 
 
 def _state_of(module: str, version: str) -> ModuleVersion | None:
-    with services().db.session() as session:
+    with depot().db.session() as session:
         return session.scalar(
             select(ModuleVersion)
             .join(Module)
             .where(Module.path == module, ModuleVersion.version == version)
         )
-
-
-def published_files() -> PublishedFiles:
-    return current_app.extensions["depot.published"]
 
 
 def _fetch_on_miss(module: str, query: str, on_stored: Callable[[], None] | None = None
@@ -94,10 +86,10 @@ def _fetch_on_miss(module: str, query: str, on_stored: Callable[[], None] | None
     With ``DEPOT_ON_MISS=enqueue`` the wish is queued for the workers and the
     client gets its 404 at once; with ``404`` nothing happens.
     """
-    svc = services()
+    svc = depot()
     if svc.settings.on_miss == "enqueue":
         try:
-            done = request_wish(svc, module, query, RequestSource.miss)
+            done = request_wish(svc, svc.dispatcher, module, query, RequestSource.miss)
         except InvalidRequest as exc:
             raise NotFound(str(exc)) from exc
         except Unavailable:
@@ -141,7 +133,7 @@ def _settled(module: str, version: str) -> ModuleVersion | None:
     not get a 404 for a version another worker is a second from storing. Polled often
     at first: a worker capturing the member that graph loading asks for next is
     usually done within a few hundred milliseconds."""
-    limit = min(services().settings.fetch_timeout, 120)
+    limit = min(depot().settings.fetch_timeout, 120)
     deadline = time.monotonic() + limit
     delay = 0.02
     row = _state_of(module, version)
@@ -157,13 +149,13 @@ def _published(module: str, version: str, kind: str) -> tuple[dict[str, ServedFi
     app/models.vouched), fetching it on a miss when allowed; and whether Depot had them
     before this request (a hit). A version held only for its go.mod (graph loading reads
     it: app/models.GraphMod), or held back by the license gate, answers its go.mod alone."""
-    looked = published_files().look(module, version)
+    looked = depot().published.look(module, version)
     if looked is not None and looked.published is not None:
         return looked.published, True
-    graph_mod = published_files().graph_mod(module, version) if kind == "mod" else None
+    graph_mod = depot().published.graph_mod(module, version) if kind == "mod" else None
     if graph_mod is not None:
-        if services().settings.on_miss == "fetch":
-            current_app.extensions["depot.ahead"].help_running()
+        if depot().settings.on_miss == "fetch":
+            depot().ahead.help_running()
         return {"mod": graph_mod}, True
     try:
         versions.check_path_version(module, version)
@@ -175,21 +167,21 @@ def _published(module: str, version: str, kind: str) -> tuple[dict[str, ServedFi
         if held is None:
             raise Gone(f"{module}@{version}: refused: {row.reason}")
         return held, True
-    fetching = services().settings.on_miss == "fetch"
+    fetching = depot().settings.on_miss == "fetch"
     if row is not None and (row.state in PROVISIONAL or row.state in VOUCHABLE):
         # An earlier miss captured it (fetch mode), or a published version's clean room
         # vouched for it as a member of its build list (every mode).
         provisional = fetching and row.state in PROVISIONAL
         files = (row.provisional if provisional else None) \
-            or published_files().vouched(module, version)
+            or depot().published.vouched(module, version)
         if files is not None:
             return files, True
     try:
         if kind == "mod" and fetching:
             ahead = None
-            if not upstream.paused(services().settings):
+            if not upstream.paused(depot().settings):
                 HELD.miss_started()
-                ahead = current_app.extensions["depot.ahead"].mod(module, version)
+                ahead = depot().ahead.mod(module, version)
             if ahead is not None:
                 return {"mod": ahead}, False
             early = _early_mod(module, version)
@@ -198,12 +190,12 @@ def _published(module: str, version: str, kind: str) -> tuple[dict[str, ServedFi
         else:
             if kind == "info" and fetching:
                 HELD.miss_started()
-                early_info = current_app.extensions["depot.ahead"].info(module, version)
+                early_info = depot().ahead.info(module, version)
                 if early_info is not None:
                     return {"info": early_info}, False
             if kind == "zip" and fetching and (row is None or row.state in UNCAPTURED):
                 HELD.miss_started()
-                early_zip = current_app.extensions["depot.ahead"].zip(module, version)
+                early_zip = depot().ahead.zip(module, version)
                 if early_zip is not None:
                     return {"zip": early_zip}, False
             _fetch_on_miss(module, version)
@@ -212,7 +204,7 @@ def _published(module: str, version: str, kind: str) -> tuple[dict[str, ServedFi
         if held is None:
             raise
         return held, False
-    looked = published_files().look(module, version)
+    looked = depot().published.look(module, version)
     files = None if looked is None else (looked.provisional if fetching else looked.published)
     if files is None:
         raise NotFound(f"{module}@{version}: not available")
@@ -229,12 +221,12 @@ def _early_mod(module: str, version: str) -> ServedFile | None:
         with app.app_context():
             _fetch_on_miss(module, version, stored)
 
-    return current_app.extensions["depot.early"].fetch(module, version, capture)
+    return depot().early.fetch(module, version, capture)
 
 
 def _held_mod(module: str, version: str, kind: str) -> dict[str, ServedFile] | None:
     """A refused version's go.mod when the license gate is why: graph loading reads it."""
-    held = published_files().held_mod(module, version) if kind == "mod" else None
+    held = depot().published.held_mod(module, version) if kind == "mod" else None
     return None if held is None else {"mod": held}
 
 
@@ -249,18 +241,18 @@ def _redirect_to_store(module: str, version: str, kind: str, served: ServedFile
         return None
     if request.if_none_match.contains(served.sha256):
         return None
-    location = published_files().zip_redirect(module, version)
+    location = depot().published.zip_redirect(module, version)
     if location is None:
         return None
     resp = redirect(location, 302)
     resp.headers["Cache-Control"] = REDIRECT_CACHE
     if request.range is None or request.range.ranges[0][0] == 0:
-        current_app.extensions["depot.downloads"].count(module)
+        depot().downloads.count(module)
     return resp
 
 
 def _serve(module: str, version: str, kind: str, served: ServedFile) -> Response:
-    svc = services()
+    svc = depot()
     accel = svc.settings.accel_redirect
     moved = _redirect_to_store(module, version, kind, served)
     if moved is not None:
@@ -295,7 +287,7 @@ def _serve(module: str, version: str, kind: str, served: ServedFile) -> Response
     else:
         resp = resp.make_conditional(request, accept_ranges=True, complete_length=served.size)
     if kind == "zip" and request.method == "GET" and _whole_or_first_part(resp):
-        current_app.extensions["depot.downloads"].count(module)
+        depot().downloads.count(module)
     return resp
 
 
@@ -323,7 +315,7 @@ def _whole_or_first_part(resp: Response) -> bool:
 @bp.route("/<path:escaped>/@v/list", methods=["GET", "HEAD"])
 def version_list(escaped: str) -> Response:
     module, _, _ = requested(f"{escaped}/@v/list")
-    svc = services()
+    svc = depot()
     try:
         found, known = _listed(svc, module)
     except OperationalError:
@@ -394,7 +386,7 @@ def _in_sorted(listed: Sequence[str], version: str) -> bool:
 @bp.route("/<path:escaped>/@latest", methods=["GET", "HEAD"])
 def latest(escaped: str) -> Response:
     module, _, _ = requested(f"{escaped}/@latest")
-    svc = services()
+    svc = depot()
     # What Depot holds answers: the go command asks @latest only when a module's list has
     # no tagged version, and newer upstream versions reach it through @v/list anyway. Only
     # a module Depot has nothing of is fetched (never waiting on the upstream for the rest).

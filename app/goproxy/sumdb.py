@@ -13,12 +13,13 @@ import re
 import uuid
 from pathlib import Path
 
-from flask import Blueprint, Response, current_app
+from flask import Blueprint, Response
 
 from app.errors import NotFound, Unavailable
 from app.fetch import ahead, upstream
 from app.fetch.gotool import checksum_cache
 from app.resources import Services
+from app.wiring import depot
 
 bp = Blueprint("sumdb", __name__)
 
@@ -28,12 +29,8 @@ _REST = re.compile(
 )
 
 
-def _services() -> Services:
-    return current_app.extensions["depot"]
-
-
 def _base(name: str) -> str:
-    base = upstream.sumdb_base(_services().settings, name)
+    base = upstream.sumdb_base(depot().settings, name)
     if base is None:
         raise NotFound(f"checksum database {name!r} is not proxied here")
     return base
@@ -50,7 +47,7 @@ def passthrough(name: str, rest: str) -> Response:
     base = _base(name)
     if ".." in rest.split("/") or not _REST.match(rest):
         raise NotFound(f"{rest!r}: not a checksum database path")
-    svc = _services()
+    svc = depot()
     ahead.note_walk(svc.settings)  # a client verifying what it walks: captures wait
     cacheable = rest != "latest"
     cached = _cached(svc, name, rest)

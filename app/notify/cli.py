@@ -11,7 +11,7 @@ import sys
 from datetime import UTC, datetime, timedelta
 
 import click
-from flask import Flask, current_app
+from flask import Flask
 
 from app.config import Settings
 from app.db import Database
@@ -24,14 +24,15 @@ from app.notify.quiet import (
     start_deployment,
 )
 from app.notify.sender import redact_webhook, send
+from app.resources import current_services
 
 
 def _db() -> Database:
-    return current_app.extensions["depot"].db
+    return current_services().db
 
 
 def _settings() -> Settings:
-    return current_app.extensions["depot"].settings
+    return current_services().settings
 
 
 def _when(dt: datetime) -> str:

@@ -8,7 +8,7 @@ one is down, naming it. /info tells what is running. /metrics is for Prometheus.
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, current_app, jsonify
+from flask import Blueprint, Response, jsonify
 from prometheus_client import CONTENT_TYPE_LATEST
 from redis import Redis
 
@@ -16,13 +16,9 @@ from app.metrics import render, web_metrics
 from app.ops.collectors import DependencyCollector, StoreCollector
 from app.ops.info import describe
 from app.ops.readiness import TIMEOUT, check_all
-from app.resources import Services
+from app.wiring import depot
 
 bp = Blueprint("ops", __name__)
-
-
-def _services() -> Services:
-    return current_app.extensions["depot"]
 
 
 def _no_cache(resp: Response) -> Response:
@@ -42,7 +38,7 @@ def healthz() -> Response:
 
 @bp.get("/readyz")
 def readyz() -> Response:
-    checks = check_all(_services())
+    checks = check_all(depot())
     failed = [c.name for c in checks if not c.ok]
     body = {
         "status": "ready" if not failed else "not ready",
@@ -59,12 +55,12 @@ def readyz() -> Response:
 
 @bp.get("/info")
 def info() -> Response:
-    return _no_cache(jsonify(describe(_services().settings)))
+    return _no_cache(jsonify(describe(depot().settings)))
 
 
 @bp.get("/metrics")
 def metrics() -> Response:
-    services = _services()
+    services = depot()
     connection = Redis.from_url(services.settings.queue_url, socket_timeout=TIMEOUT,
                                 socket_connect_timeout=TIMEOUT)
     try:

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from app.bundle import cached, estimate, file_name
 from app.catalog.modules import VersionDetail
-from app.portal.context import services
+from app.wiring import depot
 
 
 def bundle_offer(session: Session, detail: VersionDetail) -> dict | None:
@@ -20,7 +20,7 @@ def bundle_offer(session: Session, detail: VersionDetail) -> dict | None:
     whole build list (a held member cannot leave Depot: the page's notice says which)."""
     if not detail.summary.published or detail.redistributable is not True or detail.unserved:
         return None
-    built = cached(services(), detail.path, detail.version)
+    built = cached(depot(), detail.path, detail.version)
     if built is not None:
         modules, size = built.description["module_count"], built.description["size"]
     else:

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from flask import current_app
 from markupsafe import Markup
 
 from app.catalog.modules import VersionDetail
@@ -17,7 +16,7 @@ from app.content.cache import LRU
 from app.content.files import LICENSE_MAX, read_gomod, read_zip_text
 from app.content.gomod_highlight import highlight_gomod
 from app.gomod.paths import escape_path, escape_version
-from app.portal.context import services
+from app.wiring import depot
 
 
 @dataclass(frozen=True)
@@ -38,11 +37,7 @@ class LicenseText:
 
 
 def _cache() -> LRU:
-    found = current_app.extensions.get("depot.rendered")
-    if found is None:
-        found = LRU(256)
-        current_app.extensions["depot.rendered"] = found
-    return found
+    return depot().rendered
 
 
 def _found(shown: Shown) -> bool:
@@ -70,7 +65,7 @@ def readme(detail: VersionDetail) -> Shown:
         return Shown(None, "This module version has no README.")
 
     def make() -> Shown:
-        svc = services()
+        svc = depot()
         kept = prepared(svc.db, svc.store, detail.path, detail.version, detail.version_id,
                         name, [README])[README]
         return Shown(None, kept.note) if kept.note else Shown(kept.html())
@@ -108,7 +103,7 @@ def gomod(detail: VersionDetail) -> Shown:
     raw_url = f"/{escape_path(detail.path)}/@v/{escape_version(detail.version)}.mod"
 
     def make() -> Shown:
-        found = read_gomod(services().store, detail.path, detail.version)
+        found = read_gomod(depot().store, detail.path, detail.version)
         if found.text is None:
             return Shown(None, found.note, raw_url if found.too_large else "")
         part, total = shown_part(found.text)
@@ -128,7 +123,7 @@ def licenses(detail: VersionDetail) -> list[LicenseText]:
     def make() -> list[LicenseText]:
         out = []
         for lic in detail.licenses:
-            found = read_zip_text(services().store, detail.path, detail.version, lic.file_name,
+            found = read_zip_text(depot().store, detail.path, detail.version, lic.file_name,
                                   LICENSE_MAX)
             out.append(LicenseText(lic.file_name, lic.spdx_ids, found.text, found.note))
         return out

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from app.catalog.license_report import license_report
 from app.catalog.modules import VersionDetail
 from app.licenses.policy import allow_list_from_env
-from app.portal.context import services
+from app.wiring import depot
 
 
 def download_url(detail: VersionDetail, name: str) -> str:
@@ -24,7 +24,7 @@ def download_url(detail: VersionDetail, name: str) -> str:
 
 
 def licenses_tab(session: Session, detail: VersionDetail) -> dict:
-    report = license_report(session, detail, allow_list_from_env(services().settings.license_allow))
+    report = license_report(session, detail, allow_list_from_env(depot().settings.license_allow))
     return {
         "report": report,
         "csv_url": download_url(detail, "licenses.csv"),

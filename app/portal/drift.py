@@ -13,23 +13,22 @@ from app.drift.queueing import is_pending, module_job_id
 from app.drift.status import checks_since
 from app.errors import BadRequest, NotFound, TooManyRequests, Unavailable
 from app.portal.blueprint import bp
-from app.portal.context import services
 from app.portal.csrf import FIELD, csrf_valid
 from app.portal.errors import error_page
 from app.portal.htmx import is_fragment_request, page_or_fragment
 from app.services.drift import queue_check
-from app.services.requests import dispatcher
+from app.wiring import depot
 
 
 def _pending(module: str, version: str | None) -> bool:
     try:
-        return is_pending(dispatcher().connection, module_job_id(module, version))
+        return is_pending(depot().dispatcher.connection, module_job_id(module, version))
     except RedisError:
         return False  # nothing more will come while the queue is away: show what is there
 
 
 def _status(module: str, version: str | None, since: datetime) -> Response:
-    with services().db.session() as session:
+    with depot().db.session() as session:
         results = [(v, c) for v, c in checks_since(session, module, since)
                    if version is None or v == version]
     pending = _pending(module, version)
@@ -54,7 +53,8 @@ def drift_check_submit() -> Response:
         return error_page(400, "No module named", "The form names no module to check.")
     since = datetime.now(UTC)
     try:
-        queue_check(services(), lambda: dispatcher().connection, module, version, "portal",
+        queue_check(depot(), lambda: depot().dispatcher.connection, depot().request_limiter,
+                    module, version, "portal",
                     request.remote_addr or "unknown")
     except BadRequest as exc:
         return error_page(400, "Cannot check that", exc.reason)

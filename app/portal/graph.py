@@ -15,9 +15,9 @@ from app.catalog import compare, graph, graph_svg
 from app.catalog.modules import VersionDetail
 from app.inputs import whole_number
 from app.portal.contents import hidden_reason
-from app.portal.context import services
 from app.portal.errors import error_page
 from app.portal.urls import module_url
+from app.wiring import depot
 
 DEPTHS = tuple(range(1, graph.MAX_DEPTH + 1))
 
@@ -44,7 +44,7 @@ def _indirect() -> bool:
 def build_graph(session: Session, detail: VersionDetail, depth: int,
                 indirect: bool) -> graph.Graph:
     """The graph of the version shown, with its own go.mod's replace lines."""
-    svc = services()
+    svc = depot()
     replaces = graph.replaces_of(svc.store, svc.settings.go_bin, detail.path, detail.version)
     return graph.graph_of(session, detail.path, detail.version, detail.version_id,
                           depth=depth, replaces=replaces, include_indirect=indirect)

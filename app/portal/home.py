@@ -8,7 +8,8 @@ from flask import render_template
 
 from app.catalog import overview
 from app.portal.blueprint import bp
-from app.portal.context import services, until_published
+from app.portal.context import until_published
+from app.wiring import depot
 
 
 @dataclass(frozen=True)
@@ -19,7 +20,7 @@ class HomeFacts:
 
 
 def _facts() -> HomeFacts:
-    with services().db.session() as session:
+    with depot().db.session() as session:
         return HomeFacts(overview.counts(session), overview.recently_published(session, 10),
                          overview.most_used(session, 10))
 
@@ -27,7 +28,7 @@ def _facts() -> HomeFacts:
 def home_facts() -> HomeFacts:
     """The lists change only with publications: recomputed then, not on every visit."""
     facts = until_published("depot.home", _facts)
-    with services().db.session() as session:  # downloads move on every zip: always fresh
+    with depot().db.session() as session:  # downloads move on every zip: always fresh
         downloads = overview.counts_downloads(session)
     return replace(facts, counts=replace(facts.counts, downloads=downloads))
 

@@ -9,20 +9,19 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from flask import current_app, g
+from flask import g
 from sqlalchemy.orm import Session
 
 from app.catalog.insight import Insight
-from app.catalog.insight_facts import InsightFactsCache
 from app.catalog.modules import VersionDetail
-from app.portal.context import services
+from app.wiring import depot
 
 
 def insight_of(session: Session, detail: VersionDetail) -> Insight:
     """The module's insight, computed once per request (the header and the tab share it)."""
     found = g.get("depot_insight")
     if found is None or found.path != detail.path:
-        cache = InsightFactsCache.kept_in(current_app.extensions, services().aggregates)
+        cache = depot().insight_facts
         found = cache.insight(session, detail.path, datetime.now(UTC))
         g.depot_insight = found
     return found

@@ -19,12 +19,13 @@ from app.portal import contents
 from app.portal import graph as graph_tabs
 from app.portal.blueprint import bp
 from app.portal.bundle_offer import bundle_offer
-from app.portal.context import services, used_by_counts
+from app.portal.context import used_by_counts
 from app.portal.dependency_licenses import licenses_tab
 from app.portal.errors import error_page, not_in_depot
 from app.portal.htmx import is_fragment_request, page_or_fragment
 from app.portal.insight import insight_of, insight_tab
 from app.portal.urls import DEFAULT_TAB, TABS, module_url
+from app.wiring import depot
 
 USED_BY_PER_PAGE = 20
 
@@ -53,7 +54,7 @@ def _nothing(_session: Session, _detail: VersionDetail) -> dict:
 
 
 def _dependencies(session: Session, detail: VersionDetail) -> dict:
-    fetching = services().settings.on_miss == "fetch"
+    fetching = depot().settings.on_miss == "fetch"
     return {"dependencies": usage.dependencies(session, detail.version_id, fetching)}
 
 
@@ -81,7 +82,7 @@ def _served_on_miss(detail: VersionDetail) -> bool:
     """Whether GOPROXY clients get this unpublished version already: in fetch mode a
     miss's capture is served while its validation goes on (app/goproxy/published.py).
     The page said "Depot does not serve it yet" of a zip Depot had just served."""
-    return (services().settings.on_miss == "fetch" and detail.redistributable is not False
+    return (depot().settings.on_miss == "fetch" and detail.redistributable is not False
             and VersionState(detail.summary.state) in PROVISIONAL)
 
 
@@ -103,7 +104,7 @@ def module_page(target: str) -> Response:
         return not_in_depot(path, version, f"{version!r} is not a canonical version "
                                            "(such as v1.2.3).")
     used_by = used_by_counts()
-    with services().db.session() as session:
+    with depot().db.session() as session:
         detail = version_detail(session, path, version or None, used_by)
         if detail is None:
             known = module_summary(session, path)

@@ -14,11 +14,11 @@ from app.errors import Unavailable
 from app.models import RequestSource
 from app.pipeline.requests import InvalidRequest, status, validate_wish
 from app.portal.blueprint import bp
-from app.portal.context import request_limiter, services
 from app.portal.csrf import FIELD, csrf_valid
 from app.portal.errors import error_page
 from app.portal.htmx import is_fragment_request, page_or_fragment
 from app.services.requests import request_wish
+from app.wiring import depot
 
 TERMINAL = frozenset({"published", "rejected", "failed"})
 STEPS = ("queued", "fetching", "processing", "validating", "published")
@@ -62,7 +62,7 @@ def request_submit() -> Response:
     except InvalidRequest as exc:
         return _form(module_field, version_field, str(exc), 400)
     try:
-        retry_after = request_limiter().hit(request.remote_addr or "unknown")
+        retry_after = depot().request_limiter.hit(request.remote_addr or "unknown")
     except RedisError:
         return error_page(503, "Requests are paused", "Depot's job queue cannot be reached "
                           "right now. Try again in a minute.")
@@ -73,7 +73,7 @@ def request_submit() -> Response:
         resp.headers["Retry-After"] = str(retry_after)
         return resp
     try:  # the same submit as POST /api/v1/requests
-        done = request_wish(services(), module, query, RequestSource.api)
+        done = request_wish(depot(), depot().dispatcher, module, query, RequestSource.api)
     except InvalidRequest as exc:
         return _form(module_field, version_field, str(exc), 400)
     except Unavailable as exc:
@@ -87,7 +87,7 @@ def request_submit() -> Response:
 
 
 def _status_response(request_id: int) -> Response:
-    found = status(services(), request_id, request.url_root.rstrip("/"))
+    found = status(depot(), request_id, request.url_root.rstrip("/"))
     if found is None:
         return error_page(404, "No such request", f"Depot has no request {request_id}.")
     done = found["state"] in TERMINAL

@@ -8,10 +8,10 @@ from flask import Response, make_response, render_template, request
 
 from app.inputs import whole_number
 from app.portal.blueprint import bp
-from app.portal.context import search_backend
 from app.portal.htmx import page_or_fragment
 from app.search import InvalidQuery
 from app.search.queries import SORTS, looks_like_module_path, split_target
+from app.wiring import depot
 
 PER_PAGE = 20
 # The sort select's options, in a person's words.
@@ -33,7 +33,7 @@ def search() -> Response:
     query = request.args.get("q", "")
     license = request.args.get("license", "")
     sort = request.args.get("sort", "") or SORTS[0]
-    backend = search_backend()
+    backend = depot().search
     context: dict = {"query": query, "license": license, "licenses": backend.licenses(),
                      "sort": sort, "sorts": [(key, SORT_LABELS[key]) for key in SORTS]}
     try:
@@ -55,7 +55,7 @@ def search() -> Response:
 def suggest() -> Response:
     """Options for the search box's datalist (htmx fills it while typing)."""
     try:
-        found = search_backend().autocomplete(request.args.get("q", ""), 8)
+        found = depot().search.autocomplete(request.args.get("q", ""), 8)
     except InvalidQuery:
         found = []
     resp = make_response(render_template("_partials/suggestions.html", suggestions=found))

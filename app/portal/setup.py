@@ -14,7 +14,7 @@ from urllib.parse import urlsplit, urlunsplit
 from flask import render_template, request
 
 from app.portal.blueprint import bp
-from app.portal.context import services
+from app.wiring import depot
 
 _SEPARATORS = re.compile(r"[,|]")
 
@@ -44,7 +44,7 @@ def fallback_chain(depot_url: str, upstream: str) -> list[str]:
 @bp.route("/set-me-up")
 def set_me_up() -> str:
     depot_url = request.url_root.rstrip("/")
-    chain = fallback_chain(depot_url, services().settings.upstream)
+    chain = fallback_chain(depot_url, depot().settings.upstream)
     return render_template(
         "portal/set_me_up.html", depot_url=depot_url, chain=chain, goproxy=",".join(chain),
         host=urlsplit(depot_url).netloc,

@@ -12,14 +12,15 @@ from app.drift.queueing import Queued, enqueue_module_check
 from app.drift.sweep import pick
 from app.errors import BadRequest, NotFound, TooManyRequests, Unavailable
 from app.gomod import versions
-from app.ratelimit import request_limiter
+from app.ratelimit import FixedWindowLimiter
 from app.resources import Services
 from app.services.modules import check_path, known_module
 
 
-def queue_check(svc: Services, connection_of: Callable[[], Redis], module: str,
-                version: str | None, trigger: str, client: str) -> Queued:
-    """Validate, count against DEPOT_REQUEST_LIMIT, and queue one module's check.
+def queue_check(svc: Services, connection_of: Callable[[], Redis], limiter: FixedWindowLimiter,
+                module: str, version: str | None, trigger: str, client: str) -> Queued:
+    """Validate, count against DEPOT_REQUEST_LIMIT (``limiter``), and queue one module's
+    check.
 
     Raises BadRequest / NotFound / TooManyRequests / Unavailable (the portal maps them
     to pages, the API to JSON).
@@ -33,7 +34,7 @@ def queue_check(svc: Services, connection_of: Callable[[], Redis], module: str,
             target = f"{module}@{version}" if version else module
             raise NotFound(f"Depot publishes no version of {target}: nothing to compare")
     try:
-        retry_after = request_limiter().hit(client)
+        retry_after = limiter.hit(client)
         if retry_after is not None:
             raise TooManyRequests(f"too many requests; try again in {retry_after} seconds",
                                   retry_after)

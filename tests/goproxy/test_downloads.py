@@ -34,7 +34,7 @@ def test_zip_gets_are_counted_once_each(app: Flask):
     assert client.get(ZIP, headers={"Range": "bytes=100-199"}).status_code == 206
     assert client.get("/depot.test/chain/c/@v/v1.0.0.mod").status_code == 200
 
-    written = app.extensions["depot.downloads"].flush()
+    written = app.extensions["depot"].downloads.flush()
 
     assert written == 3
     assert downloads(app, "depot.test/chain/c") == 3

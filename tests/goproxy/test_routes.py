@@ -286,7 +286,7 @@ def test_fast_path_answers_like_the_app(settings: Settings, accel: str):
     client = app.test_client()
     for kind in ("info", "mod", "zip"):
         url = f"/depot.test/!mixed!case/!lib/@v/v1.2.0.{kind}"
-        assert app.extensions["depot.published"].cached("depot.test/MixedCase/Lib", "v1.2.0") \
+        assert app.extensions["depot"].published.cached("depot.test/MixedCase/Lib", "v1.2.0") \
             is None or kind != "info"
         first, second = client.get(url), client.get(url)
         assert (first.status_code, first.data) == (second.status_code, second.data)
@@ -296,7 +296,7 @@ def test_fast_path_answers_like_the_app(settings: Settings, accel: str):
         head = client.head(url)
         assert head.data == b"" and head.headers["Content-Length"] == second.headers[
             "Content-Length"]
-    assert app.extensions["depot.published"].cached("depot.test/MixedCase/Lib", "v1.2.0")
+    assert app.extensions["depot"].published.cached("depot.test/MixedCase/Lib", "v1.2.0")
     svc.db.dispose()
 
 
@@ -305,7 +305,7 @@ def test_a_version_is_served_from_one_look_at_its_state_and_files(loaded: Flask)
     files and a separate read of its state was once a 404 "not in Depot" (a CI failure
     of tests/e2e/test_pipeline.py). State and files are now read in one query, so no
     moment lies between them: a version not yet in memory is served after one look."""
-    files = loaded.extensions["depot.published"]
+    files = loaded.extensions["depot"].published
     real_look, calls = files.look, []
 
     def counted(module: str, version: str):  # type: ignore[no-untyped-def]

@@ -42,7 +42,7 @@ def app_on_s3(request: pytest.FixtureRequest, settings: Settings, s3_env: str
 
 
 def downloads(app: Flask) -> int:
-    app.extensions["depot.downloads"].flush()
+    app.extensions["depot"].downloads.flush()
     from sqlalchemy import select
 
     from app.models import Module

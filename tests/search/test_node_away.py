@@ -91,7 +91,7 @@ def test_search_falls_back_to_the_database_while_the_node_is_away(
 
     assert CHAIN_C in page() and "simpler database search" not in page()
     assert api()["notice"] == "" and api()["total"] == 3
-    app.extensions["depot.search"].retry_after = 1.0  # the test need not wait 10 s
+    app.extensions["depot"].search.retry_after = 1.0  # the test need not wait 10 s
 
     own_node.stop()
     body = page()

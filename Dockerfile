@@ -48,7 +48,10 @@ RUN --mount=type=bind,from=builder,source=/wheels,target=/wheels \
 # The code is root's and read-only to the app; compiled here because the chart mounts
 # the root filesystem read-only.
 COPY . .
-RUN python -m compileall -q app jobs gunicorn.conf.py
+# The project itself, in development mode as `make run` installs it: its metadata names
+# the worker command (jobs/cli.py) for `flask`; the code stays here, beside templates/.
+RUN pip install --no-deps --no-build-isolation --no-index -e . \
+ && python -m compileall -q app jobs gunicorn.conf.py
 USER 1000:1000
 EXPOSE 8080
 # The web process; workers run `flask --app app worker QUEUE…` and the chart runs

@@ -10,9 +10,12 @@ export PIP_DISABLE_PIP_VERSION_CHECK := 1
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 
-$(VENV)/.installed: $(BIN)/python requirements.txt
+# Then Depot itself in development mode (the checkout's app/ and jobs/ are what runs), built
+# by the venv's pinned setuptools: --no-build-isolation, so it downloads nothing.
+$(VENV)/.installed: $(BIN)/python requirements.txt pyproject.toml
 	@echo "installing the pinned requirements into $(VENV) (from PyPI; no deadline)…"
 	$(BIN)/pip install -q -r requirements.txt
+	$(BIN)/pip install -q --no-deps --no-build-isolation -e .
 	touch $@
 
 $(VENV)/.installed-dev: $(VENV)/.installed requirements-dev.txt

@@ -1,5 +1,5 @@
-"""Flask commands: `flask --app app migrate | downgrade | ingest | bundle | discover | worker |
-jobs | reindex | render | fsck | serve`."""
+"""Flask commands: `flask --app app migrate | downgrade | ingest | bundle | discover | jobs |
+reindex | render | fsck | serve` (`worker` is jobs/cli.py's, found by its entry point)."""
 
 from __future__ import annotations
 
@@ -161,22 +161,6 @@ def register_commands(app: Flask) -> None:
             click.echo(f"refused: {module}@{query}: {why}", err=True)
         if done.refused:
             sys.exit(1)
-
-    @app.cli.command("worker")
-    @click.argument("queues", nargs=-1)
-    @click.option("--burst", is_flag=True, help="Stop when the queues are empty.")
-    def worker_cmd(queues: tuple[str, ...], burst: bool) -> None:
-        """Run a worker on QUEUES (default: all of them, in the order of app.queue.QUEUES:
-        discovery, asked, validate, process, index, notify, members, crawl)."""
-        from app.queue import QUEUES, connect
-        from jobs.worker import run_worker  # the worker hosts the jobs
-
-        unknown = set(queues) - set(QUEUES)
-        if unknown:
-            raise click.BadParameter(f"unknown queue(s): {', '.join(sorted(unknown))}; "
-                                     f"known: {', '.join(QUEUES)}")
-        svc = depot()
-        run_worker(connect(svc.settings), list(queues or QUEUES), burst=burst)
 
     @app.cli.group("jobs")
     def jobs_group() -> None:

@@ -39,7 +39,6 @@ GOPROXY_REQUESTS = Counter("depot_goproxy_requests",
                            ["kind", "result"])
 GOPROXY_BYTES = Counter("depot_goproxy_bytes", "Bytes of GOPROXY files served, by kind",
                         ["kind"])
-GOPROXY_KINDS = ("info", "mod", "zip", "list", "latest")
 # Job durations span a notify (milliseconds) to a validation build (minutes).
 BUCKETS = (0.05, 0.25, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 180.0, 600.0)
 

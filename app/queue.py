@@ -390,7 +390,7 @@ def failed_jobs(connection: Redis) -> list[dict[str, str]]:
         for job_id in registry.get_job_ids():
             try:
                 job = Job.fetch(job_id, connection=connection)
-            except Exception:  # noqa: BLE001 (expired between listing and fetching)
+            except Exception:  # expired between listing and fetching
                 continue
             error = (job.latest_result().exc_string if job.latest_result() else "") or ""
             last = error.strip().splitlines()[-1] if error.strip() else ""

@@ -41,20 +41,22 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO))
-
-from bench._harness import (  # noqa: E402
+from bench._harness import (
+    BIN,
     BenchError,
+    Processes,
     commit_line,
+    flask_cli,
+    free_port,
     guarded_main,
     machine_line,
     remove_tree,
     say,
+    wait_http,
     without_store_dir,
 )
-from bench.goproxy import BIN, Processes, flask_cli, free_port, wait_http  # noqa: E402
 
+REPO = Path(__file__).resolve().parent.parent
 CORPUS = REPO / "bench" / "corpus.txt"
 # What the counting relay saw: requests per kind, bytes, statuses, and (distinct version
 # files, fetches of a file already fetched).
@@ -260,13 +262,13 @@ class _RelayHandler(http.server.BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server: Relay
 
-    def log_message(self, format: str, *args: object) -> None:  # noqa: A002
+    def log_message(self, format: str, *args: object) -> None:
         pass
 
-    def do_GET(self) -> None:  # noqa: N802
+    def do_GET(self) -> None:
         self._forward(body=True)
 
-    def do_HEAD(self) -> None:  # noqa: N802
+    def do_HEAD(self) -> None:
         self._forward(body=False)
 
     def _forward(self, body: bool) -> None:

@@ -23,8 +23,6 @@ import platform
 import re
 import shlex
 import shutil
-import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -32,23 +30,32 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parent.parent
-# The fixture upstream and the store's key function live in the repo, not in an installed package.
-sys.path.insert(0, str(REPO))
-
-from bench._harness import BenchError, commit_line, guarded_main, machine_line, say  # noqa: E402
-from tests.fixtures.nginx import (  # noqa: E402
+from bench._harness import (
+    BIN,
+    BenchError,
+    Processes,
+    command_line,
+    commit_line,
+    depot_env,
+    flask_cli,
+    free_port,
+    guarded_main,
+    machine_line,
+    say,
+    wait_http,
+)
+from tests.fixtures.nginx import (
     find_nginx,
     nginx_command,
     nginx_conf,
     render_sidecar,
 )
 
-BIN = REPO / ".venv" / "bin" if (REPO / ".venv" / "bin").is_dir() else Path(sys.executable).parent
+REPO = Path(__file__).resolve().parent.parent
 MB = 1_000_000
 SMALL = ("depot.test/bench/small", "v1.0.0", 5 * MB)
 LARGE = ("depot.test/bench/large", "v1.0.0", 100 * MB)
@@ -58,10 +65,6 @@ MEMORY_DOWNLOADS = 3
 # Targets from the brief: a ratio of req/s against nginx static on the same file.
 TARGETS = {"info": 0.5, "mod": 0.5, "zip-accel": 0.9}
 RSS_TARGET_MB = 20.0
-
-
-
-
 
 
 # --------------------------------------------------------------------------- tools
@@ -118,85 +121,6 @@ def tool_version(cmd: list[str], pattern: str) -> str:
     return m.group(1) if m else "unknown"
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-# --------------------------------------------------------------------------- processes
-
-
-@dataclass
-class Child:
-    name: str
-    proc: subprocess.Popen[bytes]
-    stop_signal: int
-
-
-@dataclass
-class Processes:
-    """Every long-running child of this run, so a finally block can stop exactly those.
-
-    Each child gets its own session: Ctrl-C reaches only this script, which then
-    stops the children in order instead of racing them.
-    """
-
-    children: list[Child] = field(default_factory=list)
-
-    def start(
-        self, name: str, cmd: list[str], log: Path, stop_signal: int = signal.SIGTERM,
-        **kwargs: object,
-    ) -> subprocess.Popen[bytes]:
-        with open(log, "ab") as out:
-            proc = subprocess.Popen(
-                cmd, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                start_new_session=True, **kwargs,  # type: ignore[call-overload]
-            )
-        self.children.append(Child(name, proc, stop_signal))
-        return proc
-
-    def stop_all(self) -> None:
-        for child in reversed(self.children):
-            if child.proc.poll() is None:
-                child.proc.send_signal(child.stop_signal)
-        for child in reversed(self.children):
-            try:
-                child.proc.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                say(f"{child.name} did not stop in 30 s; killing its process group")
-                _kill_group(child.proc.pid)
-                child.proc.wait()
-            # Workers orphaned by a dead master still carry its group id: end them too.
-            _kill_group(child.proc.pid)
-        self.children.clear()
-
-
-def _kill_group(pgid: int) -> None:
-    try:
-        os.killpg(pgid, signal.SIGKILL)
-    except (ProcessLookupError, PermissionError):
-        pass
-
-
-def wait_http(url: str, proc: subprocess.Popen[bytes], log: Path, timeout: float = 60) -> None:
-    """Wait until url answers 200, failing fast with the log if the server died."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise BenchError(f"{url}: server exited:\n{log.read_text(errors='replace')[-3000:]}")
-        try:
-            with urllib.request.urlopen(url, timeout=5) as resp:
-                if resp.status == 200:
-                    return
-        except (urllib.error.URLError, OSError):
-            pass
-        time.sleep(0.2)
-    raise BenchError(f"{url} did not answer in {timeout:.0f} s:\n{log.read_text()[-3000:]}")
-
-
-
-
 # --------------------------------------------------------------------------- fixture
 
 
@@ -209,27 +133,6 @@ def build_upstream(root: Path) -> str:
         files["data.bin"] = os.urandom(size)
         write_module(root, FixtureModule(path, version, files))
     return root.resolve().as_uri()
-
-
-def depot_env(data_dir: Path, upstream: str, **extra: str) -> dict[str, str]:
-    """A clean Depot environment: none of the caller's DEPOT_* or DATABASE_URL leak in."""
-    env = {
-        k: v for k, v in os.environ.items() if not k.startswith("DEPOT_") and k != "DATABASE_URL"
-    }
-    env.update(
-        DEPOT_DATA_DIR=str(data_dir), DEPOT_UPSTREAM=upstream, DEPOT_GOSUMDB="off",
-        DEPOT_ON_MISS="404", **extra,
-    )
-    return env
-
-
-def flask_cli(args: list[str], env: dict[str, str]) -> None:
-    done = subprocess.run(
-        [str(BIN / "flask"), "--app", "app", *args], cwd=REPO, env=env,
-        capture_output=True, text=True, timeout=900,
-    )
-    if done.returncode != 0:
-        raise BenchError(f"flask {' '.join(args)} failed:\n{done.stdout}{done.stderr}")
 
 
 def key_of(module: str, version: str, kind: str) -> str:
@@ -539,12 +442,9 @@ def run(args: argparse.Namespace, tmp: Path, procs: Processes) -> None:
                   f"{args.connections} keep-alive http.client connections, {args.duration} s; "
                   f"{why}; slower than wrk, so read the ratios, not the absolute numbers)")
 
-    exe = sys.executable
-    if exe.startswith(os.getcwd() + os.sep):
-        exe = os.path.relpath(exe)
     print("# Depot GOPROXY benchmark\n")
     print(f"- date: {datetime.now(UTC).strftime('%Y-%m-%d %H:%M UTC')}")
-    print(f"- command: `{shlex.join([exe, *sys.argv])}`")
+    print(command_line())
     for line in machine_facts(nginx, wrk, loader):
         print(line)
     print("- servers: Depot = gunicorn gthread, 2 workers x 8 threads, access log to a file; "
@@ -742,8 +642,6 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     if args.connections < 2:
         parser.error("--connections must be at least 2 (wrk runs 2 threads)")
     return args
-
-
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -24,11 +24,8 @@ import tempfile
 import time
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO))
-
-from bench._harness import commit_line, machine_line, say  # noqa: E402
-from bench._synthetic import plan  # noqa: E402
+from bench._harness import commit_line, machine_line, say
+from bench._synthetic import plan
 
 
 def fill(session, versions) -> dict[str, int]:  # type: ignore[no-untyped-def]

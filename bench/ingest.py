@@ -30,8 +30,6 @@ import json
 import os
 import platform
 import re
-import shlex
-import signal
 import sqlite3
 import statistics
 import subprocess
@@ -46,112 +44,28 @@ from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
+from bench._harness import (
+    BIN,
+    BenchError,
+    Processes,
+    command_line,
+    commit_line,
+    depot_env,
+    descendants,
+    flask_cli,
+    guarded_main,
+    machine_line,
+    proc_table,
+    say,
+)
+
 REPO = Path(__file__).resolve().parent.parent
-# The fixture helpers and the app live in the repo, not in an installed package.
-sys.path.insert(0, str(REPO))
-
-from bench._harness import BenchError, commit_line, guarded_main, machine_line, say  # noqa: E402
-
-BIN = REPO / ".venv" / "bin" if (REPO / ".venv" / "bin").is_dir() else Path(sys.executable).parent
 KINDS = ("list", "info", "mod", "zip", "latest", "other")
 # Targets from the issue, in module versions per second.
 PASS1_TARGET, PASS1_STRETCH, PASS2_TARGET = 5.0, 10.0, 500.0
 GOCENTER_N = 10_000
 SAMPLE_EVERY = 0.5  # seconds between two RSS samples of the worker trees
 TERMINAL = ("rejected", "validation_failed")
-
-
-
-
-
-
-# --------------------------------------------------------------------------- processes
-
-
-@dataclass
-class Processes:
-    """Every long-running child, so the finally block stops exactly those and their children.
-
-    Workers run in their own sessions (Ctrl-C reaches only this script); RQ puts each
-    job in a process group of its own, so descendants are found through /proc.
-    """
-
-    children: list[tuple[str, subprocess.Popen[bytes]]] = field(default_factory=list)
-
-    def start(self, name: str, cmd: list[str], log: Path, env: dict[str, str]
-              ) -> subprocess.Popen[bytes]:
-        with open(log, "ab") as out:
-            proc = subprocess.Popen(cmd, cwd=REPO, env=env, stdout=out, stderr=subprocess.STDOUT,
-                                    stdin=subprocess.DEVNULL, start_new_session=True)
-        self.children.append((name, proc))
-        return proc
-
-    def adopt(self, name: str, proc: subprocess.Popen[bytes]) -> None:
-        self.children.append((name, proc))
-
-    def stop_all(self) -> None:
-        """Workers first (they need Redis to shut down cleanly), then Redis."""
-        self._stop([c for c in self.children if c[0] != "redis"])
-        self._stop([c for c in self.children if c[0] == "redis"])
-        self.children.clear()
-
-    @staticmethod
-    def _stop(children: list[tuple[str, subprocess.Popen[bytes]]]) -> None:
-        """TERM (RQ: warm shutdown), TERM again (cold: kills the job), then KILL what is left."""
-        live = [(n, p) for n, p in reversed(children) if p.poll() is None]
-        tree = {pid for _n, p in live for pid in descendants(p.pid)}
-        for _name, proc in live:
-            proc.send_signal(signal.SIGTERM)
-        for attempt in range(2):
-            deadline = time.monotonic() + (5 if attempt == 0 else 20)
-            while time.monotonic() < deadline and any(p.poll() is None for _n, p in live):
-                time.sleep(0.1)
-            for _name, proc in live:
-                if proc.poll() is None and attempt == 0:
-                    proc.send_signal(signal.SIGTERM)
-        for name, proc in live:
-            if proc.poll() is None:
-                say(f"{name} did not stop; killing it")
-                proc.kill()
-            proc.wait()
-        for pid in tree:  # leftover job children and go processes, by pid
-            try:
-                os.kill(pid, signal.SIGKILL)
-            except (ProcessLookupError, PermissionError):
-                pass
-
-
-def proc_table() -> dict[int, tuple[int, int]]:
-    """pid -> (ppid, RSS bytes) for every process, from /proc/<pid>/stat."""
-    page = os.sysconf("SC_PAGE_SIZE")
-    table = {}
-    for entry in os.scandir("/proc"):
-        if not entry.name.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry.name}/stat") as fh:
-                line = fh.read()
-        except OSError:
-            continue
-        # The command name may hold spaces and parentheses: split after the last ')'.
-        fields = line.rsplit(")", 1)[1].split()
-        table[int(entry.name)] = (int(fields[1]), int(fields[21]) * page)
-    return table
-
-
-def descendants(root: int, table: dict[int, tuple[int, int]] | None = None) -> list[int]:
-    table = proc_table() if table is None else table
-    children: dict[int, list[int]] = defaultdict(list)
-    for pid, (ppid, _rss) in table.items():
-        children[ppid].append(pid)
-    out, todo = [], [root]
-    while todo:
-        for child in children.get(todo.pop(), []):
-            out.append(child)
-            todo.append(child)
-    return out
-
-
 
 
 # --------------------------------------------------------------------------- upstream
@@ -198,7 +112,7 @@ def serve_upstream(root: Path, counter: Counter) -> ThreadingHTTPServer:
         def __init__(self, *args: Any, **kwargs: Any) -> None:
             super().__init__(*args, directory=str(root), **kwargs)
 
-        def do_GET(self) -> None:  # noqa: N802 (http.server's naming)
+        def do_GET(self) -> None:
             path = self.path.split("?", 1)[0]
             target = Path(self.translate_path(path))
             counter.add(kind_of(path), target.stat().st_size if target.is_file() else 0)
@@ -212,7 +126,7 @@ def serve_upstream(root: Path, counter: Counter) -> ThreadingHTTPServer:
                 return
             super().do_GET()
 
-        def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
+        def log_message(self, format: str, *args: Any) -> None:
             pass
 
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
@@ -306,28 +220,6 @@ class Db:
 # --------------------------------------------------------------------------- Depot
 
 
-def depot_env(data_dir: Path, upstream: str, go_bin: str | None) -> dict[str, str]:
-    """A clean Depot environment: none of the caller's DEPOT_*, DATABASE_URL or REDIS_URL."""
-    env = {k: v for k, v in os.environ.items()
-           if not k.startswith("DEPOT_") and k not in ("DATABASE_URL", "REDIS_URL")}
-    env.update(DEPOT_DATA_DIR=str(data_dir), DEPOT_UPSTREAM=upstream, DEPOT_GOSUMDB="off",
-               DEPOT_ON_MISS="404")
-    if go_bin:
-        env["DEPOT_GO"] = go_bin
-    return env
-
-
-def flask(args: list[str], env: dict[str, str], log: Path) -> str:
-    """Run one `flask --app app` command; its output is logged and returned."""
-    done = subprocess.run([str(BIN / "flask"), "--app", "app", *args], cwd=REPO, env=env,
-                          stdin=subprocess.DEVNULL, capture_output=True, text=True)
-    with open(log, "a") as fh:
-        fh.write(f"$ flask --app app {shlex.join(args)}\n{done.stdout}{done.stderr}\n")
-    if done.returncode != 0:
-        raise BenchError(f"flask {' '.join(args)} failed:\n{done.stdout}{done.stderr}"[-3000:])
-    return done.stdout
-
-
 def wait_workers(redis_url: str, count: int, procs: list[subprocess.Popen[bytes]],
                  logs: Path) -> None:
     from redis import Redis
@@ -398,7 +290,7 @@ def diff(after: dict[str, int], before: dict[str, int]) -> dict[str, int]:
 
 def run_discover(seeds: Path, env: dict[str, str], log: Path) -> tuple[float, str]:
     began = time.monotonic()
-    out = flask(["discover", "--from-file", str(seeds)], env, log)
+    out = flask_cli(["discover", "--from-file", str(seeds)], env, log, timeout=None)
     last = out.strip().splitlines()[-1] if out.strip() else ""
     return time.monotonic() - began, last
 
@@ -414,7 +306,7 @@ def pass_one(n: int, seeds: Path, env: dict[str, str], db: Db, counter: Counter,
     def queue_seeds() -> None:
         try:
             holder["result"] = run_discover(seeds, env, logs / "cli.log")
-        except BaseException as exc:  # noqa: BLE001 (reported by the main thread)
+        except BaseException as exc:  # reported by the main thread
             holder["error"] = exc
 
     seeder = threading.Thread(target=queue_seeds, daemon=True, name="discover")
@@ -894,12 +786,9 @@ def run(args: argparse.Namespace, tmp: Path, procs: Processes) -> None:
 
     logs = tmp / "logs"
     logs.mkdir()
-    exe = sys.executable
-    if exe.startswith(os.getcwd() + os.sep):
-        exe = os.path.relpath(exe)
     print("# Depot ingest benchmark\n")
     print(f"- date: {datetime.now(UTC).strftime('%Y-%m-%d %H:%M UTC')}")
-    print(f"- command: `{shlex.join([exe, *sys.argv])}`")
+    print(command_line())
     for line in machine_facts(find_go()):
         print(line)
     sys.stdout.flush()
@@ -920,11 +809,15 @@ def run(args: argparse.Namespace, tmp: Path, procs: Processes) -> None:
     sys.stdout.flush()
 
     go_bin, go_log = (write_go_shim(tmp) if args.profile else (None, tmp / "go-calls.log"))
-    env = depot_env(tmp / "data", upstream_url, go_bin)
-    flask(["migrate"], env, logs / "cli.log")
+    env = depot_env(tmp / "data", upstream_url)
+    env.pop("REDIS_URL", None)  # the embedded Redis below, never the caller's
+    if go_bin:
+        env["DEPOT_GO"] = go_bin
+    flask_cli(["migrate"], env, logs / "cli.log", timeout=None)
     redis = start_embedded_redis(Settings.from_env(env))
     if redis is not None:
-        procs.adopt("redis", redis)
+        # Stopped after the workers: they need it to shut down cleanly.
+        procs.adopt("redis", redis, stop_again=True, last=True)
     env["REDIS_URL"] = Settings.from_env(env).queue_url
     jobs_log = tmp / "jobs.log"
     workers = []
@@ -934,7 +827,8 @@ def run(args: argparse.Namespace, tmp: Path, procs: Processes) -> None:
                    str(jobs_log)]
         else:
             cmd = [str(BIN / "flask"), "--app", "app", "worker"]
-        workers.append(procs.start(f"worker-{i + 1}", cmd, logs / f"worker-{i + 1}.log", env))
+        workers.append(procs.start(f"worker-{i + 1}", cmd, logs / f"worker-{i + 1}.log",
+                                   stop_again=True, cwd=REPO, env=env))
     wait_workers(env["REDIS_URL"], args.workers, workers, logs)
     say(f"{args.workers} workers listening; upstream at {upstream_url}")
     sampler = RssSampler([w.pid for w in workers])
@@ -995,8 +889,6 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     if args.modules < 1 or args.workers < 1:
         parser.error("--modules and --workers must be at least 1")
     return args
-
-
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -20,11 +20,8 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO))
-
-from bench._harness import commit_line, guarded_main, machine_line, say  # noqa: E402
-from bench.ui import fill_database  # noqa: E402
+from bench._harness import commit_line, guarded_main, machine_line, say
+from bench.ui import fill_database
 
 
 class _NoProcesses:

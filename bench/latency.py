@@ -42,20 +42,22 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO))
-
-from bench._harness import (  # noqa: E402
+from bench._harness import (
+    BIN,
     BenchError,
+    Processes,
     commit_line,
+    flask_cli,
+    free_port,
     guarded_main,
     machine_line,
     remove_tree,
     say,
+    wait_http,
     without_store_dir,
 )
-from bench.goproxy import BIN, Processes, flask_cli, free_port, wait_http  # noqa: E402
 
+REPO = Path(__file__).resolve().parent.parent
 COBRA = ("github.com/spf13/cobra", "v1.8.1")
 GORELEASER = ("github.com/goreleaser/goreleaser", "v0.113.0")
 # A request in one of these API states has reached its end (app/pipeline/requests.py).

@@ -42,15 +42,13 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from app.config import find_go
+from app.gomod import zipcheck
+from app.licenses import REDISTRIBUTABLE, classify, evaluate
+from app.licenses.detect import GRANTS, MIN_COVERAGE, canonical_id, family
+from app.licenses.policy import is_allowed
+
 REPO = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO))
-
-from app.config import find_go  # noqa: E402
-from app.gomod import zipcheck  # noqa: E402
-from app.licenses import REDISTRIBUTABLE, classify, evaluate  # noqa: E402
-from app.licenses.detect import GRANTS, MIN_COVERAGE, canonical_id, family  # noqa: E402
-from app.licenses.policy import is_allowed  # noqa: E402
-
 CACHE = Path.home() / ".cache" / "depot-bench"
 HELPER_SRC = REPO / "bench" / "licensecheck"
 HELPER_BIN = CACHE / "bin" / "licensecheck-json"

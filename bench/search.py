@@ -31,12 +31,18 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from bench._harness import (
+    BenchError,
+    Processes,
+    commit_line,
+    free_port,
+    guarded_main,
+    machine_line,
+    say,
+    wait_http,
+)
+
 REPO = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO))
-
-from bench._harness import BenchError, commit_line, guarded_main, machine_line, say  # noqa: E402
-from bench.goproxy import Processes, free_port, wait_http  # noqa: E402
-
 TARGET_INDEX_S, TARGET_P99_MS = 30.0, 50.0
 WORDS = ("http", "json", "log", "cache", "grpc", "yaml", "uuid", "cli", "sql", "redis",
          "auth", "queue", "retry", "trace", "metrics", "config", "crypto", "graph", "mock",

@@ -26,12 +26,21 @@ from pathlib import Path
 
 import requests
 
+from bench._harness import (
+    BIN,
+    BenchError,
+    Processes,
+    commit_line,
+    flask_cli,
+    free_port,
+    guarded_main,
+    machine_line,
+    say,
+    wait_http,
+)
+from bench.goproxy import rss_kb
+
 REPO = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO))
-
-from bench._harness import BenchError, commit_line, guarded_main, machine_line, say  # noqa: E402
-from bench.goproxy import BIN, Processes, flask_cli, free_port, rss_kb, wait_http  # noqa: E402
-
 MODULES = ["depot.test/chain/a@v1.1.0", "depot.test/MixedCase/Lib@v1.2.0",
            "depot.test/major/v2@v2.1.0", "depot.test/deprecated@v1.0.0"]
 

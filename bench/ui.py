@@ -32,22 +32,21 @@ from collections import Counter
 from datetime import timedelta
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO))
-
-from bench._harness import BenchError, commit_line, guarded_main, machine_line, say  # noqa: E402
-from bench._synthetic import BASE_TIME, plan  # noqa: E402
-from bench.goproxy import (  # noqa: E402
+from bench._harness import (
     BIN,
+    BenchError,
     Processes,
-    ensure_packages,
-    find_wrk,
+    commit_line,
     free_port,
-    parse_wrk,
-    tool_version,
+    guarded_main,
+    machine_line,
+    say,
     wait_http,
 )
+from bench._synthetic import BASE_TIME, plan
+from bench.goproxy import ensure_packages, find_wrk, parse_wrk, tool_version
 
+REPO = Path(__file__).resolve().parent.parent
 TARGET_RPS, TARGET_P99_MS = 300.0, 100.0
 VISITED = 300  # modules whose pages the load visits (they get real zips)
 WORDS = ("http", "json", "log", "cache", "grpc", "yaml", "uuid", "cli", "sql", "redis",

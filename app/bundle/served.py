@@ -130,7 +130,7 @@ def _published_tags(services: Services, module: str) -> list[str]:
 
 def _handler(services: Services, record: Record) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
-        def log_message(self, format: str, *args: object) -> None:  # noqa: A002
+        def log_message(self, format: str, *args: object) -> None:
             return  # the bundle build reports what matters itself
 
         def _send(self, status: int, body: bytes) -> None:
@@ -140,7 +140,7 @@ def _handler(services: Services, record: Record) -> type[BaseHTTPRequestHandler]
             self.end_headers()
             self.wfile.write(body)
 
-        def do_GET(self) -> None:  # noqa: N802 (the stdlib's name)
+        def do_GET(self) -> None:
             parts = _parse(self.path)
             if parts is None:
                 self._send(404, b"not a GOPROXY file\n")

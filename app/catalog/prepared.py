@@ -42,7 +42,7 @@ class Rendered:
     note: str = ""
 
     def html(self) -> Markup:
-        return Markup(self.body)  # noqa: S704 (sanitized by render_readme before it was kept)
+        return Markup(self.body)  # sanitized by render_readme before it was kept
 
 
 def stored(session: Session, version_id: int, kinds: Iterable[str] = KINDS

@@ -171,4 +171,4 @@ def render_readme(name: str, text: str, repo: SourceRepo | None = None) -> Marku
     html = render_markdown(text, finish=lambda html: sanitize(demote_headings(html), repo))
     if html is None:
         return Markup('<p class="readme-note">') + escape(TOO_SLOW) + Markup("</p>") + as_text
-    return Markup(html)  # noqa: S704 (sanitized in render_markdown's finish)
+    return Markup(html)  # sanitized in render_markdown's finish

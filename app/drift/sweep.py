@@ -84,7 +84,7 @@ def with_info_facts(services: Services, t: Target, stored: dict[str, Stored]
         return stored
     try:
         data = services.store.read_bytes(t.module, t.version, "info")
-    except Exception:  # noqa: BLE001 (no facts: the sha256 alone decides, as before)
+    except Exception:  # no facts: the sha256 alone decides, as before
         return stored
     return {**stored, "info": replace(row, facts=info_facts(data))}
 

@@ -333,10 +333,10 @@ def _handler(relay: Relay) -> type[BaseHTTPRequestHandler]:
         # a kept connection waited for a delayed ACK (30-40 ms a file).
         disable_nagle_algorithm = True
 
-        def do_GET(self) -> None:  # noqa: N802 (the http.server name)
+        def do_GET(self) -> None:
             relay.answer(self)
 
-        def log_message(self, format: str, *args: object) -> None:  # noqa: A002
+        def log_message(self, format: str, *args: object) -> None:
             pass  # the jobs log what matters
 
     return Handler

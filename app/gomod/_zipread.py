@@ -44,7 +44,7 @@ def open_zip(source: ZipSource) -> Iterator[tuple[zipfile.ZipFile, BinaryIO]]:
     """Open ``source`` as a zip; yield it with a raw handle for entry reads."""
     with ExitStack() as stack:
         if isinstance(source, (str, os.PathLike)):
-            raw: BinaryIO = stack.enter_context(open(source, "rb"))  # noqa: SIM115
+            raw: BinaryIO = stack.enter_context(open(source, "rb"))
         else:
             raw = source
         try:

@@ -112,5 +112,5 @@ class _ChunkReader(io.RawIOBase):
     def readable(self) -> bool:
         return True
 
-    def read(self, size: int = -1) -> bytes:  # noqa: ARG002 - chunks are already bounded
+    def read(self, size: int = -1) -> bytes:  # size is ignored: chunks are already bounded
         return next(self._chunks, b"")

@@ -72,7 +72,7 @@ class AheadLoads:
         if services.settings.on_miss == "fetch" and services.settings.miss_ahead > 0:
             try:  # asked once per process; not in the first miss a client waits for
                 go_directive(services.settings, services.work_dir)
-            except Exception:  # noqa: BLE001 - a missing toolchain says so at the miss
+            except Exception:  # a missing toolchain says so at the miss
                 pass
 
     def mod(self, module: str, version: str) -> ServedFile | None:
@@ -241,7 +241,7 @@ class AheadLoads:
         if not judged.served:
             return None
         try:
-            opened = open(entry["Zip"], "rb")  # noqa: SIM115 - closed with the answer
+            opened = open(entry["Zip"], "rb")  # closed with the answer
         except OSError:  # the load ended meanwhile: its capture has the version
             return None
         return ServedFile(judged.sha256, judged.size, None, None, opened=opened)
@@ -334,7 +334,7 @@ class AheadLoads:
             capture_graph_mods(self._services, {(module, version): found})
             body = store.read_bytes(module, version, "mod")
             path = store.local_path(module, version, "mod")
-        except Exception:  # noqa: BLE001 - any store trouble: the caller captures
+        except Exception:  # any store trouble: the caller captures
             log.exception("keeping the go.mod of %s@%s failed", module, version)
             return None
         return ServedFile(hashlib.sha256(body).hexdigest(), len(body), body, path)

@@ -73,7 +73,7 @@ class FastPath:
         start_response("200 OK", headers)
         if method == "HEAD":
             return [b""]
-        stream = open(served.path, "rb")  # noqa: SIM115 (the server closes it)
+        stream = open(served.path, "rb")  # the server closes it
         wrapper = environ.get("wsgi.file_wrapper")
         return wrapper(stream, 1 << 16) if wrapper else iter(lambda: stream.read(1 << 16), b"")
 

@@ -15,7 +15,7 @@ from flask import Flask
 
 from app.config import Settings
 from app.db import Database
-from app.notify.events import test_event
+from app.notify.events import trial_event
 from app.notify.quiet import (
     QUIET_CAP,
     aware,
@@ -123,7 +123,7 @@ def register_notify_commands(app: Flask) -> None:
             click.echo("error: DEPOT_NOTIFY_WEBHOOKS is not set: no webhook to test", err=True)
             sys.exit(2)
         # The test ignores the quiet window on purpose: it checks wiring, not policy.
-        deliveries = send(test_event(note), webhooks)
+        deliveries = send(trial_event(note), webhooks)
         for d in deliveries:
             status = str(d.status) if d.status is not None else "-"
             verdict = "ok" if d.ok else "FAILED"

@@ -171,14 +171,10 @@ def queue_backlog(queue: str, depth: int, threshold: int) -> Event:
     )
 
 
-def test_event(note: str = "") -> Event:
+def trial_event(note: str = "") -> Event:
     """What `flask --app app notify-test` sends: proves the webhooks are wired up."""
     return Event(
         kind=TEST,
         title="Depot notification test",
         text=note or "If you can read this, Depot can reach this webhook.",
     )
-
-
-# Not a pytest test, despite the name.
-test_event.__test__ = False  # type: ignore[attr-defined]

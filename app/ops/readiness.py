@@ -21,7 +21,6 @@ from app.resources import Services
 from app.store import StoreError
 
 TIMEOUT = 2.0  # seconds one dependency may take to answer
-DEPENDENCIES = ("database", "redis", "store", "search")
 
 
 @dataclass(frozen=True)

@@ -1,2 +1,2 @@
 """The ingest pipeline: capture, build lists, the license gate, validation, and the
-stages that run them."""
+stages that run them (docs/pipeline.md)."""

@@ -34,7 +34,7 @@ def warm_up(services: Services) -> None:
         compile_queries(services)
         go_directive(services.settings, services.work_dir)
         log.info("warmed up for captures in %.2f s", time.monotonic() - began)
-    except Exception:  # noqa: BLE001 - an optimisation; the real use reports its trouble
+    except Exception:  # an optimisation; the real use reports its trouble
         log.warning("warm-up incomplete", exc_info=True)
 
 

@@ -92,7 +92,7 @@ class Mirror:
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
 
-            def do_GET(self) -> None:  # noqa: N802 (the stdlib's name)
+            def do_GET(self) -> None:
                 key = tree_key(self.path)
                 if key is None:
                     self._text(404, "not a file of the GOPROXY tree")
@@ -128,7 +128,7 @@ class Mirror:
                 self.end_headers()
                 self.wfile.write(body)
 
-            def log_message(self, format: str, *args: object) -> None:  # noqa: A002
+            def log_message(self, format: str, *args: object) -> None:
                 log.debug("mirror: " + format, *args)
 
         return Handler

@@ -41,7 +41,7 @@ def _outcomes(results) -> dict[tuple[str, str], str]:  # type: ignore[no-untyped
     return {(r.module, r.version): r.outcome.value for r in results}
 
 
-def drift_alerts(rec: Receiver) -> list[dict]:  # noqa: F811
+def drift_alerts(rec: Receiver) -> list[dict]:
     """The upstream_drift webhooks received (publications are announced too)."""
     return [b for b in rec.bodies(HOOK) if "] Upstream " in b["text"]]
 

@@ -108,7 +108,7 @@ class CountingHandler(SimpleHTTPRequestHandler):
     counts: dict[str, int]
     lock = threading.Lock()
 
-    def do_GET(self) -> None:  # noqa: N802 (http.server's name)
+    def do_GET(self) -> None:
         with self.lock:
             self.counts[self.path] = self.counts.get(self.path, 0) + 1
         super().do_GET()

@@ -208,7 +208,7 @@ class SlowHandler(SimpleHTTPRequestHandler):
 
     delay = 4.0
 
-    def do_GET(self) -> None:  # noqa: N802 (http.server's name)
+    def do_GET(self) -> None:
         if self.path.endswith(".zip"):
             time.sleep(self.delay)
         super().do_GET()

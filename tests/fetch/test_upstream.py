@@ -28,7 +28,7 @@ class Upstream:
         outer = self
 
         class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:  # noqa: N802 (http.server's name)
+            def do_GET(self) -> None:
                 outer.asked += 1
                 time.sleep(outer.delay)
                 body = outer.body

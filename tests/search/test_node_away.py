@@ -32,7 +32,7 @@ class Node:
     process: subprocess.Popen | None = None
 
     def start(self) -> None:
-        out = open(self.log, "ab")  # noqa: SIM115 (the child keeps writing to it)
+        out = open(self.log, "ab")  # the child keeps writing to it
         self.process = subprocess.Popen(
             [str(REPO_ROOT / "scripts" / "search-node"), "--port", str(self.port),
              "--data", str(self.data), "--heap", "256m"],

@@ -32,6 +32,7 @@ from app.migrate import upgrade
 from app.resources import Services
 from tests.fixtures.sumdb import SumDB, find_go, start_sumdb
 from tests.fixtures.upstream import Upstream, build_standard_upstream
+from tests.skips import skip_or_fail
 
 GO = find_go()
 SHARED_GOCACHE = Path.home() / ".cache" / "depot-tests" / "gocache"
@@ -64,6 +65,10 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
 
 def _cache_dir(config: pytest.Config) -> Path:
+    """Where the fixture sumdb's program is built once per source version: pytest's cache,
+    or beside the shared Go build cache when pytest runs without it (-p no:cacheprovider)."""
+    if getattr(config, "cache", None) is None:
+        return SHARED_GOCACHE.parent / "fixturesumdb"
     return Path(config.cache.mkdir("fixturesumdb"))
 
 
@@ -112,7 +117,7 @@ def db_backend(request: pytest.FixtureRequest) -> str:
 def _pg_admin_url() -> str:
     url = os.environ.get("DEPOT_TEST_POSTGRES_URL")
     if not url:
-        pytest.skip("PostgreSQL tests need DEPOT_TEST_POSTGRES_URL (`make test` sets it)")
+        skip_or_fail("PostgreSQL tests need DEPOT_TEST_POSTGRES_URL (`make test` sets it)")
     return url
 
 
@@ -143,10 +148,9 @@ def database_url(db_backend: str, tmp_path: Path) -> Iterator[str]:
         yield url
 
 
-@pytest.fixture
-def settings(tmp_path: Path, database_url: str, upstream: Upstream, sumdb: SumDB) -> Settings:
-    """Settings for an instance on the shared fixture upstream, checksums verified."""
-    data = tmp_path / "data"
+def instance_settings(data: Path, database_url: str, upstream: Upstream, sumdb: SumDB
+                      ) -> Settings:
+    """Settings for an instance on ``upstream``, checksums verified against ``sumdb``."""
     return Settings.from_env(
         {
             "DEPOT_DATA_DIR": str(data),
@@ -157,6 +161,35 @@ def settings(tmp_path: Path, database_url: str, upstream: Upstream, sumdb: SumDB
             "DEPOT_ON_MISS": "404",
         }
     )
+
+
+@pytest.fixture
+def settings(tmp_path: Path, database_url: str, upstream: Upstream, sumdb: SumDB) -> Settings:
+    """Settings for an instance on the shared fixture upstream, checksums verified."""
+    return instance_settings(tmp_path / "data", database_url, upstream, sumdb)
+
+
+# The two database backends, as the params of a fixture wider than a test (``db_backend``
+# is a test's own).
+BACKENDS = ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
+
+
+@contextmanager
+def loaded_once(backend: str, folder: Path, settings_of: Callable[[Path, str], Settings],
+                load: Callable[[Flask], object]) -> Iterator[Settings]:
+    """The settings (``settings_of(data_dir, database_url)``) of an instance on a new
+    database of ``backend``, its data in ``folder``, filled once by ``load`` through an
+    app of its own: for a module-scoped fixture whose tests only read it, each through a
+    new app of its own (``fresh_app``), so that none sees another's in-memory caches. A
+    test that writes gets its own instance instead. The database is dropped afterwards."""
+    with throwaway_database(backend, folder, "depot_loaded") as url:
+        settings = settings_of(folder / "data", url)
+        filler = make_app(settings)
+        try:
+            load(filler)
+        finally:
+            filler.extensions["depot"].db.dispose()
+        yield settings
 
 
 @pytest.fixture
@@ -214,6 +247,16 @@ def services_on(services: Services, upstream: Upstream) -> Services:
     """``services`` with ``upstream`` alone as its upstream, no checksum database."""
     services.settings = replace(services.settings, upstream=upstream.url, gosumdb="off")
     return services
+
+
+@contextmanager
+def fresh_app(settings: Settings) -> Iterator[Flask]:
+    """A new app on ``settings``, its database connections closed afterwards."""
+    application = make_app(settings)
+    try:
+        yield application
+    finally:
+        application.extensions["depot"].db.dispose()
 
 
 @pytest.fixture
@@ -384,7 +427,7 @@ def redis_url(request: pytest.FixtureRequest) -> str:
     else:
         url = shared_redis_url()
         if not url:
-            pytest.skip("Debian's redis-server comes with `make test` (DEPOT_TEST_REDIS_URL)")
+            skip_or_fail("Debian's redis-server comes with `make test` (DEPOT_TEST_REDIS_URL)")
     from redis import Redis
 
     Redis.from_url(url).flushdb()

@@ -2,22 +2,50 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from functools import partial
+
 import pytest
 from flask import Flask
 
+from app.config import Settings
 from app.ingest import ingest
 from app.models import ModuleVersion, VersionState
 from app.pipeline.capture import get_version
 from tests.api.jsonget import get
+from tests.conftest import BACKENDS, fresh_app, instance_settings, loaded_once
+from tests.fixtures.sumdb import SumDB
+from tests.fixtures.upstream import Upstream
 
 
-@pytest.fixture
-def loaded(app: Flask) -> Flask:
+def load(app: Flask) -> Flask:
     svc = app.extensions["depot"]
     for path, version in [("depot.test/chain/a", "v1.0.0"), ("depot.test/chain/a", "v1.1.0"),
                           ("depot.test/retract", "v1.0.1"), ("depot.test/retract", "v1.1.0")]:
         assert ingest(svc, path, version, deps=True).ok, (path, version)
     return app
+
+
+@pytest.fixture(scope="module", params=BACKENDS)
+def loaded_settings(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory,
+                    upstream: Upstream, sumdb: SumDB) -> Iterator[Settings]:
+    """The versions above ingested once per backend, for the tests that only read them."""
+    with loaded_once(request.param, tmp_path_factory.mktemp("api-loaded"),
+                     partial(instance_settings, upstream=upstream, sumdb=sumdb), load) as settings:
+        yield settings
+
+
+@pytest.fixture
+def loaded(loaded_settings: Settings) -> Iterator[Flask]:
+    """A new app on the shared loaded instance: read-only."""
+    with fresh_app(loaded_settings) as app:
+        yield app
+
+
+@pytest.fixture
+def loaded_own(app: Flask) -> Flask:
+    """The same versions in this test's own instance, for a test that writes."""
+    return load(app)
 
 
 def test_module_and_its_latest_version(loaded: Flask):
@@ -57,18 +85,18 @@ def test_versions_dependencies_and_used_by(loaded: Flask):
     assert get(loaded, "/api/v1/modules/depot.test/chain/c/used-by")["total"] == 1
 
 
-def test_non_redistributable_version_hides_its_files_not_its_requirements(loaded: Flask):
-    svc = loaded.extensions["depot"]
+def test_non_redistributable_version_hides_its_files_not_its_requirements(loaded_own: Flask):
+    svc = loaded_own.extensions["depot"]
     with svc.db.session() as session:
         row: ModuleVersion = get_version(session, "depot.test/chain/a", "v1.0.0")
         row.state, row.redistributable, row.reason = (
             VersionState.staged, False, "license not redistributable: none found")
-    body = get(loaded, "/api/v1/modules/depot.test/chain/a/dependencies?version=v1.0.0")
+    body = get(loaded_own, "/api/v1/modules/depot.test/chain/a/dependencies?version=v1.0.0")
     # Its go.mod is served for graph loading and its page lists them: so does the API.
     assert body["hidden"] is True
     assert [d["path"] for d in body["dependencies"]] == ["depot.test/chain/b",
                                                         "depot.test/chain/c"]
-    detail = get(loaded, "/api/v1/modules/depot.test/chain/a?version=v1.0.0")["version"]
+    detail = get(loaded_own, "/api/v1/modules/depot.test/chain/a?version=v1.0.0")["version"]
     assert detail["state"] == "staged" and detail["reason"].startswith("license not")
 
 

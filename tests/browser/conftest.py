@@ -22,6 +22,7 @@ from tests.conftest import GO, LiveServer, Workers, shared_redis_url, start_serv
 from tests.fixtures.catalog import fill, portal_settings
 from tests.fixtures.chromium import chromium_args, find_chromium
 from tests.fixtures.upstream import Upstream
+from tests.skips import skip_or_fail
 
 REDIS_DB = 7  # other tests empty database 0 of the shared servers
 
@@ -30,7 +31,7 @@ REDIS_DB = 7  # other tests empty database 0 of the shared servers
 def browser_type_launch_args(browser_type_launch_args: dict) -> dict:
     chromium = find_chromium()
     if chromium is None:
-        pytest.skip("Debian's chromium is not installed (scripts/with-test-services installs it)")
+        skip_or_fail("Debian's chromium is not installed (scripts/with-test-services installs it)")
     return {**browser_type_launch_args, "executable_path": chromium, "args": chromium_args()}
 
 

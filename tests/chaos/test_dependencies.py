@@ -36,6 +36,7 @@ from tests.fixtures.counting_upstream import CountingUpstream
 from tests.fixtures.relay import Relay
 from tests.fixtures.tmpfs import fill, small_tmpfs
 from tests.fixtures.upstream import Upstream
+from tests.skips import skip_or_fail
 
 # Dependencies a relay can cut: PostgreSQL and Debian's redis-server, both over TCP.
 pytestmark = [pytest.mark.parametrize("db_backend", ["postgresql"], indirect=True),
@@ -153,7 +154,7 @@ def relays(queued_settings: Settings) -> Iterator[dict[str, Relay]]:
 
     node = os.environ.get("DEPOT_TEST_ELASTICSEARCH_URL", "")
     if not node:
-        pytest.skip("needs the search node `make test` starts (DEPOT_TEST_ELASTICSEARCH_URL)")
+        skip_or_fail("needs the search node `make test` starts (DEPOT_TEST_ELASTICSEARCH_URL)")
     found = {}
     for name, url in (("database", queued_settings.database_url),
                       ("redis", queued_settings.redis_url), ("search node", node)):

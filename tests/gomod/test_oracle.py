@@ -40,6 +40,7 @@ from app.gomod.versions import (
     pseudo_rev,
     pseudo_time,
 )
+from tests.skips import skip_or_fail
 
 HELPER = r"""
 package main
@@ -165,7 +166,7 @@ def oracle(go_runner) -> Iterator[Oracle]:
     vendored = goroot / "src" / "cmd" / "vendor"
     src = vendored / "golang.org" / "x" / "mod"
     if not (src / "module").is_dir() or not (vendored / "modules.txt").is_file():
-        pytest.skip("toolchain has no vendored golang.org/x/mod")
+        skip_or_fail("toolchain has no vendored golang.org/x/mod")
     header = explicit = None
     lines = (vendored / "modules.txt").read_text().splitlines()
     for i, line in enumerate(lines[:-1]):

@@ -6,8 +6,10 @@ import hashlib
 import json
 import socket
 import time
+from collections.abc import Iterator
 from dataclasses import replace
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 
 import pytest
@@ -20,13 +22,12 @@ from app.gomod import versions
 from app.ingest import ingest
 from app.models import Module, ModuleVersion, VersionState
 from app.pipeline.capture import get_module
-from tests.conftest import make_app
+from tests.conftest import BACKENDS, fresh_app, instance_settings, loaded_once, make_app
 from tests.fixtures.sumdb import SumDB
 from tests.fixtures.upstream import PSEUDO_VERSION, Upstream
 
 
-@pytest.fixture
-def loaded(app: Flask) -> Flask:
+def load(app: Flask) -> Flask:
     svc = app.extensions["depot"]
     for path, version in [
         ("depot.test/chain/a", "v1.1.0"),
@@ -38,6 +39,28 @@ def loaded(app: Flask) -> Flask:
     ]:
         assert ingest(svc, path, version, deps=path.endswith("/a")).ok
     return app
+
+
+@pytest.fixture(scope="module", params=BACKENDS)
+def loaded_settings(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory,
+                    upstream: Upstream, sumdb: SumDB) -> Iterator[Settings]:
+    """The versions above ingested once per backend, for the tests that only read them."""
+    with loaded_once(request.param, tmp_path_factory.mktemp("routes-loaded"),
+                     partial(instance_settings, upstream=upstream, sumdb=sumdb), load) as settings:
+        yield settings
+
+
+@pytest.fixture
+def loaded(loaded_settings: Settings) -> Iterator[Flask]:
+    """A new app (nothing in memory yet) on the shared loaded instance: read-only."""
+    with fresh_app(loaded_settings) as app:
+        yield app
+
+
+@pytest.fixture
+def loaded_own(app: Flask) -> Flask:
+    """The same versions in this test's own instance, for a test that writes."""
+    return load(app)
 
 
 def test_info_mod_zip_are_the_upstream_bytes_with_immutable_caching(loaded: Flask, upstream):
@@ -123,13 +146,13 @@ def test_miss_is_a_fast_404_with_a_reason(client):
         assert resp.data.count(b"\n") == 1 and b"depot.test/unknown" in resp.data
 
 
-def test_refused_version_is_410_with_its_reason(loaded: Flask):
-    svc = loaded.extensions["depot"]
+def test_refused_version_is_410_with_its_reason(loaded_own: Flask):
+    svc = loaded_own.extensions["depot"]
     with svc.db.session() as s:
         module = s.query(Module).filter_by(path="depot.test/chain/a").one()
         s.add(ModuleVersion(module_id=module.id, version="v1.9.0", state=VersionState.rejected,
                             reason="license not redistributable: unknown"))
-    resp = loaded.test_client().get("/depot.test/chain/a/@v/v1.9.0.info")
+    resp = loaded_own.test_client().get("/depot.test/chain/a/@v/v1.9.0.info")
     assert resp.status_code == 410
     assert b"license not redistributable" in resp.data
 

@@ -28,13 +28,17 @@ from tests.conftest import (
 )
 from tests.fixtures.nginx import find_nginx, nginx_command, nginx_conf, render_sidecar
 from tests.fixtures.sumdb import SumDB
+from tests.skips import skip_or_fail
 
 NGINX = find_nginx()
-pytestmark = [
-    pytest.mark.skipif(NGINX is None, reason="nginx comes with `make test` (Debian's package)"),
-    pytest.mark.parametrize("db_backend", ["sqlite"], indirect=True),
-]
+pytestmark = pytest.mark.parametrize("db_backend", ["sqlite"], indirect=True)
 ZIP = "/depot.test/chain/c/@v/v1.0.0.zip"
+
+
+@pytest.fixture(autouse=True)
+def _nginx() -> None:
+    if NGINX is None:
+        skip_or_fail("nginx comes with `make test` (Debian's package)")
 
 
 @pytest.fixture

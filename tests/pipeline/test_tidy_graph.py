@@ -16,11 +16,15 @@ check v1.0.0 (viper's root package: go-cmp v0.5.9, its remote package too: v0.6.
 from __future__ import annotations
 
 import shutil
+from collections.abc import Iterator
+from functools import partial
 from pathlib import Path
 
 import pytest
+from flask import Flask
 
 from app.catalog.graph import build_list_of
+from app.config import Settings
 from app.models import RequestSource, VersionState, vouched
 from app.pipeline.buildlist import clean_room
 from app.pipeline.capture import get_version
@@ -28,7 +32,18 @@ from app.pipeline.inline import InlineDispatcher
 from app.pipeline.requests import status, submit
 from app.resources import Services
 from tests.bundle.test_bundle import offline_env, unpack
-from tests.conftest import app_on, go_client_env, run_go, services_on, start_server
+from tests.conftest import (
+    BACKENDS,
+    GO,
+    app_on,
+    fresh_app,
+    go_client_env,
+    loaded_once,
+    run_go,
+    services_on,
+    start_server,
+)
+from tests.fixtures.catalog import portal_settings
 from tests.fixtures.upstream import (
     FixtureModule,
     fixture_module,
@@ -78,11 +93,35 @@ def modules() -> list[FixtureModule]:
             with_remote(top, ETCD)]
 
 
+def ingest_top(app: Flask) -> None:
+    done = app.test_cli_runner().invoke(args=["ingest", f"{TOP}@v1.0.0", "--deps"])
+    assert done.exit_code == 0, done.output
+
+
+@pytest.fixture(scope="module", params=BACKENDS)
+def tidy_settings(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+                  ) -> Iterator[Settings]:
+    """TOP and its graph ingested once per backend, for the tests that only read them."""
+    folder = tmp_path_factory.mktemp("tidy")
+    upstream = upstream_of(folder / "tidy-upstream", modules())
+    with loaded_once(request.param, folder, partial(portal_settings, upstream=upstream,
+                                                    go_bin=GO), ingest_top) as settings:
+        yield settings
+
+
 @pytest.fixture
-def tidy_app(settings, tmp_path: Path):  # type: ignore[no-untyped-def]
+def tidy_app(tidy_settings: Settings) -> Iterator[Flask]:
+    """A new app on the shared instance: read-only."""
+    with fresh_app(tidy_settings) as app:
+        yield app
+
+
+@pytest.fixture
+def tidy_app_own(settings, tmp_path: Path):  # type: ignore[no-untyped-def]
+    """TOP ingested into this test's own instance, for a test that writes (a bundle is
+    kept in the data folder)."""
     with app_on(settings, upstream_of(tmp_path / "tidy-upstream", modules())) as app:
-        done = app.test_cli_runner().invoke(args=["ingest", f"{TOP}@v1.0.0", "--deps"])
-        assert done.exit_code == 0, done.output
+        ingest_top(app)
         yield app
 
 
@@ -153,10 +192,10 @@ def test_the_clean_room_fails_a_version_whose_consumer_cannot_tidy_through_depot
     assert CHECK in verdict.reason
 
 
-def test_an_offline_bundle_carries_what_tidy_needs(tidy_app, tmp_path: Path):
+def test_an_offline_bundle_carries_what_tidy_needs(tidy_app_own, tmp_path: Path):
     """Both consumers tidy and build from the bundle alone, no network."""
     out = tmp_path / "top.tar.gz"
-    done = tidy_app.test_cli_runner().invoke(args=["bundle", f"{TOP}@v1.0.0", "-o", str(out)])
+    done = tidy_app_own.test_cli_runner().invoke(args=["bundle", f"{TOP}@v1.0.0", "-o", str(out)])
     assert done.exit_code == 0, done.output
     top = unpack(out, tmp_path / "unpacked")
     for version in ("v1.0.0", "v1.1.0"):

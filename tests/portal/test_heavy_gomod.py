@@ -5,23 +5,22 @@ from __future__ import annotations
 
 import random
 from collections.abc import Iterator
-from pathlib import Path
+from functools import partial
 
 import pytest
 from flask import Flask
 
 from app.catalog import modules as catalog_modules
 from app.catalog.modules import RetractRanges
+from app.config import Settings
 from app.gomod import versions
 from app.portal.contents import GOMOD_SHOWN_LINES, shown_part
-from tests.conftest import app_on
+from tests.conftest import GO, fresh_app, loaded_once
+from tests.fixtures.catalog import portal_settings
 from tests.fixtures.upstream import FixtureModule, module_files, upstream_of
 
 HEAVY = "depot.test/heavy"
 RETRACTS = 15_000
-
-# Pages and parsing, not the database: one backend (the suite's time is bounded).
-ONE_BACKEND = pytest.mark.parametrize("db_backend", ["sqlite"], indirect=True)
 
 
 def heavy_gomod() -> bytes:
@@ -31,18 +30,32 @@ def heavy_gomod() -> bytes:
     return ("\n".join(lines) + "\n").encode()
 
 
-@pytest.fixture
-def heavy_app(settings, tmp_path: Path) -> Iterator[Flask]:  # type: ignore[no-untyped-def]
+def ingest_heavy(app: Flask) -> None:
+    done = app.test_cli_runner().invoke(args=["ingest", f"{HEAVY}@v1.0.0"])
+    assert done.exit_code == 0, done.output
+
+
+# Pages and parsing, not the database: one backend (the suite's time is bounded).
+@pytest.fixture(scope="module", params=["sqlite"])
+def heavy_settings(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+                   ) -> Iterator[Settings]:
+    """HEAVY ingested once, for the tests here, which only read it."""
+    folder = tmp_path_factory.mktemp("heavy")
     files = module_files(HEAVY, "v1.0.0")
     files["go.mod"] = heavy_gomod()
-    upstream = upstream_of(tmp_path / "heavy-upstream", [FixtureModule(HEAVY, "v1.0.0", files)])
-    with app_on(settings, upstream) as app:
-        done = app.test_cli_runner().invoke(args=["ingest", f"{HEAVY}@v1.0.0"])
-        assert done.exit_code == 0, done.output
+    upstream = upstream_of(folder / "heavy-upstream", [FixtureModule(HEAVY, "v1.0.0", files)])
+    with loaded_once(request.param, folder, partial(portal_settings, upstream=upstream,
+                                                    go_bin=GO), ingest_heavy) as settings:
+        yield settings
+
+
+@pytest.fixture
+def heavy_app(heavy_settings: Settings) -> Iterator[Flask]:
+    """A new app (nothing parsed in memory yet) on the shared instance."""
+    with fresh_app(heavy_settings) as app:
         yield app
 
 
-@ONE_BACKEND
 def test_a_page_view_parses_the_retract_ranges_once(heavy_app: Flask,
                                                     monkeypatch: pytest.MonkeyPatch):
     client = heavy_app.test_client()
@@ -63,7 +76,6 @@ def test_a_page_view_parses_the_retract_ranges_once(heavy_app: Flask,
     assert calls < 100, calls
 
 
-@ONE_BACKEND
 def test_the_mod_file_tab_shows_a_part_and_links_the_whole_file(heavy_app: Flask):
     body = heavy_app.test_client().get(f"/{HEAVY}?tab=gomod").get_data(as_text=True)
     assert len(body) < 600_000, len(body)  # before: 2.2 MB

@@ -17,14 +17,15 @@ from app.search.elastic import ElasticSearchBackend
 from app.search.fts import Fts5Search
 from app.search.indexing import all_documents
 from tests.conftest import Kept
+from tests.skips import skip_or_fail
 
 
 @pytest.fixture(scope="session")
 def search_node_url() -> str:
     url = os.environ.get("DEPOT_TEST_ELASTICSEARCH_URL", "")
     if not url:
-        pytest.skip("Elasticsearch tests need DEPOT_TEST_ELASTICSEARCH_URL (`make test` "
-                    "starts scripts/search-node)")
+        skip_or_fail("Elasticsearch tests need DEPOT_TEST_ELASTICSEARCH_URL (`make test` "
+                     "starts scripts/search-node)")
     return url
 
 

@@ -25,9 +25,13 @@ def test_terms_become_quoted_prefix_phrases():
 
 
 @pytest.fixture
-def fts(services: Services) -> Fts5Search:
-    if not services.settings.database_url.startswith("sqlite"):
+def fts(db_backend: str, request: pytest.FixtureRequest) -> Fts5Search:
+    """Each test's own migrated SQLite database (on PostgreSQL the skip comes before one
+    is made and migrated for nothing)."""
+    if db_backend != "sqlite":
         pytest.skip("FTS5 is SQLite's")
+    services: Services = request.getfixturevalue("services")
+    assert services.settings.database_url.startswith("sqlite")
     return Fts5Search(services.db)
 
 

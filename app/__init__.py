@@ -75,8 +75,10 @@ def create_app(settings: Settings | None = None) -> Flask:
 
     from app.api import bp as api_bp
     from app.api import spec_bp as api_spec_bp
-    from app.cli import register_commands
+    from app.cli import COMMANDS
+    from app.drift.cli import drift
     from app.goproxy import accel_bp, goproxy_bp, sumdb_bp
+    from app.notify.cli import deploy, notify_test
     from app.ops import bp as ops_bp
     from app.portal import bp as portal_bp
 
@@ -87,7 +89,8 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.register_blueprint(sumdb_bp)
     app.register_blueprint(accel_bp)
     app.register_blueprint(goproxy_bp)
-    register_commands(app)
+    for command in (*COMMANDS, drift, deploy, notify_test):
+        app.cli.add_command(command)
     _register_error_handlers(app)
     from app.goproxy.fastpath import FastPath
     from app.ops.observe import RequestObserver

@@ -1,5 +1,7 @@
 """Flask commands: `flask --app app migrate | downgrade | ingest | bundle | discover | jobs |
-reindex | render | fsck | serve` (`worker` is jobs/cli.py's, found by its entry point)."""
+reindex | render | fsck | serve`, each a module-level command that create_app adds
+(COMMANDS). The notifier's and the drift alarm's live beside their code (app/notify/cli.py,
+app/drift/cli.py); `worker` is jobs/cli.py's, found through its entry point."""
 
 from __future__ import annotations
 
@@ -13,7 +15,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import click
-from flask import Flask
+from flask.cli import AppGroup, with_appcontext
 from sqlalchemy.exc import OperationalError
 
 from app import migrate as migrations
@@ -52,297 +54,299 @@ def parse_target(target: str) -> tuple[str, str]:
 REDIS = "embedded Redis"
 
 
-def register_commands(app: Flask) -> None:
-    from app.drift.cli import register_drift_commands
-    from app.notify.cli import register_notify_commands
+@click.command("migrate")
+@click.option("--revision", default="head", show_default=True)
+@with_appcontext
+def migrate_cmd(revision: str) -> None:
+    """Create or upgrade the database schema (and fill SQLite's search index the first
+    time it is there while modules are already published)."""
+    from app.search.fts import Fts5Search
+    from app.search.updates import index_of
 
-    register_notify_commands(app)
-    register_drift_commands(app)
+    svc = depot()
+    migrations.upgrade(svc.db.engine, revision)
+    click.echo(f"database at revision {migrations.current(svc.db.engine)}")
+    index = index_of(svc)
+    if (revision == "head" and isinstance(index, Fts5Search) and index.count() == 0
+            and svc.aggregates.mark()[0]):
+        click.echo("the search index is empty: building it once")
+        _rebuild_search_index(svc)
 
-    @app.cli.command("migrate")
-    @click.option("--revision", default="head", show_default=True)
-    def migrate_cmd(revision: str) -> None:
-        """Create or upgrade the database schema (and fill SQLite's search index the first
-        time it is there while modules are already published)."""
-        from app.search.fts import Fts5Search
-        from app.search.updates import index_of
+@click.command("downgrade")
+@click.argument("revision")
+@with_appcontext
+def downgrade_cmd(revision: str) -> None:
+    """Downgrade the database schema to REVISION (``base`` removes it)."""
+    migrations.downgrade(depot().db.engine, revision)
+    click.echo(f"database at revision {migrations.current(depot().db.engine)}")
 
-        svc = depot()
-        migrations.upgrade(svc.db.engine, revision)
-        click.echo(f"database at revision {migrations.current(svc.db.engine)}")
-        index = index_of(svc)
-        if (revision == "head" and isinstance(index, Fts5Search) and index.count() == 0
-                and svc.aggregates.mark()[0]):
-            click.echo("the search index is empty: building it once")
-            _rebuild_search_index(svc)
+@click.command("ingest")
+@click.argument("target")
+@click.option("--deps", is_flag=True, help="Also ingest the whole build list.")
+@click.option(
+    "--refetch", is_flag=True,
+    help="Download again even if present and record drift if the upstream changed.",
+)
+@with_appcontext
+def ingest_cmd(target: str, deps: bool, refetch: bool) -> None:
+    """Run the pipeline for TARGET (MODULE, MODULE@VERSION or MODULE@latest) here."""
+    svc = depot()
+    module, query = parse_target(target)
+    if svc.settings.sumdb_off:
+        click.echo(
+            "warning: DEPOT_GOSUMDB=off: downloads are NOT verified against a checksum "
+            "database",
+            err=True,
+        )
+    click.echo(f"ingesting {module}@{query}{' with its build list' if deps else ''} "
+               f"from {mask_url(svc.settings.upstream)}", err=True)
+    try:
+        report = ingest(svc, module, query, deps=deps, refetch=refetch,
+                        progress=lambda o: click.echo(_describe(o)))
+    except InvalidRequest as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(2)
+    ok = sum(o.ok for o in report.outcomes)
+    click.echo(f"{ok}/{len(report.outcomes)} module versions available"
+               f"{'' if report.upstream_called else ' (no upstream call)'}", err=True)
+    if not report.ok:
+        sys.exit(1)
 
-    @app.cli.command("downgrade")
-    @click.argument("revision")
-    def downgrade_cmd(revision: str) -> None:
-        """Downgrade the database schema to REVISION (``base`` removes it)."""
-        migrations.downgrade(depot().db.engine, revision)
-        click.echo(f"database at revision {migrations.current(depot().db.engine)}")
+@click.command("bundle")
+@click.argument("target")
+@click.option("-o", "--output", "output", required=True,
+              type=click.Path(dir_okay=False, writable=True, path_type=Path),
+              help="Where to write the .tar.gz (written whole or not at all).")
+@with_appcontext
+def bundle_cmd(target: str, output: Path) -> None:
+    """Write an offline bundle of TARGET (MODULE@VERSION or MODULE@latest): its whole
+    build list as a GOPROXY tree with go.sum, SHA256SUMS and a manifest."""
+    from app.bundle import BundleError, build, export, resolve
 
-    @app.cli.command("ingest")
-    @click.argument("target")
-    @click.option("--deps", is_flag=True, help="Also ingest the whole build list.")
-    @click.option(
-        "--refetch", is_flag=True,
-        help="Download again even if present and record drift if the upstream changed.",
-    )
-    def ingest_cmd(target: str, deps: bool, refetch: bool) -> None:
-        """Run the pipeline for TARGET (MODULE, MODULE@VERSION or MODULE@latest) here."""
-        svc = depot()
-        module, query = parse_target(target)
-        if svc.settings.sumdb_off:
-            click.echo(
-                "warning: DEPOT_GOSUMDB=off: downloads are NOT verified against a checksum "
-                "database",
-                err=True,
-            )
-        click.echo(f"ingesting {module}@{query}{' with its build list' if deps else ''} "
-                   f"from {mask_url(svc.settings.upstream)}", err=True)
-        try:
-            report = ingest(svc, module, query, deps=deps, refetch=refetch,
-                            progress=lambda o: click.echo(_describe(o)))
-        except InvalidRequest as exc:
-            click.echo(f"error: {exc}", err=True)
-            sys.exit(2)
-        ok = sum(o.ok for o in report.outcomes)
-        click.echo(f"{ok}/{len(report.outcomes)} module versions available"
-                   f"{'' if report.upstream_called else ' (no upstream call)'}", err=True)
-        if not report.ok:
-            sys.exit(1)
+    svc = depot()
+    module, query = parse_target(target)
+    if "@" not in target:
+        click.echo(f"error: give MODULE@VERSION (or {module}@latest)", err=True)
+        sys.exit(2)
+    try:
+        version = resolve(svc, module, query)
+        built = build(svc, module, version, progress=lambda line: click.echo(line, err=True))
+        export(built, output)
+    except BundleError as exc:
+        click.echo(f"error: {exc.reason}", err=True)
+        sys.exit(2 if exc.kind == "invalid" else 1)
+    d = built.description
+    click.echo(f"{output}: {module}@{version}, {d['module_count']} modules "
+               f"({d['go_mod_only']} more go.mod files), {d['file_count']} files, "
+               f"{_size(d['size'])} (sha256 {d['sha256']})")
 
-    @app.cli.command("bundle")
-    @click.argument("target")
-    @click.option("-o", "--output", "output", required=True,
-                  type=click.Path(dir_okay=False, writable=True, path_type=Path),
-                  help="Where to write the .tar.gz (written whole or not at all).")
-    def bundle_cmd(target: str, output: Path) -> None:
-        """Write an offline bundle of TARGET (MODULE@VERSION or MODULE@latest): its whole
-        build list as a GOPROXY tree with go.sum, SHA256SUMS and a manifest."""
-        from app.bundle import BundleError, build, export, resolve
+@click.command("discover")
+@click.option("--from-file", "from_file", type=click.File("r"), required=True,
+              help="One MODULE[@VERSION] a line; # starts a comment.")
+@with_appcontext
+def discover_cmd(from_file) -> None:  # type: ignore[no-untyped-def]
+    """Queue requests for a seed list (the workers do the rest)."""
+    from app.pipeline.requests import submit_many
+    from app.queue import RQDispatcher, connect
 
-        svc = depot()
-        module, query = parse_target(target)
-        if "@" not in target:
-            click.echo(f"error: give MODULE@VERSION (or {module}@latest)", err=True)
-            sys.exit(2)
-        try:
-            version = resolve(svc, module, query)
-            built = build(svc, module, version, progress=lambda line: click.echo(line, err=True))
-            export(built, output)
-        except BundleError as exc:
-            click.echo(f"error: {exc.reason}", err=True)
-            sys.exit(2 if exc.kind == "invalid" else 1)
-        d = built.description
-        click.echo(f"{output}: {module}@{version}, {d['module_count']} modules "
-                   f"({d['go_mod_only']} more go.mod files), {d['file_count']} files, "
-                   f"{_size(d['size'])} (sha256 {d['sha256']})")
+    svc = depot()
+    lines = [ln.split("#", 1)[0].strip() for ln in from_file]
+    targets = [parse_target(ln) for ln in lines if ln]
+    dispatcher = RQDispatcher(svc.settings, connect(svc.settings))
+    with click.progressbar(length=len(targets), label="queueing", show_pos=True) as bar:
+        done = submit_many(svc, dispatcher, targets, RequestSource.seed, bar.update)
+    click.echo(f"{done.created} requests queued, {done.reused} already pending, "
+               f"{len(done.refused)} refused")
+    for module, query, why in done.refused:
+        click.echo(f"refused: {module}@{query}: {why}", err=True)
+    if done.refused:
+        sys.exit(1)
 
-    @app.cli.command("discover")
-    @click.option("--from-file", "from_file", type=click.File("r"), required=True,
-                  help="One MODULE[@VERSION] a line; # starts a comment.")
-    def discover_cmd(from_file) -> None:  # type: ignore[no-untyped-def]
-        """Queue requests for a seed list (the workers do the rest)."""
-        from app.pipeline.requests import submit_many
-        from app.queue import RQDispatcher, connect
+@click.group("jobs", cls=AppGroup)
+def jobs_group() -> None:
+    """Inspect and retry failed jobs."""
 
-        svc = depot()
-        lines = [ln.split("#", 1)[0].strip() for ln in from_file]
-        targets = [parse_target(ln) for ln in lines if ln]
-        dispatcher = RQDispatcher(svc.settings, connect(svc.settings))
-        with click.progressbar(length=len(targets), label="queueing", show_pos=True) as bar:
-            done = submit_many(svc, dispatcher, targets, RequestSource.seed, bar.update)
-        click.echo(f"{done.created} requests queued, {done.reused} already pending, "
-                   f"{len(done.refused)} refused")
-        for module, query, why in done.refused:
-            click.echo(f"refused: {module}@{query}: {why}", err=True)
-        if done.refused:
-            sys.exit(1)
+@jobs_group.command("failed")
+def jobs_failed() -> None:
+    """List failed jobs of every queue."""
+    from app.queue import failed_jobs
 
-    @app.cli.group("jobs")
-    def jobs_group() -> None:
-        """Inspect and retry failed jobs."""
+    rows = failed_jobs(_connection())
+    for job in rows:
+        click.echo(f"{job['id']}  {job['queue']:<9}  {job['description']}  — {job['error']}")
+    click.echo(f"{len(rows)} failed job(s)", err=True)
 
-    @jobs_group.command("failed")
-    def jobs_failed() -> None:
-        """List failed jobs of every queue."""
-        from app.queue import failed_jobs
+@jobs_group.command("retry")
+@click.argument("job_id", required=False)
+@click.option("--all", "retry_all", is_flag=True, help="Retry every failed job.")
+def jobs_retry(job_id: str | None, retry_all: bool) -> None:
+    """Put failed job JOB_ID (or --all) back on its queue."""
+    from app.queue import retry_failed
 
-        rows = failed_jobs(_connection())
-        for job in rows:
-            click.echo(f"{job['id']}  {job['queue']:<9}  {job['description']}  — {job['error']}")
-        click.echo(f"{len(rows)} failed job(s)", err=True)
+    if not job_id and not retry_all:
+        raise click.UsageError("give a JOB_ID or --all")
+    count = retry_failed(_connection(), None if retry_all else job_id)
+    if job_id and not count:
+        click.echo(f"no failed job {job_id}", err=True)
+        sys.exit(1)
+    click.echo(f"{count} job(s) queued again")
 
-    @jobs_group.command("retry")
-    @click.argument("job_id", required=False)
-    @click.option("--all", "retry_all", is_flag=True, help="Retry every failed job.")
-    def jobs_retry(job_id: str | None, retry_all: bool) -> None:
-        """Put failed job JOB_ID (or --all) back on its queue."""
-        from app.queue import retry_failed
+@click.command("reindex")
+@with_appcontext
+def reindex_cmd() -> None:
+    """Rebuild the search index from the catalogue: a new index is filled, then the
+    alias is moved to it in one step (searches keep working meanwhile)."""
+    svc = depot()
+    if not _rebuild_search_index(svc):
+        raise click.ClickException(
+            "no search index here: with PostgreSQL and no ELASTICSEARCH_URL the database "
+            "search reads the catalogue directly")
 
-        if not job_id and not retry_all:
-            raise click.UsageError("give a JOB_ID or --all")
-        count = retry_failed(_connection(), None if retry_all else job_id)
-        if job_id and not count:
-            click.echo(f"no failed job {job_id}", err=True)
-            sys.exit(1)
-        click.echo(f"{count} job(s) queued again")
+@click.command("render")
+@with_appcontext
+def render_cmd() -> None:
+    """Render the README and synopsis of every published version that has none kept
+    (versions published before rendering was kept, or by an older renderer)."""
+    from app.catalog.prepared import prepare_version, unrendered
 
-    @app.cli.command("reindex")
-    def reindex_cmd() -> None:
-        """Rebuild the search index from the catalogue: a new index is filled, then the
-        alias is moved to it in one step (searches keep working meanwhile)."""
-        svc = depot()
-        if not _rebuild_search_index(svc):
-            raise click.ClickException(
-                "no search index here: with PostgreSQL and no ELASTICSEARCH_URL the database "
-                "search reads the catalogue directly")
+    svc = depot()
+    todo = unrendered(svc.db)
+    for module, version in todo:
+        prepare_version(svc.db, svc.store, module, version)
+    click.echo(f"rendered {len(todo)} version{'' if len(todo) == 1 else 's'}")
 
-    @app.cli.command("render")
-    def render_cmd() -> None:
-        """Render the README and synopsis of every published version that has none kept
-        (versions published before rendering was kept, or by an older renderer)."""
-        from app.catalog.prepared import prepare_version, unrendered
+@click.command("fsck")
+@click.option("--json", "as_json", is_flag=True, help="One JSON report on stdout.")
+@click.option("--repair", is_flag=True,
+              help="Remove temporary files older than --tmp-age and the work folders "
+                   "of killed jobs (never one a live process uses), and rewrite @v/list "
+                   "files from the database (never a file a row knows).")
+@click.option("--tmp-age", default=600, show_default=True, type=click.IntRange(0),
+              help="Seconds a temporary file must be old before --repair removes it.")
+@click.option("--quick", is_flag=True, help="Compare sizes only, do not hash the bytes.")
+@click.option("--examples", default=10, show_default=True, type=click.IntRange(0),
+              help="Problems shown per kind in the summary.")
+@with_appcontext
+def fsck_cmd(as_json: bool, repair: bool, tmp_age: int, quick: bool, examples: int) -> None:
+    """Check that the database and the store agree (exit 1 when they do not); report
+    the work folders killed jobs left under the data dir."""
+    from app.fsck import check
+    from app.store import StoreError
 
-        svc = depot()
-        todo = unrendered(svc.db)
-        for module, version in todo:
-            prepare_version(svc.db, svc.store, module, version)
-        click.echo(f"rendered {len(todo)} version{'' if len(todo) == 1 else 's'}")
+    svc = depot()
+    try:
+        report = check(svc, hash_files=not quick, repair=repair, tmp_age=tmp_age)
+    except StoreError as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(report.to_json() if as_json else report.summary(examples))
+    if not report.ok:
+        sys.exit(1)
 
-    @app.cli.command("fsck")
-    @click.option("--json", "as_json", is_flag=True, help="One JSON report on stdout.")
-    @click.option("--repair", is_flag=True,
-                  help="Remove temporary files older than --tmp-age and the work folders "
-                       "of killed jobs (never one a live process uses), and rewrite @v/list "
-                       "files from the database (never a file a row knows).")
-    @click.option("--tmp-age", default=600, show_default=True, type=click.IntRange(0),
-                  help="Seconds a temporary file must be old before --repair removes it.")
-    @click.option("--quick", is_flag=True, help="Compare sizes only, do not hash the bytes.")
-    @click.option("--examples", default=10, show_default=True, type=click.IntRange(0),
-                  help="Problems shown per kind in the summary.")
-    def fsck_cmd(as_json: bool, repair: bool, tmp_age: int, quick: bool, examples: int) -> None:
-        """Check that the database and the store agree (exit 1 when they do not); report
-        the work folders killed jobs left under the data dir."""
-        from app.fsck import check
-        from app.store import StoreError
+@click.command("serve")
+@click.option("--workers", "worker_count", default=1, show_default=True,
+              help="Pipeline worker processes to run beside the web server.")
+@with_appcontext
+def serve_cmd(worker_count: int) -> None:
+    """Run everything on this machine: embedded Redis (unless REDIS_URL is set),
+    the web server (gunicorn, GOPROXY and portal) and pipeline workers; a worker or
+    the embedded Redis that dies is started again, and the web server dying ends
+    serve with a non-zero status (app.lifecycle.Supervisor)."""
+    from app.lifecycle import Supervisor, dies_with, reap_group
+    from app.queue import AnsweringRedis, start_embedded_redis
+    from app.workdirs import leftovers
 
-        svc = depot()
-        try:
-            report = check(svc, hash_files=not quick, repair=repair, tmp_age=tmp_age)
-        except StoreError as exc:
-            raise click.ClickException(str(exc)) from exc
-        click.echo(report.to_json() if as_json else report.summary(examples))
-        if not report.ok:
-            sys.exit(1)
+    svc = depot()
+    try:
+        migrated = migrations.current(svc.db.engine) is not None
+    except OperationalError as exc:
+        raise click.ClickException(f"the database is not reachable: {exc}") from exc
+    if not migrated:
+        # Else every worker dies on its first query, and is started again, forever.
+        raise click.ClickException("the database has no schema yet: run "
+                                   "`flask --app app migrate` first (`make run` does)")
+    log = logging.getLogger("depot.serve")
+    # Before any worker starts: what jobs killed with an earlier serve left (a module
+    # cache each). A folder a live process of the host still uses keeps its owner
+    # lock and is left alone (app/workdirs.py).
+    swept = leftovers(svc.work_dir, remove=True)
+    gone = [s for s in swept if s.removed]
+    if gone:
+        log.warning("removed %d work folder(s) of killed jobs (%s bytes): %s", len(gone),
+                    f"{sum(s.size for s in gone):,}", ", ".join(s.name for s in gone))
+    for stuck in [s for s in swept if not s.removed]:
+        log.warning("could not remove the work folder %s of a killed job", stuck.name)
+    redis_proc = start_embedded_redis(svc.settings)
+    env = dict(os.environ)
+    if svc.settings.embedded_redis:
+        env["REDIS_URL"] = svc.settings.queue_url
+    bin_dir = Path(sys.executable).parent
 
-    @app.cli.command("serve")
-    @click.option("--workers", "worker_count", default=1, show_default=True,
-                  help="Pipeline worker processes to run beside the web server.")
-    def serve_cmd(worker_count: int) -> None:
-        """Run everything on this machine: embedded Redis (unless REDIS_URL is set),
-        the web server (gunicorn, GOPROXY and portal) and pipeline workers; a worker or
-        the embedded Redis that dies is started again, and the web server dying ends
-        serve with a non-zero status (app.lifecycle.Supervisor)."""
-        from app.lifecycle import Supervisor, dies_with, reap_group
-        from app.queue import AnsweringRedis, start_embedded_redis
-        from app.workdirs import leftovers
+    def web() -> subprocess.Popen:
+        # A group of its own: if its master is killed, serve still reaches the
+        # orphaned gunicorn workers through it.
+        return subprocess.Popen([str(bin_dir / "gunicorn"), "-c", "gunicorn.conf.py",
+                                 "app:create_app()"], cwd=REPO_ROOT, env=env,
+                                preexec_fn=dies_with(os.getpid(), own_session=True))
 
-        svc = depot()
-        try:
-            migrated = migrations.current(svc.db.engine) is not None
-        except OperationalError as exc:
-            raise click.ClickException(f"the database is not reachable: {exc}") from exc
-        if not migrated:
-            # Else every worker dies on its first query, and is started again, forever.
-            raise click.ClickException("the database has no schema yet: run "
-                                       "`flask --app app migrate` first (`make run` does)")
-        log = logging.getLogger("depot.serve")
-        # Before any worker starts: what jobs killed with an earlier serve left (a module
-        # cache each). A folder a live process of the host still uses keeps its owner
-        # lock and is left alone (app/workdirs.py).
-        swept = leftovers(svc.work_dir, remove=True)
-        gone = [s for s in swept if s.removed]
-        if gone:
-            log.warning("removed %d work folder(s) of killed jobs (%s bytes): %s", len(gone),
-                        f"{sum(s.size for s in gone):,}", ", ".join(s.name for s in gone))
-        for stuck in [s for s in swept if not s.removed]:
-            log.warning("could not remove the work folder %s of a killed job", stuck.name)
-        redis_proc = start_embedded_redis(svc.settings)
-        env = dict(os.environ)
-        if svc.settings.embedded_redis:
-            env["REDIS_URL"] = svc.settings.queue_url
-        bin_dir = Path(sys.executable).parent
+    def worker() -> subprocess.Popen:
+        # A group of its own too: killed, it leaves its RQ scheduler child (and maybe
+        # a work-horse) behind, which the supervisor then ends (lifecycle.reap_group).
+        return subprocess.Popen([sys.executable, "-m", "flask", "--app", "app", "worker"],
+                                cwd=REPO_ROOT, env=env,
+                                preexec_fn=dies_with(os.getpid(), own_session=True))
 
-        def web() -> subprocess.Popen:
-            # A group of its own: if its master is killed, serve still reaches the
-            # orphaned gunicorn workers through it.
-            return subprocess.Popen([str(bin_dir / "gunicorn"), "-c", "gunicorn.conf.py",
-                                     "app:create_app()"], cwd=REPO_ROOT, env=env,
-                                    preexec_fn=dies_with(os.getpid(), own_session=True))
+    restartable: dict[str, Callable[[], subprocess.Popen]] = {}
+    if redis_proc is not None:
+        first = [redis_proc]
 
-        def worker() -> subprocess.Popen:
-            # A group of its own too: killed, it leaves its RQ scheduler child (and maybe
-            # a work-horse) behind, which the supervisor then ends (lifecycle.reap_group).
-            return subprocess.Popen([sys.executable, "-m", "flask", "--app", "app", "worker"],
-                                    cwd=REPO_ROOT, env=env,
-                                    preexec_fn=dies_with(os.getpid(), own_session=True))
+        def redis() -> subprocess.Popen:
+            # Its append-only file brings the queues back as they were.
+            if first:
+                return first.pop()
+            return start_embedded_redis(svc.settings, timeout=5) or AnsweringRedis(
+                svc.settings.queue_url)
 
-        restartable: dict[str, Callable[[], subprocess.Popen]] = {}
-        if redis_proc is not None:
-            first = [redis_proc]
+        restartable[REDIS] = redis
+    supervisor = Supervisor({"web server": web}, [worker] * worker_count,
+                            log.warning, time.monotonic, reap=reap_group,
+                            restartable=restartable)
+    stopping = False
 
-            def redis() -> subprocess.Popen:
-                # Its append-only file brings the queues back as they were.
-                if first:
-                    return first.pop()
-                return start_embedded_redis(svc.settings, timeout=5) or AnsweringRedis(
-                    svc.settings.queue_url)
+    def stop(_signum: int, _frame: object) -> None:
+        nonlocal stopping
+        stopping = True
 
-            restartable[REDIS] = redis
-        supervisor = Supervisor({"web server": web}, [worker] * worker_count,
-                                log.warning, time.monotonic, reap=reap_group,
-                                restartable=restartable)
-        stopping = False
-
-        def stop(_signum: int, _frame: object) -> None:
-            nonlocal stopping
-            stopping = True
-
-        signal.signal(signal.SIGTERM, stop)
-        signal.signal(signal.SIGINT, stop)
-        status = None
-        try:
-            while not stopping and status is None:
-                time.sleep(0.5)
-                status = supervisor.check()
-        finally:
-            web_proc = supervisor.essential["web server"]
-            # Redis last: the workers finish their jobs' writes to it first.
-            redis_now = supervisor.current(REDIS) if restartable else None
-            for child in supervisor.children():
-                if child is not redis_now and child.poll() is None:
-                    child.terminate()
-            if web_proc.poll() is not None:
-                try:  # its master is gone: its workers, if any are left
-                    os.killpg(web_proc.pid, signal.SIGTERM)
-                except ProcessLookupError:
-                    pass
-            for child in supervisor.children():
-                if child is redis_now:
-                    continue
-                try:
-                    child.wait(timeout=30)
-                except subprocess.TimeoutExpired:
-                    child.kill()
-            if redis_now is not None and redis_now.poll() is None:
-                redis_now.terminate()
-                redis_now.wait(timeout=10)
-        if status:
-            sys.exit(status)
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    status = None
+    try:
+        while not stopping and status is None:
+            time.sleep(0.5)
+            status = supervisor.check()
+    finally:
+        web_proc = supervisor.essential["web server"]
+        # Redis last: the workers finish their jobs' writes to it first.
+        redis_now = supervisor.current(REDIS) if restartable else None
+        for child in supervisor.children():
+            if child is not redis_now and child.poll() is None:
+                child.terminate()
+        if web_proc.poll() is not None:
+            try:  # its master is gone: its workers, if any are left
+                os.killpg(web_proc.pid, signal.SIGTERM)
+            except ProcessLookupError:
+                pass
+        for child in supervisor.children():
+            if child is redis_now:
+                continue
+            try:
+                child.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                child.kill()
+        if redis_now is not None and redis_now.poll() is None:
+            redis_now.terminate()
+            redis_now.wait(timeout=10)
+    if status:
+        sys.exit(status)
 
 
 def _rebuild_search_index(svc: Services) -> bool:
@@ -373,3 +377,8 @@ def _connection():  # type: ignore[no-untyped-def]
     from app.queue import connect
 
     return connect(depot().settings)
+
+
+# What create_app adds to `flask --app app`, besides the notifier's and the drift alarm's.
+COMMANDS = (migrate_cmd, downgrade_cmd, ingest_cmd, bundle_cmd, discover_cmd, jobs_group,
+            reindex_cmd, render_cmd, fsck_cmd, serve_cmd)

@@ -12,7 +12,7 @@ import json
 import sys
 
 import click
-from flask import Flask
+from flask.cli import AppGroup
 
 from app.drift.check import CheckResult
 from app.drift.sweep import check_module, sweep
@@ -44,47 +44,48 @@ def _line(r: CheckResult) -> str:
     return f"{r.outcome.value:>8}  {r.module}@{r.version}  — {r.detail}"
 
 
-def register_drift_commands(app: Flask) -> None:
-    @app.cli.group("drift")
-    def drift() -> None:
-        """The upstream drift alarm: compare published versions with their upstream."""
+@click.group("drift", cls=AppGroup)
+def drift() -> None:
+    """The upstream drift alarm: compare published versions with their upstream."""
 
-    @drift.command("check")
-    @click.argument("target", required=False)
-    @click.option("--sample", type=click.IntRange(1, 100_000), default=None,
-                  help="Most versions to check (default DEPOT_DRIFT_SAMPLE).")
-    @click.option("--json", "as_json", is_flag=True, help="One JSON document on stdout.")
-    def check_cmd(target: str | None, sample: int | None, as_json: bool) -> None:
-        """Check MODULE[@VERSION] now, or (no TARGET) run one sweep here.
+@drift.command("check")
+@click.argument("target", required=False)
+@click.option("--sample", type=click.IntRange(1, 100_000), default=None,
+              help="Most versions to check (default DEPOT_DRIFT_SAMPLE).")
+@click.option("--json", "as_json", is_flag=True, help="One JSON document on stdout.")
+def check_cmd(target: str | None, sample: int | None, as_json: bool) -> None:
+    """Check MODULE[@VERSION] now, or (no TARGET) run one sweep here.
 
-        Exit status: 0 same, 1 drift found, 3 upstream errors only, 2 bad input.
-        """
-        svc = current_services()
-        limit = sample or max(1, svc.settings.drift_sample)
-        progress = None if as_json else (lambda r: click.echo(_line(r)))
-        if target:
-            module, _, version = target.strip().partition("@")
-            try:
-                paths.check_module_path(module)
-            except GoModError as exc:
-                click.echo(f"error: {exc}", err=True)
-                sys.exit(EXIT_USAGE)
-            if version and not versions.is_canonical(version):
-                click.echo(f"error: {version!r} is not a canonical version such as v1.2.3",
-                           err=True)
-                sys.exit(EXIT_USAGE)
-            results = check_module(svc, module, version or None, limit, "cli", progress)
-            if not results:
-                click.echo(f"error: Depot publishes no version of {target}", err=True)
-                sys.exit(EXIT_USAGE)
-        else:
-            results = sweep(svc, limit, "cli", progress)
-        if as_json:
-            click.echo(json.dumps({"results": [result_json(r) for r in results]}, indent=2))
-        else:
-            counts: dict[str, int] = {}
-            for r in results:
-                counts[r.outcome.value] = counts.get(r.outcome.value, 0) + 1
-            summary = ", ".join(f"{n} {k}" for k, n in sorted(counts.items())) or "nothing"
-            click.echo(f"{len(results)} version(s) checked: {summary}", err=True)
-        sys.exit(exit_code(results))
+    Exit status: 0 same, 1 drift found, 3 upstream errors only, 2 bad input.
+    """
+    svc = current_services()
+    limit = sample or max(1, svc.settings.drift_sample)
+    progress = None if as_json else (lambda r: click.echo(_line(r)))
+    if target:
+        module, _, version = target.strip().partition("@")
+        try:
+            paths.check_module_path(module)
+        except GoModError as exc:
+            click.echo(f"error: {exc}", err=True)
+            sys.exit(EXIT_USAGE)
+        if version and not versions.is_canonical(version):
+            click.echo(f"error: {version!r} is not a canonical version such as v1.2.3",
+                       err=True)
+            sys.exit(EXIT_USAGE)
+        results = check_module(svc, module, version or None, limit, "cli", progress)
+        if not results:
+            click.echo(f"error: Depot publishes no version of {target}", err=True)
+            sys.exit(EXIT_USAGE)
+    else:
+        results = sweep(svc, limit, "cli", progress)
+    if as_json:
+        click.echo(json.dumps({"results": [result_json(r) for r in results]}, indent=2))
+    else:
+        counts: dict[str, int] = {}
+        for r in results:
+            counts[r.outcome.value] = counts.get(r.outcome.value, 0) + 1
+        summary = ", ".join(f"{n} {k}" for k, n in sorted(counts.items())) or "nothing"
+        click.echo(f"{len(results)} version(s) checked: {summary}", err=True)
+    sys.exit(exit_code(results))
+
+

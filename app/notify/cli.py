@@ -11,7 +11,7 @@ import sys
 from datetime import UTC, datetime, timedelta
 
 import click
-from flask import Flask
+from flask.cli import AppGroup, with_appcontext
 
 from app.config import Settings
 from app.db import Database
@@ -58,78 +58,80 @@ def _config_lines() -> list[str]:
     return [f"webhooks: {hooks}", f"backlog alert: {backlog}"]
 
 
-def register_notify_commands(app: Flask) -> None:
-    """Add the `deploy` group and `notify-test` to the app's CLI."""
+"""Add the `deploy` group and `notify-test` to the app's CLI."""
 
-    @app.cli.group("deploy")
-    def deploy() -> None:
-        """Mark a deployment so routine notifications stay quiet while it runs."""
+@click.group("deploy", cls=AppGroup)
+def deploy() -> None:
+    """Mark a deployment so routine notifications stay quiet while it runs."""
 
-    @deploy.command("start")
-    @click.option("--note", default="", help="What is being deployed (shown by `status`).")
-    def deploy_start(note: str) -> None:
-        """Open a quiet window (ends with `deploy end`, or by itself after the cap)."""
-        with _db().session() as session:
-            row = start_deployment(session, note=note)
-            click.echo(
-                f"deployment {row.id} started {_when(row.started_at)}"
-                f"{f' ({note})' if note else ''}: non-critical notifications are quiet "
-                f"until `deploy end` or for at most {_duration(QUIET_CAP)}"
-            )
+@deploy.command("start")
+@click.option("--note", default="", help="What is being deployed (shown by `status`).")
+def deploy_start(note: str) -> None:
+    """Open a quiet window (ends with `deploy end`, or by itself after the cap)."""
+    with _db().session() as session:
+        row = start_deployment(session, note=note)
+        click.echo(
+            f"deployment {row.id} started {_when(row.started_at)}"
+            f"{f' ({note})' if note else ''}: non-critical notifications are quiet "
+            f"until `deploy end` or for at most {_duration(QUIET_CAP)}"
+        )
 
-    @deploy.command("end")
-    def deploy_end() -> None:
-        """Close the quiet window; notifications flow again."""
-        with _db().session() as session:
-            row = end_deployment(session)
-            if row is None:
-                click.echo("no deployment in progress")
-                return
-            took = aware(row.ended_at or datetime.now(UTC)) - aware(row.started_at)
-            click.echo(f"deployment {row.id} ended after {_duration(took)}")
+@deploy.command("end")
+def deploy_end() -> None:
+    """Close the quiet window; notifications flow again."""
+    with _db().session() as session:
+        row = end_deployment(session)
+        if row is None:
+            click.echo("no deployment in progress")
+            return
+        took = aware(row.ended_at or datetime.now(UTC)) - aware(row.started_at)
+        click.echo(f"deployment {row.id} ended after {_duration(took)}")
 
-    @deploy.command("status")
-    def deploy_status() -> None:
-        """Say whether notifications are quiet now, and how the notifier is configured."""
-        now = datetime.now(UTC)
-        with _db().session() as session:
-            row = current_deployment(session)
-            if row is None:
-                click.echo("no deployment in progress: notifications are sent")
+@deploy.command("status")
+def deploy_status() -> None:
+    """Say whether notifications are quiet now, and how the notifier is configured."""
+    now = datetime.now(UTC)
+    with _db().session() as session:
+        row = current_deployment(session)
+        if row is None:
+            click.echo("no deployment in progress: notifications are sent")
+        else:
+            started = aware(row.started_at)
+            note = f" ({row.note})" if row.note else ""
+            if now - started < QUIET_CAP:
+                click.echo(
+                    f"deployment {row.id} in progress since {_when(started)}{note}: "
+                    f"non-critical notifications are quiet until `deploy end` "
+                    f"or {_when(started + QUIET_CAP)}"
+                )
             else:
-                started = aware(row.started_at)
-                note = f" ({row.note})" if row.note else ""
-                if now - started < QUIET_CAP:
-                    click.echo(
-                        f"deployment {row.id} in progress since {_when(started)}{note}: "
-                        f"non-critical notifications are quiet until `deploy end` "
-                        f"or {_when(started + QUIET_CAP)}"
-                    )
-                else:
-                    click.echo(
-                        f"deployment {row.id} started {_when(started)}{note} was never ended; "
-                        f"past the {_duration(QUIET_CAP)} safety cap notifications are sent "
-                        "again (run `deploy end` to close it)"
-                    )
-        for line in _config_lines():
-            click.echo(line)
+                click.echo(
+                    f"deployment {row.id} started {_when(started)}{note} was never ended; "
+                    f"past the {_duration(QUIET_CAP)} safety cap notifications are sent "
+                    "again (run `deploy end` to close it)"
+                )
+    for line in _config_lines():
+        click.echo(line)
 
-    @app.cli.command("notify-test")
-    @click.option("--note", default="", help="Text of the test message.")
-    def notify_test(note: str) -> None:
-        """Send a test message to every DEPOT_NOTIFY_WEBHOOKS URL; exit 1 if any fails."""
-        webhooks = list(_settings().webhooks)
-        if not webhooks:
-            click.echo("error: DEPOT_NOTIFY_WEBHOOKS is not set: no webhook to test", err=True)
-            sys.exit(2)
-        # The test ignores the quiet window on purpose: it checks wiring, not policy.
-        deliveries = send(trial_event(note), webhooks)
-        for d in deliveries:
-            status = str(d.status) if d.status is not None else "-"
-            verdict = "ok" if d.ok else "FAILED"
-            detail = "" if d.ok else f"  {d.error}"
-            click.echo(f"{verdict:>6}  {status:>3}  {d.target}{detail}")
-        failed = sum(not d.ok for d in deliveries)
-        click.echo(f"{len(deliveries) - failed}/{len(deliveries)} webhooks reached", err=True)
-        if failed:
-            sys.exit(1)
+@click.command("notify-test")
+@click.option("--note", default="", help="Text of the test message.")
+@with_appcontext
+def notify_test(note: str) -> None:
+    """Send a test message to every DEPOT_NOTIFY_WEBHOOKS URL; exit 1 if any fails."""
+    webhooks = list(_settings().webhooks)
+    if not webhooks:
+        click.echo("error: DEPOT_NOTIFY_WEBHOOKS is not set: no webhook to test", err=True)
+        sys.exit(2)
+    # The test ignores the quiet window on purpose: it checks wiring, not policy.
+    deliveries = send(trial_event(note), webhooks)
+    for d in deliveries:
+        status = str(d.status) if d.status is not None else "-"
+        verdict = "ok" if d.ok else "FAILED"
+        detail = "" if d.ok else f"  {d.error}"
+        click.echo(f"{verdict:>6}  {status:>3}  {d.target}{detail}")
+    failed = sum(not d.ok for d in deliveries)
+    click.echo(f"{len(deliveries) - failed}/{len(deliveries)} webhooks reached", err=True)
+    if failed:
+        sys.exit(1)
+
+

@@ -115,10 +115,11 @@ def test_a_huge_list_is_cut_sorted_once_and_held(
     mine = settings_for(http_upstream.url, tmp_path)
     began = time.monotonic()
     listed = upstream.tagged_list(mine, "depot.test/huge")
-    assert time.monotonic() - began < 3.0
-    began = time.monotonic()
+    # A bound for the 40 s it took, not a benchmark: about 1 s on a quiet machine, and it
+    # must hold on a loaded one (a 3 s bound failed at 3.9 s beside two other suites).
+    assert time.monotonic() - began < 15.0
     assert upstream.tagged_list(mine, "depot.test/huge") is listed
-    assert time.monotonic() - began < 0.2 and http_upstream.asked == 1  # held, not asked
+    assert http_upstream.asked == 1  # held, not asked again
 
     # What the first LIST_MAX_BYTES hold, without the partial last line, tags only.
     head = http_upstream.body[:upstream.LIST_MAX_BYTES]

@@ -12,7 +12,6 @@ from flask import Flask
 
 from app.config import REPO_ROOT, Settings
 from app.notify import QUIET_CAP, deployment_in_progress, notify
-from app.notify.cli import register_notify_commands
 from app.notify.quiet import current_deployment
 from tests.conftest import free_port, make_app, settings_env
 from tests.notify.conftest import Receiver
@@ -22,8 +21,6 @@ from tests.notify.events import EVENTS
 @pytest.fixture
 def notify_app(settings: Settings) -> Iterator[Flask]:
     app = make_app(settings)
-    if "deploy" not in app.cli.commands:  # until create_app registers them itself
-        register_notify_commands(app)
     yield app
     app.extensions["depot"].db.dispose()
 

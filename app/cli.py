@@ -24,21 +24,14 @@ from app.ingest import InvalidRequest, Outcome, ingest
 from app.models import RequestSource
 from app.redact import mask_url
 from app.resources import Services
+from app.shorten import size
 from app.wiring import depot
-
-
-def _size(n: float) -> str:
-    for unit in ("B", "kB", "MB", "GB"):
-        if n < 1000 or unit == "GB":
-            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
-        n /= 1000
-    return str(n)
 
 
 def _describe(o: Outcome) -> str:
     line = f"{o.status:>10}  {o.path}@{o.version}"
     if o.sizes:
-        line += f"  (zip {_size(o.sizes.get('zip', 0))})"
+        line += f"  (zip {size(o.sizes.get('zip', 0))})"
     if o.reason:
         line += f"  — {o.reason}"
     return line
@@ -138,7 +131,7 @@ def bundle_cmd(target: str, output: Path) -> None:
     d = built.description
     click.echo(f"{output}: {module}@{version}, {d['module_count']} modules "
                f"({d['go_mod_only']} more go.mod files), {d['file_count']} files, "
-               f"{_size(d['size'])} (sha256 {d['sha256']})")
+               f"{size(d['size'])} (sha256 {d['sha256']})")
 
 @click.command("discover")
 @click.option("--from-file", "from_file", type=click.File("r"), required=True,

@@ -57,6 +57,26 @@ class PublicText(TypeDecorator[str]):
         return shown
 
 
+class UTCDateTime(TypeDecorator[datetime]):
+    """A point in time, always read back as an aware UTC datetime: PostgreSQL keeps the
+    zone, SQLite hands back naive datetimes (Depot writes UTC). One type here instead of a
+    naive-to-UTC conversion in every reader."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: object) -> datetime | None:
+        if value is not None and value.tzinfo is not None:
+            return value.astimezone(UTC)
+        return value
+
+    def process_result_value(self, value: datetime | None, dialect: object
+                             ) -> datetime | None:
+        if value is not None and value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value
+
+
 class Base(DeclarativeBase):
     pass
 
@@ -95,6 +115,10 @@ TERMINAL_STATES = frozenset(
         VersionState.validation_failed,
     }
 )
+# The others, by value: work on the version is under way (the module page says "yet").
+IN_PROGRESS = frozenset(s.value for s in VersionState if s not in TERMINAL_STATES)
+# The terminal states of a version that did not make it through (the page's wording).
+FAILED_STATES = frozenset({VersionState.failed.value, VersionState.validation_failed.value})
 
 
 class ArtifactKind(enum.Enum):
@@ -113,7 +137,7 @@ class Module(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     path: Mapped[str] = mapped_column(String(512), unique=True)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     # Zips the GOPROXY handed out (all versions); flushed in batches by the serving processes.
     downloads: Mapped[int] = mapped_column(BigInteger, default=0, server_default=text("0"))
 
@@ -138,7 +162,7 @@ class ModuleVersion(Base):
     # Why the version is in its state (rejection or failure reason); empty when fine.
     reason: Mapped[str] = mapped_column(PublicText, default="")
     # Commit time from the upstream .info.
-    time: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    time: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
     is_pseudo: Mapped[bool] = mapped_column(Boolean, default=False)
     go_version: Mapped[str | None] = mapped_column(String(32), nullable=True)
     deprecated: Mapped[str | None] = mapped_column(Text, nullable=True)
@@ -153,13 +177,13 @@ class ModuleVersion(Base):
     # not the `go get` graph a crawled member gets (app/pipeline/buildlist.build_list).
     build_list_tidied: Mapped[bool] = mapped_column(Boolean, default=False,
                                                     server_default=false())
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     # Last state change: a version stuck in a working state for long was orphaned
     # by a killed worker and is picked up again.
     updated_at: Mapped[datetime] = mapped_column(
-        DateTime(timezone=True), default=utcnow, onupdate=utcnow
+        UTCDateTime(), default=utcnow, onupdate=utcnow
     )
-    published_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    published_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
 
     module: Mapped[Module] = relationship(back_populates="versions")
     artifacts: Mapped[list[Artifact]] = relationship(
@@ -197,7 +221,7 @@ class Artifact(Base):
     sha256: Mapped[str] = mapped_column(String(64))
     # The go.sum hash: "h1:…" of the zip (module hash) or of go.mod; empty for .info.
     h1: Mapped[str] = mapped_column(String(64), default="")
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
     version: Mapped[ModuleVersion] = relationship(back_populates="artifacts")
 
@@ -222,7 +246,7 @@ class GraphMod(Base):
     size: Mapped[int] = mapped_column(BigInteger)
     sha256: Mapped[str] = mapped_column(String(64))
     h1: Mapped[str] = mapped_column(String(64))
-    captured_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    captured_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 
 class Requirement(Base):
@@ -323,7 +347,7 @@ class Drift(Base):
     # The go.sum hashes ("h1:…") of .mod and .zip, both sides; empty where none applies.
     stored_h1: Mapped[str] = mapped_column(String(64), default="", server_default="")
     upstream_h1: Mapped[str] = mapped_column(String(64), default="", server_default="")
-    detected_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    detected_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 
 class DriftOutcome(enum.Enum):
@@ -347,7 +371,7 @@ class DriftCheck(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     version_id: Mapped[int] = mapped_column(ForeignKey("module_versions.id", ondelete="CASCADE"))
-    checked_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    checked_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     outcome: Mapped[DriftOutcome] = mapped_column(_enum(DriftOutcome, "drift_outcome"))
     # Which files differ (or the go command's / the upstream's words), for people.
     detail: Mapped[str] = mapped_column(PublicText, default="")
@@ -489,9 +513,9 @@ class Request(Base):
     )
     # Open while the wish is still being worked on; one open row per wish.
     is_open: Mapped[bool] = mapped_column(Boolean, default=True)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(
-        DateTime(timezone=True), default=utcnow, onupdate=utcnow
+        UTCDateTime(), default=utcnow, onupdate=utcnow
     )
 
     version: Mapped[ModuleVersion | None] = relationship()
@@ -507,8 +531,8 @@ class Deployment(Base):
     __tablename__ = "deployments"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     # None while the deployment is in progress.
-    ended_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
     # Free text from `deploy start --note` (release name, ticket, who).
     note: Mapped[str] = mapped_column(PublicText, default="")

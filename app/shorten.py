@@ -25,3 +25,15 @@ def cut(reason: str, limit: int = 500) -> str:
     head = reason[:limit]
     space = head.rfind(" ")
     return (head[:space] if space > limit // 2 else head).rstrip() + "…"
+
+
+def size(n: float) -> str:
+    """Bytes as a person reads them (decimal units, as download pages say them): "512 B",
+    "12 kB", "3.4 MB", "1.2 GB"."""
+    if n < 1000:
+        return f"{n:.0f} B"
+    if n < 1_000_000:
+        return f"{n / 1000:.0f} kB"
+    if n < 1_000_000_000:
+        return f"{n / 1_000_000:.1f} MB"
+    return f"{n / 1_000_000_000:.1f} GB"

@@ -19,15 +19,12 @@ import time
 from dataclasses import replace
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO))
+from playwright.sync_api import Page, sync_playwright
 
-from playwright.sync_api import Page, sync_playwright  # noqa: E402
-
-from app.migrate import upgrade  # noqa: E402
-from app.resources import Services  # noqa: E402
-from tests.conftest import Workers, start_server  # noqa: E402
-from tests.fixtures.catalog import (  # noqa: E402
+from app.migrate import upgrade
+from app.resources import Services
+from tests.conftest import Workers, start_server
+from tests.fixtures.catalog import (
     CHAIN_C,
     REJECTED,
     REQUESTABLE,
@@ -37,9 +34,10 @@ from tests.fixtures.catalog import (  # noqa: E402
     fill,
     portal_settings,
 )
-from tests.fixtures.chromium import chromium_args, find_chromium  # noqa: E402
-from tests.fixtures.sumdb import find_go  # noqa: E402
+from tests.fixtures.chromium import chromium_args, find_chromium
+from tests.fixtures.sumdb import find_go
 
+REPO = Path(__file__).resolve().parent.parent
 WIDTH, HEIGHT = 1280, 900
 PHONE = {"width": 390, "height": 844}
 

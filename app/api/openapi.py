@@ -10,6 +10,7 @@ from typing import Any
 
 from app.catalog.insight import WEIGHTS
 from app.licenses.categories import LABELS
+from app.models import VersionState
 from app.search.queries import SORTS
 
 JSON = "application/json"
@@ -53,8 +54,7 @@ NULLABLE_STR = {"type": ["string", "null"]}
 NULLABLE_TIME = {"type": ["string", "null"], "format": "date-time"}
 LICENSE_KINDS = list(LABELS)
 DRIFT_OUTCOMES = ["same", "differs", "gone", "error"]
-STATES = ["pending", "fetching", "processing", "captured", "staged", "validating", "blocked",
-          "published", "rejected", "failed", "validation_failed"]
+STATES = [state.value for state in VersionState]
 
 SCHEMAS: dict[str, Any] = {
     "Unserved": {"type": "object", "required": ["module", "version", "reason"],

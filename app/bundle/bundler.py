@@ -279,7 +279,7 @@ def manifest(p: Plan, lists: dict[str, bytes]) -> dict[str, Any]:
         "module": p.module,
         "version": p.version,
         # The version's publication time: a bundle's bytes depend only on the version.
-        "created": p.published_at.replace(tzinfo=p.published_at.tzinfo or UTC).isoformat(),
+        "created": p.published_at.isoformat(),
         "depot_version": depot_version(),
         "go_version": p.go_version,
         "usage": {"GOPROXY": f"file:///<unpacked>/{top_dir(p.module, p.version)}/goproxy",
@@ -316,7 +316,7 @@ class _Hashing:
 def write_tar(services: Services, p: Plan, out: BinaryIO) -> dict[str, Any]:
     """Write the bundle to ``out``; returns its manifest. Same plan, same bytes."""
     top = top_dir(p.module, p.version)
-    mtime = int(p.published_at.replace(tzinfo=p.published_at.tzinfo or UTC).timestamp())
+    mtime = int(p.published_at.timestamp())
     lists = _lists(p)
     man = manifest(p, lists)
     small: dict[str, bytes] = {

@@ -68,12 +68,7 @@ class VersionUpstream:
         last = self.last_check
         return not (last is not None and last.outcome == DriftOutcome.same.value
                     and self.detected_at is not None
-                    and _naive(last.checked_at) >= _naive(self.detected_at))
-
-
-def _naive(value: datetime) -> datetime:
-    # SQLite hands back naive UTC times, PostgreSQL aware ones: compare like with like.
-    return value.replace(tzinfo=None) if value.tzinfo else value
+                    and last.checked_at >= self.detected_at)
 
 
 def _check(row: DriftCheck) -> CheckFact:
@@ -129,8 +124,8 @@ def module_upstream(session: Session, module: str) -> ModuleUpstream:
     ).all()
     same_since = {v: at for v, at, outcome in last_checks if outcome == DriftOutcome.same}
     drifted = {v: when for v, when in found
-               if not (v in same_since and _naive(same_since[v]) >= _naive(when))}
-    last = max((at for _v, at, _o in last_checks), key=_naive, default=None)
+               if not (v in same_since and same_since[v] >= when)}
+    last = max((at for _v, at, _o in last_checks), default=None)
     return ModuleUpstream(last, drifted)
 
 

@@ -18,7 +18,6 @@ from app.db import Database
 from app.notify.events import trial_event
 from app.notify.quiet import (
     QUIET_CAP,
-    aware,
     current_deployment,
     end_deployment,
     start_deployment,
@@ -36,7 +35,7 @@ def _settings() -> Settings:
 
 
 def _when(dt: datetime) -> str:
-    return aware(dt).astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+    return dt.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
 
 
 def _duration(delta: timedelta) -> str:
@@ -84,7 +83,7 @@ def deploy_end() -> None:
         if row is None:
             click.echo("no deployment in progress")
             return
-        took = aware(row.ended_at or datetime.now(UTC)) - aware(row.started_at)
+        took = (row.ended_at or datetime.now(UTC)) - row.started_at
         click.echo(f"deployment {row.id} ended after {_duration(took)}")
 
 @deploy.command("status")
@@ -96,7 +95,7 @@ def deploy_status() -> None:
         if row is None:
             click.echo("no deployment in progress: notifications are sent")
         else:
-            started = aware(row.started_at)
+            started = row.started_at
             note = f" ({row.note})" if row.note else ""
             if now - started < QUIET_CAP:
                 click.echo(

@@ -74,30 +74,26 @@ def version_published(module: str, version: str) -> Event:
     )
 
 
-def request_rejected(module: str, query: str, reason: str) -> Event:
-    """A request was refused for good (license, zip rules, unknown module)."""
+def _request_ended(kind: str, outcome: str, module: str, query: str, reason: str) -> Event:
     return Event(
-        kind=REQUEST_REJECTED,
-        title=f"Request rejected: {module}@{query}",
+        kind=kind,
+        title=f"Request {outcome}: {module}@{query}",
         text=reason,
         module=module,
         version=query,
         severity="warning",
         fields={"Module": module, "Query": query, "Reason": reason},
     )
+
+
+def request_rejected(module: str, query: str, reason: str) -> Event:
+    """A request was refused for good (license, zip rules, unknown module)."""
+    return _request_ended(REQUEST_REJECTED, "rejected", module, query, reason)
 
 
 def request_failed(module: str, query: str, reason: str) -> Event:
     """A request ended in a transient failure (upstream down, timeout); it may be retried."""
-    return Event(
-        kind=REQUEST_FAILED,
-        title=f"Request failed: {module}@{query}",
-        text=reason,
-        module=module,
-        version=query,
-        severity="warning",
-        fields={"Module": module, "Query": query, "Reason": reason},
-    )
+    return _request_ended(REQUEST_FAILED, "failed", module, query, reason)
 
 
 def checksum_mismatch(module: str, version: str, reason: str) -> Event:

@@ -22,11 +22,6 @@ from app.models import Deployment
 QUIET_CAP = timedelta(hours=2)
 
 
-def aware(dt: datetime) -> datetime:
-    """SQLite hands back naive datetimes; Depot writes UTC, so read them as UTC."""
-    return dt if dt.tzinfo is not None else dt.replace(tzinfo=UTC)
-
-
 def _open_rows(session: Session) -> list[Deployment]:
     stmt = (
         select(Deployment)
@@ -78,4 +73,4 @@ def deployment_in_progress(
     if row is None:
         return False
     now = now or datetime.now(UTC)
-    return now - aware(row.started_at) < cap
+    return now - row.started_at < cap

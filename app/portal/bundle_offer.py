@@ -10,6 +10,7 @@ from __future__ import annotations
 from flask import url_for
 from sqlalchemy.orm import Session
 
+from app import shorten
 from app.bundle import cached, estimate, file_name
 from app.catalog.modules import VersionDetail
 from app.wiring import depot
@@ -32,12 +33,6 @@ def bundle_offer(session: Session, detail: VersionDetail) -> dict | None:
                          version=detail.version),
         "file_name": file_name(detail.path, detail.version),
         "modules": modules,
-        "size": _size(size),
+        "size": shorten.size(size),
     }
 
-
-def _size(n: int) -> str:
-    """Bytes as a person reads them next to a download button."""
-    if n < 1_000_000:
-        return f"{max(1, round(n / 1000))} kB"
-    return f"{n / 1_000_000:.1f} MB"

@@ -7,8 +7,9 @@ from datetime import UTC, datetime
 
 from flask import Flask
 
+from app.models import FAILED_STATES, IN_PROGRESS
 from app.portal.csrf import FIELD, csrf_token
-from app.portal.urls import module_url
+from app.portal.urls import TAB_LABELS, module_url
 from app.search.highlight import highlight
 
 HTMX_FILE = "vendor/htmx-2.0.11.min.js"
@@ -37,6 +38,7 @@ def number(value: int) -> str:
 def install(app: Flask) -> None:
     app.jinja_env.globals.update(
         module_url=module_url, csrf_token=csrf_token, csrf_field=FIELD, highlight=highlight,
-        htmx_file=HTMX_FILE,
+        htmx_file=HTMX_FILE, in_progress=IN_PROGRESS, failed_states=FAILED_STATES,
+        module_tabs=TAB_LABELS,
     )
     app.jinja_env.filters.update(date=date, iso=iso, number=number)

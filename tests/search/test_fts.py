@@ -7,13 +7,14 @@ import pytest
 
 from app.resources import Services
 from app.search.fts import Fts5Search, match_expression
+from app.search.indexing import search_document
 
 
 def doc(path: str, used_by: int = 0, license: str = "MIT", synopsis: str = "") -> dict:
-    return {"path": path, "last": path.rsplit("/", 1)[-1], "version": "v1.0.0",
-            "versions": ["v1.0.0"], "synopsis": synopsis, "readme": "", "licenses": [license],
-            "used_by": used_by, "downloads": 0, "published_at": None, "go_version": "1.21",
-            "deprecated": False}
+    return search_document(
+        path=path, version="v1.0.0", versions=["v1.0.0"], synopsis=synopsis, readme="",
+        licenses=[license], used_by=used_by, downloads=0, published_at=None,
+        go_version="1.21", deprecated=False, insight=0)
 
 
 def test_terms_become_quoted_prefix_phrases():

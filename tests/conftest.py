@@ -259,6 +259,33 @@ def fresh_app(settings: Settings) -> Iterator[Flask]:
         application.extensions["depot"].db.dispose()
 
 
+def read_only_instance(load: Callable[[Flask], object], name: str) -> tuple[Any, Any, Any]:
+    """The three fixtures of a file whose tests mostly read what ``load`` ingests into the
+    shared fixture upstream: ``loaded_settings`` (loaded once per file and backend),
+    ``loaded`` (a new app on it, for a test that only reads) and ``loaded_own`` (the same
+    in this test's own instance, for a test that writes). Assign them to those names."""
+
+    @pytest.fixture(scope="module", params=BACKENDS)
+    def loaded_settings(request: pytest.FixtureRequest,
+                        tmp_path_factory: pytest.TempPathFactory, upstream: Upstream,
+                        sumdb: SumDB) -> Iterator[Settings]:
+        with loaded_once(request.param, tmp_path_factory.mktemp(name),
+                         lambda data, url: instance_settings(data, url, upstream, sumdb),
+                         load) as settings:
+            yield settings
+
+    @pytest.fixture
+    def loaded(loaded_settings: Settings) -> Iterator[Flask]:
+        with fresh_app(loaded_settings) as app:
+            yield app
+
+    @pytest.fixture
+    def loaded_own(app: Flask) -> object:
+        return load(app)
+
+    return loaded_settings, loaded, loaded_own
+
+
 @pytest.fixture
 def app(settings: Settings):  # type: ignore[no-untyped-def]
     application = make_app(settings)

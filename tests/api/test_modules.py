@@ -2,20 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from functools import partial
-
-import pytest
 from flask import Flask
 
-from app.config import Settings
 from app.ingest import ingest
 from app.models import ModuleVersion, VersionState
 from app.pipeline.capture import get_version
 from tests.api.jsonget import get
-from tests.conftest import BACKENDS, fresh_app, instance_settings, loaded_once
-from tests.fixtures.sumdb import SumDB
-from tests.fixtures.upstream import Upstream
+from tests.conftest import read_only_instance
 
 
 def load(app: Flask) -> Flask:
@@ -26,26 +19,7 @@ def load(app: Flask) -> Flask:
     return app
 
 
-@pytest.fixture(scope="module", params=BACKENDS)
-def loaded_settings(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory,
-                    upstream: Upstream, sumdb: SumDB) -> Iterator[Settings]:
-    """The versions above ingested once per backend, for the tests that only read them."""
-    with loaded_once(request.param, tmp_path_factory.mktemp("api-loaded"),
-                     partial(instance_settings, upstream=upstream, sumdb=sumdb), load) as settings:
-        yield settings
-
-
-@pytest.fixture
-def loaded(loaded_settings: Settings) -> Iterator[Flask]:
-    """A new app on the shared loaded instance: read-only."""
-    with fresh_app(loaded_settings) as app:
-        yield app
-
-
-@pytest.fixture
-def loaded_own(app: Flask) -> Flask:
-    """The same versions in this test's own instance, for a test that writes."""
-    return load(app)
+loaded_settings, loaded, loaded_own = read_only_instance(load, "api-loaded")
 
 
 def test_module_and_its_latest_version(loaded: Flask):

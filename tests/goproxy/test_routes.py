@@ -6,10 +6,8 @@ import hashlib
 import json
 import socket
 import time
-from collections.abc import Iterator
 from dataclasses import replace
 from datetime import UTC, datetime
-from functools import partial
 from pathlib import Path
 
 import pytest
@@ -22,7 +20,10 @@ from app.gomod import versions
 from app.ingest import ingest
 from app.models import Module, ModuleVersion, VersionState
 from app.pipeline.capture import get_module
-from tests.conftest import BACKENDS, fresh_app, instance_settings, loaded_once, make_app
+from tests.conftest import (
+    make_app,
+    read_only_instance,
+)
 from tests.fixtures.sumdb import SumDB
 from tests.fixtures.upstream import PSEUDO_VERSION, Upstream
 
@@ -41,26 +42,7 @@ def load(app: Flask) -> Flask:
     return app
 
 
-@pytest.fixture(scope="module", params=BACKENDS)
-def loaded_settings(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory,
-                    upstream: Upstream, sumdb: SumDB) -> Iterator[Settings]:
-    """The versions above ingested once per backend, for the tests that only read them."""
-    with loaded_once(request.param, tmp_path_factory.mktemp("routes-loaded"),
-                     partial(instance_settings, upstream=upstream, sumdb=sumdb), load) as settings:
-        yield settings
-
-
-@pytest.fixture
-def loaded(loaded_settings: Settings) -> Iterator[Flask]:
-    """A new app (nothing in memory yet) on the shared loaded instance: read-only."""
-    with fresh_app(loaded_settings) as app:
-        yield app
-
-
-@pytest.fixture
-def loaded_own(app: Flask) -> Flask:
-    """The same versions in this test's own instance, for a test that writes."""
-    return load(app)
+loaded_settings, loaded, loaded_own = read_only_instance(load, "routes-loaded")
 
 
 def test_info_mod_zip_are_the_upstream_bytes_with_immutable_caching(loaded: Flask, upstream):

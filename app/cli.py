@@ -13,19 +13,39 @@ import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import TextIO
 
 import click
 from flask.cli import AppGroup, with_appcontext
+from redis import Redis
 from sqlalchemy.exc import OperationalError
 
 from app import migrate as migrations
+from app.bundle import BundleError, build, export, resolve
+from app.catalog.prepared import prepare_version, unrendered
 from app.config import REPO_ROOT
+from app.fsck import check
 from app.ingest import InvalidRequest, Outcome, ingest
+from app.lifecycle import Supervisor, dies_with, reap_group
 from app.models import RequestSource
+from app.pipeline.requests import submit_many
+from app.queue import (
+    AnsweringRedis,
+    RQDispatcher,
+    connect,
+    failed_jobs,
+    retry_failed,
+    start_embedded_redis,
+)
 from app.redact import mask_url
 from app.resources import Services
+from app.search.fts import Fts5Search
+from app.search.indexing import all_documents
+from app.search.updates import index_of
 from app.shorten import size
+from app.store import StoreError
 from app.wiring import depot
+from app.workdirs import leftovers
 
 
 def _describe(o: Outcome) -> str:
@@ -53,9 +73,6 @@ REDIS = "embedded Redis"
 def migrate_cmd(revision: str) -> None:
     """Create or upgrade the database schema (and fill SQLite's search index the first
     time it is there while modules are already published)."""
-    from app.search.fts import Fts5Search
-    from app.search.updates import index_of
-
     svc = depot()
     migrations.upgrade(svc.db.engine, revision)
     click.echo(f"database at revision {migrations.current(svc.db.engine)}")
@@ -114,8 +131,6 @@ def ingest_cmd(target: str, deps: bool, refetch: bool) -> None:
 def bundle_cmd(target: str, output: Path) -> None:
     """Write an offline bundle of TARGET (MODULE@VERSION or MODULE@latest): its whole
     build list as a GOPROXY tree with go.sum, SHA256SUMS and a manifest."""
-    from app.bundle import BundleError, build, export, resolve
-
     svc = depot()
     module, query = parse_target(target)
     if "@" not in target:
@@ -137,11 +152,8 @@ def bundle_cmd(target: str, output: Path) -> None:
 @click.option("--from-file", "from_file", type=click.File("r"), required=True,
               help="One MODULE[@VERSION] a line; # starts a comment.")
 @with_appcontext
-def discover_cmd(from_file) -> None:  # type: ignore[no-untyped-def]
+def discover_cmd(from_file: TextIO) -> None:
     """Queue requests for a seed list (the workers do the rest)."""
-    from app.pipeline.requests import submit_many
-    from app.queue import RQDispatcher, connect
-
     svc = depot()
     lines = [ln.split("#", 1)[0].strip() for ln in from_file]
     targets = [parse_target(ln) for ln in lines if ln]
@@ -162,8 +174,6 @@ def jobs_group() -> None:
 @jobs_group.command("failed")
 def jobs_failed() -> None:
     """List failed jobs of every queue."""
-    from app.queue import failed_jobs
-
     rows = failed_jobs(_connection())
     for job in rows:
         click.echo(f"{job['id']}  {job['queue']:<9}  {job['description']}  — {job['error']}")
@@ -174,8 +184,6 @@ def jobs_failed() -> None:
 @click.option("--all", "retry_all", is_flag=True, help="Retry every failed job.")
 def jobs_retry(job_id: str | None, retry_all: bool) -> None:
     """Put failed job JOB_ID (or --all) back on its queue."""
-    from app.queue import retry_failed
-
     if not job_id and not retry_all:
         raise click.UsageError("give a JOB_ID or --all")
     count = retry_failed(_connection(), None if retry_all else job_id)
@@ -200,8 +208,6 @@ def reindex_cmd() -> None:
 def render_cmd() -> None:
     """Render the README and synopsis of every published version that has none kept
     (versions published before rendering was kept, or by an older renderer)."""
-    from app.catalog.prepared import prepare_version, unrendered
-
     svc = depot()
     todo = unrendered(svc.db)
     for module, version in todo:
@@ -223,9 +229,6 @@ def render_cmd() -> None:
 def fsck_cmd(as_json: bool, repair: bool, tmp_age: int, quick: bool, examples: int) -> None:
     """Check that the database and the store agree (exit 1 when they do not); report
     the work folders killed jobs left under the data dir."""
-    from app.fsck import check
-    from app.store import StoreError
-
     svc = depot()
     try:
         report = check(svc, hash_files=not quick, repair=repair, tmp_age=tmp_age)
@@ -244,10 +247,6 @@ def serve_cmd(worker_count: int) -> None:
     the web server (gunicorn, GOPROXY and portal) and pipeline workers; a worker or
     the embedded Redis that dies is started again, and the web server dying ends
     serve with a non-zero status (app.lifecycle.Supervisor)."""
-    from app.lifecycle import Supervisor, dies_with, reap_group
-    from app.queue import AnsweringRedis, start_embedded_redis
-    from app.workdirs import leftovers
-
     svc = depot()
     try:
         migrated = migrations.current(svc.db.engine) is not None
@@ -344,9 +343,6 @@ def serve_cmd(worker_count: int) -> None:
 
 def _rebuild_search_index(svc: Services) -> bool:
     """Rebuild the configured search index with a progress bar; False when there is none."""
-    from app.search.indexing import all_documents
-    from app.search.updates import index_of
-
     index = index_of(svc)
     if index is None:
         return False
@@ -366,9 +362,7 @@ def _rebuild_search_index(svc: Services) -> bool:
     return True
 
 
-def _connection():  # type: ignore[no-untyped-def]
-    from app.queue import connect
-
+def _connection() -> Redis:
     return connect(depot().settings)
 
 

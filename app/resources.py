@@ -9,16 +9,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
-from typing import TYPE_CHECKING, Self
+from typing import Self
 
 from flask import current_app
 
+from app.catalog.aggregates import Aggregates
 from app.config import Settings
 from app.db import Database
 from app.store import ArtifactStore, open_store
-
-if TYPE_CHECKING:
-    from app.catalog.aggregates import Aggregates
 
 
 def store_of(settings: Settings) -> ArtifactStore:
@@ -46,8 +44,6 @@ class Services:
     @cached_property
     def aggregates(self) -> Aggregates:
         """The catalogue's aggregates, one copy per process for every reader."""
-        from app.catalog.aggregates import Aggregates
-
         return Aggregates(self.db, self.settings.catalog_refresh)
 
     @property

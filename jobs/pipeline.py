@@ -22,6 +22,7 @@ from app.pipeline.stages import Pipeline
 from app.pipeline.warm import warm_up
 from app.queue import CRAWL, MEMBERS, RETRY_INTERVALS, RQDispatcher, connect
 from app.resources import Services
+from app.search.updates import drain
 
 log = logging.getLogger("depot.jobs")
 
@@ -98,8 +99,6 @@ def run_stage(stage: str, *args: str) -> None:
         if stage == "notify":
             deliver(services, *args)
         elif stage == "index":
-            from app.search.updates import drain
-
             drain(services, connection)
         elif stage == "render":
             prepare_version(services.db, services.store, *args)

@@ -17,8 +17,13 @@ from rq import Queue, Worker
 from rq.executions import Execution
 from rq.job import Job
 
+from app.drift.queueing import enqueue_sweep
+from app.drift.sweep import claim_sweep
 from app.fetch import handoff
-from app.queue import forget_executions
+from app.pipeline.gocache import CHECK_EVERY, trim
+from app.pipeline.lists import sync_recent_lists
+from app.pipeline.requests import redrive_stalled
+from app.queue import RQDispatcher, forget_executions
 from jobs.pipeline import worker_services
 
 HEARTBEAT = 5  # seconds between a busy worker's heartbeats
@@ -38,9 +43,6 @@ log = logging.getLogger("depot.worker")
 
 def redrive(connection: Redis) -> int:
     """Queue the work of stalled requests again (see app.pipeline.requests)."""
-    from app.pipeline.requests import redrive_stalled
-    from app.queue import RQDispatcher
-
     services = worker_services()
     queued = redrive_stalled(services, RQDispatcher(services.settings, connection),
                              STALLED_AFTER)
@@ -51,17 +53,12 @@ def redrive(connection: Redis) -> int:
 
 def sync_lists(connection: Redis) -> list[str]:
     """Rewrite @v/list files a killed publication left behind (app.pipeline.lists)."""
-    from app.pipeline.lists import sync_recent_lists
-
     return sync_recent_lists(worker_services(), connection)
 
 
 def schedule_drift_sweep(connection: Redis) -> bool:
     """Queue the upstream drift sweep when its interval has run out (one worker of all
     wins the claim: app.drift.sweep.claim_sweep)."""
-    from app.drift.queueing import enqueue_sweep
-    from app.drift.sweep import claim_sweep
-
     settings = worker_services().settings
     if not claim_sweep(connection, settings.drift_interval):
         return False
@@ -73,8 +70,6 @@ def schedule_drift_sweep(connection: Redis) -> bool:
 def trim_build_cache(connection: Redis) -> bool:
     """Empty the validator's build cache when it is over DEPOT_GOCACHE_MAX; one worker of
     all looks, every CHECK_EVERY seconds (app/pipeline/gocache.py)."""
-    from app.pipeline.gocache import CHECK_EVERY, trim
-
     if not connection.set(GOCACHE_LOCK, "1", nx=True, ex=CHECK_EVERY):
         return False
     return trim(worker_services().settings) is not None
@@ -84,7 +79,6 @@ class DepotWorker(Worker):
     """RQ's worker with a short heartbeat lease (RQ's default grace is 60 s), whose
     maintenance also queues again the work of requests a killed process left behind
     and rewrites the @v/list files a killed publication left stale."""
-
     def __init__(self, *args, **kwargs) -> None:  # type: ignore[no-untyped-def]
         super().__init__(*args, **kwargs)
         self.started_by = os.getppid()

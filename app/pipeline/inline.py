@@ -11,6 +11,7 @@ from app.locks import flight_lock
 from app.pipeline.notifications import deliver
 from app.pipeline.stages import Pipeline, TransientError
 from app.resources import Services
+from app.search.updates import index_of, update_documents
 
 log = logging.getLogger("depot.pipeline")
 
@@ -22,7 +23,6 @@ class InlineDispatcher:
     ``--deps``): other members of a build list are recorded as pending and left
     for a later run or a worker.
     """
-
     def __init__(self, services: Services, only: set[str] | None = None,
                  held: frozenset[tuple[str, str]] = frozenset()) -> None:
         self.services = services
@@ -55,8 +55,6 @@ class InlineDispatcher:
     def _index(self, paths: tuple[str, ...]) -> None:
         """Search documents written at once; a node that is away is only worth a warning
         (`flask --app app reindex` catches up)."""
-        from app.search.updates import index_of, update_documents
-
         index = index_of(self.services)
         if index is None:
             return

@@ -37,10 +37,12 @@ TEST_PROCESSES ?= 2
 test: lint
 	scripts/with-test-services $(BIN)/python -m pytest -n $(TEST_PROCESSES) --dist loadfile $(PYTEST_ARGS)
 
-# ruff, and the import contracts of pyproject.toml: the rooms talk one way, no cycles.
+# ruff, the import contracts of pyproject.toml (the rooms talk one way, no cycles), and
+# mypy over the files of its [tool.mypy].
 lint: $(VENV)/.installed-dev
 	$(BIN)/ruff check .
 	PYTHONPATH=. $(BIN)/lint-imports --no-cache
+	$(BIN)/mypy
 
 # Every benchmark, one after the other (the ingest of 10,000 versions takes about 40 min);
 # each prints Markdown for docs/bench.md. Run them on a quiet machine.
@@ -86,4 +88,4 @@ bench-latency: $(VENV)/.installed-dev
 	$(BIN)/python bench/latency.py $(LATENCY_ARGS)
 
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache
+	rm -rf $(VENV) .pytest_cache .ruff_cache .mypy_cache

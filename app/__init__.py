@@ -95,6 +95,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     from app.goproxy.fastpath import FastPath
     from app.ops.observe import RequestObserver
 
+    # Flask's documented way to wrap its WSGI app; mypy refuses any assignment to a method.
     app.wsgi_app = FastPath(  # type: ignore[method-assign]
         app.wsgi_app, published, settings.accel_redirect, downloads
     )

@@ -26,7 +26,7 @@ from app.catalog.prepared import prepare_version, unrendered
 from app.config import REPO_ROOT
 from app.fsck import check
 from app.ingest import InvalidRequest, Outcome, ingest
-from app.lifecycle import Supervisor, dies_with, reap_group
+from app.lifecycle import Child, Supervisor, dies_with, reap_group
 from app.models import RequestSource
 from app.pipeline.requests import submit_many
 from app.queue import (
@@ -287,11 +287,11 @@ def serve_cmd(worker_count: int) -> None:
                                 cwd=REPO_ROOT, env=env,
                                 preexec_fn=dies_with(os.getpid(), own_session=True))
 
-    restartable: dict[str, Callable[[], subprocess.Popen]] = {}
+    restartable: dict[str, Callable[[], Child]] = {}
     if redis_proc is not None:
         first = [redis_proc]
 
-        def redis() -> subprocess.Popen:
+        def redis() -> Child:
             # Its append-only file brings the queues back as they were.
             if first:
                 return first.pop()

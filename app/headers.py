@@ -20,7 +20,9 @@ class AlwaysHeaders:
         self.app = app
 
     def __call__(self, environ: dict, start_response: Callable) -> Iterable[bytes]:
-        def start(status: str, headers: list, exc_info: Any = None):  # type: ignore[no-untyped-def]
+        def start(
+            status: str, headers: list[tuple[str, str]], exc_info: Any = None
+        ) -> Callable[[bytes], object]:
             present = {k.lower() for k, _ in headers}
             headers.extend((k, v) for k, v in ALWAYS if k.lower() not in present)
             return start_response(status, headers, exc_info)

@@ -14,15 +14,17 @@ import json
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TypeGuard
 
 from sqlalchemy import update
 from sqlalchemy.orm import Session
 
+from app.db import rowcount
 from app.fetch.download import Failed, download, resolve
 from app.fetch.errors import ChecksumMismatch, FetchError, UpstreamNotFound
 from app.locks import flight_lock
 from app.models import ModuleVersion, VersionState
-from app.pipeline.capture import VOUCHED, Outcome, capture, get_version
+from app.pipeline.capture import VOUCHED, Outcome, capture, get_version, recorded_version
 from app.pipeline.inline import InlineDispatcher
 from app.pipeline.notifications import deliver
 from app.pipeline.requests import InvalidRequest, validate_wish, version_status
@@ -56,7 +58,7 @@ class IngestReport:
 Progress = Callable[[Outcome], None]
 
 
-def _published(row: ModuleVersion | None) -> bool:
+def _published(row: ModuleVersion | None) -> TypeGuard[ModuleVersion]:
     return row is not None and row.state == VersionState.published
 
 
@@ -152,7 +154,7 @@ def ingest(
         if deps and state == VersionState.published:
             # Published before its dependencies were: bring the missing ones in.
             with services.db.session() as session:
-                row = get_version(session, module, version)
+                row = recorded_version(session, module, version)
                 for m in row.build_list:
                     _, needs = pipeline.ensure_pending(session, m.path, m.member_version)
                     if needs:
@@ -238,7 +240,7 @@ def _take_over(session: Session, follow: Dispatcher, row: ModuleVersion, module:
         update(ModuleVersion)
         .where(ModuleVersion.id == row.id, ModuleVersion.state == left)
         .values(state=VersionState.pending))
-    if done.rowcount:
+    if rowcount(done):
         log.warning("%s@%s: left %s by a killed capture; taken over by this miss", module,
                     version, left.value)
-    return bool(done.rowcount)
+    return bool(rowcount(done))

@@ -5,8 +5,8 @@ from __future__ import annotations
 import ctypes
 import os
 import signal
-import subprocess
 from collections.abc import Callable
+from typing import Protocol
 
 PR_SET_PDEATHSIG = 1  # prctl(2)
 
@@ -34,6 +34,21 @@ def dies_with(parent: int, own_session: bool = False) -> Callable[[], None]:
     return prepare
 
 
+class Child(Protocol):
+    """What the supervisor watches: a process it started (``Child``), or a
+    stand-in for one it found running (app.queue.AnsweringRedis)."""
+
+    pid: int
+
+    def poll(self) -> int | None: ...
+
+    def terminate(self) -> None: ...
+
+    def kill(self) -> None: ...
+
+    def wait(self, timeout: float | None = None) -> int: ...
+
+
 class Supervisor:
     """Keeps ``serve``'s children running: a pipeline worker or the embedded Redis that
     dies (killed, out of memory) is started again with back-off, while the web server
@@ -52,11 +67,11 @@ class Supervisor:
     QUICK_DEATH = 10.0
     MAX_BACKOFF = 60.0
 
-    def __init__(self, essential: dict[str, Callable[[], subprocess.Popen]],
-                 workers: list[Callable[[], subprocess.Popen]],
+    def __init__(self, essential: dict[str, Callable[[], Child]],
+                 workers: list[Callable[[], Child]],
                  say: Callable[[str], None], clock: Callable[[], float],
-                 reap: Callable[[subprocess.Popen], None] = lambda proc: None,
-                 restartable: dict[str, Callable[[], subprocess.Popen]] | None = None
+                 reap: Callable[[Child], None] = lambda proc: None,
+                 restartable: dict[str, Callable[[], Child]] | None = None
                  ) -> None:
         # Started first (the embedded Redis), so the workers find them.
         named = [*(restartable or {}).items(),
@@ -76,14 +91,14 @@ class Supervisor:
         self.due: list[float | None] = [None] * len(named)
 
     @property
-    def workers(self) -> list[subprocess.Popen]:
+    def workers(self) -> list[Child]:
         return self.procs[self._first_worker:]
 
-    def current(self, name: str) -> subprocess.Popen:
+    def current(self, name: str) -> Child:
         """The running process of a restartable child, by name."""
         return self.procs[self._names.index(name)]
 
-    def children(self) -> list[subprocess.Popen]:
+    def children(self) -> list[Child]:
         return [*self.essential.values(), *self.procs]
 
     def check(self) -> int | None:
@@ -125,7 +140,7 @@ class Supervisor:
         self.say(f"serve: {what}; starting it again in {self.backoff[i]:.0f} s")
 
 
-def reap_group(proc: subprocess.Popen) -> None:
+def reap_group(proc: Child) -> None:
     """Kill what is left of a dead child's process group (the child led it: started
     with ``dies_with(…, own_session=True)``). Never a pid of 0 or less: killpg(0) is
     the caller's own group (app.queue.AnsweringRedis has none)."""

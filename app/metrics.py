@@ -20,6 +20,7 @@ from prometheus_client.core import (
     HistogramMetricFamily,
     Metric,
 )
+from prometheus_client.registry import Collector
 from redis import Redis
 from redis.exceptions import RedisError
 from rq import Queue
@@ -58,6 +59,11 @@ def record_job(connection: Redis, stage: str, seconds: float, ok: bool) -> None:
         pass
 
 
+def _text(value: bytes | str) -> str:
+    """A Redis reply as text (bytes unless the connection decodes its replies)."""
+    return value.decode() if isinstance(value, bytes) else value
+
+
 class PipelineCollector:
     """Reads queue depths and job statistics from Redis at every scrape."""
 
@@ -68,7 +74,7 @@ class PipelineCollector:
         up = GaugeMetricFamily("depot_queue_up", "1 when the job queue (Redis) answers")
         try:
             depth, running, failed = self._queues()
-            stats = {k.decode(): v.decode() for k, v in self.connection.hgetall(JOBS_KEY).items()}
+            stats = {_text(k): _text(v) for k, v in self.connection.hgetall(JOBS_KEY).items()}
         except RedisError:
             up.add_metric([], 0)
             yield up
@@ -131,10 +137,10 @@ def web_metrics(folder: str) -> bytes:
     return generate_latest(registry)
 
 
-def render(connection: Redis, *collectors: object) -> bytes:
+def render(connection: Redis, *collectors: Collector) -> bytes:
     """The pipeline's metrics (from Redis) and any other collectors, as one text page."""
     registry = CollectorRegistry(auto_describe=False)
-    registry.register(PipelineCollector(connection))  # type: ignore[arg-type]
+    registry.register(PipelineCollector(connection))
     for collector in collectors:
-        registry.register(collector)  # type: ignore[arg-type]
+        registry.register(collector)
     return generate_latest(registry)

@@ -74,7 +74,8 @@ def forget_executions(job: Job) -> None:
     earlier run is over), so every execution recorded before it runs again has ended.
     """
     registry = job.execution_registry
-    stale = [x.decode() if isinstance(x, bytes) else x
+    # Members only (no scores): bytes, or str on a connection that decodes responses.
+    stale = [x.decode() if isinstance(x, bytes) else str(x)
              for x in job.connection.zrange(registry.key, 0, -1)]
     if not stale:
         return
@@ -330,6 +331,9 @@ class AnsweringRedis:
     def terminate(self) -> None:
         """Not ours to stop."""
 
+    def kill(self) -> None:
+        """Not ours to stop."""
+
     def wait(self, timeout: float | None = None) -> int:
         return 0
 
@@ -392,7 +396,8 @@ def failed_jobs(connection: Redis) -> list[dict[str, str]]:
                 job = Job.fetch(job_id, connection=connection)
             except Exception:  # expired between listing and fetching
                 continue
-            error = (job.latest_result().exc_string if job.latest_result() else "") or ""
+            result = job.latest_result()
+            error = (result.exc_string if result else "") or ""
             last = error.strip().splitlines()[-1] if error.strip() else ""
             rows.append({"id": job_id, "queue": name, "description": job.description or "",
                          "error": last})

@@ -4,16 +4,19 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 
+from app.drift.check import CheckResult
 from app.drift.sweep import check_module, sweep
 from app.metrics import record_job
 from app.queue import connect
+from app.resources import Services
 from jobs.pipeline import worker_services
 
 log = logging.getLogger("depot.jobs")
 
 
-def _counted(stage: str, fn) -> None:  # type: ignore[no-untyped-def]
+def _counted(stage: str, fn: Callable[[Services], list[CheckResult]]) -> None:
     services = worker_services()
     began, ok = time.monotonic(), False
     try:

@@ -11,6 +11,8 @@ import logging
 import os
 import signal
 from datetime import timedelta
+from types import FrameType
+from typing import Any
 
 from redis import Redis
 from rq import Queue, Worker
@@ -79,11 +81,12 @@ class DepotWorker(Worker):
     """RQ's worker with a short heartbeat lease (RQ's default grace is 60 s), whose
     maintenance also queues again the work of requests a killed process left behind
     and rewrites the @v/list files a killed publication left stale."""
-    def __init__(self, *args, **kwargs) -> None:  # type: ignore[no-untyped-def]
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.started_by = os.getppid()
 
-    def request_stop(self, signum, frame) -> None:  # type: ignore[no-untyped-def]
+    def request_stop(self, signum: int, frame: FrameType | None) -> None:
         """A warm shutdown (the job finishes) unless the process that started this worker
         is gone: a killed ``serve`` took the embedded Redis with it and signalled its
         children (app/lifecycle.dies_with), so the job could neither be finished nor
@@ -172,4 +175,4 @@ def run_worker(connection: Redis, queues: list[str], burst: bool = False) -> boo
         maintenance_interval=MAINTENANCE,
         worker_ttl=WORKER_TTL,
     )
-    return worker.work(burst=burst, with_scheduler=True, logging_level=logging.INFO)
+    return worker.work(burst=burst, with_scheduler=True, logging_level="INFO")

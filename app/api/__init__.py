@@ -62,8 +62,8 @@ def create_request() -> tuple[Response, int, dict[str, str]]:
     except InvalidRequest as exc:
         raise BadRequest(str(exc)) from exc
     location = url_for("api.get_request", request_id=done.request_id)
-    body = status(svc, done.request_id, request.url_root.rstrip("/"))
-    return jsonify(body), 202, {"Location": location}
+    created = status(svc, done.request_id, request.url_root.rstrip("/"))
+    return jsonify(created), 202, {"Location": location}
 
 
 @bp.get("/requests/<int:request_id>")

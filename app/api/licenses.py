@@ -89,9 +89,8 @@ def licenses_csv(session: Session, path: str) -> Response:
     refused = _refusal(report)
     if refused is not None:
         return refused
-    resp = _attachment(report_csv(report), "text/csv", file_name(report, "-licenses.csv"))
-    resp.charset = "utf-8"
-    return resp
+    # text/csv: werkzeug adds "; charset=utf-8" itself (Response.charset is gone since 3.0).
+    return _attachment(report_csv(report), "text/csv", file_name(report, "-licenses.csv"))
 
 
 def _zip_url(path: str, version: str) -> str:

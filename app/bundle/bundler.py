@@ -35,7 +35,7 @@ from sqlalchemy.orm import Session
 from app.bundle.served import graph_mod_row, lookup, serving, why_not
 from app.config import depot_version
 from app.fetch.download import go_directive, write_consumer
-from app.fetch.gotool import GoTimeout, isolated_env, parse_json_stream, run_go
+from app.fetch.gotool import GoRun, GoTimeout, isolated_env, parse_json_stream, run_go
 from app.gomod import paths, versions
 from app.gomod.errors import GoModError
 from app.locks import LockTimeout, key_lock
@@ -167,8 +167,8 @@ def plan(services: Services, module: str, version: str) -> Plan:
                                          "bundled: " + why_not(module, version, found))
     settings = services.settings
     with services.db.session() as session:
-        row = session.scalar(select(ModuleVersion).join(Module).where(
-            Module.path == module, ModuleVersion.version == version))
+        row = session.scalars(select(ModuleVersion).join(Module).where(
+            Module.path == module, ModuleVersion.version == version)).one()
         published_at = row.published_at or row.updated_at
         members = session.scalars(
             select(BuildListMember).where(BuildListMember.version_id == row.id)).all()
@@ -181,7 +181,7 @@ def plan(services: Services, module: str, version: str) -> Plan:
             lang = go_directive(settings, workdir)
             consumer = write_consumer(workdir, module, version, lang, [])
 
-            def go(*args: str):  # type: ignore[no-untyped-def]
+            def go(*args: str) -> GoRun:
                 return run_go(settings.go_bin, list(args), env, consumer,
                               settings.fetch_timeout)
 
@@ -344,7 +344,7 @@ def write_tar(services: Services, p: Plan, out: BinaryIO) -> dict[str, Any]:
             try:
                 with services.store.open(path, ver, kind) as fh:
                     reader = _Hashing(fh)
-                    tar.addfile(_info(f"{top}/{name}", size, mtime), reader)  # type: ignore[arg-type]
+                    tar.addfile(_info(f"{top}/{name}", size, mtime), reader)
             except StoreError as exc:
                 raise BundleError("unavailable", f"{path}@{ver}: store: {exc}") from exc
             except OSError as exc:  # tarfile's "unexpected end of data": a short file

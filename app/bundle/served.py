@@ -186,8 +186,7 @@ def serving(services: Services) -> Iterator[tuple[str, Record]]:
     thread = threading.Thread(target=server.serve_forever, name="bundle-goproxy", daemon=True)
     thread.start()
     try:
-        host, port = server.server_address[:2]
-        yield f"http://{host}:{port}", record
+        yield f"http://127.0.0.1:{server.server_address[1]}", record
     finally:
         server.shutdown()
         server.server_close()

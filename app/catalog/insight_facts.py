@@ -55,8 +55,8 @@ def gather_facts(
     ):
         ranges.setdefault(version_id, []).append((low, high, rationale))
     by_path: dict[str, list] = {}
-    for row in rows:
-        by_path.setdefault(row.path, []).append(row)
+    for version_row in rows:
+        by_path.setdefault(version_row.path, []).append(version_row)
 
     latest_rows = {}
     retracted: dict[str, tuple[int, bool]] = {}

@@ -245,11 +245,11 @@ def _holdings(session: Session, wanted: list[tuple[str, str]]) -> dict[tuple[str
     rows: dict[int, tuple[str, str, str]] = {}
     paths = sorted({p for p, _ in wanted})
     for start in range(0, len(paths), _CHUNK):
-        chunk = paths[start:start + _CHUNK]
+        some_paths = paths[start:start + _CHUNK]
         for vid, path, version, state in session.execute(
             select(ModuleVersion.id, Module.path, ModuleVersion.version, ModuleVersion.state)
             .join(Module, Module.id == ModuleVersion.module_id)
-            .where(Module.path.in_(chunk))
+            .where(Module.path.in_(some_paths))
         ):
             if (path, version) in keys:
                 rows[vid] = (path, version, state.value)
@@ -269,9 +269,10 @@ def _holdings(session: Session, wanted: list[tuple[str, str]]) -> dict[tuple[str
         ):
             zips[vid] = (sha, h1)
     found = {}
-    for vid, (path, version, state) in rows.items():
+    for vid, (path, version, state_value) in rows.items():
         sha, h1 = zips.get(vid, ("", ""))
-        found[(path, version)] = Holding(path, version, state, tuple(sorted(files[vid])), sha, h1)
+        found[(path, version)] = Holding(path, version, state_value, tuple(sorted(files[vid])),
+                                         sha, h1)
     return found
 
 

@@ -65,10 +65,10 @@ def recently_published(session: Session, limit: int = 10) -> list[RecentVersion]
     columns = (Module.path, ModuleVersion.version, ModuleVersion.published_at)
     newest = (ModuleVersion.published_at.desc().nulls_last(), ModuleVersion.id.desc())
     asked = select(Request.id).where(Request.version_id == ModuleVersion.id).exists()
-    rows = session.execute(
+    rows = list(session.execute(
         select(*columns).join(Module, Module.id == ModuleVersion.module_id)
         .where(PUBLISHED, asked).order_by(*newest).limit(limit)
-    ).all()
+    ).all())
     if len(rows) < limit:
         rows += session.execute(
             select(*columns).join(Module, Module.id == ModuleVersion.module_id)

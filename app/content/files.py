@@ -11,7 +11,8 @@ import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import BinaryIO
+from pathlib import Path
+from typing import BinaryIO, cast
 
 from app.gomod import zipcheck
 from app.gomod.errors import GoModError
@@ -33,7 +34,7 @@ class FileText:
 
 
 @contextmanager
-def _zip_source(store: ArtifactStore, module: str, version: str) -> Iterator[object]:
+def _zip_source(store: ArtifactStore, module: str, version: str) -> Iterator[Path | BinaryIO]:
     local = store.local_path(module, version, "zip")
     if local is not None:
         yield local
@@ -46,7 +47,7 @@ def _zip_source(store: ArtifactStore, module: str, version: str) -> Iterator[obj
         with tempfile.SpooledTemporaryFile(max_size=8 << 20) as spool:
             shutil.copyfileobj(stream, spool)
             spool.seek(0)
-            yield spool
+            yield cast(BinaryIO, spool)  # a binary file; typeshed says IO[bytes]
 
 
 def _seekable(stream: BinaryIO) -> bool:
@@ -62,7 +63,7 @@ def read_zip_text(
     """The file ``name`` at the module root, decoded as UTF-8 (bad bytes replaced)."""
     try:
         with _zip_source(store, module, version) as source:
-            data = zipcheck.read_file(source, module, version, name, max_size=max_size)  # type: ignore[arg-type]
+            data = zipcheck.read_file(source, module, version, name, max_size=max_size)
     except ArtifactMissing:
         return FileText(name, None, "the module zip is not in the store")
     except GoModError as exc:

@@ -47,7 +47,7 @@ def _gfm_autolinks(state: StateCore) -> None:
             token = tokens[at]
             # linkify's links are always link_open, text, link_close
             if (token.type == "link_open" and token.markup == "linkify"
-                    and not (token.attrGet("href") or "").startswith("mailto:")
+                    and not str(token.attrGet("href") or "").startswith("mailto:")
                     and not _GFM_AUTOLINK.match(tokens[at + 1].content)):
                 kept.append(tokens[at + 1])
                 at += 3

@@ -23,7 +23,7 @@ class _FirstParagraph(HTMLParser):
         self.current: list[str] = []
         self.found = ""
 
-    def handle_starttag(self, tag: str, attrs: list) -> None:  # type: ignore[type-arg]
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         if tag == "p":
             self.depth += 1
             if self.depth == 1:

@@ -35,7 +35,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TypeVar
 
 from app.config import Settings
 from app.fetch.download import cached_files, cached_go_mods, go_directive, write_consumer
@@ -243,8 +243,11 @@ def _sweep(folder: Path) -> None:
         pass
 
 
-def _wait(look: Callable[[], object], still_coming: Callable[[], bool],
-          timeout: float) -> object:
+_T = TypeVar("_T")
+
+
+def _wait(look: Callable[[], _T | None], still_coming: Callable[[], bool],
+          timeout: float) -> _T | None:
     """``look()`` once it answers, or None when nothing more is coming or in time."""
     deadline = time.monotonic() + timeout
     while True:
@@ -282,7 +285,7 @@ def find_mod(settings: Settings, module: str, version: str, timeout: float,
             load == also or load.mentions(module, version, read.setdefault(load.folder, set())))
             for load in loads())
 
-    return _wait(look, coming, timeout)  # type: ignore[return-value]
+    return _wait(look, coming, timeout)
 
 
 def load_of(settings: Settings, found: Path) -> Load | None:
@@ -301,7 +304,7 @@ def find_entry(settings: Settings, module: str, version: str, timeout: float
     host, waiting while a load whose build list holds it is still downloading; None
     when no load has or will have it."""
     return _wait(lambda: ready_entry(settings, module, version),
-                 _coming(settings, module, version), timeout)  # type: ignore[return-value]
+                 _coming(settings, module, version), timeout)
 
 
 def find_info(settings: Settings, module: str, version: str, timeout: float
@@ -310,7 +313,7 @@ def find_info(settings: Settings, module: str, version: str, timeout: float
     waiting while a load whose build list holds it is still downloading; None when no
     load has or will have it."""
     return _wait(lambda: _in_a_load(settings, lambda load: load.ready_info(module, version)),
-                 _coming(settings, module, version), timeout)  # type: ignore[return-value]
+                 _coming(settings, module, version), timeout)
 
 
 def _coming(settings: Settings, module: str, version: str) -> Callable[[], bool]:
@@ -332,7 +335,7 @@ def ready_entry(settings: Settings, module: str, version: str) -> dict | None:
     return _in_a_load(settings, lambda load: load.ready_entry(module, version))
 
 
-def _in_a_load(settings: Settings, look: Callable[[Load], object]) -> Any:
+def _in_a_load(settings: Settings, look: Callable[[Load], _T | None]) -> _T | None:
     """What ``look`` finds in the first load on this host that has it; None if none."""
     for load in active_loads(settings):
         found = look(load)

@@ -22,7 +22,7 @@ from pathlib import Path
 from app.config import Settings
 from app.fetch import handoff, upstream
 from app.fetch.errors import FetchError, InvalidModule, ZipRulesBroken, classify
-from app.fetch.gotool import GoTimeout, isolated_env, parse_json_stream, run_go
+from app.fetch.gotool import GoRun, GoTimeout, isolated_env, parse_json_stream, run_go
 from app.fetch.relay import Relay
 from app.gomod import h1, modfile, zipcheck
 from app.gomod.errors import GoModError
@@ -292,7 +292,7 @@ def module_of_package(settings: Settings, workdir: Path, path: str, query: str
     env = isolated_env(workdir, settings.upstream, settings.gosumdb, settings.checksum_tiles)
     consumer = write_consumer_of(workdir, [], go_directive(settings, workdir), [])
 
-    def go(*args: str):  # type: ignore[no-untyped-def]
+    def go(*args: str) -> GoRun:
         return run_go(settings.go_bin, list(args), env, consumer, settings.fetch_timeout)
 
     try:

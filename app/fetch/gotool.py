@@ -13,6 +13,7 @@ import os
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol
 
 from app.fetch import relay
 
@@ -104,6 +105,12 @@ class GoRun:
     returncode: int
     stdout: str
     stderr: str
+
+
+class GoCommand(Protocol):
+    """``go(*args)``: the toolchain run with these arguments in a prepared consumer."""
+
+    def __call__(self, *args: str) -> GoRun: ...
 
 
 class GoTimeout(Exception):

@@ -15,7 +15,7 @@ import io
 import zipfile
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
-from typing import IO, BinaryIO
+from typing import BinaryIO, Protocol
 
 from app.gomod._zipread import entry_name_bytes as zip_entry_name_bytes
 from app.gomod._zipread import iter_entry, open_zip
@@ -26,8 +26,17 @@ __all__ = ["CHUNK_SIZE", "hash1", "hash1_of_digests", "hash_gomod", "hash_zip",
 
 CHUNK_SIZE = 1 << 20
 
+
+class Stream(Protocol):
+    """What hash1 reads a file's content from: a binary file, or any reader like it."""
+
+    def read(self, size: int = -1, /) -> bytes: ...
+
+    def close(self) -> None: ...
+
+
 # A file's content: the bytes themselves, or a callable opening a binary stream.
-FileSource = bytes | bytearray | memoryview | Callable[[], IO[bytes] | bytes]
+FileSource = bytes | bytearray | memoryview | Callable[[], Stream | bytes]
 
 
 def _name_bytes(name: str | bytes) -> bytes:
@@ -96,7 +105,7 @@ def hash_zip(zip_file: str | Path | BinaryIO) -> str:
             by_name[name] = info
             names.append(name)
 
-        def opener(info: zipfile.ZipInfo) -> Callable[[], IO[bytes]]:
+        def opener(info: zipfile.ZipInfo) -> Callable[[], Stream]:
             return lambda: _ChunkReader(iter_entry(raw, info))
 
         return hash1((n, opener(by_name[n])) for n in names)

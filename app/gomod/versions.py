@@ -299,10 +299,10 @@ def pseudo_time(v: str) -> datetime | None:
     if parts is None:
         return None
     ts = parts[1]  # exactly 14 ASCII digits: yyyymmddhhmmss
-    fields = (ts[0:4], ts[4:6], ts[6:8], ts[8:10], ts[10:12], ts[12:14])
     try:
         # Fixed-width slicing: strptime would accept variable-width fields.
-        return datetime(*(int(f) for f in fields), tzinfo=UTC)
+        return datetime(int(ts[0:4]), int(ts[4:6]), int(ts[6:8]), int(ts[8:10]),
+                        int(ts[10:12]), int(ts[12:14]), tzinfo=UTC)
     except ValueError:  # month 13, Feb 30, second 60, year 0, ...
         return None
 

@@ -153,7 +153,9 @@ class AheadLoads:
         each of the client's zips waited for one (a cold cobra v1.8.1 walk, ten
         alternated pairs: median 0.76 s with them as the zips came, 0.68 s with them
         after the walk, docs/bench.md)."""
-        taken, tried, judged = 0, set(), set()
+        taken = 0
+        tried: set[tuple[str, str]] = set()
+        judged: set[tuple[str, str]] = set()
         ended: float | None = None
         with self._app.app_context():
             while load.folder.exists():

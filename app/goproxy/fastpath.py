@@ -70,6 +70,8 @@ class FastPath:
         if served.body is not None:
             start_response("200 OK", headers)
             return [b"" if method == "HEAD" else served.body]
+        if served.path is None:  # a file opened for one answer (ahead.py), never cached
+            return self.app(environ, start_response)
         start_response("200 OK", headers)
         if method == "HEAD":
             return [b""]

@@ -15,6 +15,7 @@ from collections.abc import Callable, Sequence
 from flask import Blueprint, Response, current_app, redirect, request, send_file
 from sqlalchemy import select
 from sqlalchemy.exc import OperationalError
+from werkzeug.wrappers import Response as BaseResponse
 
 from app.errors import BadRequest, Gone, NotFound, Unavailable
 from app.fetch import upstream
@@ -215,6 +216,7 @@ def _early_mod(module: str, version: str) -> ServedFile | None:
     """A ``.mod`` miss in fetch mode: its go.mod as soon as the capture has stored it,
     the capture going on behind (app/goproxy/early.py); None when the capture ended
     without it (the database then says why)."""
+    # Flask types current_app as the Flask class it proxies, hiding the proxy's method.
     app = current_app._get_current_object()  # type: ignore[attr-defined]
 
     def capture(stored: Callable[[], None]) -> None:
@@ -231,7 +233,7 @@ def _held_mod(module: str, version: str, kind: str) -> dict[str, ServedFile] | N
 
 
 def _redirect_to_store(module: str, version: str, kind: str, served: ServedFile
-                       ) -> Response | None:
+                       ) -> BaseResponse | None:
     """A zip in an object store, with DEPOT_S3_ZIPS=redirect: 302 to a presigned URL.
 
     GET only: a presigned URL is signed for GET, and a HEAD is answered here from
@@ -251,12 +253,13 @@ def _redirect_to_store(module: str, version: str, kind: str, served: ServedFile
     return resp
 
 
-def _serve(module: str, version: str, kind: str, served: ServedFile) -> Response:
+def _serve(module: str, version: str, kind: str, served: ServedFile) -> BaseResponse:
     svc = depot()
     accel = svc.settings.accel_redirect
     moved = _redirect_to_store(module, version, kind, served)
     if moved is not None:
         return moved
+    resp: BaseResponse  # werkzeug's class: what redirect and make_conditional return
     if served.body is not None:
         resp = Response(served.body, mimetype=CONTENT_TYPES[kind])
     elif kind == "zip" and accel and served.path is not None:
@@ -291,7 +294,7 @@ def _serve(module: str, version: str, kind: str, served: ServedFile) -> Response
     return resp
 
 
-def _sent_bytes(resp: Response, served: ServedFile) -> int:
+def _sent_bytes(resp: BaseResponse, served: ServedFile) -> int:
     """What the client receives: the front proxy sends the whole file on an accel hand-off."""
     if request.method == "HEAD":
         return 0
@@ -304,7 +307,7 @@ def _sent_bytes(resp: Response, served: ServedFile) -> int:
     return resp.content_length or 0
 
 
-def _whole_or_first_part(resp: Response) -> bool:
+def _whole_or_first_part(resp: BaseResponse) -> bool:
     """A download to count: the whole zip, or the first piece of a ranged one."""
     if resp.status_code == 200:
         return True
@@ -426,7 +429,7 @@ def _published_versions(svc: Services, module: str) -> list[str]:
 
 
 @bp.route("/<path:escaped>/@v/<name>", methods=["GET", "HEAD"])
-def artifact(escaped: str, name: str) -> Response:
+def artifact(escaped: str, name: str) -> BaseResponse:
     module, version, kind = requested(f"{escaped}/@v/{name}")
     try:
         files, hit = _published(module, version, kind)

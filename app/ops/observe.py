@@ -76,7 +76,9 @@ class RequestObserver:
         began = time.monotonic()
         seen: dict[str, str] = {}
 
-        def observe_start(status: str, headers: list, exc_info=None):  # type: ignore[no-untyped-def]
+        def observe_start(
+            status: str, headers: list[tuple[str, str]], exc_info: object = None
+        ) -> Callable[[bytes], object]:
             seen["status"] = status[:3]
             seen["length"] = next((v for k, v in headers if k.lower() == "content-length"), "")
             headers.append((REQUEST_ID_HEADER, rid))

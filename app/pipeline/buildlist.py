@@ -20,7 +20,7 @@ from app.fetch.download import (
     write_consumer_of,
 )
 from app.fetch.errors import classify
-from app.fetch.gotool import GoTimeout, isolated_env, parse_json_stream, run_go
+from app.fetch.gotool import GoCommand, GoRun, GoTimeout, isolated_env, parse_json_stream, run_go
 from app.fetch.relay import Relay
 from app.fetch.upstream import sumdb_for_toolchain
 
@@ -93,7 +93,7 @@ def build_list(
     env = isolated_env(workdir, goproxy, settings.gosumdb, settings.checksum_tiles)
     consumer = write_consumer(workdir, module, version, lang, known_sums)
 
-    def go(*args: str):  # type: ignore[no-untyped-def]
+    def go(*args: str) -> GoRun:
         try:
             return run_go(settings.go_bin, list(args), env, consumer, settings.fetch_timeout)
         except GoTimeout as exc:
@@ -115,7 +115,7 @@ def build_list(
             return None
         return _selected(go, workdir)
 
-    def traced(*args: str):  # type: ignore[no-untyped-def]
+    def traced(*args: str) -> GoRun:
         run = go(*args)  # listing the packages may already add a module for an import
         looked_up.update(added_for_imports(run.stderr))
         return run
@@ -144,7 +144,7 @@ def build_list(
     return BuildList(tidied, sorted(others - chosen))
 
 
-def _selected(go, workdir: Path) -> list[tuple[str, str]]:  # type: ignore[no-untyped-def]
+def _selected(go: GoCommand, workdir: Path) -> list[tuple[str, str]]:
     """(path, version) of every module the consumer's graph selects."""
     run = go("list", "-m", "-json", "all")
     if run.returncode != 0:
@@ -218,7 +218,7 @@ def clean_room(
     consumer = write_consumer_of(workdir, targets, go_directive(settings, workdir), [])
     timeout = settings.fetch_timeout
 
-    def go(*args: str):  # type: ignore[no-untyped-def]
+    def go(*args: str) -> GoRun:
         return run_go(settings.go_bin, list(args), env, consumer, timeout)
 
     modules = [module for module, _ in targets]
@@ -257,7 +257,7 @@ def clean_room(
     return CleanRoom(True, "", hashes, note="not a reason to refuse: " + told(describe(own)))
 
 
-def _download_all(go) -> tuple[dict[tuple[str, str], tuple[str, str]], str]:  # type: ignore[no-untyped-def]
+def _download_all(go: GoCommand) -> tuple[dict[tuple[str, str], tuple[str, str]], str]:
     """(path, version) -> (zip h1, go.mod h1) of every module of the consumer's graph,
     and what failed ("" when nothing did)."""
     downloaded = go("mod", "download", "-json", "all")
@@ -325,7 +325,7 @@ def _against_upstream(settings: Settings, workdir: Path, targets: list[tuple[str
         env = isolated_env(workdir, relay.goproxy(), settings.gosumdb, settings.checksum_tiles)
         consumer = write_consumer_of(workdir, targets, go_directive(settings, workdir), [])
 
-        def go(*args: str):  # type: ignore[no-untyped-def]
+        def go(*args: str) -> GoRun:
             return run_go(settings.go_bin, list(args), env, consumer, settings.fetch_timeout)
 
         return load(go, consumer, [module for module, _ in targets])
@@ -359,7 +359,7 @@ class Load:
     reached: set[str] = field(default_factory=set)
 
 
-def load(go, consumer: Path, modules: list[str]) -> Load:  # type: ignore[no-untyped-def]
+def load(go: GoCommand, consumer: Path, modules: list[str]) -> Load:
     """Load what a user's project loads with ``modules`` in it.
 
     First what `go get` and a build load: every importable package and command with its
@@ -371,7 +371,7 @@ def load(go, consumer: Path, modules: list[str]) -> Load:  # type: ignore[no-unt
     """
     found = Load()
 
-    def traced(*args: str):  # type: ignore[no-untyped-def]
+    def traced(*args: str) -> GoRun:
         run = go(*args)  # any listing may add a module for an import (-mod=mod)
         found.added.update(added_for_imports(run.stderr))
         return run
@@ -393,7 +393,7 @@ def load(go, consumer: Path, modules: list[str]) -> Load:  # type: ignore[no-unt
     return found
 
 
-def _list_into(loaded, problems: dict[str, str], reached: set[str]) -> None:  # type: ignore[no-untyped-def]
+def _list_into(loaded: GoRun, problems: dict[str, str], reached: set[str]) -> None:
     """Fold one `go list -e -json` run into (problems, reached)."""
     found = False
     for pkg in parse_json_stream(loaded.stdout) if loaded.stdout.strip() else []:
@@ -407,7 +407,7 @@ def _list_into(loaded, problems: dict[str, str], reached: set[str]) -> None:  # 
         problems["go list -deps"] = excerpt(loaded.stderr) or f"exit {loaded.returncode}"
 
 
-def packages_of(go, modules: list[str]) -> tuple[list[str], list[str]]:  # type: ignore[no-untyped-def]
+def packages_of(go: GoCommand, modules: list[str]) -> tuple[list[str], list[str]]:
     """(importable packages, commands) of the modules that build on this platform: a
     consumer can import any package but a command or one under an ``internal`` element."""
     importable, commands = [], []
@@ -419,7 +419,7 @@ def packages_of(go, modules: list[str]) -> tuple[list[str], list[str]]:  # type:
     return importable, commands
 
 
-def _platform_packages(go, modules: list[str]) -> list[tuple[str, str]]:  # type: ignore[no-untyped-def]
+def _platform_packages(go: GoCommand, modules: list[str]) -> list[tuple[str, str]]:
     """(import path, package name) of the modules' packages that build on this
     platform (build constraints allowing) and hold Go code."""
     listed = go("list", "-e", "-json", *(f"{module}/..." for module in modules))

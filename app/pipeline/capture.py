@@ -7,8 +7,10 @@ attempt finds the same bytes (a no-op) and goes on.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import ParamSpec, TypeVar
 
 from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
@@ -70,7 +72,7 @@ def get_module(session: Session, path: str) -> Module:
             module = Module(path=path)
             session.add(module)
     except IntegrityError:
-        module = session.scalar(select(Module).where(Module.path == path))
+        module = session.scalars(select(Module).where(Module.path == path)).one()
     return module
 
 
@@ -82,10 +84,22 @@ def get_version(session: Session, path: str, version: str) -> ModuleVersion | No
     )
 
 
-def retrying(fn):  # type: ignore[no-untyped-def]
+def recorded_version(session: Session, path: str, version: str) -> ModuleVersion:
+    """The row of a version the caller knows is recorded (an earlier step wrote it)."""
+    row = get_version(session, path, version)
+    if row is None:
+        raise LookupError(f"{path}@{version}: no version row")
+    return row
+
+
+_P = ParamSpec("_P")
+_R = TypeVar("_R")
+
+
+def retrying(fn: Callable[_P, _R]) -> Callable[_P, _R]:
     """Run a recording step again when another process inserted the same row first."""
 
-    def wrapper(*args, **kwargs):  # type: ignore[no-untyped-def]
+    def wrapper(*args: _P.args, **kwargs: _P.kwargs) -> _R:
         for attempt in range(3):
             try:
                 return fn(*args, **kwargs)

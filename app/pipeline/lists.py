@@ -37,7 +37,9 @@ def sync_recent_lists(services: Services, connection: Redis,
     now = now or datetime.now(UTC)
     until = now - SETTLE
     mark = connection.get(CURSOR)
-    since = (datetime.fromisoformat(mark.decode()) if mark
+    if isinstance(mark, bytes):
+        mark = mark.decode()
+    since = (datetime.fromisoformat(mark) if mark
              else until - timedelta(seconds=services.settings.job_timeout))
     if since >= until:
         return []

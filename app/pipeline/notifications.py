@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Callable
 
 from app.notify import events, notify
 from app.resources import Services
 
 log = logging.getLogger("depot.notify")
 
-EVENTS = {
+# Each takes the event's fields (the queued JSON payload) as keyword arguments.
+EVENTS: dict[str, Callable[..., events.Event]] = {
     "version_published": events.version_published,
     "request_rejected": events.request_rejected,
     "request_failed": events.request_failed,

@@ -16,6 +16,7 @@ from sqlalchemy import or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import aliased
 
+from app.db import rowcount
 from app.gomod import paths, versions
 from app.gomod.errors import GoModError
 from app.models import (
@@ -198,7 +199,7 @@ def _reset_abandoned(services: Services, dispatcher: Dispatcher, limit: int) -> 
                 .where(ModuleVersion.id == version_id, ModuleVersion.state == state,
                        ModuleVersion.updated_at < cutoff)
                 .values(state=back, updated_at=datetime.now(UTC)))
-            if done.rowcount:
+            if rowcount(done):
                 log.warning("%s@%s: left %s by a killed run; back to %s", path, version,
                             state.value, back.value)
                 work.append((_STAGE_FROM[back], path, version))

@@ -24,10 +24,12 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, aliased
 
+from app.db import rowcount
 from app.fetch import ahead, handoff
 from app.fetch.download import Failed, Fetched, download, from_entry, module_of_package, resolve
 from app.fetch.errors import ChecksumMismatch, FetchError, UpstreamNotFound
 from app.fetch.relay import Relay
+from app.licenses import Verdict
 from app.models import (
     Artifact,
     ArtifactKind,
@@ -42,13 +44,20 @@ from app.models import (
     VersionState,
     is_held,
 )
-from app.pipeline.buildlist import BuildList, build_list, clean_room, downloaded_go_mods
+from app.pipeline.buildlist import (
+    BuildList,
+    CleanRoom,
+    build_list,
+    clean_room,
+    downloaded_go_mods,
+)
 from app.pipeline.capture import (
     Outcome,
     capture,
     capture_graph_mods,
     get_module,
     get_version,
+    recorded_version,
     tagged_published,
 )
 from app.pipeline.gate import license_verdict
@@ -162,7 +171,7 @@ def claim_row(session: Session, row: ModuleVersion, sources: tuple, target: Vers
         .where(ModuleVersion.id == row.id, ModuleVersion.state.in_(sources))
         .values(**values)
     )
-    return done.rowcount == 1
+    return rowcount(done) == 1
 
 
 class Pipeline:
@@ -254,7 +263,7 @@ class Pipeline:
                     session.add(row)
                 return row, True
             except IntegrityError:
-                row = get_version(session, module, version)
+                row = recorded_version(session, module, version)
         if row.state == VersionState.failed:
             return row, True
         return row, row.state == VersionState.pending
@@ -284,7 +293,7 @@ class Pipeline:
                     self._end_request(int(request_id), RequestState.rejected, reason)
                     return
         with self.services.db.session() as session:
-            req = session.get(Request, int(request_id))
+            req = session.get_one(Request, int(request_id))
             row, needs_work = self.ensure_pending(session, module, version)
             req.version_id, req.state = row.id, RequestState.resolved
             state = row.state
@@ -309,7 +318,7 @@ class Pipeline:
 
     def _end_request(self, request_id: int, state: RequestState, reason: str) -> None:
         with self.services.db.session() as session:
-            req = session.get(Request, request_id)
+            req = session.get_one(Request, request_id)
             req.state, req.reason, req.is_open = state, reason, False
             module, query = req.module, req.query
         kind = "request_rejected" if state == RequestState.rejected else "request_failed"
@@ -414,7 +423,7 @@ class Pipeline:
         A version the license gate holds is staged at once: its tree is of no use to
         anyone (hashicorp/terraform@v1.6.0 cost minutes and 266 crawl jobs that way)."""
         with self.services.db.session() as session:
-            held = get_version(session, module, version).redistributable is False
+            held = recorded_version(session, module, version).redistributable is False
         tidy = self._asked_for((module, version))
         try:
             members = BuildList([]) if held else self._build_list(module, version, tidy=tidy)
@@ -422,7 +431,7 @@ class Pipeline:
             if not exc.permanent:
                 # The bytes are kept: a retry (or the workers' sweep) completes it from here.
                 with self.services.db.session() as session:
-                    row = get_version(session, module, version)
+                    row = recorded_version(session, module, version)
                     row.state = VersionState.captured
                     if row.redistributable:  # a held version keeps the gate's reason
                         row.reason = exc.reason
@@ -431,7 +440,7 @@ class Pipeline:
             return Outcome(module, version, "rejected", exc.reason)
         self._record_build_list(module, version, members, tidied=tidy and not held)
         with self.services.db.session() as session:
-            row = get_version(session, module, version)
+            row = recorded_version(session, module, version)
             row.state = VersionState.staged
             served = bool(row.redistributable)
             row.reason = "" if served else row.reason
@@ -548,8 +557,9 @@ class Pipeline:
             self.notify("request_rejected", module=module, query=query, reason=reason)
         self._unblock(module, version)  # what waited for it can now say why it cannot be
 
-    def _license_gate(self, module: str, version: str, zip_path: Path,  # type: ignore[no-untyped-def]
-                      names: list[str] | None = None, then: VersionState | None = None):
+    def _license_gate(self, module: str, version: str, zip_path: Path,
+                      names: list[str] | None = None,
+                      then: VersionState | None = None) -> Verdict:
         """Classify the root license files; fail closed (no or unknown license: held).
 
         ``names``: the version's license files, when the caller knows them; ``then``: a
@@ -557,11 +567,11 @@ class Pipeline:
         client waits for wrote four before, a third of its CPU SQLAlchemy's)."""
         if names is None:
             with self.services.db.session() as session:
-                row = get_version(session, module, version)
+                row = recorded_version(session, module, version)
                 names = [lf.name for lf in row.license_files]
         verdict = license_verdict(self.settings, zip_path, module, version, names)
         with self.services.db.session() as session:
-            row = get_version(session, module, version)
+            row = recorded_version(session, module, version)
             found = {fl.name: fl.spdx_ids for fl in verdict.licenses}
             for lf in session.scalars(select(LicenseFile).where(LicenseFile.version_id == row.id)):
                 lf.spdx_id = ",".join(found.get(lf.name, []))
@@ -677,15 +687,15 @@ class Pipeline:
                 raise TransientError(exc.reason) from exc
             log.info("%s@%s: build list kept untidied (%s)", module, version, exc.reason)
             with self.services.db.session() as session:  # tried once: not on every go
-                get_version(session, module, version).build_list_tidied = True
+                recorded_version(session, module, version).build_list_tidied = True
             return
         self._record_build_list(module, version, members, tidied=True)
 
-    def _record_build_list(self, module: str, version: str, members: BuildList,  # type: ignore[no-untyped-def]
-                           tidied: bool = False):
+    def _record_build_list(self, module: str, version: str, members: BuildList,
+                           tidied: bool = False) -> None:
         to_process = []
         with self.services.db.session() as session:
-            row = get_version(session, module, version)
+            row = recorded_version(session, module, version)
             row.build_list_tidied = tidied
             session.query(BuildListMember).filter_by(version_id=row.id).delete()
             named = [(p, v, True) for p, v in members.selected]
@@ -754,14 +764,14 @@ class Pipeline:
                 self._resume_after_validate(module, version, state)
             return Outcome(module, version, "skipped", "not waiting for validation")
         with self.services.db.session() as session:
-            row = get_version(session, module, version)
+            row = recorded_version(session, module, version)
             if row.redistributable is False:
                 return Outcome(module, version, "skipped", row.reason)
             untidied = not row.build_list_tidied
         if untidied and self._asked_for((module, version)):
             self.tidy_build_list(module, version)
         with self.services.db.session() as session:
-            row = get_version(session, module, version)
+            row = recorded_version(session, module, version)
             waiting, refused = self._readiness(session, row)
             asked = bool(waiting) and bool(_awaited(session, [row.id]))
             members = len(row.build_list)
@@ -882,7 +892,7 @@ class Pipeline:
             return []
         picked: list[tuple[str, str]] = []
         with self.services.db.session() as session:
-            owner = get_version(session, module, version)
+            owner = recorded_version(session, module, version)
             selected = {m.path: m.member_version for m in owner.selected_members}
             selected[module] = version
             query = (
@@ -917,8 +927,9 @@ class Pipeline:
                            VersionState.validating, reason=mark)
         ]
         withdraw = getattr(self.dispatcher, "withdraw", None)
-        for path, ver in claimed if withdraw else []:
-            withdraw("validate", path, ver)  # spare a worker the job that would find it done
+        if withdraw:
+            for path, ver in claimed:
+                withdraw("validate", path, ver)  # spare a worker the job that would find it done
         return claimed
 
     def _orphaned_companions(self, module: str, version: str) -> list[tuple[str, str]]:
@@ -950,8 +961,10 @@ class Pipeline:
             return {target: self._conclude(target, result, compared=True) for target in batch}
         return {target: self._conclude(target, result) for target in batch}
 
-    def _clean_room(self, targets: list[tuple[str, str]]):  # type: ignore[no-untyped-def]
+    def _clean_room(self, targets: list[tuple[str, str]]) -> CleanRoom:
         staging = self.services.store.goproxy_url()
+        if staging is None:  # every store the services open has one (S3's: its cache_dir)
+            raise StoreError("the store has no GOPROXY URL for the go command")
         gocache = build_cache(self.settings)
         with self._workdir("validate-") as workdir, validation_cache(self.settings) as cache:
             return clean_room(self.settings, workdir, gocache, staging, targets, cache,
@@ -970,12 +983,12 @@ class Pipeline:
         expected = set(batch)
         with self.services.db.session() as session:
             for path, ver in batch:
-                row = get_version(session, path, ver)
+                row = recorded_version(session, path, ver)
                 expected |= {(m.path, m.member_version) for m in row.selected_members}
         return expected
 
-    def _conclude(  # type: ignore[no-untyped-def]
-        self, target: tuple[str, str], result, compared: bool = False
+    def _conclude(
+        self, target: tuple[str, str], result: CleanRoom, compared: bool = False
     ) -> Outcome:
         module, version = target
         reason = result.reason or ("" if compared else self._compare_hashes(result.hashes))
@@ -1010,7 +1023,7 @@ class Pipeline:
     def promote(self, module: str, version: str, note: str = "") -> None:
         """Publish atomically: list, @latest, portal and index see it from now on."""
         with self.services.db.session() as session:
-            row = get_version(session, module, version)
+            row = recorded_version(session, module, version)
             row.state, row.reason, row.published_at = VersionState.published, "", _now()
             row.validation_note = note
             self._close_requests(session, row)
@@ -1030,9 +1043,10 @@ class Pipeline:
 
     def run(self, stage: str, *args: str) -> object:
         """Run one stage by name (what a job or the in-process loop calls)."""
-        handler = {"discover": self.discover, "process": self.process,
-                   "complete": self.complete, "validate": self.validate,
-                   "tidy": self.retidy}.get(stage)
+        handlers: dict[str, Callable[..., object]] = {
+            "discover": self.discover, "process": self.process, "complete": self.complete,
+            "validate": self.validate, "tidy": self.retidy}
+        handler = handlers.get(stage)
         if handler is None:
             raise ValueError(f"unknown stage {stage!r}")
         return handler(*args)

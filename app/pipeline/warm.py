@@ -17,7 +17,7 @@ from sqlalchemy import text, update
 from app.fetch.download import go_directive
 from app.licenses.detect import warm_up as load_license_tables
 from app.models import Module, ModuleVersion, VersionState
-from app.pipeline.capture import get_version
+from app.pipeline.capture import recorded_version
 from app.resources import Services
 
 log = logging.getLogger("depot.pipeline")
@@ -48,7 +48,7 @@ def compile_queries(services: Services) -> None:
         session.add(row)
         session.flush()
         session.expire_all()
-        row = get_version(session, "warm-up.invalid/none", "v0.0.0")
+        row = recorded_version(session, "warm-up.invalid/none", "v0.0.0")
         session.execute(
             update(ModuleVersion)
             .where(ModuleVersion.id == row.id, ModuleVersion.state.in_([VersionState.pending]))

@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 
 from flask import Response, redirect, request, url_for
 from redis.exceptions import RedisError
+from werkzeug.wrappers import Response as BaseResponse
 
 from app.drift.queueing import is_pending, module_job_id
 from app.drift.status import checks_since
@@ -42,7 +43,7 @@ def _status(module: str, version: str | None, since: datetime) -> Response:
 
 
 @bp.post("/drift-check")
-def drift_check_submit() -> Response:
+def drift_check_submit() -> BaseResponse:  # a redirect is werkzeug's class
     if not csrf_valid(request.form.get(FIELD)):
         return error_page(400, "The form has expired",
                           "The form was not sent from this site's page, or it is too old. "
@@ -71,7 +72,7 @@ def drift_check_submit() -> Response:
                           "right now. Try again in a minute.")
     if is_fragment_request():
         return _status(module, version, since)
-    return redirect(url_for("portal.drift_check_status", module=module,  # type: ignore[return-value]
+    return redirect(url_for("portal.drift_check_status", module=module,
                             version=version or None, since=since.isoformat()), 303)
 
 

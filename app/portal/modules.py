@@ -5,8 +5,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from flask import Response, abort, redirect, request
+from flask import abort, redirect, request
 from sqlalchemy.orm import Session
+from werkzeug.wrappers import Response as BaseResponse
 
 from app.catalog import usage
 from app.catalog.modules import VersionDetail, module_summary, version_detail
@@ -87,9 +88,9 @@ def _served_on_miss(detail: VersionDetail) -> bool:
 
 
 @bp.route("/<modpath:target>")
-def module_page(target: str) -> Response:
+def module_page(target: str) -> BaseResponse:  # a redirect is werkzeug's class
     if "!" in target and (decoded := _unescaped(target)) and decoded != target:
-        return redirect(request.script_root + "/" + decoded, 301)  # type: ignore[return-value]
+        return redirect(request.script_root + "/" + decoded, 301)
     path, at, version = target.partition("@")
     tab = request.args.get("tab", DEFAULT_TAB)
     if tab not in TABS:
@@ -99,7 +100,7 @@ def module_page(target: str) -> Response:
     except GoModError as exc:
         return error_page(404, "Not a module path", f"{path!r} cannot be a Go module: {exc}")
     if at and version == "latest":
-        return redirect(module_url(path, tab=tab), 302)  # type: ignore[return-value]
+        return redirect(module_url(path, tab=tab), 302)
     if at and not versions.is_canonical(version):
         return not_in_depot(path, version, f"{version!r} is not a canonical version "
                                            "(such as v1.2.3).")

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from flask import Flask
+from flask.sansio.app import App
 
 from app.models import FAILED_STATES, IN_PROGRESS
 from app.portal.csrf import FIELD, csrf_token
@@ -35,7 +35,7 @@ def number(value: int) -> str:
     return f"{value:,}"
 
 
-def install(app: Flask) -> None:
+def install(app: App) -> None:
     app.jinja_env.globals.update(
         module_url=module_url, csrf_token=csrf_token, csrf_field=FIELD, highlight=highlight,
         htmx_file=HTMX_FILE, in_progress=IN_PROGRESS, failed_states=FAILED_STATES,

@@ -45,7 +45,7 @@ def module_url(path: str, version: str | None = None, tab: str | None = None,
                **params: object) -> str:
     """``/<path>[@version][?tab=…&…]`` under the application root."""
     target = path + (f"@{version}" if version else "")
-    query = {"tab": tab} if tab and tab != DEFAULT_TAB else {}
+    query: dict[str, object] = {"tab": tab} if tab and tab != DEFAULT_TAB else {}
     query.update({k: v for k, v in params.items() if v not in (None, "")})
     url = request.script_root + "/" + quote(target, safe="/@+~!")
     return url + ("?" + urlencode(query) if query else "")

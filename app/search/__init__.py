@@ -5,13 +5,20 @@ straight from the database (database.py), which also stands in while the node is
 away (fallback.py). updates.py keeps an index in step with the catalogue.
 """
 
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
 from app.search.base import SearchBackend, SearchHit, SearchPage
 from app.search.queries import InvalidQuery
+
+if TYPE_CHECKING:
+    from app.resources import Services
 
 __all__ = ["InvalidQuery", "SearchBackend", "SearchHit", "SearchPage"]
 
 
-def open_backend(services) -> SearchBackend:  # type: ignore[no-untyped-def]
+def open_backend(services: Services) -> SearchBackend:
     """Elasticsearch when ELASTICSEARCH_URL is set (the database search standing in while
     the node is away); else FTS5 in a SQLite database; else (PostgreSQL) the database
     search, which matches paths only."""

@@ -59,7 +59,8 @@ class SearchPage:
 class SearchBackend(Protocol):
     """Find published modules. Raises queries.InvalidQuery for input it cannot take."""
 
-    name: str
+    @property
+    def name(self) -> str: ...
 
     def search(
         self, query: str, license: str = "", page: int = 1, per_page: int = 20,

@@ -10,7 +10,7 @@ kept in memory and recomputed only when a publication changes them.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from threading import Lock
@@ -115,6 +115,7 @@ class DatabaseSearch:
 
     def _matching_paths(self, parsed: ParsedQuery, mark: tuple) -> list[str]:
         """Published paths containing every term (and carrying the license), from memory."""
+        published: Iterable[tuple[str, tuple[str, frozenset[str]]]]
         published = self._published.get(mark).paths.items()
         if parsed.license:
             published = [(p, f) for p, f in published if parsed.license in f[1]]

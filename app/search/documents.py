@@ -86,8 +86,8 @@ def build_documents(
         .where(PUBLISHED, Module.path.in_(list(paths)))
     ).all()
     by_module: dict[str, list] = {}
-    for row in rows:
-        by_module.setdefault(row.path, []).append(row)
+    for version_row in rows:
+        by_module.setdefault(version_row.path, []).append(version_row)
     ranges: dict[int, list[tuple[str, str, str]]] = {}
     for version_id, low, high, rationale in session.execute(
         select(Retraction.version_id, Retraction.low, Retraction.high, Retraction.rationale)

@@ -234,7 +234,8 @@ class ElasticSearchBackend:
                 "field_value_factor": {"field": "used_by", "modifier": "log2p", "missing": 0},
                 "boost_mode": "multiply",
             }},
-            sort=["_score", {"path": "asc"}], size=limit, _source=["path"],
+            # A field sorts ascending unless told otherwise ("path" is {"path": "asc"}).
+            sort=["_score", "path"], size=limit, _source=["path"],
         )
         return [h["_source"]["path"] for h in found["hits"]["hits"]]
 
@@ -290,6 +291,7 @@ class ElasticSearchBackend:
             return 0
         written, errors = helpers.bulk(self.client, actions, raise_on_error=False,
                                        refresh="wait_for" if refresh else False)
+        assert isinstance(errors, list)  # the failed items (their count only with stats_only)
         failed = [e for e in errors if "delete" not in e or e["delete"].get("status") != 404]
         if failed:
             raise RuntimeError(f"{len(failed)} search documents were not written: {failed[:3]}")

@@ -57,7 +57,7 @@ def drain(services: Services, connection: Redis) -> int:
         return 0
     done = 0
     while True:
-        taken = [p.decode() if isinstance(p, bytes) else p
+        taken = [p.decode() if isinstance(p, bytes) else str(p)
                  for p in (connection.spop(DIRTY, BATCH) or [])]
         if not taken:
             return done

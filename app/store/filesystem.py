@@ -13,7 +13,7 @@ import os
 import shutil
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import BinaryIO
 
@@ -57,7 +57,7 @@ class FilesystemStore(ArtifactStore):
     def _path(self, key: str) -> Path:
         return self.root / key
 
-    def _write_tmp(self, chunks) -> tuple[Path, int, str]:  # type: ignore[no-untyped-def]
+    def _write_tmp(self, chunks: Iterable[bytes]) -> tuple[Path, int, str]:
         """Write to a private temporary file; on any failure (a full disk) it is removed."""
         tmp = self.tmp / uuid.uuid4().hex
         digest = hashlib.sha256()
@@ -96,7 +96,7 @@ class FilesystemStore(ArtifactStore):
     def put_file(self, module: str, version: str, kind: str, src: Path) -> PutResult:
         key = artifact_key(module, version, kind)
 
-        def chunks():  # type: ignore[no-untyped-def]
+        def chunks() -> Iterator[bytes]:
             with open(src, "rb") as fh:
                 while chunk := fh.read(CHUNK):
                     yield chunk

@@ -316,7 +316,7 @@ class S3Store(ArtifactStore):
             Metadata={SHA_META: sha256})
         upload_id = upload["UploadId"]
         try:
-            parts = []
+            parts: list[dict[str, object]] = []
             with open(src, "rb") as fh:
                 while piece := fh.read(self.options.part_size):
                     number = len(parts) + 1

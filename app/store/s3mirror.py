@@ -22,7 +22,7 @@ import threading
 import uuid
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Protocol
+from typing import BinaryIO, Protocol
 from urllib.parse import unquote, urlsplit
 
 from app.store.base import CHUNK, ArtifactMissing, StoreError
@@ -35,7 +35,7 @@ _KEY = re.compile(r"^[^/].*/@v/(list|[^/]+\.(info|mod|zip))$")
 
 
 class KeyReader(Protocol):
-    def open_key(self, key: str):  # type: ignore[no-untyped-def]
+    def open_key(self, key: str) -> BinaryIO:
         """A binary stream of the key's object; raises ArtifactMissing."""
 
 

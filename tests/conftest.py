@@ -6,7 +6,9 @@ PostgreSQL that `make test` starts (DEPOT_TEST_POSTGRES_URL).
 
 from __future__ import annotations
 
+import atexit
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -27,6 +29,7 @@ from sqlalchemy import create_engine, text
 
 from app import create_app
 from app.config import REPO_ROOT, Settings, table
+from app.db import Database
 from app.fetch.upstream import forget_lists
 from app.migrate import upgrade
 from app.resources import Services
@@ -121,18 +124,65 @@ def _pg_admin_url() -> str:
     return url
 
 
-@contextmanager
-def throwaway_database(backend: str, folder: Path, prefix: str = "depot") -> Iterator[str]:
-    """The URL of a new, empty database of ``backend`` ("sqlite" or "postgresql"), dropped
-    afterwards: a SQLite file in ``folder``, or a PostgreSQL database named ``prefix_…``."""
+# A database of each backend migrated once per test process, copied for each test that
+# wants a migrated one: migrating took 0.5 s a test on SQLite (0.02 s to copy the file),
+# and PostgreSQL makes a database from a template faster than the migrations fill one.
+_MIGRATED: dict[str, str] = {}
+
+
+def _migrated_template(backend: str) -> str:
+    """The SQLite file, or the PostgreSQL database name, of this process's template."""
+    found = _MIGRATED.get(backend)
+    if found is not None:
+        return found
     if backend == "sqlite":
-        yield f"sqlite:///{folder / 'depot.sqlite3'}"
+        path = Path(tempfile.mkdtemp(prefix="depot-template-")) / "depot.sqlite3"
+        template = Database(f"sqlite:///{path}")
+        upgrade(template.engine)
+        with template.engine.connect() as conn:  # everything in the file itself
+            conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+        template.dispose()
+        atexit.register(shutil.rmtree, path.parent, ignore_errors=True)
+        _MIGRATED[backend] = str(path)
+        return str(path)
+    admin_url = _pg_admin_url()
+    name = f"depot_template_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    template = Database(admin_url.rsplit("/", 1)[0] + "/" + name)
+    upgrade(template.engine)
+    template.dispose()  # a template must have no connection while it is copied
+
+    def drop() -> None:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+    atexit.register(drop)
+    _MIGRATED[backend] = name
+    return name
+
+
+@contextmanager
+def throwaway_database(backend: str, folder: Path, prefix: str = "depot",
+                       migrated: bool = True) -> Iterator[str]:
+    """The URL of a new database of ``backend`` ("sqlite" or "postgresql"), migrated to
+    the head revision unless ``migrated`` is False, dropped afterwards: a SQLite file in
+    ``folder``, or a PostgreSQL database named ``prefix_…``."""
+    template = _migrated_template(backend) if migrated else None
+    if backend == "sqlite":
+        path = folder / "depot.sqlite3"
+        if template is not None:
+            shutil.copyfile(template, path)
+        yield f"sqlite:///{path}"
         return
     admin_url = _pg_admin_url()
     name = f"{prefix}_{uuid.uuid4().hex[:12]}"
     admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
+        conn.execute(text(f'CREATE DATABASE "{name}"'
+                          + (f' TEMPLATE "{template}"' if template else "")))
     try:
         yield admin_url.rsplit("/", 1)[0] + "/" + name
     finally:
@@ -143,8 +193,16 @@ def throwaway_database(backend: str, folder: Path, prefix: str = "depot") -> Ite
 
 @pytest.fixture
 def database_url(db_backend: str, tmp_path: Path) -> Iterator[str]:
-    """A new, empty database of the chosen backend for one test."""
+    """A new database of the chosen backend for one test, migrated to the head revision
+    (a copy of this process's template)."""
     with throwaway_database(db_backend, tmp_path) as url:
+        yield url
+
+
+@pytest.fixture
+def empty_database_url(db_backend: str, tmp_path: Path) -> Iterator[str]:
+    """A new database of the chosen backend with no schema at all (migration tests)."""
+    with throwaway_database(db_backend, tmp_path, migrated=False) as url:
         yield url
 
 

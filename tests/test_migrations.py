@@ -15,8 +15,8 @@ from app.models import Base
 HEAD = ScriptDirectory(str(REPO_ROOT / "migrations")).get_current_head()
 
 
-def test_upgrade_downgrade_upgrade(database_url: str):
-    db = Database(database_url)
+def test_upgrade_downgrade_upgrade(empty_database_url: str):
+    db = Database(empty_database_url)
     try:
         upgrade(db.engine)
         assert current(db.engine) == HEAD

@@ -24,8 +24,8 @@ def _hooks(receiver: Receiver) -> list[str]:
     return [receiver.url("/a"), receiver.url("/b")]
 
 
-def test_migration_adds_and_removes_deployments(database_url: str) -> None:
-    engine = make_engine(database_url)
+def test_migration_adds_and_removes_deployments(empty_database_url: str) -> None:
+    engine = make_engine(empty_database_url)
     try:
         upgrade(engine, "0002")
         assert current(engine) == "0002"
@@ -112,9 +112,10 @@ def test_cap_boundary(db: Database) -> None:
         assert not deployment_in_progress(s, now=start + QUIET_CAP)
 
 
-def test_notify_fails_open_without_the_table(database_url: str, receiver: Receiver) -> None:
+def test_notify_fails_open_without_the_table(empty_database_url: str, receiver: Receiver
+                                             ) -> None:
     """A database that cannot answer must neither raise nor swallow the alert."""
-    db = Database(database_url)  # never migrated: no deployments table
+    db = Database(empty_database_url)  # never migrated: no deployments table
     try:
         deliveries = notify(db, EVENTS["version_published"], _hooks(receiver))
         assert [d.ok for d in deliveries] == [True, True]

@@ -16,6 +16,7 @@ import os
 import subprocess
 import time
 import uuid
+from typing import Any
 
 from redis import Redis
 from redis.exceptions import ConnectionError as RedisConnectionError
@@ -87,6 +88,36 @@ def forget_executions(job: Job) -> None:
     log.warning("job %s: forgot %d execution(s) of an earlier run", job.id, len(stale))
 
 
+def clear_finished(connection: Redis, jid: str) -> bool:
+    """Remove an old job with this id if it is over, so the work can be queued again;
+    False while it is waiting, running or due for a retry."""
+    try:
+        job = Job.fetch(jid, connection=connection)
+    except NoSuchJobError:
+        return True
+    if job.get_status() in (JobStatus.FINISHED, JobStatus.FAILED, JobStatus.STOPPED,
+                            JobStatus.CANCELED):
+        job.delete()
+        return True
+    return False
+
+
+def enqueue_once(queue: Queue, function: str, args: tuple[str, ...], jid: str,
+                 **options: Any) -> bool:
+    """Queue ``function(*args)`` as job ``jid`` unless a job of that id is waiting, running
+    or due for a retry; True when queued now. RQ's ``unique`` makes the check and the
+    enqueue one step, so two callers at once queue it once; an old job of the id that is
+    over is removed first."""
+    for _attempt in range(2):
+        try:
+            queue.enqueue(function, *args, job_id=jid, unique=True, **options)
+            return True
+        except DuplicateJobError:
+            if not clear_finished(queue.connection, jid):
+                return False
+    return False
+
+
 def connect(settings: Settings) -> Redis:
     return Redis.from_url(settings.queue_url)
 
@@ -154,16 +185,10 @@ class RQDispatcher:
             return
         jid = job_id(stage, args)
         retry = Retry(max=len(RETRY_INTERVALS), interval=RETRY_INTERVALS)
-        for _attempt in range(2):
-            try:
-                queue.enqueue(JOB_FUNCTION, stage, *args, job_id=jid, unique=True,
-                              retry=retry, **options)
-                break
-            except DuplicateJobError:
-                if not self._clear_finished(jid):
-                    if queue.name != CRAWL and stage in LANED:
-                        self._promote(jid, queue)
-                    return  # queued, running or scheduled already: it will happen
+        if not enqueue_once(queue, JOB_FUNCTION, (stage, *args), jid, retry=retry, **options):
+            if queue.name != CRAWL and stage in LANED:
+                self._promote(jid, queue)
+            return  # queued, running or scheduled already: it will happen
         if stage == "process":
             self._check_backlog(queue)
 
@@ -269,18 +294,6 @@ class RQDispatcher:
             forget_executions(job)
             job.delete()
         return alive
-
-    def _clear_finished(self, jid: str) -> bool:
-        """Remove an old job with this id if it is over, so the work can be queued again."""
-        try:
-            job = Job.fetch(jid, connection=self.connection)
-        except NoSuchJobError:
-            return True
-        if job.get_status() in (JobStatus.FINISHED, JobStatus.FAILED, JobStatus.STOPPED,
-                                JobStatus.CANCELED):
-            job.delete()
-            return True
-        return False
 
     def _check_backlog(self, queue: Queue) -> None:
         threshold = self.settings.backlog_alert

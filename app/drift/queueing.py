@@ -15,6 +15,7 @@ from rq.exceptions import NoSuchJobError
 from rq.job import Job, JobStatus
 
 from app.config import Settings
+from app.queue import enqueue_once
 
 QUEUE = "process"
 SWEEP_FUNCTION = "jobs.drift.sweep_job"
@@ -43,19 +44,16 @@ def is_pending(connection: Redis, job_id: str) -> bool:
 
 def _enqueue(settings: Settings, connection: Redis, job_id: str, function: str,
              args: tuple[str, ...], checks: int, description: str) -> Queued:
-    if is_pending(connection, job_id):
-        return Queued(job_id, True)
-    try:
-        Job.fetch(job_id, connection=connection).delete()  # an old, finished one
-    except NoSuchJobError:
-        pass
-    Queue(QUEUE, connection=connection).enqueue(
-        function, *args, job_id=job_id, result_ttl=0, failure_ttl=86400,
+    """Once, as the pipeline's stages are (app.queue.enqueue_once): two asks at the same
+    moment queue one job, where a look then an enqueue queued two."""
+    queued = enqueue_once(
+        Queue(QUEUE, connection=connection), function, args, job_id, result_ttl=0,
+        failure_ttl=86400,
         # Each check may take as long as one fetch.
         job_timeout=max(600, settings.fetch_timeout * (checks + 1)),
         description=description[:200],
     )
-    return Queued(job_id, False)
+    return Queued(job_id, not queued)
 
 
 def enqueue_sweep(settings: Settings, connection: Redis) -> Queued:

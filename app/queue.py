@@ -30,37 +30,20 @@ from app.config import Settings
 from app.lifecycle import dies_with
 from app.logs import current_request_id
 from app.search.dirty import has_index, mark_dirty
+from app.stages import (
+    ASKED,
+    CRAWL,
+    LANED,
+    MEMBERS,
+    QUEUES,
+    RUN_STAGE,
+    STAGES,
+)
 
 log = logging.getLogger("depot.queue")
 
-# In the order a worker that listens on all of them takes work: a request is resolved
-# first; then the work someone is waiting for right now (``asked``, see
-# RQDispatcher.hurry); validating what is stored (what publishes) before fetching more;
-# small build lists (``process``) before the crawl of big ones (``crawl``); the cheap
-# search and notification jobs too, or a long crawl would hold them back; the members
-# a waiting request's big build list lacks (``members``) before anybody's deeper crawl.
-QUEUES = ("discovery", "asked", "validate", "process", "index", "notify", "members", "crawl")
-# Work someone waits for, of any laned stage, first come first served.
-ASKED = "asked"
-# Work of the bulk lane (see RQDispatcher.lane): big build lists wait behind small ones.
-CRAWL = "crawl"
-# The members of a big build list someone waits for: what that request's validation
-# needs comes before the trees of the members' members (RQDispatcher.for_members).
-MEMBERS = "members"
-LANED = frozenset({"process", "complete", "validate"})
-STAGE_QUEUE = {
-    "discover": "discovery",
-    "process": "process",
-    "complete": "process",
-    "tidy": "process",
-    "validate": "validate",
-    "notify": "notify",
-    "index": "index",
-    "render": "index",
-}
-JOB_FUNCTION = "jobs.pipeline.run_stage"
-# Transient failures (upstream timeouts, 5xx) come back with growing pauses.
-RETRY_INTERVALS = [10, 60, 300, 900]
+STAGE_QUEUE = {name: stage.queue for name, stage in STAGES.items()}
+JOB_FUNCTION = RUN_STAGE
 BACKLOG_ALERT_EVERY = 600  # seconds between two backlog notifications for one queue
 
 
@@ -86,6 +69,11 @@ def forget_executions(job: Job) -> None:
         pipe.delete(registry.key)
         pipe.execute()
     log.warning("job %s: forgot %d execution(s) of an earlier run", job.id, len(stale))
+
+
+def _retry(stage: str) -> Retry:
+    pauses = list(STAGES[stage].retry)
+    return Retry(max=len(pauses), interval=pauses)
 
 
 def clear_finished(connection: Redis, jid: str) -> bool:
@@ -181,11 +169,11 @@ class RQDispatcher:
             if not self.settings.notify_webhooks.strip():
                 return  # nobody listens: no job
             queue.enqueue(JOB_FUNCTION, stage, *args, job_id=f"notify-{uuid.uuid4().hex}",
-                          retry=Retry(max=2, interval=[5, 30]), **options)
+                          retry=_retry(stage), **options)
             return
         jid = job_id(stage, args)
-        retry = Retry(max=len(RETRY_INTERVALS), interval=RETRY_INTERVALS)
-        if not enqueue_once(queue, JOB_FUNCTION, (stage, *args), jid, retry=retry, **options):
+        if not enqueue_once(queue, STAGES[stage].job, (stage, *args), jid, retry=_retry(stage),
+                            **options):
             if queue.name != CRAWL and stage in LANED:
                 self._promote(jid, queue)
             return  # queued, running or scheduled already: it will happen
@@ -239,7 +227,7 @@ class RQDispatcher:
             return  # the database search reads the catalogue itself
         if mark_dirty(self.connection, paths):
             queue.enqueue(JOB_FUNCTION, "index", job_id=f"index-{uuid.uuid4().hex}",
-                          retry=Retry(max=3, interval=[5, 30, 120]),
+                          retry=_retry("index"),
                           **{**options, "description": "index dirty search documents"})
 
     def _queues_of(self, stage: str) -> list[Queue]:

@@ -20,9 +20,10 @@ from app.metrics import record_job
 from app.pipeline.notifications import deliver
 from app.pipeline.stages import Pipeline
 from app.pipeline.warm import warm_up
-from app.queue import CRAWL, MEMBERS, RETRY_INTERVALS, RQDispatcher, connect
+from app.queue import RQDispatcher, connect
 from app.resources import Services
 from app.search.updates import drain
+from app.stages import CRAWL, MEMBERS, RETRY_INTERVALS, VERSIONED
 
 log = logging.getLogger("depot.jobs")
 
@@ -76,8 +77,6 @@ def is_retry() -> bool:
                 and job.retries_left < len(RETRY_INTERVALS))
 
 
-# Stages whose arguments are (module, version): a version to end when they give up.
-VERSION_STAGES = frozenset({"process", "complete", "validate"})
 
 
 def is_last_attempt() -> bool:
@@ -120,7 +119,7 @@ def run_stage(stage: str, *args: str) -> None:
                 else:
                     pipeline.run(stage, *args)
             except Exception as exc:
-                if stage in VERSION_STAGES and is_last_attempt():
+                if stage in VERSIONED and is_last_attempt():
                     pipeline.give_up(stage, args[0], args[1], exc)
                 raise
         ok = True

@@ -19,7 +19,7 @@ import shutil
 import subprocess
 import tomllib
 from collections.abc import Callable, Mapping
-from dataclasses import Field, dataclass, field, fields, replace
+from dataclasses import dataclass, field, fields
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -154,6 +154,7 @@ def _path(raw: str) -> Path:
     return Path(raw).expanduser().resolve()
 
 
+@lru_cache(maxsize=16)  # parsed once per value, not in every notification job
 def parse_webhooks(value: str) -> tuple[str, ...]:
     """DEPOT_NOTIFY_WEBHOOKS: comma-separated http(s) URLs; empty means none.
 
@@ -200,7 +201,6 @@ class Var:
     default: Any
     shown_default: str
     doc: str
-    field: str = ""
     # Kept out of the settings' repr (a secret, or a URL that may hold one).
     secret: bool = False
 
@@ -531,16 +531,7 @@ class Settings:
 @lru_cache(maxsize=1)
 def table() -> dict[str, Var]:
     """The rows of the settings table, by field name, in reading order."""
-    rows: dict[str, Var] = {}
-    for f in fields(Settings):
-        var = _var_of(f)
-        if var is not None:
-            rows[f.name] = replace(var, field=f.name)
-    return rows
-
-
-def _var_of(f: Field) -> Var | None:
-    return f.metadata.get("var")
+    return {f.name: f.metadata["var"] for f in fields(Settings) if "var" in f.metadata}
 
 
 def readme_table() -> str:

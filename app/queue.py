@@ -36,14 +36,11 @@ from app.stages import (
     LANED,
     MEMBERS,
     QUEUES,
-    RUN_STAGE,
     STAGES,
 )
 
 log = logging.getLogger("depot.queue")
 
-STAGE_QUEUE = {name: stage.queue for name, stage in STAGES.items()}
-JOB_FUNCTION = RUN_STAGE
 BACKLOG_ALERT_EVERY = 600  # seconds between two backlog notifications for one queue
 
 
@@ -150,7 +147,7 @@ class RQDispatcher:
         if self.lane == MEMBERS and stage == "process":
             return self.queue(MEMBERS)
         bulk = self.lane in ("bulk", MEMBERS) and stage in LANED
-        return self.queue(CRAWL if bulk else STAGE_QUEUE[stage])
+        return self.queue(CRAWL if bulk else STAGES[stage].queue)
 
     def enqueue(self, stage: str, *args: str) -> None:
         queue = self._queue_of(stage)
@@ -168,7 +165,7 @@ class RQDispatcher:
         if stage == "notify":
             if not self.settings.notify_webhooks.strip():
                 return  # nobody listens: no job
-            queue.enqueue(JOB_FUNCTION, stage, *args, job_id=f"notify-{uuid.uuid4().hex}",
+            queue.enqueue(STAGES[stage].job, stage, *args, job_id=f"notify-{uuid.uuid4().hex}",
                           retry=_retry(stage), **options)
             return
         jid = job_id(stage, args)
@@ -218,7 +215,7 @@ class RQDispatcher:
         asked = self.queue(ASKED)
         if self.connection.lpos(asked.key, jid) is not None:
             return True
-        sources = [self.queue(name) for name in (STAGE_QUEUE[stage], MEMBERS, CRAWL)]
+        sources = [self.queue(name) for name in (STAGES[stage].queue, MEMBERS, CRAWL)]
         return bool(self._move(jid, sources, asked))
 
     def _enqueue_index(self, queue: Queue, paths: tuple[str, ...], options: dict) -> None:
@@ -226,13 +223,13 @@ class RQDispatcher:
         if not has_index(self.settings):
             return  # the database search reads the catalogue itself
         if mark_dirty(self.connection, paths):
-            queue.enqueue(JOB_FUNCTION, "index", job_id=f"index-{uuid.uuid4().hex}",
+            queue.enqueue(STAGES["index"].job, "index", job_id=f"index-{uuid.uuid4().hex}",
                           retry=_retry("index"),
                           **{**options, "description": "index dirty search documents"})
 
     def _queues_of(self, stage: str) -> list[Queue]:
         """Every queue a job of this stage may wait in (either lane)."""
-        names = [STAGE_QUEUE[stage]] + ([ASKED, MEMBERS, CRAWL] if stage in LANED else [])
+        names = [STAGES[stage].queue] + ([ASKED, MEMBERS, CRAWL] if stage in LANED else [])
         return [self.queue(name) for name in names]
 
     def withdraw(self, stage: str, *args: str) -> None:

@@ -406,16 +406,30 @@ def test_captures_wait_while_a_client_walks_through_the_host(
     on (any request of a walk marks it), and all follow once it pauses."""
     # When the load ends is the load's business: LONGEST after it captures go ahead
     # whatever the walk does, and on a busy machine that fell inside this walk (a flaky
-    # "captured mid-walk"). A pause of QUIET is what is tested here; long enough that a
-    # slow loop below is not taken for one.
+    # "captured mid-walk"). A pause of QUIET is what is tested here. The walk is marked
+    # by a thread of its own every 20 ms, so that a slow database look below (CI, two
+    # cores shared with the chaos tests: over a second once) is not taken for a pause.
     monkeypatch.setattr(goproxy_ahead, "LONGEST", 60.0)
-    monkeypatch.setattr(goproxy_ahead, "QUIET", 1.0)
+    monkeypatch.setattr(goproxy_ahead, "QUIET", 3.0)
     with _walked(queued_settings, tmp_path) as (app, _client, fetching, _up):
-        walking_until = time.monotonic() + 1.2
-        while time.monotonic() < walking_until:
-            ahead.note_walk(fetching)
-            assert _state(app, TOP) in (None, VersionState.pending), "captured mid-walk"
-            time.sleep(0.05)
+        walking = threading.Event()
+        walking.set()
+
+        def walk() -> None:
+            while walking.is_set():
+                ahead.note_walk(fetching)
+                time.sleep(0.02)
+
+        walker = threading.Thread(target=walk, daemon=True)
+        walker.start()
+        try:
+            walking_until = time.monotonic() + 1.2
+            while time.monotonic() < walking_until:
+                assert _state(app, TOP) in (None, VersionState.pending), "captured mid-walk"
+                time.sleep(0.05)
+        finally:
+            walking.clear()
+            walker.join()
         loads_ended(fetching)
         for module in (TOP, MIDDLE, BOTTOM):
             assert _state(app, module) == VersionState.captured

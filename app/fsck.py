@@ -42,7 +42,7 @@ from app.store import ArtifactStore, StoreError, artifact_key
 from app.store.base import CHUNK, list_key
 from app.workdirs import leftovers as work_leftovers
 
-# States in which a version's bytes are in the store (see app/pipeline/stages.STORED).
+# States in which a version's bytes are in the store (see app/pipeline/stages/base.STORED).
 KEPT = (VersionState.processing, VersionState.captured, VersionState.staged,
         VersionState.validating, VersionState.blocked, VersionState.published)
 # Problems that mean the database and the store disagree (non-zero exit).

@@ -1,7 +1,7 @@
 """Synchronous ingest: the whole pipeline for one wish, in this process.
 
 Used by `flask --app app ingest`. The stages are the ones the RQ workers run
-(app/pipeline/stages.py); only the queue is local. A version is published only
+(app/pipeline/stages/); only the queue is local. A version is published only
 after its license gate and a clean-room validation, as everywhere else.
 
 The GOPROXY miss policy ``fetch`` uses :func:`capture_on_miss`: the asked

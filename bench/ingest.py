@@ -494,7 +494,10 @@ exit $rc
 
 # Functions timed inside the workers with --profile, by module and name.
 PROFILED = {
-    "app.pipeline.stages": ("download", "capture", "clean_room", "build_list", "resolve"),
+    "app.pipeline.stages.discover": ("resolve",),
+    "app.pipeline.stages.process": ("download", "capture"),
+    "app.pipeline.stages.buildlists": ("build_list",),
+    "app.pipeline.stages.validate": ("clean_room",),
     "app.fetch.download": ("describe", "go_directive"),
     "app.pipeline.buildlist": ("go_directive", "buildable_packages"),
     "app.gomod.modfile": ("parse_gomod",),

@@ -9,8 +9,10 @@ from __future__ import annotations
 import logging
 import os
 import time
+from collections.abc import Callable
 from functools import lru_cache
 
+from redis import Redis
 from rq import get_current_job
 
 from app.catalog.prepared import prepare_version
@@ -77,13 +79,54 @@ def is_retry() -> bool:
                 and job.retries_left < len(RETRY_INTERVALS))
 
 
-
-
 def is_last_attempt() -> bool:
     """True when RQ will not run this job again if it fails now (its retries are
     spent, or it has none)."""
     job = get_current_job()
     return job is None or not job.retries_left
+
+
+def _deliver(services: Services, connection: Redis, stage: str, *args: str) -> None:
+    deliver(services, *args)
+
+
+def _index(services: Services, connection: Redis, stage: str, *args: str) -> None:
+    drain(services, connection)
+
+
+def _render(services: Services, connection: Redis, stage: str, *args: str) -> None:
+    prepare_version(services.db, services.store, *args)
+
+
+# A queued ``process`` job of a version nobody waits for stops once it is stored, which is
+# all its dependents' validation needs; its own build list follows in the crawl.
+QUEUED_METHODS = Pipeline.METHODS | {"process": "process_queued"}
+
+
+def _pipeline_stage(services: Services, connection: Redis, stage: str, *args: str) -> None:
+    job = get_current_job()
+    # Work a crawl job causes stays in the crawl's lane (app.queue.RQDispatcher).
+    origin = job.origin if job is not None else ""
+    lane = "bulk" if origin in (CRAWL, MEMBERS) else "urgent"
+    dispatcher = RQDispatcher(services.settings, connection, lane)
+    reclaim = is_retry()
+    if reclaim:  # counted by operators and the crash-consistency test
+        log.warning("job retried: %s %s (an earlier run failed or its worker died)",
+                    stage, " ".join(args))
+    pipeline = Pipeline(services, dispatcher, reclaim=reclaim)
+    try:
+        getattr(pipeline, QUEUED_METHODS[stage])(*args)
+    except Exception as exc:
+        if stage in VERSIONED and is_last_attempt():
+            pipeline.give_up(stage, args[0], args[1], exc)
+        raise
+
+
+# What runs each stage of the stage table (app/stages.py) in a worker.
+JOBS: dict[str, Callable[..., None]] = {
+    "notify": _deliver, "index": _index, "render": _render,
+    **{stage: _pipeline_stage for stage in Pipeline.METHODS},
+}
 
 
 def run_stage(stage: str, *args: str) -> None:
@@ -95,33 +138,10 @@ def run_stage(stage: str, *args: str) -> None:
     set_request_id(str(job.meta.get("request_id", "")) if job is not None else "")
     began, ok = time.monotonic(), False
     try:
-        if stage == "notify":
-            deliver(services, *args)
-        elif stage == "index":
-            drain(services, connection)
-        elif stage == "render":
-            prepare_version(services.db, services.store, *args)
-        else:
-            # Work a crawl job causes stays in the crawl's lane (app.queue.RQDispatcher).
-            origin = job.origin if job is not None else ""
-            lane = "bulk" if origin in (CRAWL, MEMBERS) else "urgent"
-            dispatcher = RQDispatcher(services.settings, connection, lane)
-            reclaim = is_retry()
-            if reclaim:  # counted by operators and the crash-consistency test
-                log.warning("job retried: %s %s (an earlier run failed or its worker died)",
-                            stage, " ".join(args))
-            pipeline = Pipeline(services, dispatcher, reclaim=reclaim)
-            try:
-                if stage == "process":
-                    # A member is stored now, which is all its dependents' validation
-                    # needs; its own build list follows in the crawl.
-                    pipeline.process_queued(*args)
-                else:
-                    pipeline.run(stage, *args)
-            except Exception as exc:
-                if stage in VERSIONED and is_last_attempt():
-                    pipeline.give_up(stage, args[0], args[1], exc)
-                raise
+        run = JOBS.get(stage)
+        if run is None:
+            raise ValueError(f"unknown stage {stage!r}")
+        run(services, connection, stage, *args)
         ok = True
     finally:
         record_job(connection, stage, time.monotonic() - began, ok)

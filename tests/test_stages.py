@@ -5,8 +5,12 @@ from __future__ import annotations
 from redis import Redis
 
 from app.config import Settings
+from app.pipeline.inline import InlineDispatcher
+from app.pipeline.stages import Pipeline
 from app.queue import RQDispatcher, _retry
+from app.resources import Services
 from app.stages import CRAWL, LANED, MEMBERS, QUEUES, STAGES, VERSIONED
+from jobs.pipeline import JOBS, QUEUED_METHODS
 
 
 def test_every_stage_runs_on_a_queue_workers_listen_on() -> None:
@@ -26,3 +30,16 @@ def test_the_dispatcher_routes_each_stage_by_the_table(settings: Settings) -> No
             assert members._queue_of(name).name == MEMBERS
         retry = _retry(name)
         assert (retry.max, list(retry.intervals)) == (len(stage.retry), list(stage.retry))
+
+
+def test_a_worker_and_the_in_process_loop_run_every_stage_of_the_table(
+    services: Services,
+) -> None:
+    """A stage added to the table and not to what runs it fails here, not in a worker."""
+    assert set(JOBS) == set(STAGES)
+    inline = InlineDispatcher(services)
+    assert set(inline.at_once) | set(Pipeline.METHODS) == set(STAGES)
+    assert not set(inline.at_once) & set(Pipeline.METHODS)
+    for methods in (Pipeline.METHODS, QUEUED_METHODS):
+        assert set(methods) <= set(STAGES)
+        assert all(callable(getattr(Pipeline, method)) for method in methods.values())

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 from collections import deque
+from collections.abc import Callable
 
 from app.catalog.prepared import prepare_version
 from app.locks import flight_lock
@@ -37,22 +38,27 @@ class InlineDispatcher:
         self.outcomes: dict[tuple[str, str], object] = {}
         # Published versions whose README is rendered once the stages are drained.
         self.rendering: list[tuple[str, str]] = []
+        # The stages of the stage table (app/stages.py) run here as they are enqueued, or
+        # once the rest is drained; the pipeline's own stages are queued for drain.
+        self.at_once: dict[str, Callable[..., None]] = {
+            "notify": self._deliver, "index": self._index, "render": self._render_later}
 
     def enqueue(self, stage: str, *args: str) -> None:
         if stage == "process" and self.only is not None and args[0] not in self.only:
             return
-        if stage == "notify":
-            deliver(self.services, *args)
-            return
-        if stage == "index":
-            self._index(args)
-            return
-        if stage == "render":
-            self.rendering.append((args[0], args[1]))
+        at_once = self.at_once.get(stage)
+        if at_once is not None:
+            at_once(*args)
             return
         self.queue.append((stage, args))
 
-    def _index(self, paths: tuple[str, ...]) -> None:
+    def _deliver(self, *args: str) -> None:
+        deliver(self.services, *args)
+
+    def _render_later(self, module: str, version: str) -> None:
+        self.rendering.append((module, version))
+
+    def _index(self, *paths: str) -> None:
         """Search documents written at once; a node that is away is only worth a warning
         (`flask --app app reindex` catches up)."""
         index = index_of(self.services)

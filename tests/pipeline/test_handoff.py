@@ -17,11 +17,10 @@ from app.fetch import handoff
 from app.fetch.errors import FetchError
 from app.ingest import ingest
 from app.models import VersionState
-from app.pipeline import stages
 from app.pipeline.buildlist import BuildList
 from app.pipeline.capture import get_version
 from app.pipeline.inline import InlineDispatcher
-from app.pipeline.stages import Pipeline
+from app.pipeline.stages import Pipeline, buildlists
 from app.resources import Services
 from tests.fixtures.counting_upstream import CountingUpstream
 from tests.fixtures.upstream import Upstream
@@ -126,7 +125,7 @@ def test_a_build_list_that_a_handed_off_file_breaks_is_worked_out_again(
             raise FetchError("checksum mismatch with the checksum database: depot.test/x")
         return BuildList([("depot.test/chain/c", "v1.0.0")])
 
-    monkeypatch.setattr(stages, "build_list", build_list)
+    monkeypatch.setattr(buildlists, "build_list", build_list)
     pipeline = Pipeline(services, InlineDispatcher(services))
     with caplog.at_level(logging.WARNING, logger="depot.pipeline"):
         members = pipeline._build_list("depot.test/chain/b", "v1.0.0", tidy=False)

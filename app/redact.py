@@ -20,8 +20,11 @@ from pathlib import Path
 from urllib.parse import parse_qsl, urlsplit, urlunsplit
 
 MASK = "***"
-# Any URL's userinfo ("scheme://user:password@host"), known to us or not.
-_USERINFO = re.compile(r"(?P<scheme>[A-Za-z][A-Za-z0-9+.-]*://)[^/\s@'\"<>]+@")
+# Any URL's userinfo ("scheme://user:password@host"), known to us or not. A scheme is
+# tried only where a run of its characters begins: tried at every letter, a long word
+# without "://" was scanned again from each of its letters (a 4,000-character GOPROXY
+# path's reason took 30 ms to redact, 16,000 characters 0.5 s).
+_USERINFO = re.compile(r"(?<![A-Za-z0-9+.-])(?P<scheme>[A-Za-z][A-Za-z0-9+.-]*://)[^/\s@'\"<>]+@")
 # A registered secret shorter than this is hidden only inside URLs (by the userinfo
 # rule): hiding a weak password such as "depot" wherever the word appears would mangle
 # every text (module paths, logger names), and nothing prints a password bare.

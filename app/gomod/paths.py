@@ -9,6 +9,7 @@ case-encoding (``!`` + lower-case letter for each upper-case letter).
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from enum import Enum
 
@@ -228,8 +229,13 @@ def _escape(s: str) -> str:
     return "".join("!" + ch.lower() if "A" <= ch <= "Z" else ch for ch in s)
 
 
+_UPPER = re.compile("[A-Z]")
+
+
 def _unescape(escaped: str) -> tuple[str | None, str]:
     """Strict inverse of _escape: (decoded, "") or (None, why it is not an encoding)."""
+    if escaped.isascii() and "!" not in escaped and not _UPPER.search(escaped):
+        return escaped, ""  # nothing encoded (most paths): no walk through each character
     out: list[str] = []
     bang = False
     for ch in escaped:

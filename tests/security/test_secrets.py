@@ -153,6 +153,20 @@ def test_redact_masks_userinfo_and_registered_secrets() -> None:
     assert host_of("https://hooks.example/services/T0/B0/w-s3cr3t") == "https://hooks.example/…"
 
 
+def test_redacting_a_long_hostile_text_takes_linear_time() -> None:
+    """A GOPROXY path of 4,000 letters (the request line's limit) comes back inside its
+    reason: redacting it cost 30 ms of CPU a request while the URL rule retried a scheme
+    from each letter of a long word; 200,000 characters took minutes. A userinfo after
+    a long scheme-like run is still hidden."""
+    texts = ["a" * 200_000, "ab." * 70_000, "x://" * 50_000, "a" * 100_000 + "://u:p@h"]
+    began = time.monotonic()
+    cleaned = [redact(text) for text in texts]
+    assert time.monotonic() - began < 5  # quadratic: over 60 s
+    assert cleaned[3].endswith("://***@h")
+    assert redact("foo.git+ssh://user:pw@h and xhttps://u:p@h") == \
+        "foo.git+ssh://***@h and xhttps://***@h"
+
+
 def test_short_secrets_are_masked_only_inside_urls() -> None:
     # A "1" in a query, or a weak password such as "depot", hidden wherever the word
     # appears would mangle every text; inside a URL it is still hidden.

@@ -8,6 +8,7 @@ from flask import Blueprint, Response, jsonify, request, url_for
 from redis.exceptions import RedisError
 
 from app.api import bundle, drift, graph, insight, licenses, modules, openapi
+from app.api.shapes import ErrorJSON
 from app.errors import BadRequest, NotFound, TooManyRequests, Unavailable
 from app.inputs import BodyError, json_object
 from app.models import RequestSource
@@ -104,7 +105,8 @@ def openapi_json() -> Response:
 @bp.errorhandler(Unavailable)
 @bp.errorhandler(TooManyRequests)
 def json_error(exc: BadRequest) -> tuple[Response, int]:
-    resp = jsonify({"error": cut(public(exc.reason))})
+    body: ErrorJSON = {"error": cut(public(exc.reason))}
+    resp = jsonify(body)
     if isinstance(exc, TooManyRequests):
         resp.headers["Retry-After"] = str(exc.retry_after)
     return resp, exc.status

@@ -7,12 +7,11 @@ bundle holds, the .tar.gz is the bundle itself (app/bundle).
 
 from __future__ import annotations
 
-from typing import Any
-
 from flask import Response, send_file, url_for
 from sqlalchemy.orm import Session
 
 from app.api.common import requested_detail
+from app.api.shapes import BundleJSON
 from app.bundle import Built, BundleError, build
 from app.errors import BadRequest, NotFound, Unavailable
 from app.wiring import depot
@@ -40,7 +39,7 @@ def download_url(path: str, version: str) -> str:
     return url_for("api.module_resource", rest=f"{path}/bundle.tar.gz", version=version)
 
 
-def bundle_json(session: Session, path: str) -> dict[str, Any]:
+def bundle_json(session: Session, path: str) -> BundleJSON:
     d = _built(session, path).description
     return {
         "path": d["module"], "version": d["version"], "file_name": d["file_name"],
@@ -49,8 +48,9 @@ def bundle_json(session: Session, path: str) -> dict[str, Any]:
         "go_mod_only": d["go_mod_only"], "file_count": d["file_count"],
         "total_bytes": d["total_bytes"], "go_version": d["go_version"],
         "depot_version": d["depot_version"], "usage": d["usage"],
-        "members": [{k: m[k] for k in ("path", "version", "main", "in_build_list", "files",
-                                       "bytes")} for m in d["members"]],
+        "members": [{"path": m["path"], "version": m["version"], "main": m["main"],
+                     "in_build_list": m["in_build_list"], "files": m["files"],
+                     "bytes": m["bytes"]} for m in d["members"]],
     }
 
 

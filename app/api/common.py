@@ -3,8 +3,8 @@ and the version a request names (public: every API module uses them)."""
 
 from __future__ import annotations
 
-from datetime import UTC
-from typing import Any
+from datetime import UTC, datetime
+from typing import overload
 
 from flask import request
 from sqlalchemy.orm import Session
@@ -28,7 +28,15 @@ def int_arg(name: str, default: int, low: int, high: int) -> int:
     return value
 
 
-def iso(value: Any) -> str | None:
+@overload
+def iso(value: datetime) -> str: ...
+
+
+@overload
+def iso(value: datetime | None) -> str | None: ...
+
+
+def iso(value: datetime | None) -> str | None:
     """RFC 3339, as the spec promises: SQLite and the search indexes hand back naive times,
     which Depot always writes in UTC."""
     if value is None:

@@ -4,13 +4,19 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from flask import Response, jsonify, request, url_for
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.api.common import iso
+from app.api.shapes import (
+    DriftCheckJSON,
+    DriftCheckQueuedJSON,
+    DriftFindingJSON,
+    ModuleDriftJSON,
+    UpstreamJSON,
+    VersionDriftJSON,
+)
 from app.catalog.modules import VersionDetail
 from app.drift.status import (
     CheckFact,
@@ -29,20 +35,18 @@ from app.wiring import depot
 POST_SUFFIX = "/drift-checks"
 
 
-def _check_json(c: CheckFact | None) -> dict[str, Any] | None:
-    if c is None:
-        return None
+def _check_json(c: CheckFact) -> DriftCheckJSON:
     return {"checked_at": iso(c.checked_at), "outcome": c.outcome, "detail": c.detail,
             "trigger": c.trigger}
 
 
-def _drift_json(d: DriftFact) -> dict[str, Any]:
+def _drift_json(d: DriftFact) -> DriftFindingJSON:
     return {"kind": d.kind, "stored_sha256": d.stored_sha256,
             "upstream_sha256": d.upstream_sha256 or None, "stored_h1": d.stored_h1 or None,
             "upstream_h1": d.upstream_h1 or None, "detected_at": iso(d.detected_at)}
 
 
-def upstream_json(session: Session, detail: VersionDetail) -> dict[str, Any]:
+def upstream_json(session: Session, detail: VersionDetail) -> UpstreamJSON:
     """The module JSON's ``upstream``: what the drift alarm knows of this version."""
     up = version_upstream(session, detail.path, detail.version, detail.version_id)
     last = up.last_check
@@ -55,7 +59,7 @@ def upstream_json(session: Session, detail: VersionDetail) -> dict[str, Any]:
     }
 
 
-def drift_json(session: Session, path: str) -> dict[str, Any]:
+def drift_json(session: Session, path: str) -> ModuleDriftJSON:
     """GET /api/v1/modules/<path>/drift: every version's checks (newest first) and drifts."""
     summary = known_module(session, path)
     module = module_upstream(session, path)
@@ -63,7 +67,7 @@ def drift_json(session: Session, path: str) -> dict[str, Any]:
         select(ModuleVersion.version, ModuleVersion.id).join(Module)
         .where(Module.path == path)
     ).all())
-    out = []
+    out: list[VersionDriftJSON] = []
     for v in summary.versions:
         up = version_upstream(session, path, v.version, ids[v.version])
         out.append({
@@ -96,6 +100,7 @@ def create_drift_check(rest: str) -> tuple[Response, int, dict[str, str]]:
     queued = queue_check(svc, lambda: svc.dispatcher.connection, svc.request_limiter, module,
                          version, "api", request.remote_addr or "unknown")
     location = url_for("api.module_resource", rest=f"{module}/drift")
-    return jsonify({"module": module, "version": version, "job_id": queued.job_id,
-                    "already_queued": queued.already, "results": location}), 202, {
-        "Location": location}
+    answer: DriftCheckQueuedJSON = {"module": module, "version": version,
+                                    "job_id": queued.job_id, "already_queued": queued.already,
+                                    "results": location}
+    return jsonify(answer), 202, {"Location": location}

@@ -7,13 +7,13 @@ show the same facts.
 
 from __future__ import annotations
 
-from typing import Any
 from urllib.parse import quote
 
 from flask import Response, request
 from sqlalchemy.orm import Session
 
 from app.api.common import int_arg, requested_detail
+from app.api.shapes import ChangeJSON, ChangesJSON, DiffJSON, GraphJSON
 from app.catalog import compare, graph, graph_svg
 from app.catalog.modules import VersionDetail
 from app.errors import BadRequest, NotFound
@@ -43,15 +43,15 @@ def _walk(session: Session, path: str) -> tuple[VersionDetail, graph.Graph | Non
                                   depth=depth, replaces=replaces, include_indirect=indirect)
 
 
-def graph_json(session: Session, path: str) -> dict[str, Any]:
+def graph_json(session: Session, path: str) -> GraphJSON:
     detail, found = _walk(session, path)
-    body: dict[str, Any] = {"path": path, "version": detail.version,
-                            "depth": int_arg("depth", graph.DEFAULT_DEPTH, 1, graph.MAX_DEPTH),
-                            "indirect": _indirect(), "hidden": found is None,
-                            "nodes": [], "edges": [], "cycles": [], "replaced": [],
-                            "truncated": {"not_drawn": 0, "max_nodes": graph.MAX_NODES,
-                                          "below_depth": 0},
-                            "build_list_known": False}
+    body: GraphJSON = {"path": path, "version": detail.version,
+                       "depth": int_arg("depth", graph.DEFAULT_DEPTH, 1, graph.MAX_DEPTH),
+                       "indirect": _indirect(), "hidden": found is None,
+                       "nodes": [], "edges": [], "cycles": [], "replaced": [],
+                       "truncated": {"not_drawn": 0, "max_nodes": graph.MAX_NODES,
+                                     "below_depth": 0},
+                       "build_list_known": False}
     if found is None:
         return body
     labels = [n.label for n in found.nodes]
@@ -65,8 +65,9 @@ def graph_json(session: Session, path: str) -> dict[str, Any]:
     body["edges"] = [{"source": e.source, "target": e.target, "indirect": e.indirect,
                       "cycle": e.cycle} for e in found.edges]
     body["cycles"] = [{"from": labels[e.source], "to": labels[e.target]} for e in found.cycles]
+    # Each of found.replaced has a replacement; the condition says so to the type checker.
     body["replaced"] = [{"path": n.path, "version": n.version, "replacement": n.replaced_by}
-                        for n in found.replaced]
+                        for n in found.replaced if n.replaced_by]
     body["truncated"] = {"not_drawn": found.not_drawn, "max_nodes": found.max_nodes,
                          "below_depth": found.cut_by_depth}
     body["build_list_known"] = found.build_list_known
@@ -88,18 +89,18 @@ def graph_svg_response(session: Session, path: str) -> Response:
     return resp
 
 
-def _change(ch: compare.Change) -> dict[str, Any]:
+def _change(ch: compare.Change) -> ChangeJSON:
     return {"path": ch.path, "from": ch.old, "to": ch.new,
             "from_indirect": ch.old_indirect, "to_indirect": ch.new_indirect}
 
 
-def _diff(d: compare.Diff) -> dict[str, Any]:
+def _diff(d: compare.Diff) -> ChangesJSON:
     return {"added": [_change(c) for c in d.added], "removed": [_change(c) for c in d.removed],
             "upgraded": [_change(c) for c in d.upgraded],
             "downgraded": [_change(c) for c in d.downgraded], "unchanged": len(d.unchanged)}
 
 
-def diff_json(session: Session, path: str) -> dict[str, Any]:
+def diff_json(session: Session, path: str) -> DiffJSON:
     module = known_module(session, path)
     default_to = module.latest or module.versions[0].version
     try:
@@ -112,12 +113,10 @@ def diff_json(session: Session, path: str) -> dict[str, Any]:
     picked = compare.sides(session, path, [old, new])
     hidden = not (picked[old].redistributable and picked[new].redistributable)
     # The go.mod requirements' changes at the top; the build list's, alike, below.
-    body: dict[str, Any] = {"path": path, "from": old, "to": new, "hidden": hidden,
-                            **_diff(compare.Diff()), "build_list": None}
-    if hidden:
-        return body
-    found = compare.compare_versions(session, path, (old, picked[old].version_id),
-                                     (new, picked[new].version_id))
-    body.update(_diff(found.requirements))
-    body["build_list"] = _diff(found.build_list) if found.build_list is not None else None
-    return body
+    requirements, build_list = compare.Diff(), None
+    if not hidden:
+        found = compare.compare_versions(session, path, (old, picked[old].version_id),
+                                         (new, picked[new].version_id))
+        requirements, build_list = found.requirements, found.build_list
+    return {"path": path, "from": old, "to": new, "hidden": hidden, **_diff(requirements),
+            "build_list": _diff(build_list) if build_list is not None else None}

@@ -4,17 +4,17 @@ the same Insight the module page's tab shows (app/catalog/insight.py)."""
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any
 
 from sqlalchemy.orm import Session
 
 from app.api.common import iso
+from app.api.shapes import InsightJSON
 from app.catalog.insight import Insight
 from app.services.modules import known_module
 from app.wiring import depot
 
 
-def insight_json(insight: Insight) -> dict[str, Any]:
+def insight_json(insight: Insight) -> InsightJSON:
     return {
         "path": insight.path,
         "version": insight.version,
@@ -36,5 +36,5 @@ def current_insight(session: Session, path: str) -> Insight:
     return cache.insight(session, path, datetime.now(UTC))
 
 
-def insight_resource(session: Session, path: str) -> dict[str, Any]:
+def insight_resource(session: Session, path: str) -> InsightJSON:
     return insight_json(current_insight(session, path))

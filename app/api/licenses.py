@@ -9,12 +9,12 @@ the whole build list, so no partial file is ever handed out.
 from __future__ import annotations
 
 import json
-from typing import Any
 
 from flask import Response, jsonify, request
 from sqlalchemy.orm import Session
 
 from app.api.common import requested_detail
+from app.api.shapes import ErrorJSON, LicenseMemberJSON, LicenseReportJSON
 from app.catalog.license_exports import file_name, report_csv, report_sbom
 from app.catalog.license_report import LicenseReport, MemberLicense, license_report
 from app.config import depot_version
@@ -33,7 +33,7 @@ def report_for(session: Session, path: str) -> LicenseReport:
     return license_report(session, requested_detail(session, path), _allow())
 
 
-def member_json(m: MemberLicense) -> dict[str, Any]:
+def member_json(m: MemberLicense) -> LicenseMemberJSON:
     return {
         "path": m.path, "version": m.version, "root": m.root, "state": m.state,
         "in_depot": m.in_depot, "spdx_ids": list(m.spdx_ids), "category": m.category,
@@ -44,7 +44,7 @@ def member_json(m: MemberLicense) -> dict[str, Any]:
     }
 
 
-def report_json(report: LicenseReport) -> dict[str, Any]:
+def report_json(report: LicenseReport) -> LicenseReportJSON:
     return {
         "path": report.path, "version": report.version, "state": report.state,
         "build_list_known": report.build_list_known, "hidden": report.hidden,
@@ -63,7 +63,7 @@ def report_json(report: LicenseReport) -> dict[str, Any]:
     }
 
 
-def licenses_json(session: Session, path: str) -> dict[str, Any]:
+def licenses_json(session: Session, path: str) -> LicenseReportJSON:
     return report_json(report_for(session, path))
 
 
@@ -72,7 +72,8 @@ def _refusal(report: LicenseReport) -> Response | None:
     why = report.withheld
     if not why:
         return None
-    resp = jsonify({"error": why})
+    body: ErrorJSON = {"error": why}
+    resp = jsonify(body)
     resp.status_code = 409
     return resp
 

@@ -10,9 +10,8 @@ a path that is itself a known module always means that module.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
-from typing import Any
 
 from flask import Response, jsonify, request
 from sqlalchemy import select
@@ -20,18 +19,27 @@ from sqlalchemy.orm import Session
 
 from app.api.common import int_arg, iso, requested_detail
 from app.api.drift import upstream_json
+from app.api.shapes import (
+    DependenciesJSON,
+    ModuleJSON,
+    SearchResultsJSON,
+    UsedByJSON,
+    VersionDetailJSON,
+    VersionJSON,
+    VersionsJSON,
+)
 from app.catalog.modules import VersionDetail, VersionSummary, module_summary
 from app.catalog.usage import dependencies, used_by
 from app.errors import BadRequest
 from app.models import Module
-from app.search import InvalidQuery
+from app.search import InvalidQuery, SearchPage
 from app.services.modules import check_path, known_module
 from app.wiring import depot
 
 MAX_PER_PAGE = 100
 
 
-def version_json(v: VersionSummary) -> dict[str, Any]:
+def version_json(v: VersionSummary) -> VersionJSON:
     return {
         "version": v.version,
         "state": v.state,
@@ -46,7 +54,7 @@ def version_json(v: VersionSummary) -> dict[str, Any]:
     }
 
 
-def detail_json(d: VersionDetail) -> dict[str, Any]:
+def detail_json(d: VersionDetail) -> VersionDetailJSON:
     return {
         **version_json(d.summary),
         "go_version": d.go_version,
@@ -76,13 +84,13 @@ def _split(rest: str) -> tuple[str, str]:
     return rest, ""
 
 
-def _versions(session: Session, path: str) -> dict[str, Any]:
+def _versions(session: Session, path: str) -> VersionsJSON:
     summary = known_module(session, path)
     return {"path": path, "latest": summary.latest,
             "versions": [version_json(v) for v in summary.versions]}
 
 
-def _dependencies(session: Session, path: str) -> dict[str, Any]:
+def _dependencies(session: Session, path: str) -> DependenciesJSON:
     detail = requested_detail(session, path)
     # Listed for a version whose files are hidden too, as its page does: graph loading
     # is served its go.mod whatever its license (published.held_mod).
@@ -96,7 +104,7 @@ def _dependencies(session: Session, path: str) -> dict[str, Any]:
     }
 
 
-def _used_by(session: Session, path: str) -> dict[str, Any]:
+def _used_by(session: Session, path: str) -> UsedByJSON:
     known_module(session, path)
     page = int_arg("page", 1, 1, 100_000)
     per_page = int_arg("per_page", 20, 1, MAX_PER_PAGE)
@@ -109,7 +117,7 @@ def _used_by(session: Session, path: str) -> dict[str, Any]:
     }
 
 
-def _module(session: Session, path: str) -> dict[str, Any]:
+def _module(session: Session, path: str) -> ModuleJSON:
     detail = requested_detail(session, path)
     summary = detail.module
     downloads = session.scalar(select(Module.downloads).where(Module.path == path))
@@ -132,7 +140,7 @@ def _module(session: Session, path: str) -> dict[str, Any]:
 # What GET /api/v1/modules/<path>/<name> answers: one function per sub-resource, given
 # an open session and the module path; it raises NotFound/BadRequest or returns the body.
 # A handler may return a Response itself (a download) instead of a JSON body.
-SUBRESOURCE_HANDLERS: dict[str, Callable[[Session, str], dict[str, Any] | Response]] = {
+SUBRESOURCE_HANDLERS: dict[str, Callable[[Session, str], Mapping[str, object] | Response]] = {
     "versions": _versions,
     "dependencies": _dependencies,
     "used-by": _used_by,
@@ -157,7 +165,11 @@ def search() -> Response:
                                         request.args.get("sort", "") or "relevance")
     except InvalidQuery as exc:
         raise BadRequest(str(exc)) from exc
-    return jsonify({
+    return jsonify(search_json(found))
+
+
+def search_json(found: SearchPage) -> SearchResultsJSON:
+    return {
         "query": found.query, "license": found.license, "page": found.page,
         "per_page": found.per_page, "total": found.total, "pages": found.pages,
         "notice": found.notice, "sort": found.sort,
@@ -168,4 +180,4 @@ def search() -> Response:
              "insight": h.insight}
             for h in found.hits
         ],
-    })
+    }

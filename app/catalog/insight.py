@@ -29,7 +29,7 @@ Weights (sum 100) and why:
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, date, datetime
 
 # When each Go release came out (go.dev/doc/devel/release; the goX.Y.0 tag). A go
@@ -107,8 +107,8 @@ class Insight:
     path: str
     version: str | None
     score: int  # 0–100
-    factors: list[Factor] = field(default_factory=list)
-    computed_at: datetime | None = None
+    factors: list[Factor]
+    computed_at: datetime  # the API promises a time: both makers pass their "now"
 
     @property
     def max(self) -> int:

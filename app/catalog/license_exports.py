@@ -15,7 +15,7 @@ import re
 import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Literal, TypedDict
 from urllib.parse import quote
 
 from app.catalog.license_report import LicenseReport, MemberLicense
@@ -91,9 +91,22 @@ def _package(spdx_id: str, m: MemberLicense, zip_url: Callable[[str, str], str])
     return package
 
 
+class SpdxDocument(TypedDict):
+    """an SPDX 2.3 JSON document (https://spdx.github.io/spdx-spec/v2.3/)"""
+
+    spdxVersion: Literal["SPDX-2.3"]
+    dataLicense: Literal["CC0-1.0"]
+    SPDXID: Literal["SPDXRef-DOCUMENT"]
+    name: str
+    documentNamespace: str
+    creationInfo: dict[str, Any]
+    packages: list[dict[str, Any]]
+    relationships: list[dict[str, Any]]
+
+
 def report_sbom(report: LicenseReport, *, zip_url: Callable[[str, str], str],
                 namespace_base: str, tool: str, created: datetime | None = None,
-                ) -> dict[str, Any]:
+                ) -> SpdxDocument:
     """An SPDX 2.3 JSON document of the build list.
 
     ``zip_url(path, version)``: where this Depot serves the zip (used for published

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import Literal
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -45,6 +46,8 @@ BUILD_LIST_KNOWN = frozenset({
     VersionState.published, VersionState.validation_failed,
 })
 _CHUNK = 500  # module paths per IN (...) query
+# What a row can be flagged for (the report's columns and the API's flags).
+Flag = Literal["unknown", "not_redistributable", "copyleft_in_permissive"]
 
 
 @dataclass(frozen=True)
@@ -83,8 +86,8 @@ class MemberLicense:
     h1: str
 
     @property
-    def flags(self) -> tuple[str, ...]:
-        out = []
+    def flags(self) -> tuple[Flag, ...]:
+        out: list[Flag] = []
         if self.unknown:
             out.append("unknown")
         if self.not_redistributable:

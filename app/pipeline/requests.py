@@ -11,6 +11,7 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from typing import Annotated, Literal, NotRequired, TypedDict
 
 from sqlalchemy import or_, select, update
 from sqlalchemy.exc import IntegrityError
@@ -19,6 +20,7 @@ from sqlalchemy.orm import aliased
 from app.db import rowcount
 from app.gomod import paths, versions
 from app.gomod.errors import GoModError
+from app.jsonschema import Time
 from app.models import (
     BuildListMember,
     Module,
@@ -348,7 +350,12 @@ def _published_ids(services: Services, wishes: list[tuple[str, str]]) -> dict[tu
 
 
 # What a person sees: the version's pipeline state, in the words of the API.
-_STATUS = {
+Status = Literal["queued", "fetching", "processing", "validating", "published", "rejected",
+                 "failed"]
+# The steps a refused or failed request can have ended at (the status page's).
+Step = Literal["queued", "fetching", "processing", "validating"]
+
+_STATUS: dict[VersionState, Status] = {
     VersionState.pending: "queued",
     VersionState.fetching: "fetching",
     VersionState.processing: "processing",
@@ -361,16 +368,62 @@ _STATUS = {
     VersionState.failed: "failed",
     VersionState.validation_failed: "failed",
 }
+# A request whose version is not known yet speaks for itself.
+_REQUEST_STATUS: dict[RequestState, Status] = {
+    RequestState.queued: "queued",
+    RequestState.resolved: "queued",
+    RequestState.rejected: "rejected",
+    RequestState.failed: "failed",
+}
 
 
-def version_status(row: ModuleVersion) -> tuple[str, str]:
+class UnservedJSON(TypedDict):
+    # A build-list member Depot holds but does not serve, and why (the API's Unserved).
+    module: str
+    version: str
+    reason: str
+
+
+class RequestDependencyJSON(TypedDict):
+    # A member of the request's build list, as the status shows it.
+    module: str
+    version: str
+    state: Status
+    reason: str
+
+
+class RequestStatusJSON(TypedDict):
+    # What GET /api/v1/requests/<id> answers (the API's Request): the shape is the
+    # OpenAPI document's too, so it lives with the function that fills it.
+    id: int
+    module: str
+    query: str
+    source: str
+    version: str | None
+    state: Status
+    reason: str
+    stopped_at: NotRequired[Annotated[Step, (
+        "for a rejected or failed request, the step it ended at: queued (resolving the "
+        "query upstream), fetching (the download and its checks), processing (the license "
+        "gate or the build list), validating (the clean-room consumer)")]]
+    created_at: Time
+    updated_at: Annotated[Time, "when the request, its version or a member of its build "
+                                "list last changed"]
+    dependencies: list[RequestDependencyJSON]
+    unserved: NotRequired[Annotated[list[UnservedJSON], (
+        "members of the build list Depot holds but does not serve (not redistributable, "
+        "refused, or failed), each with why; a published version with any says so in its "
+        "reason")]]
+
+
+def version_status(row: ModuleVersion) -> tuple[Status, str]:
     """(status, reason) of a version in the request API's vocabulary."""
     if is_held(row.state, row.redistributable):
         return "rejected", row.reason
     return _STATUS[row.state], row.reason
 
 
-def stopped_at(row: ModuleVersion | None, query: str) -> str:
+def stopped_at(row: ModuleVersion | None, query: str) -> Step:
     """The step (of the status page's queued, fetching, processing, validating) at which
     a refused or failed request ended, from what its version holds: no version is the
     upstream's answer to `latest`, or to the download of a version it does not have
@@ -385,51 +438,53 @@ def stopped_at(row: ModuleVersion | None, query: str) -> str:
     return "processing"  # the license gate, or the build list
 
 
-def status(services: Services, request_id: int, depot_url: str = "") -> dict | None:
+def status(services: Services, request_id: int, depot_url: str = "",
+           ) -> RequestStatusJSON | None:
     """The request's state and the dependency versions it pulled in; ``depot_url`` (this
     server as the asker reaches it) goes into the GOPROXY advice of a final reason."""
     with services.db.session() as session:
         req = session.get(Request, request_id)
         if req is None:
             return None
-        body: dict = {
+        row = req.version
+        if row is None:
+            state, reason = _REQUEST_STATUS[req.state], req.reason
+        else:
+            state, reason = version_status(row)
+        body: RequestStatusJSON = {
             "id": req.id,
             "module": req.module,
             "query": req.query,
             "source": req.source.value,
-            "version": None,
+            "version": None if row is None else row.version,
+            "state": state,
+            "reason": reason,
             "created_at": req.created_at.isoformat(),
             "updated_at": req.updated_at.isoformat(),
             "dependencies": [],
         }
-        if req.version is None:
-            state = {RequestState.queued: "queued", RequestState.resolved: "queued"}.get(
-                req.state, req.state.value
-            )
-            body.update(state=state, reason=req.reason)
-            if state in UNSERVED:
-                body["stopped_at"] = stopped_at(None, req.query)
-            return body
-        row = req.version
-        state, reason = version_status(row)
-        body.update(version=row.version, state=state, reason=reason)
         if state in UNSERVED:
             body["stopped_at"] = stopped_at(row, req.query)
+        if row is None:
+            return body
         # When anything it waits on last moved: the request's own row changes only when
         # it ends, so a client polling an hour-long tree saw the time it was made.
         moved = [req.updated_at, row.updated_at]
         for member in sorted(row.build_list, key=lambda m: m.path):
             dep = get_version(session, member.path, member.member_version)
+            dep_state: Status = "queued"
+            dep_reason = ""
             if dep is not None:
                 moved.append(dep.updated_at)
-            dep_state, dep_reason = version_status(dep) if dep else ("queued", "")
+                dep_state, dep_reason = version_status(dep)
             body["dependencies"].append(
                 {"module": member.path, "version": member.member_version,
                  "state": dep_state, "reason": dep_reason}
             )
         body["updated_at"] = max(t for t in moved if t is not None).isoformat()
         unserved = [d for d in body["dependencies"] if d["state"] in UNSERVED]
-        body["unserved"] = [{k: d[k] for k in ("module", "version", "reason")} for d in unserved]
+        body["unserved"] = [{"module": d["module"], "version": d["version"],
+                             "reason": d["reason"]} for d in unserved]
         # Published is final: its stored members are served with it (app/models.vouched)
         # while their own validations go on; the hey request said "published; waiting for
         # dependencies" for hours before. A mark names the members consumers must get
@@ -443,7 +498,7 @@ def status(services: Services, request_id: int, depot_url: str = "") -> dict | N
 UNSERVED = ("rejected", "failed")
 
 
-def unserved_mark(unserved: list[dict], depot_url: str = "") -> str:
+def unserved_mark(unserved: list[RequestDependencyJSON], depot_url: str = "") -> str:
     """What a published version whose build list Depot does not serve whole says."""
     count = len(unserved)
     listed = "; ".join(f"{d['module']}@{d['version']} — {d['reason'] or d['state']}"

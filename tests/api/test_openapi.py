@@ -10,10 +10,12 @@ import pytest
 import schemathesis
 from flask import Flask
 from hypothesis import HealthCheck, given, settings
+from jsonschema import Draft202012Validator
 from schemathesis.checks import positive_data_acceptance
 
 from app.api.drift import POST_SUFFIX
 from app.api.modules import SUBRESOURCE_HANDLERS
+from app.api.openapi import SCHEMAS
 from app.config import Settings
 from app.ingest import ingest
 from tests.conftest import make_app, with_settings
@@ -43,6 +45,15 @@ def test_no_input_the_spec_allows_gets_a_5xx(api_app: Flask):
             case.call_and_validate(excluded_checks=[positive_data_acceptance])
 
         holds()
+
+
+def test_the_drawn_schemas_are_json_schema():
+    """The schemas come from the shapes' types (app/jsonschema.py): each is valid JSON
+    Schema, and every reference names one of them."""
+    for schema in SCHEMAS.values():
+        Draft202012Validator.check_schema(schema)
+    refs = set(re.findall(r'"#/components/schemas/([^"]+)"', repr(SCHEMAS).replace("'", '"')))
+    assert {"Unserved", "Version", "Changes", "DriftFinding"} <= refs <= set(SCHEMAS)
 
 
 def served_routes(app: Flask) -> dict[str, set[str]]:

@@ -7,6 +7,7 @@ PostgreSQL that `make test` starts (DEPOT_TEST_POSTGRES_URL).
 from __future__ import annotations
 
 import atexit
+import fcntl
 import os
 import shutil
 import socket
@@ -189,6 +190,103 @@ def throwaway_database(backend: str, folder: Path, prefix: str = "depot",
         with admin.connect() as conn:
             conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         admin.dispose()
+
+
+# The filled databases every test process of a run shares (shared_fill): built once, by
+# the first process that needs one, then copied by each (a fill took 12 s a backend on a
+# quiet machine and 35 s under the suite's load, in each of the two processes).
+_SHARED_DATABASES = "postgresql-databases"
+
+
+def run_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A folder every test process of this run sees (pytest-xdist gives each process a
+    base folder of its own, inside the run's)."""
+    base = tmp_path_factory.getbasetemp()
+    return base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
+
+
+@contextmanager
+def shared_fill(key: str, backend: str, tmp_path_factory: pytest.TempPathFactory,
+                fill: Callable[[Path, str], None]) -> Iterator[tuple[Path, str]]:
+    """(a data dir, a database URL of ``backend``) of this process's own, holding what
+    ``fill(data_dir, url)`` puts into a new Depot. The first process of the run to ask
+    for ``key`` fills one under a lock; every process copies it (a file copy, or a
+    PostgreSQL database made from it as a template), so what a test writes stays its
+    process's. ``fill`` must close its connections: a template is copied only without."""
+    shared = run_folder(tmp_path_factory) / "shared" / f"{key}-{backend}"
+    shared.parent.mkdir(parents=True, exist_ok=True)
+    own = tmp_path_factory.mktemp(f"{key}-{backend}")
+    with open(shared.with_suffix(".lock"), "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        done = shared / "done"
+        if not done.exists():
+            shared.mkdir()
+            if backend == "sqlite":
+                source = shared / "depot.sqlite3"
+                shutil.copyfile(_migrated_template(backend), source)
+                _fill_and_settle(fill, shared / "data", f"sqlite:///{source}")
+                done.write_text(str(source))
+            else:
+                name = _new_pg_database(f"depot_shared_{key}", _migrated_template(backend))
+                with open(run_folder(tmp_path_factory) / "shared" / _SHARED_DATABASES,
+                          "a") as listed:
+                    listed.write(name + "\n")
+                _fill_and_settle(fill, shared / "data", _pg_url(name))
+                done.write_text(name)
+        shutil.copytree(shared / "data", own / "data", symlinks=True)
+        if backend == "sqlite":
+            shutil.copyfile(done.read_text(), own / "depot.sqlite3")
+        else:
+            name = _new_pg_database(f"depot_{key}", done.read_text())
+    # Past the lock: a process holding a copy must not hold up the others.
+    if backend == "sqlite":
+        yield own / "data", f"sqlite:///{own / 'depot.sqlite3'}"
+        return
+    try:
+        yield own / "data", _pg_url(name)
+    finally:
+        _drop_pg_database(name)
+
+
+def _fill_and_settle(fill: Callable[[Path, str], None], data: Path, url: str) -> None:
+    fill(data, url)
+    if url.startswith("sqlite"):
+        settled = create_engine(url)
+        with settled.connect() as conn:  # everything in the file itself, none in its WAL
+            conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+        settled.dispose()
+
+
+def _pg_url(name: str) -> str:
+    return _pg_admin_url().rsplit("/", 1)[0] + "/" + name
+
+
+def _new_pg_database(prefix: str, template: str | None = None) -> str:
+    name = f"{prefix}_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(_pg_admin_url(), isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'
+                          + (f' TEMPLATE "{template}"' if template else "")))
+    admin.dispose()
+    return name
+
+
+def _drop_pg_database(name: str) -> None:
+    admin = create_engine(_pg_admin_url(), isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    """The run's shared PostgreSQL databases go once every process is done: in the
+    process that started the others (or the only one)."""
+    if hasattr(session.config, "workerinput"):
+        return
+    listed = run_folder(session.config._tmp_path_factory) / "shared" / _SHARED_DATABASES  # type: ignore[attr-defined]
+    if listed.exists():
+        for name in listed.read_text().split():
+            _drop_pg_database(name)
 
 
 @pytest.fixture
@@ -618,19 +716,31 @@ def kept() -> Iterator[Kept]:
         yield keep
 
 
+def filled_catalog(portal_upstream: Upstream) -> Callable[[Path, str], None]:
+    """What fills the catalogue of the portal's tests (shared_fill's ``fill``)."""
+    from tests.fixtures.catalog import fill, portal_settings
+
+    def filled(data: Path, url: str) -> None:
+        app = make_app(portal_settings(data, url, portal_upstream, GO))
+        fill(app.extensions["depot"], portal_upstream)
+        app.extensions["depot"].db.dispose()
+
+    return filled
+
+
 @pytest.fixture(scope="session", params=["sqlite", pytest.param("postgresql",
                                                                   marks=pytest.mark.postgres)])
 def catalog_app(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory,
                 portal_upstream: Upstream, kept: Kept) -> Flask:
     """A filled Depot (read-only for its users), on SQLite and on PostgreSQL."""
-    from tests.fixtures.catalog import fill, portal_settings
+    from tests.fixtures.catalog import portal_settings
 
     def build(stack: ExitStack) -> Flask:
-        tmp = tmp_path_factory.mktemp(f"catalog-{request.param}")
-        url = stack.enter_context(throwaway_database(request.param, tmp, "depot_portal"))
-        app = make_app(portal_settings(tmp / "data", url, portal_upstream, GO))
+        data, url = stack.enter_context(
+            shared_fill("catalog", request.param, tmp_path_factory,
+                        filled_catalog(portal_upstream)))
+        app = make_app(portal_settings(data, url, portal_upstream, GO))
         stack.callback(app.extensions["depot"].db.dispose)
-        fill(app.extensions["depot"], portal_upstream)
         return app
 
     return kept.get(("catalog", request.param), build)
@@ -652,12 +762,16 @@ def graph_app(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathF
     from tests.fixtures.catalog import portal_settings
     from tests.fixtures.graph import fill_graph
 
-    def build(stack: ExitStack) -> Flask:
-        tmp = tmp_path_factory.mktemp(f"graph-{request.param}")
-        url = stack.enter_context(throwaway_database(request.param, tmp, "depot_graph"))
-        app = make_app(portal_settings(tmp / "data", url, graph_upstream, GO))
-        stack.callback(app.extensions["depot"].db.dispose)
+    def filled(data: Path, url: str) -> None:
+        app = make_app(portal_settings(data, url, graph_upstream, GO))
         fill_graph(app.extensions["depot"])
+        app.extensions["depot"].db.dispose()
+
+    def build(stack: ExitStack) -> Flask:
+        data, url = stack.enter_context(
+            shared_fill("graph", request.param, tmp_path_factory, filled))
+        app = make_app(portal_settings(data, url, graph_upstream, GO))
+        stack.callback(app.extensions["depot"].db.dispose)
         return app
 
     return kept.get(("graph", request.param), build)

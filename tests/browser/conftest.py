@@ -10,16 +10,24 @@ a real pipeline worker on a real Redis.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from contextlib import ExitStack
 from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
 from app.config import Settings
-from app.migrate import upgrade
-from app.resources import Services
-from tests.conftest import GO, LiveServer, Workers, shared_redis_url, start_server
-from tests.fixtures.catalog import fill, portal_settings
+from tests.conftest import (
+    GO,
+    Kept,
+    LiveServer,
+    Workers,
+    filled_catalog,
+    shared_fill,
+    shared_redis_url,
+    start_server,
+)
+from tests.fixtures.catalog import portal_settings
 from tests.fixtures.chromium import chromium_args, find_chromium
 from tests.fixtures.upstream import Upstream
 from tests.skips import skip_or_fail
@@ -59,19 +67,20 @@ def browser_redis_url(request: pytest.FixtureRequest, db: int) -> str:
 
 @pytest.fixture(scope="session")
 def depot_settings(tmp_path_factory: pytest.TempPathFactory, portal_upstream: Upstream,
-                   session_redis_url: str) -> Settings:
-    """A filled SQLite Depot on the portal upstream, with its queue on a real Redis."""
+                   session_redis_url: str, kept: Kept) -> Settings:
+    """A filled SQLite Depot on the portal upstream (a copy of the portal tests'
+    catalogue), with its queue on a real Redis."""
     from redis import Redis
 
     Redis.from_url(session_redis_url).flushdb()
-    tmp = tmp_path_factory.mktemp("browser-depot")
-    settings = replace(portal_settings(tmp / "data", f"sqlite:///{tmp / 'depot.sqlite3'}",
-                                       portal_upstream, GO), redis_url=session_redis_url)
-    svc = Services.from_settings(settings)
-    upgrade(svc.db.engine)
-    fill(svc, portal_upstream)
-    svc.db.dispose()
-    return settings
+
+    def build(stack: ExitStack) -> Settings:
+        data, url = stack.enter_context(shared_fill("catalog", "sqlite", tmp_path_factory,
+                                                    filled_catalog(portal_upstream)))
+        return replace(portal_settings(data, url, portal_upstream, GO),
+                       redis_url=session_redis_url)
+
+    return kept.get(("browser-catalog",), build)
 
 
 @pytest.fixture(scope="session")

@@ -18,8 +18,9 @@ import time
 import uuid
 import weakref
 from collections.abc import Callable, Iterator
-from contextlib import ExitStack, contextmanager
+from contextlib import AbstractContextManager, ExitStack, contextmanager
 from dataclasses import dataclass, replace
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -131,6 +132,36 @@ def _pg_admin_url() -> str:
 _MIGRATED: dict[str, str] = {}
 
 
+def _pg_url(name: str) -> str:
+    return _pg_admin_url().rsplit("/", 1)[0] + "/" + name
+
+
+def _new_pg_database(prefix: str, template: str | None = None) -> str:
+    """The name of a new PostgreSQL database ``prefix_…``, a copy of ``template`` if any."""
+    name = f"{prefix}_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(_pg_admin_url(), isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'
+                          + (f' TEMPLATE "{template}"' if template else "")))
+    admin.dispose()
+    return name
+
+
+def _drop_pg_database(name: str) -> None:
+    admin = create_engine(_pg_admin_url(), isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+def _settle_sqlite(url: str) -> None:
+    """Everything of a SQLite database in its file, none in its WAL: ready to be copied."""
+    settled = create_engine(url)
+    with settled.connect() as conn:
+        conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+    settled.dispose()
+
+
 def _migrated_template(backend: str) -> str:
     """The SQLite file, or the PostgreSQL database name, of this process's template."""
     found = _MIGRATED.get(backend)
@@ -140,27 +171,16 @@ def _migrated_template(backend: str) -> str:
         path = Path(tempfile.mkdtemp(prefix="depot-template-")) / "depot.sqlite3"
         template = Database(f"sqlite:///{path}")
         upgrade(template.engine)
-        with template.engine.connect() as conn:  # everything in the file itself
-            conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
         template.dispose()
+        _settle_sqlite(f"sqlite:///{path}")
         atexit.register(shutil.rmtree, path.parent, ignore_errors=True)
         _MIGRATED[backend] = str(path)
         return str(path)
-    admin_url = _pg_admin_url()
-    name = f"depot_template_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    template = Database(admin_url.rsplit("/", 1)[0] + "/" + name)
+    name = _new_pg_database("depot_template")
+    template = Database(_pg_url(name))
     upgrade(template.engine)
     template.dispose()  # a template must have no connection while it is copied
-
-    def drop() -> None:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
-
-    atexit.register(drop)
+    atexit.register(_drop_pg_database, name)
     _MIGRATED[backend] = name
     return name
 
@@ -178,18 +198,24 @@ def throwaway_database(backend: str, folder: Path, prefix: str = "depot",
             shutil.copyfile(template, path)
         yield f"sqlite:///{path}"
         return
-    admin_url = _pg_admin_url()
-    name = f"{prefix}_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'
-                          + (f' TEMPLATE "{template}"' if template else "")))
+    name = _new_pg_database(prefix, template)
     try:
-        yield admin_url.rsplit("/", 1)[0] + "/" + name
+        yield _pg_url(name)
     finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+        _drop_pg_database(name)
+
+
+def _filled(settings_of: Callable[[Path, str], Settings], load: Callable[[Flask], object],
+            data: Path, url: str) -> Settings:
+    """The settings of an instance (its data in ``data``, its database at ``url``) that
+    ``load`` filled through an app of its own, whose connections are closed again."""
+    settings = settings_of(data, url)
+    filler = make_app(settings)
+    try:
+        load(filler)
+    finally:
+        filler.extensions["depot"].db.dispose()
+    return settings
 
 
 # The filled databases every test process of a run shares (shared_fill): built once, by
@@ -207,12 +233,13 @@ def run_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @contextmanager
 def shared_fill(key: str, backend: str, tmp_path_factory: pytest.TempPathFactory,
-                fill: Callable[[Path, str], None]) -> Iterator[tuple[Path, str]]:
-    """(a data dir, a database URL of ``backend``) of this process's own, holding what
-    ``fill(data_dir, url)`` puts into a new Depot. The first process of the run to ask
-    for ``key`` fills one under a lock; every process copies it (a file copy, or a
-    PostgreSQL database made from it as a template), so what a test writes stays its
-    process's. ``fill`` must close its connections: a template is copied only without."""
+                settings_of: Callable[[Path, str], Settings],
+                load: Callable[[Flask], object]) -> Iterator[Settings]:
+    """The settings (``settings_of(data_dir, database_url)``) of this process's own
+    instance on ``backend``, holding what ``load`` puts into a new one. The first process
+    of the run to ask for ``key`` fills one under a lock; every process copies it (a file
+    copy, or a PostgreSQL database made from it as a template), so what a test writes
+    stays its process's."""
     shared = run_folder(tmp_path_factory) / "shared" / f"{key}-{backend}"
     shared.parent.mkdir(parents=True, exist_ok=True)
     own = tmp_path_factory.mktemp(f"{key}-{backend}")
@@ -224,14 +251,14 @@ def shared_fill(key: str, backend: str, tmp_path_factory: pytest.TempPathFactory
             if backend == "sqlite":
                 source = shared / "depot.sqlite3"
                 shutil.copyfile(_migrated_template(backend), source)
-                _fill_and_settle(fill, shared / "data", f"sqlite:///{source}")
+                _filled(settings_of, load, shared / "data", f"sqlite:///{source}")
+                _settle_sqlite(f"sqlite:///{source}")
                 done.write_text(str(source))
             else:
                 name = _new_pg_database(f"depot_shared_{key}", _migrated_template(backend))
-                with open(run_folder(tmp_path_factory) / "shared" / _SHARED_DATABASES,
-                          "a") as listed:
+                with open(shared.parent / _SHARED_DATABASES, "a") as listed:
                     listed.write(name + "\n")
-                _fill_and_settle(fill, shared / "data", _pg_url(name))
+                _filled(settings_of, load, shared / "data", _pg_url(name))
                 done.write_text(name)
         shutil.copytree(shared / "data", own / "data", symlinks=True)
         if backend == "sqlite":
@@ -240,42 +267,12 @@ def shared_fill(key: str, backend: str, tmp_path_factory: pytest.TempPathFactory
             name = _new_pg_database(f"depot_{key}", done.read_text())
     # Past the lock: a process holding a copy must not hold up the others.
     if backend == "sqlite":
-        yield own / "data", f"sqlite:///{own / 'depot.sqlite3'}"
+        yield settings_of(own / "data", f"sqlite:///{own / 'depot.sqlite3'}")
         return
     try:
-        yield own / "data", _pg_url(name)
+        yield settings_of(own / "data", _pg_url(name))
     finally:
         _drop_pg_database(name)
-
-
-def _fill_and_settle(fill: Callable[[Path, str], None], data: Path, url: str) -> None:
-    fill(data, url)
-    if url.startswith("sqlite"):
-        settled = create_engine(url)
-        with settled.connect() as conn:  # everything in the file itself, none in its WAL
-            conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
-        settled.dispose()
-
-
-def _pg_url(name: str) -> str:
-    return _pg_admin_url().rsplit("/", 1)[0] + "/" + name
-
-
-def _new_pg_database(prefix: str, template: str | None = None) -> str:
-    name = f"{prefix}_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(_pg_admin_url(), isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'
-                          + (f' TEMPLATE "{template}"' if template else "")))
-    admin.dispose()
-    return name
-
-
-def _drop_pg_database(name: str) -> None:
-    admin = create_engine(_pg_admin_url(), isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
 
 
 def pytest_sessionfinish(session: pytest.Session) -> None:
@@ -283,7 +280,8 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
     process that started the others (or the only one)."""
     if hasattr(session.config, "workerinput"):
         return
-    listed = run_folder(session.config._tmp_path_factory) / "shared" / _SHARED_DATABASES  # type: ignore[attr-defined]
+    factory = session.config._tmp_path_factory  # type: ignore[attr-defined]
+    listed = run_folder(factory) / "shared" / _SHARED_DATABASES
     if listed.exists():
         for name in listed.read_text().split():
             _drop_pg_database(name)
@@ -339,13 +337,7 @@ def loaded_once(backend: str, folder: Path, settings_of: Callable[[Path, str], S
     new app of its own (``fresh_app``), so that none sees another's in-memory caches. A
     test that writes gets its own instance instead. The database is dropped afterwards."""
     with throwaway_database(backend, folder, "depot_loaded") as url:
-        settings = settings_of(folder / "data", url)
-        filler = make_app(settings)
-        try:
-            load(filler)
-        finally:
-            filler.extensions["depot"].db.dispose()
-        yield settings
+        yield _filled(settings_of, load, folder / "data", url)
 
 
 @pytest.fixture
@@ -716,16 +708,14 @@ def kept() -> Iterator[Kept]:
         yield keep
 
 
-def filled_catalog(portal_upstream: Upstream) -> Callable[[Path, str], None]:
-    """What fills the catalogue of the portal's tests (shared_fill's ``fill``)."""
+def shared_catalog(backend: str, tmp_path_factory: pytest.TempPathFactory,
+                   portal_upstream: Upstream) -> AbstractContextManager[Settings]:
+    """This process's copy of the catalogue the portal's tests read (shared_fill)."""
     from tests.fixtures.catalog import fill, portal_settings
 
-    def filled(data: Path, url: str) -> None:
-        app = make_app(portal_settings(data, url, portal_upstream, GO))
-        fill(app.extensions["depot"], portal_upstream)
-        app.extensions["depot"].db.dispose()
-
-    return filled
+    return shared_fill("catalog", backend, tmp_path_factory,
+                       partial(portal_settings, upstream=portal_upstream, go_bin=GO),
+                       lambda app: fill(app.extensions["depot"], portal_upstream))
 
 
 @pytest.fixture(scope="session", params=["sqlite", pytest.param("postgresql",
@@ -733,13 +723,11 @@ def filled_catalog(portal_upstream: Upstream) -> Callable[[Path, str], None]:
 def catalog_app(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory,
                 portal_upstream: Upstream, kept: Kept) -> Flask:
     """A filled Depot (read-only for its users), on SQLite and on PostgreSQL."""
-    from tests.fixtures.catalog import portal_settings
 
     def build(stack: ExitStack) -> Flask:
-        data, url = stack.enter_context(
-            shared_fill("catalog", request.param, tmp_path_factory,
-                        filled_catalog(portal_upstream)))
-        app = make_app(portal_settings(data, url, portal_upstream, GO))
+        settings = stack.enter_context(
+            shared_catalog(request.param, tmp_path_factory, portal_upstream))
+        app = make_app(settings)
         stack.callback(app.extensions["depot"].db.dispose)
         return app
 
@@ -762,15 +750,12 @@ def graph_app(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathF
     from tests.fixtures.catalog import portal_settings
     from tests.fixtures.graph import fill_graph
 
-    def filled(data: Path, url: str) -> None:
-        app = make_app(portal_settings(data, url, graph_upstream, GO))
-        fill_graph(app.extensions["depot"])
-        app.extensions["depot"].db.dispose()
-
     def build(stack: ExitStack) -> Flask:
-        data, url = stack.enter_context(
-            shared_fill("graph", request.param, tmp_path_factory, filled))
-        app = make_app(portal_settings(data, url, graph_upstream, GO))
+        settings = stack.enter_context(shared_fill(
+            "graph", request.param, tmp_path_factory,
+            partial(portal_settings, upstream=graph_upstream, go_bin=GO),
+            lambda app: fill_graph(app.extensions["depot"])))
+        app = make_app(settings)
         stack.callback(app.extensions["depot"].db.dispose)
         return app
 

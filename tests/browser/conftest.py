@@ -18,16 +18,13 @@ import pytest
 
 from app.config import Settings
 from tests.conftest import (
-    GO,
     Kept,
     LiveServer,
     Workers,
-    filled_catalog,
-    shared_fill,
+    shared_catalog,
     shared_redis_url,
     start_server,
 )
-from tests.fixtures.catalog import portal_settings
 from tests.fixtures.chromium import chromium_args, find_chromium
 from tests.fixtures.upstream import Upstream
 from tests.skips import skip_or_fail
@@ -75,10 +72,9 @@ def depot_settings(tmp_path_factory: pytest.TempPathFactory, portal_upstream: Up
     Redis.from_url(session_redis_url).flushdb()
 
     def build(stack: ExitStack) -> Settings:
-        data, url = stack.enter_context(shared_fill("catalog", "sqlite", tmp_path_factory,
-                                                    filled_catalog(portal_upstream)))
-        return replace(portal_settings(data, url, portal_upstream, GO),
-                       redis_url=session_redis_url)
+        settings = stack.enter_context(
+            shared_catalog("sqlite", tmp_path_factory, portal_upstream))
+        return replace(settings, redis_url=session_redis_url)
 
     return kept.get(("browser-catalog",), build)
 

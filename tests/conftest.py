@@ -43,15 +43,29 @@ GO = find_go()
 SHARED_GOCACHE = Path.home() / ".cache" / "depot-tests" / "gocache"
 
 
-# The files that take minutes go first: `make test` hands whole files to its two
-# processes in this order, so that none is left running alone at the end.
+# The files that take minutes go first, so that none is left running alone at the end:
+# `make test` hands whole files to its processes in this order (xdist's own reordering,
+# by number of tests, is off in the Makefile: it put the one-test chaos files last, where
+# one ran alone for three minutes). Files that mostly wait (on leases, retries and slow
+# upstreams: W) alternate with files that keep a core busy (C), so that the first
+# minutes, when only these run, do not leave the cores idle.
 LONGEST_FIRST = (
-    "tests/chaos/test_crash_consistency.py", "tests/e2e/test_pipeline.py",
-    "tests/chaos/test_dependencies.py", "tests/security/test_web_fuzz.py",
-    "tests/e2e/test_network.py", "tests/goproxy/test_ahead.py", "tests/test_serve.py",
-    "tests/e2e/test_go_client.py", "tests/bundle/test_bundle.py",
-    "tests/goproxy/test_routes.py", "tests/goproxy/test_miss_capture.py",
-    "tests/pipeline/test_tidy_graph.py",
+    "tests/e2e/test_pipeline.py",  # W
+    "tests/e2e/test_network.py",  # C
+    "tests/chaos/test_crash_consistency.py",  # W
+    "tests/e2e/test_go_client.py",  # C
+    "tests/goproxy/test_ahead.py",  # W
+    "tests/pipeline/test_tidy_graph.py",  # C
+    "tests/test_serve.py",  # C
+    "tests/chaos/test_dependencies.py",  # W
+    "tests/goproxy/test_miss_capture.py",
+    "tests/bundle/test_bundle.py",
+    "tests/security/test_web_fuzz.py",
+    "tests/search/test_node_away.py",
+    "tests/portal/test_modules.py",
+    "tests/chaos/test_upstream_change.py",
+    "tests/catalog/test_prepared.py",
+    "tests/goproxy/test_routes.py",
 )
 
 

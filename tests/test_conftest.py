@@ -52,3 +52,21 @@ def test_each_tests_apps_stop_counting_downloads_at_its_end(tmp_path: Path) -> N
     )
     assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-2000:]
     assert "2 passed" in done.stdout
+
+
+def test_the_longest_files_named_first_exist() -> None:
+    """A renamed slow file would quietly fall back to its place in collection order and
+    could again run alone at the end of `make test`."""
+    from tests.conftest import LONGEST_FIRST
+
+    missing = [name for name in LONGEST_FIRST if not (REPO_ROOT / name).is_file()]
+    assert missing == []
+    assert len(set(LONGEST_FIRST)) == len(LONGEST_FIRST)
+
+
+def test_make_test_keeps_the_longest_first_order() -> None:
+    """xdist reorders files by their number of tests unless told not to, which put the
+    one-test chaos files last."""
+    makefile = (REPO_ROOT / "Makefile").read_text()
+    line = next(x for x in makefile.splitlines() if "pytest -n" in x)
+    assert "--dist loadfile" in line and "--no-loadscope-reorder" in line

@@ -5,7 +5,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: run test lint bench bench-goproxy bench-ui bench-search bench-insight bench-graph bench-ingest bench-soak bench-corpus bench-latency install install-dev clean
+.PHONY: run test lint bench bench-peers bench-goproxy bench-ui bench-search bench-insight bench-graph bench-ingest bench-soak bench-corpus bench-latency install install-dev clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -94,6 +94,14 @@ bench-corpus: $(VENV)/.installed-dev
 # LATENCY_ARGS picks a part, e.g. "--only cold,request".
 bench-latency: $(VENV)/.installed-dev
 	$(BIN)/python bench/latency.py $(LATENCY_ARGS)
+
+# Depot beside its peers (docs/bench.md, "Depot and its peers"): Depot alone as `make run`
+# starts it, behind its nginx sidecar, Athens and nginx static on the same real files, then
+# cold and warm `go mod download all`. Not part of `make bench`: it needs the network. Athens
+# is built from a source clone by bench/build-athens; ATHENS_BIN=<its binary> (or
+# PEERS_ARGS="--athens URL") adds its rows, which are skipped, saying so, without.
+bench-peers: $(VENV)/.installed-dev
+	$(BIN)/python bench/peers.py $(if $(ATHENS_BIN),--athens-bin $(ATHENS_BIN)) $(PEERS_ARGS)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache .mypy_cache

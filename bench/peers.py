@@ -1,0 +1,419 @@
+"""Depot side by side with its peers on one machine (issue 21): Depot alone as `make run`
+starts it, Depot behind the chart's nginx sidecar, Athens, and nginx serving Depot's own
+store tree; hits of every GOPROXY file with wrk, then `go mod download all` of a cobra
+consumer from an empty client cache, cold and warm, and the memory each one holds.
+
+Why: a GOPROXY is judged against the proxies people would run instead. The modules are
+real (the toolchain's default proxy is the upstream of all of them) and every target
+serves the very same files. Progress goes to stderr, Markdown for docs/bench.md to stdout.
+
+    .venv/bin/python bench/peers.py [--athens-bin PATH | --athens URL] [--duration 10]
+
+Athens cannot be installed through the Go module proxy here; build it from a source
+snapshot kept outside the repository (docs/bench.md, "Depot and its peers", says how) and
+pass ``--athens-bin``, or pass ``--athens URL`` of an Athens you run (its rows then say
+so; its cold row is skipped, as this script cannot empty its storage). Without either
+the Athens rows are skipped with that reason.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+from bench._harness import (
+    BIN,
+    BenchError,
+    Processes,
+    command_line,
+    commit_line,
+    descendants,
+    free_port,
+    guarded_main,
+    machine_line,
+    proc_table,
+    say,
+    wait_http,
+)
+from bench.goproxy import Load, ensure_packages, find_wrk, run_wrk, start_nginx, tool_version
+from tests.fixtures.nginx import find_nginx, nginx_conf, render_sidecar
+
+REPO = Path(__file__).resolve().parent.parent
+# What the issue's table measured: cobra's small files, list and latest, a 32 KB zip
+# (uuid) and a large one (x/text, 9 MB).
+COBRA = ("github.com/spf13/cobra", "v1.8.1")
+SMALL_ZIP = ("github.com/google/uuid", "v1.6.0")
+LARGE_ZIP = ("golang.org/x/text", "v0.21.0")
+ACCEL_PREFIX = "/_store/"
+DEPOT, SIDECAR, ATHENS, NGINX = ("Depot alone (make run)", "Depot + nginx sidecar",
+                                 "Athens", "nginx static")
+
+
+def files() -> dict[str, str]:
+    """Request path of each file the hits table loads, by its row name."""
+    from app.gomod.paths import escape_path, escape_version
+
+    def at(module: str, version: str, suffix: str) -> str:
+        return f"/{escape_path(module)}/@v/{escape_version(version)}{suffix}"
+
+    return {
+        ".info": at(*COBRA, ".info"),
+        ".mod": at(*COBRA, ".mod"),
+        "32 KB .zip": at(*SMALL_ZIP, ".zip"),
+        "9 MB .zip": at(*LARGE_ZIP, ".zip"),
+        "@v/list": f"/{escape_path(COBRA[0])}/@v/list",
+        "@latest": f"/{escape_path(COBRA[0])}/@latest",
+    }
+
+
+# --------------------------------------------------------------------------- Depot
+
+
+def make_run_env(data_dir: Path, port: int, **extra: str) -> dict[str, str]:
+    """`make run`'s environment: embedded defaults, none of the caller's DEPOT_*."""
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith("DEPOT_") and k != "DATABASE_URL"}
+    env.update(DEPOT_DATA_DIR=str(data_dir), DEPOT_HOST="127.0.0.1", DEPOT_PORT=str(port),
+               **extra)
+    return env
+
+
+def start_depot(procs: Processes, name: str, data_dir: Path, logs: Path) -> str:
+    """`flask --app app migrate` then `flask --app app serve`, as `make run` does."""
+    port = free_port()
+    env = make_run_env(data_dir, port)
+    migrated = subprocess.run([str(BIN / "flask"), "--app", "app", "migrate"], cwd=REPO,
+                              env=env, capture_output=True, text=True, timeout=300)
+    if migrated.returncode != 0:
+        raise BenchError(f"migrate failed:\n{migrated.stdout}{migrated.stderr}")
+    log = logs / f"{name}.log"
+    say(f"starting {name} (flask --app app serve) on port {port}")
+    proc = procs.start(name, [str(BIN / "flask"), "--app", "app", "serve"], log, cwd=REPO,
+                       env=env, stop_again=True)
+    base = f"http://127.0.0.1:{port}"
+    wait_http(base + "/", proc, log, timeout=120)
+    return base
+
+
+def request_published(base: str, module: str, version: str, deadline: float) -> None:
+    """Ask Depot for module@version (the portal's API) and wait until it is published."""
+    body = json.dumps({"module": module, "version": version}).encode()
+    req = urllib.request.Request(f"{base}/api/v1/requests", data=body, method="POST",
+                                 headers={"Content-Type": "application/json"})
+    with urllib.request.urlopen(req, timeout=30) as resp:
+        status = json.load(resp)
+    while status["state"] not in ("published", "rejected", "failed"):
+        if time.monotonic() > deadline:
+            raise BenchError(f"{module}@{version} was not published in time: {status}")
+        time.sleep(2)
+        with urllib.request.urlopen(f"{base}/api/v1/requests/{status['id']}",
+                                    timeout=30) as resp:
+            status = json.load(resp)
+    if status["state"] != "published":
+        raise BenchError(f"{module}@{version} ended {status['state']}: {status['reason']}")
+
+
+def start_sidecar(procs: Processes, nginx: str, data_dir: Path, tmp: Path,
+                  connections: int) -> str:
+    """A second Depot web server on the same data, with X-Accel-Redirect, behind the
+    chart's nginx sidecar (as bench/goproxy.py runs it)."""
+    depot_port, nginx_port = free_port(), free_port()
+    env = make_run_env(data_dir, depot_port, DEPOT_ACCEL_REDIRECT=ACCEL_PREFIX,
+                       DEPOT_NGINX_ZIP_LOG=str(tmp / "sidecar" / "logs" / "zips.log"))
+    log = tmp / "logs" / "sidecar-depot.log"
+    proc = procs.start("sidecar-depot",
+                       [str(BIN / "gunicorn"), "-c", "gunicorn.conf.py", "app:create_app()"],
+                       log, cwd=REPO, env=env)
+    wait_http(f"http://127.0.0.1:{depot_port}/", proc, log)
+    conf = nginx_conf(tmp / "sidecar", nginx_port, None, connections=connections,
+                      http_extra=render_sidecar(
+                          f"127.0.0.1:{nginx_port}", f"127.0.0.1:{depot_port}",
+                          data_dir / "store", tmp / "sidecar" / "cache",
+                          tmp / "sidecar" / "logs"))
+    proc = start_nginx(procs, nginx, "nginx-sidecar", conf)
+    base = f"http://127.0.0.1:{nginx_port}"
+    wait_http(base + "/", proc, conf.parent / "error.log")
+    return base
+
+
+def start_static(procs: Processes, nginx: str, store: Path, tmp: Path,
+                 connections: int) -> str:
+    port = free_port()
+    conf = nginx_conf(tmp / "static", port, f"        root {store};", connections=connections)
+    proc = start_nginx(procs, nginx, "nginx-static", conf)
+    base = f"http://127.0.0.1:{port}"
+    wait_http(base + files()[".mod"], proc, conf.parent / "error.log")
+    return base
+
+
+# --------------------------------------------------------------------------- Athens
+
+
+@dataclass
+class Athens:
+    base: str
+    pid: int | None  # None: one the person runs
+
+
+def start_athens(procs: Processes, binary: str, root: Path, logs: Path, name: str) -> Athens:
+    """Athens with disk storage in ``root``, on 127.0.0.1, its misses fetched by the same
+    go command as Depot's, through the toolchain's default proxy (Athens' own default is
+    `direct`: the version control hosts, out of reach here)."""
+    port = free_port()
+    (root / "goget").mkdir(parents=True)
+    go = str(_venv_go())
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("ATHENS_", "GO"))}
+    env.update(
+        ATHENS_PORT=f"127.0.0.1:{port}", ATHENS_STORAGE_TYPE="disk",
+        ATHENS_DISK_STORAGE_ROOT=str(root / "storage"), ATHENS_GOGET_DIR=str(root / "goget"),
+        ATHENS_LOG_LEVEL="warning", GO_BINARY_PATH=go,
+        ATHENS_GO_BINARY_ENV_VARS=f"GOPROXY={default_proxy()};GOTOOLCHAIN=local",
+        # Athens proxies the checksum database by its host alone, which does not resolve
+        # here: it answers "not supported" and its clients ask the default proxy's copy.
+        ATHENS_SUM_DBS="https://sumdb.invalid",
+    )
+    (root / "storage").mkdir()
+    log = logs / f"{name}.log"
+    say(f"starting {name} on port {port}")
+    proc = procs.start(name, [binary], log, cwd=root, env=env)
+    base = f"http://127.0.0.1:{port}"
+    wait_http(base + "/healthz", proc, log)
+    return Athens(base, proc.pid)
+
+
+def go_env(name: str) -> str:
+    """The toolchain's default for one go variable (no GOENV file, no GO* from here)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("GO")}
+    env["GOENV"] = "off"
+    return subprocess.run([str(_venv_go()), "env", name], env=env, capture_output=True,
+                          text=True, timeout=60, check=True).stdout.strip()
+
+
+def default_proxy() -> str:
+    """The first proxy of the toolchain's default GOPROXY: every peer's upstream."""
+    return go_env("GOPROXY").split(",")[0].split("|")[0]
+
+
+def athens_gosumdb() -> str:
+    """The checksum database an Athens client verifies against: the default one, read
+    through the default proxy (see start_athens)."""
+    name = go_env("GOSUMDB")
+    return f"{name} {default_proxy()}/sumdb/{name}"
+
+
+def _venv_go() -> Path:
+    from app.config import find_go
+
+    return Path(find_go())
+
+
+# --------------------------------------------------------------------------- go client
+
+
+def go_download_all(proxy: str | None, home: Path, gosumdb: str | None = None) -> float:
+    """Seconds `go mod download all` of a cobra consumer takes from an empty module cache;
+    ``proxy`` None: the toolchain's default proxy, directly."""
+    home.mkdir(parents=True)
+    consumer = home / "consumer"
+    consumer.mkdir()
+    (consumer / "go.mod").write_text(
+        f"module example.com/consumer\n\ngo 1.21\n\nrequire {COBRA[0]} {COBRA[1]}\n")
+    (consumer / "main.go").write_text(
+        f'package main\n\nimport _ "{COBRA[0]}"\n\nfunc main() {{}}\n')
+    env = {k: v for k, v in os.environ.items() if not k.startswith("GO")}
+    env.update(HOME=str(home), GOPATH=str(home / "gopath"), GOMODCACHE=str(home / "mod"),
+               GOCACHE=str(home / "cache"), GOFLAGS="-mod=mod -modcacherw",
+               GOTOOLCHAIN="local", GOENV="off", GOWORK="off")
+    if proxy is not None:
+        env["GOPROXY"] = proxy
+    if gosumdb is not None:
+        env["GOSUMDB"] = gosumdb
+    began = time.monotonic()
+    done = subprocess.run([str(_venv_go()), "mod", "download", "all"], cwd=consumer, env=env,
+                          capture_output=True, text=True, timeout=900)
+    took = time.monotonic() - began
+    if done.returncode != 0:
+        raise BenchError(f"go mod download all through {proxy or 'the default proxy'} "
+                         f"failed:\n{done.stderr[-3000:]}")
+    return took
+
+
+# --------------------------------------------------------------------------- memory
+
+
+def tree_rss_mb(pid: int) -> float:
+    table = proc_table()
+    return sum(table[p][1] for p in (pid, *descendants(pid, table)) if p in table) / 1e6
+
+
+# --------------------------------------------------------------------------- main
+
+
+def serves(name: str, row: str) -> bool:
+    """A static tree has no @latest: the go command asks it only when a list is empty."""
+    return not (name == NGINX and row == "@latest")
+
+
+def check_same(bases: dict[str, str]) -> None:
+    """Every target answers every file with the same bytes before any load."""
+    for row, path in files().items():
+        seen: dict[str, bytes] = {}
+        for name, base in bases.items():
+            if not serves(name, row):
+                continue
+            try:
+                with urllib.request.urlopen(base + path, timeout=120) as resp:
+                    seen[name] = resp.read()
+            except urllib.error.URLError as exc:
+                raise BenchError(f"{name} {path}: {exc}") from exc
+        if row in ("@v/list", "@latest"):
+            continue  # Depot lists what it holds; Athens and nginx what they were given
+        first = next(iter(seen.values()))
+        odd = [name for name, body in seen.items() if body != first]
+        if odd:
+            raise BenchError(f"{path}: {', '.join(odd)} answered other bytes")
+
+
+def run(args: argparse.Namespace, tmp: Path, procs: Processes) -> None:
+    failed = {} if args.skip_install else ensure_packages()
+    nginx, wrk = find_nginx(), find_wrk()
+    if nginx is None or wrk is None:
+        raise BenchError("nginx and wrk are needed: " + "; ".join(failed.values()))
+    logs = tmp / "logs"
+    logs.mkdir()
+
+    nginx_version = tool_version([nginx, "-v"], r"nginx/(\S+)")
+    print("# Depot and its peers\n")
+    print(f"- date: {datetime.now(UTC).strftime('%Y-%m-%d %H:%M UTC')}")
+    print(command_line())
+    print(machine_line())
+    print(commit_line())
+    print(f"- load: `wrk -t2 -c{args.connections} -d{args.duration}s --latency URL`, "
+          f"{args.repeat} rounds rotating the targets, the median reported; nginx "
+          f"{nginx_version}; all on 127.0.0.1")
+
+    data = tmp / "depot"
+    depot = start_depot(procs, "depot", data, logs)
+    deadline = time.monotonic() + args.publish_timeout
+    for module, version in (COBRA, SMALL_ZIP, LARGE_ZIP):
+        say(f"requesting {module}@{version} from Depot")
+        began = time.monotonic()
+        request_published(depot, module, version, deadline)
+        say(f"  published in {time.monotonic() - began:.1f} s")
+    bases = {DEPOT: depot,
+             SIDECAR: start_sidecar(procs, nginx, data, tmp, args.connections),
+             NGINX: start_static(procs, nginx, data / "store", tmp, args.connections)}
+    athens: Athens | None = None
+    if args.athens_bin:
+        athens = start_athens(procs, args.athens_bin, tmp / "athens", logs, "athens")
+    elif args.athens:
+        athens = Athens(args.athens.rstrip("/"), None)
+    if athens:
+        bases[ATHENS] = athens.base
+        where = (f"started here from {args.athens_bin}, disk storage" if athens.pid
+                 else f"at {athens.base}, run by the person")
+        print(f"- Athens: {where}")
+    else:
+        print("- Athens: skipped (neither --athens-bin nor --athens was given)")
+    say("checking that every target answers the same bytes")
+    check_same(bases)  # this also fills Athens and nginx's sidecar cache
+
+    runs: dict[tuple[str, str], list[Load]] = {}
+    order = list(bases)
+    for round_no in range(args.repeat):
+        for row, path in files().items():
+            for name in order[round_no % len(order):] + order[:round_no % len(order)]:
+                if not serves(name, row):
+                    continue
+                say(f"round {round_no + 1}: {name} {row}")
+                runs.setdefault((name, row), []).append(
+                    run_wrk(wrk, bases[name] + path, args.duration, args.connections))
+
+    def median(name: str, row: str) -> Load:
+        loads = sorted(runs[(name, row)], key=lambda load: load.rps)
+        return loads[len(loads) // 2]
+
+    print("\n## Hits (requests/s)\n")
+    print("| file | " + " | ".join(order) + " | Depot alone / Athens |")
+    print("|---|" + "---:|" * (len(order) + 1))
+    for row in files():
+        cells = []
+        for name in order:
+            if not serves(name, row):
+                cells.append("—")
+                continue
+            load = median(name, row)
+            cells.append(f"{load.rps:,.0f}" + (f" ({load.errors} errors)" if load.errors else ""))
+        ratio = (f"{median(DEPOT, row).rps / median(ATHENS, row).rps:.2f}"
+                 if ATHENS in bases and median(ATHENS, row).rps else "—")
+        print(f"| {row} | " + " | ".join(cells) + f" | {ratio} |")
+
+    print("\n## Memory after the loads (RSS, MB)\n")
+    serve = next(c.proc.pid for c in procs.children if c.name == "depot")
+    print(f"- Depot alone: {tree_rss_mb(serve):,.0f} (everything `make run` started: "
+          "serve, gunicorn and its workers, the job worker, Redis)")
+    if athens and athens.pid:
+        print(f"- Athens: {tree_rss_mb(athens.pid):,.0f}")
+    sys.stdout.flush()
+
+    say("cold and warm `go mod download all` of a cobra consumer")
+    rows: list[tuple[str, float, float]] = []
+    upstream = [go_download_all(None, tmp / f"direct-{i}") for i in range(2)]
+    rows.append(("upstream directly (the toolchain's default proxy)", *upstream))
+    fresh = start_depot(procs, "depot-cold", tmp / "depot-cold", logs)
+    rows.append(("Depot (fetch mode, fresh)", go_download_all(fresh, tmp / "depot-c"),
+                 go_download_all(fresh, tmp / "depot-w")))
+    if athens and athens.pid:
+        cold = start_athens(procs, args.athens_bin, tmp / "athens-cold", logs, "athens-cold")
+        sumdb = athens_gosumdb()
+        rows.append(("Athens (fresh)", go_download_all(cold.base, tmp / "athens-c", sumdb),
+                     go_download_all(cold.base, tmp / "athens-w", sumdb)))
+    print("\n## `go mod download all` of a cobra v1.8.1 consumer, empty client cache (s)\n")
+    print("Cold: the server has never seen the modules; warm: a second empty client right "
+          "after.\n")
+    print("| through | cold | warm | cold / upstream |")
+    print("|---|---:|---:|---:|")
+    for name, cold_s, warm_s in rows:
+        print(f"| {name} | {cold_s:.2f} | {warm_s:.2f} | {cold_s / upstream[0]:.1f}× |")
+    if athens and not athens.pid:
+        print("\nAthens: its cold row needs --athens-bin (this script cannot empty the "
+              "storage of an Athens it did not start).")
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    who = parser.add_mutually_exclusive_group()
+    who.add_argument("--athens-bin", help="an Athens proxy binary to start here")
+    who.add_argument("--athens", help="base URL of an Athens someone runs")
+    parser.add_argument("--duration", type=int, default=10, help="seconds per load run")
+    parser.add_argument("--connections", type=int, default=32, help="concurrent connections")
+    parser.add_argument("--repeat", type=int, default=3, help="rounds; the median is reported")
+    parser.add_argument("--publish-timeout", type=float, default=900,
+                        help="seconds Depot may take to publish the modules")
+    parser.add_argument("--skip-install", action="store_true",
+                        help="never call apt-get, use what is installed")
+    parser.add_argument("--keep", action="store_true", help="keep the temp dir afterwards")
+    args = parser.parse_args(argv)
+    if args.athens_bin and not os.access(args.athens_bin, os.X_OK):
+        parser.error(f"--athens-bin {args.athens_bin}: not an executable file")
+    if args.duration < 1 or args.repeat < 1 or args.connections < 2:
+        parser.error("--duration and --repeat must be at least 1, --connections at least 2")
+    return args
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    return guarded_main(run, args, Processes(), "depot-peers-")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -250,9 +250,9 @@ class Download:
 
 
 def go_download(go: str, goproxy: str, workdir: Path,
-                target: tuple[str, str] = COBRA) -> Download:
+                target: tuple[str, str] = COBRA, gosumdb: str | None = None) -> Download:
     """`go mod download all` in a new consumer of ``target`` (cobra), with an empty
-    module cache."""
+    module cache; ``gosumdb``: another checksum database than the toolchain's default."""
     workdir.mkdir(parents=True)
     consumer = workdir / "consumer"
     consumer.mkdir()
@@ -267,6 +267,8 @@ def go_download(go: str, goproxy: str, workdir: Path,
                GOCACHE=str(workdir / "gocache"), GOENV="off", GOTOOLCHAIN="local",
                GOWORK="off", GO111MODULE="on", GOFLAGS="-mod=mod", GOPROXY=goproxy,
                GONOSUMDB="", GOPRIVATE="", GONOPROXY="", GOINSECURE="")
+    if gosumdb is not None:
+        env["GOSUMDB"] = gosumdb
     began = time.monotonic()
     done = subprocess.run([go, "mod", "download", "-json", "all"], cwd=consumer, env=env,
                           capture_output=True, text=True, timeout=1800)

@@ -9,27 +9,25 @@ serves the very same files. Progress goes to stderr, Markdown for docs/bench.md 
 
     .venv/bin/python bench/peers.py [--athens-bin PATH | --athens URL] [--duration 10]
 
-Athens cannot be installed through the Go module proxy here; build it from a source
-snapshot kept outside the repository (docs/bench.md, "Depot and its peers", says how) and
-pass ``--athens-bin``, or pass ``--athens URL`` of an Athens you run (its rows then say
-so; its cold row is skipped, as this script cannot empty its storage). Without either
-the Athens rows are skipped with that reason.
+Athens cannot be installed through the Go module proxy here: `bench/build-athens` builds
+the pinned release from a source clone kept outside the repository (docs/bench.md, "Depot
+and its peers"); pass the binary as ``--athens-bin``, or pass ``--athens URL`` of an
+Athens you run (its rows then say so; its cold row is skipped, as this script cannot empty
+its storage). Without either the Athens rows are skipped with that reason.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import os
-import subprocess
 import sys
-import time
 import urllib.error
 import urllib.request
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
+from app.config import toolchain_default
 from bench._harness import (
     BIN,
     BenchError,
@@ -45,12 +43,20 @@ from bench._harness import (
     wait_http,
 )
 from bench.goproxy import Load, ensure_packages, find_wrk, run_wrk, start_nginx, tool_version
+from bench.latency import (
+    COBRA,
+    go_binary,
+    go_download,
+    request_module,
+    start_depot,
+    upstream_proxy,
+    wait_published,
+)
 from tests.fixtures.nginx import find_nginx, nginx_conf, render_sidecar
 
 REPO = Path(__file__).resolve().parent.parent
 # What the issue's table measured: cobra's small files, list and latest, a 32 KB zip
 # (uuid) and a large one (x/text, 9 MB).
-COBRA = ("github.com/spf13/cobra", "v1.8.1")
 SMALL_ZIP = ("github.com/google/uuid", "v1.6.0")
 LARGE_ZIP = ("golang.org/x/text", "v0.21.0")
 ACCEL_PREFIX = "/_store/"
@@ -87,39 +93,14 @@ def make_run_env(data_dir: Path, port: int, **extra: str) -> dict[str, str]:
     return env
 
 
-def start_depot(procs: Processes, name: str, data_dir: Path, logs: Path) -> str:
-    """`flask --app app migrate` then `flask --app app serve`, as `make run` does."""
-    port = free_port()
-    env = make_run_env(data_dir, port)
-    migrated = subprocess.run([str(BIN / "flask"), "--app", "app", "migrate"], cwd=REPO,
-                              env=env, capture_output=True, text=True, timeout=300)
-    if migrated.returncode != 0:
-        raise BenchError(f"migrate failed:\n{migrated.stdout}{migrated.stderr}")
-    log = logs / f"{name}.log"
-    say(f"starting {name} (flask --app app serve) on port {port}")
-    proc = procs.start(name, [str(BIN / "flask"), "--app", "app", "serve"], log, cwd=REPO,
-                       env=env, stop_again=True)
-    base = f"http://127.0.0.1:{port}"
-    wait_http(base + "/", proc, log, timeout=120)
-    return base
-
-
-def request_published(base: str, module: str, version: str, deadline: float) -> None:
-    """Ask Depot for module@version (the portal's API) and wait until it is published."""
-    body = json.dumps({"module": module, "version": version}).encode()
-    req = urllib.request.Request(f"{base}/api/v1/requests", data=body, method="POST",
-                                 headers={"Content-Type": "application/json"})
-    with urllib.request.urlopen(req, timeout=30) as resp:
-        status = json.load(resp)
-    while status["state"] not in ("published", "rejected", "failed"):
-        if time.monotonic() > deadline:
-            raise BenchError(f"{module}@{version} was not published in time: {status}")
-        time.sleep(2)
-        with urllib.request.urlopen(f"{base}/api/v1/requests/{status['id']}",
-                                    timeout=30) as resp:
-            status = json.load(resp)
-    if status["state"] != "published":
-        raise BenchError(f"{module}@{version} ended {status['state']}: {status['reason']}")
+def published(base: str, targets: tuple[tuple[str, str], ...], cap: float) -> None:
+    """Ask Depot for each target (its API) and wait until all are published."""
+    for module, version in targets:
+        request_module(base, module, version)
+    took, states = wait_published(base, list(targets), cap)
+    if took is None:
+        raise BenchError(f"not all published in {cap:.0f} s: {states}")
+    say(f"published {len(targets)} versions in {took:.1f} s")
 
 
 def start_sidecar(procs: Processes, nginx: str, data_dir: Path, tmp: Path,
@@ -170,13 +151,13 @@ def start_athens(procs: Processes, binary: str, root: Path, logs: Path, name: st
     `direct`: the version control hosts, out of reach here)."""
     port = free_port()
     (root / "goget").mkdir(parents=True)
-    go = str(_venv_go())
+    go = go_binary()
     env = {k: v for k, v in os.environ.items() if not k.startswith(("ATHENS_", "GO"))}
     env.update(
         ATHENS_PORT=f"127.0.0.1:{port}", ATHENS_STORAGE_TYPE="disk",
         ATHENS_DISK_STORAGE_ROOT=str(root / "storage"), ATHENS_GOGET_DIR=str(root / "goget"),
         ATHENS_LOG_LEVEL="warning", GO_BINARY_PATH=go,
-        ATHENS_GO_BINARY_ENV_VARS=f"GOPROXY={default_proxy()};GOTOOLCHAIN=local",
+        ATHENS_GO_BINARY_ENV_VARS=f"GOPROXY={upstream_proxy(go)};GOTOOLCHAIN=local",
         # Athens proxies the checksum database by its host alone, which does not resolve
         # here: it answers "not supported" and its clients ask the default proxy's copy.
         ATHENS_SUM_DBS="https://sumdb.invalid",
@@ -190,61 +171,12 @@ def start_athens(procs: Processes, binary: str, root: Path, logs: Path, name: st
     return Athens(base, proc.pid)
 
 
-def go_env(name: str) -> str:
-    """The toolchain's default for one go variable (no GOENV file, no GO* from here)."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("GO")}
-    env["GOENV"] = "off"
-    return subprocess.run([str(_venv_go()), "env", name], env=env, capture_output=True,
-                          text=True, timeout=60, check=True).stdout.strip()
-
-
-def default_proxy() -> str:
-    """The first proxy of the toolchain's default GOPROXY: every peer's upstream."""
-    return go_env("GOPROXY").split(",")[0].split("|")[0]
-
-
 def athens_gosumdb() -> str:
     """The checksum database an Athens client verifies against: the default one, read
     through the default proxy (see start_athens)."""
-    name = go_env("GOSUMDB")
-    return f"{name} {default_proxy()}/sumdb/{name}"
-
-
-def _venv_go() -> Path:
-    from app.config import find_go
-
-    return Path(find_go())
-
-
-# --------------------------------------------------------------------------- go client
-
-
-def go_download_all(proxy: str | None, home: Path, gosumdb: str | None = None) -> float:
-    """Seconds `go mod download all` of a cobra consumer takes from an empty module cache;
-    ``proxy`` None: the toolchain's default proxy, directly."""
-    home.mkdir(parents=True)
-    consumer = home / "consumer"
-    consumer.mkdir()
-    (consumer / "go.mod").write_text(
-        f"module example.com/consumer\n\ngo 1.21\n\nrequire {COBRA[0]} {COBRA[1]}\n")
-    (consumer / "main.go").write_text(
-        f'package main\n\nimport _ "{COBRA[0]}"\n\nfunc main() {{}}\n')
-    env = {k: v for k, v in os.environ.items() if not k.startswith("GO")}
-    env.update(HOME=str(home), GOPATH=str(home / "gopath"), GOMODCACHE=str(home / "mod"),
-               GOCACHE=str(home / "cache"), GOFLAGS="-mod=mod -modcacherw",
-               GOTOOLCHAIN="local", GOENV="off", GOWORK="off")
-    if proxy is not None:
-        env["GOPROXY"] = proxy
-    if gosumdb is not None:
-        env["GOSUMDB"] = gosumdb
-    began = time.monotonic()
-    done = subprocess.run([str(_venv_go()), "mod", "download", "all"], cwd=consumer, env=env,
-                          capture_output=True, text=True, timeout=900)
-    took = time.monotonic() - began
-    if done.returncode != 0:
-        raise BenchError(f"go mod download all through {proxy or 'the default proxy'} "
-                         f"failed:\n{done.stderr[-3000:]}")
-    return took
+    go = go_binary()
+    name = toolchain_default(go, "GOSUMDB")
+    return f"{name} {upstream_proxy(go)}/sumdb/{name}"
 
 
 # --------------------------------------------------------------------------- memory
@@ -301,14 +233,10 @@ def run(args: argparse.Namespace, tmp: Path, procs: Processes) -> None:
           f"{args.repeat} rounds rotating the targets, the median reported; nginx "
           f"{nginx_version}; all on 127.0.0.1")
 
-    data = tmp / "depot"
-    depot = start_depot(procs, "depot", data, logs)
-    deadline = time.monotonic() + args.publish_timeout
-    for module, version in (COBRA, SMALL_ZIP, LARGE_ZIP):
-        say(f"requesting {module}@{version} from Depot")
-        began = time.monotonic()
-        request_published(depot, module, version, deadline)
-        say(f"  published in {time.monotonic() - began:.1f} s")
+    say("starting Depot as `make run` does, and requesting the modules")
+    alone = start_depot(procs, tmp / "depot")
+    data, depot = alone.data, alone.base
+    published(depot, (COBRA, SMALL_ZIP, LARGE_ZIP), args.publish_timeout)
     bases = {DEPOT: depot,
              SIDECAR: start_sidecar(procs, nginx, data, tmp, args.connections),
              NGINX: start_static(procs, nginx, data / "store", tmp, args.connections)}
@@ -358,32 +286,39 @@ def run(args: argparse.Namespace, tmp: Path, procs: Processes) -> None:
         print(f"| {row} | " + " | ".join(cells) + f" | {ratio} |")
 
     print("\n## Memory after the loads (RSS, MB)\n")
-    serve = next(c.proc.pid for c in procs.children if c.name == "depot")
-    print(f"- Depot alone: {tree_rss_mb(serve):,.0f} (everything `make run` started: "
+    print(f"- Depot alone: {tree_rss_mb(alone.proc.pid):,.0f} (everything `make run` started: "
           "serve, gunicorn and its workers, the job worker, Redis)")
     if athens and athens.pid:
         print(f"- Athens: {tree_rss_mb(athens.pid):,.0f}")
     sys.stdout.flush()
 
     say("cold and warm `go mod download all` of a cobra consumer")
-    rows: list[tuple[str, float, float]] = []
-    upstream = [go_download_all(None, tmp / f"direct-{i}") for i in range(2)]
-    rows.append(("upstream directly (the toolchain's default proxy)", *upstream))
-    fresh = start_depot(procs, "depot-cold", tmp / "depot-cold", logs)
-    rows.append(("Depot (fetch mode, fresh)", go_download_all(fresh, tmp / "depot-c"),
-                 go_download_all(fresh, tmp / "depot-w")))
+    go = go_binary()
+
+    def seconds(goproxy: str, where: str, gosumdb: str | None = None) -> float:
+        done = go_download(go, goproxy, tmp / where, gosumdb=gosumdb)
+        if not done.ok:
+            raise BenchError(f"go mod download all through {goproxy}:\n{done.tail}")
+        return done.seconds
+
+    upstream = upstream_proxy(go)
+    rows = [("upstream directly (the toolchain's default proxy)",
+             seconds(upstream, "direct-c"), seconds(upstream, "direct-w"))]
+    fresh = start_depot(procs, tmp / "depot-cold").base
+    rows.append(("Depot (fetch mode, fresh)", seconds(fresh, "depot-c"),
+                 seconds(fresh, "depot-w")))
     if athens and athens.pid:
         cold = start_athens(procs, args.athens_bin, tmp / "athens-cold", logs, "athens-cold")
         sumdb = athens_gosumdb()
-        rows.append(("Athens (fresh)", go_download_all(cold.base, tmp / "athens-c", sumdb),
-                     go_download_all(cold.base, tmp / "athens-w", sumdb)))
+        rows.append(("Athens (fresh)", seconds(cold.base, "athens-c", sumdb),
+                     seconds(cold.base, "athens-w", sumdb)))
     print("\n## `go mod download all` of a cobra v1.8.1 consumer, empty client cache (s)\n")
     print("Cold: the server has never seen the modules; warm: a second empty client right "
           "after.\n")
     print("| through | cold | warm | cold / upstream |")
     print("|---|---:|---:|---:|")
     for name, cold_s, warm_s in rows:
-        print(f"| {name} | {cold_s:.2f} | {warm_s:.2f} | {cold_s / upstream[0]:.1f}× |")
+        print(f"| {name} | {cold_s:.2f} | {warm_s:.2f} | {cold_s / rows[0][1]:.1f}× |")
     if athens and not athens.pid:
         print("\nAthens: its cold row needs --athens-bin (this script cannot empty the "
               "storage of an Athens it did not start).")

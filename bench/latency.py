@@ -82,6 +82,18 @@ class Depot:
     data: Path
 
 
+def make_run_env(data_dir: Path, port: int, **settings: str) -> dict[str, str]:
+    """`make run`'s environment on a data dir and port of its own: nothing of the caller's
+    DEPOT_*/DATABASE_URL/REDIS_URL/ELASTICSEARCH_URL leaks in, so the embedded defaults
+    hold, except the ``settings`` given."""
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith("DEPOT_") and k not in ("DATABASE_URL", "REDIS_URL",
+                                                        "ELASTICSEARCH_URL")}
+    env.update(settings)
+    env.update(DEPOT_DATA_DIR=str(data_dir), DEPOT_PORT=str(port))
+    return env
+
+
 def start_depot(procs: Processes, where: Path, settings: dict[str, str] | None = None
                 ) -> Depot:
     """Migrate and serve as `make run` does, on a data dir and port of its own.
@@ -92,11 +104,7 @@ def start_depot(procs: Processes, where: Path, settings: dict[str, str] | None =
     """
     where.mkdir(parents=True)
     port = free_port()
-    env = {k: v for k, v in os.environ.items()
-           if not k.startswith("DEPOT_") and k not in ("DATABASE_URL", "REDIS_URL",
-                                                        "ELASTICSEARCH_URL")}
-    env.update(settings or {})
-    env.update(DEPOT_DATA_DIR=str(where / "data"), DEPOT_PORT=str(port))
+    env = make_run_env(where / "data", port, **(settings or {}))
     flask_cli(["migrate"], env)
     log = where / "serve.log"
     proc = procs.start("depot", [str(BIN / "flask"), "--app", "app", "serve"], log,

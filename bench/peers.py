@@ -47,6 +47,7 @@ from bench.latency import (
     COBRA,
     go_binary,
     go_download,
+    make_run_env,
     request_module,
     start_depot,
     upstream_proxy,
@@ -82,15 +83,6 @@ def files() -> dict[str, str]:
 
 
 # --------------------------------------------------------------------------- Depot
-
-
-def make_run_env(data_dir: Path, port: int, **extra: str) -> dict[str, str]:
-    """`make run`'s environment: embedded defaults, none of the caller's DEPOT_*."""
-    env = {k: v for k, v in os.environ.items()
-           if not k.startswith("DEPOT_") and k != "DATABASE_URL"}
-    env.update(DEPOT_DATA_DIR=str(data_dir), DEPOT_HOST="127.0.0.1", DEPOT_PORT=str(port),
-               **extra)
-    return env
 
 
 def published(base: str, targets: tuple[tuple[str, str], ...], cap: float) -> None:

@@ -14,13 +14,13 @@ import shutil
 import tempfile
 
 from app.config import Settings
-from app.logs import gunicorn_logconfig
+from app.logs import server_logconfig
 
 # Read and checked once, as the app reads them (app/config.py): a bad value stops here.
 _settings = Settings.from_env()
 # DEPOT_BIND (e.g. unix:/run/depot/depot.sock for a sidecar on the same pod) wins over
 # DEPOT_HOST:DEPOT_PORT.
-bind = _settings.gunicorn_bind
+bind = _settings.bind_address
 workers = _settings.workers
 worker_class = "gthread"
 threads = _settings.threads
@@ -30,7 +30,7 @@ graceful_timeout = _settings.graceful_timeout
 keepalive = _settings.keepalive
 accesslog = _settings.access_log or None
 errorlog = "-"
-logconfig_dict = gunicorn_logconfig(_settings.log_format, access=bool(accesslog))
+logconfig_dict = server_logconfig(_settings.log_format, "gunicorn", access=bool(accesslog))
 # gunicorn's control socket lives in $HOME by default, shared by every instance of a user:
 # two Depots side by side would fight over it. Depot does not use it.
 control_socket_disable = True

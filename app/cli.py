@@ -44,6 +44,7 @@ from app.search.indexing import all_documents
 from app.search.updates import index_of
 from app.shorten import size
 from app.store import StoreError
+from app.webserver import web_command
 from app.wiring import depot
 from app.workdirs import leftovers
 
@@ -244,7 +245,8 @@ def fsck_cmd(as_json: bool, repair: bool, tmp_age: int, quick: bool, examples: i
 @with_appcontext
 def serve_cmd(worker_count: int) -> None:
     """Run everything on this machine: embedded Redis (unless REDIS_URL is set),
-    the web server (gunicorn, GOPROXY and portal) and pipeline workers; a worker or
+    the web server (granian or gunicorn, DEPOT_HTTP_SERVER; GOPROXY and portal) and
+    pipeline workers; a worker or
     the embedded Redis that dies is started again, and the web server dying ends
     serve with a non-zero status (app.lifecycle.Supervisor)."""
     svc = depot()
@@ -271,13 +273,11 @@ def serve_cmd(worker_count: int) -> None:
     env = dict(os.environ)
     if svc.settings.embedded_redis:
         env["REDIS_URL"] = svc.settings.queue_url
-    bin_dir = Path(sys.executable).parent
 
     def web() -> subprocess.Popen:
         # A group of its own: if its master is killed, serve still reaches the
-        # orphaned gunicorn workers through it.
-        return subprocess.Popen([str(bin_dir / "gunicorn"), "-c", "gunicorn.conf.py",
-                                 "app:create_app()"], cwd=REPO_ROOT, env=env,
+        # orphaned web server workers through it.
+        return subprocess.Popen(web_command(svc.settings), cwd=REPO_ROOT, env=env,
                                 preexec_fn=dies_with(os.getpid(), own_session=True))
 
     def worker() -> subprocess.Popen:

@@ -33,6 +33,7 @@ from app.redact import mask_url, register, register_paths
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
 ON_MISS_POLICIES = ("fetch", "enqueue", "404")
+HTTP_SERVERS = ("granian", "gunicorn")
 S3_ZIP_MODES = ("stream", "redirect")
 README = REPO_ROOT / "README.md"
 TABLE_BEGIN = "<!-- settings table: rendered by scripts/render-settings -->"
@@ -344,20 +345,30 @@ class Settings:
         "DEPOT_BUNDLE_CACHE_MB", 2048, "`2048`",
         "megabytes of built offline bundles kept in `DEPOT_DATA_DIR/bundles` (least "
         "recently used go first)", _whole(floor=0))
-    workers: int = setting("DEPOT_WORKERS", 2, "`2`", "gunicorn processes", _whole(1))
-    threads: int = setting("DEPOT_THREADS", 8, "`8`", "gunicorn threads per process",
+    http_server: str = setting(
+        "DEPOT_HTTP_SERVER", "granian", "`granian`",
+        "the web server `flask --app app serve` (so `make run`) starts: `granian` (a "
+        "server written in Rust, about 3x gunicorn's rate on GOPROXY hits; "
+        "docs/bench.md) or `gunicorn` (the image's and the chart's, `gunicorn.conf.py`)",
+        _one_of(*HTTP_SERVERS))
+    workers: int = setting("DEPOT_WORKERS", 2, "`2`", "web server processes", _whole(1))
+    threads: int = setting("DEPOT_THREADS", 8, "`8`",
+                           "threads per web server process (requests served at once)",
                            _whole(1))
     worker_timeout: int = setting(
-        "DEPOT_WORKER_TIMEOUT", 900, "`900`", "gunicorn's worker timeout, in seconds",
-        _whole(1))
+        "DEPOT_WORKER_TIMEOUT", 900, "`900`",
+        "gunicorn's worker timeout, in seconds (granian has none: a blocked thread holds "
+        "only its own request)", _whole(1))
     graceful_timeout: int = setting(
-        "DEPOT_GRACEFUL_TIMEOUT", 30, "`30`", "gunicorn's graceful stop, in seconds",
+        "DEPOT_GRACEFUL_TIMEOUT", 30, "`30`",
+        "the web server's graceful stop, in seconds (then its workers are killed)",
         _whole(0))
     keepalive: int = setting("DEPOT_KEEPALIVE", 5, "`5`",
-                             "gunicorn's keep-alive, in seconds", _whole(0))
+                             "gunicorn's keep-alive, in seconds (granian: `0` turns it off, "
+                             "any other value leaves it on)", _whole(0))
     bind: str = setting(
         "DEPOT_BIND", "", "`DEPOT_HOST:DEPOT_PORT`",
-        "gunicorn's bind address (e.g. `0.0.0.0:8000` behind the chart's sidecar, or "
+        "the web server's bind address (e.g. `0.0.0.0:8000` behind the chart's sidecar, or "
         "`unix:/run/depot/depot.sock`)")
     log_format: str = setting(
         "DEPOT_LOG_FORMAT", "text", "`text`",
@@ -366,11 +377,13 @@ class Settings:
         _one_of(*FORMATS))
     access_log: str = setting(
         "DEPOT_ACCESS_LOG", "", "empty",
-        "gunicorn's own access log too (Depot writes one line per request itself, in "
-        "`DEPOT_LOG_FORMAT`, logger `depot.access`)")
+        "the web server's own access log too: gunicorn's to this file (`-`: stdout), "
+        "granian's lines to Depot's log when set at all (Depot writes one line per request "
+        "itself, in `DEPOT_LOG_FORMAT`, logger `depot.access`)")
     metrics_dir: str = setting(
         "PROMETHEUS_MULTIPROC_DIR", "", "a temporary folder",
-        "where gunicorn's workers keep their web metrics, so `/metrics` adds them all up")
+        "where the web server's workers keep their web metrics, so `/metrics` adds them all "
+        "up")
     revision: str = setting(
         "DEPOT_REVISION", "", "`git rev-parse HEAD`",
         "the source revision `/info` reports (set when building the image)")
@@ -469,7 +482,8 @@ class Settings:
         return self.redis_url or f"unix://{self.data_dir / 'redis' / 'redis.sock'}"
 
     @property
-    def gunicorn_bind(self) -> str:
+    def bind_address(self) -> str:
+        """Where the web server listens: DEPOT_BIND, else DEPOT_HOST:DEPOT_PORT."""
         return self.bind or f"{self.host}:{self.port}"
 
     @property

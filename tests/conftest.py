@@ -35,6 +35,7 @@ from app.db import Database
 from app.fetch.upstream import forget_lists
 from app.migrate import upgrade
 from app.resources import Services
+from app.webserver import web_command
 from tests.fixtures.sumdb import SumDB, find_go, start_sumdb
 from tests.fixtures.upstream import Upstream, build_standard_upstream
 from tests.skips import skip_or_fail
@@ -503,28 +504,27 @@ class LiveServer:
 
 
 def start_server(settings: Settings, log_dir: Path, workers: int = 2) -> LiveServer:
-    """Depot under real gunicorn on 127.0.0.1, as `make run` starts it."""
+    """Depot's web server on 127.0.0.1 as `make run` starts it: the one its settings
+    choose (DEPOT_HTTP_SERVER, granian unless a test asks for gunicorn)."""
     port = free_port()
     env = settings_env(settings)
     env.update(DEPOT_PORT=str(port), DEPOT_WORKERS=str(workers), DEPOT_THREADS="4")
-    log = log_dir / f"gunicorn-{port}.log"
+    log = log_dir / f"{settings.http_server}-{port}.log"
     with open(log, "wb") as out:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", "app:create_app()"],
-            cwd=REPO_ROOT, env=env, stdout=out, stderr=subprocess.STDOUT,
-        )
+        proc = subprocess.Popen(web_command(settings), cwd=REPO_ROOT, env=env, stdout=out,
+                                stderr=subprocess.STDOUT)
     server = LiveServer(f"http://127.0.0.1:{port}", proc, log)
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         if proc.poll() is not None:
-            raise RuntimeError(f"gunicorn exited:\n{log.read_text()}")
+            raise RuntimeError(f"{settings.http_server} exited:\n{log.read_text()}")
         try:
             if requests.get(server.url + "/", timeout=2).status_code == 200:
                 return server
         except requests.RequestException:
             time.sleep(0.2)
     server.stop()
-    raise RuntimeError(f"gunicorn did not answer:\n{log.read_text()}")
+    raise RuntimeError(f"{settings.http_server} did not answer:\n{log.read_text()}")
 
 
 @pytest.fixture

@@ -5,16 +5,23 @@ from __future__ import annotations
 import io
 import json
 import logging
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
 
 import pytest
 
-from app.config import ConfigError, Settings
+from app.config import REPO_ROOT, ConfigError, Settings
 from app.logs import (
     JSONFormatter,
     RequestIdFilter,
     TextFormatter,
+    _Batches,
     new_request_id,
     request_id_scope,
+    write_direct,
 )
 
 
@@ -80,3 +87,121 @@ def test_the_format_setting_is_checked() -> None:
     with pytest.raises(ConfigError, match="DEPOT_LOG_FORMAT must be one of text, json"):
         Settings.from_env({"DEPOT_LOG_FORMAT": "jsonl", "DEPOT_GO": "go",
                            "DEPOT_UPSTREAM": "off", "DEPOT_GOSUMDB": "off"})
+
+
+def _direct(formatter: logging.Formatter, name: str = "depot.test-direct",
+            *handlers: logging.Handler) -> tuple[logging.Logger, io.StringIO]:
+    """A logger whose one handler is Depot's kind (a StreamHandler with our formatter)."""
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(formatter)
+    handler.addFilter(RequestIdFilter())
+    logger = logging.getLogger(name)
+    logger.handlers = [handler, *handlers]
+    logger.propagate = False
+    logger.setLevel(logging.INFO)
+    return logger, stream
+
+
+@pytest.mark.parametrize("formatter", [TextFormatter, JSONFormatter])
+def test_a_direct_line_is_the_line_logging_writes(formatter: type[logging.Formatter]) -> None:
+    fields = {"status": 200, "path": "/a/@v/list", "remote": "127.0.0.1"}
+    logger, stream = _direct(formatter())
+    try:
+        with request_id_scope("req-9"):
+            logger.info("GET /a/@v/list 200", extra={"_terse": True, **fields})
+        assert write_direct(logger, "req-9", "GET /a/@v/list 200", fields)
+    finally:
+        logger.handlers = []
+    logged, direct = stream.getvalue().splitlines()
+    if formatter is JSONFormatter:
+        a, b = json.loads(logged), json.loads(direct)
+        assert a.pop("time")[:16] == b.pop("time")[:16]
+        assert a == b and a["request_id"] == "req-9" and a["status"] == 200
+    else:  # the same text after the time (which has milliseconds: "05:25:35,406")
+        assert logged.split(" ", 2)[2] == direct.split(" ", 2)[2]
+        assert logged[:16] == direct[:16] and direct[19] == "," and direct[20:23].isdigit()
+
+
+def test_secrets_are_masked_in_direct_lines_too() -> None:
+    logger, stream = _direct(TextFormatter())
+    try:
+        assert write_direct(logger, "r", "GET https://user:s3cr3t-token@host/x 200", {})
+    finally:
+        logger.handlers = []
+    assert "s3cr3t" not in stream.getvalue() and "***@host" in stream.getvalue()
+
+
+def test_a_line_another_handler_could_see_goes_the_usual_way() -> None:
+    """pytest's capture, an operator's extra handler: they get the line from logging."""
+    other = logging.StreamHandler(io.StringIO())
+    logger, stream = _direct(TextFormatter(), "depot.test-direct", other)
+    try:
+        assert not write_direct(logger, "r", "GET / 200", {})
+        logger.handlers = logger.handlers[:1]
+        logger.setLevel(logging.WARNING)
+        assert not write_direct(logger, "r", "GET / 200", {})  # INFO is off
+        logger.setLevel(logging.INFO)
+        logger.handlers[0].setFormatter(logging.Formatter())
+        assert not write_direct(logger, "r", "GET / 200", {})  # a foreign format
+    finally:
+        logger.handlers = []
+    assert stream.getvalue() == ""
+
+
+def test_batched_lines_arrive_in_order_within_the_interval() -> None:
+    batches = _Batches(interval=0.05)
+    logger, stream = _direct(TextFormatter())
+    handler = logger.handlers[0]
+    try:
+        for n in range(500):
+            batches.add(handler, f"line {n}\n")  # type: ignore[arg-type]
+        assert stream.getvalue() == ""  # nothing written per line
+        batches.start()
+        deadline = time.monotonic() + 5
+        while stream.getvalue().count("\n") < 500 and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert stream.getvalue().splitlines() == [f"line {n}" for n in range(500)]
+        batches.add(handler, "last\n")  # type: ignore[arg-type]
+        batches.flush()  # what exit does
+        assert stream.getvalue().endswith("last\n")
+    finally:
+        logger.handlers = []
+
+
+def test_a_server_process_writes_its_batched_lines_when_it_ends(tmp_path: Path) -> None:
+    """A granian worker leaves through os._exit: multiprocessing's finalizers write the
+    last batch (else the access lines of a stopped server's last 100 ms were lost)."""
+    script = (
+        "import logging, multiprocessing, sys\n"
+        "from app.logs import TextFormatter, RequestIdFilter, batch_direct_lines, write_direct\n"
+        "def child():\n"
+        "    handler = logging.StreamHandler(sys.stderr)\n"
+        "    handler.setFormatter(TextFormatter())\n"
+        "    logging.getLogger().handlers = [handler]\n"
+        "    logging.getLogger().setLevel(logging.INFO)\n"
+        "    batch_direct_lines()\n"
+        "    for n in range(100):\n"
+        "        assert write_direct(logging.getLogger('depot.access'), 'r', f'GET /{n} 200', {})\n"
+        "if __name__ == '__main__':\n"
+        "    p = multiprocessing.get_context('fork').Process(target=child)\n"
+        "    p.start(); p.join(); sys.exit(p.exitcode)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script], cwd=REPO_ROOT, capture_output=True,
+                          text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert [line.rsplit(": ", 1)[1] for line in done.stderr.splitlines()] == [
+        f"GET /{n} 200" for n in range(100)]
+
+
+def test_request_ids_are_32_hex_digits_and_differ_across_a_fork() -> None:
+    ids = {new_request_id() for _ in range(1000)}
+    assert len(ids) == 1000 and all(len(i) == 32 and int(i, 16) >= 0 for i in ids)
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child's next id must not be the parent's next id
+        os.write(write, new_request_id().encode())
+        os._exit(0)
+    os.waitpid(pid, 0)
+    child = os.read(read, 64).decode()
+    assert child != new_request_id()

@@ -8,7 +8,9 @@ conditional request, bad input) goes to the Flask app, which owns every rule.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+import os
+from collections.abc import Callable, Iterable, Iterator
+from functools import lru_cache
 
 from app.gomod import paths, versions
 from app.gomod.errors import GoModError
@@ -22,6 +24,45 @@ _SPECIAL = ("HTTP_RANGE", "HTTP_IF_NONE_MATCH", "HTTP_IF_MATCH", "HTTP_IF_MODIFI
             "HTTP_IF_RANGE")
 
 WSGIApp = Callable[[dict, Callable], Iterable[bytes]]
+
+
+# A file up to this size is read in one go and handed on whole; a larger one in chunks
+# of this size. Either way the server crosses from Python to its socket code rarely:
+# 64 KB chunks held a 9 MB zip at 0.9x Athens' rate under granian.
+WHOLE = 1 << 20
+
+
+def file_body(path: str | os.PathLike[str], size: int, environ: dict) -> Iterable[bytes]:
+    """A published file's bytes as a WSGI body: the server's sendfile() where it offers
+    one (gunicorn), else whole or in large chunks (granian)."""
+    wrapper = environ.get("wsgi.file_wrapper")
+    if wrapper is not None:
+        return wrapper(open(path, "rb"), 1 << 16)  # the server closes it
+    if size <= WHOLE:
+        with open(path, "rb") as stream:
+            return [stream.read()]
+    return _chunks(path)
+
+
+def _chunks(path: str | os.PathLike[str]) -> Iterator[bytes]:
+    with open(path, "rb") as stream:  # closed when the server closes the body
+        while chunk := stream.read(WHOLE):
+            yield chunk
+
+
+@lru_cache(maxsize=8192)
+def served_file(url_path: str) -> tuple[str, str, str] | None:
+    """(module, version, kind) when ``url_path`` names a version's .info, .mod or .zip
+    by its canonical version, else None. Remembered: decoding a path by the routes'
+    rules took 24 us, a quarter of a hit's time in Python, and hits repeat."""
+    try:
+        # The routes' own decoder, so the two agree on every name.
+        module, version, kind = paths.parse_proxy_path(url_path)
+    except GoModError:
+        return None
+    if kind not in paths.PROXY_FILE_KINDS or not versions.is_canonical(version):
+        return None
+    return module, version, kind
 
 
 class FastPath:
@@ -39,13 +80,10 @@ class FastPath:
         method = environ.get("REQUEST_METHOD")
         if method not in ("GET", "HEAD") or any(k in environ for k in _SPECIAL):
             return self.app(environ, start_response)
-        try:
-            # The routes' own decoder, so the two agree on every name.
-            module, version, kind = paths.parse_proxy_path(environ.get("PATH_INFO", ""))
-        except GoModError:
+        name = served_file(environ.get("PATH_INFO", ""))
+        if name is None:
             return self.app(environ, start_response)
-        if kind not in paths.PROXY_FILE_KINDS or not versions.is_canonical(version):
-            return self.app(environ, start_response)
+        module, version, kind = name
         files = self.published.cached(module, version)
         if files is None:
             return self.app(environ, start_response)
@@ -75,9 +113,7 @@ class FastPath:
         start_response("200 OK", headers)
         if method == "HEAD":
             return [b""]
-        stream = open(served.path, "rb")  # the server closes it
-        wrapper = environ.get("wsgi.file_wrapper")
-        return wrapper(stream, 1 << 16) if wrapper else iter(lambda: stream.read(1 << 16), b"")
+        return file_body(served.path, served.size, environ)
 
     def _remote(self, environ: dict, start_response: Callable, module: str, version: str,
                 kind: str, method: str, headers: list[tuple[str, str]], size: int

@@ -11,8 +11,8 @@ import logging
 import time
 from collections.abc import Callable, Iterable, Iterator
 
-from app.logs import REQUEST_ID_HEADER, new_request_id, request_id_scope
-from app.metrics import HTTP_DURATION, HTTP_REQUESTS
+from app.logs import REQUEST_ID_HEADER, new_request_id, request_id_scope, write_direct
+from app.metrics import HTTP_DURATION, HTTP_REQUESTS, labelled
 
 log = logging.getLogger("depot.access")
 OPS_PATHS = frozenset({"/ping", "/healthz", "/readyz", "/info", "/metrics"})
@@ -85,8 +85,7 @@ class RequestObserver:
             return start_response(status, headers, exc_info)
 
         def done(sent: int) -> None:
-            with request_id_scope(rid):
-                self._log(environ, seen, sent, time.monotonic() - began)
+            self._log(environ, seen, sent, time.monotonic() - began, rid)
 
         with request_id_scope(rid):
             try:
@@ -99,6 +98,11 @@ class RequestObserver:
         # Latency is time to the response's start: a big zip's transfer time says more
         # about the client's network than about Depot.
         self._count(environ, seen, time.monotonic() - began)
+        if type(body) is list:
+            # Whole already (a GOPROXY hit's file, a page): logged now, and handed on as
+            # a list, which a server writes in one go (granian) rather than by iterating.
+            done(sum(map(len, body)))
+            return body
         wrapper = environ.get("wsgi.file_wrapper")
         if isinstance(wrapper, type) and isinstance(body, wrapper):
             # Wrapping would cost the server its sendfile(): log now, with the declared size.
@@ -111,29 +115,31 @@ class RequestObserver:
         group = route_group(environ.get("PATH_INFO", ""))
         method = environ.get("REQUEST_METHOD", "")
         status = seen.get("status", "000")
-        HTTP_REQUESTS.labels(group, method if method in _METHODS else "OTHER", status).inc()
-        HTTP_DURATION.labels(group).observe(seconds)
+        labelled(HTTP_REQUESTS, group, method if method in _METHODS else "OTHER", status).inc()
+        labelled(HTTP_DURATION, group).observe(seconds)
 
     @staticmethod
-    def _log(environ: dict, seen: dict[str, str], sent: int, seconds: float) -> None:
+    def _log(environ: dict, seen: dict[str, str], sent: int, seconds: float, rid: str
+             ) -> None:
         path = environ.get("PATH_INFO", "")
         method = environ.get("REQUEST_METHOD", "")
         status = seen.get("status", "000")
         size = seen.get("length", "") if sent < 0 else str(sent)
         nbytes = int(size) if size.isdigit() else 0
         query = environ.get("QUERY_STRING", "")
-        log.info(
-            "%s %s %s %dB %.1fms", method, path + (f"?{query}" if query else ""), status,
-            nbytes, seconds * 1000,
-            extra={
-                "_terse": True,  # the text line above says it all; JSON gets the fields
-                "status": int(status) if status.isdigit() else 0,
-                "method": method,
-                "path": path[:1000],
-                "bytes": nbytes,
-                "duration_ms": round(seconds * 1000, 2),
-                "remote": environ.get("REMOTE_ADDR", ""),
-                "user_agent": environ.get("HTTP_USER_AGENT", "")[:200],
-                "group": route_group(path),
-            },
-        )
+        target = path + (f"?{query}" if query else "")
+        message = f"{method} {target} {status} {nbytes}B {seconds * 1000:.1f}ms"
+        # The text line above says it all; JSON gets the fields too.
+        fields = {
+            "status": int(status) if status.isdigit() else 0,
+            "method": method,
+            "path": path[:1000],
+            "bytes": nbytes,
+            "duration_ms": round(seconds * 1000, 2),
+            "remote": environ.get("REMOTE_ADDR", ""),
+            "user_agent": environ.get("HTTP_USER_AGENT", "")[:200],
+            "group": route_group(path),
+        }
+        if not write_direct(log, rid, message, fields):
+            with request_id_scope(rid):
+                log.info("%s", message, extra={"_terse": True, **fields})

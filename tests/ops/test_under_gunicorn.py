@@ -1,4 +1,5 @@
-"""Depot as it runs in production: several gunicorn workers, JSON logs, real workers.
+"""Depot as it runs in production: several web server workers (gunicorn, the chart's,
+and granian, `make run`'s), JSON logs, real workers.
 
 /metrics must count every worker's requests whichever worker answers the scrape,
 every log line must be one JSON object with the request id, and the id must
@@ -9,6 +10,7 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from pathlib import Path
@@ -16,7 +18,8 @@ from pathlib import Path
 import pytest
 import requests
 
-from app.config import Settings
+from app.config import HTTP_SERVERS, Settings
+from app.logs import SERVER_LOGGERS
 from tests.conftest import LiveServer, Workers, start_server
 from tests.e2e.test_pipeline import migrate, wait_for
 from tests.ops.test_routes import sample
@@ -39,10 +42,18 @@ def json_settings(queued_settings: Settings) -> Settings:
     return replace(queued_settings, log_format="json")
 
 
+@pytest.fixture(params=HTTP_SERVERS)
+def http_server(request: pytest.FixtureRequest) -> str:
+    return request.param
+
+
 @pytest.fixture
-def gunicorn(json_settings: Settings, tmp_path: Path):  # type: ignore[no-untyped-def]
-    migrate(json_settings)
-    server = start_server(json_settings, tmp_path, workers=3)
+def gunicorn(json_settings: Settings, tmp_path: Path, http_server: str
+             ) -> Iterator[LiveServer]:
+    """Depot under each web server it can run under (the name is the first one's)."""
+    settings = replace(json_settings, http_server=http_server)
+    migrate(settings)
+    server = start_server(settings, tmp_path, workers=3)
     yield server
     server.stop()
 
@@ -78,13 +89,15 @@ def test_metrics_add_up_over_every_worker(gunicorn: LiveServer) -> None:
         assert sample(text, "depot_http_request_duration_seconds_count", group="goproxy") == sent
 
 
-def test_logs_are_json_with_the_request_id_on_every_line(gunicorn: LiveServer) -> None:
+def test_logs_are_json_with_the_request_id_on_every_line(gunicorn: LiveServer,
+                                                         http_server: str) -> None:
     resp = requests.get(gunicorn.url + MISSING, headers={"X-Request-ID": "trace-7f3a"},
                         timeout=10)
     assert resp.status_code == 404 and resp.headers["X-Request-ID"] == "trace-7f3a"
     time.sleep(0.3)
     lines = json_lines(gunicorn.log)
-    assert any(line["logger"] == "gunicorn.error" for line in lines)  # gunicorn's own, too
+    own = SERVER_LOGGERS[http_server][0]
+    assert any(line["logger"].startswith(own) for line in lines)  # the server's own, too
     mine = [line for line in lines if line.get("request_id") == "trace-7f3a"]
     assert {line["logger"] for line in mine} == {"depot.http", "depot.access"}
     access = next(line for line in mine if line["logger"] == "depot.access")

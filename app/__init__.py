@@ -1,206 +1,22 @@
 """Depot: a central repository for Go modules.
 
-``create_app()`` builds the Flask application from the environment; nothing
-here runs at import time, so jobs and commands can import freely.
+``create_app()`` builds the Flask application from the environment (app/factory.py);
+nothing here runs at import time, and nothing heavy is imported, so jobs, commands and
+the web server's master process import only what they use.
 """
 
 from __future__ import annotations
 
-import logging
-from pathlib import Path
+from typing import TYPE_CHECKING
 
-from flask import Flask, Response, jsonify, request
-from redis.exceptions import RedisError
-from sqlalchemy.exc import OperationalError
-from werkzeug.middleware.proxy_fix import ProxyFix
+if TYPE_CHECKING:
+    from flask import Flask
 
-from app.config import Settings
-from app.errors import DepotError
-from app.inputs import IdConverter
-from app.redact import public
-from app.shorten import cut
-from app.wiring import EXTENSION, Depot
+    from app.config import Settings
 
 
 def create_app(settings: Settings | None = None) -> Flask:
-    settings = settings or Settings.from_env()
-    from app.logs import configure_logging
+    """The Flask application (the factory `flask --app app`, gunicorn and granian call)."""
+    from app.factory import build_app
 
-    configure_logging(settings.log_format)
-    app = Flask(__name__, template_folder="../templates", static_folder="../static")
-    if not settings.secret_key:
-        from app.secret_key import load_or_create
-
-        settings.secret_key = load_or_create(settings.data_dir)
-    app.config["SECRET_KEY"] = settings.secret_key
-    app.config.update(settings.extra)
-    from htmx_flask import Htmx
-
-    Htmx(app)  # request.htmx: htmx's request headers, read once
-    # `//` inside a module path is invalid input, not something to redirect away.
-    app.url_map.merge_slashes = False
-    app.url_map.strict_slashes = False
-    # Every <int:…> of every route stops at the largest id a database holds.
-    app.url_map.converters["int"] = IdConverter
-    app.config["MAX_CONTENT_LENGTH"] = settings.max_body
-
-    services = Depot.from_settings(settings)
-    app.extensions[EXTENSION] = services
-    from app.goproxy.published import PublishedFiles
-
-    published = PublishedFiles(services)
-    from app.goproxy.downloads import DownloadCounter
-    from app.goproxy.ziplog import ZipLog
-
-    zip_log = settings.nginx_zip_log
-    ziplog = ZipLog(Path(zip_log), services.lock_dir) if zip_log else None
-    on_written = None
-    if settings.search_kind != "database":  # downloads weigh in the index's ranking
-        from app.goproxy.reindex import DownloadsReindexer
-
-        on_written = DownloadsReindexer(settings)
-    downloads = DownloadCounter(services.db, ziplog=ziplog, on_written=on_written)
-    services.downloads = downloads
-    services.published = published
-    from app.goproxy.early import EarlyMods
-
-    services.early = EarlyMods(services.store)
-    from app.goproxy.ahead import AheadLoads
-
-    services.ahead = AheadLoads(app, services)
-    from app.search import open_backend
-
-    services.search = open_backend(services)
-    app.config["DEPOT_SETTINGS"] = settings
-
-    from app.api import bp as api_bp
-    from app.api import spec_bp as api_spec_bp
-    from app.cli import COMMANDS
-    from app.drift.cli import drift
-    from app.goproxy import accel_bp, goproxy_bp, sumdb_bp
-    from app.notify.cli import deploy, notify_test
-    from app.ops import bp as ops_bp
-    from app.portal import bp as portal_bp
-
-    app.register_blueprint(portal_bp)
-    app.register_blueprint(api_bp)
-    app.register_blueprint(api_spec_bp)
-    app.register_blueprint(ops_bp)
-    app.register_blueprint(sumdb_bp)
-    app.register_blueprint(accel_bp)
-    app.register_blueprint(goproxy_bp)
-    for command in (*COMMANDS, drift, deploy, notify_test):
-        app.cli.add_command(command)
-    _register_error_handlers(app)
-    from app.goproxy.fastpath import FastPath
-    from app.ops.observe import RequestObserver
-
-    # Flask's documented way to wrap its WSGI app; mypy refuses any assignment to a method.
-    app.wsgi_app = FastPath(  # type: ignore[method-assign]
-        app.wsgi_app, published, settings.accel_redirect, downloads
-    )
-    from app.headers import AlwaysHeaders
-    from app.ranges import SingleRangeOnly
-
-    # Before the fast path, which leaves any Range to Flask: an ignored one is no Range.
-    app.wsgi_app = SingleRangeOnly(app.wsgi_app)  # type: ignore[method-assign]
-    app.wsgi_app = AlwaysHeaders(app.wsgi_app)  # type: ignore[method-assign]
-    # Outermost but for ProxyFix: every request gets an id, a log line and metrics.
-    app.wsgi_app = RequestObserver(app.wsgi_app)  # type: ignore[method-assign]
-    if settings.proxy_fix:
-        n = settings.proxy_fix
-        app.wsgi_app = ProxyFix(  # type: ignore[method-assign]
-            app.wsgi_app, x_for=n, x_proto=n, x_host=n, x_port=n, x_prefix=n
-        )
-    return app
-
-
-def _plain(reason: str, status: int) -> Response:
-    # One line: the go command prints the body of a failed proxy response.
-    resp = Response(reason.splitlines()[0] + "\n" if reason else "\n", status=status)
-    resp.mimetype = "text/plain"
-    resp.headers["Cache-Control"] = "no-cache"
-    return resp
-
-
-def _register_error_handlers(app: Flask) -> None:
-    from app.portal.errors import error_page, wants_html
-
-    log = logging.getLogger("depot.http")
-
-    @app.errorhandler(DepotError)
-    def depot_error(exc: DepotError) -> Response:
-        log.info("%s %s -> %s %s", request.method, request.path[:300], exc.status,
-                 cut(exc.reason, 2000))
-        reason = cut(public(exc.reason))
-        if wants_html():
-            return error_page(exc.status, "Something is not right", reason)
-        return _plain(reason, exc.status)
-
-    def unavailable(what: str, exc: Exception) -> Response:
-        log.warning("%s %s -> 503 %s unavailable: %s", request.method, request.path[:300],
-                    what, str(exc).strip().splitlines()[0][:300] if str(exc).strip() else exc)
-        reason = f"the {what} is unavailable; try again in a moment"
-        if _is_api():
-            resp = _json_error(reason, 503)
-        elif wants_html():
-            resp = error_page(503, "Depot is not fully available", reason)
-        else:
-            resp = _plain(reason, 503)
-        resp.headers["Retry-After"] = "10"
-        return resp
-
-    @app.errorhandler(OperationalError)
-    def database_away(exc: OperationalError) -> Response:
-        return unavailable("database", exc)
-
-    @app.errorhandler(RedisError)
-    def queue_away(exc: RedisError) -> Response:
-        return unavailable("job queue", exc)
-
-    @app.errorhandler(404)
-    def not_found(_exc: Exception) -> Response:
-        if _is_api():
-            return _json_error("no such API resource; see /api/openapi.json", 404)
-        if wants_html():
-            return error_page(404, "Page not found",
-                              "There is no page at this address. Search for a module instead?")
-        return _plain("not found", 404)
-
-    @app.errorhandler(405)
-    def not_allowed(_exc: Exception) -> Response:
-        if _is_api():
-            return _json_error("method not allowed; see /api/openapi.json", 405)
-        if wants_html():
-            return error_page(405, "Not allowed", "This address does not take that method.")
-        return _plain("method not allowed", 405)
-
-    @app.errorhandler(413)
-    def too_large(_exc: Exception) -> Response:
-        reason = (f"request body too large (at most {app.config['MAX_CONTENT_LENGTH']:,} "
-                  "bytes)")
-        if _is_api():
-            return _json_error(reason, 413)
-        if wants_html():
-            return error_page(413, "Too much", reason)
-        return _plain(reason, 413)
-
-    @app.errorhandler(500)
-    def server_error(_exc: Exception) -> Response:
-        if _is_api():
-            return _json_error("internal error; it has been logged", 500)
-        if wants_html():
-            return error_page(500, "Something went wrong",
-                              "Depot could not show this page. The error has been logged; "
-                              "try again in a moment.")
-        return _plain("internal server error", 500)
-
-
-def _is_api() -> bool:
-    return request.path.startswith("/api/")
-
-
-def _json_error(reason: str, status: int) -> Response:
-    resp = jsonify({"error": cut(public(reason))})
-    resp.status_code = status
-    return resp
+    return build_app(settings)

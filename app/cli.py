@@ -7,11 +7,8 @@ from __future__ import annotations
 
 import logging
 import os
-import signal
-import subprocess
 import sys
 import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import TextIO
 
@@ -23,19 +20,15 @@ from sqlalchemy.exc import OperationalError
 from app import migrate as migrations
 from app.bundle import BundleError, build, export, resolve
 from app.catalog.prepared import prepare_version, unrendered
-from app.config import REPO_ROOT
 from app.fsck import check
 from app.ingest import InvalidRequest, Outcome, ingest
-from app.lifecycle import Child, Supervisor, dies_with, reap_group
 from app.models import RequestSource
 from app.pipeline.requests import submit_many
 from app.queue import (
-    AnsweringRedis,
     RQDispatcher,
     connect,
     failed_jobs,
     retry_failed,
-    start_embedded_redis,
 )
 from app.redact import mask_url
 from app.resources import Services
@@ -44,7 +37,6 @@ from app.search.indexing import all_documents
 from app.search.updates import index_of
 from app.shorten import size
 from app.store import StoreError
-from app.webserver import web_command
 from app.wiring import depot
 from app.workdirs import leftovers
 
@@ -62,10 +54,6 @@ def parse_target(target: str) -> tuple[str, str]:
     """``module``, ``module@version`` or ``module@latest`` → (module, query)."""
     module, _, query = target.strip().partition("@")
     return module, query or "latest"
-
-
-# The embedded Redis's name among serve's children (app.lifecycle.Supervisor).
-REDIS = "embedded Redis"
 
 
 @click.command("migrate")
@@ -269,76 +257,16 @@ def serve_cmd(worker_count: int) -> None:
                     f"{sum(s.size for s in gone):,}", ", ".join(s.name for s in gone))
     for stuck in [s for s in swept if not s.removed]:
         log.warning("could not remove the work folder %s of a killed job", stuck.name)
-    redis_proc = start_embedded_redis(svc.settings)
-    env = dict(os.environ)
-    if svc.settings.embedded_redis:
-        env["REDIS_URL"] = svc.settings.queue_url
-
-    def web() -> subprocess.Popen:
-        # A group of its own: if its master is killed, serve still reaches the
-        # orphaned web server workers through it.
-        return subprocess.Popen(web_command(svc.settings), cwd=REPO_ROOT, env=env,
-                                preexec_fn=dies_with(os.getpid(), own_session=True))
-
-    def worker() -> subprocess.Popen:
-        # A group of its own too: killed, it leaves its RQ scheduler child (and maybe
-        # a work-horse) behind, which the supervisor then ends (lifecycle.reap_group).
-        return subprocess.Popen([sys.executable, "-m", "flask", "--app", "app", "worker"],
-                                cwd=REPO_ROOT, env=env,
-                                preexec_fn=dies_with(os.getpid(), own_session=True))
-
-    restartable: dict[str, Callable[[], Child]] = {}
-    if redis_proc is not None:
-        first = [redis_proc]
-
-        def redis() -> Child:
-            # Its append-only file brings the queues back as they were.
-            if first:
-                return first.pop()
-            return start_embedded_redis(svc.settings, timeout=5) or AnsweringRedis(
-                svc.settings.queue_url)
-
-        restartable[REDIS] = redis
-    supervisor = Supervisor({"web server": web}, [worker] * worker_count,
-                            log.warning, time.monotonic, reap=reap_group,
-                            restartable=restartable)
-    stopping = False
-
-    def stop(_signum: int, _frame: object) -> None:
-        nonlocal stopping
-        stopping = True
-
-    signal.signal(signal.SIGTERM, stop)
-    signal.signal(signal.SIGINT, stop)
-    status = None
-    try:
-        while not stopping and status is None:
-            time.sleep(0.5)
-            status = supervisor.check()
-    finally:
-        web_proc = supervisor.essential["web server"]
-        # Redis last: the workers finish their jobs' writes to it first.
-        redis_now = supervisor.current(REDIS) if restartable else None
-        for child in supervisor.children():
-            if child is not redis_now and child.poll() is None:
-                child.terminate()
-        if web_proc.poll() is not None:
-            try:  # its master is gone: its workers, if any are left
-                os.killpg(web_proc.pid, signal.SIGTERM)
-            except ProcessLookupError:
-                pass
-        for child in supervisor.children():
-            if child is redis_now:
-                continue
-            try:
-                child.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                child.kill()
-        if redis_now is not None and redis_now.poll() is None:
-            redis_now.terminate()
-            redis_now.wait(timeout=10)
-    if status:
-        sys.exit(status)
+    # What is left is supervision: it runs in a process of its own that imports no web
+    # or pipeline code (app/supervise.py), which this one becomes (same pid, so a
+    # signal meant for serve reaches it): the app loaded here would otherwise stay in
+    # memory for nothing as long as `make run` runs.
+    svc.db.dispose()
+    logging.shutdown()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os.execv(sys.executable, [sys.executable, "-m", "app.supervise",
+                              "--workers", str(worker_count)])
 
 
 def _rebuild_search_index(svc: Services) -> bool:

@@ -1,18 +1,49 @@
-"""The WSGI app one granian worker serves (app/webserver.py starts granian).
+"""granian serving Depot: ``python -m app.served`` is its master (what `make run`'s web
+server is), :func:`served_app` what each of its workers serves.
 
-Kept apart from app/webserver.py, which the ``serve`` command imports to start the
-server: building the app needs every part of Depot, starting a server none.
+Kept apart from app/webserver.py, which ``serve`` imports to know the command line:
+building the app needs every part of Depot, starting a server none.
 """
 
 from __future__ import annotations
 
+import gc
+import importlib
+import logging
 import os
+import shutil
+import sys
+import tempfile
 import threading
 from collections.abc import Callable, Iterable
+from pathlib import Path
 
 from app.config import Settings
+from app.webserver import granian_server
 
 WSGIApp = Callable[[dict, Callable], Iterable[bytes]]
+
+# What building the app imports (app/factory.py, its lazy imports included): imported
+# once in granian's master, they are shared by the workers it forks.
+PARTS = (
+    "app.factory", "app.logs", "app.secret_key", "htmx_flask", "app.goproxy.published",
+    "app.goproxy.downloads", "app.goproxy.ziplog", "app.goproxy.reindex",
+    "app.goproxy.early", "app.goproxy.ahead", "app.search", "app.api", "app.cli",
+    "app.drift.cli", "app.goproxy", "app.notify.cli", "app.ops", "app.portal",
+    "app.portal.errors", "app.goproxy.fastpath", "app.ops.observe", "app.headers",
+    "app.ranges", "app.pipeline.warm",
+)
+
+
+def preload() -> None:
+    """Import in granian's master what each worker's app is built from, then freeze
+    those objects out of the garbage collector's reach: the forked workers then share
+    the pages instead of each holding a copy (the collector's bookkeeping would
+    otherwise write to, and so copy, every page it visits). Nothing is built here: no
+    connection or thread is made before the fork."""
+    for name in PARTS:
+        importlib.import_module(name)
+    gc.freeze()
 
 
 class WithoutEnvironHeaders:
@@ -47,3 +78,32 @@ def served_app() -> WSGIApp:
         threading.Thread(target=warm_up, args=(app.extensions["depot"],),
                          name="capture-warm-up", daemon=True).start()
     return WithoutEnvironHeaders(app, dict(os.environ))
+
+
+def main() -> int:
+    """Serve with granian (configured by app/webserver.py) until SIGTERM/SIGINT; the
+    workers share one metrics folder and the modules imported here."""
+    try:
+        settings = Settings.from_env()
+        server = granian_server(settings)
+    except ValueError as exc:  # a bad setting (ConfigError is one): say which, exit 2
+        print(f"depot web server: {exc}", file=sys.stderr)
+        return 2
+    own = not settings.metrics_dir
+    metrics = Path(settings.metrics_dir or tempfile.mkdtemp(prefix="depot-metrics-"))
+    # Counts of an earlier run in the same folder would be added to this one's.
+    shutil.rmtree(metrics, ignore_errors=True)
+    metrics.mkdir(parents=True, exist_ok=True)
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(metrics)  # the forked workers read it
+    preload()  # after the metrics folder: prometheus_client reads it at import
+    try:
+        server.serve()
+    finally:
+        if own:
+            shutil.rmtree(metrics, ignore_errors=True)
+        logging.shutdown()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

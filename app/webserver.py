@@ -7,19 +7,14 @@ answers about three times as many hits on the same cores (docs/bench.md, "Depot 
 its peers"). gunicorn stays the image's and the chart's server (gunicorn.conf.py),
 and either is one setting away (DEPOT_HTTP_SERVER).
 
-granian is started through its Python API (``python -m app.webserver``) rather than
-its command line, so Depot's log format reaches its own lines too, and everything is
-read from the same settings as gunicorn.conf.py reads. Each of its workers builds the
-app with app/served.py.
+granian is started through its Python API (``python -m app.served``) rather than its
+command line, so Depot's log format reaches its own lines too, and everything is read
+from the same settings as gunicorn.conf.py reads.
 """
 
 from __future__ import annotations
 
-import logging
-import os
-import shutil
 import sys
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -35,7 +30,7 @@ def web_command(settings: Settings, python: str = sys.executable) -> list[str]:
     if settings.http_server == "gunicorn":
         return [str(Path(python).parent / "gunicorn"), "-c", "gunicorn.conf.py",
                 "app:create_app()"]
-    return [python, "-m", "app.webserver"]
+    return [python, "-m", "app.served"]
 
 
 def split_bind(bind: str) -> tuple[str, int, Path | None]:
@@ -70,30 +65,3 @@ def granian_server(settings: Settings) -> Any:
         else None,
         working_dir=REPO_ROOT,
     )
-
-
-def main() -> int:
-    """Serve with granian until SIGTERM/SIGINT; the workers share one metrics folder."""
-    try:
-        settings = Settings.from_env()
-        server = granian_server(settings)
-    except ValueError as exc:  # a bad setting (ConfigError is one): say which, exit 2
-        print(f"depot web server: {exc}", file=sys.stderr)
-        return 2
-    own = not settings.metrics_dir
-    metrics = Path(settings.metrics_dir or tempfile.mkdtemp(prefix="depot-metrics-"))
-    # Counts of an earlier run in the same folder would be added to this one's.
-    shutil.rmtree(metrics, ignore_errors=True)
-    metrics.mkdir(parents=True, exist_ok=True)
-    os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(metrics)  # the forked workers read it
-    try:
-        server.serve()
-    finally:
-        if own:
-            shutil.rmtree(metrics, ignore_errors=True)
-        logging.shutdown()
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

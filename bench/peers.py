@@ -174,9 +174,34 @@ def athens_gosumdb() -> str:
 # --------------------------------------------------------------------------- memory
 
 
-def tree_rss_mb(pid: int) -> float:
+def pss_bytes(pid: int) -> int:
+    """The process's proportional share of the memory it maps (a page shared by n
+    processes counts 1/n in each): summed over a tree, what the tree really takes."""
+    try:
+        for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
+            if line.startswith("Pss:"):
+                return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return 0
+
+
+def _command(pid: int) -> str:
+    try:
+        args = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+    except OSError:
+        return "?"
+    words = [a.decode(errors="replace") for a in args if a]
+    return " ".join(Path(w).name if w.startswith("/") else w for w in words)[:60]
+
+
+def tree_memory(pid: int) -> tuple[float, float, list[tuple[str, float, float]]]:
+    """(RSS MB, PSS MB, [(command, RSS MB, PSS MB) per process]) of a process tree.
+    RSS counts a page shared by forked workers in each of them; PSS once in all."""
     table = proc_table()
-    return sum(table[p][1] for p in (pid, *descendants(pid, table)) if p in table) / 1e6
+    rows = [(_command(p), table[p][1] / 1e6, pss_bytes(p) / 1e6)
+            for p in (pid, *descendants(pid, table)) if p in table]
+    return sum(r[1] for r in rows), sum(r[2] for r in rows), rows
 
 
 # --------------------------------------------------------------------------- main
@@ -277,11 +302,17 @@ def run(args: argparse.Namespace, tmp: Path, procs: Processes) -> None:
                  if ATHENS in bases and median(ATHENS, row).rps else "—")
         print(f"| {row} | " + " | ".join(cells) + f" | {ratio} |")
 
-    print("\n## Memory after the loads (RSS, MB)\n")
-    print(f"- Depot alone: {tree_rss_mb(alone.proc.pid):,.0f} (everything `make run` started: "
-          "serve, gunicorn and its workers, the job worker, Redis)")
+    print("\n## Memory after the loads (MB)\n")
+    print("PSS counts a page shared by several processes (forked workers) once in all; RSS "
+          "counts it in each.\n")
+    rss, pss, rows = tree_memory(alone.proc.pid)
+    print(f"- Depot alone: PSS {pss:,.0f}, RSS {rss:,.0f} (everything `make run` started: "
+          "serve, the web server and its workers, the job worker, Redis)")
+    for command, one_rss, one_pss in rows:
+        print(f"  - `{command}`: PSS {one_pss:,.0f}, RSS {one_rss:,.0f}")
     if athens and athens.pid:
-        print(f"- Athens: {tree_rss_mb(athens.pid):,.0f}")
+        rss, pss, _rows = tree_memory(athens.pid)
+        print(f"- Athens: PSS {pss:,.0f}, RSS {rss:,.0f}")
     sys.stdout.flush()
 
     say("cold and warm `go mod download all` of a cobra consumer")

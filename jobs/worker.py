@@ -7,6 +7,7 @@ the job, which is idempotent, runs again elsewhere.
 
 from __future__ import annotations
 
+import gc
 import logging
 import os
 import signal
@@ -175,4 +176,8 @@ def run_worker(connection: Redis, queues: list[str], burst: bool = False) -> boo
         maintenance_interval=MAINTENANCE,
         worker_ttl=WORKER_TTL,
     )
+    # RQ forks its scheduler at once and a work-horse for every job: with what is loaded
+    # so far kept out of the garbage collector's reach, they share those pages with
+    # this process rather than copying them as the collector walks them (docs/bench.md).
+    gc.freeze()
     return worker.work(burst=burst, with_scheduler=True, logging_level="INFO")

@@ -138,7 +138,7 @@ def test_a_killed_web_server_ends_serve_with_a_failure(tmp_path: Path) -> None:
     proc, data_dir, log = _start(tmp_path)
     try:
         (web,) = [pid for pid in _children_of_data_dir(data_dir) if _parent(pid) == proc.pid
-                  and any(arg.endswith((b"gunicorn", b"app.webserver")) for arg in _args(pid))]
+                  and any(arg.endswith((b"gunicorn", b"app.served")) for arg in _args(pid))]
         os.kill(web, signal.SIGKILL)
         assert proc.wait(timeout=60) != 0
         assert "the web server" in log.read_text()

@@ -39,7 +39,7 @@ def test_bind_addresses_are_read_as_gunicorn_reads_them() -> None:
 
 @sqlite_only
 def test_the_setting_chooses_the_server(settings: Settings) -> None:
-    assert web_command(settings)[-2:] == ["-m", "app.webserver"]
+    assert web_command(settings)[-2:] == ["-m", "app.served"]
     gunicorn = web_command(replace(settings, http_server="gunicorn"))
     assert gunicorn[0].endswith("gunicorn") and "gunicorn.conf.py" in gunicorn
 

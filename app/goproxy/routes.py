@@ -333,7 +333,15 @@ def version_list(escaped: str) -> Response:
         raise NotFound(f"{module}: no versions in Depot")
     body = "".join(f"{v}\n" for v in found)
     count_goproxy("list", True, 0 if request.method == "HEAD" else len(body))
-    return text(body)
+    return _revalidatable(text(body))
+
+
+def _revalidatable(resp: Response) -> Response:
+    """A list or @latest answer with a strong ETag of its bytes, and a 304 to a client
+    (the chart's nginx sidecar, a corporate proxy) whose copy is still the same."""
+    resp.add_etag()
+    resp.make_conditional(request)  # turns resp itself into the 304 when it applies
+    return resp
 
 
 def _listed(svc: Services, module: str) -> tuple[Sequence[str], bool]:
@@ -410,7 +418,7 @@ def latest(escaped: str) -> Response:
     resp.cache_control.public = True
     resp.cache_control.max_age = MUTABLE
     count_goproxy("latest", True, 0 if request.method == "HEAD" else len(info))
-    return resp
+    return _revalidatable(resp)
 
 
 def _published_versions(svc: Services, module: str) -> list[str]:

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from app.gomod import paths
-from app.goproxy.fastpath import WHOLE, file_body, served_file
+from app.goproxy.fastpath import CHUNK, WHOLE, file_body, served_file
 
 
 @pytest.mark.parametrize("url_path", [
@@ -49,7 +49,7 @@ def test_a_small_file_goes_out_whole_and_a_large_one_in_large_chunks(tmp_path: P
     body = file_body(small, 32 * 1024, {})
     assert isinstance(body, list) and _bytes(body) == small.read_bytes()
     chunks = list(file_body(large, WHOLE * 2 + 5, {}))
-    assert [len(c) for c in chunks] == [WHOLE, WHOLE, 5]
+    assert {len(c) for c in chunks[:-1]} == {CHUNK} and len(chunks[-1]) <= CHUNK
     assert b"".join(chunks) == large.read_bytes()
 
 

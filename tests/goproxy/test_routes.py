@@ -115,6 +115,21 @@ def test_list_and_latest(loaded: Flask):
     assert client.get("/depot.test/legacy/@v/list").data == b"v2.0.0+incompatible\n"
 
 
+def test_lists_and_latest_are_revalidated_by_etag(loaded: Flask):
+    """What lets the chart's sidecar (and any proxy) keep them briefly and ask again
+    cheaply: a strong ETag of the bytes, a 304 while they are the same."""
+    client = loaded.test_client()
+    for url in ("/depot.test/retract/@v/list", "/depot.test/retract/@latest"):
+        first = client.get(url)
+        etag = first.headers["ETag"]
+        assert first.status_code == 200 and etag.startswith('"') and first.data
+        again = client.get(url, headers={"If-None-Match": etag})
+        assert again.status_code == 304 and again.data == b""
+        assert again.headers["ETag"] == etag
+        other = client.get(url, headers={"If-None-Match": '"something-else"'})
+        assert other.status_code == 200 and other.data == first.data
+
+
 def test_miss_is_a_fast_404_with_a_reason(client):
     for url in (
         "/depot.test/unknown/@v/list",

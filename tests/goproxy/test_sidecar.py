@@ -1,6 +1,7 @@
 """The chart's nginx sidecar, for real: Debian's nginx with the shipped config in front of
-Depot under gunicorn. Zips go out from the store once Depot said yes (asked once a
-minute per zip), everything else is Depot's answer, and downloads are still counted."""
+Depot under gunicorn (the chart's server). Zips go out from the store once Depot said yes
+(asked once a minute per zip), lists and @latest are kept 5 s and revalidated,
+everything else is Depot's answer, and downloads are still counted."""
 
 from __future__ import annotations
 
@@ -45,7 +46,7 @@ def _nginx() -> None:
 def sidecar(settings: Settings, tmp_path: Path) -> Iterator[tuple[str, Path, Services]]:
     logs = tmp_path / "nginx" / "logs"
     settings = with_settings(settings, accel_redirect="/_store/",
-                             nginx_zip_log=str(logs / "zips.log"))
+                             nginx_zip_log=str(logs / "zips.log"), http_server="gunicorn")
     svc = Services.from_settings(settings)
     upgrade(svc.db.engine)
     assert ingest(svc, "depot.test/chain/a", "v1.1.0", deps=True).ok
@@ -129,3 +130,39 @@ def test_what_depot_refuses_gets_depots_answer(sidecar):
     assert requests.get(url + "/depot.test/chain/c/@v/v1.0.0.info", timeout=10).json()[
         "Version"] == "v1.0.0"
     assert requests.get(url + "/depot.test/chain/c/@v/list", timeout=10).text == "v1.0.0\n"
+
+
+def test_lists_are_kept_five_seconds_and_revalidated(sidecar):
+    url, depot_log, svc = sidecar
+    listed = url + "/depot.test/chain/c/@v/list"
+
+    def get() -> requests.Response:
+        resp = requests.get(listed, timeout=10)
+        assert resp.status_code == 200
+        return resp
+
+    first, second = get(), get()
+    assert (first.headers["X-Cache-Status"], second.headers["X-Cache-Status"]) == (
+        "MISS", "HIT")
+    assert first.text == second.text == "v1.0.0\n" and first.headers["ETag"]
+    time.sleep(5)
+    # Kept too long (nginx counts in whole seconds): the copy answers while nginx asks
+    # Depot with its ETag.
+    deadline = time.monotonic() + 10
+    while " 304 " not in _list_lines(depot_log) and time.monotonic() < deadline:
+        assert get().text == "v1.0.0\n"
+        time.sleep(0.3)
+    assert " 304 " in _list_lines(depot_log), _list_lines(depot_log)
+
+    with svc.db.session() as session:  # Depot refuses the version: the list changes
+        row = get_version(session, "depot.test/chain/c", "v1.0.0")
+        row.state, row.reason = VersionState.rejected, "rejected for the test"
+    assert get().text == "v1.0.0\n"  # nginx's copy, for at most 5 s
+    deadline = time.monotonic() + 12
+    while get().text and time.monotonic() < deadline:
+        time.sleep(0.3)
+    assert get().text == ""
+
+
+def _list_lines(log: Path) -> str:
+    return "\n".join(ln for ln in log.read_text().splitlines() if "/chain/c/@v/list" in ln)

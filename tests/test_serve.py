@@ -272,3 +272,30 @@ def test_a_killed_redis_is_started_again_and_the_goproxy_keeps_answering(
         proc.wait(timeout=60)
         for pid in _children_of_data_dir(data_dir):
             os.kill(pid, signal.SIGKILL)
+
+
+def test_serve_supervises_from_a_process_without_the_app(tmp_path: Path) -> None:
+    """Once its checks are done, serve becomes app/supervise.py (same pid), which holds
+    no Flask app: the one it had loaded stayed in memory for nothing (docs/bench.md)."""
+    proc, data_dir, _log = _start(tmp_path)
+    try:
+        assert b"app.supervise" in _args(proc.pid)
+        maps = Path(f"/proc/{proc.pid}/maps").read_text()
+        assert "sqlalchemy" not in maps  # its compiled extensions are not loaded
+        status = Path(f"/proc/{proc.pid}/status").read_text()
+        rss_kb = int(status.split("VmRSS:")[1].split()[0])
+        assert rss_kb < 60_000, f"the supervisor holds {rss_kb} kB"
+    finally:
+        os.killpg(proc.pid, signal.SIGINT)
+        proc.wait(timeout=60)
+        for pid in _children_of_data_dir(data_dir):
+            os.kill(pid, signal.SIGKILL)
+
+
+def test_settings_the_supervisor_and_the_web_master_import_no_web_code() -> None:
+    code = ("import sys, app.config, app.supervise, app.webserver\n"
+            "print(sorted(m for m in ('flask', 'sqlalchemy', 'rq', 'app.factory', "
+            "'app.portal', 'app.pipeline') if m in sys.modules))")
+    done = subprocess.run([sys.executable, "-c", code], cwd=REPO_ROOT, capture_output=True,
+                          text=True, timeout=60, check=True)
+    assert done.stdout.strip() == "[]"

@@ -9,13 +9,15 @@ conditional request, bad input) goes to the Flask app, which owns every rule.
 from __future__ import annotations
 
 import os
+import threading
+from collections import OrderedDict
 from collections.abc import Callable, Iterable, Iterator
 from functools import lru_cache
 
 from app.gomod import paths, versions
 from app.gomod.errors import GoModError
 from app.goproxy.downloads import DownloadCounter
-from app.goproxy.published import REDIRECT_CACHE, PublishedFiles, file_headers
+from app.goproxy.published import MAX_INLINE, REDIRECT_CACHE, PublishedFiles, file_headers
 from app.metrics import count_goproxy
 from app.store import artifact_key
 
@@ -52,6 +54,42 @@ def _chunks(path: str | os.PathLike[str]) -> Iterator[bytes]:
             yield chunk
 
 
+class SmallFiles:
+    """Published files of up to ``largest`` bytes (small zips) kept in memory, the least
+    recently served leaving first past ``budget`` bytes. Why: reading a 32 KB zip from
+    disk took 15 us of its hit (open, read, close), more than the rest of the fast path.
+    Safe to keep: a published file's bytes never change."""
+
+    def __init__(self, budget: int = 8 << 20, largest: int = MAX_INLINE) -> None:
+        self.budget, self.largest = budget, largest
+        self._kept: OrderedDict[str, bytes] = OrderedDict()
+        self._size = 0
+        self._lock = threading.Lock()
+
+    def get(self, path: str | os.PathLike[str], size: int) -> bytes | None:
+        """The file's bytes, read once; None for a file too large to keep."""
+        if size > self.largest:
+            return None
+        key = os.fspath(path)
+        with self._lock:
+            body = self._kept.get(key)
+            if body is not None:
+                self._kept.move_to_end(key)
+                return body
+        with open(key, "rb") as stream:
+            body = stream.read()
+        if len(body) != size:  # not what the database says: serve it, keep nothing
+            return body
+        with self._lock:
+            if key not in self._kept:
+                self._kept[key] = body
+                self._size += size
+                while self._size > self.budget:
+                    _old, dropped = self._kept.popitem(last=False)
+                    self._size -= len(dropped)
+        return body
+
+
 @lru_cache(maxsize=8192)
 def served_file(url_path: str) -> tuple[str, str, str] | None:
     """(module, version, kind) when ``url_path`` names a version's .info, .mod or .zip
@@ -73,6 +111,7 @@ class FastPath:
         downloads: DownloadCounter,
     ) -> None:
         self.app = app
+        self.small = SmallFiles()
         self.published = published
         self.accel = accel_redirect.rstrip("/")
         self.downloads = downloads
@@ -115,7 +154,8 @@ class FastPath:
         start_response("200 OK", headers)
         if method == "HEAD":
             return [b""]
-        return file_body(served.path, served.size, environ)
+        kept = self.small.get(served.path, served.size)
+        return [kept] if kept is not None else file_body(served.path, served.size, environ)
 
     def _remote(self, environ: dict, start_response: Callable, module: str, version: str,
                 kind: str, method: str, headers: list[tuple[str, str]], size: int

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from app.gomod import paths
-from app.goproxy.fastpath import CHUNK, WHOLE, file_body, served_file
+from app.goproxy.fastpath import CHUNK, WHOLE, SmallFiles, file_body, served_file
 
 
 @pytest.mark.parametrize("url_path", [
@@ -75,3 +75,23 @@ def test_an_abandoned_large_body_closes_its_file(tmp_path: Path) -> None:
     next(body)  # the client went away after the first chunk: the server closes the body
     body.close()  # type: ignore[attr-defined]
     assert len(os.listdir("/proc/self/fd")) == before
+
+
+def test_small_files_are_read_once_and_kept_within_a_budget(tmp_path: Path) -> None:
+    kept = SmallFiles(budget=100, largest=40)
+    files = []
+    for n in range(4):
+        path = tmp_path / f"{n}.zip"
+        path.write_bytes(bytes([n]) * 40)
+        files.append(path)
+    assert kept.get(files[0], 40) == bytes([0]) * 40
+    files[0].write_bytes(b"changed on disk")  # published bytes never change: not re-read
+    assert kept.get(files[0], 40) == bytes([0]) * 40
+    kept.get(files[1], 40)
+    kept.get(files[0], 40)  # recently served again: files[1] is now the oldest
+    kept.get(files[2], 40)  # 120 bytes > 100: the oldest leaves
+    assert list(kept._kept) == [str(files[0]), str(files[2])]
+    assert kept._size == 80
+    big = tmp_path / "big.zip"
+    big.write_bytes(b"x" * 41)
+    assert kept.get(big, 41) is None and str(big) not in kept._kept

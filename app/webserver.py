@@ -52,7 +52,7 @@ def granian_server(settings: Settings) -> Any:
 
     host, port, uds = split_bind(settings.bind_address)
     return Granian(
-        TARGET, factory=True, interface=Interfaces.WSGI,
+        TARGET, factory=True, interface=Interfaces.WSGI, websockets=False,
         address=host or "127.0.0.1", port=port or 8000, uds=uds,
         workers=settings.workers, blocking_threads=settings.threads,
         http1_settings=HTTP1Settings(keep_alive=settings.keepalive > 0),

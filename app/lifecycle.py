@@ -36,7 +36,7 @@ def dies_with(parent: int, own_session: bool = False) -> Callable[[], None]:
 
 class Child(Protocol):
     """What the supervisor watches: a process it started (``Child``), or a
-    stand-in for one it found running (app.queue.AnsweringRedis)."""
+    stand-in for one it found running (app.embedded_redis.AnsweringRedis)."""
 
     pid: int
 
@@ -143,7 +143,7 @@ class Supervisor:
 def reap_group(proc: Child) -> None:
     """Kill what is left of a dead child's process group (the child led it: started
     with ``dies_with(…, own_session=True)``). Never a pid of 0 or less: killpg(0) is
-    the caller's own group (app.queue.AnsweringRedis has none)."""
+    the caller's own group (app.embedded_redis.AnsweringRedis has none)."""
     if proc.pid <= 0:
         return
     try:

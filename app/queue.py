@@ -292,13 +292,6 @@ def depths(connection: Redis) -> dict[str, int]:
     return {name: Queue(name, connection=connection).count for name in QUEUES}
 
 
-# -- the embedded Redis: app/embedded_redis.py (here for the modules that ask here) ------
-
-from app.embedded_redis import AnsweringRedis, ping, start_embedded_redis  # noqa: E402
-
-__all__ = ["AnsweringRedis", "ping", "start_embedded_redis"]
-
-
 # -- failed jobs, for operators -----------------------------------------------------------
 
 

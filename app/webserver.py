@@ -61,7 +61,6 @@ def granian_server(settings: Settings) -> Any:
         log_access=bool(settings.access_log),
         # A worker that dies (OOM, kill -9) is replaced, as gunicorn's master does.
         respawn_failed_workers=True, respawn_interval=1.0,
-        workers_kill_timeout=max(1, settings.graceful_timeout) if settings.graceful_timeout
-        else None,
+        workers_kill_timeout=settings.graceful_timeout or None,
         working_dir=REPO_ROOT,
     )

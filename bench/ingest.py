@@ -784,7 +784,7 @@ def report(args: argparse.Namespace, one: Pass, two: Pass, peaks: dict[int, dict
 
 def run(args: argparse.Namespace, tmp: Path, procs: Processes) -> None:
     from app.config import Settings, find_go
-    from app.queue import start_embedded_redis
+    from app.embedded_redis import start_embedded_redis
     from bench._synthetic import write_upstream
 
     logs = tmp / "logs"

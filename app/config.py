@@ -336,6 +336,11 @@ class Settings:
         "`.mod` miss of a client's walk fetches ahead, in one go command, while the client "
         "is still loading go.mod files (docs/pipeline.md); a bigger graph is only loaded; "
         "`0`: no graph loaded ahead", _whole(floor=0))
+    miss_ahead_dir: str = setting(
+        "DEPOT_MISS_AHEAD_DIR", "auto", "`auto`",
+        "where those loads unpack what they fetch, thrown away as each load ends: `auto` "
+        "puts them in memory (a folder of `/dev/shm`) when it has 4 GiB free, else in "
+        "`DEPOT_DATA_DIR/cache/ahead`; or a path (docs/pipeline.md)")
     validate_cache_mb: int = setting(
         "DEPOT_VALIDATE_CACHE_MB", 2048, "`2048`",
         "megabytes of module zips a validation module cache "

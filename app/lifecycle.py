@@ -8,10 +8,13 @@ import signal
 from collections.abc import Callable
 from typing import Protocol
 
+from app.cpu import lower_self_at_fork
+
 PR_SET_PDEATHSIG = 1  # prctl(2)
 
 
-def dies_with(parent: int, own_session: bool = False) -> Callable[[], None]:
+def dies_with(parent: int, own_session: bool = False, lower_by: int = 0
+              ) -> Callable[[], None]:
     """A ``preexec_fn`` for a child of ``serve``: it gets SIGTERM when ``parent`` dies
     (PR_SET_PDEATHSIG), so a killed ``serve`` leaves no web server, worker or Redis
     running without it.
@@ -19,11 +22,14 @@ def dies_with(parent: int, own_session: bool = False) -> Callable[[], None]:
     ``own_session`` takes the child out of the terminal's process group, which Ctrl-C
     signals as a whole: the embedded Redis, which quit at once and left the workers
     finishing their jobs against a closed socket (about 220 lines of ConnectionError
-    tracebacks); ``serve`` stops it last instead.
+    tracebacks); ``serve`` stops it last instead. ``lower_by``: the child (and what it
+    starts) runs that much below ``serve`` (app/cpu.py).
     """
     def prepare() -> None:
         if own_session:
             os.setsid()
+        if lower_by:
+            lower_self_at_fork(lower_by)
         try:
             ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
         except (OSError, AttributeError):  # not Linux: ended by Ctrl-C only

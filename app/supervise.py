@@ -19,6 +19,7 @@ import time
 from collections.abc import Callable
 
 from app.config import REPO_ROOT, Settings
+from app.cpu import BACKGROUND_NICENESS
 from app.embedded_redis import AnsweringRedis, start_embedded_redis
 from app.lifecycle import Child, Supervisor, dies_with, reap_group
 from app.logs import configure_logging
@@ -49,9 +50,12 @@ def supervise(settings: Settings, worker_count: int) -> int:
     def worker() -> subprocess.Popen:
         # A group of its own too: killed, it leaves its RQ scheduler child (and maybe
         # a work-horse) behind, which the supervisor then ends (lifecycle.reap_group).
+        # Below the web server (app/cpu.py): a client's hits and misses come before
+        # the jobs behind them.
         return subprocess.Popen([sys.executable, "-m", "flask", "--app", "app", "worker"],
                                 cwd=REPO_ROOT, env=env,
-                                preexec_fn=dies_with(os.getpid(), own_session=True))
+                                preexec_fn=dies_with(os.getpid(), own_session=True,
+                                                     lower_by=BACKGROUND_NICENESS))
 
     restartable: dict[str, Callable[[], Child]] = {}
     if redis_proc is not None:

@@ -13,6 +13,7 @@ from pathlib import Path
 import requests
 
 from app.config import REPO_ROOT
+from app.cpu import BACKGROUND_NICENESS, LOWEST
 from tests.conftest import free_port
 from tests.fixtures.upstream import Upstream
 
@@ -109,6 +110,9 @@ def test_a_killed_worker_is_started_again(tmp_path: Path) -> None:
     try:
         workers = _workers_of(proc.pid, data_dir)
         assert workers, log.read_text()[-3000:]
+        # Below the web server (app/cpu.py): a client's walk comes before the jobs.
+        below = min(os.getpriority(os.PRIO_PROCESS, proc.pid) + BACKGROUND_NICENESS, LOWEST)
+        assert [os.getpriority(os.PRIO_PROCESS, pid) for pid in workers] == [below]
         # What the worker forked (RQ's scheduler): orphaned, it ran on holding the
         # scheduler's locks (an outside trial); it goes with the dead worker now.
         deadline = time.monotonic() + 20
@@ -123,6 +127,7 @@ def test_a_killed_worker_is_started_again(tmp_path: Path) -> None:
         assert f"(pid {workers[0]}) exited with status -9" in log.read_text()
         again = _workers_of(proc.pid, data_dir)
         assert len(again) == len(workers) and workers[0] not in again
+        assert [os.getpriority(os.PRIO_PROCESS, pid) for pid in again] == [below]
         assert forked, "the worker forked nothing to check"
         left = [pid for pid in forked if Path(f"/proc/{pid}").exists()
                 and b"Z" not in Path(f"/proc/{pid}/stat").read_bytes().split(b" ")[2:3]]

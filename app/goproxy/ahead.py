@@ -17,6 +17,7 @@ version's own capture.
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import json
 import logging
@@ -32,6 +33,7 @@ from uuid import uuid4
 
 from flask import Flask
 
+from app.cpu import lower_this_thread
 from app.fetch import ahead
 from app.fetch.download import go_directive, info_time
 from app.fetch.errors import InvalidModule
@@ -52,9 +54,30 @@ WAIT = 20.0
 # Loads one process runs at once; a cold miss beyond them is a capture of its own.
 MOST_LOADS = 2
 # A load's versions are captured once no client has walked a graph through this host
-# for QUIET seconds, or LONGEST seconds after the load's go command ended in any case.
-QUIET = 0.25
-LONGEST = 2.0
+# for QUIET seconds after it was served every zip of the load (QUIET_UNFINISHED when
+# not), or LONGEST seconds after the load's go command ended in any case (why these:
+# docs/pipeline.md, "loads ahead").
+QUIET = 1.0
+QUIET_UNFINISHED = 4.0
+LONGEST = 10.0
+
+
+def _verdict(kept: Path) -> Servable | None:
+    """A judgement kept beside a load, None when there is none (yet)."""
+    try:
+        return Servable(**json.loads(kept.read_bytes()))
+    except (OSError, ValueError, TypeError):
+        return None
+
+
+def walk_over(paused: float, all_zips_served: Callable[[], bool],
+              load_ended_ago: float | None) -> bool:
+    """Whether a load's captures may start: the client's walk paused once it had every
+    zip the load verified, or paused long (a build asks for the zips of its packages
+    only), or the load ended long enough ago."""
+    if paused >= QUIET_UNFINISHED or (paused >= QUIET and all_zips_served()):
+        return True
+    return load_ended_ago is not None and load_ended_ago >= LONGEST
 
 
 class AheadLoads:
@@ -116,17 +139,48 @@ class AheadLoads:
         loader = threading.Thread(target=self._load, args=(key, loading),
                                   name=f"load {key[0]}@{key[1]}", daemon=True)
         loader.start()
+        # A helper in another web process captures from the front, in path order,
+        # while a thread of this one starts from the other end, below the client's
+        # priority; this one judges every zip as it comes, at the client's: its
+        # ``.zip`` misses wait for that.
+        capturer = threading.Thread(target=self._capture_behind,
+                                    args=(key, loading.load, loader.is_alive),
+                                    name=f"capture {key[0]}@{key[1]}", daemon=True)
+        capturer.start()
         try:
-            # A helper in another web process captures from the front, in path order,
-            # while this thread starts from the other end (and judges every zip).
-            self._capture(loading.load, reverse=True, running=loader.is_alive, judge=True)
-        except Exception:  # an optimisation: the misses capture for themselves
-            log.exception("capturing the build list of %s@%s ahead failed", *key)
+            self._judge_all(loading.load, running=loader.is_alive)
+        except Exception:  # an optimisation: the misses judge for themselves
+            log.exception("judging the build list of %s@%s ahead failed", *key)
         finally:
+            capturer.join()
             loader.join()
             with self._lock:
                 self._running.pop(key, None)
             loading.close()
+
+    def _capture_behind(self, key: tuple[str, str], load: ahead.Load,
+                        running: Callable[[], bool]) -> None:
+        lower_this_thread()
+        try:
+            self._capture(load, reverse=True, running=running)
+        except Exception:  # an optimisation: the misses capture for themselves
+            log.exception("capturing the build list of %s@%s ahead failed", *key)
+
+    def _judge_all(self, load: ahead.Load, running: Callable[[], bool]) -> None:
+        """Judge each zip the load verifies as it comes (:meth:`zip` answers from that),
+        its version recorded as pending, until the load ends."""
+        judged: set[tuple[str, str]] = set()
+        with self._app.app_context():
+            while load.folder.exists():
+                more = running()  # asked before looking: a last look follows the end
+                fresh = sorted(load.verified_zips() - judged)
+                if fresh:
+                    self._judge(load, fresh)
+                    judged.update(fresh)
+                elif not more:
+                    return
+                else:
+                    time.sleep(ahead.POLL)
 
     def _load(self, key: tuple[str, str], loading: ahead.Loading) -> None:
         try:
@@ -138,13 +192,11 @@ class AheadLoads:
         except Exception:
             log.exception("loading the graph of %s@%s ahead failed", *key)
 
-    def _capture(self, load: ahead.Load, reverse: bool, running: Callable[[], bool],
-                 judge: bool = False) -> int:
+    def _capture(self, load: ahead.Load, reverse: bool, running: Callable[[], bool]) -> int:
         """Capture a load's versions once its go command has verified their zips, in
         path order (or its reverse), until ``running`` says no more are coming; a version
         another thread or process is capturing is left to it. How many this thread went
-        through (captured, or found captured). With ``judge``, each zip is judged as it
-        comes (:meth:`zip` answers from that) and its version recorded as pending.
+        through (captured, or found captured).
 
         Why captures wait for the client's walk to pause (QUIET, LONGEST): the client
         is answered from the load's verified files meanwhile (:meth:`mod`, :meth:`info`,
@@ -155,7 +207,6 @@ class AheadLoads:
         after the walk, docs/bench.md)."""
         taken = 0
         tried: set[tuple[str, str]] = set()
-        judged: set[tuple[str, str]] = set()
         ended: float | None = None
         with self._app.app_context():
             while load.folder.exists():
@@ -163,11 +214,8 @@ class AheadLoads:
                 if not more and ended is None:
                     ended = time.monotonic()
                 verified = load.verified_zips()
-                if judge and verified - judged:
-                    self._judge(load, sorted(verified - judged))
-                    judged |= verified
                 ready = sorted((key for key in verified if key not in tried), reverse=reverse)
-                if not ready or not self._may_capture(ended):
+                if not ready or not self._may_capture(load, ended):
                     if not ready and not more:
                         break
                     time.sleep(ahead.POLL)
@@ -184,11 +232,10 @@ class AheadLoads:
                     log.exception("capturing %s@%s ahead failed", module, version)
         return taken
 
-    def _may_capture(self, ended: float | None) -> bool:
-        """Whether the client's walk has paused, or the load ended long enough ago."""
-        if ahead.walk_paused_for(self._services.settings) >= QUIET:
-            return True
-        return ended is not None and time.monotonic() - ended >= LONGEST
+    def _may_capture(self, load: ahead.Load, ended: float | None) -> bool:
+        return walk_over(ahead.walk_paused_for(self._services.settings),
+                         load.all_zips_served,
+                         None if ended is None else time.monotonic() - ended)
 
     def _judge(self, load: ahead.Load, keys: list[tuple[str, str]]) -> None:
         """Record the versions of the zips just verified as pending, and judge those no
@@ -206,21 +253,35 @@ class AheadLoads:
 
     def _judged(self, load: ahead.Load, entry: dict) -> Servable:
         """Whether a zip the load verified may be served before its capture, judged once
-        per host (app/pipeline/gate.judge_ahead)."""
+        per host (app/pipeline/gate.judge_ahead).
+
+        Under a lock per zip that every process of the host takes: a client's ``.zip``
+        miss that comes while the owner's thread judges that zip waits for its verdict
+        rather than judging it again beside it (on two cores, beside the client)."""
         kept = load.gate_file(entry["Path"], entry["Version"])
-        try:
-            return Servable(**json.loads(kept.read_bytes()))
-        except (OSError, ValueError, TypeError):
-            pass
-        judged = judge_ahead(self._services.settings, entry)
+        found = _verdict(kept)
+        if found is not None:
+            return found
         try:
             kept.parent.mkdir(exist_ok=True)
-            fresh = kept.with_name(f".{uuid4().hex}")
-            fresh.write_text(json.dumps(asdict(judged)))
-            os.replace(fresh, kept)
-        except OSError:  # the load ended meanwhile; the verdict stands for this answer
-            pass
-        return judged
+            lock = os.open(kept.with_suffix(".lock"), os.O_RDWR | os.O_CREAT, 0o600)
+        except OSError:  # the load ended meanwhile: judged here, for this answer
+            return judge_ahead(self._services.settings, entry)
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX)  # released by the OS if its holder dies
+            found = _verdict(kept)
+            if found is not None:
+                return found
+            judged = judge_ahead(self._services.settings, entry)
+            try:
+                fresh = kept.with_name(f".{uuid4().hex}")
+                fresh.write_text(json.dumps(asdict(judged)))
+                os.replace(fresh, kept)
+            except OSError:  # the load ended meanwhile; the verdict stands for this answer
+                pass
+            return judged
+        finally:
+            os.close(lock)
 
     def zip(self, module: str, version: str) -> ServedFile | None:
         """module@version's zip as a load of this host verified it, opened for one
@@ -246,6 +307,7 @@ class AheadLoads:
             opened = open(entry["Zip"], "rb")  # closed with the answer
         except OSError:  # the load ended meanwhile: its capture has the version
             return None
+        load.note_served(module, version)
         return ServedFile(judged.sha256, judged.size, None, None, opened=opened)
 
     def help_running(self) -> None:
@@ -279,6 +341,7 @@ class AheadLoads:
                          daemon=True).start()
 
     def _help_run(self, load: ahead.Load) -> None:
+        lower_this_thread()
         try:
             log.info("helping the load %s capture its build list", load.folder.name)
             taken = self._capture(load, reverse=False, running=load.running)

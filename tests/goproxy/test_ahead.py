@@ -24,6 +24,7 @@ from app.gomod.paths import escape_path, escape_version
 from app.goproxy import ahead as goproxy_ahead
 from app.models import GraphMod, VersionState
 from app.pipeline.capture import get_version
+from app.pipeline.gate import Servable
 from tests.conftest import make_app
 from tests.fixtures.counting_upstream import CountingUpstream
 from tests.fixtures.upstream import fixture_module, upstream_of
@@ -164,7 +165,7 @@ def test_without_loads_ahead_every_miss_is_a_capture(
         try:
             resp = app.test_client().get(file_path(TOP, "v1.0.0", "mod"))
             assert resp.status_code == 200
-            assert not (fetching.data_dir / "cache" / "ahead").exists()
+            assert not ahead.loads_root(fetching).exists()
             assert _state(app, MIDDLE) is None  # nobody fetched the member ahead
         finally:
             app.extensions["depot"].db.dispose()
@@ -199,6 +200,111 @@ def test_a_dead_owners_folder_is_litter_and_swept(tmp_path: Path, settings: Sett
         held.close()
     assert not held.load.folder.exists()
     assert ahead.active_loads(here) == []
+
+
+def test_a_walk_is_over_after_a_short_pause_once_it_had_every_zip_else_a_long_one(
+    tmp_path: Path, settings: Settings
+) -> None:
+    """Captures wait for the client: a client unpacking a big zip pauses for a second
+    and more, so a short pause ends its walk only once it was served every zip the
+    load verified (marked for every web process); otherwise a long one, or the load
+    having ended long ago."""
+    over = goproxy_ahead.walk_over
+    quiet, unfinished, longest = (goproxy_ahead.QUIET, goproxy_ahead.QUIET_UNFINISHED,
+                                  goproxy_ahead.LONGEST)
+    assert quiet < unfinished < longest
+    assert not over(quiet, lambda: False, None)
+    assert over(quiet, lambda: True, None)
+    assert not over(quiet - 0.1, lambda: True, None)
+    assert over(unfinished, lambda: False, None)
+    assert not over(0.0, lambda: False, longest - 1)
+    assert over(0.0, lambda: False, longest)
+
+    here = replace(settings, data_dir=tmp_path / "data")
+    loading = ahead.Loading(here, "served")
+    try:
+        load = loading.load
+        assert not load.all_zips_served()  # nothing verified yet
+        for module in ("depot.test/a", "depot.test/b"):
+            at = load.modcache / "cache" / "download" / escape_path(module) / "@v"
+            at.mkdir(parents=True)
+            (at / "v1.0.0.zip").write_bytes(b"zip")
+        load.note_served("depot.test/a", "v1.0.0")
+        assert not load.all_zips_served()
+        ahead.Load(load.folder).note_served("depot.test/b", "v1.0.0")  # another process
+        assert load.all_zips_served()
+    finally:
+        loading.close()
+    load.note_served("depot.test/a", "v1.0.0")  # the load ended: nothing, no error
+
+
+def test_a_zip_is_judged_once_however_many_ask_for_its_verdict_at_once(
+    settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The owner's thread judging a zip and a client's `.zip` miss asking for the same
+    verdict meanwhile: the miss waits for that verdict instead of judging again."""
+    here = replace(settings, data_dir=tmp_path / "data")
+    app = make_app(here)
+    calls: list[str] = []
+
+    def slow_judge(_settings: Settings, entry: dict) -> Servable:
+        calls.append(entry["Path"])
+        time.sleep(0.3)
+        return Servable(True, "ab" * 32, 3)
+
+    monkeypatch.setattr(goproxy_ahead, "judge_ahead", slow_judge)
+    loading = ahead.Loading(here, "judged")
+    try:
+        loads = app.extensions["depot"].ahead
+        entry = {"Path": "depot.test/a", "Version": "v1.0.0"}
+        seen: list[Servable] = []
+        askers = [threading.Thread(target=lambda: seen.append(
+            loads._judged(loading.load, entry))) for _ in range(3)]
+        for asker in askers:
+            asker.start()
+        for asker in askers:
+            asker.join()
+        assert calls == ["depot.test/a"]
+        assert seen == [Servable(True, "ab" * 32, 3)] * 3
+    finally:
+        loading.close()
+        app.extensions["depot"].db.dispose()
+
+
+def test_loads_go_to_memory_when_it_has_room_and_leave_nothing_there(
+    tmp_path: Path, settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """DEPOT_MISS_AHEAD_DIR=auto: a folder of /dev/shm per data dir when it has room (a
+    load unpacks every zip it fetches, as the client does, and on one disk the two took
+    turns), removed with the last load; else under the data dir; or the path given."""
+    shm = tmp_path / "shm"
+    shm.mkdir()
+    monkeypatch.setattr(ahead, "SHM", shm)
+    monkeypatch.setattr(ahead, "SHM_FREE", 0)
+    ahead._loads_root.cache_clear()
+    here = replace(settings, data_dir=tmp_path / "data")
+    other = replace(settings, data_dir=tmp_path / "other")
+    try:
+        root = ahead.loads_root(here)
+        assert root.parent.parent == shm and root.name == "ahead"
+        assert ahead.loads_root(other) != root  # one folder per Depot
+        first, second = ahead.Loading(here, "first"), ahead.Loading(here, "second")
+        assert first.load.folder.parent == root
+        first.close()
+        assert root.is_dir()  # the second load still runs there
+        second.close()
+        assert list(shm.iterdir()) == []
+
+        monkeypatch.setattr(ahead, "SHM_FREE", 1 << 62)  # no room: the data dir
+        ahead._loads_root.cache_clear()
+        assert ahead.loads_root(here) == here.data_dir / "cache" / "ahead"
+        chosen = replace(here, miss_ahead_dir=str(tmp_path / "scratch"))
+        assert ahead.loads_root(chosen) == tmp_path / "scratch" / "ahead"
+        loading = ahead.Loading(chosen, "kept")
+        loading.close()
+        assert (tmp_path / "scratch" / "ahead").is_dir()  # an operator's folder stays
+    finally:
+        ahead._loads_root.cache_clear()
 
 
 def test_another_web_process_helps_capture_a_load_it_served_from(
@@ -265,11 +371,13 @@ def test_a_load_keeps_the_go_mod_files_it_verifies_before_the_client_asks(
 
 
 def test_versions_are_captured_as_the_load_verifies_their_zips(
-    queued_settings: Settings, tmp_path: Path
+    queued_settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A load's versions are captured as its go command verifies each zip, not once
     the command has fetched them all: ROOT and FAST are captured (and a client's
-    `.info` for ROOT answered) while SLOW's zip is still on its way."""
+    `.info` for ROOT answered) while SLOW's zip is still on its way. (The client here
+    stops after the go.mod files: how long a pause ends a walk is another test's.)"""
+    monkeypatch.setattr(goproxy_ahead, "QUIET_UNFINISHED", goproxy_ahead.QUIET)
     root, fast, slow = "depot.test/flat/root", "depot.test/flat/fast", "depot.test/flat/slow"
     tree = upstream_of(tmp_path / "upstream", [
         fixture_module(fast, "v1.0.0"),

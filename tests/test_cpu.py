@@ -1,0 +1,66 @@
+"""app/cpu.py: background work runs below the work a client waits on."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import threading
+
+from app.cpu import (
+    BACKGROUND_NICENESS,
+    LOWEST,
+    lower_process,
+    lower_self_at_fork,
+    lower_this_thread,
+)
+
+
+def _nice(tid: int) -> int:
+    return os.getpriority(os.PRIO_PROCESS, tid)
+
+
+def test_a_thread_is_lowered_alone_and_what_it_starts_inherits_it() -> None:
+    own = _nice(threading.get_native_id())
+    seen: dict[str, int] = {}
+
+    def background() -> None:
+        lower_this_thread()
+        seen["lowered"] = _nice(threading.get_native_id())
+        child = threading.Thread(target=lambda: seen.update(
+            child=_nice(threading.get_native_id())))
+        child.start()
+        child.join()
+
+    worker = threading.Thread(target=background)
+    worker.start()
+    worker.join()
+    below = min(own + BACKGROUND_NICENESS, LOWEST)
+    assert seen == {"lowered": below, "child": below}
+    assert _nice(threading.get_native_id()) == own  # the caller's thread is untouched
+
+
+def test_a_process_is_lowered_and_never_past_the_floor() -> None:
+    proc = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"])
+    try:
+        own = _nice(proc.pid)
+        lower_process(proc.pid)
+        assert _nice(proc.pid) == min(own + BACKGROUND_NICENESS, LOWEST)
+        lower_process(proc.pid, by=LOWEST)
+        assert _nice(proc.pid) == LOWEST
+    finally:
+        proc.kill()
+        proc.wait()
+
+
+def test_a_child_lowered_at_fork_runs_below_its_parent() -> None:
+    out = subprocess.run([sys.executable, "-c", "import os; print(os.nice(0))"],
+                         preexec_fn=lower_self_at_fork, capture_output=True, text=True,
+                         check=True).stdout
+    assert int(out) == min(os.nice(0) + BACKGROUND_NICENESS, LOWEST)
+
+
+def test_a_process_that_is_gone_is_no_error() -> None:
+    proc = subprocess.Popen([sys.executable, "-c", "pass"])
+    proc.wait()
+    lower_process(proc.pid)  # ESRCH: nothing to lower, nothing raised

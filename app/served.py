@@ -35,14 +35,21 @@ PARTS = (
 )
 
 
-def preload() -> None:
+def preload(settings: Settings) -> None:
     """Import in granian's master what each worker's app is built from, then freeze
     those objects out of the garbage collector's reach: the forked workers then share
     the pages instead of each holding a copy (the collector's bookkeeping would
     otherwise write to, and so copy, every page it visits). Nothing is built here: no
-    connection or thread is made before the fork."""
+    connection or thread is made before the fork.
+
+    In fetch mode the license classifier's tables (12 MB, read by every capture and
+    every zip judged ahead) are loaded here too, once for all the workers."""
     for name in PARTS:
         importlib.import_module(name)
+    if settings.on_miss == "fetch":
+        from app.licenses.detect import warm_up
+
+        warm_up()
     gc.freeze()
 
 
@@ -95,7 +102,7 @@ def main() -> int:
     shutil.rmtree(metrics, ignore_errors=True)
     metrics.mkdir(parents=True, exist_ok=True)
     os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(metrics)  # the forked workers read it
-    preload()  # after the metrics folder: prometheus_client reads it at import
+    preload(settings)  # after the metrics folder: prometheus_client reads it at import
     try:
         server.serve()
     finally:

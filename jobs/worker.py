@@ -10,15 +10,18 @@ from __future__ import annotations
 import gc
 import logging
 import os
-import signal
+import threading
 from datetime import timedelta
 from types import FrameType
 from typing import Any
 
 from redis import Redis
 from rq import Queue, Worker
+from rq.defaults import DEFAULT_LOGGING_DATE_FORMAT, DEFAULT_LOGGING_FORMAT
 from rq.executions import Execution
 from rq.job import Job
+from rq.scheduler import RQScheduler
+from rq.scheduler import run as run_scheduler
 
 from app.drift.queueing import enqueue_sweep
 from app.drift.sweep import claim_sweep
@@ -78,6 +81,40 @@ def trim_build_cache(connection: Redis) -> bool:
     return trim(worker_services().settings) is not None
 
 
+class _SchedulerThread:
+    """What RQ's worker expects of its scheduler's process, for a thread: alive, joined;
+    no pid (RQ signals a pid to stop it; this one is asked through ``request_stop``)."""
+
+    pid = None
+
+    def __init__(self, thread: threading.Thread) -> None:
+        self.thread = thread
+
+    def is_alive(self) -> bool:
+        return self.thread.is_alive()
+
+    def join(self, timeout: float | None = None) -> None:
+        self.thread.join(timeout)
+
+
+class ThreadScheduler(RQScheduler):
+    """RQ's scheduler (it moves jobs due for a retry back onto their queues) in a thread
+    of the worker, not in a process RQ forks for it. Why: the forked copy held 15 MB of
+    its own and a share of the worker's pages (47 MB PSS) to wake once a second and
+    ask Redis for due jobs (docs/bench.md)."""
+
+    def start(self) -> _SchedulerThread:
+        self._status = self.Status.STARTED
+        thread = threading.Thread(target=run_scheduler, args=(self,), name="rq-scheduler",
+                                  daemon=True)
+        self._process = _SchedulerThread(thread)  # type: ignore[assignment]
+        thread.start()
+        return self._process  # type: ignore[return-value]
+
+    def _install_signal_handlers(self) -> None:
+        """The worker's own handlers stay; it stops this one (DepotWorker.stop_scheduler)."""
+
+
 class DepotWorker(Worker):
     """RQ's worker with a short heartbeat lease (RQ's default grace is 60 s), whose
     maintenance also queues again the work of requests a killed process left behind
@@ -103,21 +140,40 @@ class DepotWorker(Worker):
             self.wait_for_horse()
         raise SystemExit()
 
+    def _start_scheduler(self, burst: bool = False, logging_level: str | None = "INFO",
+                         date_format: str = DEFAULT_LOGGING_DATE_FORMAT,
+                         log_format: str = DEFAULT_LOGGING_FORMAT) -> None:
+        """RQ's, with the scheduler in a thread (:class:`ThreadScheduler`)."""
+        self.scheduler = ThreadScheduler(
+            self.queues, connection=self.connection,
+            logging_level=logging_level if logging_level is not None else self.log.level,
+            date_format=date_format, log_format=log_format, serializer=self.serializer)
+        self.scheduler.acquire_locks()
+        if not self.scheduler.acquired_locks:
+            return  # another worker's scheduler has them; the maintenance looks again
+        if burst:
+            try:
+                self.scheduler.register_birth()
+                self.scheduler.enqueue_scheduled_jobs()
+            finally:
+                self.scheduler.release_locks()
+                self.scheduler.register_death()
+        else:
+            self.scheduler.start()
+
     def stop_scheduler(self) -> None:
-        """RQ's stop (SIGTERM: the scheduler releases its locks in Redis), unless the
-        process that started this worker is gone: its Redis went with it, and the
-        release could only fail, with three chained Redis tracebacks in the log at every
-        kill of ``serve`` (trials of 2026-12-04/05). Killed, the scheduler leaves its
-        locks to lapse on their own."""
-        process = getattr(self.scheduler, "_process", None)
-        if os.getppid() == self.started_by or process is None or not process.pid:
-            super().stop_scheduler()
+        """Ask the scheduler's thread to stop (it releases its locks in Redis) and wait
+        for it, unless the process that started this worker is gone: its Redis went with
+        it, and the release could only fail, with three chained Redis tracebacks in the
+        log at every kill of ``serve`` (trials of 2026-12-04/05). The thread then ends
+        with the process and its locks lapse on their own."""
+        scheduler = self.scheduler
+        if scheduler is None or os.getppid() != self.started_by:
             return
-        try:
-            os.kill(process.pid, signal.SIGKILL)
-        except OSError:
-            pass
-        process.join(10)
+        scheduler.request_stop()
+        running = scheduler._process
+        if running is not None:
+            running.join(scheduler.interval + 10)
 
     def teardown(self) -> None:
         """RQ's teardown (stop the scheduler, record this worker's death in Redis),
@@ -176,8 +232,8 @@ def run_worker(connection: Redis, queues: list[str], burst: bool = False) -> boo
         maintenance_interval=MAINTENANCE,
         worker_ttl=WORKER_TTL,
     )
-    # RQ forks its scheduler at once and a work-horse for every job: with what is loaded
-    # so far kept out of the garbage collector's reach, they share those pages with
-    # this process rather than copying them as the collector walks them (docs/bench.md).
+    # RQ forks a work-horse for every job: with what is loaded so far kept out of the
+    # garbage collector's reach, they share those pages with this process rather than
+    # copying them as the collector walks them (docs/bench.md).
     gc.freeze()
     return worker.work(burst=burst, with_scheduler=True, logging_level="INFO")

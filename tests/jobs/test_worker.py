@@ -5,16 +5,19 @@ from __future__ import annotations
 import multiprocessing
 import os
 import signal
-import threading
+import subprocess
+import sys
 import time
-from types import SimpleNamespace
+from datetime import timedelta
+from pathlib import Path
 
 import pytest
 from redis import Redis
 from rq import Queue
 from rq.exceptions import StopRequested
 
-from jobs.worker import DepotWorker
+from app.config import REPO_ROOT
+from jobs.worker import DepotWorker, ThreadScheduler
 
 
 def _worker(redis_url: str) -> DepotWorker:
@@ -45,32 +48,99 @@ def test_a_signal_after_its_starter_died_is_a_cold_shutdown(
     assert killed and not worker._stop_requested
 
 
-def _deaf_to_sigterm() -> None:
-    signal.signal(signal.SIGTERM, signal.SIG_IGN)
-    time.sleep(60)
+def _scheduled(worker: DepotWorker) -> ThreadScheduler:
+    worker._start_scheduler()
+    scheduler = worker.scheduler
+    assert isinstance(scheduler, ThreadScheduler) and scheduler._process is not None
+    return scheduler
 
 
-def test_a_scheduler_whose_redis_is_gone_is_killed_not_asked_to_release_its_locks(
+def test_the_scheduler_is_a_thread_that_stops_and_releases_its_locks(redis_url: str) -> None:
+    """RQ forked a process for its scheduler (15 MB of its own, 47 MB PSS, to ask Redis
+    for due retries once a second); it is a thread of the worker here, and a worker's
+    orderly stop still has it release its queues' locks."""
+    worker = _worker(redis_url)
+    lock = ThreadScheduler.get_locking_key("depot-test-stop")
+    worker.connection.delete(lock)
+    before = {p.pid for p in multiprocessing.active_children()}
+    scheduler = _scheduled(worker)
+    try:
+        assert scheduler._process.is_alive()
+        assert {p.pid for p in multiprocessing.active_children()} == before  # no fork
+        assert worker.connection.get(lock) is not None
+        worker.stop_scheduler()
+        assert not scheduler._process.is_alive()
+        assert worker.connection.get(lock) is None
+    finally:
+        scheduler.request_stop()
+        scheduler._process.join(5)
+
+
+_WORK = """
+import sys
+from redis import Redis
+from rq import Queue
+from jobs.worker import DepotWorker
+connection = Redis.from_url(sys.argv[1])
+worker = DepotWorker([Queue(sys.argv[2], connection=connection)], connection=connection)
+worker.work(with_scheduler=True, logging_level="INFO")
+"""
+
+
+def test_a_job_due_later_is_queued_by_the_scheduler_thread_and_run(
+    redis_url: str, tmp_path: Path
+) -> None:
+    """What the scheduler is for (a retry is a job due later): a worker started as
+    `serve` starts it queues the job when due and runs it, and a SIGTERM stops the
+    worker and its scheduler's thread, the locks released."""
+    connection = Redis.from_url(redis_url)
+    name = f"depot-test-due-{os.getpid()}"
+    lock = ThreadScheduler.get_locking_key(name)
+    connection.delete(lock)
+    made = tmp_path / "made-by-the-job"
+    worker = subprocess.Popen([sys.executable, "-c", _WORK, redis_url, name], cwd=REPO_ROOT,
+                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    try:
+        Queue(name, connection=connection).enqueue_in(timedelta(seconds=1), os.makedirs,
+                                                      str(made))
+        deadline = time.monotonic() + 30
+        while not made.exists() and time.monotonic() < deadline:
+            assert worker.poll() is None
+            time.sleep(0.1)
+        assert made.is_dir(), "the job due in a second never ran"
+        assert connection.get(lock) is not None  # the worker's scheduler holds its queue
+        worker.send_signal(signal.SIGTERM)
+        out, _ = worker.communicate(timeout=30)
+        assert worker.returncode == 0, out.decode()
+        assert connection.get(lock) is None
+    finally:
+        if worker.poll() is None:
+            worker.kill()
+            worker.wait()
+        connection.delete(lock)
+
+
+def test_a_scheduler_whose_redis_is_gone_is_not_asked_to_release_its_locks(
     redis_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """serve killed: the scheduler's lock release can only fail on a Redis that is gone
-    (three Redis tracebacks in the log); it is killed instead. The stand-in ignores
-    SIGTERM, so RQ's own stop would wait for it for a minute."""
+    (three Redis tracebacks in the log); the thread is left to end with the process and
+    its locks to lapse."""
     worker = _worker(redis_url)
-    scheduler = multiprocessing.get_context("fork").Process(target=_deaf_to_sigterm)
-    scheduler.start()
+    lock = ThreadScheduler.get_locking_key("depot-test-stop")
+    worker.connection.delete(lock)
+    scheduler = _scheduled(worker)
     try:
-        worker.scheduler = SimpleNamespace(_process=scheduler)  # type: ignore[assignment]
         monkeypatch.setattr(os, "getppid", lambda: worker.started_by + 1)  # reparented
-        stopping = threading.Thread(target=worker.stop_scheduler, daemon=True)
-        stopping.start()
-        stopping.join(10)
-        assert not stopping.is_alive(), "the scheduler was asked, not killed"
-        assert scheduler.exitcode == -signal.SIGKILL
+        began = time.monotonic()
+        worker.stop_scheduler()
+        assert time.monotonic() - began < 1, "the scheduler was asked and waited for"
+        assert scheduler._process.is_alive() and not scheduler._stop_requested
+        assert worker.connection.get(lock) is not None
     finally:
-        if scheduler.is_alive():
-            scheduler.kill()
-        scheduler.join(5)
+        scheduler.request_stop()
+        scheduler._process.join(5)
+        worker.connection.delete(lock)
 
 
 def test_a_worker_whose_redis_is_gone_does_not_record_its_death_there(

@@ -15,6 +15,7 @@ import multiprocessing.util
 import os
 import random
 import re
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -190,7 +191,9 @@ def write_direct(logger: logging.Logger, rid: str, message: str,
         return False
     handler = handlers[0]
     formatter = handler.formatter
-    if (type(handler) is not logging.StreamHandler or handler.level > logging.INFO
+    if (not isinstance(handler, logging.StreamHandler)
+            or type(handler) not in (logging.StreamHandler, DepotHandler)  # not a subclass
+            or handler.level > logging.INFO
             or type(formatter) not in (TextFormatter, JSONFormatter)
             or not all(isinstance(f, _PASSING_FILTERS) for f in handler.filters)):
         return False
@@ -278,8 +281,35 @@ def batch_direct_lines() -> None:
     _batches.start()
 
 
+# Exceptions a log line's write lets through to the code that logged, not printed as a
+# logging error (jobs/worker.py registers RQ's StopRequested).
+_THROUGH: list[type[BaseException]] = []
+
+
+def let_through(kind: type[BaseException]) -> None:
+    """Have Depot's handler pass ``kind`` on when it is raised during a write.
+
+    Why: RQ's worker stops by raising StopRequested from its SIGTERM handler, and a
+    signal that came while a line was being written raised it inside the handler, which
+    printed it as a "--- Logging error ---" traceback (text in a JSON log, a test saw
+    it) and swallowed it."""
+    if kind not in _THROUGH:
+        _THROUGH.append(kind)
+
+
+class DepotHandler(logging.StreamHandler):
+    """Depot's one handler: a stream handler that passes on what :func:`let_through`
+    names instead of reporting it as its own error."""
+
+    def handleError(self, record: logging.LogRecord) -> None:
+        error = sys.exc_info()[1]
+        if error is not None and isinstance(error, tuple(_THROUGH)):
+            raise error
+        super().handleError(record)
+
+
 def make_handler(fmt: str) -> logging.Handler:
-    handler = logging.StreamHandler()
+    handler = DepotHandler()
     handler.setFormatter(JSONFormatter() if fmt == "json" else TextFormatter())
     handler.addFilter(RequestIdFilter())
     handler.set_name("depot")

@@ -662,7 +662,7 @@ def run(args: argparse.Namespace, tmp: Path, procs: Processes) -> None:
     print(commit_line())
     print(f"- go: {' '.join(go_version[2:3]) or 'unknown'} (the binary Depot uses)")
     print("- Depot as `make run` starts it, fresh for every measurement: `flask --app app "
-          "migrate`, `flask --app app serve` (gunicorn 2 x 8 threads, one pipeline worker, "
+          "migrate`, `flask --app app serve` (granian 2 x 8 threads, one pipeline worker, "
           "embedded Redis, SQLite), DEPOT_ON_MISS=fetch, upstream the toolchain's default "
           "GOPROXY, its own data dir and port on 127.0.0.1; measured once its processes "
           "have logged that they are warm (app/pipeline/warm.py)\n")

@@ -18,6 +18,7 @@ from typing import Any
 from redis import Redis
 from rq import Queue, Worker
 from rq.defaults import DEFAULT_LOGGING_DATE_FORMAT, DEFAULT_LOGGING_FORMAT
+from rq.exceptions import StopRequested
 from rq.executions import Execution
 from rq.job import Job
 from rq.scheduler import RQScheduler
@@ -26,6 +27,7 @@ from rq.scheduler import run as run_scheduler
 from app.drift.queueing import enqueue_sweep
 from app.drift.sweep import claim_sweep
 from app.fetch import handoff
+from app.logs import let_through
 from app.pipeline.gocache import CHECK_EVERY, trim
 from app.pipeline.lists import sync_recent_lists
 from app.pipeline.requests import redrive_stalled
@@ -45,6 +47,8 @@ REDRIVE_LOCK = "depot:redrive-lock"
 GOCACHE_LOCK = "depot:gocache-check"
 
 log = logging.getLogger("depot.worker")
+# A warm shutdown raised by the SIGTERM handler while a line is written reaches RQ's loop.
+let_through(StopRequested)
 
 
 def redrive(connection: Redis) -> int:

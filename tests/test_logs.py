@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from app import logs
 from app.config import REPO_ROOT, ConfigError, Settings
 from app.logs import (
     JSONFormatter,
@@ -205,3 +206,47 @@ def test_request_ids_are_32_hex_digits_and_differ_across_a_fork() -> None:
     os.waitpid(pid, 0)
     child = os.read(read, 64).decode()
     assert child != new_request_id()
+
+
+def test_what_is_let_through_reaches_the_code_that_logged_and_the_rest_is_reported(
+    capsys: pytest.CaptureFixture[str]
+) -> None:
+    """RQ's worker stops by raising from its SIGTERM handler; landing in a log line's
+    write, that exception was printed as a logging error and swallowed (a JSON log then
+    held a traceback). What jobs/worker.py lets through goes on; other errors of a
+    write are still reported by logging, and the caller goes on."""
+
+    class Stop(Exception):
+        pass
+
+    class Broken(Exception):
+        pass
+
+    class Stream(io.StringIO):
+        def __init__(self, raising: type[Exception]) -> None:
+            super().__init__()
+            self.raising = raising
+
+        def write(self, text: str) -> int:
+            super().write(text)
+            raise self.raising()  # as a signal handler would, right after the write
+
+    logs.let_through(Stop)
+    logger = logging.getLogger("depot.test.through")
+    logger.propagate = False
+    logger.setLevel(logging.INFO)
+    for raising, passes in ((Stop, True), (Broken, False)):
+        handler = logs.make_handler("json")
+        handler.setStream(Stream(raising))  # type: ignore[attr-defined]
+        logger.handlers = [handler]
+        try:
+            if passes:
+                with pytest.raises(Stop):
+                    logger.info("a line")
+            else:
+                logger.info("a line")
+                assert "--- Logging error ---" in capsys.readouterr().err
+            assert json.loads(handler.stream.getvalue())["message"] == "a line"  # type: ignore[attr-defined]
+        finally:
+            logger.handlers = []
+    logs._THROUGH.remove(Stop)

@@ -86,8 +86,9 @@ class Supervisor:
         self._start = [start for _, start in named]
         self._first_worker = len(named) - len(workers)
         self.say = say
-        # What a dead worker left behind (its RQ scheduler child, a work-horse) goes
-        # before its successor starts: the scheduler held its locks and ran on orphaned.
+        # What a dead worker left behind (a work-horse; RQ's scheduler, when it was a
+        # forked child, held its locks and ran on orphaned) goes before its successor
+        # starts.
         self.reap = reap
         self.clock = clock
         self.essential = {name: start() for name, start in essential.items()}

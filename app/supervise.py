@@ -48,8 +48,8 @@ def supervise(settings: Settings, worker_count: int) -> int:
                                 preexec_fn=dies_with(os.getpid(), own_session=True))
 
     def worker() -> subprocess.Popen:
-        # A group of its own too: killed, it leaves its RQ scheduler child (and maybe
-        # a work-horse) behind, which the supervisor then ends (lifecycle.reap_group).
+        # A group of its own too: killed, it may leave a job's work-horse behind, which
+        # the supervisor then ends (lifecycle.reap_group).
         # Below the web server (app/cpu.py): a client's hits and misses come before
         # the jobs behind them.
         return subprocess.Popen([sys.executable, "-m", "flask", "--app", "app", "worker"],

@@ -20,6 +20,7 @@ from sqlalchemy.exc import OperationalError
 from app import migrate as migrations
 from app.bundle import BundleError, build, export, resolve
 from app.catalog.prepared import prepare_version, unrendered
+from app.fetch.ahead import sweep_memory_loads
 from app.fsck import check
 from app.ingest import InvalidRequest, Outcome, ingest
 from app.models import RequestSource
@@ -257,6 +258,10 @@ def serve_cmd(worker_count: int) -> None:
                     f"{sum(s.size for s in gone):,}", ", ".join(s.name for s in gone))
     for stuck in [s for s in swept if not s.removed]:
         log.warning("could not remove the work folder %s of a killed job", stuck.name)
+    loads = sweep_memory_loads()
+    if loads:
+        log.warning("removed %d graph load(s) ahead left in memory by killed processes",
+                    loads)
     # What is left is supervision: it runs in a process of its own that imports no web
     # or pipeline code (app/supervise.py), which this one becomes (same pid, so a
     # signal meant for serve reaches it): the app loaded here would otherwise stay in

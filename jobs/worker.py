@@ -27,6 +27,7 @@ from rq.scheduler import run as run_scheduler
 from app.drift.queueing import enqueue_sweep
 from app.drift.sweep import claim_sweep
 from app.fetch import handoff
+from app.fetch.ahead import sweep_memory_loads
 from app.logs import let_through
 from app.pipeline.gocache import CHECK_EVERY, trim
 from app.pipeline.lists import sync_recent_lists
@@ -215,6 +216,10 @@ class DepotWorker(Worker):
                 handoff.sweep(worker_services().settings)
             except Exception:
                 log.exception("sweeping the handoff folder failed")
+            try:
+                sweep_memory_loads()
+            except Exception:
+                log.exception("sweeping the graph loads in memory failed")
 
     def prepare_execution(self, job: Job) -> Execution:
         forget_executions(job)  # of earlier runs, all ended: see app.queue

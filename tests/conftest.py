@@ -328,6 +328,10 @@ def instance_settings(data: Path, database_url: str, upstream: Upstream, sumdb: 
             "DEPOT_UPSTREAM": upstream.url,
             "DEPOT_GOSUMDB": sumdb.gosumdb,
             "DEPOT_ON_MISS": "404",
+            # Graph loads ahead in the data dir (gone with it), not in memory, where a
+            # test's app dropped with a load running left it until a sweep; the memory
+            # folder has tests of its own (tests/goproxy/test_ahead.py).
+            "DEPOT_MISS_AHEAD_DIR": str(data / "cache"),
         }
     )
 

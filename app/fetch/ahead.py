@@ -285,13 +285,45 @@ def active_loads(settings: Settings) -> list[Load]:
     return found
 
 
-def _sweep(folder: Path) -> None:
-    """Remove a folder no owner holds once it is old enough not to be a new one."""
+def sweep_memory_loads() -> int:
+    """Remove the loads in memory (``/dev/shm``, any Depot of the host) whose owner is
+    gone, and the folders they leave empty; how many loads went.
+
+    Why: a load is removed by its owner when it ends, or by the next miss of the same
+    Depot that looks; a Depot killed meanwhile and never started again on that data dir
+    (a test's, a benchmark's) left its unpacked modules in memory until the host's next
+    boot. ``serve`` sweeps at its start, a worker at its maintenance."""
+    try:
+        names = [n for n in os.listdir(SHM) if n.startswith("depot-")]
+    except OSError:
+        return 0
+    removed = 0
+    for name in names:
+        root = SHM / name / "ahead"
+        try:
+            loads = os.listdir(root)
+        except OSError:
+            loads = []
+        for load in loads:
+            removed += _sweep(root / load)
+        for empty in (root, root.parent):
+            try:
+                empty.rmdir()
+            except OSError:  # a load still there, or another Depot's file
+                break
+    return removed
+
+
+def _sweep(folder: Path) -> bool:
+    """Remove a folder no owner holds once it is old enough not to be a new one;
+    whether it did."""
     try:
         if time.time() - folder.stat().st_mtime > LITTER_AGE and not _owned(folder):
             shutil.rmtree(folder, ignore_errors=True)
+            return True
     except OSError:
         pass
+    return False
 
 
 _T = TypeVar("_T")

@@ -282,8 +282,8 @@ def test_loads_go_to_memory_when_it_has_room_and_leave_nothing_there(
     monkeypatch.setattr(ahead, "SHM", shm)
     monkeypatch.setattr(ahead, "SHM_FREE", 0)
     ahead._loads_root.cache_clear()
-    here = replace(settings, data_dir=tmp_path / "data")
-    other = replace(settings, data_dir=tmp_path / "other")
+    here = replace(settings, data_dir=tmp_path / "data", miss_ahead_dir="auto")
+    other = replace(here, data_dir=tmp_path / "other")
     try:
         root = ahead.loads_root(here)
         assert root.parent.parent == shm and root.name == "ahead"
@@ -303,6 +303,49 @@ def test_loads_go_to_memory_when_it_has_room_and_leave_nothing_there(
         loading = ahead.Loading(chosen, "kept")
         loading.close()
         assert (tmp_path / "scratch" / "ahead").is_dir()  # an operator's folder stays
+    finally:
+        ahead._loads_root.cache_clear()
+
+
+def test_loads_left_in_memory_by_killed_processes_are_swept_whichever_depot_made_them(
+    tmp_path: Path, settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A Depot killed with loads running and never started again on its data dir (a
+    test's, a benchmark's) left its unpacked modules in memory: any serve's start or
+    worker's maintenance removes loads whose owner is gone, old enough not to be new
+    ones, and the folders they leave empty; a live load stays."""
+    shm = tmp_path / "shm"
+    shm.mkdir()
+    monkeypatch.setattr(ahead, "SHM", shm)
+    monkeypatch.setattr(ahead, "SHM_FREE", 0)
+    ahead._loads_root.cache_clear()
+    try:
+        live = replace(settings, data_dir=tmp_path / "live", miss_ahead_dir="auto")
+        held = ahead.Loading(live, "held")
+        old = time.time() - ahead.LITTER_AGE - 5
+        dead = []
+        for depot_tag, name in (("depot-gone", "dead"), ("depot-gone", "dead2"),
+                                (ahead.loads_root(live).parent.name, "dead3")):
+            folder = shm / depot_tag / "ahead" / name
+            (folder / "modcache").mkdir(parents=True)
+            (folder / "owner.lock").touch()
+            os.utime(folder, (old, old))
+            dead.append(folder)
+        young = shm / "depot-young" / "ahead" / "new"
+        young.mkdir(parents=True)  # being made by a process that has not locked it yet
+        (shm / "depot-empty" / "ahead").mkdir(parents=True)
+        (shm / "PostgreSQL.1234").touch()  # not Depot's
+        os.utime(held.load.folder, (old, old))
+        try:
+            assert ahead.sweep_memory_loads() == 3
+            assert not any(folder.exists() for folder in dead)
+            assert held.load.folder.is_dir() and young.is_dir()
+            assert sorted(p.name for p in shm.iterdir()) == sorted(
+                ["PostgreSQL.1234", "depot-young", ahead.loads_root(live).parent.name])
+        finally:
+            held.close()
+        assert ahead.sweep_memory_loads() == 0
+        assert sorted(p.name for p in shm.iterdir()) == ["PostgreSQL.1234", "depot-young"]
     finally:
         ahead._loads_root.cache_clear()
 

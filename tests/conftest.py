@@ -10,6 +10,7 @@ import atexit
 import fcntl
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -505,6 +506,12 @@ class LiveServer:
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait()
+        # What the server forked goes too: a granian worker still starting when its
+        # master was stopped outlived it, orphaned, for as long as the machine ran.
+        try:
+            os.killpg(self.process.pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass
 
 
 def start_server(settings: Settings, log_dir: Path, workers: int = 2) -> LiveServer:
@@ -516,7 +523,7 @@ def start_server(settings: Settings, log_dir: Path, workers: int = 2) -> LiveSer
     log = log_dir / f"{settings.http_server}-{port}.log"
     with open(log, "wb") as out:
         proc = subprocess.Popen(web_command(settings), cwd=REPO_ROOT, env=env, stdout=out,
-                                stderr=subprocess.STDOUT)
+                                stderr=subprocess.STDOUT, start_new_session=True)
     server = LiveServer(f"http://127.0.0.1:{port}", proc, log)
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:

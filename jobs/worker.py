@@ -148,23 +148,17 @@ class DepotWorker(Worker):
     def _start_scheduler(self, burst: bool = False, logging_level: str | None = "INFO",
                          date_format: str = DEFAULT_LOGGING_DATE_FORMAT,
                          log_format: str = DEFAULT_LOGGING_FORMAT) -> None:
-        """RQ's, with the scheduler in a thread (:class:`ThreadScheduler`)."""
+        """RQ's, with the scheduler in a thread (:class:`ThreadScheduler`); in burst mode
+        RQ's own, which enqueues what is due once and starts nothing."""
+        if burst:
+            super()._start_scheduler(burst, logging_level, date_format, log_format)
+            return
         self.scheduler = ThreadScheduler(
             self.queues, connection=self.connection,
             logging_level=logging_level if logging_level is not None else self.log.level,
             date_format=date_format, log_format=log_format, serializer=self.serializer)
-        self.scheduler.acquire_locks()
-        if not self.scheduler.acquired_locks:
-            return  # another worker's scheduler has them; the maintenance looks again
-        if burst:
-            try:
-                self.scheduler.register_birth()
-                self.scheduler.enqueue_scheduled_jobs()
-            finally:
-                self.scheduler.release_locks()
-                self.scheduler.register_death()
-        else:
-            self.scheduler.start()
+        # Started once it holds a queue's lock; else the maintenance asks again.
+        self.scheduler.acquire_locks(auto_start=True)
 
     def stop_scheduler(self) -> None:
         """Ask the scheduler's thread to stop (it releases its locks in Redis) and wait

@@ -205,12 +205,10 @@ class Load:
     def gate_file(self, module: str, version: str) -> Path:
         """Where the judgement of a zip this load verified is kept (app/pipeline/gate),
         so that the web processes of the host judge each zip once."""
-        name = hashlib.sha256(f"{module}@{version}".encode()).hexdigest()[:32]
-        return self.folder / "gates" / f"{name}.json"
+        return self.folder / "gates" / f"{_file_name(module, version)}.json"
 
     def _served_marker(self, module: str, version: str) -> Path:
-        name = hashlib.sha256(f"{module}@{version}".encode()).hexdigest()[:32]
-        return self.folder / "served" / name
+        return self.folder / "served" / _file_name(module, version)
 
     def note_served(self, module: str, version: str) -> None:
         """A client was answered module@version's zip from this load (seen by every
@@ -232,6 +230,11 @@ class Load:
         """(module, version) of every zip the load's go command has verified so far
         (:meth:`ready_entry` describes one)."""
         return set(cached_files(self.modcache, ".zip"))
+
+
+def _file_name(module: str, version: str) -> str:
+    """A file name for module@version in a load's folder (paths hold slashes)."""
+    return hashlib.sha256(f"{module}@{version}".encode()).hexdigest()[:32]
 
 
 def _entry(module: str, version: str, zip_path: Path) -> dict | None:

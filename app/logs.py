@@ -8,22 +8,21 @@ jobs that request queued, so one id follows a module from click to publication.
 
 from __future__ import annotations
 
-import atexit
 import json
 import logging
-import multiprocessing.util
 import os
 import random
 import re
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from datetime import UTC, datetime
 from typing import Any
 
+from app.periodic import Periodic
 from app.redact import redact
 
 FORMATS = ("text", "json")
@@ -170,8 +169,9 @@ _PASSING_FILTERS: tuple[type, ...] = (RequestIdFilter, DropThreadAdvice)
 
 
 def write_direct(logger: logging.Logger, rid: str, message: str,
-                 fields: dict[str, Any]) -> bool:
-    """Write an INFO line of ``logger`` (terse in text, ``fields`` in JSON) straight to
+                 fields: Callable[[], dict[str, Any]]) -> bool:
+    """Write an INFO line of ``logger`` (terse in text, ``fields()`` in JSON, asked for
+    only then) straight to
     Depot's one handler, exactly as logging would have, without a LogRecord, handler
     filters and locks: that machinery was 30 us of every GOPROXY hit's 90 us in Python.
 
@@ -197,8 +197,9 @@ def write_direct(logger: logging.Logger, rid: str, message: str,
             or type(formatter) not in (TextFormatter, JSONFormatter)
             or not all(isinstance(f, _PASSING_FILTERS) for f in handler.filters)):
         return False
+    extra = fields() if type(formatter) is JSONFormatter else {}
     line = formatter.line(time.time(), "INFO", logger.name, rid,  # type: ignore[union-attr]
-                          message, fields) + handler.terminator
+                          message, extra) + handler.terminator
     if _batches.on:
         _batches.add(handler, line)
     else:
@@ -225,26 +226,18 @@ class _Batches:
     """
 
     def __init__(self, interval: float = 0.1) -> None:
-        self.on = False
-        self.interval = interval
         self._handler: logging.StreamHandler | None = None
         self._lines: list[str] = []
-        self._thread: threading.Thread | None = None
         self._guard = threading.Lock()
+        self.every = Periodic(self.flush, "log-batches", interval)
+
+    @property
+    def on(self) -> bool:
+        return self.every.on
 
     def start(self) -> None:
         """Batch from now on, in this process (a child of a fork starts anew)."""
-        self.on = True
-        with self._guard:
-            if self._thread is None:
-                self._thread = threading.Thread(target=self._run, name="log-batches",
-                                                daemon=True)
-                self._thread.start()
-                # The last batch is written at exit: by atexit in a plain process, by
-                # multiprocessing's finalizers in a granian worker (which leaves through
-                # os._exit, and forgets the finalizers of its parent).
-                atexit.register(self.flush)
-                multiprocessing.util.Finalize(self, self.flush, exitpriority=100)
+        self.every.start()
 
     def add(self, handler: logging.StreamHandler, line: str) -> None:
         if handler is not self._handler:
@@ -261,14 +254,10 @@ class _Batches:
             del self._lines[:count]  # what was added meanwhile stays for the next batch
             _write(handler, text)
 
-    def _run(self) -> None:
-        while True:
-            time.sleep(self.interval)
-            self.flush()
-
     def forked(self) -> None:
         """In a forked child: the parent's lines are the parent's to write."""
-        self.on, self._thread, self._lines = False, None, []
+        self.every.forked()
+        self._lines = []
         self._guard = threading.Lock()
 
 

@@ -122,7 +122,8 @@ def redact(text: str) -> str:
     """``text`` with every registered secret and every URL's userinfo masked."""
     if not text:
         return text
-    text = _USERINFO.sub(lambda m: f"{m['scheme']}{MASK}@", text)
+    if "://" in text:  # the only place userinfo can be; the search costs every log line
+        text = _USERINFO.sub(lambda m: f"{m['scheme']}{MASK}@", text)
     pattern = _pattern
     return pattern.sub(MASK, text) if pattern is not None else text
 

@@ -70,14 +70,16 @@ class WithoutEnvironHeaders:
 
 
 def served_app() -> WSGIApp:
-    """Depot's WSGI app as one granian worker serves it: access lines written in
-    batches (app/logs.py, why); in fetch mode a capture's first-use costs paid beside
+    """Depot's WSGI app as one granian worker serves it: access lines and web metrics
+    written in batches (app/periodic.py, why); in fetch mode a capture's first-use costs paid beside
     serving (as gunicorn.conf.py's post_worker_init)."""
     from app import create_app
     from app.logs import batch_direct_lines
+    from app.metrics import batch_web_metrics
 
     app = create_app()
     batch_direct_lines()
+    batch_web_metrics()
     settings: Settings = app.config["DEPOT_SETTINGS"]
     if settings.on_miss == "fetch":
         from app.pipeline.warm import warm_up

@@ -111,7 +111,7 @@ def test_a_direct_line_is_the_line_logging_writes(formatter: type[logging.Format
     try:
         with request_id_scope("req-9"):
             logger.info("GET /a/@v/list 200", extra={"_terse": True, **fields})
-        assert write_direct(logger, "req-9", "GET /a/@v/list 200", fields)
+        assert write_direct(logger, "req-9", "GET /a/@v/list 200", lambda: fields)
     finally:
         logger.handlers = []
     logged, direct = stream.getvalue().splitlines()
@@ -127,7 +127,7 @@ def test_a_direct_line_is_the_line_logging_writes(formatter: type[logging.Format
 def test_secrets_are_masked_in_direct_lines_too() -> None:
     logger, stream = _direct(TextFormatter())
     try:
-        assert write_direct(logger, "r", "GET https://user:s3cr3t-token@host/x 200", {})
+        assert write_direct(logger, "r", "GET https://user:s3cr3t-token@host/x 200", dict)
     finally:
         logger.handlers = []
     assert "s3cr3t" not in stream.getvalue() and "***@host" in stream.getvalue()
@@ -138,13 +138,13 @@ def test_a_line_another_handler_could_see_goes_the_usual_way() -> None:
     other = logging.StreamHandler(io.StringIO())
     logger, stream = _direct(TextFormatter(), "depot.test-direct", other)
     try:
-        assert not write_direct(logger, "r", "GET / 200", {})
+        assert not write_direct(logger, "r", "GET / 200", dict)
         logger.handlers = logger.handlers[:1]
         logger.setLevel(logging.WARNING)
-        assert not write_direct(logger, "r", "GET / 200", {})  # INFO is off
+        assert not write_direct(logger, "r", "GET / 200", dict)  # INFO is off
         logger.setLevel(logging.INFO)
         logger.handlers[0].setFormatter(logging.Formatter())
-        assert not write_direct(logger, "r", "GET / 200", {})  # a foreign format
+        assert not write_direct(logger, "r", "GET / 200", dict)  # a foreign format
     finally:
         logger.handlers = []
     assert stream.getvalue() == ""
@@ -183,7 +183,8 @@ def test_a_server_process_writes_its_batched_lines_when_it_ends(tmp_path: Path) 
         "    logging.getLogger().setLevel(logging.INFO)\n"
         "    batch_direct_lines()\n"
         "    for n in range(100):\n"
-        "        assert write_direct(logging.getLogger('depot.access'), 'r', f'GET /{n} 200', {})\n"
+        "        line = f'GET /{n} 200'\n"
+        "        assert write_direct(logging.getLogger('depot.access'), 'r', line, dict)\n"
         "if __name__ == '__main__':\n"
         "    p = multiprocessing.get_context('fork').Process(target=child)\n"
         "    p.start(); p.join(); sys.exit(p.exitcode)\n"

@@ -12,7 +12,7 @@ from flask import Blueprint, Response, jsonify
 from prometheus_client import CONTENT_TYPE_LATEST
 from redis import Redis
 
-from app.metrics import render, web_metrics
+from app.metrics import render, tally, web_metrics
 from app.ops.collectors import DependencyCollector, StoreCollector
 from app.ops.info import describe
 from app.ops.readiness import TIMEOUT, check_all
@@ -61,6 +61,7 @@ def info() -> Response:
 @bp.get("/metrics")
 def metrics() -> Response:
     services = depot()
+    tally.settle()
     connection = Redis.from_url(services.settings.queue_url, socket_timeout=TIMEOUT,
                                 socket_connect_timeout=TIMEOUT)
     try:

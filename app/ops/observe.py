@@ -12,7 +12,7 @@ import time
 from collections.abc import Callable, Iterable, Iterator
 
 from app.logs import REQUEST_ID_HEADER, new_request_id, request_id_scope, write_direct
-from app.metrics import HTTP_DURATION, HTTP_REQUESTS, labelled
+from app.metrics import HTTP_DURATION, HTTP_REQUESTS, labelled, tally
 
 log = logging.getLogger("depot.access")
 OPS_PATHS = frozenset({"/ping", "/healthz", "/readyz", "/info", "/metrics"})
@@ -115,8 +115,9 @@ class RequestObserver:
         group = route_group(environ.get("PATH_INFO", ""))
         method = environ.get("REQUEST_METHOD", "")
         status = seen.get("status", "000")
-        labelled(HTTP_REQUESTS, group, method if method in _METHODS else "OTHER", status).inc()
-        labelled(HTTP_DURATION, group).observe(seconds)
+        tally.inc(labelled(HTTP_REQUESTS, group, method if method in _METHODS else "OTHER",
+                           status))
+        tally.observe(labelled(HTTP_DURATION, group), seconds)
 
     @staticmethod
     def _log(environ: dict, seen: dict[str, str], sent: int, seconds: float, rid: str
@@ -129,17 +130,20 @@ class RequestObserver:
         query = environ.get("QUERY_STRING", "")
         target = path + (f"?{query}" if query else "")
         message = f"{method} {target} {status} {nbytes}B {seconds * 1000:.1f}ms"
-        # The text line above says it all; JSON gets the fields too.
-        fields = {
-            "status": int(status) if status.isdigit() else 0,
-            "method": method,
-            "path": path[:1000],
-            "bytes": nbytes,
-            "duration_ms": round(seconds * 1000, 2),
-            "remote": environ.get("REMOTE_ADDR", ""),
-            "user_agent": environ.get("HTTP_USER_AGENT", "")[:200],
-            "group": route_group(path),
-        }
+
+        def fields() -> dict[str, object]:
+            """The text line above says it all; JSON gets these fields too."""
+            return {
+                "status": int(status) if status.isdigit() else 0,
+                "method": method,
+                "path": path[:1000],
+                "bytes": nbytes,
+                "duration_ms": round(seconds * 1000, 2),
+                "remote": environ.get("REMOTE_ADDR", ""),
+                "user_agent": environ.get("HTTP_USER_AGENT", "")[:200],
+                "group": route_group(path),
+            }
+
         if not write_direct(log, rid, message, fields):
             with request_id_scope(rid):
-                log.info("%s", message, extra={"_terse": True, **fields})
+                log.info("%s", message, extra={"_terse": True, **fields()})

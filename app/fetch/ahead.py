@@ -31,6 +31,7 @@ import os
 import shutil
 import signal
 import subprocess
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -40,7 +41,7 @@ from typing import TypeVar
 
 from app.config import Settings
 from app.cpu import BACKGROUND_NICENESS, lower_process
-from app.fetch.download import cached_files, cached_go_mods, go_directive, write_consumer
+from app.fetch.download import cached_files, go_directive, write_consumer
 from app.fetch.gotool import GoTimeout, isolated_env, parse_json_stream, run_go
 from app.gomod.errors import GoModError
 from app.gomod.paths import escape_path, escape_version
@@ -145,7 +146,7 @@ class Load:
 
     def verified_mods(self) -> dict[tuple[str, str], Path]:
         """Every go.mod the load's go command has verified so far, by (module, version)."""
-        return cached_go_mods(self.modcache)
+        return _scanned(self, ".mod")
 
     def mentions(self, module: str, version: str, read: set[Path]) -> bool:
         """Whether a go.mod the load has read so far (or its consumer's) requires
@@ -153,10 +154,7 @@ class Load:
         in ``read`` were looked at before (a go.mod in the cache never changes) and
         are skipped; those looked at now are added."""
         needle = f"{module} {version}".encode()
-        candidates = [self.workdir / "consumer" / "go.mod"]
-        download = self.modcache / "cache" / "download"
-        if download.is_dir():
-            candidates += download.rglob("*.mod")
+        candidates = [self.workdir / "consumer" / "go.mod", *self.verified_mods().values()]
         for path in candidates:
             if path in read:
                 continue
@@ -229,7 +227,38 @@ class Load:
     def verified_zips(self) -> set[tuple[str, str]]:
         """(module, version) of every zip the load's go command has verified so far
         (:meth:`ready_entry` describes one)."""
-        return set(cached_files(self.modcache, ".zip"))
+        return set(_scanned(self, ".zip"))
+
+
+# A scan of a load's module cache is shared by the threads of this process that poll it
+# (a client's waiting misses, the judge, the captures, the go.mod keeper) for this
+# long while the load runs, and for good once made after its end; at most SCANS are
+# remembered.
+SCAN_FRESH = POLL / 2
+SCANS = 64
+_scans: dict[tuple[Path, str], tuple[float, bool, dict[tuple[str, str], Path]]] = {}
+_scans_lock = threading.Lock()
+
+
+def _scanned(load: Load, suffix: str) -> dict[tuple[str, str], Path]:
+    """The load's files of ``suffix`` by (module, version), as a recent scan found
+    them (app/fetch/download.cached_files)."""
+    key = (load.folder, suffix)
+    now = time.monotonic()
+    final = load.done  # looked at before the scan: a scan after the end is complete
+    with _scans_lock:
+        kept = _scans.get(key)
+    # Once the load is done only a scan made after that will do: a caller that saw it
+    # end looks once more for what came last.
+    if kept is not None and (kept[1] or (not final and now - kept[0] < SCAN_FRESH)):
+        return kept[2]
+    found = cached_files(load.modcache, suffix)
+    with _scans_lock:
+        if len(_scans) >= SCANS:
+            for old in sorted(_scans, key=lambda k: _scans[k][0])[:SCANS // 2]:
+                del _scans[old]
+        _scans[key] = (now, final, found)
+    return found
 
 
 def _file_name(module: str, version: str) -> str:

@@ -70,6 +70,34 @@ def test_valid_zip_report(tmp_path: Path) -> None:
     ) + len(b"GPL") + len(b"not root") * 2 + len(b"package vendor\n")
 
 
+def test_names_only_reports_the_same_files_without_reading_their_contents(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """contents=False (a zip a go command verified): the same report from the names and
+    declared sizes, no hash, and no entry decompressed but the go.mod."""
+    files = {"go.mod": b"module example.com/m\n\ngo 1.21\n", "m.go": b"package m\n" * 50,
+             "LICENSE": b"MIT", "README.md": b"# m"}
+    z = mk(tmp_path, rel(files))
+    full = check_zip(z, MOD, VER)
+    read: list[str] = []
+    real = zipcheck._drain
+    monkeypatch.setattr(zipcheck, "_drain", lambda raw, info, name, limit:
+                        read.append(name) or real(raw, info, name, limit))
+    light = check_zip(z, MOD, VER, contents=False)
+    assert read == ["go.mod"]
+    assert light.h1 == "" and full.h1 == hash_zip(z)
+    assert (light.files, light.licenses, light.readme, light.size_uncompressed) == \
+        (full.files, full.licenses, full.readme, full.size_uncompressed)
+
+
+@pytest.mark.parametrize("name", [PFX + "vendor/example.com/dep/dep.go", PFX + "../x.go",
+                                  PFX + "sub/go.mod"])
+def test_names_only_still_refuses_what_breaks_the_rules(tmp_path: Path, name: str) -> None:
+    z = mk(tmp_path, [(PFX + "ok.go", b"package m\n"), (name, b"x")])
+    with pytest.raises(ZipRuleError):
+        check_zip(z, MOD, VER, contents=False)
+
+
 def test_no_gomod_no_readme(tmp_path: Path) -> None:
     z = mk(tmp_path, [("example.com/m@v2.0.0+incompatible/x.go", b"package m\n")])
     rep = check_zip(z, MOD, "v2.0.0+incompatible")

@@ -229,6 +229,7 @@ def test_a_walk_is_over_after_a_short_pause_once_it_had_every_zip_else_a_long_on
             at = load.modcache / "cache" / "download" / escape_path(module) / "@v"
             at.mkdir(parents=True)
             (at / "v1.0.0.zip").write_bytes(b"zip")
+        time.sleep(ahead.SCAN_FRESH)  # the scans of a running load are shared that long
         load.note_served("depot.test/a", "v1.0.0")
         assert not load.all_zips_served()
         ahead.Load(load.folder).note_served("depot.test/b", "v1.0.0")  # another process
@@ -236,6 +237,35 @@ def test_a_walk_is_over_after_a_short_pause_once_it_had_every_zip_else_a_long_on
     finally:
         loading.close()
     load.note_served("depot.test/a", "v1.0.0")  # the load ended: nothing, no error
+
+
+def test_a_scan_is_shared_while_the_load_runs_and_made_again_once_it_is_done(
+    tmp_path: Path, settings: Settings
+) -> None:
+    """The threads polling a load share one scan of its files for a few milliseconds;
+    one who saw the load end and looks once more sees what came last at once."""
+    here = replace(settings, data_dir=tmp_path / "data")
+    loading = ahead.Loading(here, "scans")
+    try:
+        load = loading.load
+
+        def add(module: str) -> None:
+            at = load.modcache / "cache" / "download" / escape_path(module) / "@v"
+            at.mkdir(parents=True)
+            (at / "v1.0.0.zip").write_bytes(b"zip")
+
+        add("depot.test/a")
+        assert load.verified_zips() == {("depot.test/a", "v1.0.0")}
+        add("depot.test/b")
+        seen = load.verified_zips()  # within SCAN_FRESH: the shared scan (or a new one)
+        time.sleep(ahead.SCAN_FRESH)
+        assert load.verified_zips() == {("depot.test/a", "v1.0.0"), ("depot.test/b", "v1.0.0")}
+        assert seen <= load.verified_zips()
+        add("depot.test/c")
+        (load.folder / "done").touch()
+        assert ("depot.test/c", "v1.0.0") in load.verified_zips()  # no wait after the end
+    finally:
+        loading.close()
 
 
 def test_a_zip_is_judged_once_however_many_ask_for_its_verdict_at_once(

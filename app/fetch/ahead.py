@@ -50,6 +50,9 @@ log = logging.getLogger("depot.fetch")
 
 # How often a waiter looks again at a load's files.
 POLL = 0.01
+# How often a client's miss looks for its file in the loads (a stat or two a look): each
+# level of a cold walk waited half of it on average.
+WAIT_POLL = 0.002
 # A folder whose owner is gone is removed once it is this old (its owner may still be
 # taking the lock of a folder it has just made).
 LITTER_AGE = 60.0
@@ -234,7 +237,7 @@ class Load:
 # (a client's waiting misses, the judge, the captures, the go.mod keeper) for this
 # long while the load runs, and for good once made after its end; at most SCANS are
 # remembered.
-SCAN_FRESH = POLL / 2
+SCAN_FRESH = 0.005
 SCANS = 64
 _scans: dict[tuple[Path, str], tuple[float, bool, dict[tuple[str, str], Path]]] = {}
 _scans_lock = threading.Lock()
@@ -371,7 +374,7 @@ def _wait(look: Callable[[], _T | None], still_coming: Callable[[], bool],
             return found
         if not still_coming() or time.monotonic() >= deadline:
             return None
-        time.sleep(POLL)
+        time.sleep(WAIT_POLL)
 
 
 def find_mod(settings: Settings, module: str, version: str, timeout: float,

@@ -135,7 +135,7 @@ def labelled(metric: Any, *labels: str) -> Any:
 
 class Tally:
     """Web metric increments added up in this process and written to prometheus_client
-    in batches (:meth:`start`), or at once until then.
+    in batches once :func:`batch_web_metrics` has started them, at once until then.
 
     Why: each increment of a multiprocess metric takes a lock, checks the pid and writes
     an mmap; a GOPROXY hit made five of them, 8 us of its time in Python under load
@@ -179,7 +179,7 @@ class Tally:
             child.inc(amount)
         for child, row in observed.items():
             child._sum.inc(row[0])
-            for bucket, n in zip(child._buckets, row[1:], strict=False):
+            for bucket, n in zip(child._buckets, row[1:], strict=True):
                 if n:
                     bucket.inc(n)
 

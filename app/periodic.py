@@ -8,10 +8,13 @@ memory and written in batches, the request's thread only appends (docs/bench.md)
 from __future__ import annotations
 
 import atexit
+import logging
 import multiprocessing.util
 import threading
 import time
 from collections.abc import Callable
+
+log = logging.getLogger("depot")
 
 
 class Periodic:
@@ -42,7 +45,10 @@ class Periodic:
     def _run(self) -> None:
         while True:
             time.sleep(self.interval)
-            self.flush()
+            try:
+                self.flush()
+            except Exception:  # said, and tried again next time: the thread must live on
+                log.exception("%s: a flush failed", self.name)
 
     def forked(self) -> None:
         """In a forked child: stopped, with no thread (threads do not survive a fork)."""

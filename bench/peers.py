@@ -21,6 +21,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+import time
 import urllib.error
 import urllib.request
 from dataclasses import dataclass
@@ -48,6 +49,7 @@ from bench.latency import (
     go_binary,
     go_download,
     make_run_env,
+    queue_depths,
     request_module,
     start_depot,
     upstream_proxy,
@@ -93,6 +95,19 @@ def published(base: str, targets: tuple[tuple[str, str], ...], cap: float) -> No
     if took is None:
         raise BenchError(f"not all published in {cap:.0f} s: {states}")
     say(f"published {len(targets)} versions in {took:.1f} s")
+
+
+def wait_quiet(base: str, cap: float) -> float | None:
+    """Seconds until Depot's pipeline has nothing waiting or running (the targets'
+    dependencies are validated after the targets are published: clean-room builds that
+    would share the cores with the loads), None at the cap."""
+    began = time.monotonic()
+    while time.monotonic() - began < cap:
+        depths = queue_depths(base)
+        if depths and not any(waiting or running for waiting, running in depths.values()):
+            return time.monotonic() - began
+        time.sleep(1.0)
+    return None
 
 
 def start_sidecar(procs: Processes, nginx: str, data_dir: Path, tmp: Path,
@@ -254,6 +269,11 @@ def run(args: argparse.Namespace, tmp: Path, procs: Processes) -> None:
     alone = start_depot(procs, tmp / "depot")
     data, depot = alone.data, alone.base
     published(depot, (COBRA, SMALL_ZIP, LARGE_ZIP), args.publish_timeout)
+    quiet = wait_quiet(depot, args.publish_timeout)
+    print("- Depot's pipeline: " + (f"quiet {quiet:.0f} s after the publications (the "
+                                     "loads start then)" if quiet is not None else
+                                     f"still busy after {args.publish_timeout:.0f} s; "
+                                     "the loads ran beside it"))
     bases = {DEPOT: depot,
              SIDECAR: start_sidecar(procs, nginx, data, tmp, args.connections),
              NGINX: start_static(procs, nginx, data / "store", tmp, args.connections)}

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from bench import peers
 from bench.peers import NGINX, SIDECAR, files, parse_args, serves
 
 
@@ -38,3 +39,15 @@ def test_one_athens_at_a_time(tmp_path: Path) -> None:
     assert parse_args(["--athens-bin", str(binary)]).athens_bin == str(binary)
     with pytest.raises(SystemExit):
         parse_args(["--athens-bin", str(binary), "--athens", "http://127.0.0.1:1"])
+
+
+def test_the_loads_wait_for_a_quiet_pipeline(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The targets' dependencies are validated after the targets are published; the
+    loads start once nothing waits or runs (or say they did not)."""
+    answers = iter([{}, {"validate": (2, 1)}, {"validate": (0, 1)},
+                    {"validate": (0, 0), "process": (0, 0)}])
+    monkeypatch.setattr(peers, "queue_depths", lambda base: next(answers))
+    monkeypatch.setattr(peers.time, "sleep", lambda seconds: None)
+    assert peers.wait_quiet("http://depot", cap=60) is not None
+    monkeypatch.setattr(peers, "queue_depths", lambda base: {"validate": (0, 1)})
+    assert peers.wait_quiet("http://depot", cap=0.01) is None

@@ -16,6 +16,7 @@ import re
 import sys
 import threading
 import time
+import traceback
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -305,8 +306,27 @@ def make_handler(fmt: str) -> logging.Handler:
     return handler
 
 
+def _unraisable_as_json(unraisable: Any) -> None:
+    """Python's report of an exception it could not raise ("Exception ignored in: …",
+    from a ``__del__`` or an at-fork hook), as one JSON line on stderr, where its own
+    report would be plain text in a JSON log. Written straight to the stream, as
+    Python's own is: it may come in a forked child before logging's locks are reset."""
+    message = f"{unraisable.err_msg or 'Exception ignored in'}: {unraisable.object!r}"
+    error = "".join(traceback.format_exception(
+        unraisable.exc_type, unraisable.exc_value, unraisable.exc_traceback))
+    entry = _entry(time.time(), "WARNING", "depot.python", message, os.getpid(),
+                   current_request_id(), {"error": error})
+    try:
+        sys.stderr.write(_json_line(entry) + "\n")
+        sys.stderr.flush()
+    except (OSError, ValueError, AttributeError):  # no stderr left to tell
+        pass
+
+
 def configure_logging(fmt: str) -> None:
-    """Install Depot's handler on the root logger once (again only if the format changed)."""
+    """Install Depot's handler on the root logger once (again only if the format changed);
+    in JSON, Python's own reports of ignored exceptions are JSON lines too."""
+    sys.unraisablehook = _unraisable_as_json if fmt == "json" else sys.__unraisablehook__
     root = logging.getLogger()
     ours = [h for h in root.handlers if h.get_name() == "depot"]
     wanted = JSONFormatter if fmt == "json" else TextFormatter

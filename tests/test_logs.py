@@ -251,3 +251,35 @@ def test_what_is_let_through_reaches_the_code_that_logged_and_the_rest_is_report
         finally:
             logger.handlers = []
     logs._THROUGH.remove(Stop)
+
+
+def test_in_json_an_exception_python_ignores_is_a_json_line_too() -> None:
+    """"Exception ignored in: …" (a __del__, an at-fork hook in a forked child, as RQ's
+    work horse saw once) is one JSON line, not text in a JSON log; text logs keep
+    Python's own report."""
+    script = (
+        "import multiprocessing, os, sys\n"
+        "from app.logs import configure_logging\n"
+        "configure_logging(sys.argv[1])\n"
+        "class Bad:\n"
+        "    def __del__(self):\n"
+        "        raise RuntimeError('gone wrong in del')\n"
+        "Bad()\n"
+        "os.register_at_fork(after_in_child=lambda: 1 / 0)\n"
+        "if __name__ == '__main__':\n"
+        "    p = multiprocessing.get_context('fork').Process(target=print)\n"
+        "    p.start(); p.join(); sys.exit(p.exitcode)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script, "json"], capture_output=True,
+                          text=True, timeout=60, cwd=REPO_ROOT)
+    assert done.returncode == 0, done.stderr
+    lines = [json.loads(line) for line in done.stderr.splitlines() if line.strip()]
+    assert len(lines) == 2, done.stderr
+    assert all(line["logger"] == "depot.python" and line["level"] == "WARNING"
+               for line in lines)
+    assert "gone wrong in del" in lines[0]["error"] and "Bad.__del__" in lines[0]["message"]
+    assert "ZeroDivisionError" in lines[1]["error"]
+    assert lines[0]["pid"] != lines[1]["pid"]  # the second came from the forked child
+    text = subprocess.run([sys.executable, "-c", script, "text"], capture_output=True,
+                          text=True, timeout=60, cwd=REPO_ROOT)
+    assert "Exception ignored in" in text.stderr and "gone wrong in del" in text.stderr

@@ -15,7 +15,8 @@ import shutil
 import sys
 import tempfile
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from app.config import Settings
@@ -89,6 +90,27 @@ def served_app() -> WSGIApp:
     return WithoutEnvironHeaders(app, dict(os.environ))
 
 
+@contextmanager
+def metrics_folder(settings: Settings) -> Iterator[Path]:
+    """The folder the web workers write their metrics to (PROMETHEUS_MULTIPROC_DIR, set
+    here for the processes forked from now on), emptied first: counts of an earlier run
+    in it would be added to this one's. A folder made here goes at the end.
+
+    Entered before prometheus_client is imported, which reads the setting at import:
+    here (``python -m app.served``) or in ``serve``, which imports the app before it
+    forks this master (app/supervise.py)."""
+    own = not settings.metrics_dir
+    metrics = Path(settings.metrics_dir or tempfile.mkdtemp(prefix="depot-metrics-"))
+    shutil.rmtree(metrics, ignore_errors=True)
+    metrics.mkdir(parents=True, exist_ok=True)
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(metrics)
+    try:
+        yield metrics
+    finally:
+        if own:
+            shutil.rmtree(metrics, ignore_errors=True)
+
+
 def main() -> int:
     """Serve with granian (configured by app/webserver.py) until SIGTERM/SIGINT; the
     workers share one metrics folder and the modules imported here."""
@@ -98,19 +120,12 @@ def main() -> int:
     except ValueError as exc:  # a bad setting (ConfigError is one): say which, exit 2
         print(f"depot web server: {exc}", file=sys.stderr)
         return 2
-    own = not settings.metrics_dir
-    metrics = Path(settings.metrics_dir or tempfile.mkdtemp(prefix="depot-metrics-"))
-    # Counts of an earlier run in the same folder would be added to this one's.
-    shutil.rmtree(metrics, ignore_errors=True)
-    metrics.mkdir(parents=True, exist_ok=True)
-    os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(metrics)  # the forked workers read it
-    preload(settings)  # after the metrics folder: prometheus_client reads it at import
-    try:
-        server.serve()
-    finally:
-        if own:
-            shutil.rmtree(metrics, ignore_errors=True)
-        logging.shutdown()
+    with metrics_folder(settings):
+        preload(settings)  # after the metrics folder: prometheus_client reads it at import
+        try:
+            server.serve()
+        finally:
+            logging.shutdown()
     return 0
 
 

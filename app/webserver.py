@@ -15,6 +15,7 @@ from the same settings as gunicorn.conf.py reads.
 from __future__ import annotations
 
 import sys
+from importlib.util import find_spec
 from pathlib import Path
 from typing import Any
 
@@ -63,4 +64,8 @@ def granian_server(settings: Settings) -> Any:
         respawn_failed_workers=True, respawn_interval=1.0,
         workers_kill_timeout=settings.graceful_timeout or None,
         working_dir=REPO_ROOT,
+        # What `ps` shows: its command line (workers: "… worker-N"), not granian's
+        # longer default, which may not fit where ``serve`` forked it (app/forking.py).
+        process_name=(f"{sys.executable} -m app.served" if find_spec("setproctitle")
+                      else None),
     )

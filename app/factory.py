@@ -97,9 +97,8 @@ def build_app(settings: Settings | None = None) -> Flask:
     from app.ops.observe import RequestObserver
 
     # Flask's documented way to wrap its WSGI app; mypy refuses any assignment to a method.
-    app.wsgi_app = FastPath(  # type: ignore[method-assign]
-        app.wsgi_app, published, settings.accel_redirect, downloads
-    )
+    fast = FastPath(app.wsgi_app, published, settings.accel_redirect, downloads)
+    app.wsgi_app = fast  # type: ignore[method-assign]
     from app.headers import AlwaysHeaders
     from app.ranges import SingleRangeOnly
 
@@ -108,6 +107,10 @@ def build_app(settings: Settings | None = None) -> Flask:
     app.wsgi_app = AlwaysHeaders(app.wsgi_app)  # type: ignore[method-assign]
     # Outermost but for ProxyFix: every request gets an id, a log line and metrics.
     app.wsgi_app = RequestObserver(app.wsgi_app)  # type: ignore[method-assign]
+    from app.hits import Hits
+
+    # Before the observer: a hit held in memory in one step, with what it would add.
+    app.wsgi_app = Hits(app.wsgi_app, fast)  # type: ignore[method-assign]
     if settings.proxy_fix:
         n = settings.proxy_fix
         app.wsgi_app = ProxyFix(  # type: ignore[method-assign]

@@ -31,7 +31,7 @@ PARTS = (
     "app.goproxy.downloads", "app.goproxy.ziplog", "app.goproxy.reindex",
     "app.goproxy.early", "app.goproxy.ahead", "app.search", "app.api", "app.cli",
     "app.drift.cli", "app.goproxy", "app.notify.cli", "app.ops", "app.portal",
-    "app.portal.errors", "app.goproxy.fastpath", "app.ops.observe", "app.headers",
+    "app.portal.errors", "app.goproxy.fastpath", "app.hits", "app.ops.observe", "app.headers",
     "app.ranges", "app.pipeline.warm",
 )
 

@@ -16,7 +16,13 @@ from app.content.cache import LRU
 from app.gomod import paths, versions
 from app.gomod.errors import GoModError
 from app.goproxy.downloads import DownloadCounter
-from app.goproxy.published import MAX_INLINE, REDIRECT_CACHE, PublishedFiles, file_headers
+from app.goproxy.published import (
+    MAX_INLINE,
+    REDIRECT_CACHE,
+    PublishedFiles,
+    ServedFile,
+    file_headers,
+)
 from app.metrics import count_goproxy
 from app.store import artifact_key
 
@@ -104,19 +110,37 @@ class FastPath:
         self.accel = accel_redirect.rstrip("/")
         self.downloads = downloads
 
-    def __call__(self, environ: dict, start_response: Callable) -> Iterable[bytes]:
-        self.downloads.watch_log()  # counts what the sidecar served itself, if it logs
+    def lookup(self, environ: dict) -> tuple[str, str, str, str, ServedFile] | None:
+        """(method, module, version, kind, file) of a plain GET/HEAD of a published file
+        whose version is in memory; None for anything else (the app's to answer)."""
         method = environ.get("REQUEST_METHOD")
         if method not in ("GET", "HEAD") or any(k in environ for k in _SPECIAL):
-            return self.app(environ, start_response)
+            return None
         name = served_file(environ.get("PATH_INFO", ""))
         if name is None:
-            return self.app(environ, start_response)
+            return None
         module, version, kind = name
         files = self.published.cached(module, version)
         if files is None:
+            return None
+        return method, module, version, kind, files[kind]
+
+    def in_memory(self, kind: str, served: ServedFile) -> bytes | None:
+        """The bytes :meth:`__call__` answers ``served`` with from memory (held with its
+        version, or a small file kept), or None when it would answer otherwise: from an
+        object store, through the sidecar, or a large file read from disk."""
+        if served.body is not None:
+            return served.body
+        if served.path is None or (kind == "zip" and self.accel):
+            return None
+        return self.small.get(served.path, served.size)
+
+    def __call__(self, environ: dict, start_response: Callable) -> Iterable[bytes]:
+        self.downloads.watch_log()  # counts what the sidecar served itself, if it logs
+        found = self.lookup(environ)
+        if found is None:
             return self.app(environ, start_response)
-        served = files[kind]
+        method, module, version, kind, served = found
         headers = file_headers(served, kind, version)
         if served.remote:
             return self._remote(environ, start_response, module, version, kind, method,

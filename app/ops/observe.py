@@ -122,28 +122,32 @@ class RequestObserver:
     @staticmethod
     def _log(environ: dict, seen: dict[str, str], sent: int, seconds: float, rid: str
              ) -> None:
-        path = environ.get("PATH_INFO", "")
-        method = environ.get("REQUEST_METHOD", "")
         status = seen.get("status", "000")
         size = seen.get("length", "") if sent < 0 else str(sent)
-        nbytes = int(size) if size.isdigit() else 0
-        query = environ.get("QUERY_STRING", "")
-        target = path + (f"?{query}" if query else "")
-        message = f"{method} {target} {status} {nbytes}B {seconds * 1000:.1f}ms"
+        log_access(environ, status, int(size) if size.isdigit() else 0, seconds, rid)
 
-        def fields() -> dict[str, object]:
-            """The text line above says it all; JSON gets these fields too."""
-            return {
-                "status": int(status) if status.isdigit() else 0,
-                "method": method,
-                "path": path[:1000],
-                "bytes": nbytes,
-                "duration_ms": round(seconds * 1000, 2),
-                "remote": environ.get("REMOTE_ADDR", ""),
-                "user_agent": environ.get("HTTP_USER_AGENT", "")[:200],
-                "group": route_group(path),
-            }
 
-        if not write_direct(log, rid, message, fields):
-            with request_id_scope(rid):
-                log.info("%s", message, extra={"_terse": True, **fields()})
+def log_access(environ: dict, status: str, nbytes: int, seconds: float, rid: str) -> None:
+    """The request's access line: ``METHOD TARGET STATUS BYTESB MSms`` (JSON: fields)."""
+    path = environ.get("PATH_INFO", "")
+    method = environ.get("REQUEST_METHOD", "")
+    query = environ.get("QUERY_STRING", "")
+    target = path + (f"?{query}" if query else "")
+    message = f"{method} {target} {status} {nbytes}B {seconds * 1000:.1f}ms"
+
+    def fields() -> dict[str, object]:
+        """The text line above says it all; JSON gets these fields too."""
+        return {
+            "status": int(status) if status.isdigit() else 0,
+            "method": method,
+            "path": path[:1000],
+            "bytes": nbytes,
+            "duration_ms": round(seconds * 1000, 2),
+            "remote": environ.get("REMOTE_ADDR", ""),
+            "user_agent": environ.get("HTTP_USER_AGENT", "")[:200],
+            "group": route_group(path),
+        }
+
+    if not write_direct(log, rid, message, fields):
+        with request_id_scope(rid):
+            log.info("%s", message, extra={"_terse": True, **fields()})

@@ -13,6 +13,13 @@ from typing import Any
 ALWAYS = (("X-Content-Type-Options", "nosniff"),)
 
 
+def with_always(headers: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    """``headers`` with each of ALWAYS it lacks added at the end (in place; returned)."""
+    present = {k.lower() for k, _ in headers}
+    headers.extend((k, v) for k, v in ALWAYS if k.lower() not in present)
+    return headers
+
+
 class AlwaysHeaders:
     """WSGI middleware adding ALWAYS to each response that lacks them."""
 
@@ -23,8 +30,6 @@ class AlwaysHeaders:
         def start(
             status: str, headers: list[tuple[str, str]], exc_info: Any = None
         ) -> Callable[[bytes], object]:
-            present = {k.lower() for k, _ in headers}
-            headers.extend((k, v) for k, v in ALWAYS if k.lower() not in present)
-            return start_response(status, headers, exc_info)
+            return start_response(status, with_always(headers), exc_info)
 
         return self.app(environ, start)

@@ -20,11 +20,11 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from app.goproxy.fastpath import FastPath
+from app.goproxy.fastpath import FastPath, whole_file
 from app.goproxy.published import ServedFile, file_headers
-from app.headers import ALWAYS
+from app.headers import with_always
 from app.logs import REQUEST_ID_HEADER, new_request_id
-from app.metrics import HTTP_DURATION, HTTP_REQUESTS, count_goproxy, labelled, tally
+from app.metrics import HTTP_DURATION, HTTP_REQUESTS, labelled, tally
 from app.ops.observe import log_access, route_group
 
 WSGIApp = Callable[[dict, Callable], Iterable[bytes]]
@@ -68,17 +68,14 @@ class Hits:
         if answer is None or answer.served is not served:
             answer = self._answer(environ, method, kind, version, served)
         self.fast.downloads.watch_log()
-        get = method == "GET"
-        if get and kind == "zip":
-            self.fast.downloads.count(module)
-        count_goproxy(kind, True, served.size if get else 0)
+        self.fast.count_hit(method, module, kind, served.size)
         rid = new_request_id(environ.get("HTTP_X_REQUEST_ID"))
         environ["depot.request_id"] = rid
         start_response("200 OK", [*answer.headers, (REQUEST_ID_HEADER, rid)])
         seconds = time.monotonic() - began
         tally.inc(answer.requests)
         tally.observe(answer.duration, seconds)
-        sent = body if get else b""
+        sent = body if method == "GET" else b""
         log_access(environ, "200", len(sent), seconds, rid)
         return [sent]
 
@@ -86,10 +83,8 @@ class Hits:
                 served: ServedFile) -> Answer:
         """The headers the fast path, the always-headers and the observer give a hit, in
         their order (the request id last, added per request)."""
-        headers = [*file_headers(served, kind, version),
-                   ("Content-Length", str(served.size)), ("Accept-Ranges", "bytes")]
-        present = {name.lower() for name, _ in headers}
-        headers += [(name, value) for name, value in ALWAYS if name.lower() not in present]
+        headers = with_always([*file_headers(served, kind, version),
+                               *whole_file(served.size)])
         group = route_group(environ.get("PATH_INFO", ""))
         answer = Answer(served, tuple(headers), labelled(HTTP_REQUESTS, group, method, "200"),
                         labelled(HTTP_DURATION, group))

@@ -99,6 +99,11 @@ def served_file(url_path: str) -> tuple[str, str, str] | None:
     return module, version, kind
 
 
+def whole_file(size: int) -> list[tuple[str, str]]:
+    """The headers of a published file sent whole (or asked for by HEAD) by Depot itself."""
+    return [("Content-Length", str(size)), ("Accept-Ranges", "bytes")]
+
+
 class FastPath:
     def __init__(
         self, app: WSGIApp, published: PublishedFiles, accel_redirect: str,
@@ -135,6 +140,13 @@ class FastPath:
             return None
         return self.small.get(served.path, served.size)
 
+    def count_hit(self, method: str, module: str, kind: str, size: int) -> None:
+        """A published file answered from here: a zip's GET is a download; the bytes
+        and the hit go to the GOPROXY metrics."""
+        if kind == "zip" and method == "GET":
+            self.downloads.count(module)
+        count_goproxy(kind, True, size if method == "GET" else 0)
+
     def __call__(self, environ: dict, start_response: Callable) -> Iterable[bytes]:
         self.downloads.watch_log()  # counts what the sidecar served itself, if it logs
         found = self.lookup(environ)
@@ -147,17 +159,14 @@ class FastPath:
                                 headers, served.size)
         if served.body is None and served.path is None:
             return self.app(environ, start_response)
-        if kind == "zip" and method == "GET":
-            self.downloads.count(module)
-        count_goproxy(kind, True, served.size if method == "GET" else 0)
+        self.count_hit(method, module, kind, served.size)
         if kind == "zip" and self.accel and served.path is not None:
             key = artifact_key(module, version, kind)
             headers.append(("X-Accel-Redirect", f"{self.accel}/{key}"))
             headers.append(("Content-Length", "0"))
             start_response("200 OK", headers)
             return [b""]
-        headers.append(("Content-Length", str(served.size)))
-        headers.append(("Accept-Ranges", "bytes"))
+        headers += whole_file(served.size)
         if served.body is not None:
             start_response("200 OK", headers)
             return [b"" if method == "HEAD" else served.body]
@@ -176,7 +185,7 @@ class FastPath:
         relayed by the app, which counts it)."""
         if method == "HEAD":
             count_goproxy(kind, True)
-            headers += [("Content-Length", str(size)), ("Accept-Ranges", "bytes")]
+            headers += whole_file(size)
             start_response("200 OK", headers)
             return [b""]
         location = self.published.zip_redirect(module, version) if kind == "zip" else None

@@ -11,6 +11,10 @@ fetches a level in parallel and checks every go.mod against the checksum databas
 before it writes it to its cache) and then fetches every zip of the build list in the
 same process: 0.1 s of CPU for cobra's seven, where seven go commands took 0.4 s.
 
+With a checksum database the go command now only loads the graph and Depot fetches
+the zips itself, checked against the records the go command verified
+(app/fetch/verified.py says why).
+
 This module is the files of such a load, on disk so that every process of the host
 sees them: ``<root>/<name>/`` holds the consumer, the load's module cache and, at its
 end, ``done``. Each zip is usable as soon as the go command has verified it, while
@@ -26,6 +30,7 @@ from __future__ import annotations
 
 import fcntl
 import hashlib
+import json
 import logging
 import os
 import shutil
@@ -38,9 +43,11 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 from typing import TypeVar
+from uuid import uuid4
 
 from app.config import Settings
 from app.cpu import BACKGROUND_NICENESS, lower_process
+from app.fetch import verified, zipchecker
 from app.fetch.download import cached_files, go_directive, write_consumer
 from app.fetch.gotool import GoTimeout, isolated_env, parse_json_stream, run_go
 from app.gomod.errors import GoModError
@@ -57,6 +64,17 @@ WAIT_POLL = 0.002
 # taking the lock of a folder it has just made).
 LITTER_AGE = 60.0
 
+
+# Zips of a load fetched and checked at once (app/fetch/verified.py): the upstream's
+# latency is waited out beside the hashing, which leaves the interpreter's lock.
+FETCHERS = 4
+# go.mod files a load's go command reads at once. It reads GOMAXPROCS at a time (two
+# here, as the client), and then only kept pace with the client a level at a time;
+# it waits on the upstream, not on the CPU.
+GRAPH_READERS = 8
+# A load that has read more go.mod files than this has its zips checked in a process
+# of their own (app/fetch/zipchecker.Checks says why).
+SMALL_GRAPH = 10
 
 # DEPOT_MISS_AHEAD_DIR=auto: loads go to memory when it has this much room.
 SHM = Path("/dev/shm")
@@ -483,15 +501,17 @@ class Loading:
         self.settings = settings
 
     def run(self, module: str, version: str, zips_max: int,
-            on_mods: Callable[[dict[tuple[str, str], Path]], None] | None = None
-            ) -> tuple[list[dict], str]:
-        """Load the graph of a consumer of module@version and download its build list's
-        zips, in one go command; a graph of more than ``zips_max`` versions is only
-        loaded (the download is stopped once it reads that many go.mod files). The
-        entries, and why not all of it when something failed ("" when nothing did).
+            on_mods: Callable[[dict[tuple[str, str], Path]], None] | None = None,
+            checks: zipchecker.Checks | None = None) -> tuple[list[dict], str]:
+        """Load the graph of a consumer of module@version and fetch its build list's
+        zips: with a checksum database, the graph by the go command and the zips by
+        Depot (:meth:`_graph_then_zips`, checked by ``checks``); without one, both by
+        one `go mod download -json all`. A graph of more than ``zips_max`` versions is
+        only loaded. The entries, and why not all of it when something failed (""
+        when nothing did).
 
-        ``on_mods`` is handed the go.mod files the command verified, a few at a time
-        as they come, while it runs."""
+        ``on_mods`` is handed the go.mod files the command verified: a few at a time as
+        they come without a checksum database, all at the end with one."""
         settings, load = self.settings, self.load
         load.workdir.mkdir()
         env = isolated_env(load.workdir, settings.upstream, settings.gosumdb,
@@ -499,45 +519,145 @@ class Loading:
         consumer = write_consumer(load.workdir, module, version,
                                   go_directive(settings, load.workdir), [])
         handed = _Handed(load, on_mods)
-        entries, problem, partial = self._download_all(env, consumer, zips_max, handed)
-        if partial:
-            # Stopped for its size: finish loading the graph (the client walks it too),
-            # reusing what is cached, without the zips.
-            problem = self._load_graph(env, consumer) or problem
+        if settings.gosumdb.strip().lower() == "off":
+            # No record to check a zip against: the go command fetches and checks them.
+            entries, problem, partial = self._download_all(env, consumer, zips_max, handed)
+            if partial:
+                # Stopped for its size: finish loading the graph (the client walks it
+                # too), reusing what is cached, without the zips.
+                problem = self._load_graph(env, consumer) or problem
+        else:
+            entries, problem = self._graph_then_zips(env, consumer, zips_max, handed,
+                                                     checks or zipchecker.Checks())
         handed.new_ones()
         (load.folder / "done").touch()
         return entries, problem
 
-    def _download_all(self, env: dict[str, str], consumer: Path, zips_max: int,
-                      handed: _Handed) -> tuple[list[dict], str, bool]:
-        """`go mod download -json all`: the entries fetched, what went wrong, and whether
-        it was stopped because the graph grew past ``zips_max``."""
+    def _graph_then_zips(self, env: dict[str, str], consumer: Path, zips_max: int,
+                         handed: _Handed, checks: zipchecker.Checks
+                         ) -> tuple[list[dict], str]:
+        """The graph by the go command (`go list -m -json all`: every go.mod and .info
+        it reads verified and kept), the zips fetched here as it goes and checked
+        against the records it verified (app/fetch/verified.py); what that cannot place,
+        the go command downloads after all. A build list of more than ``zips_max``
+        versions is only loaded. ``checks``: how the zips are checked
+        (app/fetch/zipchecker.py)."""
+        load = self.load
+        checker = zipchecker.Checker(checks)
+        prefetch = verified.Prefetch(self.settings, load.modcache, FETCHERS, zips_max,
+                                     checker, self._keep_verdict)
+        try:
+            members, problem = self._list_graph(env, consumer, prefetch, checker)
+            if not members or len(members) > zips_max:
+                return [], problem or (f"more than {zips_max} modules: the graph only"
+                                       if members else "")
+            problems = prefetch.fetch(members)
+        finally:
+            prefetch.close()
+            checker.close()
+        left = [f"{m}@{v}" for (m, v), why in zip(members, problems, strict=True) if why]
+        if left:
+            log.info("load %s: %d of %d zips left to the go command (%s)", load.folder.name,
+                     len(left), len(members), next(why for why in problems if why))
+            _entries, problem, _partial = self._download_all(env, consumer, None, handed, left)
+        entries = [e for key in members if (e := load.ready_entry(*key)) is not None]
+        return entries, problem
+
+    def _keep_verdict(self, module: str, version: str, answer: dict) -> None:
+        """A verdict the checks gave on a zip (``verdict``, when their module judges:
+        app/pipeline/gate.judge_fetched), kept where the web processes look for one
+        (:meth:`Load.gate_file`) before the zip is in place."""
+        if "verdict" not in answer:
+            return
+        kept = self.load.gate_file(module, version)
+        kept.parent.mkdir(exist_ok=True)
+        fresh = kept.with_name(f".{uuid4().hex}")
+        fresh.write_text(json.dumps(answer["verdict"]))
+        os.replace(fresh, kept)
+
+    def _list_graph(self, env: dict[str, str], consumer: Path, prefetch: verified.Prefetch,
+                    checker: zipchecker.Checker) -> tuple[list[tuple[str, str]], str]:
+        """The build list of the consumer (main module and replaced ones aside), every
+        go.mod read offered to ``prefetch`` as it comes (``checker``'s process started
+        once there are many); what went wrong ("" when nothing did).
+
+        The go.mod files are handed on (kept as graph files) only once the zips are in
+        place: a checksum-verified one is served from the load as it is meanwhile
+        (app/goproxy/ahead.py), and keeping each (a store write, database rows) took
+        the client's share of the interpreter while it walked the graph."""
+        load = self.load
+        out, err = load.folder / "graph.json", load.folder / "graph.err"
+
+        def hand_on() -> bool:  # never stops the command
+            read = load.verified_mods()
+            if len(read) > SMALL_GRAPH:
+                checker.start()
+            prefetch.offer(read)
+            return False
+
+        code, late = self._go(["list", "-m", "-json", "all"],
+                              {**env, "GOMAXPROCS": str(GRAPH_READERS)}, consumer, out, err,
+                              hand_on)
+        if late:
+            return [], f"go list took longer than {self.settings.fetch_timeout}s"
+        if code != 0:
+            return [], err.read_text(errors="replace").strip() or "go list failed"
+        try:
+            listed = parse_json_stream(out.read_text(errors="replace"))
+        except ValueError:
+            return [], "go list printed something else than JSON"
+        return [(m["Path"], m["Version"]) for m in listed
+                if not m.get("Main") and not m.get("Replace") and m.get("Version")], ""
+
+    def _download_all(self, env: dict[str, str], consumer: Path, zips_max: int | None,
+                      handed: _Handed, which: list[str] | None = None
+                      ) -> tuple[list[dict], str, bool]:
+        """`go mod download -json all` (or ``which`` versions): the entries fetched,
+        what went wrong, and whether it was stopped because the graph grew past
+        ``zips_max`` (None: however big)."""
         out, err = self.load.folder / "download.json", self.load.folder / "download.err"
-        with out.open("wb") as stdout, err.open("wb") as stderr:
-            proc = subprocess.Popen([self.settings.go_bin, "mod", "download", "-json", "all"],
-                                    cwd=consumer, env=env, stdout=stdout, stderr=stderr,
-                                    start_new_session=True)
-        _yield_cpu(proc.pid)
-        deadline = time.monotonic() + self.settings.fetch_timeout
-        while proc.poll() is None:
-            late = time.monotonic() > deadline
-            if late or handed.new_ones() > zips_max:
-                os.killpg(proc.pid, signal.SIGKILL)
-                proc.wait()
-                if late:
-                    return [], f"go mod download took longer than " \
-                               f"{self.settings.fetch_timeout}s", False
-                return [], f"more than {zips_max} modules: the graph only", True
-            time.sleep(POLL)
+
+        def too_big() -> bool:
+            read = handed.new_ones()
+            return zips_max is not None and read > zips_max
+
+        code, late = self._go(["mod", "download", "-json", *(which or ["all"])], env, consumer,
+                              out, err, too_big)
+        if late:
+            return [], f"go mod download took longer than {self.settings.fetch_timeout}s", False
+        if code is None:
+            return [], f"more than {zips_max} modules: the graph only", True
         try:
             entries = parse_json_stream(out.read_text(errors="replace"))
         except ValueError:
             entries = []
         good = [e for e in entries if e.get("Zip") and not e.get("Error")]
-        if proc.returncode != 0:
-            return good, err.read_text(errors="replace").strip() or "go mod download failed", \
-                False
+        if code != 0:
+            # With -json, what went wrong with a version is in its entry, not on stderr.
+            said = [f"{e.get('Path')}@{e.get('Version')}: {e['Error']}"
+                    for e in entries if e.get("Error")]
+            why = err.read_text(errors="replace").strip() or "\n".join(said)
+            return good, why or "go mod download failed", False
         return good, "", False
+
+    def _go(self, args: list[str], env: dict[str, str], consumer: Path, out: Path, err: Path,
+            stop: Callable[[], bool]) -> tuple[int | None, bool]:
+        """Run the go command below the client's priority, its output in ``out`` and
+        ``err``, asking ``stop`` every POLL while it runs: its exit code (None when
+        ``stop`` said yes and it was killed) and whether it ran out of time."""
+        with out.open("wb") as stdout, err.open("wb") as stderr:
+            proc = subprocess.Popen([self.settings.go_bin, *args], cwd=consumer, env=env,
+                                    stdout=stdout, stderr=stderr, start_new_session=True)
+        _yield_cpu(proc.pid)
+        deadline = time.monotonic() + self.settings.fetch_timeout
+        while proc.poll() is None:
+            late = time.monotonic() > deadline
+            if late or stop():
+                os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait()
+                return None, late
+            time.sleep(POLL)
+        return proc.returncode, False
 
     def _load_graph(self, env: dict[str, str], consumer: Path) -> str:
         """`go list -m all` (the graph, every go.mod it reads kept in the cache); what

@@ -99,10 +99,7 @@ def fetch_verified(settings: Settings, modcache: Path, module: str, version: str
         problem = _fetch_into(settings, module, version, "info", info_path, INFO_MAX)
         if problem:
             return problem
-    partial = stem.with_name(f"{stem.name}.zip.{uuid4().hex}.partial")
-    try:
-        if not fetch_file(settings, module, version, "zip", partial, zipcheck.MAX_ZIP_SIZE):
-            return "the upstream has no such zip (or one too large)"
+    def accepted(partial: Path) -> str:
         try:
             answer = check({"path": str(partial), "module": module, "version": version,
                             "info": str(info_path)})
@@ -120,21 +117,23 @@ def fetch_verified(settings: Settings, modcache: Path, module: str, version: str
         ziphash = stem.with_name(f"{stem.name}.ziphash.{uuid4().hex}.partial")
         ziphash.write_text(answer["h1"])
         os.replace(ziphash, stem.with_name(stem.name + ".ziphash"))
-        os.replace(partial, zip_path)
         return ""
-    except (OSError, UpstreamUnavailable) as exc:
-        return f"fetching the zip failed: {exc}"
-    finally:
-        partial.unlink(missing_ok=True)
+
+    return _fetch_into(settings, module, version, "zip", zip_path, zipcheck.MAX_ZIP_SIZE,
+                       accepted)
 
 
 def _fetch_into(settings: Settings, module: str, version: str, kind: str, dest: Path,
-                limit: int) -> str:
-    """One upstream file put in place whole (a rename); "" when it is, else why not."""
+                limit: int, accept: Callable[[Path], str] | None = None) -> str:
+    """One upstream file put in place whole (a rename), once ``accept`` has nothing
+    against it; "" when it is in place, else why not."""
     partial = dest.with_name(f"{dest.name}.{uuid4().hex}.partial")
     try:
         if not fetch_file(settings, module, version, kind, partial, limit):
-            return f"the upstream has no such .{kind}"
+            return f"the upstream has no such .{kind} (or one too large)"
+        problem = "" if accept is None else accept(partial)
+        if problem:
+            return problem
         os.replace(partial, dest)
         return ""
     except (OSError, UpstreamUnavailable) as exc:

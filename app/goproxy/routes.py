@@ -285,9 +285,10 @@ def _serve(module: str, version: str, kind: str, served: ServedFile) -> BaseResp
         )
         if served.remote or served.opened is not None:
             resp.content_length = served.size  # a stream's size is not known to send_file
-        if isinstance(resp.response, FileWrapper):
+        if isinstance(resp.response, FileWrapper) and not served.remote:
             # werkzeug's own wrapper (the server offers none: granian) reads 8 KB at a
             # time: a cold gin walk's zips were 7,000 pieces through the interpreter.
+            # (An object store's stream keeps its own pieces.)
             resp.response.buffer_size = CHUNK
     for name, value in file_headers(served, kind, version):
         resp.headers[name] = value

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import hashlib
+import io
 import json
+import os
 import socket
 import time
 from dataclasses import replace
@@ -399,3 +401,25 @@ def test_a_partial_tile_is_cut_from_the_full_tile_held(
         assert client.get(f"/sumdb/{name}/tile/8/data/007.p/5").status_code == 503
     finally:
         app.extensions["depot"].db.dispose()
+
+
+def test_a_local_file_leaves_flask_in_large_pieces(settings: Settings) -> None:
+    """Under a server without a file wrapper of its own (granian) werkzeug's reads 8 KB
+    at a time; a local file (here one a graph load opened) goes out 128 KB at a time.
+    An object store's stream keeps its own pieces (tests/goproxy/test_s3_zips.py)."""
+    from app.goproxy import routes
+    from app.goproxy.published import ServedFile
+
+    body = os.urandom(300_000)
+    served = ServedFile(hashlib.sha256(body).hexdigest(), len(body), None, None,
+                        opened=io.BytesIO(body))
+    app = make_app(settings)
+    try:
+        with app.test_request_context("/depot.test/pieces/@v/v1.0.0.zip"):
+            resp = routes._serve("depot.test/pieces", "v1.0.0", "zip", served)
+            pieces = list(resp.response)
+            resp.close()
+    finally:
+        app.extensions["depot"].db.dispose()
+    assert b"".join(pieces) == body
+    assert max(map(len, pieces)) == 128 * 1024

@@ -333,12 +333,13 @@ class Settings:
     miss_ahead: int = setting(
         "DEPOT_MISS_AHEAD", 64, "`64`",
         "in `fetch` mode, the most versions of a build list whose zips the first cold "
-        "`.mod` miss of a client's walk fetches ahead, in one go command, while the client "
-        "is still loading go.mod files (docs/pipeline.md); a bigger graph is only loaded; "
-        "`0`: no graph loaded ahead", _whole(floor=0))
+        "`.mod` miss of a client's walk fetches ahead while the client is still loading "
+        "go.mod files (the go command loads the graph, Depot fetches each zip and checks "
+        "it against the checksum database's record; docs/pipeline.md); a bigger graph is "
+        "only loaded; `0`: no graph loaded ahead", _whole(floor=0))
     miss_ahead_dir: str = setting(
         "DEPOT_MISS_AHEAD_DIR", "auto", "`auto`",
-        "where those loads unpack what they fetch, thrown away as each load ends: `auto` "
+        "where those loads keep what they fetch, thrown away as each load ends: `auto` "
         "puts them in memory (a folder of `/dev/shm`) when it has 4 GiB free, else in "
         "`DEPOT_DATA_DIR/cache/ahead`; or a path (docs/pipeline.md)")
     validate_cache_mb: int = setting(

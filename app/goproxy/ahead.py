@@ -34,7 +34,7 @@ from uuid import uuid4
 from flask import Flask
 
 from app.cpu import lower_this_thread
-from app.fetch import ahead
+from app.fetch import ahead, verified
 from app.fetch.download import go_directive, info_time
 from app.fetch.errors import InvalidModule
 from app.fetch.zipchecker import Checks
@@ -116,15 +116,17 @@ class AheadLoads:
             found = ahead.find_mod(settings, module, version, WAIT, also=load)
         if found is None:
             return None
-        self._help(ahead.load_of(settings, found))
-        if settings.gosumdb.strip().lower() != "off":
+        load = ahead.load_of(settings, found)
+        self._help(load)
+        if load is not None and verified.vouched_h1(load.modcache, module, version):
             return self._as_verified(found)
         return self._keep(module, version, found)
 
     @staticmethod
     def _as_verified(found: Path) -> ServedFile | None:
-        """A go.mod the load's go command checked against the checksum database, served
-        as it is; the load keeps it as a graph file meanwhile (:meth:`_keep_mods`).
+        """A go.mod the load's go command checked against the checksum database (it
+        holds the database's record of the version), served as it is; the load keeps it
+        as a graph file once its zips are in (:meth:`_keep_mods`).
 
         Why not keep it first: keeping it in the client's miss (a store write and two
         database sessions) took 5-12 ms of each cold go.mod, the median (up to 96 ms),
@@ -383,8 +385,9 @@ class AheadLoads:
                 self._helping.discard(load)
 
     def _keep_mods(self, mods: dict[tuple[str, str], Path]) -> None:
-        """Keep the go.mod files the load verified as graph files as they come, so the
-        client's next level is a hit. Why: keeping each one in the client's own miss (a
+        """Keep the go.mod files the load verified as graph files (as they come without
+        a checksum database; with one, once the zips are in: :meth:`_as_verified`), so
+        the client's next level is a hit. Why: keeping each one in the client's own miss (a
         store write and two database sessions, 8-38 ms beside the other threads) was
         most of each level of a cold walk."""
         capture_graph_mods(self._services, mods)

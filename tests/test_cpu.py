@@ -7,6 +7,8 @@ import subprocess
 import sys
 import threading
 
+import pytest
+
 from app.cpu import (
     BACKGROUND_NICENESS,
     LOWEST,
@@ -64,3 +66,54 @@ def test_a_process_that_is_gone_is_no_error() -> None:
     proc = subprocess.Popen([sys.executable, "-c", "pass"])
     proc.wait()
     lower_process(proc.pid)  # ESRCH: nothing to lower, nothing raised
+
+
+def _group_nice(pid: int | str) -> int:
+    with open(f"/proc/{pid}/autogroup") as group:
+        return int(group.read().rsplit("nice", 1)[1])
+
+
+needs_autogroups = pytest.mark.skipif(not os.path.exists("/proc/self/autogroup"),
+                                      reason="the kernel has no autogroup scheduling")
+
+
+@needs_autogroups
+def test_a_session_leader_has_its_sessions_group_lowered_too() -> None:
+    """With autogroups, a nice orders a process within its session only: a background
+    process leading its own session gets its session's group lowered as well."""
+    own_group = _group_nice("self")
+    proc = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"],
+                            start_new_session=True)
+    try:
+        lower_process(proc.pid)
+        # A new session's group starts at nice 0.
+        assert _group_nice(proc.pid) == BACKGROUND_NICENESS
+    finally:
+        proc.kill()
+        proc.wait()
+    assert _group_nice("self") == own_group  # the caller's session is untouched
+
+
+@needs_autogroups
+def test_a_process_in_its_parents_session_leaves_the_group_alone() -> None:
+    own_group = _group_nice("self")
+    proc = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"])
+    try:
+        lower_process(proc.pid)
+        assert _group_nice(proc.pid) == own_group  # the group it shares with us
+    finally:
+        proc.kill()
+        proc.wait()
+    assert _group_nice("self") == own_group
+
+
+@needs_autogroups
+def test_a_child_making_its_own_session_at_fork_lowers_its_group() -> None:
+    def prepare() -> None:
+        os.setsid()
+        lower_self_at_fork()
+
+    out = subprocess.run(
+        [sys.executable, "-c", "print(open('/proc/self/autogroup').read().rsplit('nice', 1)[1])"],
+        preexec_fn=prepare, capture_output=True, text=True, check=True).stdout
+    assert int(out) == BACKGROUND_NICENESS

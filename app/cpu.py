@@ -30,10 +30,10 @@ def _lower_group(pid: int | str, by: int) -> None:
 
     Why: with the kernel's autogroup scheduling on (a default of many distributions,
     and of this machine), a process's nice only orders it among the processes of its
-    own session; sessions share the CPU as equals. The worker, a load's go command and
-    its zip checks each lead a session of their own (so that a terminal's Ctrl-C does
-    not reach them), and their nice of 10 then gave a client walking a graph beside
-    them nothing: a cold walk of the upstream took 2.1 s instead of 1.3 s while the
+    own session; sessions share the CPU as equals. The worker and a load's go command
+    each lead a session of their own (so that a terminal's Ctrl-C does not reach
+    them), and their nice of 10 then gave a client walking a graph beside them
+    nothing: a cold walk of the upstream took 2.1 s instead of 1.3 s while the
     worker validated behind it (2026-12-06). Only for a session leader: another
     process shares its group with the rest of its session."""
     path = f"/proc/{pid}/autogroup"

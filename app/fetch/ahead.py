@@ -226,6 +226,15 @@ class Load:
         so that the web processes of the host judge each zip once."""
         return self.folder / "gates" / f"{_file_name(module, version)}.json"
 
+    def keep_verdict(self, module: str, version: str, verdict: dict) -> None:
+        """Keep a zip's judgement where :meth:`gate_file` says, whole (a rename): every
+        web process may read it at any moment. OSError when the load has ended."""
+        kept = self.gate_file(module, version)
+        kept.parent.mkdir(exist_ok=True)
+        fresh = kept.with_name(f".{uuid4().hex}")
+        fresh.write_text(json.dumps(verdict))
+        os.replace(fresh, kept)
+
     def _served_marker(self, module: str, version: str) -> Path:
         return self.folder / "served" / _file_name(module, version)
 
@@ -567,13 +576,8 @@ class Loading:
         """A verdict the checks gave on a zip (``verdict``, when their module judges:
         app/pipeline/gate.judge_fetched), kept where the web processes look for one
         (:meth:`Load.gate_file`) before the zip is in place."""
-        if "verdict" not in answer:
-            return
-        kept = self.load.gate_file(module, version)
-        kept.parent.mkdir(exist_ok=True)
-        fresh = kept.with_name(f".{uuid4().hex}")
-        fresh.write_text(json.dumps(answer["verdict"]))
-        os.replace(fresh, kept)
+        if "verdict" in answer:
+            self.load.keep_verdict(module, version, answer["verdict"])
 
     def _list_graph(self, env: dict[str, str], consumer: Path, prefetch: verified.Prefetch,
                     checker: zipchecker.Checker) -> tuple[list[tuple[str, str]], str]:

@@ -99,6 +99,7 @@ def fetch_verified(settings: Settings, modcache: Path, module: str, version: str
         problem = _fetch_into(settings, module, version, "info", info_path, INFO_MAX)
         if problem:
             return problem
+
     def accepted(partial: Path) -> str:
         try:
             answer = check({"path": str(partial), "module": module, "version": version,

@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 from typing import IO
 
 from app.cpu import lower_process
+from app.gomod import zipcheck
 
 # Zips one child checks at once.
 AT_ONCE = 2
@@ -123,8 +124,6 @@ def serve(check: Callable[[dict], dict], at_once: int = AT_ONCE) -> None:
 def check_rules_and_hash(request: dict) -> dict:
     """The zip at ``path`` against the module-zip rules for ``module``@``version``, and
     its ``h1:``."""
-    from app.gomod import zipcheck
-
     return {"h1": zipcheck.check_zip(request["path"], request["module"],
                                      request["version"]).h1}
 

@@ -306,9 +306,7 @@ class AheadLoads:
                 return found
             judged = judge_ahead(self._services.settings, entry)
             try:
-                fresh = kept.with_name(f".{uuid4().hex}")
-                fresh.write_text(json.dumps(asdict(judged)))
-                os.replace(fresh, kept)
+                load.keep_verdict(entry["Path"], entry["Version"], asdict(judged))
             except OSError:  # the load ended meanwhile; the verdict stands for this answer
                 pass
             return judged

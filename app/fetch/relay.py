@@ -41,7 +41,7 @@ import requests
 
 from app.config import Settings
 from app.fetch import handoff
-from app.fetch.upstream import UpstreamUnavailable, proxy_entries, read_capped
+from app.fetch.upstream import UpstreamUnavailable, new_session, proxy_entries, read_capped
 from app.gomod import versions
 from app.gomod.errors import GoModError
 from app.gomod.modfile import MAX_GOMOD_SIZE
@@ -97,8 +97,7 @@ class Relay:
         self.settings = settings
         self.entries = _http_entries(settings.upstream)
         self.fetched = 0  # files this relay took from the upstream
-        self._session = requests.Session()
-        self._session.headers["User-Agent"] = "depot (go module proxy)"
+        self._session = new_session()
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
 

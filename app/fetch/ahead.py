@@ -33,6 +33,7 @@ import hashlib
 import json
 import logging
 import os
+import queue
 import shutil
 import signal
 import subprocess
@@ -234,6 +235,23 @@ class Load:
         fresh = kept.with_name(f".{uuid4().hex}")
         fresh.write_text(json.dumps(verdict))
         os.replace(fresh, kept)
+
+    def _recorded_marker(self, module: str, version: str) -> Path:
+        return self.folder / "recorded" / _file_name(module, version)
+
+    def note_recorded(self, module: str, version: str) -> None:
+        """module@version is in the database (pending or further), so a zip of this
+        load may be served: a process killed before its capture leaves it to the
+        workers' sweep (app/goproxy/ahead.AheadLoads._judge)."""
+        marker = self._recorded_marker(module, version)
+        try:
+            marker.parent.mkdir(exist_ok=True)
+            marker.touch()
+        except OSError:  # the load ended meanwhile
+            pass
+
+    def recorded(self, module: str, version: str) -> bool:
+        return self._recorded_marker(module, version).exists()
 
     def _served_marker(self, module: str, version: str) -> Path:
         return self.folder / "served" / _file_name(module, version)
@@ -508,6 +526,9 @@ class Loading:
         os.rename(hidden, root / name)
         self.load = Load(root / name)
         self.settings = settings
+        # (module, version) of each zip put in place by this process, as it comes: the
+        # owner's judge waits on this rather than scanning the module cache.
+        self.placed: queue.SimpleQueue[tuple[str, str]] = queue.SimpleQueue()
 
     def run(self, module: str, version: str, zips_max: int,
             on_mods: Callable[[dict[tuple[str, str], Path]], None] | None = None,
@@ -554,7 +575,8 @@ class Loading:
         load = self.load
         checker = zipchecker.Checker(checks)
         prefetch = verified.Prefetch(self.settings, load.modcache, FETCHERS, zips_max,
-                                     checker, self._keep_verdict)
+                                     checker, self._keep_verdict,
+                                     lambda *key: self.placed.put(key))
         try:
             members, problem = self._list_graph(env, consumer, prefetch, checker)
             if not members or len(members) > zips_max:
@@ -574,7 +596,7 @@ class Loading:
 
     def _keep_verdict(self, module: str, version: str, answer: dict) -> None:
         """A verdict the checks gave on a zip (``verdict``, when their module judges:
-        app/pipeline/gate.judge_fetched), kept where the web processes look for one
+        app/pipeline/zipjudge.judge_fetched), kept where the web processes look for one
         (:meth:`Load.gate_file`) before the zip is in place."""
         if "verdict" in answer:
             self.load.keep_verdict(module, version, answer["verdict"])

@@ -9,13 +9,12 @@ says why not.
 from __future__ import annotations
 
 import errno
-import json
 import logging
 import os
 import shutil
 import tempfile
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from functools import lru_cache
 from pathlib import Path
 
@@ -23,6 +22,7 @@ from app.config import Settings
 from app.fetch import handoff, upstream
 from app.fetch.errors import FetchError, InvalidModule, ZipRulesBroken, classify
 from app.fetch.gotool import GoRun, GoTimeout, isolated_env, parse_json_stream, run_go
+from app.fetch.info import info_time
 from app.fetch.relay import Relay
 from app.gomod import h1, modfile, zipcheck
 from app.gomod.errors import GoModError
@@ -30,12 +30,6 @@ from app.gomod.paths import unescape_path, unescape_version
 
 # The main module of the throw-away consumer used to resolve a build list.
 CONSUMER_PATH = "depot.invalid/buildlist"
-# How far past the capture an upstream .info's Time may lie. A commit time comes from
-# the committer's clock and its zone, so a little ahead of ours is honest skew; a
-# version "made" later than that (9999-12-31T23:59:59-23:59 was served) is refused: it
-# would stand as the newest release for ever (its date on the portal, insight's
-# recency) and is past what PostgreSQL can store.
-CLOCK_SKEW = timedelta(hours=24)
 
 log = logging.getLogger("depot.fetch")
 
@@ -61,33 +55,6 @@ class Failed:
     path: str
     version: str  # the query when no version was resolved
     error: FetchError
-
-
-def info_time(module: str, version: str, info: bytes, now: datetime) -> datetime | None:
-    """The Time of a version's .info, None when it has none Depot can read.
-
-    Raises :class:`InvalidModule`, naming the version and the time, when the Time is
-    more than :data:`CLOCK_SKEW` past ``now`` (the capture)."""
-    try:
-        raw = json.loads(info).get("Time")
-        when = datetime.fromisoformat(raw.replace("Z", "+00:00")) if raw else None
-    except (ValueError, AttributeError):
-        return None
-    if when is None:
-        return None
-    aware = when if when.tzinfo else when.replace(tzinfo=UTC)
-    # Compared as a difference: a time past 9999 in UTC cannot be converted to UTC.
-    if aware - now > CLOCK_SKEW:
-        raise InvalidModule(
-            f"{module}@{version}: the upstream's .info dates it {raw}, more than "
-            f"{CLOCK_SKEW.total_seconds() / 3600:.0f} hours after its capture "
-            f"({now.astimezone(UTC):%Y-%m-%dT%H:%M:%SZ}): refused")
-    try:
-        aware.astimezone(UTC)
-    except OverflowError:  # 0001-01-01T00:00:00+01:00: before the year 1 in UTC
-        raise InvalidModule(f"{module}@{version}: the upstream's .info dates it {raw}, "
-                            "before the year 1 in UTC: refused") from None
-    return when
 
 
 def _read_capped(path: Path, limit: int) -> bytes:
@@ -125,7 +92,7 @@ def describe(settings: Settings, entry: dict, now: datetime | None = None) -> Fe
 
     Raises :class:`FetchError` when the zip breaks the module-zip rules, the
     module's go.mod disagrees with its path, or its .info's Time lies beyond ``now``
-    (the capture's time) by more than :data:`CLOCK_SKEW`. The go command passes
+    (the capture's time) by more than :data:`app.fetch.info.CLOCK_SKEW`. The go command passes
     the upstream's Time through into its cache unchanged: this is where Depot reads it.
     """
     path, version = entry["Path"], entry["Version"]

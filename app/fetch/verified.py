@@ -145,7 +145,7 @@ def _fetch_into(settings: Settings, module: str, version: str, kind: str, dest: 
 
 class Prefetch:
     """The zips of a graph being loaded, fetched by ``workers`` threads as its go.mod
-    files come, before the build list is known.
+    files come, before the build list is known; ``placed`` is told of each one in place.
 
     Why: the load's go command reads the graph at the pace the client does (both
     wait on the upstream a level at a time), so zips fetched only once it ended were
@@ -157,9 +157,10 @@ class Prefetch:
 
     def __init__(self, settings: Settings, modcache: Path, workers: int, most: int,
                  check: Callable[[dict], dict],
-                 keep: Callable[[str, str, dict], None] | None = None) -> None:
+                 keep: Callable[[str, str, dict], None] | None = None,
+                 placed: Callable[[str, str], None] | None = None) -> None:
         self.settings, self.modcache, self.most = settings, modcache, most
-        self._check, self._keep = check, keep
+        self._check, self._keep, self._placed = check, keep, placed
         self._asked: dict[tuple[str, str], Future[str]] = {}
         self._highest: dict[str, str] = {}
         self._offered: set[tuple[str, str]] = set()
@@ -208,8 +209,11 @@ class Prefetch:
             if not done.set_running_or_notify_cancel():
                 continue
             try:
-                done.set_result(fetch_verified(self.settings, self.modcache, module, version,
-                                               self._check, self._keeper(module, version)))
+                problem = fetch_verified(self.settings, self.modcache, module, version,
+                                         self._check, self._keeper(module, version))
+                if not problem and self._placed is not None:
+                    self._placed(module, version)
+                done.set_result(problem)
             except Exception as exc:
                 done.set_exception(exc)
 

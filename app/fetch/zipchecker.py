@@ -1,6 +1,6 @@
 """Zip checks in a process of their own: by default the module-zip rules and the
 ``h1:`` hash; a caller may name a module of its own that does more (the license gate:
-app/pipeline/gate.judge_fetched).
+app/pipeline/zipjudge.judge_fetched).
 
 Why: a graph load's zips are checked while a client walks the graph through the same
 web process. Checked in its threads, the Python part of the work (a few tens of

@@ -18,19 +18,19 @@ v1.10.0 walk: about a second of CPU of the 30 zips' judgements).
 
 from __future__ import annotations
 
-import hashlib
-from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
 from app.config import Settings
-from app.fetch.download import describe, info_time
+from app.fetch.download import describe
 from app.fetch.errors import FetchError
-from app.fetch.zipchecker import serve
+from app.fetch.info import info_time
 from app.gomod import zipcheck
 from app.gomod.errors import GoModError
-from app.licenses import Verdict, allow_list_from_env, evaluate
-from app.licenses.detect import warm_up
+from app.licenses import Verdict
+from app.pipeline.zipjudge import Servable, _license_verdict, _servable
+
+__all__ = ["Servable", "judge_ahead", "license_verdict"]
 
 
 def license_verdict(settings: Settings, zip_path: Path, module: str, version: str,
@@ -38,27 +38,6 @@ def license_verdict(settings: Settings, zip_path: Path, module: str, version: st
     """The gate's verdict on the module-root license files ``names`` of a zip (fail
     closed: no file, or one not recognised, is not redistributable)."""
     return _license_verdict(settings.license_allow, zip_path, module, version, names)
-
-
-def _license_verdict(allow: str, zip_path: Path, module: str, version: str,
-                     names: list[str]) -> Verdict:
-    files = {}
-    for name in names:
-        data = zipcheck.read_file(zip_path, module, version, name,
-                                  max_size=zipcheck.MAX_LICENSE_SIZE)
-        if data is not None:
-            files[name] = data
-    return evaluate(files, allow_list_from_env(allow))
-
-
-@dataclass(frozen=True)
-class Servable:
-    """A verified zip judged ahead of its capture: whether it may be served now, and
-    the identity its answer carries (the same ETag the stored zip gets)."""
-
-    served: bool
-    sha256: str = ""
-    size: int = 0
 
 
 def judge_ahead(settings: Settings, entry: dict) -> Servable:
@@ -75,41 +54,3 @@ def judge_ahead(settings: Settings, entry: dict) -> Servable:
     except (FetchError, GoModError, OSError):
         return Servable(False)
     return _servable(settings.license_allow, zip_path, module, version, licenses)
-
-
-def _servable(allow: str, zip_path: Path, module: str, version: str,
-              licenses: list[str]) -> Servable:
-    """Whether the license gate lets a zip whose rules hold through, and its identity."""
-    verdict = _license_verdict(allow, zip_path, module, version, licenses)
-    if not verdict.redistributable:
-        return Servable(False)
-    try:
-        with zip_path.open("rb") as stream:
-            digest = hashlib.file_digest(stream, "sha256").hexdigest()
-        size = zip_path.stat().st_size
-    except OSError:
-        return Servable(False)
-    return Servable(True, digest, size)
-
-
-def judge_fetched(request: dict) -> dict:
-    """A zip a graph load fetched itself (app/fetch/verified.py), checked and judged in
-    the load's zip-checks process (app/fetch/zipchecker.py, run as this module): every
-    rule and the ``h1:`` (a broken rule raises), and the verdict :func:`judge_ahead`
-    gives, kept beside the load before the zip is in place, so that no web process
-    judges it again. ``request``: ``path``, ``module``, ``version``, ``info`` (the
-    .info's path) and ``license_allow`` (the setting's value)."""
-    module, version, zip_path = request["module"], request["version"], Path(request["path"])
-    report = zipcheck.check_zip(zip_path, module, version)
-    try:
-        info_time(module, version, Path(request["info"]).read_bytes(), datetime.now(UTC))
-        servable = _servable(request["license_allow"], zip_path, module, version,
-                             report.licenses)
-    except (FetchError, OSError):
-        servable = Servable(False)
-    return {"h1": report.h1, "verdict": asdict(servable)}
-
-
-if __name__ == "__main__":
-    warm_up()  # the classifier's database, while the load still reads the graph
-    serve(judge_fetched)

@@ -104,8 +104,8 @@ def test_an_info_time_is_taken_up_to_a_day_ahead_of_the_capture() -> None:
     is taken as it is, more is refused; an unreadable Time stays unknown, as before."""
     from datetime import UTC, datetime, timedelta
 
-    from app.fetch.download import CLOCK_SKEW, info_time
     from app.fetch.errors import InvalidModule
+    from app.fetch.info import CLOCK_SKEW, info_time
 
     now = datetime(2026, 12, 5, 12, 0, tzinfo=UTC)
 

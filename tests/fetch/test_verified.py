@@ -168,3 +168,30 @@ def test_prefetch_fetches_the_leading_version_of_each_path_in_path_order(
         prefetch.close()
     assert problems == ["", "", ""]
     assert order == [("c.test/z", "v0.1.0"), ("a.test/y", "v1.1.0"), ("b.test/x", "v1.0.0")]
+
+
+def test_prefetch_tells_of_each_zip_it_put_in_place_and_of_no_other(
+    own: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The load's owner judges each zip as it is placed (app/goproxy/ahead.py) rather than
+    scanning the module cache for it: a zip that was not placed is not told of."""
+    modcache = tmp_path / "modcache"
+
+    def fetched(settings: Settings, cache: Path, module: str, version: str,
+                check: object, keep: object) -> str:
+        return "checksum mismatch" if module == "b.test/x" else ""
+
+    monkeypatch.setattr(verified, "fetch_verified", fetched)
+    monkeypatch.setattr(verified, "connect", lambda settings: None)
+    members = [("a.test/y", "v1.1.0"), ("b.test/x", "v1.0.0"), ("c.test/z", "v0.1.0")]
+    for module, version in members:
+        _record(modcache, module, version, "h1:x=")
+    told: list[tuple[str, str]] = []
+    prefetch = verified.Prefetch(own, modcache, 2, 64, check=lambda request: {},
+                                 placed=lambda *key: told.append(key))
+    try:
+        problems = prefetch.fetch(members)
+    finally:
+        prefetch.close()
+    assert problems == ["", "checksum mismatch", ""]
+    assert sorted(told) == [("a.test/y", "v1.1.0"), ("c.test/z", "v0.1.0")]

@@ -2,7 +2,7 @@
 loads the graph and verifies every go.mod, Depot fetches the zips itself and keeps
 each only when it hashes to the database's record (app/fetch/verified.py), checked
 and judged in a process of their own (app/fetch/zipchecker.py,
-app/pipeline/gate.judge_fetched). The fixture checksum database vouches for the
+app/pipeline/zipjudge.judge_fetched). The fixture checksum database vouches for the
 standard fixture modules."""
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from app.fetch import ahead, zipchecker
 from app.gomod.h1 import hash_zip
 from app.gomod.paths import escape_path, escape_version
 from app.models import GraphMod, VersionState
-from app.pipeline import gate
+from app.pipeline import gate, zipjudge
 from app.pipeline.capture import get_version
 from tests.conftest import make_app
 from tests.fixtures.counting_upstream import CountingUpstream
@@ -103,7 +103,7 @@ def test_the_gates_verdicts_come_from_the_checks_process(
     the child), the verdict kept before the zip is in place; it is the verdict the web
     processes would give (app/pipeline/gate.judge_ahead)."""
     monkeypatch.setattr(zipchecker, "IN_PROCESS_MAX", -1)
-    checks = zipchecker.Checks(gate.__name__, gate.judge_fetched,
+    checks = zipchecker.Checks(zipjudge.__name__, zipjudge.judge_fetched,
                                {"license_allow": settings.license_allow})
     loading = ahead.Loading(replace(settings, upstream=upstream.url), "judged")
     try:
@@ -129,8 +129,8 @@ def test_judged_in_the_checks_process_a_refused_license_is_not_served(
     info = tmp_path / "a.info"
     info.write_bytes(upstream.module(A, "v1.0.0").info)
     request = {"path": str(path), "module": A, "version": "v1.0.0", "info": str(info)}
-    allowed = gate.judge_fetched({**request, "license_allow": settings.license_allow})
-    refused = gate.judge_fetched({**request, "license_allow": "0BSD"})
+    allowed = zipjudge.judge_fetched({**request, "license_allow": settings.license_allow})
+    refused = zipjudge.judge_fetched({**request, "license_allow": "0BSD"})
     assert allowed["verdict"]["served"] is True
     assert refused == {"h1": allowed["h1"], "verdict": {"served": False, "sha256": "",
                                                         "size": 0}}

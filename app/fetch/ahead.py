@@ -236,41 +236,37 @@ class Load:
         fresh.write_text(json.dumps(verdict))
         os.replace(fresh, kept)
 
-    def _recorded_marker(self, module: str, version: str) -> Path:
-        return self.folder / "recorded" / _file_name(module, version)
+    def _marker(self, kind: str, module: str, version: str) -> Path:
+        """A mark about module@version every web process of the host sees (``kind``:
+        ``recorded``, ``served``)."""
+        return self.folder / kind / _file_name(module, version)
+
+    def _mark(self, kind: str, module: str, version: str) -> None:
+        marker = self._marker(kind, module, version)
+        try:
+            marker.parent.mkdir(exist_ok=True)
+            marker.touch()
+        except OSError:  # the load ended meanwhile
+            pass
 
     def note_recorded(self, module: str, version: str) -> None:
         """module@version is in the database (pending or further), so a zip of this
         load may be served: a process killed before its capture leaves it to the
         workers' sweep (app/goproxy/ahead.AheadLoads._judge)."""
-        marker = self._recorded_marker(module, version)
-        try:
-            marker.parent.mkdir(exist_ok=True)
-            marker.touch()
-        except OSError:  # the load ended meanwhile
-            pass
+        self._mark("recorded", module, version)
 
     def recorded(self, module: str, version: str) -> bool:
-        return self._recorded_marker(module, version).exists()
-
-    def _served_marker(self, module: str, version: str) -> Path:
-        return self.folder / "served" / _file_name(module, version)
+        return self._marker("recorded", module, version).exists()
 
     def note_served(self, module: str, version: str) -> None:
-        """A client was answered module@version's zip from this load (seen by every
-        web process of the host)."""
-        marker = self._served_marker(module, version)
-        try:
-            marker.parent.mkdir(exist_ok=True)
-            marker.touch()
-        except OSError:  # the load ended meanwhile
-            pass
+        """A client was answered module@version's zip from this load."""
+        self._mark("served", module, version)
 
     def all_zips_served(self) -> bool:
         """Whether a client was answered every zip the load has verified (its walk then
         needs nothing more of the load)."""
         verified = self.verified_zips()
-        return bool(verified) and all(self._served_marker(*key).exists() for key in verified)
+        return bool(verified) and all(self._marker("served", *key).exists() for key in verified)
 
     def verified_zips(self) -> set[tuple[str, str]]:
         """(module, version) of every zip the load's go command has verified so far

@@ -27,10 +27,13 @@ def test_search_as_you_type_then_every_tab_with_htmx(page: Page, depot: LiveServ
     expect(page.locator(".hit-path")).to_have_count(3)
     expect(page.locator(".hit-path mark").first).to_have_text("chain")
 
+    # htmx is a deferred script: typing before the page has loaded goes unheard (a
+    # loaded CI machine once typed into the server-rendered page before it ran).
+    page.wait_for_load_state()
     page.evaluate("window.__same_document = true")  # survives only htmx swaps
     box = page.get_by_label("Search modules")
     box.fill("widgets")  # typing: results and URL follow without a page load
-    expect(page).to_have_url(re.compile(r"/search\?q=widgets"))
+    expect(page).to_have_url(re.compile(r"/search\?q=widgets"), timeout=15_000)
     expect(page.locator(".hit-path").first).to_have_text(WIDGETS)
     expect(page).to_have_title("widgets – search · Depot")  # the tab follows the search
     assert page.evaluate("window.__same_document") is True
@@ -44,6 +47,7 @@ def test_search_as_you_type_then_every_tab_with_htmx(page: Page, depot: LiveServ
     page.get_by_role("link", name=WIDGETS).click()
     expect(page).to_have_url(depot.url + "/" + WIDGETS)
     expect(page.get_by_role("heading", level=1)).to_have_text(WIDGETS)
+    page.wait_for_load_state()  # htmx has taken over the tabs' links
     page.evaluate("window.__same_document = true")
     tabs = page.get_by_role("navigation", name="Module sections")
     for name, key in TABS[1:] + TABS[:1]:  # README, the tab shown, last

@@ -16,7 +16,9 @@ old index until it commits.
 
 from __future__ import annotations
 
+import json
 import re
+import tempfile
 from collections.abc import Callable, Iterable
 from dataclasses import replace
 from datetime import datetime
@@ -215,20 +217,31 @@ class Fts5Search:
 
     def rebuild(self, documents: Iterable[dict[str, Any]],
                 progress: Callable[[int], None] = lambda _n: None, chunk: int = 500) -> str:
-        """Replace the whole index in one transaction (readers see the old one meanwhile)."""
-        with self.db.engine.begin() as conn:
-            conn.execute(text("DELETE FROM search_fts"))
-            conn.execute(text("DELETE FROM search_documents"))
-            batch: list[dict[str, Any]] = []
+        """Replace the whole index in one transaction (readers see the old one meanwhile).
+
+        The documents are made first, outside that transaction, and staged in a
+        temporary file: making one may write to the same database (a synopsis the render
+        job has not kept yet is made and kept), and SQLite lets one writer in at a time,
+        so made inside it they waited on the rebuild's own lock until "database is
+        locked" (`make run` on a data dir whose index was empty, 2026-12-06). The file
+        keeps memory flat however many modules there are (each document holds up to
+        32 KB of README)."""
+        with tempfile.TemporaryFile() as staged:
             for doc in documents:
-                batch.append(doc)
-                if len(batch) >= chunk:
-                    _insert(conn, batch)
-                    progress(len(batch))
-                    batch = []
-            _insert(conn, batch)
-            progress(len(batch))
-            conn.execute(text("INSERT INTO search_fts(search_fts) VALUES ('optimize')"))
+                staged.write(json.dumps(doc).encode() + b"\n")
+                progress(1)
+            staged.seek(0)
+            with self.db.engine.begin() as conn:
+                conn.execute(text("DELETE FROM search_fts"))
+                conn.execute(text("DELETE FROM search_documents"))
+                batch: list[dict[str, Any]] = []
+                for line in staged:
+                    batch.append(json.loads(line))
+                    if len(batch) >= chunk:
+                        _insert(conn, batch)
+                        batch = []
+                _insert(conn, batch)
+                conn.execute(text("INSERT INTO search_fts(search_fts) VALUES ('optimize')"))
         self._licenses.forget()
         return "search_fts"
 

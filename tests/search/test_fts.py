@@ -4,6 +4,7 @@ index follows upserts, deletions and rebuilds."""
 from __future__ import annotations
 
 import pytest
+from sqlalchemy import text
 
 from app.resources import Services
 from app.search.fts import Fts5Search, match_expression
@@ -55,6 +56,31 @@ def test_upsert_delete_and_rebuild(fts: Fts5Search):
     fts.rebuild([doc("depot.test/c/yaml")])
     assert fts.count() == 1 and fts.search("json").total == 0
     assert fts.autocomplete("depot.test/c") == ["depot.test/c/yaml"]
+
+
+def test_a_rebuild_whose_documents_write_to_the_database_meanwhile(fts: Fts5Search):
+    """Making a document may keep a synopsis the render job has not made yet, a write to
+    the same SQLite database: the rebuild makes them all before it takes the database's
+    one writer's lock (it once waited on itself until "database is locked", and
+    `make run` did not start)."""
+    fts.upsert([doc("depot.test/old/json")])
+    made = []
+
+    def documents():  # as app/search/indexing.all_documents streams them
+        for path in ("depot.test/a/yaml", "depot.test/b/yaml"):
+            with fts.db.engine.begin() as conn:  # a session of its own, as prepared() has
+                conn.execute(text("CREATE TABLE IF NOT EXISTS kept (path TEXT)"))
+                conn.execute(text("INSERT INTO kept VALUES (:p)"), {"p": path})
+            made.append(path)
+            yield doc(path, synopsis="A YAML library.")
+
+    counted: list[int] = []
+    fts.rebuild(documents(), counted.append)
+    assert made == ["depot.test/a/yaml", "depot.test/b/yaml"] and sum(counted) == 2
+    assert fts.count() == 2 and fts.search("json").total == 0
+    assert [h.path for h in fts.search("yaml").hits] == made
+    with fts.db.engine.connect() as conn:
+        assert conn.execute(text("SELECT count(*) FROM kept")).scalar_one() == 2
 
 
 def test_a_typo_finds_the_closest_name_and_says_so(fts: Fts5Search):

@@ -9,9 +9,10 @@ client's small requests waited for it: a cold gin v1.10.0 walk's go.mod level to
 0.56 s instead of 0.36 s, and the walk 2.5 s against 2.2 s. A child process has a
 lock of its own and the other core.
 
-One child per load, started with it (its start overlaps the graph's loading), fed
-one JSON line per zip on stdin and answering one JSON line each on stdout, in any
-order; it checks two zips at once (inflating and hashing leave its lock).
+At most one child per load, started once the load is big enough to pay for it
+(:class:`Checks` says when), fed one JSON line per zip on stdin and answering one JSON
+line each on stdout, in any order; it checks two zips at once (inflating and hashing
+leave its lock).
 """
 
 from __future__ import annotations

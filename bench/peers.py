@@ -1,13 +1,19 @@
 """Depot side by side with its peers on one machine (issue 21): Depot alone as `make run`
 starts it, Depot behind the chart's nginx sidecar, Athens, and nginx serving Depot's own
-store tree; hits of every GOPROXY file with wrk, then `go mod download all` of a cobra
-consumer from an empty client cache, cold and warm, and the memory each one holds.
+store tree; hits of every GOPROXY file with wrk and the memory each one holds; then, those
+servers stopped, `go mod download all` of a cobra and of a gin consumer from an empty client
+cache, cold and warm, straight from the upstream and through a fresh Depot and a fresh
+Athens, in rounds.
 
 Why: a GOPROXY is judged against the proxies people would run instead. The modules are
 real (the toolchain's default proxy is the upstream of all of them) and every target
 serves the very same files. Progress goes to stderr, Markdown for docs/bench.md to stdout.
 
     .venv/bin/python bench/peers.py [--athens-bin PATH | --athens URL] [--duration 10]
+        [--cold-modules M@V,…] [--cold-rounds 3]
+
+`TMPDIR=/dev/shm` keeps the clients' module caches and the fresh servers' data in memory:
+on a disk, a gin walk's unpacking of 60 MB took 0.8-5.9 s of system time from run to run.
 
 Athens cannot be installed through the Go module proxy here: `bench/build-athens` builds
 the pinned release from a source clone kept outside the repository (docs/bench.md, "Depot
@@ -20,6 +26,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import statistics
 import sys
 import time
 import urllib.error
@@ -335,36 +342,87 @@ def run(args: argparse.Namespace, tmp: Path, procs: Processes) -> None:
         print(f"- Athens: PSS {pss:,.0f}, RSS {rss:,.0f}")
     sys.stdout.flush()
 
-    say("cold and warm `go mod download all` of a cobra consumer")
+    procs.stop_all()  # the cold rows run on a quiet machine, each server fresh
+    cold_rows(args, tmp, logs)
+
+
+@dataclass
+class Walks:
+    """One target's cold and warm walks of one module, a round each."""
+
+    cold: list[float]
+    warm: list[float]
+
+
+def cold_rows(args: argparse.Namespace, tmp: Path, logs: Path) -> None:
+    """`go mod download all` from an empty client cache of a consumer of each
+    ``--cold-modules``: straight from the upstream, through a fresh Depot and a fresh
+    Athens, in ``--cold-rounds`` rounds that rotate which goes first; each server's cold
+    walk is compared with the upstream's of the same round (the upstream's own speed
+    drifts from minute to minute)."""
     go = go_binary()
-
-    def seconds(goproxy: str, where: str, gosumdb: str | None = None) -> float:
-        done = go_download(go, goproxy, tmp / where, gosumdb=gosumdb)
-        if not done.ok:
-            raise BenchError(f"go mod download all through {goproxy}:\n{done.tail}")
-        return done.seconds
-
     upstream = upstream_proxy(go)
-    rows = [("upstream directly (the toolchain's default proxy)",
-             seconds(upstream, "direct-c"), seconds(upstream, "direct-w"))]
-    fresh = start_depot(procs, tmp / "depot-cold").base
-    rows.append(("Depot (fetch mode, fresh)", seconds(fresh, "depot-c"),
-                 seconds(fresh, "depot-w")))
-    if athens and athens.pid:
-        cold = start_athens(procs, args.athens_bin, tmp / "athens-cold", logs, "athens-cold")
-        sumdb = athens_gosumdb()
-        rows.append(("Athens (fresh)", seconds(cold.base, "athens-c", sumdb),
-                     seconds(cold.base, "athens-w", sumdb)))
-    print("\n## `go mod download all` of a cobra v1.8.1 consumer, empty client cache (s)\n")
-    print("Cold: the server has never seen the modules; warm: a second empty client right "
-          "after.\n")
-    print("| through | cold | warm | cold / upstream |")
-    print("|---|---:|---:|---:|")
-    for name, cold_s, warm_s in rows:
-        print(f"| {name} | {cold_s:.2f} | {warm_s:.2f} | {cold_s / rows[0][1]:.1f}× |")
-    if athens and not athens.pid:
-        print("\nAthens: its cold row needs --athens-bin (this script cannot empty the "
+    targets = ["upstream directly (the toolchain's default proxy)", "Depot (fetch mode, fresh)"]
+    if args.athens_bin:
+        targets.append("Athens (fresh)")
+    print("\n## `go mod download all` from an empty client cache (s)\n")
+    print(f"Cold: the server has never seen the modules; warm: a second empty client right "
+          f"after. {args.cold_rounds} rounds rotating which goes first, all servers of the "
+          "hits stopped; the median, its range, and each cold walk against the upstream's "
+          "of the same round.\n")
+    print("| module | through | cold | cold range | warm | cold / upstream | range |")
+    print("|---|---|---:|---:|---:|---:|---:|")
+    for target in args.cold_modules:
+        module, version = target.split("@")
+        say(f"cold and warm `go mod download all` of a {target} consumer")
+        walks = {name: Walks([], []) for name in targets}
+        for round_no in range(args.cold_rounds):
+            shift = round_no % len(targets)
+            for name in targets[shift:] + targets[:shift]:
+                where = tmp / f"walk-{module.rsplit('/', 1)[-1]}-{round_no}-{targets.index(name)}"
+                cold, warm = _walk_twice(name, go, upstream, where, (module, version), args,
+                                         logs)
+                walks[name].cold.append(cold)
+                walks[name].warm.append(warm)
+        base = walks[targets[0]].cold
+        for name in targets:
+            done = walks[name]
+            ratios = [c / u for c, u in zip(done.cold, base, strict=True)]
+            print(f"| {module} {version} | {name} | {statistics.median(done.cold):.2f} | "
+                  f"{min(done.cold):.2f}-{max(done.cold):.2f} | "
+                  f"{statistics.median(done.warm):.2f} | {statistics.median(ratios):.2f}× | "
+                  f"{min(ratios):.2f}-{max(ratios):.2f}× |")
+        sys.stdout.flush()
+    if args.athens:
+        print("\nAthens: its cold rows need --athens-bin (this script cannot empty the "
               "storage of an Athens it did not start).")
+
+
+def _walk_twice(name: str, go: str, upstream: str, where: Path, target: tuple[str, str],
+                args: argparse.Namespace, logs: Path) -> tuple[float, float]:
+    """(cold, warm) seconds of two walks through ``name``; a fresh server of its own."""
+    procs = Processes()
+    try:
+        gosumdb = None
+        if name.startswith("upstream"):
+            base = upstream
+        elif name.startswith("Depot"):
+            base = start_depot(procs, where / "depot").base
+        else:
+            base = start_athens(procs, args.athens_bin, where / "athens", logs,
+                                where.name).base
+            gosumdb = athens_gosumdb()
+        times = []
+        for kind in ("cold", "warm"):
+            done = go_download(go, base, where / kind, target, gosumdb=gosumdb)
+            if not done.ok:
+                raise BenchError(f"go mod download all of {target[0]} through {name}:\n"
+                                 f"{done.tail}")
+            times.append(done.seconds)
+        say(f"  {name}: cold {times[0]:.2f} s, warm {times[1]:.2f} s")
+        return times[0], times[1]
+    finally:
+        procs.stop_all()
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -380,11 +438,19 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--skip-install", action="store_true",
                         help="never call apt-get, use what is installed")
     parser.add_argument("--keep", action="store_true", help="keep the temp dir afterwards")
+    parser.add_argument("--cold-modules", type=lambda text: text.split(","),
+                        default=[f"{COBRA[0]}@{COBRA[1]}", "github.com/gin-gonic/gin@v1.10.0"],
+                        help="MODULE@VERSION,… whose consumers' cold walks are timed")
+    parser.add_argument("--cold-rounds", type=int, default=3,
+                        help="rounds of the cold walks; the median is reported")
     args = parser.parse_args(argv)
     if args.athens_bin and not os.access(args.athens_bin, os.X_OK):
         parser.error(f"--athens-bin {args.athens_bin}: not an executable file")
-    if args.duration < 1 or args.repeat < 1 or args.connections < 2:
-        parser.error("--duration and --repeat must be at least 1, --connections at least 2")
+    if any(target.count("@") != 1 for target in args.cold_modules):
+        parser.error("--cold-modules: MODULE@VERSION, comma-separated")
+    if args.duration < 1 or args.repeat < 1 or args.connections < 2 or args.cold_rounds < 1:
+        parser.error("--duration, --repeat and --cold-rounds must be at least 1, "
+                     "--connections at least 2")
     return args
 
 

@@ -51,3 +51,18 @@ def test_the_loads_wait_for_a_quiet_pipeline(monkeypatch: pytest.MonkeyPatch) ->
     assert peers.wait_quiet("http://depot", cap=60) is not None
     monkeypatch.setattr(peers, "queue_depths", lambda base: {"validate": (0, 1)})
     assert peers.wait_quiet("http://depot", cap=0.01) is None
+
+
+def test_the_cold_walks_are_of_cobra_and_gin_unless_told(capsys: pytest.CaptureFixture[str]
+                                                        ) -> None:
+    args = parse_args([])
+    assert args.cold_modules == ["github.com/spf13/cobra@v1.8.1",
+                                 "github.com/gin-gonic/gin@v1.10.0"]
+    assert args.cold_rounds == 3
+    assert parse_args(["--cold-modules", "example.com/a@v1.0.0"]).cold_modules == [
+        "example.com/a@v1.0.0"]
+    for bad in (["--cold-modules", "example.com/a"], ["--cold-rounds", "0"]):
+        with pytest.raises(SystemExit) as stop:
+            parse_args(bad)
+        assert stop.value.code == 2
+    assert "MODULE@VERSION" in capsys.readouterr().err

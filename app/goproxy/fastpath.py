@@ -8,7 +8,6 @@ conditional request, bad input) goes to the Flask app, which owns every rule.
 
 from __future__ import annotations
 
-import mmap
 import os
 from collections.abc import Callable, Iterable, Iterator
 from functools import lru_cache
@@ -42,64 +41,22 @@ WHOLE = 1 << 20
 CHUNK = 1 << 17
 
 
-def file_body(path: str | os.PathLike[str], size: int, environ: dict,
-              mapped: MappedFiles | None = None) -> Iterable[bytes]:
+def file_body(path: str | os.PathLike[str], size: int, environ: dict) -> Iterable[bytes]:
     """A published file's bytes as a WSGI body: the server's sendfile() where it offers
-    one (gunicorn), else whole, or a large one in chunks sliced from its mapping
-    (``mapped``) or read (granian)."""
+    one (gunicorn), else whole or in large chunks (granian)."""
     wrapper = environ.get("wsgi.file_wrapper")
     if wrapper is not None:
         return wrapper(open(path, "rb"), 1 << 16)  # the server closes it
     if size <= WHOLE:
         with open(path, "rb") as stream:
             return [stream.read()]
-    mapping = mapped.get(path, size) if mapped is not None else None
-    return _chunks(path) if mapping is None else _slices(mapping, size)
+    return _chunks(path)
 
 
 def _chunks(path: str | os.PathLike[str]) -> Iterator[bytes]:
     with open(path, "rb") as stream:  # closed when the server closes the body
         while chunk := stream.read(CHUNK):
             yield chunk
-
-
-def _slices(mapping: mmap.mmap, size: int) -> Iterator[bytes]:
-    # The generator holds the mapping: one unmapped by MappedFiles stays valid to its end.
-    for start in range(0, size, CHUNK):
-        yield mapping[start:start + CHUNK]
-
-
-class MappedFiles:
-    """Large published files (past WHOLE, up to ``largest`` bytes) mapped read-only, the
-    ``most`` served last kept mapped. Why: under granian (no sendfile) a 9 MB zip read in
-    CHUNK pieces cost 6-8 ms of CPU a GET, mostly copies: the read's from the page cache
-    into a new bytes, granian's own, the socket's. Sliced from a mapping, the first is a
-    plain memcpy with no system call or page-cache lookup: 4-6 ms, and 25 % more zips a
-    second on the same cores (docs/bench.md). Safe because a published file's bytes never
-    change: the store replaces a file only by a rename, which leaves a mapping on the old
-    one; nothing shortens one in place (reading a mapping past its file's end would kill
-    the worker). A file whose size is not the database's is read, never mapped."""
-
-    def __init__(self, most: int = 8, largest: int = 32 << 20) -> None:
-        self.largest = largest
-        self._kept: LRU[mmap.mmap | None] = LRU(most)
-
-    def get(self, path: str | os.PathLike[str], size: int) -> mmap.mmap | None:
-        """The file mapped, or None (too large, not the expected size, not mappable)."""
-        if not WHOLE < size <= self.largest:
-            return None
-        return self._kept.get_or_make(os.fspath(path), lambda: _map(path, size),
-                                      keep=lambda mapping: mapping is not None)
-
-
-def _map(path: str | os.PathLike[str], size: int) -> mmap.mmap | None:
-    try:
-        with open(path, "rb") as stream:
-            if os.fstat(stream.fileno()).st_size != size:
-                return None
-            return mmap.mmap(stream.fileno(), size, access=mmap.ACCESS_READ)
-    except (OSError, ValueError):
-        return None
 
 
 class SmallFiles:
@@ -154,7 +111,6 @@ class FastPath:
     ) -> None:
         self.app = app
         self.small = SmallFiles()
-        self.mapped = MappedFiles()
         self.published = published
         self.accel = accel_redirect.rstrip("/")
         self.downloads = downloads
@@ -220,9 +176,7 @@ class FastPath:
         if method == "HEAD":
             return [b""]
         kept = self.small.get(served.path, served.size)
-        if kept is not None:
-            return [kept]
-        return file_body(served.path, served.size, environ, self.mapped)
+        return [kept] if kept is not None else file_body(served.path, served.size, environ)
 
     def _remote(self, environ: dict, start_response: Callable, module: str, version: str,
                 kind: str, method: str, headers: list[tuple[str, str]], size: int

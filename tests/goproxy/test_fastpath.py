@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from app.gomod import paths
-from app.goproxy.fastpath import CHUNK, WHOLE, MappedFiles, SmallFiles, file_body, served_file
+from app.goproxy.fastpath import CHUNK, WHOLE, SmallFiles, file_body, served_file
 
 
 @pytest.mark.parametrize("url_path", [
@@ -51,48 +51,6 @@ def test_a_small_file_goes_out_whole_and_a_large_one_in_large_chunks(tmp_path: P
     chunks = list(file_body(large, WHOLE * 2 + 5, {}))
     assert {len(c) for c in chunks[:-1]} == {CHUNK} and len(chunks[-1]) <= CHUNK
     assert b"".join(chunks) == large.read_bytes()
-
-
-def test_a_large_file_is_sliced_from_its_mapping_kept_for_the_next_answer(
-        tmp_path: Path) -> None:
-    large = tmp_path / "large.zip"
-    large.write_bytes(os.urandom(WHOLE * 3 + 7))
-    size = large.stat().st_size
-    mapped = MappedFiles()
-    first = list(file_body(large, size, {}, mapped))
-    assert {len(c) for c in first[:-1]} == {CHUNK} and b"".join(first) == large.read_bytes()
-    mapping = mapped.get(large, size)
-    assert mapping is not None and mapped.get(large, size) is mapping  # mapped once
-    assert b"".join(file_body(large, size, {}, mapped)) == large.read_bytes()
-
-
-def test_a_file_not_the_size_expected_or_too_large_is_read_not_mapped(tmp_path: Path) -> None:
-    large = tmp_path / "large.zip"
-    large.write_bytes(os.urandom(WHOLE * 2))
-    mapped = MappedFiles(largest=WHOLE * 4)
-    assert mapped.get(large, WHOLE * 2 + 1) is None  # the database says otherwise
-    assert b"".join(file_body(large, WHOLE * 2 + 1, {}, mapped)) == large.read_bytes()
-    assert MappedFiles(largest=WHOLE).get(large, WHOLE * 2) is None
-    assert mapped.get(tmp_path / "gone.zip", WHOLE * 2) is None
-
-
-def test_an_answer_under_way_outlives_its_mapping_leaving_and_its_file_replaced(
-        tmp_path: Path) -> None:
-    """The mapping goes out of the cache (another file mapped) and the file is replaced
-    by a rename, as the store does, while a client is still being answered: the answer
-    goes on, whole, with the bytes it started with."""
-    one, two = tmp_path / "one.zip", tmp_path / "two.zip"
-    old = os.urandom(WHOLE * 2 + 3)
-    one.write_bytes(old)
-    two.write_bytes(os.urandom(WHOLE * 2))
-    mapped = MappedFiles(most=1)
-    body = iter(file_body(one, len(old), {}, mapped))
-    start = next(body)
-    assert mapped.get(two, WHOLE * 2) is not None
-    fresh = tmp_path / "one.zip.new"
-    fresh.write_bytes(os.urandom(len(old)))
-    os.replace(fresh, one)
-    assert start + b"".join(body) == old
 
 
 def test_a_server_with_sendfile_gets_the_file_itself(tmp_path: Path) -> None:

@@ -241,7 +241,9 @@ def test_a_huge_upstream_list_is_cut_and_sorted_once(settings: Settings, tmp_pat
     client = app.test_client()
     began = time.monotonic()
     first = client.get("/depot.test/huge/@v/list")
-    assert time.monotonic() - began < 3.0 and first.status_code == 200
+    # Generous for a slow CI machine (3.1-3.2 s on one whose suite took 23 minutes); the
+    # list was 40 s of CPU before.
+    assert time.monotonic() - began < 8.0 and first.status_code == 200
     began = time.monotonic()
     again = client.get("/depot.test/huge/@v/list")
     assert time.monotonic() - began < 0.2 and again.data == first.data

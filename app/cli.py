@@ -1,5 +1,5 @@
 """Flask commands: `flask --app app migrate | downgrade | ingest | bundle | discover | jobs |
-reindex | render | fsck | serve`, each a module-level command that create_app adds
+reindex | render | docs | fsck | serve`, each a module-level command that create_app adds
 (COMMANDS). The notifier's and the drift alarm's live beside their code (app/notify/cli.py,
 app/drift/cli.py); `worker` is jobs/cli.py's, found through its entry point."""
 
@@ -23,8 +23,9 @@ from app.catalog.prepared import prepare_version, unrendered
 from app.fetch.ahead import sweep_memory_loads
 from app.fsck import check
 from app.ingest import InvalidRequest, Outcome, ingest
-from app.models import RequestSource
+from app.models import RequestSource, VersionState
 from app.pipeline.requests import submit_many
+from app.pkgdoc.kept import prepare_docs, undocumented
 from app.queue import (
     RQDispatcher,
     connect,
@@ -204,6 +205,26 @@ def render_cmd() -> None:
         prepare_version(svc.db, svc.store, module, version)
     click.echo(f"rendered {len(todo)} version{'' if len(todo) == 1 else 's'}")
 
+@click.command("docs")
+@click.argument("target", required=False)
+@with_appcontext
+def docs_cmd(target: str | None) -> None:
+    """Document the packages of MODULE@VERSION, or of every published version that has no
+    documentation kept (published before documentation was kept, or by an older revision)."""
+    svc = depot()
+    if target:
+        module, at, version = target.partition("@")
+        if not at or not version:
+            raise click.BadParameter("give MODULE@VERSION", param_hint="TARGET")
+        todo = [(module, version)]
+    else:
+        todo = undocumented(svc.db, [VersionState.published.value])
+    for n, (module, version) in enumerate(todo, 1):
+        click.echo(f"[{n}/{len(todo)}] {module}@{version}", err=True)
+        if not prepare_docs(svc.db, svc.store, svc.doc_tools, module, version):
+            raise click.ClickException(f"Depot has no {module}@{version}")
+    click.echo(f"documented {len(todo)} version{'' if len(todo) == 1 else 's'}")
+
 @click.command("fsck")
 @click.option("--json", "as_json", is_flag=True, help="One JSON report on stdout.")
 @click.option("--repair", is_flag=True,
@@ -301,4 +322,4 @@ def _connection() -> Redis:
 
 # What create_app adds to `flask --app app`, besides the notifier's and the drift alarm's.
 COMMANDS = (migrate_cmd, downgrade_cmd, ingest_cmd, bundle_cmd, discover_cmd, jobs_group,
-            reindex_cmd, render_cmd, fsck_cmd, serve_cmd)
+            reindex_cmd, render_cmd, docs_cmd, fsck_cmd, serve_cmd)

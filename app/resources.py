@@ -16,6 +16,7 @@ from flask import current_app
 from app.catalog.aggregates import Aggregates
 from app.config import Settings
 from app.db import Database
+from app.pkgdoc.kept import DocTools
 from app.store import ArtifactStore, open_store
 
 
@@ -52,6 +53,13 @@ class Services:
         path = self.settings.data_dir / "work"
         path.mkdir(parents=True, exist_ok=True)
         return path
+
+    @property
+    def doc_tools(self) -> DocTools:
+        """What documenting a version (app/pkgdoc) runs with: the pinned toolchain builds
+        the helper into the tools folder (locked there: it may be shared)."""
+        tools = self.settings.tools_dir
+        return DocTools(self.settings.go_bin, tools, tools / "gocache", tools, self.work_dir)
 
     @property
     def lock_dir(self) -> Path:

@@ -59,6 +59,7 @@ STAGES: dict[str, Stage] = {s.name: s for s in (
     Stage("notify", "notify", retry=(5, 30), once=False),
     Stage("index", "index", retry=(5, 30, 120), once=False),
     Stage("render", "index"),
+    Stage("docs", "index"),
 )}
 LANED = frozenset(s.name for s in STAGES.values() if s.laned)
 VERSIONED = frozenset(s.name for s in STAGES.values() if s.versioned)

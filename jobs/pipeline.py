@@ -22,6 +22,7 @@ from app.metrics import record_job
 from app.pipeline.notifications import deliver
 from app.pipeline.stages import Pipeline
 from app.pipeline.warm import warm_up
+from app.pkgdoc.kept import prepare_docs
 from app.queue import RQDispatcher, connect
 from app.resources import Services
 from app.search.updates import drain
@@ -98,6 +99,10 @@ def _render(services: Services, connection: Redis, stage: str, *args: str) -> No
     prepare_version(services.db, services.store, *args)
 
 
+def _docs(services: Services, connection: Redis, stage: str, *args: str) -> None:
+    prepare_docs(services.db, services.store, services.doc_tools, *args)
+
+
 # A queued ``process`` job of a version nobody waits for stops once it is stored, which is
 # all its dependents' validation needs; its own build list follows in the crawl.
 QUEUED_METHODS = Pipeline.METHODS | {"process": "process_queued"}
@@ -124,7 +129,7 @@ def _pipeline_stage(services: Services, connection: Redis, stage: str, *args: st
 
 # What runs each stage of the stage table (app/stages.py) in a worker.
 JOBS: dict[str, Callable[..., None]] = {
-    "notify": _deliver, "index": _index, "render": _render,
+    "notify": _deliver, "index": _index, "render": _render, "docs": _docs,
     **{stage: _pipeline_stage for stage in Pipeline.METHODS},
 }
 

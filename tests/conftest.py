@@ -43,6 +43,11 @@ from tests.skips import skip_or_fail
 
 GO = find_go()
 SHARED_GOCACHE = Path.home() / ".cache" / "depot-tests" / "gocache"
+# The documentation helper (app/pkgdoc) built once for every Depot of the run, those
+# the tests start as processes included, and kept for the next run: its file name says
+# its source and toolchain revision. Building it takes half a minute on a cold cache.
+SHARED_TOOLS = SHARED_GOCACHE.parent / "tools"
+os.environ.setdefault("DEPOT_TOOLS_DIR", str(SHARED_TOOLS))
 
 
 # The files that take minutes go first, so that none is left running alone at the end:
@@ -333,6 +338,7 @@ def instance_settings(data: Path, database_url: str, upstream: Upstream, sumdb: 
             # test's app dropped with a load running left it until a sweep; the memory
             # folder has tests of its own (tests/goproxy/test_ahead.py).
             "DEPOT_MISS_AHEAD_DIR": str(data / "cache"),
+            "DEPOT_TOOLS_DIR": str(SHARED_TOOLS),
         }
     )
 

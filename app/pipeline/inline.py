@@ -11,6 +11,7 @@ from app.catalog.prepared import prepare_version
 from app.locks import flight_lock
 from app.pipeline.notifications import deliver
 from app.pipeline.stages import Pipeline, TransientError
+from app.pkgdoc.kept import prepare_docs
 from app.resources import Services
 from app.search.updates import index_of, update_documents
 
@@ -38,10 +39,13 @@ class InlineDispatcher:
         self.outcomes: dict[tuple[str, str], object] = {}
         # Published versions whose README is rendered once the stages are drained.
         self.rendering: list[tuple[str, str]] = []
+        # Published versions whose packages are documented then too (app/pkgdoc).
+        self.documenting: list[tuple[str, str]] = []
         # The stages of the stage table (app/stages.py) run here as they are enqueued, or
         # once the rest is drained; the pipeline's own stages are queued for drain.
         self.at_once: dict[str, Callable[..., None]] = {
-            "notify": self._deliver, "index": self._index, "render": self._render_later}
+            "notify": self._deliver, "index": self._index, "render": self._render_later,
+            "docs": self._document_later}
 
     def enqueue(self, stage: str, *args: str) -> None:
         if stage == "process" and self.only is not None and args[0] not in self.only:
@@ -57,6 +61,9 @@ class InlineDispatcher:
 
     def _render_later(self, module: str, version: str) -> None:
         self.rendering.append((module, version))
+
+    def _document_later(self, module: str, version: str) -> None:
+        self.documenting.append((module, version))
 
     def _index(self, *paths: str) -> None:
         """Search documents written at once; a node that is away is only worth a warning
@@ -89,3 +96,7 @@ class InlineDispatcher:
         while self.rendering:
             module, version = self.rendering.pop(0)
             prepare_version(self.services.db, self.services.store, module, version)
+        while self.documenting:
+            module, version = self.documenting.pop(0)
+            prepare_docs(self.services.db, self.services.store, self.services.doc_tools,
+                         module, version)

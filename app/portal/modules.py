@@ -25,6 +25,15 @@ from app.portal.dependency_licenses import licenses_tab
 from app.portal.errors import error_page, not_in_depot
 from app.portal.htmx import is_fragment_request, page_or_fragment
 from app.portal.insight import insight_of, insight_tab
+from app.portal.packages import (
+    PACKAGE_TABS,
+    ROOT_PACKAGE_TABS,
+    doc_tab,
+    owning_module,
+    package_page,
+    packages_tab,
+    root_package_tab,
+)
 from app.portal.urls import DEFAULT_TAB, TABS, module_url
 from app.wiring import depot
 
@@ -76,6 +85,10 @@ TAB_CONTEXT: dict[str, Callable[[Session, VersionDetail], dict]] = {
     "graph": graph_tabs.graph_tab,
     "compare": graph_tabs.compare_tab,
     "insight": insight_tab,
+    "doc": doc_tab,
+    "packages": packages_tab,
+    "imports": root_package_tab,
+    "importedby": root_package_tab,
 }
 
 
@@ -92,15 +105,25 @@ def module_page(target: str) -> BaseResponse:  # a redirect is werkzeug's class
     if "!" in target and (decoded := _unescaped(target)) and decoded != target:
         return redirect(request.script_root + "/" + decoded, 301)
     path, at, version = target.partition("@")
-    tab = request.args.get("tab", DEFAULT_TAB)
-    if tab not in TABS:
+    tab = request.args.get("tab", "")
+    if tab and tab not in TABS and tab not in PACKAGE_TABS:
         return error_page(400, "No such tab", f"Pick one of: {', '.join(TABS)}.")
     try:
         paths.check_module_path(path)
     except GoModError as exc:
         return error_page(404, "Not a module path", f"{path!r} cannot be a Go module: {exc}")
     if at and version == "latest":
-        return redirect(module_url(path, tab=tab), 302)
+        return redirect(module_url(path, tab=tab or None), 302)
+    with depot().db.session() as session:
+        module = owning_module(session, path)
+    if module is not None:  # a package of a module Depot holds
+        if at and not versions.is_canonical(version):
+            return not_in_depot(module, version, f"{version!r} is not a canonical version "
+                                                 "(such as v1.2.3).")
+        return package_page(module, path[len(module) + 1:], version, tab or "doc", bool(at))
+    tab = tab or DEFAULT_TAB
+    if tab not in TABS and tab not in ROOT_PACKAGE_TABS:
+        return error_page(400, "No such tab", f"Pick one of: {', '.join(TABS)}.")
     if at and not versions.is_canonical(version):
         return not_in_depot(path, version, f"{version!r} is not a canonical version "
                                            "(such as v1.2.3).")

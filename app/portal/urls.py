@@ -17,6 +17,8 @@ from werkzeug.routing import BaseConverter
 # The module page's tabs, in order: the ?tab= value and the label (the page adds counts).
 TAB_LABELS = (
     ("readme", "README"),
+    ("doc", "Doc"),
+    ("packages", "Packages"),
     ("gomod", "Mod File"),
     ("dependencies", "Dependencies"),
     ("graph", "Graph"),

@@ -61,6 +61,7 @@ def depot(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Depot]:
         "DEPOT_UPSTREAM": proxy.as_uri(),
         "DEPOT_GOSUMDB": "off",
         "DEPOT_ON_MISS": "404",
+        "DEPOT_TOOLS_DIR": os.environ["DEPOT_TOOLS_DIR"],  # set by tests/conftest.py
     })
     services = Services.from_settings(settings)
     upgrade(services.db.engine)

@@ -304,5 +304,7 @@ class Validation(BuildLists):
         self.dispatcher.enqueue("index", module, *sorted(set(required) - {module}))
         # Its README rendered once, here off every request's path (app/catalog/prepared).
         self.dispatcher.enqueue("render", module, version)
+        # Its packages documented once, also off the request path (app/pkgdoc).
+        self.dispatcher.enqueue("docs", module, version)
         self.notify("version_published", module=module, version=version)
         log.info("published %s@%s", module, version)

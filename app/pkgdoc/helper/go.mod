@@ -1,0 +1,3 @@
+module depot.invalid/godoc
+
+go 1.22

@@ -8,6 +8,7 @@ from flask import render_template
 
 from app.catalog import overview
 from app.portal.blueprint import bp
+from app.portal.client_setup import this_depot
 from app.portal.context import until_published
 from app.wiring import depot
 
@@ -37,4 +38,4 @@ def home_facts() -> HomeFacts:
 def home() -> str:
     facts = home_facts()
     return render_template("portal/home.html", counts=facts.counts, recent=facts.recent,
-                           popular=facts.popular)
+                           popular=facts.popular, setup=this_depot())

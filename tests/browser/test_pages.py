@@ -13,12 +13,36 @@ OUR_SCRIPTS = 2  # htmx and depot.js
 def test_set_me_up_shows_this_servers_url(page: Page, depot: LiveServer):
     page.goto(depot.url + "/set-me-up")
     expect(page.locator(".server-url")).to_have_text(depot.url)
+    # The catalogue answers a miss with a 404 and verifies against no checksum database.
     expect(page.locator("#cmd-go-env")).to_have_text(f"go env -w GOPROXY={depot.url},direct")
     for block in ("#cmd-bash", "#cmd-fish", "#cmd-powershell", "#cmd-cmd", "#ci-github",
-                  "#ci-gitlab", "#ci-docker"):
+                  "#ci-gitlab", "#ci-jenkins", "#ci-docker", "#ci-bazelrc",
+                  "#proxy-athens-toml", "#proxy-athens-docker", "#proxy-artifactory",
+                  "#proxy-nexus"):
         expect(page.locator(block)).to_contain_text(depot.url)
-    expect(page.locator("button.copy")).to_have_count(11)
+    blocks = page.locator(".command pre code").count()
+    expect(page.locator("button.copy")).to_have_count(blocks)
     expect(page.locator("button.copy").first).to_be_visible()
+
+
+def test_set_me_up_copies_and_fits_a_phone(browser: Browser, depot: LiveServer):
+    """The Copy button puts the block's text on the clipboard; at 390 px the page does
+    not scroll sideways (code blocks scroll inside their box), light or dark."""
+    for scheme in ("light", "dark"):
+        context = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True,
+                                      color_scheme=scheme)
+        context.grant_permissions(["clipboard-read", "clipboard-write"], origin=depot.url)
+        page = context.new_page()
+        try:
+            page.goto(depot.url + "/set-me-up")
+            assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth + 1")
+            page.locator("button.copy[data-copy-target=ci-jenkins]").click()
+            expect(page.locator("button.copy[data-copy-target=ci-jenkins]")).to_have_text("Copied")
+            copied = page.evaluate("navigator.clipboard.readText()")
+            assert copied == page.locator("#ci-jenkins").text_content()
+            assert copied.startswith("pipeline {") and f"GOPROXY = '{depot.url},direct'" in copied
+        finally:
+            context.close()
 
 
 COUNT_EXECUTIONS = """(() => {

@@ -75,6 +75,18 @@ def read_zip_text(
     return FileText(name, data.decode("utf-8", errors="replace"))
 
 
+def zip_listing(store: ArtifactStore, module: str, version: str
+                ) -> tuple[list[tuple[str, int]], str]:
+    """(every file of the version's zip with its size, "") or ([], why not)."""
+    try:
+        with _zip_source(store, module, version) as source:
+            return zipcheck.list_files(source, module, version), ""
+    except ArtifactMissing:
+        return [], "the module zip is not in the store"
+    except GoModError as exc:
+        return [], f"the module zip cannot be read: {exc}"
+
+
 def read_gomod(store: ArtifactStore, module: str, version: str) -> FileText:
     """The version's go.mod as served by the GOPROXY (.mod), capped."""
     try:

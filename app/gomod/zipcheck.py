@@ -394,6 +394,21 @@ def _check_names(zf: zipfile.ZipFile, prefix: str) -> list[tuple[str, zipfile.Zi
     return out
 
 
+def list_files(zip_path: str | Path | BinaryIO, module_path: str, version: str
+               ) -> list[tuple[str, int]]:
+    """(name relative to the module root, uncompressed size) of every file in the zip,
+    sorted: what a Files view lists. Entries outside ``module@version/`` are left out
+    (a stored zip passed check_zip, which refuses them)."""
+    prefix = f"{module_path}@{version}/".encode("utf-8", "surrogateescape")
+    with open_zip(zip_path) as (zf, _raw):
+        found = [
+            (zip_entry_name_bytes(i)[len(prefix):].decode("utf-8", "replace"), i.file_size)
+            for i in zf.infolist()
+            if not i.is_dir() and zip_entry_name_bytes(i).startswith(prefix)
+        ]
+    return sorted(found)
+
+
 def read_file(
     zip_path: str | Path | BinaryIO,
     module_path: str,

@@ -23,6 +23,7 @@ from app.portal.bundle_offer import bundle_offer
 from app.portal.context import used_by_counts
 from app.portal.dependency_licenses import licenses_tab
 from app.portal.errors import error_page, not_in_depot
+from app.portal.files import files_tab
 from app.portal.htmx import is_fragment_request, page_or_fragment
 from app.portal.insight import insight_of, insight_tab
 from app.portal.packages import (
@@ -87,6 +88,7 @@ TAB_CONTEXT: dict[str, Callable[[Session, VersionDetail], dict]] = {
     "insight": insight_tab,
     "doc": doc_tab,
     "packages": packages_tab,
+    "files": files_tab,
     "imports": root_package_tab,
     "importedby": root_package_tab,
 }

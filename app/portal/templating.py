@@ -12,6 +12,7 @@ from app.pkgdoc.html import anchor, decl_html, doc_html, example_anchor
 from app.portal.csrf import FIELD, csrf_token
 from app.portal.urls import TAB_LABELS, module_url
 from app.search.highlight import highlight
+from app.shorten import size
 
 HTMX_FILE = "vendor/htmx-2.0.11.min.js"
 
@@ -43,4 +44,4 @@ def install(app: App) -> None:
         module_tabs=TAB_LABELS, decl_html=decl_html, doc_html=doc_html, anchor=anchor,
         example_anchor=example_anchor,
     )
-    app.jinja_env.filters.update(date=date, iso=iso, number=number)
+    app.jinja_env.filters.update(date=date, iso=iso, number=number, filesize=size)

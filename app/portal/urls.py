@@ -19,6 +19,7 @@ TAB_LABELS = (
     ("readme", "README"),
     ("doc", "Doc"),
     ("packages", "Packages"),
+    ("files", "Files"),
     ("gomod", "Mod File"),
     ("dependencies", "Dependencies"),
     ("graph", "Graph"),

@@ -48,4 +48,13 @@
   document.addEventListener("DOMContentLoaded", function () { enable(document); });
   // Fragments swapped in by htmx bring their own copy buttons.
   document.addEventListener("htmx:afterSwap", function (event) { enable(event.target.parentNode || document); });
+  // A tab swapped in by htmx: focus goes to its panel (it went to <body>), so a keyboard
+  // or screen-reader user goes on from what they opened, as after a page load.
+  document.addEventListener("htmx:afterSettle", function () {
+    var panel = document.getElementById("panel");
+    var active = document.activeElement;
+    // Only when the swap took focus away (the link clicked was replaced with its tabs).
+    if (!panel || (active && active !== document.body && active.isConnected)) { return; }
+    panel.focus({ preventScroll: true });
+  });
 }());

@@ -10,7 +10,7 @@ from flask.sansio.app import App
 from app.models import FAILED_STATES, IN_PROGRESS
 from app.pkgdoc.html import anchor, decl_html, doc_html, example_anchor
 from app.portal.csrf import FIELD, csrf_token
-from app.portal.urls import TAB_LABELS, module_url
+from app.portal.urls import INSIGHT_GROUP, TAB_ROW, module_url
 from app.search.highlight import highlight
 from app.shorten import size
 
@@ -41,7 +41,7 @@ def install(app: App) -> None:
     app.jinja_env.globals.update(
         module_url=module_url, csrf_token=csrf_token, csrf_field=FIELD, highlight=highlight,
         htmx_file=HTMX_FILE, in_progress=IN_PROGRESS, failed_states=FAILED_STATES,
-        module_tabs=TAB_LABELS, decl_html=decl_html, doc_html=doc_html, anchor=anchor,
-        example_anchor=example_anchor,
+        module_tabs=TAB_ROW, insight_group=INSIGHT_GROUP, decl_html=decl_html,
+        doc_html=doc_html, anchor=anchor, example_anchor=example_anchor,
     )
     app.jinja_env.filters.update(date=date, iso=iso, number=number, filesize=size)

@@ -31,6 +31,13 @@ TAB_LABELS = (
     ("insight", "Insight"),
 )
 TABS = tuple(key for key, _label in TAB_LABELS)
+# Depot's own views beyond GoCenter's tabs and the documentation's share one tab of the
+# row, Insight (a second row names them when one is open): thirteen tabs took two rows
+# at 1280 px.
+INSIGHT_GROUP = (("insight", "Score"), ("graph", "Graph"), ("compare", "Compare"),
+                 ("licenses", "Dependency Licenses"))
+TAB_ROW = tuple((key, label) for key, label in TAB_LABELS
+                if key not in dict(INSIGHT_GROUP)) + (("insight", "Insight"),)
 DEFAULT_TAB = "readme"
 
 

@@ -36,7 +36,10 @@ def test_tab_by_htmx_then_the_csv_and_sbom_links(page: Page, tree_server: LiveSe
     page.goto(f"{tree_server.url}/{ROOT}")
     page.evaluate("window.__same_document = true")
     tabs = page.get_by_role("navigation", name="Module sections")
-    tabs.get_by_role("link", name="Dependency Licenses").click()
+    tabs.get_by_role("link", name="Insight").click()  # the group of Depot's own views
+    page.get_by_role("navigation", name="Insight sections").get_by_role(
+        "link", name="Dependency Licenses").click()
+    expect(page.locator("#panel")).to_be_focused()  # focus follows the swapped tab
     expect(page).to_have_url(f"{tree_server.url}/{ROOT}?tab=licenses")
     summary = page.locator("#license-summary")
     expect(summary).to_contain_text("6 modules in the build list")
@@ -73,6 +76,8 @@ def test_without_javascript(browser: Browser, tree_server: LiveServer):
     try:
         page.goto(f"{tree_server.url}/{ROOT}@v1.0.0")
         page.get_by_role("navigation", name="Module sections").get_by_role(
+            "link", name="Insight").click()
+        page.get_by_role("navigation", name="Insight sections").get_by_role(
             "link", name="Dependency Licenses").click()
         expect(page).to_have_url(f"{tree_server.url}/{ROOT}@v1.0.0?tab=licenses")
         expect(page.locator("table.license-groups")).to_contain_text("GPL-3.0-only")

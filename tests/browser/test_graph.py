@@ -54,6 +54,8 @@ def test_graph_tab_and_depth_picker_with_htmx(page: Page, graph_depot: LiveServe
                                               tmp_path: Path):
     errors = _errors(page)
     page.goto(f"{graph_depot.url}/{APP}@v1.1.0")
+    page.get_by_role("navigation", name="Module sections").get_by_role(
+        "link", name="Insight").click()  # Depot's own views are grouped under Insight
     page.get_by_role("link", name="Graph", exact=True).click()
     expect(page).to_have_url(f"{graph_depot.url}/{APP}@v1.1.0?tab=graph")
     graph = page.locator("svg.dep-graph")
@@ -77,7 +79,7 @@ def test_graph_tab_and_depth_picker_with_htmx(page: Page, graph_depot: LiveServe
 def test_compare_tab_picks_two_versions_with_htmx(page: Page, graph_depot: LiveServer,
                                                   tmp_path: Path):
     errors = _errors(page)
-    page.goto(f"{graph_depot.url}/{APP}")
+    page.goto(f"{graph_depot.url}/{APP}?tab=graph")
     page.get_by_role("link", name="Compare", exact=True).click()
     expect(page.locator("#compare-from")).to_have_value("v1.1.0")
     expect(page.locator("#compare-to")).to_have_value("v1.2.0")

@@ -35,6 +35,12 @@ class Gone(DepotError):
     status = 410
 
 
+class TooLarge(DepotError):
+    """More input than a route reads (the message says its limits)."""
+
+    status = 413
+
+
 class Unavailable(DepotError):
     """A dependency (database, store, upstream) cannot answer right now."""
 

@@ -181,8 +181,9 @@ def _register_error_handlers(app: Flask) -> None:
 
     @app.errorhandler(413)
     def too_large(_exc: Exception) -> Response:
-        reason = (f"request body too large (at most {app.config['MAX_CONTENT_LENGTH']:,} "
-                  "bytes)")
+        # The route's own limit when it set one (the go.mod check takes more).
+        limit = request.max_content_length or app.config["MAX_CONTENT_LENGTH"]
+        reason = f"request body too large (at most {limit:,} bytes)"
         if _is_api():
             return _json_error(reason, 413)
         if wants_html():

@@ -11,16 +11,19 @@ one in dark mode). Run it after changing a page and look at the results.
 from __future__ import annotations
 
 import argparse
+import io
 import shutil
 import subprocess
 import sys
 import tempfile
 import time
+import urllib.request
 from dataclasses import replace
 from pathlib import Path
 
 from playwright.sync_api import Page, sync_playwright
 
+from app.gomod.h1 import hash_gomod, hash_zip
 from app.migrate import upgrade
 from app.resources import Services
 from tests.conftest import Workers, start_server
@@ -70,6 +73,53 @@ def shoot(page: Page, out: Path, name: str, full_page: bool = False) -> None:
         f" ({target.stat().st_size // 1024} KiB)")
 
 
+# What /check is shown with: every kind of answer, and a go.sum with one wrong line.
+CHECK_GO_MOD = f"""module example.com/shop
+
+go 1.22
+
+toolchain go1.22.5
+
+require (
+\tdepot.test/chain/a v1.1.0
+\t{WIDGETS} v1.2.0
+\t{UNLICENSED} v1.0.0
+\t{REJECTED} v1.0.0
+\t{REQUESTABLE} v1.0.0
+\tgithub.com/acme/inventory v0.4.1 // indirect
+)
+
+replace github.com/acme/inventory => ../inventory
+"""
+WRONG_H1 = "h1:Zm9yZ2VkIGhhc2ggb2YgYSByZS10YWdnZWQgemlwISE="
+
+
+def check_go_sum(base: str) -> str:
+    """go.sum lines as the go command would write them from Depot's own files, one of
+    them wrong (a re-tagged zip's, say)."""
+    lines = []
+    for path, version in (("depot.test/chain/a", "v1.1.0"), ("depot.test/chain/b", "v1.0.0"),
+                          (CHAIN_C, "v1.0.0")):
+        url = f"{base}/{path}/@v/{version}"
+        with urllib.request.urlopen(url + ".zip") as resp:
+            zip_h1 = hash_zip(io.BytesIO(resp.read()))
+        with urllib.request.urlopen(url + ".mod") as resp:
+            mod_h1 = hash_gomod(resp.read())
+        lines += [f"{path} {version} {WRONG_H1 if path == CHAIN_C else zip_h1}",
+                  f"{path} {version}/go.mod {mod_h1}"]
+    return "\n".join(lines) + "\n"
+
+
+def take_check(base: str, out: Path, page: Page, name: str) -> None:
+    """Check my go.mod, filled in and checked (htmx swaps the results in)."""
+    page.goto(base + "/check")
+    page.fill("#check-go-mod", CHECK_GO_MOD)
+    page.fill("#check-go-sum", check_go_sum(base))
+    page.get_by_role("button", name="Check", exact=True).click()
+    page.wait_for_selector("#check-results table")
+    shoot(page, out, name, full_page=True)
+
+
 def take_all(base: str, out: Path, chromium: str) -> None:
     with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=chromium, args=chromium_args())
@@ -104,6 +154,7 @@ def take_all(base: str, out: Path, chromium: str) -> None:
         shoot(page, out, "not-found")
         page.goto(f"{base}/set-me-up")
         shoot(page, out, "set-me-up")
+        take_check(base, out, page, "check")
         page.goto(f"{base}/search?q={REQUESTABLE}")
         page.get_by_role("button", name="Request module").click()
         page.wait_for_selector("#request-status")
@@ -117,6 +168,7 @@ def take_all(base: str, out: Path, chromium: str) -> None:
         page = phone.new_page()
         page.goto(f"{base}/depot.test/chain/a")
         shoot(page, out, "phone-module")
+        take_check(base, out, page, "phone-check")
         phone.close()
 
         dark = browser.new_context(viewport={"width": WIDTH, "height": HEIGHT},

@@ -1,15 +1,16 @@
 """JSON API: modules, versions, dependencies, used-by and search (what the pages show),
 requests for missing modules and their status (what the request button posts and
-polls), and the OpenAPI description of all of it at /api/openapi.json."""
+polls), a pasted go.mod checked against Depot, and the OpenAPI description of all of it
+at /api/openapi.json."""
 
 from __future__ import annotations
 
 from flask import Blueprint, Response, jsonify, request, url_for
 from redis.exceptions import RedisError
 
-from app.api import bundle, drift, graph, insight, licenses, modules, openapi
+from app.api import bundle, check, drift, graph, insight, licenses, modules, openapi
 from app.api.shapes import ErrorJSON
-from app.errors import BadRequest, NotFound, TooManyRequests, Unavailable
+from app.errors import BadRequest, NotFound, TooLarge, TooManyRequests, Unavailable
 from app.inputs import BodyError, json_object
 from app.models import RequestSource
 from app.pipeline.requests import InvalidRequest, status, validate_wish
@@ -67,6 +68,11 @@ def create_request() -> tuple[Response, int, dict[str, str]]:
     return jsonify(created), 202, {"Location": location}
 
 
+@bp.post("/check")
+def create_check() -> Response:
+    return check.create_check()
+
+
 @bp.get("/requests/<int:request_id>")
 def get_request(request_id: int) -> Response:
     # <int:…> stops at MAX_ID (app/inputs): a larger id matches no route.
@@ -102,6 +108,7 @@ def openapi_json() -> Response:
 
 @bp.errorhandler(BadRequest)
 @bp.errorhandler(NotFound)
+@bp.errorhandler(TooLarge)
 @bp.errorhandler(Unavailable)
 @bp.errorhandler(TooManyRequests)
 def json_error(exc: BadRequest) -> tuple[Response, int]:

@@ -14,6 +14,10 @@ from app.api.shapes import (
     BundleJSON,
     ChangeJSON,
     ChangesJSON,
+    CheckBody,
+    CheckEntryJSON,
+    CheckJSON,
+    CheckSumJSON,
     DependenciesJSON,
     DiffJSON,
     DriftCheckBody,
@@ -35,6 +39,7 @@ from app.api.shapes import (
     VersionJSON,
     VersionsJSON,
 )
+from app.catalog.check import LIMITS
 from app.catalog.license_exports import SpdxDocument
 from app.jsonschema import components
 from app.pipeline.requests import RequestStatusJSON, UnservedJSON
@@ -105,6 +110,10 @@ SCHEMAS: dict[str, Any] = components({
     "Bundle": BundleJSON,
     "RequestBody": RequestBody,
     "Request": RequestStatusJSON,
+    "CheckBody": CheckBody,
+    "CheckEntry": CheckEntryJSON,
+    "CheckSum": CheckSumJSON,
+    "Check": CheckJSON,
 }, bases={VersionDetailJSON: VersionJSON, DiffJSON: ChangesJSON})
 
 
@@ -243,6 +252,21 @@ def spec(server_url: str) -> dict[str, Any]:
                                   "(DEPOT_REQUEST_LIMIT a minute, shared with the form)"),
                             "headers": {"Retry-After": {"schema": {"type": "integer"}}}},
                     "503": _ok("Error", "the job queue is unreachable")}}},
+            "/api/v1/check": {"post": {
+                "summary": "check a go.mod (and go.sum) against Depot: for every requirement "
+                           "and the rest of its build list (minimal version selection over "
+                           "the requirements Depot stores), whether Depot serves it, holds "
+                           "it without serving it (and why) or lacks it; each go.sum line "
+                           "compared with the h1: Depot stores (a mismatch is flagged)",
+                "requestBody": {"required": True,
+                                "content": {JSON: {"schema": _ref("CheckBody")}}},
+                "responses": {
+                    "200": _ok("Check", "the build list and go.sum lines, judged"),
+                    "400": _ok("Error", "not a go.mod, a bad module path or version, or a bad "
+                                        "go.sum line: the message names the line"),
+                    "413": _ok("Error", f"over a limit ({LIMITS.text()}; the request body "
+                                        f"up to {LIMITS.body_bytes // 1024} KiB)"),
+                    "503": _ok("Error", "the go command cannot run")}}},
             "/api/v1/requests/{id}": {"get": {
                 "summary": "a request's state and the dependencies it pulled in",
                 "parameters": [{"name": "id", "in": "path", "required": True,

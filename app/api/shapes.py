@@ -13,6 +13,8 @@ from __future__ import annotations
 
 from typing import Annotated, Literal, NotRequired, TypedDict
 
+from app.catalog.check import STATUSES as CHECK_STATUSES
+from app.catalog.check import SUM_STATUSES
 from app.catalog.insight import WEIGHTS
 from app.catalog.license_report import Flag
 from app.jsonschema import Keywords, Time, one_of
@@ -382,3 +384,92 @@ class RequestBody(TypedDict):
     # What POST /api/v1/requests reads.
     module: Annotated[str, "a module path"]
     version: NotRequired[Annotated[str, Keywords(default="latest"), "v1.2.3 or latest"]]
+
+
+class CheckBody(TypedDict):
+    # What POST /api/v1/check reads.
+    go_mod: Annotated[str, "the go.mod's text"]
+    go_sum: NotRequired[Annotated[str | None, "the go.sum's text (optional)"]]
+
+
+class CheckEntryJSON(TypedDict):
+    """One module of the build list: served (the GOPROXY answers its zip), held (Depot holds
+    it but does not serve it: reason says why), missing (not in Depot) or replaced (by the
+    go.mod's replace line; not judged)."""
+
+    module: str
+    version: Annotated[str, "the version minimal version selection picks"]
+    direct: Annotated[bool, "a require line of the go.mod (false: from the graph)"]
+    indirect: Annotated[bool, "that line is marked // indirect"]
+    required: Annotated[str | None, "the version the go.mod's line asks for (null: from "
+                                    "the graph); lower than version when the graph raises it"]
+    via: Annotated[str | None, "module@version whose requirement brought it (null: the "
+                               "go.mod)"]
+    status: Annotated[str, one_of(CHECK_STATUSES)]
+    reason: str
+    requested: Annotated[bool, "missing, but already requested and on its way"]
+    requirements_unknown: Annotated[bool, "Depot lacks this version's go.mod, which the "
+                                          "build list needs: what it requires is unknown"]
+    replacement: Annotated[str | None, "what the go.mod puts in its place (path version, or "
+                                       "a directory)"]
+    url: Annotated[str, "its page in the portal"]
+
+
+class CheckSumJSON(TypedDict):
+    """One go.sum line: match (the h1 Depot stores), mismatch (another one: the go command
+    through Depot will refuse it) or unknown (Depot does not hold that file)."""
+
+    module: str
+    version: str
+    kind: Annotated[str, one_of(["zip", "go.mod"])]
+    line: Annotated[int, Keywords(minimum=1)]
+    hash: Annotated[str, "the pasted h1:"]
+    depot_hash: Annotated[str | None, "the h1: Depot stores (null: unknown)"]
+    status: Annotated[str, one_of(SUM_STATUSES)]
+    reason: str
+
+
+class CheckModuleJSON(TypedDict):
+    module: str
+    version: str
+
+
+class CheckSumsJSON(TypedDict):
+    lines: Annotated[list[CheckSumJSON], "every line, in the go.sum's order"]
+    counts: Annotated[dict[str, Count], Keywords(required=list(SUM_STATUSES))]
+
+
+class CheckLimitsJSON(TypedDict):
+    go_mod_bytes: int
+    go_sum_bytes: int
+    requirements: Annotated[int, "require lines of the go.mod"]
+    go_sum_lines: int
+    nodes: Annotated[int, "go.mod files the build-list walk reads at most"]
+    body_bytes: Annotated[int, "the whole request body"]
+
+
+class CheckJSON(TypedDict):
+    """POST /api/v1/check: the pasted go.mod's build list and go.sum against Depot."""
+
+    module: Annotated[str, "the go.mod's module path"]
+    go: str | None
+    toolchain: str | None
+    pruned: Annotated[bool, "go 1.17 or later: a pruned module graph"]
+    mismatch: Annotated[bool, "some go.sum line differs from what Depot stores: look at "
+                              "go_sum.lines with status mismatch"]
+    complete: Annotated[bool, "Depot saw every go.mod the build list needs (see incomplete, "
+                              "local and truncated)"]
+    counts: Annotated[dict[str, Count], Keywords(required=[*CHECK_STATUSES, "mismatch"])]
+    entries: Annotated[list[CheckEntryJSON], "direct requirements first, then the graph's"]
+    go_sum: CheckSumsJSON
+    excluded: Annotated[list[CheckModuleJSON], "requirements dropped by the go.mod's exclude"]
+    incomplete: Annotated[list[CheckModuleJSON], "versions whose go.mod the build list needs "
+                                                 "and Depot lacks: what they require is "
+                                                 "unknown"]
+    local: Annotated[list[CheckModuleJSON], "replaced by a directory: what they require is "
+                                            "unknown"]
+    nodes_walked: Count
+    truncated: Annotated[bool, "the walk stopped at limits.nodes"]
+    to_request: Annotated[Count, "missing versions not yet requested (the page's button "
+                                 "requests them; POST /api/v1/requests takes them one by one)"]
+    limits: CheckLimitsJSON

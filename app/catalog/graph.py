@@ -112,8 +112,8 @@ class Graph:
         return sum(1 for n in self.nodes if n.cut)
 
 
-def replacement_for(path: str, version: str, replaces: Iterable[Replace]) -> str | None:
-    """What the root's go.mod puts in place of path@version, or None.
+def replace_line_for(path: str, version: str, replaces: Iterable[Replace]) -> Replace | None:
+    """The root go.mod's ``replace`` line that applies to path@version, or None.
 
     A versioned ``replace`` line wins over one for every version of the path, as in go.
     """
@@ -123,6 +123,12 @@ def replacement_for(path: str, version: str, replaces: Iterable[Replace]) -> str
             continue
         if best is None or (r.old_version is not None and best.old_version is None):
             best = r
+    return best
+
+
+def replacement_for(path: str, version: str, replaces: Iterable[Replace]) -> str | None:
+    """What the root's go.mod puts in place of path@version, or None."""
+    best = replace_line_for(path, version, replaces)
     if best is None:
         return None
     return best.new_path + (f" {best.new_version}" if best.new_version else "")

@@ -140,6 +140,18 @@ def dependencies(session: Session, version_id: int, on_miss_served: bool = False
     return sorted(found, key=lambda d: (d.indirect, d.path))
 
 
+def served_unpublished(session: Session, keys: set[tuple[str, str]], on_miss_served: bool
+                       ) -> set[tuple[str, str]]:
+    """Those of ``keys`` the GOPROXY serves by exact version though they are not published:
+    members of a published build list (app/models.vouched) and, when Depot fetches on a
+    miss (``on_miss_served``), versions a miss captured. What the dependencies list marks
+    "served, validating", for the go.mod check (app/catalog/check.py) too."""
+    served = _vouched(session, keys)
+    if on_miss_served:
+        served |= _provisional(session, keys)
+    return served
+
+
 def _provisional(session: Session, keys: set[tuple[str, str]]) -> set[tuple[str, str]]:
     """Those of ``keys`` stored, redistributable and not yet published or refused."""
     if not keys:

@@ -10,6 +10,7 @@ from __future__ import annotations
 __all__ = [
     "GoModError",
     "GoModParseError",
+    "GoSumParseError",
     "InvalidPath",
     "InvalidVersion",
     "NotAProxyPath",
@@ -49,3 +50,7 @@ class ZipRuleError(GoModError):
 
 class GoModParseError(GoModError):
     """A go.mod file could not be parsed by the go command."""
+
+
+class GoSumParseError(GoModError):
+    """A go.sum line is not ``module version[/go.mod] h1:hash``."""

@@ -1,5 +1,6 @@
-"""HTML pages: home, search, module pages with their tabs, Set Me Up, and the
-request-a-module form with its live status (one blueprint, a module per page).
+"""HTML pages: home, search, module pages with their tabs, Set Me Up, the
+request-a-module form with its live status, and Check my go.mod (one blueprint, a
+module per page).
 
 Every page is plain server-rendered HTML that works without JavaScript; htmx
 (static/) swaps parts of a page when it is there, asking for the fragment with
@@ -8,9 +9,9 @@ the ``HX-Request`` header (see htmx.py).
 
 from __future__ import annotations
 
-from app.portal import drift, home, modules, requests, search, setup
+from app.portal import check, drift, home, modules, requests, search, setup
 from app.portal.blueprint import bp
 
 # The views register themselves on bp when imported.
-VIEWS = (drift, home, modules, requests, search, setup)
+VIEWS = (check, drift, home, modules, requests, search, setup)
 __all__ = ["VIEWS", "bp"]

@@ -68,7 +68,7 @@ class Hits:
         if answer is None or answer.served is not served:
             answer = self._answer(environ, method, kind, version, served)
         self.fast.downloads.watch_log()
-        self.fast.count_hit(method, module, kind, served.size)
+        self.fast.count_hit(method, module, version, kind, served.size)
         rid = new_request_id(environ.get("HTTP_X_REQUEST_ID"))
         environ["depot.request_id"] = rid
         start_response("200 OK", [*answer.headers, (REQUEST_ID_HEADER, rid)])

@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import enum
 import logging
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 
 from sqlalchemy import (
     BigInteger,
     Boolean,
+    Date,
     DateTime,
     Enum,
     Float,
@@ -301,6 +302,20 @@ class RenderedContent(Base):
     renderer: Mapped[int] = mapped_column(Integer)
     body: Mapped[str] = mapped_column(Text)
     note: Mapped[str] = mapped_column(Text, default="")
+
+
+class DownloadDay(Base):
+    """Zips of one version of a module served on one day (UTC), for the module page's
+    per-version counts and its 90-day chart; ``version`` "" when the sidecar's log
+    counted a zip without saying which (Module.downloads keeps the all-time total)."""
+
+    __tablename__ = "download_days"
+
+    module_id: Mapped[int] = mapped_column(ForeignKey("modules.id", ondelete="CASCADE"),
+                                           primary_key=True)
+    version: Mapped[str] = mapped_column(String(255), primary_key=True)
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    count: Mapped[int] = mapped_column(BigInteger, default=0)
 
 
 class VersionDocs(Base):

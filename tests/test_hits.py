@@ -92,11 +92,11 @@ def test_a_hit_counts_as_one_below_would(app: Flask) -> None:
         requests = labelled(HTTP_REQUESTS, "goproxy", "GET", "200")
         files = labelled(GOPROXY_REQUESTS, kind, "hit")
         downloads = hits.fast.downloads
-        before = (requests._value.get(), files._value.get(), downloads._pending[MODULE])
+        before = (requests._value.get(), files._value.get(), downloads._pending[(MODULE, VERSION)])
         _call(hits.app, dict(environ))
-        middle = (requests._value.get(), files._value.get(), downloads._pending[MODULE])
+        middle = (requests._value.get(), files._value.get(), downloads._pending[(MODULE, VERSION)])
         _call(hits, dict(environ))
-        after = (requests._value.get(), files._value.get(), downloads._pending[MODULE])
+        after = (requests._value.get(), files._value.get(), downloads._pending[(MODULE, VERSION)])
         assert [m - b for m, b in zip(middle, before, strict=True)] == [
             a - m for a, m in zip(after, middle, strict=True)]
         assert after[2] - before[2] == (2 if kind == "zip" else 0)

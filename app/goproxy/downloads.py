@@ -14,15 +14,36 @@ import logging
 import os
 import threading
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from datetime import UTC, date, datetime
 
-from sqlalchemy import update
+from sqlalchemy import select, update
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm import Session
 
 from app.db import Database
 from app.goproxy.ziplog import ZipLog
-from app.models import Module
+from app.models import DownloadDay, Module
 
 log = logging.getLogger("depot.downloads")
+
+
+def add_days(session: Session, counts: Mapping[tuple[str, str], int], day: date) -> None:
+    """Add ``counts`` per (module, version) to their rows of ``day`` (made if missing):
+    one upsert each, as both database backends write it."""
+    ids = {path: id_ for path, id_ in session.execute(select(Module.path, Module.id).where(
+        Module.path.in_({module for module, _v in counts})))}
+    dialect = session.get_bind().dialect.name
+    insert = postgresql_insert if dialect == "postgresql" else sqlite_insert
+    for (module, version), n in sorted(counts.items()):
+        if module not in ids:
+            continue
+        statement = insert(DownloadDay).values(module_id=ids[module], version=version[:255],
+                                               day=day, count=n)
+        session.execute(statement.on_conflict_do_update(
+            index_elements=["module_id", "version", "day"],
+            set_={"count": DownloadDay.count + statement.excluded.count}))
 
 
 class DownloadCounter:
@@ -34,17 +55,17 @@ class DownloadCounter:
         self.on_written = on_written
         # Zips the nginx sidecar served without asking Depot, counted from its log.
         self.ziplog = ziplog
-        self._pending: Counter[str] = Counter()
+        self._pending: Counter[tuple[str, str]] = Counter()  # (module, version) -> zips
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
         self._pid = 0
         self._wake = threading.Event()
         self._stop = threading.Event()
 
-    def count(self, module: str) -> None:
-        """One zip of ``module`` went out."""
+    def count(self, module: str, version: str = "") -> None:
+        """One zip of ``module`` (at ``version``, "" when unknown) went out."""
         with self._lock:
-            self._pending[module] += 1
+            self._pending[(module, version)] += 1
         self.ensure_running()
 
     def watch_log(self) -> None:
@@ -116,18 +137,22 @@ class DownloadCounter:
                 log.warning("could not read the sidecar's zip log", exc_info=True)
             else:
                 with self._lock:
-                    self._pending.update(served)
+                    self._pending.update({(module, ""): n for module, n in served.items()})
         with self._lock:
             pending, self._pending = self._pending, Counter()
         if not pending or self.db.closed:
             return 0
+        totals: Counter[str] = Counter()
+        for (module, _version), n in pending.items():
+            totals[module] += n
         try:
             with self.db.session() as session:
-                for module, n in sorted(pending.items()):
+                for module, n in sorted(totals.items()):
                     session.execute(
                         update(Module).where(Module.path == module)
                         .values(downloads=Module.downloads + n)
                     )
+                add_days(session, pending, datetime.now(UTC).date())
         except Exception as exc:  # the database is away: keep the counts for the next flush
             if final:
                 log.info("at exit, %d downloads could not be recorded (%s)",
@@ -140,7 +165,7 @@ class DownloadCounter:
             return 0
         if self.on_written is not None:
             try:
-                self.on_written(sorted(pending))
+                self.on_written(sorted(totals))
             except Exception as exc:  # a statistic's follow-up must never break counting
                 log.warning("could not pass on the modules whose downloads moved (%s: %s)",
                             type(exc).__name__, exc)

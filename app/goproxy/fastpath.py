@@ -140,11 +140,11 @@ class FastPath:
             return None
         return self.small.get(served.path, served.size)
 
-    def count_hit(self, method: str, module: str, kind: str, size: int) -> None:
+    def count_hit(self, method: str, module: str, version: str, kind: str, size: int) -> None:
         """A published file answered from here: a zip's GET is a download; the bytes
         and the hit go to the GOPROXY metrics."""
         if kind == "zip" and method == "GET":
-            self.downloads.count(module)
+            self.downloads.count(module, version)
         count_goproxy(kind, True, size if method == "GET" else 0)
 
     def __call__(self, environ: dict, start_response: Callable) -> Iterable[bytes]:
@@ -159,7 +159,7 @@ class FastPath:
                                 headers, served.size)
         if served.body is None and served.path is None:
             return self.app(environ, start_response)
-        self.count_hit(method, module, kind, served.size)
+        self.count_hit(method, module, version, kind, served.size)
         if kind == "zip" and self.accel and served.path is not None:
             key = artifact_key(module, version, kind)
             headers.append(("X-Accel-Redirect", f"{self.accel}/{key}"))
@@ -191,7 +191,7 @@ class FastPath:
         location = self.published.zip_redirect(module, version) if kind == "zip" else None
         if location is None:
             return self.app(environ, start_response)  # streamed (and counted) by the app
-        self.downloads.count(module)
+        self.downloads.count(module, version)
         count_goproxy(kind, True, size)  # the bytes leave the object store, for this client
         start_response("302 FOUND", [("Location", location), ("Cache-Control", REDIRECT_CACHE),
                                      ("Content-Length", "0")])

@@ -251,7 +251,7 @@ def _redirect_to_store(module: str, version: str, kind: str, served: ServedFile
     resp = redirect(location, 302)
     resp.headers["Cache-Control"] = REDIRECT_CACHE
     if request.range is None or request.range.ranges[0][0] == 0:
-        depot().downloads.count(module)
+        depot().downloads.count(module, version)
     return resp
 
 
@@ -297,7 +297,7 @@ def _serve(module: str, version: str, kind: str, served: ServedFile) -> BaseResp
     else:
         resp = resp.make_conditional(request, accept_ranges=True, complete_length=served.size)
     if kind == "zip" and request.method == "GET" and _whole_or_first_part(resp):
-        depot().downloads.count(module)
+        depot().downloads.count(module, version)
     return resp
 
 

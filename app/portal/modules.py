@@ -4,12 +4,14 @@ with one tab per URL (``?tab=…``) swapped in by htmx."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import UTC, datetime
 
 from flask import abort, redirect, request
 from sqlalchemy.orm import Session
 from werkzeug.wrappers import Response as BaseResponse
 
 from app.catalog import usage
+from app.catalog.downloads import downloads
 from app.catalog.modules import VersionDetail, module_summary, version_detail
 from app.drift.status import page_upstream
 from app.gomod import paths, versions
@@ -23,6 +25,7 @@ from app.portal.bundle_offer import bundle_offer
 from app.portal.context import used_by_counts
 from app.portal.dependency_licenses import licenses_tab
 from app.portal.errors import error_page, not_in_depot
+from app.portal.facts import badges, stored_facts
 from app.portal.files import files_tab
 from app.portal.htmx import is_fragment_request, page_or_fragment
 from app.portal.insight import insight_of, insight_tab
@@ -144,9 +147,13 @@ def module_page(target: str) -> BaseResponse:  # a redirect is werkzeug's class
         if header or tab == "versions":
             context["upstream"] = page_upstream(session, detail.path, detail.version,
                                                 detail.version_id)
+            context["downloads"] = downloads(session, detail.path, datetime.now(UTC).date())
         if header:
             context["served_on_miss"] = _served_on_miss(detail)
             context["bundle"] = bundle_offer(session, detail)
+            stored = stored_facts(detail)
+            context["repository"] = stored.repository
+            context["badges"] = badges(detail, stored, context["upstream"])
             if "insight" not in context:  # the Insight tab brought it already
                 context["insight"] = insight_of(session, detail)
     context["hidden_reason"] = contents.hidden_reason(detail)

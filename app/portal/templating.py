@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 
 from flask.sansio.app import App
 
+from app.catalog.downloads import chart_bars
 from app.models import FAILED_STATES, IN_PROGRESS
 from app.pkgdoc.html import anchor, decl_html, doc_html, example_anchor
 from app.portal.csrf import FIELD, csrf_token
@@ -43,5 +44,6 @@ def install(app: App) -> None:
         htmx_file=HTMX_FILE, in_progress=IN_PROGRESS, failed_states=FAILED_STATES,
         module_tabs=TAB_ROW, insight_group=INSIGHT_GROUP, decl_html=decl_html,
         doc_html=doc_html, anchor=anchor, example_anchor=example_anchor,
+        download_bars=chart_bars,
     )
     app.jinja_env.filters.update(date=date, iso=iso, number=number, filesize=size)

@@ -3,6 +3,7 @@ part), never a HEAD, a 304 or a later part; counts survive a database outage."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from pathlib import Path
 
 from flask import Flask
@@ -12,7 +13,7 @@ from app.db import Database
 from app.goproxy.downloads import DownloadCounter
 from app.ingest import ingest
 from app.migrate import upgrade
-from app.models import Module
+from app.models import DownloadDay, Module
 
 ZIP = "/depot.test/chain/c/@v/v1.0.0.zip"
 
@@ -38,6 +39,30 @@ def test_zip_gets_are_counted_once_each(app: Flask):
 
     assert written == 3
     assert downloads(app, "depot.test/chain/c") == 3
+    with app.extensions["depot"].db.session() as session:
+        days = session.execute(select(DownloadDay.version, DownloadDay.day, DownloadDay.count)
+                               ).all()
+    assert days == [("v1.0.0", datetime.now(UTC).date(), 3)]  # per version and day too
+
+
+def test_counts_per_version_and_day_add_up_across_flushes(tmp_path: Path) -> None:
+    db = Database(f"sqlite:///{tmp_path / 'days.sqlite3'}")
+    upgrade(db.engine)
+    with db.session() as session:
+        session.add(Module(path="depot.test/x"))
+    counter = DownloadCounter(db, interval=3600)
+    for version in ("v1.0.0", "v1.0.0", "v1.1.0", ""):  # "": the sidecar's log, no version
+        counter.count("depot.test/x", version)
+    counter.count("depot.test/unknown", "v1.0.0")  # not in Depot: not written
+    assert counter.flush() == 5
+    counter.count("depot.test/x", "v1.0.0")
+    counter.flush()
+    with db.session() as session:
+        rows = sorted(session.execute(select(DownloadDay.version, DownloadDay.count)).all())
+        total = session.scalar(select(Module.downloads))
+    assert rows == [("", 1), ("v1.0.0", 3), ("v1.1.0", 1)]
+    assert total == 5
+    db.dispose()
 
 
 def test_counts_wait_for_the_database_to_come_back(tmp_path: Path):

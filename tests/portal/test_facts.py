@@ -1,0 +1,92 @@
+"""The module header's facts (issue 22, point 4): release time apart from Depot's, the
+repository, pkg.go.dev's badges and Depot's drift check, downloads with a 90-day chart."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator
+from datetime import date
+from pathlib import Path
+
+import pytest
+from flask import Flask
+
+from app.catalog.downloads import chart_bars
+from app.config import Settings
+from app.portal.facts import read_stored
+from app.store import ArtifactMissing
+from tests.fixtures.docs_module import DOCS, DOCS_VERSION
+from tests.portal.conftest import HTML
+from tests.portal.test_packages import documented
+
+
+class Files:
+    """A store of one version's .info and .mod (the part of the interface read here)."""
+
+    def __init__(self, info: dict | None, mod: bytes | None) -> None:
+        self.files = {"info": json.dumps(info).encode() if info else None, "mod": mod}
+
+    def read_bytes(self, module: str, version: str, kind: str) -> bytes:
+        found = self.files.get(kind)
+        if found is None:
+            raise ArtifactMissing(kind)
+        return found
+
+
+def test_the_repository_comes_from_the_origin_then_from_the_path() -> None:
+    origin = {"Version": "v1.8.1", "Origin": {"VCS": "git", "Ref": "refs/tags/v1.8.1",
+                                              "URL": "https://github.com/spf13/cobra",
+                                              "Hash": "e94f6d0dd9a5e5738dca6bce03c4b1207ffbc0ec"}}
+    stored = read_stored(Files(origin, b"module github.com/spf13/cobra\n\ngo 1.15\n"),  # type: ignore[arg-type]
+                         "github.com/spf13/cobra", "v1.8.1")
+    assert stored.repository is not None and stored.repository.origin
+    assert stored.repository.ref == "refs/tags/v1.8.1"
+    assert stored.own_go_mod is True
+    hostile = {"Origin": {"URL": "javascript:alert(1)"}}
+    guessed = read_stored(Files(hostile, b"module github.com/a/b\n"),  # type: ignore[arg-type]
+                          "github.com/a/b", "v1.0.0")
+    assert guessed.repository is not None and not guessed.repository.origin
+    assert guessed.repository.url == "https://github.com/a/b"
+    assert guessed.own_go_mod is False  # the module line alone: the go command made it up
+    nothing = read_stored(Files(None, None), "depot.test/x", "v1.0.0")  # type: ignore[arg-type]
+    assert nothing.repository is None and nothing.own_go_mod is None
+
+
+def test_chart_bars_scale_to_the_busiest_day() -> None:
+    bars = chart_bars([(date(2026, 12, 1), 0), (date(2026, 12, 2), 5), (date(2026, 12, 3), 10)],
+                      width=300, height=60)
+    assert [(b.x, b.height, b.y) for b in bars] == [(0, 0, 60), (100, 30, 30), (200, 60, 0)]
+
+
+@pytest.fixture
+def docs_app(settings: Settings, tmp_path: Path) -> Iterator[Flask]:
+    with documented(settings, tmp_path) as app:
+        yield app
+
+
+def test_the_header_says_published_in_depot_and_checks(docs_app: Flask) -> None:
+    body = docs_app.test_client().get(f"/{DOCS}", headers=HTML).get_data(as_text=True)
+    assert re.search(r'title="When the upstream released it[^"]*">Published <time', body)
+    assert "In Depot since <time" in body
+    checks = body.split('aria-label="Checks"', 1)[1].split("</ul>", 1)[0]
+    for label in ("Valid go.mod", "Redistributable license", "Tagged version",
+                  "Stable version"):
+        assert re.search(rf'class="check-ok"[^>]*><span aria-hidden="true">✓</span> {label}',
+                         checks), label
+    # Never checked against the upstream again: not claimed drift-free.
+    assert re.search(r'class="check-no"[^>]*><span aria-hidden="true">✗</span> Drift-free',
+                     checks)
+
+
+def test_downloads_are_counted_per_version_and_charted(docs_app: Flask) -> None:
+    client = docs_app.test_client()
+    zip_url = f"/{DOCS}/@v/{DOCS_VERSION}.zip"
+    assert client.get(zip_url).status_code == 200
+    assert client.get(zip_url).status_code == 200
+    docs_app.extensions["depot"].downloads.flush()
+    header = client.get(f"/{DOCS}", headers=HTML).get_data(as_text=True)
+    assert ">2 downloads</span>" in header
+    versions = client.get(f"/{DOCS}?tab=versions", headers=HTML).get_data(as_text=True)
+    assert '<td class="num">2</td>' in versions
+    assert versions.count("<rect ") == 1 and ": 2</title></rect>" in versions

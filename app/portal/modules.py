@@ -4,6 +4,7 @@ with one tab per URL (``?tab=…``) swapped in by htmx."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from flask import abort, redirect, request
@@ -14,6 +15,7 @@ from app.catalog import usage
 from app.catalog.downloads import downloads
 from app.catalog.modules import VersionDetail, module_summary, version_detail
 from app.drift.status import page_upstream
+from app.fetch.upstream import tagged_list
 from app.gomod import paths, versions
 from app.gomod.errors import GoModError
 from app.inputs import whole_number
@@ -97,6 +99,24 @@ TAB_CONTEXT: dict[str, Callable[[Session, VersionDetail], dict]] = {
 }
 
 
+@dataclass(frozen=True)
+class UpstreamVersions:
+    """The upstream's tagged versions beside Depot's: how many, and those Depot lacks."""
+
+    listed: int
+    missing: list[str]
+
+
+def upstream_versions(detail: VersionDetail) -> UpstreamVersions | None:
+    """Asked only when the page asks (the Versions tab loads it after itself): the list
+    may take the upstream's time (at most its list timeout). None: it has no list."""
+    listed = tagged_list(depot().settings, detail.path)
+    if listed is None:
+        return None
+    held = {v.version for v in detail.module.versions}
+    return UpstreamVersions(len(listed), [v for v in reversed(listed) if v not in held])
+
+
 def _served_on_miss(detail: VersionDetail) -> bool:
     """Whether GOPROXY clients get this unpublished version already: in fetch mode a
     miss's capture is served while its validation goes on (app/goproxy/published.py).
@@ -141,6 +161,8 @@ def module_page(target: str) -> BaseResponse:  # a redirect is werkzeug's class
         context: dict = {"detail": detail, "module": detail.module, "tab": tab,
                          "pinned": bool(version)}
         context.update(TAB_CONTEXT.get(tab, _nothing)(session, detail))
+        if tab == "versions" and request.args.get("upstream") == "1":
+            context["upstream_versions"] = upstream_versions(detail)
         # The header's facts: an htmx tab swap replaces the tabs alone, so it needs none
         # of them, except the drift marks the Versions tab shows too.
         header = not is_fragment_request()

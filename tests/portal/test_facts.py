@@ -16,7 +16,9 @@ from app.catalog.downloads import chart_bars
 from app.config import Settings
 from app.portal.facts import read_stored
 from app.store import ArtifactMissing
+from tests.conftest import app_on
 from tests.fixtures.docs_module import DOCS, DOCS_VERSION
+from tests.fixtures.upstream import fixture_module, upstream_of
 from tests.portal.conftest import HTML
 from tests.portal.test_packages import documented
 
@@ -90,3 +92,21 @@ def test_downloads_are_counted_per_version_and_charted(docs_app: Flask) -> None:
     versions = client.get(f"/{DOCS}?tab=versions", headers=HTML).get_data(as_text=True)
     assert '<td class="num">2</td>' in versions
     assert versions.count("<rect ") == 1 and ": 2</title></rect>" in versions
+
+
+def test_the_upstreams_versions_are_listed_beside_depots_with_request_buttons(
+        settings: Settings, tmp_path: Path) -> None:
+    lib = "depot.test/chain/c"
+    upstream = upstream_of(tmp_path / "two", [fixture_module(lib, "v1.0.0"),
+                                              fixture_module(lib, "v1.1.0")])
+    with app_on(settings, upstream) as app:
+        assert app.test_cli_runner().invoke(args=["ingest", f"{lib}@v1.0.0"]).exit_code == 0
+        client = app.test_client()
+        lazy = client.get(f"/{lib}?tab=versions", headers=HTML).get_data(as_text=True)
+        assert 'hx-trigger="load, click"' in lazy  # the upstream is asked after the page
+        body = client.get(f"/{lib}?tab=versions&upstream=1",
+                          headers=HTML).get_data(as_text=True)
+        section = body.split('id="upstream-versions"', 1)[1].split("</section>", 1)[0]
+        assert "lists 2 tagged versions; Depot does not hold 1 of them" in section
+        assert 'name="version" value="v1.1.0"' in section
+        assert 'value="v1.0.0"' not in section

@@ -14,7 +14,8 @@ from flask.testing import FlaskClient
 from sqlalchemy import select
 
 from app.config import Settings
-from app.models import Artifact, ArtifactKind, Module, ModuleVersion, Request
+from app.models import Request
+from tests.api.test_check import zip_hash
 from tests.conftest import make_app
 from tests.fixtures.catalog import REJECTED, REQUESTABLE, REQUESTABLE_NOJS, UNLICENSED
 from tests.fixtures.upstream import Upstream
@@ -33,14 +34,6 @@ require (
 \tdepot.test/nothere v1.0.0 // indirect
 )
 """
-
-
-def zip_hash(app: Flask, path: str, version: str) -> str:
-    with app.extensions["depot"].db.session() as session:
-        return session.scalar(
-            select(Artifact.h1).join(ModuleVersion).join(Module)
-            .where(Module.path == path, ModuleVersion.version == version,
-                   Artifact.kind == ArtifactKind.zip))
 
 
 def test_the_form_states_its_limits_and_the_site_links_to_it(catalog: FlaskClient):

@@ -5,7 +5,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: run test lint bench bench-peers bench-goproxy bench-ui bench-search bench-insight bench-graph bench-ingest bench-soak bench-corpus bench-latency install install-dev clean
+.PHONY: run test lint bench bench-peers bench-goproxy bench-ui bench-search bench-insight bench-graph bench-ingest bench-soak bench-corpus bench-latency bench-docs install install-dev clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -102,6 +102,14 @@ bench-latency: $(VENV)/.installed-dev
 # PEERS_ARGS="--athens URL") adds its rows, which are skipped, saying so, without.
 bench-peers: $(VENV)/.installed-dev
 	$(BIN)/python bench/peers.py $(if $(ATHENS_BIN),--athens-bin $(ATHENS_BIN)) $(PEERS_ARGS)
+
+# Package documentation of large real modules (docs/bench.md, "Package documentation of a
+# large module"): golang.org/x/tools and the AWS SDK's S3 client ingested into a fresh
+# Depot, their documentation made again and timed, their Doc, Packages, package and Files
+# pages timed in sequence and under wrk. Not part of `make bench`: it needs the network and
+# takes 15-25 min (the ingests); DOCS_ARGS picks modules, e.g. "--module M@V".
+bench-docs: $(VENV)/.installed-dev
+	$(BIN)/python bench/docs.py $(DOCS_ARGS)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache .mypy_cache

@@ -45,6 +45,22 @@
     });
   });
 
+  // The version menu (a <details>) closes on Escape, focus back on its summary, as a
+  // menu does; a click elsewhere closes it too.
+  document.addEventListener("keydown", function (event) {
+    if (event.key !== "Escape") { return; }
+    document.querySelectorAll("details.version-picker[open]").forEach(function (menu) {
+      menu.removeAttribute("open");
+      var summary = menu.querySelector("summary");
+      if (summary && menu.contains(document.activeElement)) { summary.focus(); }
+    });
+  });
+  document.addEventListener("click", function (event) {
+    document.querySelectorAll("details.version-picker[open]").forEach(function (menu) {
+      if (!menu.contains(event.target)) { menu.removeAttribute("open"); }
+    });
+  });
+
   document.addEventListener("DOMContentLoaded", function () { enable(document); });
   // Fragments swapped in by htmx bring their own copy buttons.
   document.addEventListener("htmx:afterSwap", function (event) { enable(event.target.parentNode || document); });

@@ -65,6 +65,7 @@ LONGEST_FIRST = (
     "tests/pipeline/test_tidy_graph.py",  # C
     "tests/test_serve.py",  # C
     "tests/chaos/test_dependencies.py",  # W
+    "tests/e2e/test_network_docs.py",  # C
     "tests/goproxy/test_miss_capture.py",
     "tests/bundle/test_bundle.py",
     "tests/security/test_web_fuzz.py",

@@ -20,8 +20,10 @@ Weights (sum 100) and why:
   pseudo-versions only means nobody tagged a release.
 - dependencies, 10: fewer and shallower requirements mean less to audit and less that
   can break (6 for the count, 4 for the depth).
-- go directive age, 10: a go.mod that names a recent Go was touched recently and
-  gets the newer language and module semantics.
+- go directive, 10: a go.mod that names Go 1.17 or later gets the pruned module graph
+  (its users load less); an older one gets half, none at all nothing. A directive kept
+  old on purpose, so that older toolchains can build the module, is not punished: how
+  recent a release is counts under release recency.
 - retractions, 5: the authors withdrew releases (the latest one is worse).
 - deprecation, 5: the authors themselves say to use something else.
 """
@@ -65,8 +67,10 @@ USED_BY_FULL = 100  # users that earn every used-by point (log scale below)
 DEPS_NONE = 64  # requirements at which the count earns nothing (log scale)
 DEPTH_FULL = 1  # graph depth that still earns every depth point; one point less a level
 DEPTH_COUNTED = 5  # the depth from which no depth point is left: deeper is not walked
-GO_FRESH_YEARS = 1.0  # a go directive at most this old earns every point
-GO_STALE_YEARS = 4.0  # one this old earns none
+# A go directive naming this Go or later earns every point: from Go 1.17 on, module
+# graphs are pruned. An older one (modules from Go 1.11) earns this share.
+GO_PRUNED = (1, 17)
+GO_OLDER_SHARE = 0.5
 
 
 @dataclass(frozen=True)
@@ -133,7 +137,7 @@ NAMES: dict[str, str] = {
     "recency": "Release recency",
     "versions": "Versions",
     "dependencies": "Dependencies",
-    "go_version": "Go directive age",
+    "go_version": "Go directive",
     "retractions": "Retractions",
     "deprecation": "Deprecation",
 }
@@ -275,13 +279,13 @@ def _go_version(f: InsightFacts, now: datetime) -> Factor:
         return Factor("go_version", NAMES["go_version"], f"go {f.go_version} (newer than "
                       "Depot's table)", w, w, "A Go release newer than Depot's table of "
                       "release dates: as recent as it gets.")
-    years = max(0.0, (now.date() - released).days / 365.25)
-    share = _linear_down(years, GO_FRESH_YEARS, GO_STALE_YEARS)
+    pruned = released >= GO_RELEASES[GO_PRUNED]
     return Factor("go_version", NAMES["go_version"],
-                  f"go {f.go_version}, released {released.isoformat()}", _points(share, w), w,
-                  f"How old the Go release named by the go directive is: up to "
-                  f"{GO_FRESH_YEARS:g} year earns every point, none from "
-                  f"{GO_STALE_YEARS:g} years.")
+                  f"go {f.go_version}, released {released.isoformat()}",
+                  w if pruned else _points(GO_OLDER_SHARE, w), w,
+                  f"Go {GO_PRUNED[0]}.{GO_PRUNED[1]} or later (a pruned module graph) earns "
+                  f"every point, an older Go {GO_OLDER_SHARE:.0%} of them. An old directive "
+                  "kept so that older toolchains build the module is not punished.")
 
 
 def _retractions(f: InsightFacts) -> Factor:

@@ -8,7 +8,8 @@ from datetime import UTC, datetime
 from flask.sansio.app import App
 
 from app.catalog.downloads import chart_bars
-from app.models import FAILED_STATES, IN_PROGRESS
+from app.catalog.modules import STATE_LABELS
+from app.models import FAILED_STATES, IN_PROGRESS, VersionState
 from app.pkgdoc.html import anchor, decl_html, doc_html, example_anchor
 from app.portal.csrf import FIELD, csrf_token
 from app.portal.urls import INSIGHT_GROUP, TAB_ROW, module_url
@@ -34,6 +35,16 @@ def iso(value: datetime | None) -> str:
     return value.astimezone(UTC).isoformat()
 
 
+def state_label(value: object) -> str:
+    """A version's or request's state in a person's words ("failed validation", "being
+    validated"), not its name in the database ("validation_failed")."""
+    name = str(getattr(value, "value", value))
+    try:
+        return STATE_LABELS[VersionState(name)]
+    except ValueError:
+        return name.replace("_", " ")
+
+
 def number(value: int) -> str:
     return f"{value:,}"
 
@@ -46,4 +57,5 @@ def install(app: App) -> None:
         doc_html=doc_html, anchor=anchor, example_anchor=example_anchor,
         download_bars=chart_bars,
     )
-    app.jinja_env.filters.update(date=date, iso=iso, number=number, filesize=size)
+    app.jinja_env.filters.update(date=date, iso=iso, number=number, filesize=size,
+                                 state_label=state_label)

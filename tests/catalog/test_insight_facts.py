@@ -72,17 +72,18 @@ def test_known_scores_and_their_order(catalog_app: Flask):
         found = module_insights(session, [CHAIN_A, CHAIN_C, "depot.test/deprecated",
                                           UNLICENSED], NOW)
     # chain/c: license 15 + validated 15 + used by 25 (10.6) + released 1064 days ago (0.5)
-    # + one release (2.5) + no requirements (10) + go 1.21 (2.3) + 5 + 5 = 65.9.
-    assert found[CHAIN_C].score == 66
+    # + one release (2.5) + no requirements (10) + go 1.21 (10: a pruned module graph, an
+    # old directive not punished) + 5 + 5 = 73.6.
+    assert found[CHAIN_C].score == 74
     # chain/a: 15 + 15 + nobody uses it (0) + 0.5 + two releases (4.0) + two requirements,
-    # depth 2 (4.4 + 3) + 2.3 + 5 + 5 = 54.2.
-    assert found[CHAIN_A].score == 54
+    # depth 2 (4.4 + 3) + 10 + 5 + 5 = 61.9.
+    assert found[CHAIN_A].score == 62
     assert {f.key: f.points for f in found[CHAIN_A].factors}["dependencies"] == 7.4
     # deprecated: chain/c's facts but nobody uses it and it says it is deprecated.
-    assert found["depot.test/deprecated"].score == round(65.9 - 10.6 - 5)
+    assert found["depot.test/deprecated"].score == round(73.6 - 10.6 - 5)
     assert found[UNLICENSED].score == 0
     ranked = sorted(found, key=lambda p: -found[p].score)
-    assert ranked == [CHAIN_C, CHAIN_A, "depot.test/deprecated", UNLICENSED]  # 66, 54, 50, 0
+    assert ranked == [CHAIN_C, CHAIN_A, "depot.test/deprecated", UNLICENSED]  # 74, 62, 58, 0
 
 
 def test_a_fixed_number_of_queries_however_many_modules(catalog_app: Flask):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from app.pkgdoc.html import Linker, anchor, decl_html, doc_html, example_anchor, is_standard
 
-LINKER = Linker("example.com/mod", "v1.2.0", {"example.com/dep": "v0.3.0"}, "/root")
+LINKER = Linker("example.com/mod", "v1.2.0", {"example.com/dep": "v0.3.0"}, "/depot")
 
 
 def test_standard_library_paths_have_no_dot_in_their_first_element() -> None:
@@ -14,8 +14,8 @@ def test_standard_library_paths_have_no_dot_in_their_first_element() -> None:
 
 def test_links_stay_in_the_module_and_version_or_go_to_the_required_one() -> None:
     assert LINKER.url("", "Widget") == "#Widget"
-    assert LINKER.url("example.com/mod/sub", "T") == "/root/example.com/mod/sub@v1.2.0#T"
-    assert LINKER.url("example.com/dep/pkg", "") == "/root/example.com/dep/pkg@v0.3.0"
+    assert LINKER.url("example.com/mod/sub", "T") == "/depot/example.com/mod/sub@v1.2.0#T"
+    assert LINKER.url("example.com/dep/pkg", "") == "/depot/example.com/dep/pkg@v0.3.0"
     assert LINKER.url("example.com/depot", "X") is None  # a prefix, not the module
     assert LINKER.url("fmt", "Println") is None
     unpinned = Linker("example.com/mod", "v1.2.0", {}, "", pinned=False)
@@ -30,7 +30,7 @@ def test_a_declaration_is_escaped_and_its_names_linked() -> None:
                       {"start": 7, "end": 8, "path": "fmt", "name": "Stringer"}]}
     html = str(decl_html(decl, LINKER))
     assert '<a href="#Widget">Widget</a>' in html
-    assert '<a href="/root/example.com/dep@v0.3.0#Thing" title="example.com/dep">Thing</a>' \
+    assert '<a href="/depot/example.com/dep@v0.3.0#Thing" title="example.com/dep">Thing</a>' \
         in html
     assert "&lt;b&gt;" in html and "<b>" not in html
     assert html.count("<a ") == 3  # fmt is not linked
@@ -47,7 +47,7 @@ def test_doc_links_to_other_packages_resolve_or_are_unlinked() -> None:
     html = ('<p>See <a href="depot-pkg:example.com/dep#Thing">dep.Thing</a> and '
             '<a href="depot-pkg:strings#Builder">strings.Builder</a>.</p>')
     out = str(doc_html(html, LINKER))
-    assert '<a href="/root/example.com/dep@v0.3.0#Thing">dep.Thing</a>' in out
+    assert '<a href="/depot/example.com/dep@v0.3.0#Thing">dep.Thing</a>' in out
     assert '<span class="doc-ref">strings.Builder</span>' in out
 
 

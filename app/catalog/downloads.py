@@ -29,11 +29,15 @@ class Downloads:
         return max((n for _day, n in self.days), default=0)
 
 
-def downloads(session: Session, path: str, today: date) -> Downloads:
+def downloads(session: Session, path: str, today: date, detailed: bool = True) -> Downloads:
+    """``detailed``: per version and per day too (the Versions tab); else the total alone
+    (the header of every other tab)."""
     module = session.execute(select(Module.id, Module.downloads).where(Module.path == path)
                              ).first()
     if module is None:
         return Downloads(0, {}, [])
+    if not detailed:
+        return Downloads(int(module.downloads or 0), {}, [])
     per_version = {version: int(n) for version, n in session.execute(
         select(DownloadDay.version, func.sum(DownloadDay.count))
         .where(DownloadDay.module_id == module.id, DownloadDay.version != "")

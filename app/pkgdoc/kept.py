@@ -69,23 +69,31 @@ def status(session: Session, version_id: int) -> VersionDocs | None:
     return row if row is not None and row.renderer == RENDERER else None
 
 
+_ROW = (PackageDoc.subpath, PackageDoc.import_path, PackageDoc.name, PackageDoc.synopsis,
+        PackageDoc.command, PackageDoc.internal, PackageDoc.deprecated)
+
+
 def packages(session: Session, version_id: int) -> list[PackageRow]:
     return [PackageRow(*r) for r in session.execute(
-        select(PackageDoc.subpath, PackageDoc.import_path, PackageDoc.name,
-               PackageDoc.synopsis, PackageDoc.command, PackageDoc.internal,
-               PackageDoc.deprecated)
-        .where(PackageDoc.version_id == version_id).order_by(PackageDoc.subpath))]
+        select(*_ROW).where(PackageDoc.version_id == version_id).order_by(PackageDoc.subpath))]
+
+
+def package(session: Session, version_id: int, subpath: str) -> PackageRow | None:
+    """One package's row, without reading the others (x/tools has 214)."""
+    row = session.execute(select(*_ROW).where(PackageDoc.version_id == version_id,
+                                              PackageDoc.subpath == subpath)).first()
+    return None if row is None else PackageRow(*row)
+
+
+def package_count(session: Session, version_id: int) -> int:
+    return session.scalar(select(func.count()).select_from(PackageDoc)
+                          .where(PackageDoc.version_id == version_id)) or 0
 
 
 def package_body(session: Session, version_id: int, subpath: str) -> dict[str, Any] | None:
     body = session.scalar(select(PackageDoc.body).where(PackageDoc.version_id == version_id,
                                                         PackageDoc.subpath == subpath))
     return None if body is None else json.loads(body)
-
-
-def has_package(session: Session, version_id: int, subpath: str) -> bool:
-    return session.scalar(select(PackageDoc.id).where(
-        PackageDoc.version_id == version_id, PackageDoc.subpath == subpath)) is not None
 
 
 def imports(session: Session, version_id: int, import_path: str) -> list[str]:

@@ -169,7 +169,8 @@ def module_page(target: str) -> BaseResponse:  # a redirect is werkzeug's class
         if header or tab == "versions":
             context["upstream"] = page_upstream(session, detail.path, detail.version,
                                                 detail.version_id)
-            context["downloads"] = downloads(session, detail.path, datetime.now(UTC).date())
+            context["downloads"] = downloads(session, detail.path, datetime.now(UTC).date(),
+                                             detailed=tab == "versions")
         if header:
             context["served_on_miss"] = _served_on_miss(detail)
             context["bundle"] = bundle_offer(session, detail)

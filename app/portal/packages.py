@@ -107,7 +107,7 @@ def doc_tab(session: Session, detail: VersionDetail) -> dict[str, Any]:
     if docs.ready:
         context["doc"] = kept.package_body(session, detail.version_id, "")
         context["linker"] = linker_of(session, detail, _pinned())
-        context["package_count"] = len(kept.packages(session, detail.version_id))
+        context["package_count"] = kept.package_count(session, detail.version_id)
         if context["doc"] is not None:
             context.update(imports_context(session, detail, detail.path, 1))
     return context
@@ -170,8 +170,7 @@ def package_page(module: str, subpath: str, version: str, tab: str, pinned: bool
             "pinned": pinned, "subpath": subpath, "import_path": import_path,
             "package_tabs": PACKAGE_TAB_LABELS, "tabs_target": "#package-tabs"}
         if docs.ready:
-            row = next((p for p in kept.packages(session, detail.version_id)
-                        if p.subpath == subpath), None)
+            row = kept.package(session, detail.version_id, subpath)
             if row is None:
                 return error_page(
                     404, "No such package",

@@ -52,16 +52,6 @@ func main() {
 """
 
 
-@pytest.fixture
-def real_settings(settings: Settings) -> Settings:
-    """The toolchain's own defaults: public proxy and checksum database."""
-    return replace(
-        settings,
-        upstream=toolchain_default(settings.go_bin, "GOPROXY"),
-        gosumdb=toolchain_default(settings.go_bin, "GOSUMDB"),
-    )
-
-
 @pytest.mark.parametrize("db_backend", ["sqlite"], indirect=True)
 def test_real_modules_through_depot_with_sumdb(real_settings: Settings, tmp_path: Path):
     svc = Services.from_settings(real_settings)

@@ -12,13 +12,12 @@ checked is ginS's ``gin.HandlerFunc``, whose own declaration links ``Context``.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import replace
 from pathlib import Path
 
 import pytest
 import requests
 
-from app.config import Settings, toolchain_default
+from app.config import Settings
 from app.migrate import upgrade
 from app.models import RequestSource
 from app.pipeline.requests import status, submit
@@ -31,16 +30,6 @@ pytestmark = [pytest.mark.network, pytest.mark.parametrize("db_backend", ["sqlit
 
 COBRA, COBRA_VERSION = "github.com/spf13/cobra", "v1.8.1"
 GIN, GIN_VERSION = "github.com/gin-gonic/gin", "v1.10.0"
-
-
-@pytest.fixture
-def real_settings(settings: Settings) -> Settings:
-    """The toolchain's own defaults: public proxy and checksum database."""
-    return replace(
-        settings,
-        upstream=toolchain_default(settings.go_bin, "GOPROXY"),
-        gosumdb=toolchain_default(settings.go_bin, "GOSUMDB"),
-    )
 
 
 @pytest.fixture

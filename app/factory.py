@@ -28,7 +28,8 @@ def build_app(settings: Settings | None = None) -> Flask:
     from app.logs import configure_logging
 
     configure_logging(settings.log_format)
-    app = Flask(__name__, template_folder="../templates", static_folder="../static")
+    # Static files are served by app/portal/assets.py: fingerprinted, gzipped, cached.
+    app = Flask(__name__, template_folder="../templates", static_folder=None)
     if not settings.secret_key:
         from app.secret_key import load_or_create
 
@@ -82,7 +83,9 @@ def build_app(settings: Settings | None = None) -> Flask:
     from app.notify.cli import deploy, notify_test
     from app.ops import bp as ops_bp
     from app.portal import bp as portal_bp
+    from app.portal.assets import install as install_static
 
+    install_static(app, Path(app.root_path).parent / "static")
     app.register_blueprint(portal_bp)
     app.register_blueprint(api_bp)
     app.register_blueprint(api_spec_bp)

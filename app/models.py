@@ -32,6 +32,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, aliased, mapped_column, relationship
 from sqlalchemy.types import TypeDecorator
 
+from app.gomod.versions import is_pseudo as _is_pseudo
 from app.redact import public, redact
 
 _log = logging.getLogger("depot.models")
@@ -146,6 +147,12 @@ class Module(Base):
     versions: Mapped[list[ModuleVersion]] = relationship(back_populates="module")
 
 
+def _pseudo_of(context: object) -> bool:
+    """A new row's is_pseudo from its version string, whoever creates the row: one that
+    fails before capture describes it (a pseudo-version in a build list) is no tag."""
+    return _is_pseudo(context.get_current_parameters()["version"])  # type: ignore[attr-defined]
+
+
 class ModuleVersion(Base):
     __tablename__ = "module_versions"
     __table_args__ = (
@@ -165,7 +172,7 @@ class ModuleVersion(Base):
     reason: Mapped[str] = mapped_column(PublicText, default="")
     # Commit time from the upstream .info.
     time: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
-    is_pseudo: Mapped[bool] = mapped_column(Boolean, default=False)
+    is_pseudo: Mapped[bool] = mapped_column(Boolean, default=_pseudo_of)
     go_version: Mapped[str | None] = mapped_column(String(32), nullable=True)
     deprecated: Mapped[str | None] = mapped_column(Text, nullable=True)
     # Root README file name inside the zip, if any.

@@ -59,3 +59,51 @@ def test_the_app_and_its_commands_start_without_alembic(tmp_path: Path) -> None:
                           env={"PATH": "/usr/bin:/bin", "DEPOT_DATA_DIR": str(tmp_path)})
     assert done.returncode == 0, done.stderr[-2000:]
     assert done.stdout.strip() == "[]"
+
+
+PSEUDO = "v0.0.0-20240101000000-abcdefabcdef"
+
+
+def test_a_pending_row_knows_it_is_a_pseudo_version(empty_database_url: str) -> None:
+    """Rows made pending (before capture describes them) take is_pseudo from the version."""
+    from app.models import Module, ModuleVersion
+
+    db = Database(empty_database_url)
+    try:
+        upgrade(db.engine)
+        with db.session() as s:
+            mod = Module(path="depot.test/p")
+            s.add(mod)
+            s.flush()
+            s.add_all([ModuleVersion(module_id=mod.id, version=PSEUDO),
+                       ModuleVersion(module_id=mod.id, version="v1.0.0"),
+                       ModuleVersion(module_id=mod.id, version="v1.1.0-rc.1")])
+        with db.session() as s:
+            got = {v.version: v.is_pseudo for v in s.query(ModuleVersion)}
+        assert got == {PSEUDO: True, "v1.0.0": False, "v1.1.0-rc.1": False}
+    finally:
+        db.dispose()
+
+
+def test_0015_marks_pseudo_rows_made_before_it(empty_database_url: str) -> None:
+    from sqlalchemy import text
+
+    db = Database(empty_database_url)
+    try:
+        upgrade(db.engine, "0014")
+        with db.engine.begin() as conn:
+            conn.execute(text("INSERT INTO modules (id, path, created_at, downloads) "
+                              "VALUES (1, 'depot.test/p', CURRENT_TIMESTAMP, 0)"))
+            for i, v in enumerate((PSEUDO, "v1.0.0", "v1.2.1-0.20240101000000-abcdefabcdef")):
+                conn.execute(text(
+                    "INSERT INTO module_versions (id, module_id, version, state, reason, "
+                    "is_pseudo, validation_note, build_list_tidied, created_at, updated_at) "
+                    "VALUES (:id, 1, :v, 'failed', '', false, '', false, "
+                    "CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)"), {"id": i + 1, "v": v})
+        upgrade(db.engine)
+        with db.engine.connect() as conn:
+            got = dict(conn.execute(text("SELECT version, is_pseudo FROM module_versions")).all())
+        assert {k: bool(v) for k, v in got.items()} == {
+            PSEUDO: True, "v1.0.0": False, "v1.2.1-0.20240101000000-abcdefabcdef": True}
+    finally:
+        db.dispose()

@@ -21,6 +21,7 @@ from rq.exceptions import DuplicateJobError, NoSuchJobError
 from rq.executions import Execution
 from rq.job import Job, JobStatus
 from rq.registry import FailedJobRegistry
+from rq.results import Result
 
 from app.config import Settings
 from app.logs import current_request_id
@@ -36,6 +37,8 @@ from app.stages import (
 
 log = logging.getLogger("depot.queue")
 
+# job.meta key: the error of a job's last failed attempt (jobs/pipeline.run_stage).
+LAST_ERROR = "last_error"
 BACKLOG_ALERT_EVERY = 600  # seconds between two backlog notifications for one queue
 
 
@@ -274,6 +277,27 @@ class RQDispatcher:
             forget_executions(job)
             job.delete()
         return alive
+
+    def trouble(self, stage: str, *args: str) -> str | None:
+        """Why this work's last attempt failed, while it waits for a retry or has none
+        left (the last line of its error); None when it has not failed.
+
+        A page waiting for a job's result says so rather than "in progress" for the
+        twenty minutes a job's retries may take."""
+        try:
+            job = Job.fetch(job_id(stage, args), connection=self.connection)
+        except NoSuchJobError:
+            return None
+        if job.get_status() not in (JobStatus.SCHEDULED, JobStatus.FAILED):
+            return None
+        said = job.meta.get(LAST_ERROR)
+        if said:
+            return str(said)
+        result = job.latest_result()  # a job that failed outside run_stage (killed, say)
+        if result is None or result.type != Result.Type.FAILED or not result.exc_string:
+            return None
+        lines = [line.strip() for line in result.exc_string.splitlines() if line.strip()]
+        return lines[-1][:300] if lines else None
 
     def _check_backlog(self, queue: Queue) -> None:
         threshold = self.settings.backlog_alert

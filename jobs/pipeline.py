@@ -23,7 +23,7 @@ from app.pipeline.notifications import deliver
 from app.pipeline.stages import Pipeline
 from app.pipeline.warm import warm_up
 from app.pkgdoc.kept import prepare_docs
-from app.queue import RQDispatcher, connect
+from app.queue import LAST_ERROR, RQDispatcher, connect
 from app.resources import Services
 from app.search.updates import drain
 from app.stages import CRAWL, MEMBERS, RETRY_INTERVALS, VERSIONED
@@ -148,5 +148,10 @@ def run_stage(stage: str, *args: str) -> None:
             raise ValueError(f"unknown stage {stage!r}")
         run(services, connection, stage, *args)
         ok = True
+    except Exception as exc:
+        if job is not None:  # RQ keeps no error while a retry waits: pages say why
+            job.meta[LAST_ERROR] = f"{type(exc).__name__}: {exc}".splitlines()[0][:300]
+            job.save_meta()
+        raise
     finally:
         record_job(connection, stage, time.monotonic() - began, ok)

@@ -47,3 +47,44 @@ def test_a_job_lost_by_the_queue_is_noticed_and_can_be_queued_again(
     assert not dispatcher.has_job("process", "depot.test/a", "v1.0.0")
     dispatcher.enqueue("process", "depot.test/a", "v1.0.0")
     assert queue.job_ids == [jid]
+
+
+def _fails(message: str) -> None:
+    from rq import get_current_job
+
+    from app.queue import LAST_ERROR
+
+    job = get_current_job()
+    assert job is not None
+    job.meta[LAST_ERROR] = f"RuntimeError: {message}"  # as jobs/pipeline.run_stage does
+    job.save_meta()
+    raise RuntimeError(message)
+
+
+def test_trouble_says_why_the_last_attempt_failed(settings: Settings, redis_url: str):
+    """While a job waits for its retry, and once it has none left, its error's line."""
+    from rq import Retry, SimpleWorker
+
+    connection = Redis.from_url(redis_url)
+    dispatcher = RQDispatcher(with_settings(settings, redis_url=redis_url), connection)
+    assert dispatcher.trouble("docs", "depot.test/a", "v1.0.0") is None  # no job at all
+    queue = Queue("index", connection=connection)
+    jid = job_id("docs", ("depot.test/a", "v1.0.0"))
+    queue.enqueue(_fails, "the store is away", job_id=jid, retry=Retry(max=1, interval=600))
+    assert dispatcher.trouble("docs", "depot.test/a", "v1.0.0") is None  # queued, not failed
+    SimpleWorker([queue], connection=connection).work(burst=True)
+    assert dispatcher.trouble("docs", "depot.test/a", "v1.0.0") == (
+        "RuntimeError: the store is away")
+    assert dispatcher.has_job("docs", "depot.test/a", "v1.0.0")  # its retry is due later
+
+    # No retry left, and nothing in meta: RQ's own record of the failure says it.
+    last = job_id("docs", ("depot.test/c", "v1.0.0"))
+    queue.enqueue("builtins.int", "not a number", job_id=last)
+    SimpleWorker([queue], connection=connection).work(burst=True)
+    assert dispatcher.trouble("docs", "depot.test/c", "v1.0.0") == (
+        "ValueError: invalid literal for int() with base 10: 'not a number'")
+
+    other = job_id("docs", ("depot.test/b", "v1.0.0"))
+    queue.enqueue("builtins.int", "7", job_id=other)
+    SimpleWorker([queue], connection=connection).work(burst=True)
+    assert dispatcher.trouble("docs", "depot.test/b", "v1.0.0") is None  # it succeeded

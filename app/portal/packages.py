@@ -24,6 +24,7 @@ from app.portal.contents import hidden_reason
 from app.portal.context import used_by_counts
 from app.portal.errors import error_page, not_in_depot
 from app.portal.htmx import page_or_fragment
+from app.redact import public
 from app.wiring import depot
 
 log = logging.getLogger("depot.portal")
@@ -46,6 +47,7 @@ class Docs:
     record: VersionDocs | None
     hidden: str = ""  # why the version's contents are not shown at all
     note: str = ""
+    trouble: str = ""  # while preparing: why the job's last attempt failed
 
     @property
     def ready(self) -> bool:
@@ -63,13 +65,16 @@ def docs_of(session: Session, detail: VersionDetail) -> Docs:
     record = kept.status(session, detail.version_id)
     if record is not None:
         return Docs(record, note=record.note)
+    dispatcher = depot().dispatcher
+    trouble = getattr(dispatcher, "trouble", None)  # RQ's dispatcher knows; inline runs
     try:
-        depot().dispatcher.enqueue("docs", detail.path, detail.version)
+        failed = trouble("docs", detail.path, detail.version) if trouble else None
+        dispatcher.enqueue("docs", detail.path, detail.version)
     except Exception as exc:  # a queue away must not break the page: say so instead
         log.warning("docs job for %s@%s not queued: %s", detail.path, detail.version, exc)
         return Docs(None, note="Documentation is not made yet, and the job queue is away; "
                                "try again later.")
-    return Docs(None)
+    return Docs(None, trouble=public(failed) if failed else "")
 
 
 def linker_of(session: Session, detail: VersionDetail, pinned: bool) -> Linker:

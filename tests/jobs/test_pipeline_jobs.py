@@ -51,6 +51,9 @@ def test_an_unexpected_error_on_the_last_attempt_ends_the_version_and_its_reques
     jobs_pipeline.forget_worker_services()
 
     assert job.get_status(refresh=True) == "failed"
+    # What a page waiting for this work shows (RQDispatcher.trouble).
+    assert job.get_meta(refresh=True)["last_error"] == (
+        "RuntimeError: UNIQUE constraint failed: requirements.version_id")
     with services.db.session() as session:
         row = get_version(session, module, version)
         assert row.state == VersionState.failed

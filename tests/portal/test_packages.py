@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 from flask import Flask
 from rq import Queue, SimpleWorker
+from rq.job import Job
 from sqlalchemy import delete
 
 from app.config import Settings
@@ -117,6 +118,20 @@ def test_not_yet_documented_says_so_and_queues_the_job(
         for name, value in services.settings.to_env().items():
             monkeypatch.setenv(name, value)
         jobs_pipeline.forget_worker_services()
+
+        def away(*_args: object) -> None:
+            raise OSError("the store is away")
+
+        made = jobs_pipeline.prepare_docs
+        monkeypatch.setattr(jobs_pipeline, "prepare_docs", away)
+        SimpleWorker([queue], connection=connection).work(burst=True)
+        waiting = page(app, f"/{DOCS}/gears")  # its retry is due in 10 s
+        assert "The documentation is being prepared." in waiting
+        assert "The last attempt failed: <code>OSError: the store is away</code>" in waiting
+        assert 'hx-trigger="every 2s"' in waiting
+        monkeypatch.setattr(jobs_pipeline, "prepare_docs", made)
+        Job.fetch(job_id("docs", (DOCS, DOCS_VERSION)), connection=connection).delete()
+        page(app, f"/{DOCS}/gears")  # queued again, at once this time
         SimpleWorker([queue], connection=connection).work(burst=True)
         jobs_pipeline.forget_worker_services()
         assert "Package gears turns widgets." in page(app, f"/{DOCS}/gears")

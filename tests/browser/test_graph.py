@@ -129,5 +129,32 @@ def test_graph_fits_the_page_in_dark_mode_and_on_a_phone(browser: Browser,
     frame = page.locator(".graph-scroll")
     assert frame.evaluate("e => e.scrollWidth > e.clientWidth") == (look == "phone")
     page.screenshot(path=str(_screenshot_dir(tmp_path) / f"graph-{look}.png"))
+    texts = page.evaluate(SVG_TEXT_CONTRASTS)
+    poor = [t for t in texts if t["ratio"] < 4.5]
+    assert len(texts) > 5 and not poor, poor[:5]
+    frame = page.locator(".graph-scroll").evaluate("e => getComputedStyle(e).backgroundColor")
+    red, green, blue = (int(c) for c in frame[frame.index("(") + 1:-1].split(",")[:3])
+    assert (max(red, green, blue) < 80) == (look == "dark"), frame  # no white box in the dark
     assert errors == []
     context.close()
+
+
+# Each text of the graph's SVG: its fill against the fill of the box it sits in (a node's
+# rect), else against the frame's background: the SVG follows dark mode, not just the page.
+SVG_TEXT_CONTRASTS = """() => {
+  const rgb = (s) => (s.match(/[\\d.]+/g) || []).map(Number).slice(0, 3);
+  const lum = ([r, g, b]) => {
+    const f = (c) => { c /= 255; return c <= 0.03928 ? c / 12.92 : ((c + 0.055) / 1.055) ** 2.4; };
+    return 0.2126 * f(r) + 0.7152 * f(g) + 0.0722 * f(b);
+  };
+  const frame = rgb(getComputedStyle(document.querySelector(".graph-scroll")).backgroundColor);
+  const out = [];
+  for (const t of document.querySelectorAll("svg.dep-graph text")) {
+    if (!t.textContent.trim()) continue;
+    const rect = t.closest("a") ? t.closest("a").querySelector("rect") : null;
+    const behind = rect ? rgb(getComputedStyle(rect).fill) : frame;
+    const [hi, lo] = [lum(rgb(getComputedStyle(t).fill)), lum(behind)].sort((a, b) => b - a);
+    out.push({text: t.textContent.trim().slice(0, 40), ratio: (hi + 0.05) / (lo + 0.05)});
+  }
+  return out;
+}"""

@@ -161,8 +161,6 @@ def module_page(target: str) -> BaseResponse:  # a redirect is werkzeug's class
         context: dict = {"detail": detail, "module": detail.module, "tab": tab,
                          "pinned": bool(version)}
         context.update(TAB_CONTEXT.get(tab, _nothing)(session, detail))
-        if tab == "versions" and request.args.get("upstream") == "1":
-            context["upstream_versions"] = upstream_versions(detail)
         # The header's facts: an htmx tab swap replaces the tabs alone, so it needs none
         # of them, except the drift marks the Versions tab shows too.
         header = not is_fragment_request()
@@ -179,6 +177,9 @@ def module_page(target: str) -> BaseResponse:  # a redirect is werkzeug's class
             context["badges"] = badges(detail, stored, context["upstream"])
             if "insight" not in context:  # the Insight tab brought it already
                 context["insight"] = insight_of(session, detail)
+    if tab == "versions" and request.args.get("upstream") == "1":
+        # Outside the session: the upstream may take its list timeout, holding no connection.
+        context["upstream_versions"] = upstream_versions(detail)
     context["hidden_reason"] = contents.hidden_reason(detail)
     return page_or_fragment("portal/module.html", "_partials/module_tabs.html",
                             retitle=True, **context)

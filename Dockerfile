@@ -52,6 +52,10 @@ COPY . .
 # the worker command (jobs/cli.py) for `flask`; the code stays here, beside templates/.
 RUN pip install --no-deps --no-build-isolation --no-index -e . \
  && python -m compileall -q app jobs gunicorn.conf.py
+# The package documentation helper (app/pkgdoc), built by the pinned toolchain here: the
+# first documentation job does not wait for a build, and the read-only root needs none.
+ENV DEPOT_TOOLS_DIR=/opt/depot-tools
+RUN python -m app.pkgdoc.helper_binary /opt/depot-tools
 USER 1000:1000
 EXPOSE 8080
 # The web process; workers run `flask --app app worker QUEUE…` and the chart runs

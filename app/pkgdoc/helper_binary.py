@@ -57,3 +57,31 @@ def helper_binary(go_bin: str, tools_dir: Path, gocache: Path, lock_dir: Path) -
                                    + (proc.stderr.strip() or f"exit {proc.returncode}")[:2000])
         os.replace(partial, target)
     return target
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m app.pkgdoc.helper_binary DIR``: build the helper into DIR ahead of
+    use (the image does, and sets DEPOT_TOOLS_DIR to it), so the first documentation job
+    does not wait for a build; prints the built file."""
+    import sys
+    import tempfile
+
+    from app.config import find_go
+
+    args = sys.argv[1:] if argv is None else argv
+    if len(args) != 1:
+        print("usage: python -m app.pkgdoc.helper_binary TOOLS_DIR", file=sys.stderr)
+        return 2
+    tools = Path(args[0])
+    with tempfile.TemporaryDirectory(prefix="depot-helper-") as scratch:
+        try:
+            built = helper_binary(find_go(), tools, Path(scratch) / "gocache", Path(scratch))
+        except HelperBuildError as exc:
+            print(exc, file=sys.stderr)
+            return 1
+    print(built)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

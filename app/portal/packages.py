@@ -11,7 +11,8 @@ import logging
 from dataclasses import dataclass
 from typing import Any
 
-from flask import request
+from flask import render_template, request
+from markupsafe import Markup
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 from werkzeug.wrappers import Response
@@ -22,6 +23,7 @@ from app.pkgdoc import kept
 from app.pkgdoc.html import Linker, is_standard
 from app.portal.contents import hidden_reason
 from app.portal.context import used_by_counts
+from app.portal.doc_cache import RENDERED
 from app.portal.errors import error_page, not_in_depot
 from app.portal.htmx import page_or_fragment
 from app.redact import public
@@ -110,12 +112,29 @@ def doc_tab(session: Session, detail: VersionDetail) -> dict[str, Any]:
     docs = docs_of(session, detail)
     context: dict[str, Any] = {"docs": docs, "subpath": ""}
     if docs.ready:
-        context["doc"] = kept.package_body(session, detail.version_id, "")
-        context["linker"] = linker_of(session, detail, _pinned())
+        context["doc"] = kept.package(session, detail.version_id, "")
         context["package_count"] = kept.package_count(session, detail.version_id)
         if context["doc"] is not None:
+            linker = linker_of(session, detail, _pinned())
+            context["doc_html"] = rendered_doc(session, detail, docs, "", linker)
             context.update(imports_context(session, detail, detail.path, 1))
     return context
+
+
+def rendered_doc(session: Session, detail: VersionDetail, docs: Docs, subpath: str,
+                 linker: Linker) -> Markup:
+    """One package's documentation as HTML, from the per-process cache when the same
+    rendering was made (app/portal/doc_cache.py says what its key holds)."""
+    assert docs.record is not None
+    key = (detail.version_id, docs.record.renderer, docs.record.made_at, subpath,
+           linker.pinned, linker.root, tuple(sorted(linker.held.items())))
+
+    def render() -> Markup:
+        body = kept.package_body(session, detail.version_id, subpath)
+        return Markup(render_template("_partials/pkgdoc_body.html", doc=body, detail=detail,
+                                      pinned=linker.pinned, linker=linker))
+
+    return RENDERED.get(key, render)
 
 
 def packages_tab(session: Session, detail: VersionDetail) -> dict[str, Any]:
@@ -183,8 +202,9 @@ def package_page(module: str, subpath: str, version: str, tab: str, pinned: bool
                     "Packages tab lists those it has.")
             context["package"] = row
             context.update(imports_context(session, detail, import_path, page))
-            context["linker"] = linker_of(session, detail, pinned)
+            linker = linker_of(session, detail, pinned)
+            context["linker"] = linker
             if tab == "doc":
-                context["doc"] = kept.package_body(session, detail.version_id, subpath)
+                context["doc_html"] = rendered_doc(session, detail, docs, subpath, linker)
     return page_or_fragment("portal/package.html", "_partials/package_tabs.html",
                             retitle=True, **context)

@@ -5,11 +5,9 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
 
-import pytest
 from flask import Flask
 
 from app.catalog.downloads import chart_bars
@@ -20,7 +18,6 @@ from tests.conftest import app_on
 from tests.fixtures.docs_module import DOCS, DOCS_VERSION
 from tests.fixtures.upstream import fixture_module, upstream_of
 from tests.portal.conftest import HTML
-from tests.portal.test_packages import documented
 
 
 class Files:
@@ -59,12 +56,6 @@ def test_chart_bars_scale_to_the_busiest_day() -> None:
     bars = chart_bars([(date(2026, 12, 1), 0), (date(2026, 12, 2), 5), (date(2026, 12, 3), 10)],
                       width=300, height=60)
     assert [(b.x, b.height, b.y) for b in bars] == [(0, 0, 60), (100, 30, 30), (200, 60, 0)]
-
-
-@pytest.fixture
-def docs_app(settings: Settings, tmp_path: Path) -> Iterator[Flask]:
-    with documented(settings, tmp_path) as app:
-        yield app
 
 
 def test_the_header_says_published_in_depot_and_checks(docs_app: Flask) -> None:

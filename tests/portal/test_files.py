@@ -3,23 +3,11 @@ lines, documentation linking to the line of each declaration."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
-
-import pytest
 from flask import Flask
 
-from app.config import Settings
 from app.portal.files import folders
 from tests.fixtures.docs_module import DOCS
 from tests.portal.conftest import HTML
-from tests.portal.test_packages import documented
-
-
-@pytest.fixture
-def docs_app(settings: Settings, tmp_path: Path) -> Iterator[Flask]:
-    with documented(settings, tmp_path) as app:
-        yield app
 
 
 def get(app: Flask, url: str) -> tuple[int, str]:

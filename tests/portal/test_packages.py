@@ -4,8 +4,6 @@ module ingested by the real pipeline, documented by the toolchain-built helper."
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -18,32 +16,9 @@ from app.config import Settings
 from app.models import VersionDocs
 from app.queue import connect, job_id
 from jobs import pipeline as jobs_pipeline
-from tests.conftest import app_on
-from tests.fixtures.docs_module import DOCS, DOCS_VERSION, docs_module
-from tests.fixtures.upstream import fixture_module, func_name, upstream_of
-from tests.portal.conftest import HTML, HX
-
-DEP = "depot.test/chain/c"
-
-
-@contextmanager
-def documented(settings: Settings, tmp_path: Path) -> Iterator[Flask]:
-    """An app that ingested the docs module (and its dependency): documented inline."""
-    upstream = upstream_of(tmp_path / "docs-upstream", [
-        fixture_module(DEP, "v1.0.0"),
-        docs_module(DEP, "v1.0.0", DEP, f"c.{func_name(DEP)}()"),
-    ])
-    with app_on(settings, upstream) as app:
-        for target in (f"{DEP}@v1.0.0", f"{DOCS}@{DOCS_VERSION}"):
-            done = app.test_cli_runner().invoke(args=["ingest", target])
-            assert done.exit_code == 0, done.output
-        yield app
-
-
-@pytest.fixture
-def docs_app(settings: Settings, tmp_path: Path) -> Iterator[Flask]:
-    with documented(settings, tmp_path) as app:
-        yield app
+from tests.fixtures.docs_module import DOCS, DOCS_VERSION
+from tests.portal.conftest import DOCS_DEP as DEP
+from tests.portal.conftest import HTML, HX, documented
 
 
 def page(app: Flask, url: str, headers: dict[str, str] = HTML) -> str:

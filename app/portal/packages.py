@@ -11,7 +11,7 @@ import logging
 from dataclasses import dataclass
 from typing import Any
 
-from flask import render_template, request
+from flask import current_app, render_template, request
 from markupsafe import Markup
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -134,6 +134,8 @@ def rendered_doc(session: Session, detail: VersionDetail, docs: Docs, subpath: s
         return Markup(render_template("_partials/pkgdoc_body.html", doc=body, detail=detail,
                                       pinned=linker.pinned, linker=linker))
 
+    if current_app.debug:  # an edited template shows at once
+        return render()
     return RENDERED.get(key, render)
 
 

@@ -62,7 +62,12 @@ class Linker:
         page = self.package_url(import_path)
         if page is None:
             return None
-        return f"{page}#{name}" if name else page
+        if not name:
+            return page
+        # A module's root package is documented on its page's Doc tab, not the README.
+        if import_path == self.module or import_path in self.held:
+            return f"{page}?tab=doc#{name}"
+        return f"{page}#{name}"
 
 
 def decl_html(decl: Mapping[str, Any], linker: Linker) -> Markup:

@@ -69,7 +69,8 @@ def test_doc_tab_by_htmx_then_a_linked_package_and_its_source(page: Page, docs_d
     expect(page).to_have_url(f"{docs_depot.url}/{DOCS}/gears")
     expect(page.locator("h1")).to_have_text(f"{DOCS}/gears")
     page.locator("#Turn pre.decl").get_by_role("link", name="Widget").click()
-    expect(page).to_have_url(f"{docs_depot.url}/{DOCS}#Widget")
+    expect(page).to_have_url(f"{docs_depot.url}/{DOCS}?tab=doc#Widget")
+    expect(page.locator("#Widget")).to_be_in_viewport()  # the Doc tab, at the type
     page.go_back()
     page.locator("#Turn").get_by_role("link", name="gears/gears.go:11").click()
     expect(page.locator("#L-11")).to_be_attached()

@@ -76,14 +76,16 @@ def test_cobra_command_is_documented_with_its_methods(
         assert f'id="{anchor}"' in doc, anchor
     # pflag is another module Depot holds (cobra's build list): linked at the version
     # cobra requires; the standard library is not linked at all.
-    assert 'href="/github.com/spf13/pflag@v1.0.5#FlagSet"' in doc
+    assert 'href="/github.com/spf13/pflag@v1.0.5?tab=doc#FlagSet"' in doc
     assert 'href="/io' not in doc and 'href="/context' not in doc
     # The same on the pinned package page; cobra/doc names *cobra.Command, linked to
     # the same version of cobra's root package.
     pinned = page(f"{base}/{COBRA}@{COBRA_VERSION}?tab=doc")
     assert 'id="Command.Execute"' in pinned
     sub = page(f"{base}/{COBRA}/doc@{COBRA_VERSION}")
-    assert f'href="/{COBRA}@{COBRA_VERSION}#Command"' in sub
+    # A root package is documented on the module page's Doc tab: the link lands there.
+    assert f'href="/{COBRA}@{COBRA_VERSION}?tab=doc#Command"' in sub
+    assert 'id="Command"' in page(f"{base}/{COBRA}@{COBRA_VERSION}?tab=doc")
     packages = page(f"{base}/{COBRA}?tab=packages")
     assert f'href="/{COBRA}/doc"' in packages
 
@@ -102,11 +104,11 @@ def test_gin_types_are_linked_from_another_package(
     # in its signatures: linked to gin's root package at the same version.
     gins = page(f"{base}/{GIN}/ginS@{GIN_VERSION}")
     assert 'id="GET"' in gins
-    assert (f'<a href="/{GIN}@{GIN_VERSION}#HandlerFunc" title="{GIN}">HandlerFunc</a>'
+    assert (f'<a href="/{GIN}@{GIN_VERSION}?tab=doc#HandlerFunc" title="{GIN}">HandlerFunc</a>'
             in gins)
-    assert f'href="/{GIN}@{GIN_VERSION}#RouterGroup"' in gins
+    assert f'href="/{GIN}@{GIN_VERSION}?tab=doc#RouterGroup"' in gins
     # Unpinned, the link within the module is unpinned too.
-    assert f'href="/{GIN}#HandlerFunc"' in page(f"{base}/{GIN}/ginS")
+    assert f'href="/{GIN}?tab=doc#HandlerFunc"' in page(f"{base}/{GIN}/ginS")
     # The Imports tab of gin's root package links binding, a package of the same module.
     imports = page(f"{base}/{GIN}?tab=imports")
     assert f'href="/{GIN}/binding"' in imports

@@ -19,7 +19,9 @@ def test_links_stay_in_the_module_and_version_or_go_to_the_required_one() -> Non
     assert LINKER.url("example.com/depot", "X") is None  # a prefix, not the module
     assert LINKER.url("fmt", "Println") is None
     unpinned = Linker("example.com/mod", "v1.2.0", {}, "", pinned=False)
-    assert unpinned.url("example.com/mod", "T") == "/example.com/mod#T"
+    # A module's root package is on its page's Doc tab (the page opens on the README).
+    assert unpinned.url("example.com/mod", "T") == "/example.com/mod?tab=doc#T"
+    assert unpinned.url("example.com/mod", "") == "/example.com/mod"
 
 
 def test_a_declaration_is_escaped_and_its_names_linked() -> None:
@@ -30,8 +32,8 @@ def test_a_declaration_is_escaped_and_its_names_linked() -> None:
                       {"start": 7, "end": 8, "path": "fmt", "name": "Stringer"}]}
     html = str(decl_html(decl, LINKER))
     assert '<a href="#Widget">Widget</a>' in html
-    assert '<a href="/depot/example.com/dep@v0.3.0#Thing" title="example.com/dep">Thing</a>' \
-        in html
+    assert ('<a href="/depot/example.com/dep@v0.3.0?tab=doc#Thing" title="example.com/dep">'
+            'Thing</a>') in html
     assert "&lt;b&gt;" in html and "<b>" not in html
     assert html.count("<a ") == 3  # fmt is not linked
 
@@ -47,7 +49,7 @@ def test_doc_links_to_other_packages_resolve_or_are_unlinked() -> None:
     html = ('<p>See <a href="depot-pkg:example.com/dep#Thing">dep.Thing</a> and '
             '<a href="depot-pkg:strings#Builder">strings.Builder</a>.</p>')
     out = str(doc_html(html, LINKER))
-    assert '<a href="/depot/example.com/dep@v0.3.0#Thing">dep.Thing</a>' in out
+    assert '<a href="/depot/example.com/dep@v0.3.0?tab=doc#Thing">dep.Thing</a>' in out
     assert '<span class="doc-ref">strings.Builder</span>' in out
 
 

@@ -44,9 +44,9 @@ def test_the_doc_tab_shows_the_root_package_with_anchors_and_links(docs_app: Fla
 def test_a_package_url_shows_that_package_and_links_across_packages(docs_app: Flask) -> None:
     body = page(docs_app, f"/{DOCS}/gears")
     assert "Package gears turns widgets." in body
-    assert f'<a href="/{DOCS}#Widget" title="{DOCS}">Widget</a>' in body
+    assert f'<a href="/{DOCS}?tab=doc#Widget" title="{DOCS}">Widget</a>' in body
     pinned = page(docs_app, f"/{DOCS}/gears@{DOCS_VERSION}")
-    assert f'<a href="/{DOCS}@{DOCS_VERSION}#Widget" title="{DOCS}">Widget</a>' in pinned
+    assert f'<a href="/{DOCS}@{DOCS_VERSION}?tab=doc#Widget" title="{DOCS}">Widget</a>' in pinned
     command = page(docs_app, f"/{DOCS}/cmd/spinner")
     assert f"go install {DOCS}/cmd/spinner@{DOCS_VERSION}" in command
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from rq import Queue
 from rq.job import Job
 from sqlalchemy import update
@@ -353,6 +354,35 @@ def test_asking_for_a_version_already_on_its_way_moves_its_work_ahead(
     assert pipeline.validate(top, "v1.0.0").status == "blocked"
     assert asked.job_ids[-1] == job_id("process", (dep, "v1.0.0"))
     assert job_id("process", (dep, "v1.0.0")) not in process.job_ids
+
+
+@pytest.mark.parametrize("state", [VersionState.staged, VersionState.validating])
+def test_asking_for_a_version_whose_validation_waits_in_the_crawl_moves_it_ahead(
+    services: Services, queued_settings: Settings, tmp_path: Path, state: VersionState
+) -> None:
+    """pkg/errors, stored by viper's crawl, was asked for: its validation job sat at 474
+    of 699 in the crawl queue, and the request said "validating" for over an hour."""
+    top = "depot.test/crawled/top"
+    services = services_on(services, upstream_of(tmp_path / "upstream", [
+        fixture_module(top, "v1.0.0")]))
+    dispatcher = RQDispatcher(queued_settings, connect(queued_settings))
+    crawl = dispatcher.in_lane(True)
+    for i in range(3):
+        crawl.enqueue("validate", f"depot.test/others/m{i}", "v1.0.0")
+    with services.db.session() as session:
+        pipeline = Pipeline(services, dispatcher)
+        row, _ = pipeline.ensure_pending(session, top, "v1.0.0")
+        row.state = state
+    crawl.enqueue("validate", top, "v1.0.0")
+    crawled = Queue(CRAWL, connection=dispatcher.connection)
+    wanted = job_id("validate", (top, "v1.0.0"))
+    assert crawled.job_ids[-1] == wanted
+
+    done = submit(services, dispatcher, top, "v1.0.0", RequestSource.api)
+    assert done.created
+    asked = Queue(ASKED, connection=dispatcher.connection)
+    assert asked.job_ids == [wanted] and wanted not in crawled.job_ids
+    assert len(crawled.job_ids) == 3
 
 
 def test_a_long_wait_reads_as_a_count_and_the_first_few() -> None:

@@ -57,6 +57,10 @@ class Discovery(PipelineBase):
             self._ask("validate", module, version)
         elif state == VersionState.captured:  # captured by a miss: its build list next
             self._hurry("complete", [f"{module}@{version}"])
+        elif state in (VersionState.staged, VersionState.validating):
+            # Stored by another tree's crawl, its validation queued behind that crawl
+            # (pkg/errors, asked for, waited at 474 of 699 in `crawl` in a trial).
+            self._ask("validate", module, version)
 
     def _end_request(self, request_id: int, state: RequestState, reason: str) -> None:
         with self.services.db.session() as session:

@@ -7,9 +7,11 @@ the job, which is idempotent, runs again elsewhere.
 
 from __future__ import annotations
 
+import ctypes
 import gc
 import logging
 import os
+import signal
 import threading
 from datetime import timedelta
 from types import FrameType
@@ -28,6 +30,7 @@ from app.drift.queueing import enqueue_sweep
 from app.drift.sweep import claim_sweep
 from app.fetch import handoff
 from app.fetch.ahead import sweep_memory_loads
+from app.lifecycle import PR_SET_PDEATHSIG
 from app.logs import let_through
 from app.pipeline.gocache import CHECK_EVERY, trim
 from app.pipeline.lists import sync_recent_lists
@@ -120,6 +123,11 @@ class ThreadScheduler(RQScheduler):
         """The worker's own handlers stay; it stops this one (DepotWorker.stop_scheduler)."""
 
 
+def _end_horse_group(_signum: int, _frame: FrameType | None) -> None:
+    """In a work horse: its worker is gone; kill the horse's group, itself included."""
+    os.killpg(os.getpgrp(), signal.SIGKILL)
+
+
 class DepotWorker(Worker):
     """RQ's worker with a short heartbeat lease (RQ's default grace is 60 s), whose
     maintenance also queues again the work of requests a killed process left behind
@@ -136,7 +144,12 @@ class DepotWorker(Worker):
         recorded. A trial saw the job run on for 5-10 s and a dozen Redis tracebacks;
         cold, its horse is killed and the job runs again once Depot is back."""
         if os.getppid() == self.started_by:
-            super().request_stop(signum, frame)
+            job_id = self.get_current_job_id() if self.horse_pid else None
+            super().request_stop(signum, frame)  # a second signal raises: cold
+            if job_id:  # else the log fell silent while a long job finished
+                log.warning("worker %s: stopping once job %s ends (a second Ctrl-C or "
+                            "SIGTERM stops it now; the job then runs again later)",
+                            self.name, job_id)
             return
         log.warning("worker %s: the process that started it is gone; cold shut down",
                     self.name)
@@ -144,6 +157,23 @@ class DepotWorker(Worker):
             self.kill_horse()
             self.wait_for_horse()
         raise SystemExit()
+
+    def setup_work_horse_signals(self) -> None:
+        """RQ's (the horse ignores Ctrl-C), and the horse and what it started (the go
+        command) end when this worker dies: a ``kill -9`` of the worker left its horse
+        running on, re-parented to init, and the job ran twice at once when the
+        worker's successor picked it up (trial of 2026-12-07: an InvalidJobOperation
+        traceback, a request that said "processing" to the end). The horse leads its
+        own process group (RQ's fork), so one signal ends the group."""
+        super().setup_work_horse_signals()
+        worker = os.getppid()
+        signal.signal(signal.SIGTERM, _end_horse_group)
+        try:
+            ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+        except (OSError, AttributeError):  # not Linux: the worker's clean-up only
+            return
+        if os.getppid() != worker:  # the worker died before the line above
+            _end_horse_group(signal.SIGTERM, None)
 
     def _start_scheduler(self, burst: bool = False, logging_level: str | None = "INFO",
                          date_format: str = DEFAULT_LOGGING_DATE_FORMAT,

@@ -156,3 +156,54 @@ def test_a_worker_whose_redis_is_gone_does_not_record_its_death_there(
     monkeypatch.setattr(os, "getppid", lambda: worker.started_by)
     with pytest.raises(Exception, match="gone.sock|No such file|Connection"):
         worker.teardown()  # the usual teardown does ask it
+
+
+def _runs_a_long_command(pid_file: str) -> None:
+    """A job like a `go` download: the horse waits for a child process of its own."""
+    child = subprocess.Popen(["sleep", "300"])
+    Path(pid_file).write_text(f"{os.getpid()} {child.pid}")
+    child.wait()
+
+
+def _alive(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            return stat.read().split(") ")[1][0] != "Z"  # a zombie has ended
+    except FileNotFoundError:
+        return False
+
+
+def test_a_killed_worker_takes_its_horse_and_the_command_it_runs_with_it(
+    redis_url: str, tmp_path: Path
+) -> None:
+    """kill -9 of a worker (trial of 2026-12-07): its horse ran on, re-parented to init,
+    and the job ran twice at once when the worker's successor took it up again."""
+    connection = Redis.from_url(redis_url)
+    name = f"depot-test-horse-{os.getpid()}"
+    pid_file = tmp_path / "pids"
+    worker = subprocess.Popen([sys.executable, "-c", _WORK, redis_url, name], cwd=REPO_ROOT,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        Queue(name, connection=connection).enqueue(_runs_a_long_command, str(pid_file),
+                                                   job_timeout=600)
+        deadline = time.monotonic() + 30
+        while not pid_file.exists() and time.monotonic() < deadline:
+            time.sleep(0.1)
+        horse, command = (int(p) for p in pid_file.read_text().split())
+        assert _alive(horse) and _alive(command)
+        worker.kill()  # the worker alone, as `kill -9 PID` does
+        worker.wait(10)
+        deadline = time.monotonic() + 10
+        while (_alive(horse) or _alive(command)) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert not _alive(horse), "the horse outlived its worker"
+        assert not _alive(command), "the horse's command outlived it"
+    finally:
+        if worker.poll() is None:
+            worker.kill()
+            worker.wait()
+        if pid_file.exists():  # nothing left behind, even when the test fails
+            for pid in (int(p) for p in pid_file.read_text().split()):
+                if _alive(pid):
+                    os.kill(pid, signal.SIGKILL)
+        Queue(name, connection=connection).empty()

@@ -65,12 +65,22 @@
   // Fragments swapped in by htmx bring their own copy buttons.
   document.addEventListener("htmx:afterSwap", function (event) { enable(event.target.parentNode || document); });
   // A tab swapped in by htmx: focus goes to its panel (it went to <body>), so a keyboard
-  // or screen-reader user goes on from what they opened, as after a page load.
+  // or screen-reader user goes on from what they opened, as after a page load. Only for
+  // a swap the focused element asked for (a link clicked or pressed): a part a page
+  // loads by itself (the upstream's versions, a poll) takes nobody's focus.
+  var askedByFocus = false;
+  document.addEventListener("htmx:beforeRequest", function (event) {
+    var active = document.activeElement;
+    var elt = event.detail.elt;
+    askedByFocus = !!(elt && active && active !== document.body && elt.contains(active));
+  });
   document.addEventListener("htmx:afterSettle", function () {
     var panel = document.getElementById("panel");
     var active = document.activeElement;
+    var asked = askedByFocus;
+    askedByFocus = false;
     // Only when the swap took focus away (the link clicked was replaced with its tabs).
-    if (!panel || (active && active !== document.body && active.isConnected)) { return; }
+    if (!asked || !panel || (active && active !== document.body && active.isConnected)) { return; }
     panel.focus({ preventScroll: true });
   });
 }());

@@ -117,3 +117,13 @@ def test_keyboard_alone_reaches_the_docs_and_the_menu_closes_on_escape(
     expect(page.locator("#panel")).to_be_focused()  # focus went to what was opened
     page.keyboard.press("Tab")  # the next stop is inside the panel, not back at the top
     assert page.evaluate("document.getElementById('panel').contains(document.activeElement)")
+
+
+def test_a_part_a_page_loads_by_itself_takes_no_focus(page: Page, docs_depot: LiveServer
+                                                      ) -> None:
+    """The Versions tab loads the upstream's list after itself: the panel took the focus
+    then (a focus ring on a page nobody touched), as if a tab had been opened."""
+    page.goto(f"{docs_depot.url}/{DOCS}?tab=versions")
+    expect(page.locator("#upstream-versions .fact, #upstream-versions .empty")).to_be_visible()
+    page.wait_for_load_state("networkidle")
+    assert page.evaluate("document.activeElement === document.body")

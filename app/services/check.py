@@ -10,6 +10,7 @@ go.mod is no way around the budget; what the budget leaves out is said, to be se
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from redis.exceptions import RedisError
@@ -19,12 +20,15 @@ from app.catalog.check import CheckResult, Key, read_pasted
 from app.catalog.check import check as check_pasted
 from app.drift.status import version_upstream
 from app.errors import Unavailable
+from app.gomod.errors import GoModError
+from app.gomod.modfile import MAX_GOMOD_SIZE, GoModFacts, parse_gomod
 from app.models import RequestSource
 from app.pipeline.requests import InvalidRequest
 from app.pipeline.stages import Dispatcher
 from app.ratelimit import FixedWindowLimiter
 from app.resources import Services
 from app.services.requests import request_wish
+from app.store import ArtifactMissing
 
 
 def drift_note(session: Session, path: str, version: str, version_id: int) -> str:
@@ -36,6 +40,19 @@ def drift_note(session: Session, path: str, version: str, version_id: int) -> st
     return f"the upstream {what}; Depot keeps serving what it captured"
 
 
+def stored_mod_facts(svc: Services) -> Callable[[str, str], GoModFacts | None]:
+    """The check's reader of go.mod files the store holds without recorded requirements
+    (app/catalog/check.ModFacts): None for one it lacks or the go command refuses."""
+    def read(path: str, version: str) -> GoModFacts | None:
+        try:
+            with svc.store.open(path, version, "mod") as stream:
+                data = stream.read(MAX_GOMOD_SIZE + 1)
+            return parse_gomod(data, svc.settings.go_bin)
+        except (ArtifactMissing, GoModError):
+            return None
+    return read
+
+
 def check_gomod(svc: Services, go_mod: str, go_sum: str = "") -> CheckResult:
     """The pasted texts judged against Depot (CheckInputError for bad input; Unavailable
     when the go binary cannot run)."""
@@ -45,7 +62,7 @@ def check_gomod(svc: Services, go_mod: str, go_sum: str = "") -> CheckResult:
         raise Unavailable(f"the go command cannot run: {type(exc).__name__}") from exc
     with svc.db.session() as session:
         return check_pasted(session, pasted, on_miss=svc.settings.on_miss,
-                            drift_note=drift_note)
+                            drift_note=drift_note, mod_facts=stored_mod_facts(svc))
 
 
 @dataclass

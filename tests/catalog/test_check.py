@@ -22,7 +22,7 @@ from app.catalog.check import (
     read_pasted,
     walk,
 )
-from app.gomod.modfile import Replace, Require
+from app.gomod.modfile import GoModFacts, Replace, Require
 from app.ingest import ingest
 from app.models import (
     Artifact,
@@ -34,7 +34,7 @@ from app.models import (
     VersionState,
 )
 from app.resources import Services
-from app.services.check import check_gomod
+from app.services.check import check_gomod, stored_mod_facts
 from tests.fixtures.catalog import REJECTED, REJECTED_REASON, UNLICENSED, WIDGETS
 
 # -- the walk -----------------------------------------------------------------------------
@@ -277,6 +277,35 @@ def test_each_module_is_served_held_missing_or_replaced(catalog_app: Flask):
     assert set(result.unknown) == {(REJECTED, "v1.0.0"), (NOT_HERE, "v1.0.0")}
     assert result.local == [("depot.test/replaced", "v1.0.0")] and not result.complete
     assert result.excluded == []
+
+
+def test_a_go_mod_the_store_holds_without_recorded_requirements_is_read(catalog_app: Flask):
+    """A trial's check said "Depot does not hold the go.mod" of testify v1.8.0, which
+    Depot's GOPROXY served (a graph-only go.mod, or a version a crawl stored but had not
+    processed): such a go.mod is read from the store and the walk goes through it."""
+    svc = catalog_app.extensions["depot"]
+    read = stored_mod_facts(svc)
+    facts = read("depot.test/chain/a", "v1.1.0")
+    assert facts is not None and facts.module == "depot.test/chain/a"
+    assert read(NOT_HERE, "v1.0.0") is None  # the store has no such file
+
+    asked: list[tuple[str, str]] = []
+
+    def mod_facts(path: str, version: str) -> GoModFacts | None:
+        asked.append((path, version))
+        if (path, version) != (NOT_HERE, "v1.0.0"):
+            return None
+        return GoModFacts(module=NOT_HERE, go="1.21",
+                          requires=[Require("depot.test/chain/c", "v1.0.0", indirect=False)])
+
+    pasted = read_pasted(f"module example.com/app\n\ngo 1.21\n\nrequire {NOT_HERE} v1.0.0\n",
+                         "", svc.settings.go_bin)
+    with svc.db.session() as session:
+        result = check(session, pasted, mod_facts=mod_facts)
+    found = {e.path: e for e in result.entries}
+    assert (NOT_HERE, "v1.0.0") in asked and result.unknown == []
+    assert found["depot.test/chain/c"].via == (NOT_HERE, "v1.0.0")
+    assert found[NOT_HERE].status == "missing"  # its go.mod is known; it is not served
 
 
 def test_what_a_miss_would_do_is_said_by_the_miss_mode(catalog_app: Flask):

@@ -57,7 +57,8 @@ def graph_json(session: Session, path: str) -> GraphJSON:
     labels = [n.label for n in found.nodes]
     body["nodes"] = [
         {"id": n.id, "path": n.path, "version": n.version, "depth": n.depth,
-         "in_depot": n.in_depot, "expanded": n.expanded, "replaced_by": n.replaced_by,
+         "in_depot": n.in_depot, "published": n.in_depot and not n.unpublished,
+         "expanded": n.expanded, "replaced_by": n.replaced_by,
          "selected": n.selected, "raised": n.raised, "cycle": n.cycle,
          "requirements_below_depth": n.cut}
         for n in found.nodes

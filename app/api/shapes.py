@@ -192,7 +192,10 @@ class NodeJSON(TypedDict):
     path: str
     version: str
     depth: Count
-    in_depot: bool
+    in_depot: Annotated[bool, "Depot holds it with its requirements (published or on its "
+                              "way)"]
+    published: Annotated[bool, "published; in_depot but not published: stored, being "
+                               "validated (the GOPROXY may serve it already)"]
     expanded: Annotated[bool, "its requirements were followed"]
     replaced_by: Annotated[str | None, "the root go.mod's replacement (path and version, or "
                                        "a directory)"]

@@ -60,6 +60,8 @@ def node_notes(node: Node) -> list[str]:
     notes = []
     if not node.in_depot:
         notes.append("not in Depot")
+    elif node.unpublished:
+        notes.append("not published yet")
     if node.replaced_by:
         notes.append(f"replaced by {node.replaced_by}")
     if node.raised:

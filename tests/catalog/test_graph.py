@@ -249,3 +249,33 @@ def test_a_version_depot_does_not_publish_is_a_leaf(graph_app: Flask):
             row = session.scalar(select(ModuleVersion).join(Module).where(
                 Module.path == OLD, ModuleVersion.version == "v1.0.0"))
             row.state = VersionState.published
+
+
+@pytest.mark.parametrize("state", ["staged", "validating"])
+def test_a_version_on_its_way_is_followed_and_said_not_published_yet(graph_app: Flask,
+                                                                     state: str):
+    """A trial's cobra graph said "not in Depot (not followed)" of pflag and yaml.v3,
+    which the GOPROXY had served minutes before: stored and being validated, they are
+    Depot's, followed, and said to be not published yet."""
+    from sqlalchemy import select
+
+    from app.catalog.graph_svg import node_notes
+    from app.models import Module, ModuleVersion, VersionState
+
+    svc = graph_app.extensions["depot"]
+
+    def set_state(value: VersionState) -> None:
+        with svc.db.session() as session:
+            session.scalar(select(ModuleVersion).join(Module).where(
+                Module.path == LIB, ModuleVersion.version == "v1.1.0")).state = value
+
+    set_state(VersionState(state))
+    try:
+        g = _graph(graph_app, APP, "v1.1.0", depth=3)
+        lib = next(n for n in g.nodes if n.label == f"{LIB}@v1.1.0")
+        assert lib.in_depot and lib.expanded and lib.unpublished
+        assert "not published yet" in node_notes(lib)
+        assert {n.path for n in g.nodes} >= {BASE, EXTRA}  # what lib requires, followed
+        assert not any(n.unpublished for n in g.nodes if n.label != lib.label)
+    finally:
+        set_state(VersionState.published)

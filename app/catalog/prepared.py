@@ -9,6 +9,7 @@ the result, so each README of each version is rendered once.
 
 from __future__ import annotations
 
+import posixpath
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -17,8 +18,8 @@ from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from app.content.files import README_MAX, read_zip_text
-from app.content.readme import render_readme
+from app.content.files import README_MAX, read_zip_text, zip_listing
+from app.content.readme import IMAGE_TYPES, render_readme
 from app.content.repo import source_repo
 from app.content.synopsis import synopsis
 from app.db import Database
@@ -27,7 +28,7 @@ from app.store import ArtifactStore
 
 # The rendering code's revision: raise it when render_readme or synopsis change what
 # they make, and rows of the older revision are made again on their next use.
-RENDERER = 1
+RENDERER = 2  # 2: README images the zip holds are shown from Depot
 README = "readme"
 SYNOPSIS = "synopsis"
 KINDS = (README, SYNOPSIS)
@@ -75,8 +76,11 @@ def render(store: ArtifactStore, module: str, version: str, readme_name: str | N
         return {k: Rendered("", found.note) for k in wanted}, False
     out = {}
     if README in wanted:
+        listing, _note = zip_listing(store, module, version)
+        images = frozenset(name for name, _size in listing
+                           if posixpath.splitext(name)[1].lower() in IMAGE_TYPES)
         out[README] = Rendered(str(render_readme(readme_name, found.text,
-                                                 source_repo(module, version))))
+                                                 source_repo(module, version), images)))
     if SYNOPSIS in wanted:
         out[SYNOPSIS] = Rendered(synopsis(readme_name, found.text))
     return out, True

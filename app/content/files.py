@@ -57,21 +57,31 @@ def _seekable(stream: BinaryIO) -> bool:
         return False
 
 
-def read_zip_text(
+def read_zip_bytes(
     store: ArtifactStore, module: str, version: str, name: str, max_size: int
-) -> FileText:
-    """The file ``name`` at the module root, decoded as UTF-8 (bad bytes replaced)."""
+) -> tuple[bytes | None, str]:
+    """(the bytes of the file ``name`` in the version's zip, "") or (None, why not)."""
     try:
         with _zip_source(store, module, version) as source:
             data = zipcheck.read_file(source, module, version, name, max_size=max_size)
     except ArtifactMissing:
-        return FileText(name, None, "the module zip is not in the store")
+        return None, "the module zip is not in the store"
     except GoModError as exc:
         if "too large" in str(exc):
-            return FileText(name, None, f"{name} is larger than {max_size >> 10} KiB")
-        return FileText(name, None, f"{name} cannot be read: {exc}")
+            return None, f"{name} is larger than {max_size >> 10} KiB"
+        return None, f"{name} cannot be read: {exc}"
     if data is None:
-        return FileText(name, None, f"{name} is not in the module zip")
+        return None, f"{name} is not in the module zip"
+    return data, ""
+
+
+def read_zip_text(
+    store: ArtifactStore, module: str, version: str, name: str, max_size: int
+) -> FileText:
+    """The file ``name`` at the module root, decoded as UTF-8 (bad bytes replaced)."""
+    data, note = read_zip_bytes(store, module, version, name, max_size)
+    if data is None:
+        return FileText(name, None, note)
     return FileText(name, data.decode("utf-8", errors="replace"))
 
 

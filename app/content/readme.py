@@ -20,6 +20,7 @@ from __future__ import annotations
 import posixpath
 import re
 from collections.abc import Callable
+from urllib.parse import quote, unquote
 
 import nh3
 from markdown_it import MarkdownIt
@@ -29,7 +30,7 @@ from mdit_py_plugins.anchors import anchors_plugin
 from mdit_py_plugins.tasklists import tasklists_plugin
 
 from app.content.bounded import bounded
-from app.content.repo import SourceRepo, rewrite
+from app.content.repo import SourceRepo, is_absolute, rewrite
 
 # GFM's autolinks: a URL with its scheme, a www. host, or an e-mail address. linkify-it
 # also links a bare host ("github.com/o/r", and "README.md", .md being a TLD), which
@@ -97,7 +98,15 @@ ATTRIBUTES: dict[str, set[str]] = {
     "details": {"open"},
     **{h: _ALIGN | {"id"} for h in _HEADINGS},
 }
-URL_SCHEMES = {"http", "https", "mailto"}
+# An image the README shows that is in the version's zip: ``depot-file:<path in the
+# zip>``, made a URL of Depot's own at page time (app/portal/contents.py), so the README
+# shows its pictures without reaching the repository host (an air-gapped network).
+ZIP_FILE_SCHEME = "depot-file"
+URL_SCHEMES = {"http", "https", "mailto", ZIP_FILE_SCHEME}
+# What Depot shows of a zip's files as images (app/portal/zip_images.py serves them).
+IMAGE_TYPES = {".png": "image/png", ".jpg": "image/jpeg", ".jpeg": "image/jpeg",
+               ".gif": "image/gif", ".webp": "image/webp", ".svg": "image/svg+xml",
+               ".avif": "image/avif", ".bmp": "image/bmp", ".ico": "image/x-icon"}
 LINK_REL = "nofollow noopener noreferrer"
 
 
@@ -105,7 +114,29 @@ def is_markdown(name: str) -> bool:
     return posixpath.splitext(name)[1].lower() in MARKDOWN_SUFFIXES
 
 
-def _url_filter(repo: SourceRepo | None) -> Callable[[str, str, str], str | None]:
+def image_in_zip(src: str, images: frozenset[str], repo: SourceRepo | None) -> str | None:
+    """The zip path of a README image written as a relative URL, when the zip holds it."""
+    value = src.strip()
+    if not value or value.startswith("#") or is_absolute(value):
+        return None
+    path = unquote(value.split("#", 1)[0].split("?", 1)[0])
+    if path.startswith("/"):  # the repository's root, as the hosts read it
+        path = path.lstrip("/")
+        subdir = repo.subdir + "/" if repo is not None and repo.subdir else ""
+        if subdir:
+            if not path.startswith(subdir):
+                return None
+            path = path[len(subdir):]
+    path = posixpath.normpath(path)
+    if path.startswith("..") or path == ".":
+        return None
+    if posixpath.splitext(path)[1].lower() not in IMAGE_TYPES:
+        return None
+    return path if path in images else None
+
+
+def _url_filter(repo: SourceRepo | None, images: frozenset[str] = frozenset()
+                ) -> Callable[[str, str, str], str | None]:
     def keep(element: str, attribute: str, value: str) -> str | None:
         if attribute == "id":
             return value if value.startswith(ID_PREFIX) else ID_PREFIX + value
@@ -116,17 +147,21 @@ def _url_filter(repo: SourceRepo | None) -> Callable[[str, str, str], str | None
                 return "#" + ID_PREFIX + value[1:]
             return rewrite(value, repo, raw=False)
         if (element, attribute) == ("img", "src"):
+            held = image_in_zip(value, images, repo)
+            if held is not None:
+                return f"{ZIP_FILE_SCHEME}:{quote(held)}"
             return rewrite(value, repo, raw=True)
         return value
 
     return keep
 
 
-def sanitize(html: str, repo: SourceRepo | None = None) -> str:
+def sanitize(html: str, repo: SourceRepo | None = None,
+             images: frozenset[str] = frozenset()) -> str:
     """Only allow-listed markup survives; URLs are rewritten, then checked once more."""
     rewritten = nh3.clean(
         html, tags=TAGS, attributes=ATTRIBUTES, url_schemes=URL_SCHEMES, link_rel=LINK_REL,
-        attribute_filter=_url_filter(repo), strip_comments=True,
+        attribute_filter=_url_filter(repo, images), strip_comments=True,
     )
     # A second pass without the filter: whatever the filter produced meets the same rules.
     return nh3.clean(
@@ -162,13 +197,16 @@ def render_markdown(text: str,
 TOO_SLOW = ("This README took too long to render, so it is shown as plain text.")
 
 
-def render_readme(name: str, text: str, repo: SourceRepo | None = None) -> Markup:
+def render_readme(name: str, text: str, repo: SourceRepo | None = None,
+                  images: frozenset[str] = frozenset()) -> Markup:
     """HTML for the README tab: Markdown rendered and sanitized, anything else (and a
-    Markdown README too slow to render) as text."""
+    Markdown README too slow to render) as text. ``images``: the zip's image files; a
+    relative image among them is shown from Depot (ZIP_FILE_SCHEME)."""
     as_text = Markup('<pre class="readme-text">') + escape(text) + Markup("</pre>")
     if not is_markdown(name):
         return as_text
-    html = render_markdown(text, finish=lambda html: sanitize(demote_headings(html), repo))
+    html = render_markdown(text, finish=lambda html: sanitize(demote_headings(html), repo,
+                                                              images))
     if html is None:
         return Markup('<p class="readme-note">') + escape(TOO_SLOW) + Markup("</p>") + as_text
     return Markup(html)  # sanitized in render_markdown's finish

@@ -16,6 +16,7 @@ from app.content.cache import LRU
 from app.content.files import LICENSE_MAX, read_gomod, read_zip_text
 from app.content.gomod_highlight import highlight_gomod
 from app.gomod.paths import escape_path, escape_version
+from app.portal.zip_images import point_images
 from app.wiring import depot
 
 
@@ -70,7 +71,11 @@ def readme(detail: VersionDetail) -> Shown:
                         name, [README])[README]
         return Shown(None, kept.note) if kept.note else Shown(kept.html())
 
-    return _cache().get_or_make(("readme", detail.path, detail.version), make, _found)
+    shown = _cache().get_or_make(("readme", detail.path, detail.version), make, _found)
+    if shown.html is None:
+        return shown
+    return Shown(point_images(shown.html, detail.path, detail.version), shown.note,
+                 shown.raw_url)
 
 
 # What the Mod File tab shows of a go.mod: real ones have a few hundred lines, and a

@@ -36,8 +36,17 @@ class Repository:
 @dataclass(frozen=True)
 class Badge:
     label: str
-    ok: bool
+    ok: bool | None  # None: not known yet (not checked, not decided): neither ✓ nor ✗
     title: str
+
+    @property
+    def mark(self) -> str:
+        return "✓" if self.ok else "✗" if self.ok is False else "?"
+
+    @property
+    def said(self) -> str:
+        """The mark in words, for screen readers."""
+        return "yes" if self.ok else "no" if self.ok is False else "not known yet"
 
 
 @dataclass(frozen=True)
@@ -111,7 +120,7 @@ def badges(detail: VersionDetail, stored: Stored, upstream: PageUpstream | None
         Badge("Valid go.mod", stored.own_go_mod is True,
               "The module has a go.mod file of its own" if stored.own_go_mod else
               "No go.mod file: the go command made one up (module path only)"),
-        Badge("Redistributable license", detail.redistributable is True,
+        Badge("Redistributable license", detail.redistributable,
               "Depot's license gate found a license it may redistribute"
               if detail.redistributable else "No license Depot may redistribute was found"
               if detail.redistributable is False else "The license gate has not decided yet"),
@@ -120,7 +129,8 @@ def badges(detail: VersionDetail, stored: Stored, upstream: PageUpstream | None
         Badge("Stable version", stable, "v1 or later, not a pre-release: the API is "
               "covered by the Go compatibility promise" if stable else
               "v0, a pre-release or an untagged commit: the API may change"),
-        Badge("Drift-free", checked and not drifted,
+        # Not checked again yet is not a drift: the trial read "✗ Drift-free" as one.
+        Badge("Drift-free", True if checked and not drifted else False if drifted else None,
               "The upstream still serves the bytes Depot captured (last check)"
               if checked and not drifted else "The upstream changed what it serves for this "
               "version" if drifted else "The upstream has not been checked again yet"),

@@ -81,6 +81,22 @@ def test_relative_links_and_images_point_at_the_repository_tag():
     assert 'rel="nofollow noopener noreferrer"' in html
 
 
+def test_images_the_zip_holds_are_marked_to_be_shown_from_depot():
+    """An air-gapped Depot cannot reach the repository host; it holds the zip's files."""
+    images = frozenset({"img/logo.png", "docs/a b.svg"})
+    text = ("![logo](img/logo.png) ![also](./img/../img/logo.png?raw=true) "
+            "![space](docs/a%20b.svg) ![missing](img/other.png) ![up](../img/logo.png) "
+            "![root](/sub/img/logo.png) ![text](img/logo.txt)")
+    html = render_readme("README.md", text, source_repo("github.com/o/r/sub", "v1.2.0"), images)
+    assert html.count('src="depot-file:img/logo.png"') == 3  # the root-relative one too
+    assert 'src="depot-file:docs/a%20b.svg"' in html
+    assert 'src="https://github.com/o/r/raw/sub/v1.2.0/sub/img/other.png"' in html
+    assert "depot-file:../" not in html and "depot-file:img/logo.txt" not in html
+    # Without a known host, a held image still shows; an unknown one is dropped.
+    bare = render_readme("README.md", "![a](img/logo.png) ![b](img/x.png)", None, images)
+    assert 'src="depot-file:img/logo.png"' in bare and "img/x.png" not in bare
+
+
 def test_relative_links_are_dropped_when_the_repository_is_unknown():
     html = render_readme("README.md", "[guide](docs/guide.md) ![logo](img/logo.png) "
                                       "[abs](https://example.com/x)", None)

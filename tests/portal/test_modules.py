@@ -81,6 +81,29 @@ def test_readme_tab_renders_markdown_with_links_to_the_repository(catalog: Flask
     assert 'href="#readme-install"' in body
 
 
+def test_readme_images_the_zip_holds_are_served_by_depot(catalog: FlaskClient):
+    """A relative image the zip holds shows without the repository host (air-gapped);
+    served as an image only, sandboxed, cached for good; nothing else of the zip."""
+    body = panel(page(catalog, "/" + WIDGETS))
+    src = f"/-/zip-image?module={WIDGETS}&amp;version=v1.2.0&amp;file=docs/turn.svg"
+    assert f'src="{src}"' in body, re.findall(r'<img[^>]*>', body)
+    image = catalog.get(src.replace("&amp;", "&"))
+    assert image.status_code == 200 and image.mimetype == "image/svg+xml"
+    assert b"<svg" in image.data
+    assert "sandbox" in image.headers["Content-Security-Policy"]
+    assert "script-src" not in image.headers["Content-Security-Policy"]
+    assert image.headers["X-Content-Type-Options"] == "nosniff"
+    assert "immutable" in image.headers["Cache-Control"]
+    base = f"/-/zip-image?module={WIDGETS}&version=v1.2.0&file="
+    assert catalog.get(base + "go.mod").status_code == 404  # not an image
+    assert catalog.get(base + "img/logo.png").status_code == 404  # not in the zip
+    assert catalog.get(base + "../../etc/x.png").status_code == 404
+    assert catalog.get(f"/-/zip-image?module={WIDGETS}&version=latest&file=docs/turn.svg"
+                       ).status_code == 400
+    assert catalog.get(f"/-/zip-image?module={UNLICENSED}&version=v1.0.0&file=x.png"
+                       ).status_code == 404  # its files are not shown
+
+
 def test_plain_text_readme_is_shown_as_text(catalog: FlaskClient):
     body = panel(page(catalog, "/" + PLAINTEXT))
     assert '<pre class="readme-text">' in body and "&lt;b&gt;these tags&lt;/b&gt;" in body

@@ -103,3 +103,28 @@ def test_the_upstreams_versions_are_listed_beside_depots_with_request_buttons(
         assert "lists 2 tagged versions; Depot does not hold 1 of them" in section
         assert 'name="version" value="v1.1.0"' in section
         assert 'value="v1.0.0"' not in section
+
+
+def test_the_drift_check_says_yes_no_or_not_known() -> None:
+    """Three states: checked and the same, drifted, or not checked again yet."""
+    from types import SimpleNamespace
+    from typing import Any, cast
+
+    from app.portal.facts import badges
+
+    detail = cast(Any, SimpleNamespace(version="v1.2.0", redistributable=None,
+                                       summary=SimpleNamespace(is_pseudo=False)))
+    stored = cast(Any, SimpleNamespace(own_go_mod=True))
+
+    def drift_free(last_check: object, drifted: bool):  # type: ignore[no-untyped-def]
+        upstream = cast(Any, SimpleNamespace(version=SimpleNamespace(
+            last_check=last_check, drifted=drifted)))
+        return {b.label: b for b in badges(detail, stored, upstream)}
+
+    same = drift_free("2026-12-07", False)
+    assert (same["Drift-free"].ok, same["Drift-free"].mark) == (True, "✓")
+    moved = drift_free("2026-12-07", True)
+    assert (moved["Drift-free"].ok, moved["Drift-free"].said) == (False, "no")
+    never = drift_free(None, False)
+    assert (never["Drift-free"].ok, never["Drift-free"].mark) == (None, "?")
+    assert never["Redistributable license"].said == "not known yet"  # the gate is pending

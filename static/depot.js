@@ -25,6 +25,21 @@
     root.querySelectorAll("button.copy[data-copy-target]").forEach(function (button) {
       button.hidden = false;
     });
+    showActiveTabs();
+  }
+
+  // On a phone the tab row scrolls sideways: the open tab is brought into the row's view
+  // (Insight, last in the row, was off-screen). The row scrolls, never the page.
+  function showActiveTabs() {
+    document.querySelectorAll("nav.tabs").forEach(function (row) {
+      var active = row.querySelector("a.active");
+      if (!active || row.scrollWidth <= row.clientWidth) { return; }
+      var left = active.offsetLeft - row.offsetLeft;
+      var right = left + active.offsetWidth;
+      if (left < row.scrollLeft || right > row.scrollLeft + row.clientWidth) {
+        row.scrollLeft = Math.max(0, right - row.clientWidth + 24);
+      }
+    });
   }
 
   document.addEventListener("click", function (event) {

@@ -127,3 +127,21 @@ def test_a_part_a_page_loads_by_itself_takes_no_focus(page: Page, docs_depot: Li
     expect(page.locator("#upstream-versions .fact, #upstream-versions .empty")).to_be_visible()
     page.wait_for_load_state("networkidle")
     assert page.evaluate("document.activeElement === document.body")
+
+
+def test_on_a_phone_the_open_tab_is_in_view_in_its_row(browser: Browser, docs_depot: LiveServer
+                                                       ) -> None:
+    """Insight, last of the row, was off-screen at 390 px when it was the open tab."""
+    context = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True)
+    page = context.new_page()
+    try:
+        page.goto(f"{docs_depot.url}/{DOCS}?tab=insight")
+        inside = page.evaluate("""() => {
+          const row = document.querySelector("nav.tabs"), tab = row.querySelector("a.active");
+          const r = row.getBoundingClientRect(), t = tab.getBoundingClientRect();
+          return row.scrollLeft > 0 && t.left >= r.left - 1 && t.right <= r.right + 1;
+        }""")
+        assert inside
+        assert page.evaluate("window.scrollY") == 0  # the row scrolled, not the page
+    finally:
+        context.close()

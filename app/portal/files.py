@@ -3,14 +3,16 @@ with its lines anchored (``?tab=files&file=PATH#L-12``), which documentation lin
 
 from __future__ import annotations
 
+import posixpath
 from dataclasses import dataclass
 from typing import Any
 
-from flask import request
+from flask import request, url_for
 from sqlalchemy.orm import Session
 
 from app.catalog.modules import VersionDetail
 from app.content.files import read_zip_text, zip_listing
+from app.content.readme import IMAGE_TYPES
 from app.content.source import highlight_source
 from app.portal.contents import hidden_reason
 from app.wiring import depot
@@ -43,6 +45,11 @@ def files_tab(_session: Session, detail: VersionDetail) -> dict[str, Any]:
     if not name:
         listing, note = zip_listing(svc.store, detail.path, detail.version)
         return {"folders": folders(listing), "file_count": len(listing), "files_note": note}
+
+    if posixpath.splitext(name)[1].lower() in IMAGE_TYPES:  # shown as what it is
+        return {"file": name, "source": None, "files_note": "",
+                "image_url": url_for("portal.zip_image", module=detail.path,
+                                     version=detail.version, file=name)}
 
     def make() -> tuple[Any, str]:
         found = read_zip_text(svc.store, detail.path, detail.version, name, SOURCE_MAX)

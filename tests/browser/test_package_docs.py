@@ -85,7 +85,8 @@ def test_pages_fit_their_width(browser: Browser, docs_depot: LiveServer, scheme:
     context = browser.new_context(viewport={"width": width, "height": 900}, color_scheme=scheme)
     page = context.new_page()
     for url in (f"/{DOCS}?tab=doc", f"/{DOCS}?tab=packages", f"/{DOCS}?tab=files",
-                f"/{DOCS}?tab=files&file=docs.go", f"/{DOCS}/gears?tab=imports", f"/{DOCS}"):
+                f"/{DOCS}?tab=files&file=docs.go", f"/{DOCS}/gears?tab=imports", f"/{DOCS}",
+                f"/{DOCS}?tab=versions", f"/{DOCS}?tab=graph", f"/{DOCS}?tab=insight"):
         page.goto(docs_depot.url + url)
         overflow = page.evaluate(
             "document.documentElement.scrollWidth - document.documentElement.clientWidth")

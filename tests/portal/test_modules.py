@@ -102,6 +102,9 @@ def test_readme_images_the_zip_holds_are_served_by_depot(catalog: FlaskClient):
                        ).status_code == 400
     assert catalog.get(f"/-/zip-image?module={UNLICENSED}&version=v1.0.0&file=x.png"
                        ).status_code == 404  # its files are not shown
+    # The Files view shows an image as one, not as "a binary file".
+    files = panel(page(catalog, f"/{WIDGETS}?tab=files&file=docs/turn.svg"))
+    assert f'<img src="{src}" alt="docs/turn.svg">' in files
 
 
 def test_plain_text_readme_is_shown_as_text(catalog: FlaskClient):

@@ -8,20 +8,8 @@ from playwright.sync_api import Browser, Page, expect
 
 from tests.browser.test_look import CONTRASTS
 from tests.conftest import LiveServer
-from tests.fixtures.catalog import REJECTED, UNLICENSED
-
-GO_MOD = f"""module example.com/app
-
-go 1.21
-
-require (
-\tdepot.test/chain/a v1.1.0
-\t{UNLICENSED} v1.0.0
-\t{REJECTED} v1.0.0
-\tdepot.test/nothere v1.0.0 // indirect
-)
-"""
-WRONG = "h1:" + "A" * 43 + "="
+from tests.fixtures.catalog import UNLICENSED
+from tests.portal.test_check import GO_MOD, WRONG
 
 
 def _errors(page: Page) -> list[str]:

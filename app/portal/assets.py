@@ -13,6 +13,7 @@ from __future__ import annotations
 import gzip
 import hashlib
 import mimetypes
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -43,6 +44,14 @@ def fingerprinted_name(name: str, digest: str) -> str:
     stem, dot, ext = base.rpartition(".")
     named = f"{stem}.{digest}.{ext}" if dot and stem else f"{base}.{digest}"
     return f"{folder}/{named}" if folder else named
+
+
+_FINGERPRINT = re.compile(rf"\.[0-9a-f]{{{HASH_LENGTH}}}(?=\.[^./]+$|$)")
+
+
+def _unfingerprinted(name: str) -> str:
+    """``depot.0123456789ab.css`` → ``depot.css``: the name a fingerprint was put in."""
+    return _FINGERPRINT.sub("", name, count=1)
 
 
 def read_asset(folder: Path, path: Path) -> Asset:
@@ -81,11 +90,16 @@ class StaticFiles:
         return asset.fingerprinted if asset else name
 
     def response(self, name: str) -> Response:
-        """The file for either of its names; 404 for anything else."""
+        """The file for either of its names; 404 for anything else.
+
+        A fingerprint of other bytes (a page from before an upgrade, or from a replica
+        a rolling deploy has not reached yet) gets today's file, revalidated each time:
+        the page keeps its styles, and nothing is kept for a year under a name that
+        says other bytes."""
         asset = self.by_fingerprint.get(name)
         cache = YEAR
         if asset is None:
-            asset = self.by_name.get(name)
+            asset = self.by_name.get(name) or self.by_name.get(_unfingerprinted(name))
             cache = REVALIDATE
         if asset is None:
             abort(404)

@@ -82,9 +82,19 @@ def test_the_plain_name_still_answers_but_is_revalidated(catalog: FlaskClient) -
 
 
 def test_unknown_and_escaping_names_are_404(catalog: FlaskClient) -> None:
-    for url in ("/static/nothing.css", "/static/depot.000000000000.css",
+    for url in ("/static/nothing.css", "/static/nothing.000000000000.css",
                 "/static/../app/config.py", "/static/%2e%2e/app/config.py"):
         assert catalog.get(url).status_code == 404, url
+
+
+def test_a_stale_fingerprint_gets_todays_file_revalidated(catalog: FlaskClient) -> None:
+    """A page from before an upgrade (or from a replica a rolling deploy has not reached)
+    names other bytes: it keeps its styles, and nothing is cached for a year."""
+    resp = catalog.get("/static/depot.000000000000.css")
+    assert resp.status_code == 200 and resp.data == (STATIC / "depot.css").read_bytes()
+    assert resp.headers["Cache-Control"] == "no-cache"
+    old = catalog.get("/static/vendor/htmx-2.0.11.min.000000000000.js")
+    assert old.status_code == 200 and old.headers["Cache-Control"] == "no-cache"
 
 
 def test_a_range_of_a_static_file(catalog: FlaskClient) -> None:

@@ -124,8 +124,11 @@ class ThreadScheduler(RQScheduler):
 
 
 def _end_horse_group(_signum: int, _frame: FrameType | None) -> None:
-    """In a work horse: its worker is gone; kill the horse's group, itself included."""
-    os.killpg(os.getpgrp(), signal.SIGKILL)
+    """In a work horse: its worker is gone; kill the horse's group, itself included (the
+    group is the horse's own: RQ's fork calls setpgrp; else only the horse ends)."""
+    if os.getpgrp() == os.getpid():
+        os.killpg(os.getpgrp(), signal.SIGKILL)
+    os._exit(1)
 
 
 class DepotWorker(Worker):

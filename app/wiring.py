@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 from flask import current_app
 
 from app.catalog.insight_facts import InsightFactsCache
-from app.content.cache import LRU, UntilChanged
+from app.content.cache import LRU, UntilChanged, text_weight
 from app.queue import RQDispatcher, connect
 from app.ratelimit import FixedWindowLimiter
 from app.resources import Services
@@ -29,8 +29,10 @@ if TYPE_CHECKING:
     from app.search import SearchBackend
 
 EXTENSION = "depot"
-# Rendered READMEs and licenses kept per process (app/portal/contents.py).
+# Rendered READMEs, licenses and sources kept per process (app/portal/contents.py):
+# at most this many, and this many bytes of text (a Files-view source may be megabytes).
 RENDERED_KEPT = 256
+RENDERED_BYTES = 32 << 20
 
 
 @dataclass
@@ -43,7 +45,8 @@ class Depot(Services):
     ahead: AheadLoads = field(init=False)
     search: SearchBackend = field(init=False)
     # Rendered file contents by (module, version, file), shared by the portal's tabs.
-    rendered: LRU[Any] = field(init=False, default_factory=lambda: LRU(RENDERED_KEPT))
+    rendered: LRU[Any] = field(init=False, default_factory=lambda: LRU(
+        RENDERED_KEPT, weigh=text_weight, budget=RENDERED_BYTES))
     # Values kept until a publication changes the catalogue, by name (the home page's).
     kept: dict[str, UntilChanged[Any]] = field(init=False, default_factory=dict)
 

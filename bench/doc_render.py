@@ -32,7 +32,7 @@ def main() -> int:
     args = parser.parse_args()
     os.environ["DEPOT_DATA_DIR"] = args.data_dir
     from app import create_app
-    from app.portal.doc_cache import RENDERED
+    from app.portal import doc_cache
 
     client = create_app().test_client()
     html = {"Accept": "text/html"}
@@ -45,9 +45,8 @@ def main() -> int:
             return 1
         cells = []
         for floor in (1 << 40, 0):  # nothing kept, then everything
-            RENDERED.min_bytes = floor
-            RENDERED.held.clear()
-            RENDERED.size = 0
+            doc_cache.MIN_BYTES = floor
+            doc_cache.RENDERED.clear()
             client.get(url, headers=html)
             times = []
             for _ in range(args.requests):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Hashable
+from dataclasses import fields, is_dataclass
 from threading import Lock
 from typing import Generic, TypeVar
 
@@ -12,27 +13,70 @@ V = TypeVar("V")
 
 
 class LRU(Generic[V]):
-    def __init__(self, size: int) -> None:
+    """At most ``size`` values, and when ``weigh`` is given at most ``budget`` of their
+    weight (bytes of HTML, say): a count alone cannot bound renderings that range from
+    a kilobyte to megabytes. The least recently used leave first."""
+
+    def __init__(
+        self, size: int, weigh: Callable[[V], int] | None = None, budget: int = 0
+    ) -> None:
         self.size = size
-        self._items: OrderedDict[Hashable, V] = OrderedDict()
+        self.weigh = weigh
+        self.budget = budget
+        self.weight = 0
+        self.hits = 0
+        self.misses = 0
+        self._items: OrderedDict[Hashable, tuple[V, int]] = OrderedDict()
         self._lock = Lock()
 
     def get_or_make(
         self, key: Hashable, make: Callable[[], V], keep: Callable[[V], bool] = lambda _: True
     ) -> V:
-        """The cached value, or ``make()``'s, kept only when ``keep`` says so."""
+        """The cached value, or ``make()``'s, kept only when ``keep`` says so (and, when
+        weighed, when it fits the budget)."""
         with self._lock:
-            if key in self._items:
+            held = self._items.get(key)
+            if held is not None:
                 self._items.move_to_end(key)
-                return self._items[key]
+                self.hits += 1
+                return held[0]
+            self.misses += 1
         value = make()  # outside the lock: rendering may take a while
         if not keep(value):
             return value
+        weight = self.weigh(value) if self.weigh is not None else 0
+        if self.weigh is not None and weight > self.budget:
+            return value
         with self._lock:
-            self._items[key] = value
-            while len(self._items) > self.size:
-                self._items.popitem(last=False)
+            old = self._items.pop(key, None)  # made twice at once: the later one stays
+            self.weight += weight - (old[1] if old is not None else 0)
+            self._items[key] = (value, weight)
+            while len(self._items) > self.size or (self.weigh is not None
+                                                   and self.weight > self.budget):
+                self.weight -= self._items.popitem(last=False)[1][1]
         return value
+
+    def keys(self) -> list[Hashable]:
+        """The keys held, least recently used first."""
+        with self._lock:
+            return list(self._items)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._items.clear()
+            self.weight = 0
+
+
+def text_weight(value: object) -> int:
+    """Roughly the bytes a kept value holds in text: its strings, through the tuples,
+    lists and dataclasses the portal keeps renderings in, and a little for each part."""
+    if isinstance(value, str | bytes):
+        return len(value)
+    if isinstance(value, tuple | list):
+        return 64 + sum(text_weight(part) for part in value)
+    if is_dataclass(value) and not isinstance(value, type):
+        return 64 + sum(text_weight(getattr(value, f.name)) for f in fields(value))
+    return 64
 
 
 class UntilChanged(Generic[V]):

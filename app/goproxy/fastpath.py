@@ -67,7 +67,7 @@ class SmallFiles:
 
     def __init__(self, budget: int = 8 << 20, largest: int = MAX_INLINE) -> None:
         self.largest = largest
-        self._kept: LRU[bytes] = LRU(max(1, budget // largest))
+        self._kept: LRU[bytes] = LRU(1 << 16, weigh=len, budget=budget)
 
     def get(self, path: str | os.PathLike[str], size: int) -> bytes | None:
         """The file's bytes, read once; None for a file too large to keep. A file that

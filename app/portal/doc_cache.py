@@ -10,52 +10,27 @@ stale; old keys fall out by least recent use.
 
 from __future__ import annotations
 
-import threading
-from collections import OrderedDict
 from collections.abc import Callable, Hashable
 
 from markupsafe import Markup
+
+from app.content.cache import LRU
 
 MAX_BYTES = 24 << 20  # of HTML, per process
 # A rendering smaller than this is cheap to make again: not worth the memory.
 MIN_BYTES = 64 << 10
 
-
-class RenderedDocs:
-    """A least-recently-used map of rendered documentation, bounded by bytes."""
-
-    def __init__(self, max_bytes: int = MAX_BYTES, min_bytes: int = MIN_BYTES) -> None:
-        self.max_bytes = max_bytes
-        self.min_bytes = min_bytes
-        self.held: OrderedDict[Hashable, Markup] = OrderedDict()
-        self.size = 0
-        self.hits = 0
-        self.misses = 0
-        self.lock = threading.Lock()
-
-    def get(self, key: Hashable, render: Callable[[], Markup]) -> Markup:
-        """The rendering under ``key``, made by ``render`` when not held (outside the
-        lock: two requests at once may both render; the second keeps its own)."""
-        with self.lock:
-            found = self.held.get(key)
-            if found is not None:
-                self.held.move_to_end(key)
-                self.hits += 1
-                return found
-            self.misses += 1
-        made = render()
-        size = len(made)
-        if self.min_bytes <= size <= self.max_bytes // 4:
-            with self.lock:
-                old = self.held.pop(key, None)
-                if old is not None:
-                    self.size -= len(old)
-                self.held[key] = made
-                self.size += size
-                while self.size > self.max_bytes:
-                    _key, dropped = self.held.popitem(last=False)
-                    self.size -= len(dropped)
-        return made
+# Bounded by bytes; the count bound only keeps the map itself small.
+RENDERED: LRU[Markup] = LRU(4096, weigh=len, budget=MAX_BYTES)
 
 
-RENDERED = RenderedDocs()
+def rendered(key: Hashable, render: Callable[[], Markup]) -> Markup:
+    """The rendering under ``key``, made by ``render`` when not held (two requests at
+    once may both render; the later one is kept)."""
+    return RENDERED.get_or_make(key, render, keep=_worth_keeping)
+
+
+def _worth_keeping(made: Markup) -> bool:
+    """Not a small rendering (cheap to make again), nor one that would push out a
+    quarter of the others."""
+    return MIN_BYTES <= len(made) <= RENDERED.budget // 4

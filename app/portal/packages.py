@@ -21,9 +21,9 @@ from app.catalog.modules import VersionDetail, version_detail
 from app.models import Module, Requirement, VersionDocs
 from app.pkgdoc import kept
 from app.pkgdoc.html import Linker, is_standard
+from app.portal import doc_cache
 from app.portal.contents import hidden_reason
 from app.portal.context import used_by_counts
-from app.portal.doc_cache import RENDERED
 from app.portal.errors import error_page, not_in_depot
 from app.portal.htmx import page_or_fragment
 from app.redact import public
@@ -136,7 +136,7 @@ def rendered_doc(session: Session, detail: VersionDetail, docs: Docs, subpath: s
 
     if current_app.debug:  # an edited template shows at once
         return render()
-    return RENDERED.get(key, render)
+    return doc_cache.rendered(key, render)
 
 
 def packages_tab(session: Session, detail: VersionDetail) -> dict[str, Any]:

@@ -8,11 +8,9 @@ documents; this module only says what one contains.
 
 from __future__ import annotations
 
-from collections import OrderedDict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from threading import Lock
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -21,6 +19,7 @@ from app.catalog.insight_facts import module_insights
 from app.catalog.modules import pick_latest, retractions_in_force
 from app.catalog.prepared import SYNOPSIS, prepared
 from app.catalog.usage import PUBLISHED
+from app.content.cache import LRU
 from app.db import Database
 from app.models import LicenseFile, Module, ModuleVersion, Retraction
 from app.store import ArtifactStore
@@ -47,23 +46,13 @@ class SynopsisCache:
     def __init__(self, db: Database, store: ArtifactStore, size: int = 4096) -> None:
         self.db = db
         self.store = store
-        self.size = size
-        self._items: OrderedDict[tuple[str, str], str] = OrderedDict()
-        self._lock = Lock()
+        self._kept: LRU[str] = LRU(size)
 
     def get(self, module: str, version: str, version_id: int, readme_name: str | None) -> str:
-        key = (module, version)
-        with self._lock:
-            if key in self._items:
-                self._items.move_to_end(key)
-                return self._items[key]
-        text = prepared(self.db, self.store, module, version, version_id, readme_name,
-                        [SYNOPSIS])[SYNOPSIS].body
-        with self._lock:
-            self._items[key] = text
-            while len(self._items) > self.size:
-                self._items.popitem(last=False)
-        return text
+        return self._kept.get_or_make(
+            (module, version),
+            lambda: prepared(self.db, self.store, module, version, version_id, readme_name,
+                             [SYNOPSIS])[SYNOPSIS].body)
 
 
 def build_documents(

@@ -34,6 +34,8 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 
 ON_MISS_POLICIES = ("fetch", "enqueue", "404")
 HTTP_SERVERS = ("granian", "gunicorn")
+# What a caller without a token may do (app/auth/roles.py).
+ANONYMOUS_POLICIES = ("all", "public", "none")
 S3_ZIP_MODES = ("stream", "redirect")
 README = REPO_ROOT / "README.md"
 TABLE_BEGIN = "<!-- settings table: rendered by scripts/render-settings -->"
@@ -410,6 +412,17 @@ class Settings:
         "module requests one client may send per minute, from the portal's form and `POST "
         "/api/v1/requests` together (`0`: no limit); counted in Redis, so shared by every "
         "process", _whole(0))
+    anonymous: str = setting(
+        "DEPOT_ANONYMOUS", "all", "`all`",
+        "what a caller without a token may do: `all` (everything, as a laptop's Depot "
+        "always did), `public` (read: the GOPROXY, the checksum database, pages, search "
+        "and API reads; no requests, drift checks or bundles), `none` (only `/ping`, "
+        "`/healthz`, `/readyz` and static files). Tokens: `flask --app app tokens "
+        "create` (docs/security.md)", _one_of(*ANONYMOUS_POLICIES))
+    auth_failure_limit: int = setting(
+        "DEPOT_AUTH_FAILURE_LIMIT", 20, "`20`",
+        "wrong or expired tokens one client may present per minute; more are answered "
+        "429 (`0`: no limit); counted in Redis, so shared by every process", _whole(0))
     max_body: int = setting(
         "DEPOT_MAX_BODY", 65536, "`65536`",
         "bytes a request body may have (API JSON, forms); a larger one is answered 413 "

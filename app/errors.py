@@ -6,6 +6,17 @@ go command (which shows the body) and a person both read why.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, TypeVar
+
+if TYPE_CHECKING:
+    from werkzeug.wrappers import Response
+
+    R = TypeVar("R", bound=Response)
+
+# What a 401 offers: the go command answers Basic from .netrc; API clients may send
+# `Authorization: Bearer` without being asked.
+CHALLENGE = 'Basic realm="Depot", charset="UTF-8"'
+
 
 class DepotError(Exception):
     """Base: ``status`` is the HTTP status, ``str(e)`` the one-line reason."""
@@ -55,3 +66,25 @@ class TooManyRequests(DepotError):
     def __init__(self, reason: str, retry_after: int) -> None:
         super().__init__(reason)
         self.retry_after = retry_after
+
+
+class Unauthorized(DepotError):
+    """No token, or one Depot does not accept (unknown, expired, revoked): the answer
+    carries a challenge, so a client knows to send one (the go command, from .netrc)."""
+
+    status = 401
+
+
+class Forbidden(DepotError):
+    """A token Depot accepts, whose role may not do this."""
+
+    status = 403
+
+
+def with_auth_headers(resp: R, exc: DepotError) -> R:
+    """A 401 says how to authenticate, a 429 when to come back."""
+    if isinstance(exc, Unauthorized):
+        resp.headers["WWW-Authenticate"] = CHALLENGE
+    if isinstance(exc, TooManyRequests):
+        resp.headers["Retry-After"] = str(exc.retry_after)
+    return resp

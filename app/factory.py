@@ -16,7 +16,7 @@ from sqlalchemy.exc import OperationalError
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from app.config import Settings
-from app.errors import DepotError
+from app.errors import DepotError, with_auth_headers
 from app.inputs import IdConverter
 from app.redact import public
 from app.shorten import cut
@@ -93,14 +93,20 @@ def build_app(settings: Settings | None = None) -> Flask:
     app.register_blueprint(sumdb_bp)
     app.register_blueprint(accel_bp)
     app.register_blueprint(goproxy_bp)
-    for command in (*COMMANDS, drift, deploy, notify_test):
+    from app.auth.cli import tokens_group
+
+    for command in (*COMMANDS, drift, deploy, notify_test, tokens_group):
         app.cli.add_command(command)
     _register_error_handlers(app)
+    from app.auth.gate import install as install_gate
+    from app.auth.roles import ANONYMOUS, Role
     from app.goproxy.fastpath import FastPath
     from app.ops.observe import RequestObserver
 
+    install_gate(app, settings)  # before every other before_request
     # Flask's documented way to wrap its WSGI app; mypy refuses any assignment to a method.
-    fast = FastPath(app.wsgi_app, published, settings.accel_redirect, downloads)
+    fast = FastPath(app.wsgi_app, published, settings.accel_redirect, downloads,
+                    open_reads=ANONYMOUS[settings.anonymous] >= Role.READER)
     app.wsgi_app = fast  # type: ignore[method-assign]
     from app.headers import AlwaysHeaders
     from app.ranges import SingleRangeOnly
@@ -141,8 +147,10 @@ def _register_error_handlers(app: Flask) -> None:
                  cut(exc.reason, 2000))
         reason = cut(public(exc.reason))
         if wants_html():
-            return error_page(exc.status, "Something is not right", reason)
-        return _plain(reason, exc.status)
+            resp = error_page(exc.status, "Something is not right", reason)
+        else:
+            resp = _plain(reason, exc.status)
+        return with_auth_headers(resp, exc)
 
     def unavailable(what: str, exc: Exception) -> Response:
         log.warning("%s %s -> 503 %s unavailable: %s", request.method, request.path[:300],

@@ -21,6 +21,11 @@ class FixedWindowLimiter:
         self.window = window
         self.prefix = prefix
 
+    def count(self, key: str) -> int:
+        """Hits counted for ``key`` in the current window (this adds none)."""
+        found = self.redis.get(f"{self.prefix}{key}:{int(time.time() // self.window)}")
+        return int(found) if found is not None else 0
+
     def hit(self, key: str) -> int | None:
         """Count one hit; None when allowed, else the seconds until the window ends."""
         if self.limit <= 0:

@@ -32,7 +32,7 @@ PARTS = (
     "app.goproxy.early", "app.goproxy.ahead", "app.search", "app.api", "app.cli",
     "app.drift.cli", "app.goproxy", "app.notify.cli", "app.ops", "app.portal",
     "app.portal.errors", "app.goproxy.fastpath", "app.hits", "app.ops.observe", "app.headers",
-    "app.ranges", "app.pipeline.warm",
+    "app.ranges", "app.pipeline.warm", "app.auth.gate", "app.auth.cli",
 )
 
 

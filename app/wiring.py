@@ -63,6 +63,13 @@ class Depot(Services):
                                   prefix="depot:ratelimit:request:")
 
     @cached_property
+    def auth_failures(self) -> FixedWindowLimiter:
+        """Wrong tokens per client per minute (app/auth/gate.py), in the queue's Redis so
+        every process shares the count."""
+        return FixedWindowLimiter(connect(self.settings), self.settings.auth_failure_limit,
+                                  60, prefix="depot:ratelimit:auth:")
+
+    @cached_property
     def insight_facts(self) -> InsightFactsCache:
         """Insight facts by module and catalogue mark, one cache for portal and API."""
         return InsightFactsCache(self.aggregates)

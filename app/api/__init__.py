@@ -10,7 +10,17 @@ from redis.exceptions import RedisError
 
 from app.api import bundle, check, drift, graph, insight, licenses, modules, openapi
 from app.api.shapes import ErrorJSON
-from app.errors import BadRequest, NotFound, TooLarge, TooManyRequests, Unavailable
+from app.errors import (
+    BadRequest,
+    DepotError,
+    Forbidden,
+    NotFound,
+    TooLarge,
+    TooManyRequests,
+    Unauthorized,
+    Unavailable,
+    with_auth_headers,
+)
 from app.inputs import BodyError, json_object
 from app.models import RequestSource
 from app.pipeline.requests import InvalidRequest, status, validate_wish
@@ -111,9 +121,8 @@ def openapi_json() -> Response:
 @bp.errorhandler(TooLarge)
 @bp.errorhandler(Unavailable)
 @bp.errorhandler(TooManyRequests)
-def json_error(exc: BadRequest) -> tuple[Response, int]:
+@bp.errorhandler(Unauthorized)
+@bp.errorhandler(Forbidden)
+def json_error(exc: DepotError) -> tuple[Response, int]:
     body: ErrorJSON = {"error": cut(public(exc.reason))}
-    resp = jsonify(body)
-    if isinstance(exc, TooManyRequests):
-        resp.headers["Retry-After"] = str(exc.retry_after)
-    return resp, exc.status
+    return with_auth_headers(jsonify(body), exc), exc.status

@@ -107,9 +107,12 @@ def whole_file(size: int) -> list[tuple[str, str]]:
 class FastPath:
     def __init__(
         self, app: WSGIApp, published: PublishedFiles, accel_redirect: str,
-        downloads: DownloadCounter,
+        downloads: DownloadCounter, open_reads: bool = True,
     ) -> None:
         self.app = app
+        # False when reading needs a token (DEPOT_ANONYMOUS=none): every request then
+        # goes to the app, whose gate checks it (app/auth/gate.py).
+        self.open_reads = open_reads
         self.small = SmallFiles()
         self.published = published
         self.accel = accel_redirect.rstrip("/")
@@ -119,7 +122,8 @@ class FastPath:
         """(method, module, version, kind, file) of a plain GET/HEAD of a published file
         whose version is in memory; None for anything else (the app's to answer)."""
         method = environ.get("REQUEST_METHOD")
-        if method not in ("GET", "HEAD") or any(k in environ for k in _SPECIAL):
+        if not self.open_reads or method not in ("GET", "HEAD") \
+                or any(k in environ for k in _SPECIAL):
             return None
         name = served_file(environ.get("PATH_INFO", ""))
         if name is None:

@@ -291,6 +291,14 @@ def test_one_worker_deployment_per_group(rendered: dict[str, Manifests], env: st
     assert command[4:] == ["asked", "validate"]
 
 
+def test_auth_settings_reach_depot_and_refuse_the_sidecar(
+        render: Callable[..., Manifests]) -> None:
+    closed = config(render("default", "config.anonymous=none", "nginx.enabled=false"))
+    assert closed["DEPOT_ANONYMOUS"] == "none" and closed["DEPOT_AUTH_FAILURE_LIMIT"] == "20"
+    with pytest.raises(HelmError, match="nginx.enabled=false"):
+        render("default", "config.anonymous=public")
+
+
 def test_a_queue_without_workers_does_not_render(render: Callable[..., Manifests]) -> None:
     with pytest.raises(HelmError, match="notify"):
         render("default", "workers.groups.light.queues={index}")

@@ -119,6 +119,11 @@ DEPOT_DRIFT_SAMPLE: {{ .Values.config.driftSample | quote }}
 DEPOT_FETCH_TIMEOUT: {{ .Values.config.fetchTimeout | quote }}
 DEPOT_UPSTREAM_TIMEOUT: {{ .Values.config.upstreamTimeout | quote }}
 DEPOT_REQUEST_LIMIT: {{ .Values.config.requestLimit | quote }}
+{{- if and (ne .Values.config.anonymous "all") .Values.nginx.enabled }}
+{{- fail (printf "config.anonymous=%s needs nginx.enabled=false: the sidecar answers cached .info, .mod and lists without asking Depot who is calling (docs/security.md)" .Values.config.anonymous) }}
+{{- end }}
+DEPOT_ANONYMOUS: {{ .Values.config.anonymous | quote }}
+DEPOT_AUTH_FAILURE_LIMIT: {{ .Values.config.authFailureLimit | quote }}
 DEPOT_CATALOG_REFRESH: {{ .Values.config.catalogRefresh | quote }}
 ELASTICSEARCH_URL: {{ .Values.config.elasticsearchUrl | quote }}
 DEPOT_SEARCH_INDEX: {{ .Values.config.searchIndex | quote }}

@@ -1,0 +1,129 @@
+"""The check every request goes through: who is calling (a token, or nobody), and
+whether that role may use the route it asked for (app/auth/roles.py).
+
+A token comes as the password of HTTP Basic (what the go command sends from .netrc;
+any user name) or as ``Authorization: Bearer``. A request without one is anonymous,
+with the role DEPOT_ANONYMOUS gives it. A token that is wrong, expired or revoked is
+refused even where anonymous callers may go: it is a mistake its owner should see.
+Wrong tokens are counted per client address; past DEPOT_AUTH_FAILURE_LIMIT a minute
+the client is answered 429 without a check.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import logging
+from collections.abc import Callable
+
+from flask import Flask, g, request
+from redis.exceptions import RedisError
+
+from app.auth import tokens
+from app.auth.roles import ANONYMOUS, OPEN, Role, needed
+from app.config import Settings
+from app.errors import Forbidden, TooManyRequests, Unauthorized
+from app.ratelimit import FixedWindowLimiter
+
+log = logging.getLogger("depot.auth")
+# Where the app keeps its gate (app.extensions).
+GATE = "depot.gate"
+
+
+def presented_token(header: str | None) -> str | None:
+    """The token in an Authorization header: Bearer's, or Basic's password; None when
+    there is no header. A header that says nothing usable gives "" (a wrong token)."""
+    if not header:
+        return None
+    scheme, _, value = header.strip().partition(" ")
+    value = value.strip()
+    if scheme.lower() == "bearer":
+        return value
+    if scheme.lower() == "basic":
+        try:
+            decoded = base64.b64decode(value, validate=True).decode("utf-8")
+        except (binascii.Error, UnicodeDecodeError):
+            return ""
+        return decoded.partition(":")[2]
+    return ""
+
+
+class Gate:
+    """Installed as a ``before_request`` of the app (see :func:`install`)."""
+
+    def __init__(self, settings: Settings, find: Callable[[str], tokens.Caller | None],
+                 failures: Callable[[], FixedWindowLimiter]) -> None:
+        self.anonymous = ANONYMOUS[settings.anonymous]
+        self.find = find
+        self.failures = failures
+        self.checked = tokens.CheckedTokens()
+
+    def caller(self, header: str | None, client: str) -> tuple[str, Role]:
+        """(who, role) of a request; raises Unauthorized or TooManyRequests for a token
+        that is not accepted."""
+        token = presented_token(header)
+        if token is None:
+            return "anonymous", self.anonymous
+        found = self.checked.get(token) if token else None
+        if found is None and token:
+            if self._failed(client, count=False):
+                raise TooManyRequests("too many wrong tokens from this address; "
+                                      "try again in a minute", 60)
+            found = self.find(token)
+            if found is not None:
+                self.checked.put(token, found)
+        if found is None:
+            self._failed(client, count=True)
+            log.info("refused a token from %s (unknown, expired or revoked)", client)
+            raise Unauthorized("the token is not valid (unknown, expired or revoked)")
+        # A token never gives less than anonymous callers have.
+        return found.name, max(found.role, self.anonymous)
+
+    def _failed(self, client: str, count: bool) -> bool:
+        """Whether ``client`` has used up its wrong tokens this minute (after counting
+        one more when ``count``). Without Redis nothing is counted: a wrong token is
+        still refused."""
+        limiter = self.failures()
+        if limiter.limit <= 0:
+            return False
+        try:
+            if count:
+                return limiter.hit(client) is not None
+            return limiter.count(client) >= limiter.limit
+        except RedisError as exc:
+            log.warning("wrong tokens cannot be counted (Redis: %s)", exc)
+            return False
+
+    def check(self) -> None:
+        """Flask's before_request: nothing when allowed, else raises."""
+        if request.routing_exception is not None:
+            return  # a 404 or 405 follows; it shows nothing behind a rule
+        need = needed(request.endpoint, request.method)
+        if need == OPEN:
+            return
+        who, role = self.caller(request.headers.get("Authorization"),
+                                request.remote_addr or "unknown")
+        g.depot_caller = who
+        if need is None:
+            raise Forbidden(f"{request.endpoint} has no access rule; nobody may use it")
+        if role >= need:
+            return
+        if who == "anonymous":
+            raise Unauthorized(f"this needs a token with the role {need.name.lower()} or "
+                               "more (HTTP Basic password or Bearer)")
+        raise Forbidden(f"the token {who!r} has the role {role.name.lower()}; this needs "
+                        f"{need.name.lower()}")
+
+
+def install(app: Flask, settings: Settings) -> Gate:
+    """Check every request of ``app`` (registered before any other before_request)."""
+    from app.wiring import depot
+
+    def find(token: str) -> tokens.Caller | None:
+        with depot().db.session() as session:
+            return tokens.check(session, token)
+
+    gate = Gate(settings, find, lambda: depot().auth_failures)
+    app.before_request_funcs.setdefault(None, []).insert(0, gate.check)
+    app.extensions[GATE] = gate
+    return gate

@@ -136,6 +136,10 @@ def _plain(reason: str, status: int) -> Response:
     return resp
 
 
+# An error page's heading where the generic one would not say what to do.
+TITLES = {401: "Sign in with a token", 403: "Not with this token"}
+
+
 def _register_error_handlers(app: Flask) -> None:
     from app.portal.errors import error_page, wants_html
 
@@ -147,7 +151,8 @@ def _register_error_handlers(app: Flask) -> None:
                  cut(exc.reason, 2000))
         reason = cut(public(exc.reason))
         if wants_html():
-            resp = error_page(exc.status, "Something is not right", reason)
+            resp = error_page(exc.status, TITLES.get(exc.status, "Something is not right"),
+                              reason)
         else:
             resp = _plain(reason, exc.status)
         return with_auth_headers(resp, exc)

@@ -34,6 +34,8 @@ class ClientSetup:
     gosumdb: str
     sumdb_name: str
     on_miss: str
+    # DEPOT_ANONYMOUS=none: the go command needs a token (docs/security.md).
+    needs_token: bool = False
 
     @property
     def fetches_misses(self) -> bool:
@@ -92,7 +94,7 @@ def client_setup(settings: Settings, depot_url: str) -> ClientSetup:
     depot_url = depot_url.rstrip("/")
     return ClientSetup(depot_url, goproxy_chain(settings, depot_url),
                        gosumdb_through(settings, depot_url), settings.sumdb_name,
-                       settings.on_miss)
+                       settings.on_miss, settings.anonymous == "none")
 
 
 def this_depot() -> ClientSetup:

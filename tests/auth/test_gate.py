@@ -115,3 +115,17 @@ def test_wrong_tokens_are_limited_per_client(settings: Settings, redis_url: str)
     # A valid token a process already trusts still works for the limited address.
     client.get("/api/v1/search?q=lib", headers=basic(good),
                environ_base={"REMOTE_ADDR": "127.0.0.9"})
+
+
+def test_pages_say_how_to_sign_in_and_set_me_up_shows_netrc(closed: Flask,
+                                                           settings: Settings) -> None:
+    client = closed.test_client()
+    page = client.get("/", headers={"Accept": "text/html"}).get_data(as_text=True)
+    assert "Sign in with a token" in page and "~/.netrc" in page
+    token = _token(closed, "reader")
+    setup = client.get("/set-me-up", headers={**basic(token), "Accept": "text/html"})
+    text = setup.get_data(as_text=True)
+    assert setup.status_code == 200 and 'id="cmd-netrc"' in text
+    assert "machine localhost" in text and "HTTPS" in text
+    open_setup = make_app(settings).test_client().get("/set-me-up").get_data(as_text=True)
+    assert 'id="cmd-netrc"' not in open_setup

@@ -29,6 +29,10 @@ _USERINFO = re.compile(r"(?<![A-Za-z0-9+.-])(?P<scheme>[A-Za-z][A-Za-z0-9+.-]*:/
 # rule): hiding a weak password such as "depot" wherever the word appears would mangle
 # every text (module paths, logger names), and nothing prints a password bare.
 _SHORTEST_SECRET = 8
+# Depot's own tokens (app/auth/tokens.py: "depot_" and 43 URL-safe characters), wherever
+# one appears: a token pasted into a search box, a form or a URL must not reach a log
+# line, a reason or a webhook.
+_TOKEN = re.compile(r"(?<![A-Za-z0-9_-])depot_[A-Za-z0-9_-]{43}(?![A-Za-z0-9_-])")
 
 _lock = threading.Lock()
 _secrets: frozenset[str] = frozenset()
@@ -119,11 +123,14 @@ def public(text: str) -> str:
 
 
 def redact(text: str) -> str:
-    """``text`` with every registered secret and every URL's userinfo masked."""
+    """``text`` with every registered secret, every URL's userinfo and every Depot
+    token masked."""
     if not text:
         return text
     if "://" in text:  # the only place userinfo can be; the search costs every log line
         text = _USERINFO.sub(lambda m: f"{m['scheme']}{MASK}@", text)
+    if "depot_" in text:
+        text = _TOKEN.sub("depot_" + MASK, text)
     pattern = _pattern
     return pattern.sub(MASK, text) if pattern is not None else text
 

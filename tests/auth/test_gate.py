@@ -129,3 +129,12 @@ def test_pages_say_how_to_sign_in_and_set_me_up_shows_netrc(closed: Flask,
     assert "machine localhost" in text and "HTTPS" in text
     open_setup = make_app(settings).test_client().get("/set-me-up").get_data(as_text=True)
     assert 'id="cmd-netrc"' not in open_setup
+
+
+def test_a_token_sent_where_it_does_not_belong_is_not_repeated(closed: Flask) -> None:
+    client = closed.test_client()
+    token = _token(closed, "requester")
+    auth = {"Authorization": f"Bearer {token}"}
+    said = client.post("/api/v1/requests", json={"module": f"example.com/{token}!"},
+                       headers=auth)
+    assert said.status_code == 400 and token not in said.get_data(as_text=True)

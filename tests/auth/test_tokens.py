@@ -110,3 +110,17 @@ def test_the_tokens_commands(settings: Settings, services: Services) -> None:
     assert missing.returncode == 1 and "no token named 'nobody'" in missing.stderr
     with services.db.session() as session:
         assert tokens.check(session, token) is None
+
+
+def test_a_planted_token_is_masked_wherever_depot_writes_it(services: Services) -> None:
+    from app.redact import public, redact
+
+    with services.db.session() as session:
+        _row, token = tokens.create(session, "planted", "reader")
+    for text in (f"GET /search?q={token} 200", f"module {token!r} is not a path",
+                 f"https://x.example/{token}/y", token):
+        assert token not in redact(text) and token not in public(text)
+        assert "depot_***" in redact(text)
+    # Names that only start like a token are left alone.
+    for text in ("depot_queue_depth", "depot_http_request_duration_seconds_bucket"):
+        assert redact(text) == text

@@ -8,19 +8,17 @@ says why. Offline: 127.0.0.1 and the file:// fixture upstream only."""
 from __future__ import annotations
 
 import subprocess
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
 
 import pytest
-import requests
 
 from app.config import Settings
 from tests.conftest import LiveServer, free_port, go_client_env, run_go, start_server
 from tests.e2e.test_go_client import flask_cli, verifier_key
-from tests.fixtures.nginx import find_nginx, nginx_command, nginx_conf
+from tests.fixtures.nginx import find_nginx, nginx_conf, running_nginx
 from tests.fixtures.sumdb import SumDB
 
 NGINX = find_nginx()
@@ -56,23 +54,9 @@ def https_front(depot: LiveServer, folder: Path) -> Iterator[tuple[str, Path]]:
         }}
     }}"""
     conf = nginx_conf(folder / "nginx", port, None, http_extra=server)
-    proc = subprocess.Popen(nginx_command(NGINX, conf), stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL)
     url = f"https://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 20
-        while True:
-            try:
-                requests.get(url + "/ping", timeout=2, verify=str(cert))
-                break
-            except requests.ConnectionError:
-                assert time.monotonic() < deadline and proc.poll() is None, (
-                    (folder / "nginx" / "error.log").read_text())
-                time.sleep(0.1)
+    with running_nginx(NGINX, conf, url + "/ping", verify=str(cert)):
         yield url, cert
-    finally:
-        proc.terminate()
-        proc.wait(timeout=20)
 
 
 def client(home: Path, url: str, gosumdb: str, cert: Path, token: str | None

@@ -5,7 +5,6 @@ everything else is Depot's answer, and downloads are still counted."""
 
 from __future__ import annotations
 
-import subprocess
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -27,7 +26,7 @@ from tests.conftest import (
     start_server,
     with_settings,
 )
-from tests.fixtures.nginx import find_nginx, nginx_command, nginx_conf, render_sidecar
+from tests.fixtures.nginx import find_nginx, nginx_conf, render_sidecar, running_nginx
 from tests.fixtures.sumdb import SumDB
 from tests.skips import skip_or_fail
 
@@ -60,23 +59,11 @@ def sidecar(settings: Settings, tmp_path: Path) -> Iterator[tuple[str, Path, Ser
     conf = nginx_conf(tmp_path / "nginx", port, None, http_extra=render_sidecar(
         f"127.0.0.1:{port}", depot.url.removeprefix("http://"), store,
         tmp_path / "nginx" / "cache", logs))
-    proc = subprocess.Popen(nginx_command(NGINX, conf), stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL)
     url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 20
-        while True:
-            try:
-                requests.get(url + "/", timeout=2)
-                break
-            except requests.ConnectionError:
-                assert time.monotonic() < deadline and proc.poll() is None, (
-                    (tmp_path / "nginx" / "error.log").read_text())
-                time.sleep(0.1)
-        yield url, depot.log, svc
+        with running_nginx(NGINX, conf, url + "/"):
+            yield url, depot.log, svc
     finally:
-        proc.terminate()
-        proc.wait(timeout=20)
         depot.stop()
         svc.db.dispose()
 

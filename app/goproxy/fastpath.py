@@ -26,9 +26,10 @@ from app.goproxy.published import (
 from app.metrics import count_goproxy
 from app.store import artifact_key
 
-# Headers that make a request more than a plain fetch: Flask handles those.
+# Headers that make a request more than a plain fetch: Flask handles those (a token is
+# checked by app/auth/gate.py, even where anonymous callers may read).
 _SPECIAL = ("HTTP_RANGE", "HTTP_IF_NONE_MATCH", "HTTP_IF_MATCH", "HTTP_IF_MODIFIED_SINCE",
-            "HTTP_IF_RANGE")
+            "HTTP_IF_RANGE", "HTTP_AUTHORIZATION")
 
 WSGIApp = Callable[[dict, Callable], Iterable[bytes]]
 

@@ -138,3 +138,13 @@ def test_a_token_sent_where_it_does_not_belong_is_not_repeated(closed: Flask) ->
     said = client.post("/api/v1/requests", json={"module": f"example.com/{token}!"},
                        headers=auth)
     assert said.status_code == 400 and token not in said.get_data(as_text=True)
+
+
+def test_a_wrong_token_is_refused_on_a_file_held_in_memory_too(settings: Settings) -> None:
+    app = make_app(settings)  # anyone may read; the fast path holds the version after a hit
+    assert ingest(app.extensions["depot"], MODULE, VERSION).ok
+    client = app.test_client()
+    assert client.get(INFO).status_code == 200
+    assert client.get(INFO).status_code == 200  # now answered from memory
+    assert client.get(INFO, headers=basic("depot_wrong")).status_code == 401
+    assert client.get(INFO, headers=basic(_token(app, "reader"))).status_code == 200

@@ -16,7 +16,7 @@ import binascii
 import logging
 from collections.abc import Callable
 
-from flask import Flask, g, request
+from flask import Flask, request
 from redis.exceptions import RedisError
 
 from app.auth import tokens
@@ -58,12 +58,12 @@ class Gate:
         self.failures = failures
         self.checked = tokens.CheckedTokens()
 
-    def caller(self, header: str | None, client: str) -> tuple[str, Role]:
-        """(who, role) of a request; raises Unauthorized or TooManyRequests for a token
-        that is not accepted."""
+    def caller(self, header: str | None, client: str) -> tuple[str | None, Role]:
+        """(the token's name, role) of a request, the name None for an anonymous one;
+        raises Unauthorized or TooManyRequests for a token that is not accepted."""
         token = presented_token(header)
         if token is None:
-            return "anonymous", self.anonymous
+            return None, self.anonymous
         found = self.checked.get(token) if token else None
         if found is None and token:
             if self._failed(client, count=False):
@@ -103,12 +103,11 @@ class Gate:
             return
         who, role = self.caller(request.headers.get("Authorization"),
                                 request.remote_addr or "unknown")
-        g.depot_caller = who
         if need is None:
             raise Forbidden(f"{request.endpoint} has no access rule; nobody may use it")
         if role >= need:
             return
-        if who == "anonymous":
+        if who is None:
             raise Unauthorized(f"this needs a token with the role {need.name.lower()} or "
                                "more (HTTP Basic password or Bearer)")
         raise Forbidden(f"the token {who!r} has the role {role.name.lower()}; this needs "

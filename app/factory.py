@@ -99,14 +99,13 @@ def build_app(settings: Settings | None = None) -> Flask:
         app.cli.add_command(command)
     _register_error_handlers(app)
     from app.auth.gate import install as install_gate
-    from app.auth.roles import ANONYMOUS, Role
     from app.goproxy.fastpath import FastPath
     from app.ops.observe import RequestObserver
 
-    install_gate(app, settings)  # before every other before_request
+    gate = install_gate(app, settings)  # before every other before_request
     # Flask's documented way to wrap its WSGI app; mypy refuses any assignment to a method.
     fast = FastPath(app.wsgi_app, published, settings.accel_redirect, downloads,
-                    open_reads=ANONYMOUS[settings.anonymous] >= Role.READER)
+                    may_read=gate.trusts_to_read)
     app.wsgi_app = fast  # type: ignore[method-assign]
     from app.headers import AlwaysHeaders
     from app.ranges import SingleRangeOnly

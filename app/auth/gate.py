@@ -79,6 +79,16 @@ class Gate:
         # A token never gives less than anonymous callers have.
         return found.name, max(found.role, self.anonymous)
 
+    def trusts_to_read(self, header: str | None) -> bool:
+        """Whether a request with this Authorization header (None: none) may read, from
+        what this process already knows: no database, nothing counted. The in-memory
+        hit path asks (app/goproxy/fastpath.py); a "no" only sends it to :meth:`check`."""
+        if header is None:
+            return self.anonymous >= Role.READER
+        token = presented_token(header)
+        found = self.checked.get(token) if token else None
+        return found is not None and max(found.role, self.anonymous) >= Role.READER
+
     def _failed(self, client: str, count: bool) -> bool:
         """Whether ``client`` has used up its wrong tokens this minute (after counting
         one more when ``count``). Without Redis nothing is counted: a wrong token is

@@ -26,10 +26,9 @@ from app.goproxy.published import (
 from app.metrics import count_goproxy
 from app.store import artifact_key
 
-# Headers that make a request more than a plain fetch: Flask handles those (a token is
-# checked by app/auth/gate.py, even where anonymous callers may read).
+# Headers that make a request more than a plain fetch: Flask handles those.
 _SPECIAL = ("HTTP_RANGE", "HTTP_IF_NONE_MATCH", "HTTP_IF_MATCH", "HTTP_IF_MODIFIED_SINCE",
-            "HTTP_IF_RANGE", "HTTP_AUTHORIZATION")
+            "HTTP_IF_RANGE")
 
 WSGIApp = Callable[[dict, Callable], Iterable[bytes]]
 
@@ -108,12 +107,14 @@ def whole_file(size: int) -> list[tuple[str, str]]:
 class FastPath:
     def __init__(
         self, app: WSGIApp, published: PublishedFiles, accel_redirect: str,
-        downloads: DownloadCounter, open_reads: bool = True,
+        downloads: DownloadCounter,
+        may_read: Callable[[str | None], bool] = lambda header: header is None,
     ) -> None:
         self.app = app
-        # False when reading needs a token (DEPOT_ANONYMOUS=none): every request then
-        # goes to the app, whose gate checks it (app/auth/gate.py).
-        self.open_reads = open_reads
+        # Whether a request with this Authorization header (None: none) may read, from
+        # what the process already knows (app/auth/gate.Gate.trusts_to_read); a "no"
+        # sends the request to the app, whose gate checks it.
+        self.may_read = may_read
         self.small = SmallFiles()
         self.published = published
         self.accel = accel_redirect.rstrip("/")
@@ -123,8 +124,8 @@ class FastPath:
         """(method, module, version, kind, file) of a plain GET/HEAD of a published file
         whose version is in memory; None for anything else (the app's to answer)."""
         method = environ.get("REQUEST_METHOD")
-        if not self.open_reads or method not in ("GET", "HEAD") \
-                or any(k in environ for k in _SPECIAL):
+        if method not in ("GET", "HEAD") or any(k in environ for k in _SPECIAL) \
+                or not self.may_read(environ.get("HTTP_AUTHORIZATION")):
             return None
         name = served_file(environ.get("PATH_INFO", ""))
         if name is None:

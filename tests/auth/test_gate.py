@@ -148,3 +148,26 @@ def test_a_wrong_token_is_refused_on_a_file_held_in_memory_too(settings: Setting
     assert client.get(INFO).status_code == 200  # now answered from memory
     assert client.get(INFO, headers=basic("depot_wrong")).status_code == 401
     assert client.get(INFO, headers=basic(_token(app, "reader"))).status_code == 200
+
+
+def test_a_trusted_token_is_answered_from_memory_on_a_closed_depot(closed: Flask) -> None:
+    client = closed.test_client()
+    token = _token(closed, "reader")
+    assert client.get(INFO, headers=basic(token)).status_code == 200  # checked by the gate
+    hits = closed.wsgi_app
+    below = hits.app  # type: ignore[attr-defined]
+
+    def nothing_below(environ: dict, start_response):  # type: ignore[no-untyped-def]
+        raise AssertionError(f"{environ['PATH_INFO']} went past the hit layer")
+
+    hits.app = nothing_below  # type: ignore[attr-defined]
+    try:
+        assert client.get(INFO, headers=basic(token)).status_code == 200
+        assert client.get(INFO, headers={"Authorization": f"Bearer {token}"}).status_code == 200
+    finally:
+        hits.app = below  # type: ignore[attr-defined]
+    assert client.get(INFO).status_code == 401  # no token: to the gate, refused
+    assert client.get(INFO, headers=basic("depot_wrong")).status_code == 401
+    checked = closed.extensions[GATE].checked
+    checked.seconds = 0  # trusted no longer: to the gate again, which checks it anew
+    assert client.get(INFO, headers=basic(token)).status_code == 200

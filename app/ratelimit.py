@@ -21,9 +21,14 @@ class FixedWindowLimiter:
         self.window = window
         self.prefix = prefix
 
+    def _counter(self, key: str, now: float) -> tuple[str, int]:
+        """(Redis key, window number) of ``key``'s count in the window holding ``now``."""
+        bucket = int(now // self.window)
+        return f"{self.prefix}{key}:{bucket}", bucket
+
     def count(self, key: str) -> int:
         """Hits counted for ``key`` in the current window (this adds none)."""
-        found = self.redis.get(f"{self.prefix}{key}:{int(time.time() // self.window)}")
+        found = self.redis.get(self._counter(key, time.time())[0])
         return int(found) if found is not None else 0
 
     def hit(self, key: str) -> int | None:
@@ -31,8 +36,7 @@ class FixedWindowLimiter:
         if self.limit <= 0:
             return None
         now = time.time()
-        bucket = int(now // self.window)
-        name = f"{self.prefix}{key}:{bucket}"
+        name, bucket = self._counter(key, now)
         pipe = self.redis.pipeline()
         pipe.incr(name)
         pipe.expire(name, self.window + 1)

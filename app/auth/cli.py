@@ -6,6 +6,8 @@ Depot keeps only its digest and cannot show it again.
 
 from __future__ import annotations
 
+from datetime import datetime
+
 import click
 from flask.cli import AppGroup
 
@@ -68,6 +70,4 @@ def revoke_cmd(name: str) -> None:
 
 
 def _when(moment: object) -> str:
-    from datetime import datetime
-
     return moment.strftime("%Y-%m-%d %H:%M") if isinstance(moment, datetime) else "-"

@@ -27,6 +27,7 @@ from urllib.parse import urlsplit
 
 import click
 
+from app.gomod import patterns
 from app.logs import FORMATS
 from app.redact import mask_url, register, register_paths
 
@@ -188,6 +189,13 @@ def _webhooks(raw: str) -> str:
     return raw
 
 
+def _patterns(raw: str) -> str:
+    try:
+        return patterns.check(raw)
+    except patterns.PatternError as exc:
+        raise ValueError(f"{exc} (GOPRIVATE syntax: comma-separated path globs)") from None
+
+
 # --- the table ---
 
 Derive = Callable[[dict[str, Any]], Any]
@@ -309,6 +317,32 @@ class Settings:
     license_allow: str = setting(
         "DEPOT_LICENSE_ALLOW", "", "see docs/licenses.md",
         "comma-separated SPDX ids that may be served (replaces the default list)")
+    private: str = setting(
+        "DEPOT_PRIVATE", "", "empty",
+        "module path patterns fetched straight from their version control, never from the "
+        "upstream nor checked in its checksum database, in the go command's GOPRIVATE "
+        "syntax (`corp.example/*,git.corp.example`); their credentials come from "
+        "DEPOT_PRIVATE_NETRC or DEPOT_PRIVATE_GITCONFIG (docs/security.md)", _patterns)
+    private_insecure: str = setting(
+        "DEPOT_PRIVATE_INSECURE", "", "empty",
+        "patterns (GOINSECURE syntax) of private hosts reached over plain HTTP or with "
+        "certificates nobody vouches for", _patterns)
+    private_netrc: str = setting(
+        "DEPOT_PRIVATE_NETRC", "", "`~/.netrc` when it exists",
+        "a `.netrc` file (a mounted secret) with the credentials of the private "
+        "repositories, for the go command and git; only its path is a setting")
+    private_gitconfig: str = setting(
+        "DEPOT_PRIVATE_GITCONFIG", "", "empty",
+        "a git config file for private fetches (a credential helper, `url.<base>.insteadOf`)"
+        ", given to git as its global config")
+    private_license: str = setting(
+        "DEPOT_PRIVATE_LICENSE", "check", "`check`",
+        "`check`: private modules pass the license gate as any other; `exempt`: they are "
+        "served whatever their license says", _one_of("check", "exempt"))
+    private_webhooks: str = setting(
+        "DEPOT_PRIVATE_WEBHOOKS", "", "empty",
+        "webhook URLs inside the company, told about private modules too; "
+        "DEPOT_NOTIFY_WEBHOOKS never hear of them", _webhooks, secret=True)
     notify_webhooks: str = setting(
         "DEPOT_NOTIFY_WEBHOOKS", "", "empty",
         "comma-separated webhook URLs (Slack-compatible JSON); a bad entry stops start-up",
@@ -516,6 +550,19 @@ class Settings:
         """DEPOT_NOTIFY_WEBHOOKS as URLs (checked at start-up by from_env)."""
         return parse_webhooks(self.notify_webhooks)
 
+    def is_private(self, module: str) -> bool:
+        """Whether ``module`` falls under DEPOT_PRIVATE: fetched from its repository, never
+        named to the upstream, its checksum database or an outside webhook."""
+        return patterns.matches(self.private, module)
+
+    def webhooks_for(self, module: str | None) -> tuple[str, ...]:
+        """Who may hear about ``module``: everyone configured, but only the company's own
+        webhooks (DEPOT_PRIVATE_WEBHOOKS) of a private module."""
+        inside = parse_webhooks(self.private_webhooks)
+        if module and self.is_private(module):
+            return inside
+        return tuple(dict.fromkeys((*self.webhooks, *inside)))
+
     @property
     def checksum_tiles(self) -> Path:
         """Where the pipeline's go commands share the checksum database's tiles."""
@@ -542,7 +589,7 @@ class Settings:
         (app/redact)."""
         register([self.database_url, self.store_url, self.upstream, self.gosumdb,
                   self.redis_url, self.elasticsearch_url, self.s3_endpoint,
-                  self.notify_webhooks])
+                  self.notify_webhooks, self.private_webhooks])
         folders = {self.data_dir: "<data dir>"}
         for url, label in [(self.store_url, "<store>"),
                            *((entry, "<upstream>") for entry in re.split(r"[,|]", self.upstream))]:

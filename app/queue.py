@@ -161,7 +161,8 @@ class RQDispatcher:
             self._enqueue_index(queue, args, options)
             return
         if stage == "notify":
-            if not self.settings.notify_webhooks.strip():
+            if not (self.settings.notify_webhooks.strip()
+                    or self.settings.private_webhooks.strip()):
                 return  # nobody listens: no job
             queue.enqueue(STAGES[stage].job, stage, *args, job_id=f"notify-{uuid.uuid4().hex}",
                           retry=_retry(stage), **options)

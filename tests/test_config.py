@@ -135,3 +135,18 @@ def test_nothing_else_reads_depot_settings_from_the_environment() -> None:
     ).stdout
     reads = [line for line in found.splitlines() if not re.search(r"\]\s*=[^=]", line)]
     assert reads == [], reads
+
+
+def test_only_the_company_s_webhooks_hear_of_a_private_module() -> None:
+    settings = Settings.from_env({
+        "DEPOT_PRIVATE": "corp.example",
+        "DEPOT_NOTIFY_WEBHOOKS": "https://chat.example/out",
+        "DEPOT_PRIVATE_WEBHOOKS": "https://chat.corp.example/in,https://chat.example/out"})
+    assert settings.webhooks_for("corp.example/lib") == (
+        "https://chat.corp.example/in", "https://chat.example/out")  # listed as inside too
+    assert settings.webhooks_for("example.com/lib") == (
+        "https://chat.example/out", "https://chat.corp.example/in")
+    assert settings.webhooks_for(None) == settings.webhooks_for("example.com/lib")
+    alone = Settings.from_env({"DEPOT_PRIVATE": "corp.example",
+                               "DEPOT_NOTIFY_WEBHOOKS": "https://chat.example/out"})
+    assert alone.webhooks_for("corp.example/lib") == ()

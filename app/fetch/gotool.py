@@ -9,28 +9,91 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import os
 import subprocess
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 from typing import Protocol
 
+from app.config import Settings
 from app.fetch import relay
+
+log = logging.getLogger("depot.fetch")
 
 # Variables of the caller's environment that must not steer the toolchain.
 _DROP_PREFIXES = ("GO", "CGO_")
 
 
+@dataclass(frozen=True)
+class Private:
+    """DEPOT_PRIVATE and what reaching those repositories takes, for one go run.
+
+    ``direct``: the run fetches (its GOPROXY is the upstream): private paths go straight
+    to their version control (GOPRIVATE, so neither the upstream nor its checksum
+    database hears of them) with the operator's credentials. Otherwise the run consumes
+    Depot's own view (the validator's, a bundle's): those paths come from that view like
+    any other, only not looked up in the checksum database (GONOSUMDB).
+    """
+
+    patterns: str
+    insecure: str = ""
+    netrc: Path | None = None
+    gitconfig: Path | None = None
+    direct: bool = True
+
+    def apply(self, env: dict[str, str], home: Path) -> None:
+        if not self.patterns:
+            return
+        if not self.direct:
+            env["GONOSUMDB"] = self.patterns
+            return
+        env.update(GOPRIVATE=self.patterns, GONOPROXY=self.patterns,
+                   GONOSUMDB=self.patterns, GOINSECURE=self.insecure)
+        if self.netrc is not None:
+            # A link, not a copy: the secret stays only where the operator mounted it. The
+            # go command and git (curl) both read $HOME/.netrc.
+            link = home / ".netrc"
+            if not link.is_symlink():
+                link.symlink_to(self.netrc)
+        if self.gitconfig is not None:
+            env["GIT_CONFIG_GLOBAL"] = str(self.gitconfig)
+
+
+def private_access(settings: Settings, direct: bool = True) -> Private | None:
+    """The settings' private paths for a go run (None when there are none)."""
+    if not settings.private:
+        return None
+    netrc = Path(settings.private_netrc).expanduser() if settings.private_netrc else None
+    if netrc is not None and not netrc.is_file():
+        _say_missing(str(netrc))
+    if netrc is None:
+        own = Path(os.path.expanduser("~/.netrc"))
+        netrc = own if own.is_file() else None
+    gitconfig = (Path(settings.private_gitconfig).expanduser()
+                 if settings.private_gitconfig else None)
+    return Private(settings.private, settings.private_insecure, netrc, gitconfig, direct)
+
+
+@lru_cache(maxsize=8)
+def _say_missing(path: str) -> None:
+    """Once per process: the go command and git would only say they could not ask for a
+    password, which points nowhere near the missing mount."""
+    log.warning("DEPOT_PRIVATE_NETRC names %s, which is not a file: private repositories "
+                "are asked without credentials", path)
+
+
 def isolated_env(
     workdir: Path, goproxy: str, gosumdb: str, tiles: Path | None = None,
-    modcache: Path | None = None,
+    modcache: Path | None = None, private: Private | None = None,
 ) -> dict[str, str]:
     """An environment for one `go` run confined to ``workdir``.
 
     ``tiles``: a directory where runs share what they read of the checksum database
     (see share_checksum_tiles); ``modcache``: a module cache to use instead of a new
     one in ``workdir`` (the validator's, app/pipeline/modcache.py); everything else
-    stays private to the run.
+    stays private to the run. ``private``: DEPOT_PRIVATE's paths (see Private).
     """
     modcache = modcache or workdir / "modcache"
     env = {k: v for k, v in os.environ.items() if not k.startswith(_DROP_PREFIXES)}
@@ -62,6 +125,8 @@ def isolated_env(
     telemetry = workdir / "home" / ".config" / "go" / "telemetry"
     telemetry.mkdir(parents=True, exist_ok=True)
     (telemetry / "mode").write_text("off\n")
+    if private is not None:
+        private.apply(env, workdir / "home")
     if tiles is not None and gosumdb.split() and gosumdb.strip() != "off":
         share_checksum_tiles(workdir, tiles, gosumdb, modcache)
     return env

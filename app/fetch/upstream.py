@@ -169,7 +169,10 @@ def _ask_list(base: str, module: str, timeout: float) -> list[str] | None:
 
 def list_versions(settings: Settings, module: str) -> list[str] | None:
     """The first upstream's ``@v/list`` for ``module`` as it reads (capped at
-    LIST_MAX_BYTES, not cached); None when no entry has it."""
+    LIST_MAX_BYTES, not cached); None when no entry has it, and for a private module
+    (DEPOT_PRIVATE), whose name the upstream never hears."""
+    if settings.is_private(module):
+        return None
     for base in proxy_entries(settings.upstream):
         if _is_paused(base):
             continue
@@ -193,7 +196,10 @@ _lists_lock = threading.Lock()
 def tagged_list(settings: Settings, module: str) -> tuple[str, ...] | None:
     """The first upstream's tagged versions of ``module``, unique and in semver order;
     None when no entry has it. Filtered and sorted once per fetch, then held LIST_TTL
-    seconds: the @v/list route would otherwise redo both on every request."""
+    seconds: the @v/list route would otherwise redo both on every request. None for a
+    private module (DEPOT_PRIVATE): the upstream never hears its name."""
+    if settings.is_private(module):
+        return None
     for base in proxy_entries(settings.upstream):
         fresh, listed = _held_list(base, module)
         if not fresh:
@@ -264,7 +270,10 @@ def fetch_file(settings: Settings, module: str, version: str, kind: str, dest: P
                limit: int) -> bool:
     """Copy the first upstream's .mod or .zip of module@version to ``dest`` (streamed,
     capped at ``limit``); False when no entry serves it. For the drift check, which
-    must name the changed file when the go command refused the new bytes outright."""
+    must name the changed file when the go command refused the new bytes outright.
+    False for a private module (DEPOT_PRIVATE): the upstream never hears its name."""
+    if settings.is_private(module):
+        return False
     rel = f"{escape_path(module)}/@v/{escape_version(version)}.{kind}"
     for base in proxy_entries(settings.upstream):
         try:

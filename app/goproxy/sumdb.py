@@ -18,6 +18,8 @@ from flask import Blueprint, Response
 from app.errors import NotFound, Unavailable
 from app.fetch import ahead, upstream
 from app.fetch.gotool import checksum_cache
+from app.gomod.errors import GoModError
+from app.gomod.paths import unescape_path
 from app.resources import Services
 from app.wiring import depot
 
@@ -48,6 +50,12 @@ def passthrough(name: str, rest: str) -> Response:
     if ".." in rest.split("/") or not _REST.match(rest):
         raise NotFound(f"{rest!r}: not a checksum database path")
     svc = depot()
+    if rest.startswith("lookup/") and _private_lookup(svc, rest):
+        # Passed on, the public database would ask the public proxy for the module: its
+        # name would leave the company. The go command skips these paths itself when
+        # GONOSUMDB (or GOPRIVATE) names them, as Set Me Up says.
+        raise NotFound("a private module (DEPOT_PRIVATE) is not in the public checksum "
+                       "database; set GONOSUMDB (or GOPRIVATE) to its path pattern")
     ahead.note_walk(svc.settings)  # a client verifying what it walks: captures wait
     cacheable = rest != "latest"
     cached = _cached(svc, name, rest)
@@ -72,6 +80,17 @@ def passthrough(name: str, rest: str) -> Response:
         tmp.write_bytes(body)
         os.replace(tmp, cached)
     return _reply(body, immutable=cacheable)
+
+
+def _private_lookup(svc: Services, rest: str) -> bool:
+    """Whether a ``lookup/<path>@<version>`` names a private module (its escaped path
+    decoded as the database decodes it)."""
+    escaped = rest.removeprefix("lookup/").rpartition("@")[0]
+    try:
+        module = unescape_path(escaped)
+    except GoModError:
+        return False  # not a path the database holds either: its own 404 says so
+    return svc.settings.is_private(module)
 
 
 def _fetched_by_toolchain(svc: Services, name: str, rest: str) -> bytes | None:

@@ -20,7 +20,15 @@ from app.fetch.download import (
     write_consumer_of,
 )
 from app.fetch.errors import classify
-from app.fetch.gotool import GoCommand, GoRun, GoTimeout, isolated_env, parse_json_stream, run_go
+from app.fetch.gotool import (
+    GoCommand,
+    GoRun,
+    GoTimeout,
+    isolated_env,
+    parse_json_stream,
+    private_access,
+    run_go,
+)
 from app.fetch.relay import Relay
 from app.fetch.upstream import sumdb_for_toolchain
 
@@ -90,7 +98,8 @@ def build_list(
     unpacks every zip of the graph). Raises :class:`FetchError`.
     """
     lang = go_directive(settings, workdir)
-    env = isolated_env(workdir, goproxy, settings.gosumdb, settings.checksum_tiles)
+    env = isolated_env(workdir, goproxy, settings.gosumdb, settings.checksum_tiles,
+                       private=private_access(settings))
     consumer = write_consumer(workdir, module, version, lang, known_sums)
 
     def go(*args: str) -> GoRun:
@@ -213,7 +222,8 @@ def clean_room(
         return excerpt(public(text, staging_url, workdir))
 
     env = isolated_env(workdir, staging_url, sumdb_for_toolchain(settings),
-                       settings.checksum_tiles, modcache)
+                       settings.checksum_tiles, modcache,
+                       private=private_access(settings, direct=False))
     env["GOCACHE"] = str(gocache)
     consumer = write_consumer_of(workdir, targets, go_directive(settings, workdir), [])
     timeout = settings.fetch_timeout
@@ -322,7 +332,8 @@ def _against_upstream(settings: Settings, workdir: Path, targets: list[tuple[str
     whole build, whose files the host's other go commands fetch too; a corpus slice
     fetched testify's dependencies five times each without it)."""
     with Relay(settings) as relay:
-        env = isolated_env(workdir, relay.goproxy(), settings.gosumdb, settings.checksum_tiles)
+        env = isolated_env(workdir, relay.goproxy(), settings.gosumdb, settings.checksum_tiles,
+                           private=private_access(settings))
         consumer = write_consumer_of(workdir, targets, go_directive(settings, workdir), [])
 
         def go(*args: str) -> GoRun:

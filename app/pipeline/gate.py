@@ -36,8 +36,15 @@ __all__ = ["Servable", "judge_ahead", "license_verdict"]
 def license_verdict(settings: Settings, zip_path: Path, module: str, version: str,
                     names: list[str]) -> Verdict:
     """The gate's verdict on the module-root license files ``names`` of a zip (fail
-    closed: no file, or one not recognised, is not redistributable)."""
-    return _license_verdict(settings.license_allow, zip_path, module, version, names)
+    closed: no file, or one not recognised, is not redistributable; a private module
+    passes whatever it says when DEPOT_PRIVATE_LICENSE is `exempt`)."""
+    return _license_verdict(settings.license_allow, zip_path, module, version, names,
+                            license_exempt(settings, module))
+
+
+def license_exempt(settings: Settings, module: str) -> bool:
+    """Whether the operator exempted ``module`` from the license gate (a private one)."""
+    return settings.private_license == "exempt" and settings.is_private(module)
 
 
 def judge_ahead(settings: Settings, entry: dict) -> Servable:
@@ -53,4 +60,5 @@ def judge_ahead(settings: Settings, entry: dict) -> Servable:
             licenses = describe(settings, entry).report.licenses
     except (FetchError, GoModError, OSError):
         return Servable(False)
-    return _servable(settings.license_allow, zip_path, module, version, licenses)
+    return _servable(settings.license_allow, zip_path, module, version, licenses,
+                     license_exempt(settings, module))

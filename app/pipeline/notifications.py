@@ -23,16 +23,19 @@ EVENTS: dict[str, Callable[..., events.Event]] = {
 
 
 def deliver(services: Services, kind: str, payload: str) -> int:
-    """Send one event to the configured webhooks; returns how many accepted it.
+    """Send one event to the webhooks that may hear of its module; returns how many
+    accepted it.
 
     Never raises for a webhook's sake: a failing receiver must not fail the pipeline.
     """
-    webhooks = list(services.settings.webhooks)
-    if not webhooks:
-        return 0
     make = EVENTS.get(kind)
     if make is None:
         log.warning("unknown notification %r dropped", kind)
         return 0
-    deliveries = notify(services.db, make(**json.loads(payload)), webhooks)
+    event = make(**json.loads(payload))
+    # A private module's name is told only to the company's own webhooks.
+    webhooks = list(services.settings.webhooks_for(event.module))
+    if not webhooks:
+        return 0
+    deliveries = notify(services.db, event, webhooks)
     return sum(1 for d in deliveries if d.ok)

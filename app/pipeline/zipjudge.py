@@ -12,7 +12,7 @@ judge with the same functions (app/pipeline/gate.judge_ahead).
 from __future__ import annotations
 
 import hashlib
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -25,14 +25,19 @@ from app.licenses.detect import warm_up
 
 
 def _license_verdict(allow: str, zip_path: Path, module: str, version: str,
-                     names: list[str]) -> Verdict:
+                     names: list[str], exempt: bool = False) -> Verdict:
+    """``exempt``: a private module the operator exempted (DEPOT_PRIVATE_LICENSE): its
+    licenses are still read and shown, but they do not stop it."""
     files = {}
     for name in names:
         data = zipcheck.read_file(zip_path, module, version, name,
                                   max_size=zipcheck.MAX_LICENSE_SIZE)
         if data is not None:
             files[name] = data
-    return evaluate(files, allow_list_from_env(allow))
+    verdict = evaluate(files, allow_list_from_env(allow))
+    if exempt and not verdict.redistributable:
+        return replace(verdict, redistributable=True, reason="")
+    return verdict
 
 
 @dataclass(frozen=True)
@@ -46,9 +51,9 @@ class Servable:
 
 
 def _servable(allow: str, zip_path: Path, module: str, version: str,
-              licenses: list[str]) -> Servable:
+              licenses: list[str], exempt: bool = False) -> Servable:
     """Whether the license gate lets a zip whose rules hold through, and its identity."""
-    verdict = _license_verdict(allow, zip_path, module, version, licenses)
+    verdict = _license_verdict(allow, zip_path, module, version, licenses, exempt)
     if not verdict.redistributable:
         return Servable(False)
     try:

@@ -36,6 +36,9 @@ class ClientSetup:
     on_miss: str
     # DEPOT_ANONYMOUS=none: the go command needs a token (docs/security.md).
     needs_token: bool = False
+    # DEPOT_PRIVATE: paths Depot serves that the public checksum database must not be
+    # asked about (the client's GONOSUMDB).
+    private: str = ""
 
     @property
     def fetches_misses(self) -> bool:
@@ -94,7 +97,7 @@ def client_setup(settings: Settings, depot_url: str) -> ClientSetup:
     depot_url = depot_url.rstrip("/")
     return ClientSetup(depot_url, goproxy_chain(settings, depot_url),
                        gosumdb_through(settings, depot_url), settings.sumdb_name,
-                       settings.on_miss, settings.anonymous == "none")
+                       settings.on_miss, settings.anonymous == "none", settings.private)
 
 
 def this_depot() -> ClientSetup:

@@ -299,6 +299,32 @@ def test_auth_settings_reach_depot_and_refuse_the_sidecar(
         render("default", "config.anonymous=public")
 
 
+def test_private_modules_reach_every_pod_that_fetches_with_the_operator_s_secret(
+        render: Callable[..., Manifests]) -> None:
+    m = render("default", "privateModules.patterns=corp.example/*",
+               "privateModules.credentialsSecret=corp-git", "privateModules.license=exempt")
+    settings = config(m)
+    assert settings["DEPOT_PRIVATE"] == "corp.example/*"
+    assert settings["DEPOT_PRIVATE_LICENSE"] == "exempt"
+    assert settings["DEPOT_PRIVATE_NETRC"] == "/etc/depot/private/netrc"
+    assert "DEPOT_PRIVATE_GITCONFIG" not in settings
+    fetchers = 0
+    for obj, pod in pod_specs(m):
+        if obj["kind"] != "Deployment":
+            continue
+        volume = by_name(pod["volumes"], "private-credentials")
+        assert volume["secret"]["secretName"] == "corp-git"  # the operator's, never the chart's
+        app = pod["containers"][0]
+        mount = by_name(app["volumeMounts"], "private-credentials")
+        assert mount == {"name": "private-credentials", "mountPath": "/etc/depot/private",
+                         "readOnly": True}
+        fetchers += 1
+    assert fetchers >= 2  # the web pods (fetch on a miss) and the workers
+    plain = render("default")
+    assert config(plain)["DEPOT_PRIVATE"] == "" and "DEPOT_PRIVATE_NETRC" not in config(plain)
+    assert all("private-credentials" not in json.dumps(pod) for _, pod in pod_specs(plain))
+
+
 def test_a_queue_without_workers_does_not_render(render: Callable[..., Manifests]) -> None:
     with pytest.raises(HelmError, match="notify"):
         render("default", "workers.groups.light.queues={index}")

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from app.config import Settings
 from app.fetch.download import Failed, download
-from app.fetch.gotool import isolated_env
+from app.fetch.gotool import isolated_env, private_access
 from tests.fixtures.upstream import Upstream
 
 
@@ -53,3 +53,37 @@ def test_a_second_download_verifies_from_the_shared_tiles(
     third = download(alone, tmp_path / "third", mod.path, mod.version)
     assert isinstance(third, Failed), "without the shared tiles the database must be read"
     assert "127.0.0.1:9" in str(third.error), third.error
+
+
+def test_private_paths_go_direct_with_the_mounted_credentials(
+    settings: Settings, tmp_path: Path
+) -> None:
+    netrc = tmp_path / "secret" / "netrc"
+    netrc.parent.mkdir()
+    netrc.write_text("machine corp.example login bot password pw\n")
+    gitconfig = tmp_path / "secret" / "gitconfig"
+    gitconfig.write_text("[credential]\n\thelper = store\n")
+    private = replace(settings, private="corp.example,*.corp.dev", private_insecure="corp.dev",
+                      private_netrc=str(netrc), private_gitconfig=str(gitconfig))
+
+    fetching = isolated_env(tmp_path / "f", "https://proxy.test", "sum.test",
+                            private=private_access(private))
+    assert fetching["GOPRIVATE"] == fetching["GONOPROXY"] == fetching["GONOSUMDB"] == \
+        "corp.example,*.corp.dev"
+    assert fetching["GOINSECURE"] == "corp.dev"
+    assert fetching["GIT_CONFIG_GLOBAL"] == str(gitconfig)
+    link = Path(fetching["HOME"]) / ".netrc"
+    assert link.is_symlink() and link.resolve() == netrc  # linked, never copied
+
+    # The validator consumes Depot's own view: private paths come from it, unchecked in
+    # the public checksum database, and no credentials are handed to it.
+    consuming = isolated_env(tmp_path / "c", "http://depot.test", "sum.test",
+                             private=private_access(private, direct=False))
+    assert consuming["GONOSUMDB"] == "corp.example,*.corp.dev"
+    assert consuming["GOPRIVATE"] == consuming["GONOPROXY"] == consuming["GOINSECURE"] == ""
+    assert "GIT_CONFIG_GLOBAL" not in consuming
+    assert not (Path(consuming["HOME"]) / ".netrc").exists()
+
+    assert private_access(settings) is None  # none configured: today's environment
+    plain = isolated_env(tmp_path / "p", "https://proxy.test", "sum.test")
+    assert plain["GOPRIVATE"] == plain["GONOSUMDB"] == ""

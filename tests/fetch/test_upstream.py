@@ -6,6 +6,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Iterator
+from dataclasses import replace
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
@@ -165,3 +166,16 @@ def test_a_held_list_is_asked_again_after_its_ttl(
     assert upstream.tagged_list(mine, "depot.test/a") is None
     assert upstream.tagged_list(mine, "depot.test/a") is None
     assert http_upstream.asked == 3 and not upstream.paused(mine)
+
+
+def test_a_private_module_is_never_named_to_the_upstream(
+    http_upstream: Upstream, tmp_path: Path
+) -> None:
+    settings = replace(settings_for(http_upstream.url, tmp_path), private="corp.example")
+    assert upstream.list_versions(settings, "corp.example/lib") is None
+    assert upstream.tagged_list(settings, "corp.example/team/lib") is None
+    assert not upstream.fetch_file(settings, "corp.example/lib", "v1.0.0", "zip",
+                                   tmp_path / "zip", 1 << 20)
+    assert http_upstream.asked == 0
+    assert upstream.list_versions(settings, "corp.example.com/lib") == ["v1.0.0", "v1.1.0"]
+    assert http_upstream.asked == 1  # a public path with the same start is asked

@@ -19,6 +19,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from app.gomod import patterns
 from app.gomod.errors import GoModError
 from app.gomod.paths import (
     check_file_path,
@@ -116,6 +117,8 @@ func main() {
 		case "base":
 			r.S, err = module.PseudoVersionBase(a)
 			r.OK = err == nil
+		case "private":
+			r.OK = module.MatchPrefixPatterns(a, q[2])
 		}
 		if err := enc.Encode(r); err != nil {
 			panic(err)
@@ -364,3 +367,25 @@ def test_pseudo_examples_agree(oracle: Oracle, v: str) -> None:
     assert (ours is not None) == t["ok"]
     if ours is not None:
         assert ours.strftime("%Y-%m-%dT%H:%M:%S") == t["s"]
+
+
+# DEPOT_PRIVATE's globs (GOPRIVATE syntax) and module paths that fall on either side.
+_globs = st.sampled_from([
+    "corp.example", "*.corp.example", "corp.example/team-a", "corp.example/*/lib", "*",
+    "c?rp.example", "[a-c]orp.example", "[^c]orp.example", "corp.example/", "git.corp.example",
+    "corp.example/team-?", "*/team-a", "example", "", " corp.example", "corp.*",
+])
+_elements = st.sampled_from([
+    "corp.example", "git.corp.example", "borp.example", "corp.example.com", "team-a",
+    "team-b", "lib", "tool", "v2", "example", "corp",
+])
+
+
+@settings(max_examples=400, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.lists(_globs, min_size=1, max_size=3), st.lists(_elements, min_size=1, max_size=4))
+def test_private_patterns_agree_with_x_mod(oracle: Oracle, globs: list[str],
+                                           elements: list[str]) -> None:
+    value, module = patterns.check(",".join(globs)), "/".join(elements)
+    assert " " not in value  # what the go command is given: no glob with a space kept
+    assert patterns.matches(value, module) == oracle.ask("private", value, module)["ok"], (
+        value, module)

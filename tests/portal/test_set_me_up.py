@@ -216,3 +216,27 @@ def test_docs_tell_users_the_chain_the_pages_show(settings: Settings, doc: str):
     for value in lines:
         depot_url = value.split(",")[0].split("|")[0]
         assert value == client_setup(fetching, depot_url).goproxy, (doc, value)
+
+
+def test_private_paths_are_kept_from_the_public_checksum_database(settings: Settings):
+    """A Depot with DEPOT_PRIVATE serves those modules itself: every snippet that sets
+    GOSUMDB also sets GONOSUMDB to the same paths, and none sends them around Depot."""
+    app = make_app(replace(settings, private="corp.example/*,git.corp.dev"))
+    try:
+        body = page(app, "/set-me-up", "https://depot.example")
+    finally:
+        app.extensions["depot"].db.dispose()
+    blocks = snippets(body)
+    value = "corp.example/*,git.corp.dev"
+    assert blocks["cmd-company-nosumdb"] == f"go env -w GONOSUMDB={value}"
+    assert blocks["cmd-go-env"].endswith(f"\ngo env -w GONOSUMDB={value}")
+    for id_ in ("cmd-bash", "cmd-fish", "cmd-powershell", "cmd-cmd", "ci-github",
+                "ci-gitlab", "ci-jenkins", "ci-docker"):
+        assert "GOSUMDB" in blocks[id_] and "GONOSUMDB" in blocks[id_], id_
+        assert value in blocks[id_], id_
+    assert "GOPRIVATE=corp.example" not in body
+    plain = make_app(settings)
+    try:
+        assert "GONOSUMDB=corp" not in page(plain, "/set-me-up", "https://depot.example")
+    finally:
+        plain.extensions["depot"].db.dispose()

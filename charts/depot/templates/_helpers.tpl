@@ -125,6 +125,17 @@ DEPOT_REQUEST_LIMIT: {{ .Values.config.requestLimit | quote }}
 DEPOT_ANONYMOUS: {{ .Values.config.anonymous | quote }}
 DEPOT_AUTH_FAILURE_LIMIT: {{ .Values.config.authFailureLimit | quote }}
 DEPOT_CATALOG_REFRESH: {{ .Values.config.catalogRefresh | quote }}
+DEPOT_PRIVATE: {{ .Values.privateModules.patterns | quote }}
+DEPOT_PRIVATE_INSECURE: {{ .Values.privateModules.insecure | quote }}
+DEPOT_PRIVATE_LICENSE: {{ .Values.privateModules.license | quote }}
+{{- with .Values.privateModules }}
+{{- if and .credentialsSecret .netrcKey }}
+DEPOT_PRIVATE_NETRC: {{ printf "/etc/depot/private/%s" .netrcKey | quote }}
+{{- end }}
+{{- if and .credentialsSecret .gitconfigKey }}
+DEPOT_PRIVATE_GITCONFIG: {{ printf "/etc/depot/private/%s" .gitconfigKey | quote }}
+{{- end }}
+{{- end }}
 ELASTICSEARCH_URL: {{ .Values.config.elasticsearchUrl | quote }}
 DEPOT_SEARCH_INDEX: {{ .Values.config.searchIndex | quote }}
 DEPOT_SEARCH_TIMEOUT: {{ .Values.config.searchTimeout | quote }}
@@ -217,4 +228,21 @@ affinity:
 {{/* Metric selector for the alert rules: this release's scraped Service. */}}
 {{- define "depot.metricSelector" -}}
 namespace="{{ .Release.Namespace }}",service="{{ include "depot.fullname" . }}"
+{{- end -}}
+
+
+{{/* The private repositories' credentials (a Secret the operator made), read-only. */}}
+{{- define "depot.privateMount" -}}
+{{- if .Values.privateModules.credentialsSecret }}
+- {name: private-credentials, mountPath: /etc/depot/private, readOnly: true}
+{{- end }}
+{{- end -}}
+
+{{- define "depot.privateVolume" -}}
+{{- if .Values.privateModules.credentialsSecret }}
+- name: private-credentials
+  secret:
+    secretName: {{ .Values.privateModules.credentialsSecret }}
+    defaultMode: 0440  # the pods run as a user of fsGroup, not as root
+{{- end }}
 {{- end -}}

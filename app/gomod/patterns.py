@@ -1,0 +1,91 @@
+"""Module path prefix patterns, the syntax of GOPRIVATE, GONOPROXY, GONOSUMDB and
+GOINSECURE: comma-separated globs, each matching a module path's leading elements.
+
+Depot reads DEPOT_PRIVATE in this syntax and hands it to the go command unchanged, so
+its own decisions (never ask the public upstream or checksum database about a path,
+never tell an outside webhook) must match exactly the paths the go command treats as
+private: ``corp.example`` matches ``corp.example/x/y``; ``*.corp.example/team-a``
+matches ``git.corp.example/team-a/lib``; a glob never matches part of an element.
+"""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+
+
+class PatternError(ValueError):
+    """A pattern list the go command would not accept."""
+
+
+# One element of a glob, as Go's path.Match reads it: `*` any run of characters but `/`,
+# `?` one of them, `[...]` a class (`[^...]` negated), `\` quoting the next character.
+def _element_regex(glob: str) -> str:
+    out: list[str] = []
+    i = 0
+    while i < len(glob):
+        c = glob[i]
+        if c == "*":
+            out.append("[^/]*")
+        elif c == "?":
+            out.append("[^/]")
+        elif c == "\\":
+            if i + 1 == len(glob):
+                raise PatternError(f"{glob!r} ends with a lone backslash")
+            i += 1
+            out.append(re.escape(glob[i]))
+        elif c == "[":
+            end = glob.find("]", i + 2 if glob[i + 1:i + 2] in ("^", "]") else i + 1)
+            if end < 0:
+                raise PatternError(f"{glob!r} has a `[` without its `]`")
+            body = glob[i + 1:end]
+            negate = body.startswith("^")
+            body = body[1:] if negate else body
+            if not body:
+                raise PatternError(f"{glob!r} has an empty character class")
+            escaped = body.replace("\\", "\\\\").replace("]", "\\]").replace("[", "\\[")
+            out.append(f"[{'^/' if negate else ''}{escaped}]")
+            i = end
+        else:
+            out.append(re.escape(c))
+        i += 1
+    return "".join(out)
+
+
+@lru_cache(maxsize=64)
+def compile_patterns(value: str) -> tuple[tuple[int, re.Pattern[str]], ...]:
+    """Each non-empty glob of ``value`` as (how many slashes it has, its regex).
+
+    Raises PatternError naming the glob that cannot be read, so a bad setting stops
+    start-up instead of matching nothing."""
+    compiled = []
+    for raw in value.split(","):
+        glob = raw.strip().rstrip("/")
+        if not glob:
+            continue
+        if any(c.isspace() for c in glob):
+            raise PatternError(f"{glob!r} holds a space; patterns are separated by commas")
+        regex = "/".join(_element_regex(element) for element in glob.split("/"))
+        compiled.append((glob.count("/"), re.compile(regex)))
+    return tuple(compiled)
+
+
+def matches(value: str, module: str) -> bool:
+    """Whether ``module`` (a module path) falls under one of the globs in ``value``."""
+    if not value:
+        return False
+    elements = module.split("/")
+    for slashes, regex in compile_patterns(value):
+        if len(elements) <= slashes:
+            continue  # the path has fewer elements than the glob
+        if regex.fullmatch("/".join(elements[:slashes + 1])):
+            return True
+    return False
+
+
+def check(value: str) -> str:
+    """``value`` as the go command must be given it, once every glob in it reads (for a
+    setting's parser): spaces around globs and empty globs dropped, since the go command
+    would keep a space as part of the glob (``a, b`` would never match ``b/…`` there)."""
+    compile_patterns(value)
+    return ",".join(g.strip() for g in value.split(",") if g.strip())

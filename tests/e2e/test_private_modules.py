@@ -1,0 +1,154 @@
+"""Private modules (DEPOT_PRIVATE) end to end: a company's git server (git http-backend
+behind HTTP Basic, tests/fixtures/githost.py) holds modules under ``corp.test``; Depot's
+workers fetch them with the real go command straight from it, with the credentials of a
+mounted `.netrc`, beside public dependencies from the fixture upstream; the real go
+client, with Depot as its only GOPROXY, builds a program that imports them.
+
+Nothing about them reaches the public side: the upstream (an HTTP one, counting what it
+is asked) never hears ``corp.test``, Depot's checksum-database passthrough refuses their
+lookups, and only the company's own webhook hears of their publication."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+import requests
+
+from app.config import Settings
+from tests.conftest import Workers, go_client_env, run_go, start_server
+from tests.e2e.test_pipeline import WAIT, migrate, post_request, wait_for
+from tests.fixtures.counting_upstream import CountingUpstream
+from tests.fixtures.githost import HOST, GitHost, git_host
+from tests.fixtures.receiver import Receiver, receiver  # noqa: F401 (fixture)
+from tests.fixtures.sumdb import SumDB
+from tests.fixtures.upstream import (
+    LICENSE_TEXT,
+    Upstream,
+    go_mod_text,
+    go_source,
+    greeting,
+    write_consumer,
+)
+
+PUBLIC_DEP = "depot.test/chain/c"
+LIB = f"{HOST}/lib"  # MIT, needs a public module
+TOOL = f"{HOST}/tool"  # no license file at all: served only because private ones are exempt
+
+
+@pytest.fixture
+def company(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[GitHost]:
+    """The git server with two modules; Depot's processes (started after this) reach
+    ``corp.test`` through it, as through a company's HTTP proxy."""
+    with git_host(tmp_path / "git") as host:
+        host.add_module("lib", {
+            "go.mod": go_mod_text(LIB, {PUBLIC_DEP: "v1.0.0"}),
+            "lib.go": go_source(LIB, "v1.0.0", {PUBLIC_DEP: "v1.0.0"}),
+            "LICENSE": LICENSE_TEXT,
+        }, "v1.0.0")
+        host.add_module("tool", {
+            "go.mod": go_mod_text(TOOL),
+            "tool.go": go_source(TOOL, "v0.3.0", {}),
+        }, "v0.3.0")
+        for key, value in host.proxy_env().items():
+            monkeypatch.setenv(key, value)
+        yield host
+
+
+@pytest.fixture
+def http_upstream(upstream: Upstream) -> Iterator[CountingUpstream]:
+    with CountingUpstream(upstream.root) as up:
+        yield up
+
+
+def test_private_modules_come_from_their_repository_and_never_leave_the_company(
+    company: GitHost, http_upstream: CountingUpstream, queued_settings: Settings,
+    sumdb: SumDB, receiver: Receiver, tmp_path: Path,  # noqa: F811 (fixture)
+) -> None:
+    settings = replace(
+        queued_settings, upstream=http_upstream.url, private=HOST, private_insecure=HOST,
+        private_netrc=str(company.netrc(tmp_path / "mounted-netrc")),
+        private_license="exempt", notify_webhooks=receiver.url("/outside"),
+        private_webhooks=receiver.url("/inside"))
+    migrate(settings)
+    server = start_server(settings, tmp_path)
+    workers = Workers(settings, tmp_path, [])
+    try:
+        workers.start()
+        for module, version in ((LIB, "v1.0.0"), (TOOL, "latest")):
+            resp = post_request(server, module, version)
+            assert resp.status_code == 202, resp.text
+            done = wait_for(server, resp.headers["Location"],
+                            {"published", "rejected", "failed"}, workers)
+            assert done["state"] == "published", (done, workers.logs()[-4000:])
+        assert done["version"] == "v0.3.0"  # latest, asked of the repository itself
+
+        # Served as any module: the go client, Depot its only proxy, builds against both.
+        consumer = write_consumer(tmp_path / "consumer", {LIB: "v1.0.0", TOOL: "v0.3.0"})
+        env = go_client_env(tmp_path / "client", server.url, sumdb.gosumdb.split()[0])
+        env["GONOSUMDB"] = HOST  # as Set Me Up says for private paths
+        built = run_go(["run", "."], consumer, env)
+        assert built.returncode == 0, built.stderr
+        assert greeting(LIB, "v1.0.0") in built.stdout
+        assert greeting(PUBLIC_DEP, "v1.0.0") in built.stdout
+        listed = requests.get(f"{server.url}/{LIB}/@v/list", timeout=10)
+        assert listed.text == "v1.0.0\n"
+
+        # Fetched with the mounted credentials: the repository was read as ci-bot only.
+        reads = [s for s in company.seen if s.path.startswith("/git/") and s.status == 200]
+        assert reads and {s.user for s in reads} == {company.user}
+        # The public side never heard the name.
+        assert not [p for p in http_upstream.counts() if HOST in p]
+        assert http_upstream.count(f"/{PUBLIC_DEP}/@v/v1.0.0.mod") >= 1
+        lookup = requests.get(f"{server.url}/sumdb/{settings.sumdb_name}/lookup/"
+                              f"{LIB}@v1.0.0", timeout=10)
+        assert lookup.status_code == 404 and "private" in lookup.text
+        _wait_for_hooks(receiver, workers)
+        outside = receiver.bodies("/outside")
+        assert outside and HOST not in repr(outside)
+        assert LIB in repr(receiver.bodies("/inside"))
+    finally:
+        workers.stop()
+        server.stop()
+
+
+def _wait_for_hooks(receiver: Receiver, workers: Workers) -> None:  # noqa: F811
+    """Until the inside webhook heard of the private library and the outside one of its
+    public dependency (the notify jobs run after publication)."""
+    deadline = time.monotonic() + WAIT
+    while time.monotonic() < deadline:
+        if (LIB in repr(receiver.bodies("/inside"))
+                and PUBLIC_DEP in repr(receiver.bodies("/outside"))):
+            return
+        time.sleep(0.3)
+    raise AssertionError(f"webhooks: {receiver.hits}\n{workers.logs()[-4000:]}")
+
+
+
+def test_wrong_credentials_fail_the_request_with_git_s_reason_and_no_secret(
+    company: GitHost, queued_settings: Settings, tmp_path: Path,
+) -> None:
+    netrc = tmp_path / "mounted-netrc"
+    netrc.write_text(f"machine {HOST}\nlogin {company.user}\npassword not-the-password\n")
+    settings = replace(queued_settings, private=HOST, private_insecure=HOST,
+                       private_netrc=str(netrc))
+    migrate(settings)
+    server = start_server(settings, tmp_path)
+    workers = Workers(settings, tmp_path, [])
+    try:
+        workers.start()
+        resp = post_request(server, LIB, "v1.0.0")
+        assert resp.status_code == 202, resp.text
+        done = wait_for(server, resp.headers["Location"], {"published", "rejected", "failed"},
+                        workers)
+        assert done["state"] in ("rejected", "failed"), done
+        reason = done.get("reason") or ""
+        assert "not-the-password" not in repr(done)
+        assert "401" in reason or "uthentication" in reason or "prompts disabled" in reason, done
+        assert [s for s in company.seen if s.status == 401]
+    finally:
+        workers.stop()
+        server.stop()

@@ -19,6 +19,9 @@ import pytest
 import requests
 
 from app.config import Settings
+from app.ingest import ingest
+from app.migrate import upgrade
+from app.resources import Services
 from tests.conftest import Workers, go_client_env, run_go, start_server
 from tests.e2e.test_pipeline import WAIT, migrate, post_request, wait_for
 from tests.fixtures.counting_upstream import CountingUpstream
@@ -152,3 +155,81 @@ def test_wrong_credentials_fail_the_request_with_git_s_reason_and_no_secret(
     finally:
         workers.stop()
         server.stop()
+
+
+def test_a_go_client_s_miss_on_a_private_module_is_fetched_from_its_repository(
+    company: GitHost, http_upstream: CountingUpstream, queued_settings: Settings,
+    sumdb: SumDB, tmp_path: Path,
+) -> None:
+    """DEPOT_ON_MISS=fetch: nobody requested the library; the client's miss is captured
+    from the repository while the public dependency comes from the upstream."""
+    settings = replace(
+        queued_settings, upstream=http_upstream.url, on_miss="fetch", private=HOST,
+        private_insecure=HOST, private_netrc=str(company.netrc(tmp_path / "mounted-netrc")))
+    migrate(settings)
+    server = start_server(settings, tmp_path)
+    workers = Workers(settings, tmp_path, [])
+    try:
+        workers.start()
+        consumer = write_consumer(tmp_path / "consumer", {LIB: "v1.0.0"})
+        env = go_client_env(tmp_path / "client", server.url, sumdb.gosumdb.split()[0])
+        env["GONOSUMDB"] = HOST
+        built = run_go(["run", "."], consumer, env)
+        assert built.returncode == 0, (built.stderr, workers.logs()[-4000:])
+        assert greeting(LIB, "v1.0.0") in built.stdout
+        assert [s for s in company.seen if s.path.startswith("/git/") and s.user]
+        assert not [p for p in http_upstream.counts() if HOST in p]
+    finally:
+        workers.stop()
+        server.stop()
+
+
+REAL_LIB = f"{HOST}/uuidlib"
+REAL_LIB_SOURCE = """package uuidlib
+
+import "github.com/google/uuid"
+
+// Length is how long a new UUID's text is, through the real github.com/google/uuid.
+func Length() int { return len(uuid.NewString()) }
+"""
+
+
+@pytest.mark.network
+@pytest.mark.parametrize("db_backend", ["sqlite"], indirect=True)
+def test_a_private_module_on_real_public_dependencies(
+    company: GitHost, real_settings: Settings, tmp_path: Path,
+) -> None:
+    """The real upstream and checksum database beside the company's repository: the
+    private module's public dependency is verified against sum.golang.org, the private
+    one is not looked up there, and the real go client builds through Depot alone."""
+    company.add_module("uuidlib", {
+        "go.mod": "module corp.test/uuidlib\n\ngo 1.21\n\nrequire github.com/google/uuid v1.6.0\n",
+        "uuidlib.go": REAL_LIB_SOURCE, "LICENSE": LICENSE_TEXT}, "v1.0.0")
+    settings = replace(real_settings, private=HOST, private_insecure=HOST,
+                       private_netrc=str(company.netrc(tmp_path / "mounted-netrc")))
+    svc = Services.from_settings(settings)
+    upgrade(svc.db.engine)
+    try:
+        report = ingest(svc, REAL_LIB, "v1.0.0", deps=True)
+        assert report.ok, report.outcomes
+        assert {o.path for o in report.outcomes} >= {REAL_LIB, "github.com/google/uuid"}
+        server = start_server(settings, tmp_path)
+        try:
+            consumer = tmp_path / "consumer"
+            consumer.mkdir()
+            (consumer / "go.mod").write_text(
+                f"module example.com/consumer\n\ngo 1.21\n\nrequire {REAL_LIB} v1.0.0\n")
+            (consumer / "main.go").write_text(
+                f'package main\n\nimport (\n\t"fmt"\n\n\t"{REAL_LIB}"\n)\n\n'
+                "func main() { fmt.Println(uuidlib.Length()) }\n")
+            env = go_client_env(tmp_path / "client", server.url, settings.gosumdb)
+            env["GONOSUMDB"] = HOST
+            built = run_go(["run", "."], consumer, env)
+            assert built.returncode == 0, built.stderr
+            assert built.stdout.strip() == "36"
+            go_sum = (consumer / "go.sum").read_text()
+            assert "github.com/google/uuid v1.6.0 h1:" in go_sum and REAL_LIB in go_sum
+        finally:
+            server.stop()
+    finally:
+        svc.db.dispose()

@@ -532,8 +532,9 @@ def start_server(settings: Settings, log_dir: Path, workers: int = 2) -> LiveSer
         proc = subprocess.Popen(web_command(settings), cwd=REPO_ROOT, env=env, stdout=out,
                                 stderr=subprocess.STDOUT, start_new_session=True)
     server = LiveServer(f"http://127.0.0.1:{port}", proc, log)
-    # A Depot closed to anonymous callers answers its home page 401 once it is up.
-    up = {200, 401} if settings.anonymous == "none" else {200}
+    # A Depot closed to anonymous callers (or serving private modules) answers its home
+    # page 401 once it is up.
+    up = {200, 401} if settings.anonymous == "none" or settings.private else {200}
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         if proc.poll() is not None:

@@ -16,10 +16,10 @@ import binascii
 import logging
 from collections.abc import Callable
 
-from flask import Flask, request
+from flask import Flask, g, request
 from redis.exceptions import RedisError
 
-from app.auth import tokens
+from app.auth import tokens, visibility
 from app.auth.roles import ANONYMOUS, OPEN, Role, needed
 from app.config import Settings
 from app.errors import Forbidden, TooManyRequests, Unauthorized
@@ -54,6 +54,7 @@ class Gate:
     def __init__(self, settings: Settings, find: Callable[[str], tokens.Caller | None],
                  failures: Callable[[], FixedWindowLimiter]) -> None:
         self.anonymous = ANONYMOUS[settings.anonymous]
+        self.settings = settings
         self.find = find
         self.failures = failures
         self.checked = tokens.CheckedTokens()
@@ -79,12 +80,13 @@ class Gate:
         # A token never gives less than anonymous callers have.
         return found.name, max(found.role, self.anonymous)
 
-    def trusts_to_read(self, header: str | None) -> bool:
-        """Whether a request with this Authorization header (None: none) may read, from
-        what this process already knows: no database, nothing counted. The in-memory
-        hit path asks (app/goproxy/fastpath.py); a "no" only sends it to :meth:`check`."""
+    def trusts_to_read(self, header: str | None, module: str) -> bool:
+        """Whether a request with this Authorization header (None: none) may read
+        ``module``, from what this process already knows: no database, nothing counted.
+        The in-memory hit path asks (app/goproxy/fastpath.py); a "no" only sends it to
+        :meth:`check`."""
         if header is None:
-            return self.anonymous >= Role.READER
+            return self.anonymous >= Role.READER and not self.settings.is_private(module)
         token = presented_token(header)
         found = self.checked.get(token) if token else None
         return found is not None and max(found.role, self.anonymous) >= Role.READER
@@ -113,9 +115,13 @@ class Gate:
             return
         who, role = self.caller(request.headers.get("Authorization"),
                                 request.remote_addr or "unknown")
+        g.depot_caller = who
         if need is None:
             raise Forbidden(f"{request.endpoint} has no access rule; nobody may use it")
         if role >= need:
+            if who is None and self.settings.private:
+                visibility.check_anonymous(self.settings, request.endpoint,
+                                           request.view_args or {})
             return
         if who is None:
             raise Unauthorized(f"this needs a token with the role {need.name.lower()} or "

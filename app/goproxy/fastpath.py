@@ -108,12 +108,12 @@ class FastPath:
     def __init__(
         self, app: WSGIApp, published: PublishedFiles, accel_redirect: str,
         downloads: DownloadCounter,
-        may_read: Callable[[str | None], bool] = lambda header: header is None,
+        may_read: Callable[[str | None, str], bool] = lambda header, module: header is None,
     ) -> None:
         self.app = app
-        # Whether a request with this Authorization header (None: none) may read, from
-        # what the process already knows (app/auth/gate.Gate.trusts_to_read); a "no"
-        # sends the request to the app, whose gate checks it.
+        # Whether a request with this Authorization header (None: none) may read this
+        # module, from what the process already knows (app/auth/gate.Gate.trusts_to_read);
+        # a "no" sends the request to the app, whose gate checks it.
         self.may_read = may_read
         self.small = SmallFiles()
         self.published = published
@@ -124,13 +124,14 @@ class FastPath:
         """(method, module, version, kind, file) of a plain GET/HEAD of a published file
         whose version is in memory; None for anything else (the app's to answer)."""
         method = environ.get("REQUEST_METHOD")
-        if method not in ("GET", "HEAD") or any(k in environ for k in _SPECIAL) \
-                or not self.may_read(environ.get("HTTP_AUTHORIZATION")):
+        if method not in ("GET", "HEAD") or any(k in environ for k in _SPECIAL):
             return None
         name = served_file(environ.get("PATH_INFO", ""))
         if name is None:
             return None
         module, version, kind = name
+        if not self.may_read(environ.get("HTTP_AUTHORIZATION"), module):
+            return None
         files = self.published.cached(module, version)
         if files is None:
             return None

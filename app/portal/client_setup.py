@@ -34,11 +34,17 @@ class ClientSetup:
     gosumdb: str
     sumdb_name: str
     on_miss: str
-    # DEPOT_ANONYMOUS=none: the go command needs a token (docs/security.md).
-    needs_token: bool = False
-    # DEPOT_PRIVATE: paths Depot serves that the public checksum database must not be
-    # asked about (the client's GONOSUMDB).
+    # DEPOT_ANONYMOUS=none: every route needs a token (docs/security.md).
+    closed: bool = False
+    # DEPOT_PRIVATE: paths Depot serves (with a token) that the public checksum database
+    # must not be asked about: the client's GONOSUMDB.
     private: str = ""
+
+    @property
+    def needs_token(self) -> bool:
+        """Whether the go command needs a token: a closed Depot, or one serving private
+        modules (anonymous callers never see them)."""
+        return self.closed or bool(self.private)
 
     @property
     def fetches_misses(self) -> bool:

@@ -302,7 +302,10 @@ def test_auth_settings_reach_depot_and_refuse_the_sidecar(
 def test_private_modules_reach_every_pod_that_fetches_with_the_operator_s_secret(
         render: Callable[..., Manifests]) -> None:
     m = render("default", "privateModules.patterns=corp.example/*",
-               "privateModules.credentialsSecret=corp-git", "privateModules.license=exempt")
+               "privateModules.credentialsSecret=corp-git", "privateModules.license=exempt",
+               "nginx.enabled=false")
+    with pytest.raises(HelmError, match="nginx.enabled=false"):
+        render("default", "privateModules.patterns=corp.example/*")
     settings = config(m)
     assert settings["DEPOT_PRIVATE"] == "corp.example/*"
     assert settings["DEPOT_PRIVATE_LICENSE"] == "exempt"

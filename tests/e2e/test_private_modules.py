@@ -12,18 +12,21 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
 
 import pytest
 import requests
 
+from app.auth import tokens
 from app.config import Settings
 from app.ingest import ingest
 from app.migrate import upgrade
 from app.resources import Services
-from tests.conftest import Workers, go_client_env, run_go, start_server
-from tests.e2e.test_pipeline import WAIT, migrate, post_request, wait_for
+from tests.conftest import LiveServer, Workers, run_go, start_server
+from tests.e2e.test_go_auth import NGINX, client, https_front
+from tests.e2e.test_pipeline import WAIT
 from tests.fixtures.counting_upstream import CountingUpstream
 from tests.fixtures.githost import HOST, GitHost, git_host
 from tests.fixtures.receiver import Receiver, receiver  # noqa: F401 (fixture)
@@ -38,8 +41,56 @@ from tests.fixtures.upstream import (
 )
 
 PUBLIC_DEP = "depot.test/chain/c"
+# Anonymous callers never see private modules: the go client and the API carry tokens.
+READER, REQUESTER = "depot_" + "r" * 43, "depot_" + "q" * 43
+pytestmark = pytest.mark.skipif(NGINX is None, reason="nginx comes with `make test`")
 LIB = f"{HOST}/lib"  # MIT, needs a public module
 TOOL = f"{HOST}/tool"  # no license file at all: served only because private ones are exempt
+
+
+def with_tokens(settings: Settings) -> Services:
+    """A migrated Depot whose database trusts READER and REQUESTER (as `flask --app app
+    tokens create` would make them, but with known values)."""
+    svc = Services.from_settings(settings)
+    upgrade(svc.db.engine)
+    with svc.db.session() as session:
+        for name, role, token in (("ci", "reader", READER), ("dev", "requester", REQUESTER)):
+            row, _ = tokens.create(session, name, role)
+            row.digest = tokens.digest(token)
+    return svc
+
+
+def bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
+def request_and_wait(server: LiveServer, module: str, version: str, workers: Workers) -> dict:
+    resp = requests.post(f"{server.url}/api/v1/requests", json={"module": module,
+                         "version": version}, headers=bearer(REQUESTER), timeout=30)
+    assert resp.status_code == 202, resp.text
+    deadline = time.monotonic() + WAIT
+    body: dict = {}
+    while time.monotonic() < deadline:
+        body = requests.get(server.url + resp.headers["Location"], headers=bearer(READER),
+                            timeout=30).json()
+        if body["state"] in ("published", "rejected", "failed"):
+            return body
+        time.sleep(0.3)
+    raise AssertionError(f"request stuck at {body}\n{workers.logs()[-6000:]}")
+
+
+@contextmanager
+def go_clients(server: LiveServer, folder: Path, gosumdb: str
+               ) -> Iterator[tuple[dict[str, str], dict[str, str]]]:
+    """(a go client with the reader's token in its .netrc, one without), both with
+    GONOSUMDB for the private paths as Set Me Up says, through an HTTPS front (the go
+    command sends credentials only over HTTPS)."""
+    with https_front(server, folder / "front") as (url, cert):
+        envs = (client(folder / "reader", url, gosumdb, cert, READER),
+                client(folder / "anonymous", url, gosumdb, cert, None))
+        for env in envs:
+            env["GONOSUMDB"] = HOST
+        yield envs
 
 
 @pytest.fixture
@@ -76,29 +127,32 @@ def test_private_modules_come_from_their_repository_and_never_leave_the_company(
         private_netrc=str(company.netrc(tmp_path / "mounted-netrc")),
         private_license="exempt", notify_webhooks=receiver.url("/outside"),
         private_webhooks=receiver.url("/inside"))
-    migrate(settings)
+    svc = with_tokens(settings)
     server = start_server(settings, tmp_path)
     workers = Workers(settings, tmp_path, [])
     try:
         workers.start()
         for module, version in ((LIB, "v1.0.0"), (TOOL, "latest")):
-            resp = post_request(server, module, version)
-            assert resp.status_code == 202, resp.text
-            done = wait_for(server, resp.headers["Location"],
-                            {"published", "rejected", "failed"}, workers)
+            done = request_and_wait(server, module, version, workers)
             assert done["state"] == "published", (done, workers.logs()[-4000:])
         assert done["version"] == "v0.3.0"  # latest, asked of the repository itself
 
         # Served as any module: the go client, Depot its only proxy, builds against both.
         consumer = write_consumer(tmp_path / "consumer", {LIB: "v1.0.0", TOOL: "v0.3.0"})
-        env = go_client_env(tmp_path / "client", server.url, sumdb.gosumdb.split()[0])
-        env["GONOSUMDB"] = HOST  # as Set Me Up says for private paths
-        built = run_go(["run", "."], consumer, env)
-        assert built.returncode == 0, built.stderr
-        assert greeting(LIB, "v1.0.0") in built.stdout
-        assert greeting(PUBLIC_DEP, "v1.0.0") in built.stdout
-        listed = requests.get(f"{server.url}/{LIB}/@v/list", timeout=10)
+        with go_clients(server, tmp_path, sumdb.gosumdb.split()[0]) as (reader, anonymous):
+            built = run_go(["run", "."], consumer, reader)
+            assert built.returncode == 0, built.stderr
+            assert greeting(LIB, "v1.0.0") in built.stdout
+            assert greeting(PUBLIC_DEP, "v1.0.0") in built.stdout
+            refused = run_go(["mod", "download", f"{LIB}@v1.0.0"], consumer, anonymous)
+            assert refused.returncode != 0 and "404" in refused.stderr, refused.stderr
+        listed = requests.get(f"{server.url}/{LIB}/@v/list", headers=bearer(READER),
+                              timeout=10)
         assert listed.text == "v1.0.0\n"
+        # Without a token the private module is not there at all; the public one is.
+        assert requests.get(f"{server.url}/{LIB}/@v/list", timeout=10).status_code == 404
+        assert requests.get(f"{server.url}/{PUBLIC_DEP}/@v/v1.0.0.mod",
+                            timeout=10).status_code == 200
 
         # Fetched with the mounted credentials: the repository was read as ci-bot only.
         reads = [s for s in company.seen if s.path.startswith("/git/") and s.status == 200]
@@ -116,6 +170,7 @@ def test_private_modules_come_from_their_repository_and_never_leave_the_company(
     finally:
         workers.stop()
         server.stop()
+        svc.db.dispose()
 
 
 def _wait_for_hooks(receiver: Receiver, workers: Workers) -> None:  # noqa: F811
@@ -138,15 +193,12 @@ def test_wrong_credentials_fail_the_request_with_git_s_reason_and_no_secret(
     netrc.write_text(f"machine {HOST}\nlogin {company.user}\npassword not-the-password\n")
     settings = replace(queued_settings, private=HOST, private_insecure=HOST,
                        private_netrc=str(netrc))
-    migrate(settings)
+    svc = with_tokens(settings)
     server = start_server(settings, tmp_path)
     workers = Workers(settings, tmp_path, [])
     try:
         workers.start()
-        resp = post_request(server, LIB, "v1.0.0")
-        assert resp.status_code == 202, resp.text
-        done = wait_for(server, resp.headers["Location"], {"published", "rejected", "failed"},
-                        workers)
+        done = request_and_wait(server, LIB, "v1.0.0", workers)
         assert done["state"] in ("rejected", "failed"), done
         reason = done.get("reason") or ""
         assert "not-the-password" not in repr(done)
@@ -155,6 +207,7 @@ def test_wrong_credentials_fail_the_request_with_git_s_reason_and_no_secret(
     finally:
         workers.stop()
         server.stop()
+        svc.db.dispose()
 
 
 def test_a_go_client_s_miss_on_a_private_module_is_fetched_from_its_repository(
@@ -166,15 +219,14 @@ def test_a_go_client_s_miss_on_a_private_module_is_fetched_from_its_repository(
     settings = replace(
         queued_settings, upstream=http_upstream.url, on_miss="fetch", private=HOST,
         private_insecure=HOST, private_netrc=str(company.netrc(tmp_path / "mounted-netrc")))
-    migrate(settings)
+    svc = with_tokens(settings)
     server = start_server(settings, tmp_path)
     workers = Workers(settings, tmp_path, [])
     try:
         workers.start()
         consumer = write_consumer(tmp_path / "consumer", {LIB: "v1.0.0"})
-        env = go_client_env(tmp_path / "client", server.url, sumdb.gosumdb.split()[0])
-        env["GONOSUMDB"] = HOST
-        built = run_go(["run", "."], consumer, env)
+        with go_clients(server, tmp_path, sumdb.gosumdb.split()[0]) as (reader, _):
+            built = run_go(["run", "."], consumer, reader)
         assert built.returncode == 0, (built.stderr, workers.logs()[-4000:])
         assert greeting(LIB, "v1.0.0") in built.stdout
         assert [s for s in company.seen if s.path.startswith("/git/") and s.user]
@@ -182,6 +234,7 @@ def test_a_go_client_s_miss_on_a_private_module_is_fetched_from_its_repository(
     finally:
         workers.stop()
         server.stop()
+        svc.db.dispose()
 
 
 REAL_LIB = f"{HOST}/uuidlib"
@@ -207,8 +260,7 @@ def test_a_private_module_on_real_public_dependencies(
         "uuidlib.go": REAL_LIB_SOURCE, "LICENSE": LICENSE_TEXT}, "v1.0.0")
     settings = replace(real_settings, private=HOST, private_insecure=HOST,
                        private_netrc=str(company.netrc(tmp_path / "mounted-netrc")))
-    svc = Services.from_settings(settings)
-    upgrade(svc.db.engine)
+    svc = with_tokens(settings)
     try:
         report = ingest(svc, REAL_LIB, "v1.0.0", deps=True)
         assert report.ok, report.outcomes
@@ -222,9 +274,8 @@ def test_a_private_module_on_real_public_dependencies(
             (consumer / "main.go").write_text(
                 f'package main\n\nimport (\n\t"fmt"\n\n\t"{REAL_LIB}"\n)\n\n'
                 "func main() { fmt.Println(uuidlib.Length()) }\n")
-            env = go_client_env(tmp_path / "client", server.url, settings.gosumdb)
-            env["GONOSUMDB"] = HOST
-            built = run_go(["run", "."], consumer, env)
+            with go_clients(server, tmp_path, settings.gosumdb) as (reader, _):
+                built = run_go(["run", "."], consumer, reader)
             assert built.returncode == 0, built.stderr
             assert built.stdout.strip() == "36"
             go_sum = (consumer / "go.sum").read_text()

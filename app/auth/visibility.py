@@ -1,0 +1,79 @@
+"""Which modules a caller may see: private ones (DEPOT_PRIVATE) only with a token.
+
+A private module is the company's own code. An anonymous caller never reads it, whatever
+DEPOT_ANONYMOUS lets anonymous callers do with public modules: its GOPROXY files answer
+404, the same for a private path Depot holds and one it never heard of, so not even its
+existence shows. A caller with a token (any role) reads it like any module.
+
+Pages, search and the API list and count modules (a public module's Used By names the
+private modules that import it, the home page counts them all). Until those lists are
+filtered per caller, an anonymous caller of a Depot with DEPOT_PRIVATE set gets only what
+names one module at a time: the GOPROXY and the checksum database (public modules), Set
+Me Up and the API's description; everything else asks for a token (401).
+
+The gate (app/auth/gate.py) calls :func:`check_anonymous` after the role check; the
+in-memory hit path asks :meth:`app.auth.gate.Gate.trusts_to_read` with the module it
+found.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from flask import g
+
+from app.config import Settings
+from app.errors import NotFound, Unauthorized
+from app.gomod.errors import GoModError
+from app.gomod.paths import unescape_path
+
+
+def _escaped(args: dict) -> str | None:
+    try:
+        return unescape_path(str(args.get("escaped", "")))
+    except GoModError:
+        return str(args.get("escaped", "")).lower()  # still hidden if it looks private
+
+
+def _before_version(name: str) -> Callable[[dict], str | None]:
+    """The argument ``name``'s path up to a ``@version`` (a module page's or an API
+    resource's ``module[@version][/tab]``)."""
+    return lambda args: str(args.get(name, "")).split("@", 1)[0] or None
+
+
+# Endpoint -> how its URL's arguments name a module path (its leading elements suffice:
+# private patterns match leading elements).
+MODULE_IN_URL: dict[str, Callable[[dict], str | None]] = {
+    "goproxy.latest": _escaped,
+    "goproxy.artifact": _escaped,
+    "goproxy.version_list": _escaped,
+    "portal.module_page": _before_version("target"),
+    "api.module_resource": _before_version("rest"),
+    "api.module_post": _before_version("rest"),
+}
+
+HIDDEN = "not found"
+
+# What an anonymous caller may still use when DEPOT_PRIVATE is set (see above).
+ANONYMOUS_WITH_PRIVATE = frozenset({
+    "goproxy.artifact", "goproxy.latest", "goproxy.version_list", "sumdb.supported",
+    "sumdb.passthrough", "portal.set_me_up", "api_spec.openapi_json",
+})
+
+
+def check_anonymous(settings: Settings, endpoint: str | None, args: dict) -> None:
+    """For an anonymous request to a Depot with private modules: raise Unauthorized for
+    a route that lists or counts modules, NotFound when its URL names a private one."""
+    if endpoint not in ANONYMOUS_WITH_PRIVATE:
+        raise Unauthorized("this Depot serves private modules: its pages, search and API "
+                           "need a token (public modules stay open on the GOPROXY)")
+    named = MODULE_IN_URL.get(endpoint or "")
+    module = named(args) if named else None
+    if module and settings.is_private(module):
+        raise NotFound(HIDDEN)
+
+
+def sees_private() -> bool:
+    """Whether the request being answered came with a token (set by the gate; a route
+    open to all never identifies its caller, who counts as anonymous)."""
+    return getattr(g, "depot_caller", None) is not None

@@ -32,10 +32,9 @@ from app.migrate import upgrade
 from app.resources import Services
 from app.search.fallback import RETRY_AFTER
 from tests.conftest import LiveServer, start_server
-from tests.fixtures.counting_upstream import CountingUpstream
+from tests.fixtures.counting_upstream import CountingUpstream, counting_upstream  # noqa: F401
 from tests.fixtures.relay import Relay
 from tests.fixtures.tmpfs import fill, small_tmpfs
-from tests.fixtures.upstream import Upstream
 from tests.skips import skip_or_fail
 
 # Dependencies a relay can cut: PostgreSQL and Debian's redis-server, both over TCP.
@@ -179,19 +178,13 @@ def tiny_store(queued_settings: Settings) -> Iterator[Path]:
         yield root
 
 
-@pytest.fixture
-def http_upstream(upstream: Upstream) -> Iterator[CountingUpstream]:
-    with CountingUpstream(upstream.root) as up:
-        yield up
-
-
 def test_each_dependency_fails_in_turn_under_load(
     queued_settings: Settings, relays: dict[str, Relay], tiny_store: Path,
-    http_upstream: CountingUpstream, tmp_path: Path
+    counting_upstream: CountingUpstream, tmp_path: Path  # noqa: F811 (fixture)
 ) -> None:
     settings = replace(
         queued_settings,
-        upstream=http_upstream.url,
+        upstream=counting_upstream.url,
         on_miss="fetch",
         upstream_pause=3.0,
         request_limit=0,  # the load asks for modules faster than a person would
@@ -215,11 +208,11 @@ def test_each_dependency_fails_in_turn_under_load(
             if row == "disk full":
                 restore = fill(tiny_store)
             elif row.startswith("upstream slow"):
-                http_upstream.set_delay(10.0)
-                restore = http_upstream.clear_switches
+                counting_upstream.set_delay(10.0)
+                restore = counting_upstream.clear_switches
             elif row == "upstream 5xx":
-                http_upstream.set_status(503)
-                restore = http_upstream.clear_switches
+                counting_upstream.set_status(503)
+                restore = counting_upstream.clear_switches
             else:
                 relays[row].cut()
                 restore = relays[row].restore

@@ -27,13 +27,12 @@ from app.resources import Services
 from tests.conftest import LiveServer, Workers, run_go, start_server
 from tests.e2e.test_go_auth import NGINX, client, https_front
 from tests.e2e.test_pipeline import WAIT
-from tests.fixtures.counting_upstream import CountingUpstream
+from tests.fixtures.counting_upstream import CountingUpstream, counting_upstream  # noqa: F401
 from tests.fixtures.githost import HOST, GitHost, git_host
 from tests.fixtures.receiver import Receiver, receiver  # noqa: F401 (fixture)
 from tests.fixtures.sumdb import SumDB
 from tests.fixtures.upstream import (
     LICENSE_TEXT,
-    Upstream,
     go_mod_text,
     go_source,
     greeting,
@@ -112,18 +111,13 @@ def company(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[GitHost
         yield host
 
 
-@pytest.fixture
-def http_upstream(upstream: Upstream) -> Iterator[CountingUpstream]:
-    with CountingUpstream(upstream.root) as up:
-        yield up
-
-
 def test_private_modules_come_from_their_repository_and_never_leave_the_company(
-    company: GitHost, http_upstream: CountingUpstream, queued_settings: Settings,
+    company: GitHost, queued_settings: Settings,
+    counting_upstream: CountingUpstream,  # noqa: F811 (fixture)
     sumdb: SumDB, receiver: Receiver, tmp_path: Path,  # noqa: F811 (fixture)
 ) -> None:
     settings = replace(
-        queued_settings, upstream=http_upstream.url, private=HOST, private_insecure=HOST,
+        queued_settings, upstream=counting_upstream.url, private=HOST, private_insecure=HOST,
         private_netrc=str(company.netrc(tmp_path / "mounted-netrc")),
         private_license="exempt", notify_webhooks=receiver.url("/outside"),
         private_webhooks=receiver.url("/inside"))
@@ -158,8 +152,8 @@ def test_private_modules_come_from_their_repository_and_never_leave_the_company(
         reads = [s for s in company.seen if s.path.startswith("/git/") and s.status == 200]
         assert reads and {s.user for s in reads} == {company.user}
         # The public side never heard the name.
-        assert not [p for p in http_upstream.counts() if HOST in p]
-        assert http_upstream.count(f"/{PUBLIC_DEP}/@v/v1.0.0.mod") >= 1
+        assert not [p for p in counting_upstream.counts() if HOST in p]
+        assert counting_upstream.count(f"/{PUBLIC_DEP}/@v/v1.0.0.mod") >= 1
         lookup = requests.get(f"{server.url}/sumdb/{settings.sumdb_name}/lookup/"
                               f"{LIB}@v1.0.0", timeout=10)
         assert lookup.status_code == 404 and "private" in lookup.text
@@ -211,13 +205,14 @@ def test_wrong_credentials_fail_the_request_with_git_s_reason_and_no_secret(
 
 
 def test_a_go_client_s_miss_on_a_private_module_is_fetched_from_its_repository(
-    company: GitHost, http_upstream: CountingUpstream, queued_settings: Settings,
+    company: GitHost, queued_settings: Settings,
+    counting_upstream: CountingUpstream,  # noqa: F811 (fixture)
     sumdb: SumDB, tmp_path: Path,
 ) -> None:
     """DEPOT_ON_MISS=fetch: nobody requested the library; the client's miss is captured
     from the repository while the public dependency comes from the upstream."""
     settings = replace(
-        queued_settings, upstream=http_upstream.url, on_miss="fetch", private=HOST,
+        queued_settings, upstream=counting_upstream.url, on_miss="fetch", private=HOST,
         private_insecure=HOST, private_netrc=str(company.netrc(tmp_path / "mounted-netrc")))
     svc = with_tokens(settings)
     server = start_server(settings, tmp_path)
@@ -230,7 +225,7 @@ def test_a_go_client_s_miss_on_a_private_module_is_fetched_from_its_repository(
         assert built.returncode == 0, (built.stderr, workers.logs()[-4000:])
         assert greeting(LIB, "v1.0.0") in built.stdout
         assert [s for s in company.seen if s.path.startswith("/git/") and s.user]
-        assert not [p for p in http_upstream.counts() if HOST in p]
+        assert not [p for p in counting_upstream.counts() if HOST in p]
     finally:
         workers.stop()
         server.stop()

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import json
 import re
+import secrets
+from base64 import b64encode
 from collections.abc import Iterator
 from dataclasses import replace
 
@@ -13,6 +15,9 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import func, select
 
+from app.auth import tokens as api_tokens
+from app.auth.gate import GATE
+from app.auth.roles import ANONYMOUS
 from app.config import Settings
 from app.models import Request
 from tests.conftest import make_app
@@ -88,13 +93,31 @@ def _cross_site_sends(token: str | None) -> Iterator[dict[str, object]]:
         yield {"data": data, "content_type": kind}
 
 
+def _signed_in(app: Flask) -> str:
+    """A new requester's token as a browser sends it once its owner signed in: HTTP
+    Basic, which the browser adds to every request to this Depot, cross-site ones too."""
+    with app.extensions["depot"].db.session() as session:
+        _row, token = api_tokens.create(session, f"browser-{secrets.token_hex(4)}",
+                                        "requester")
+    return "Basic " + b64encode(f"me:{token}".encode()).decode()
+
+
 @LITE
-def test_every_post_route_refuses_a_cross_site_send(limited_app: Flask) -> None:
+@pytest.mark.parametrize("signed_in", [False, True], ids=["anonymous", "signed-in"])
+def test_every_post_route_refuses_a_cross_site_send(limited_app: Flask, signed_in: bool
+                                                    ) -> None:
+    """Signed in (DEPOT_ANONYMOUS=none, a requester's token sent by the browser), the
+    token in the session is still what another site cannot forge."""
     urls = _post_urls(limited_app)
     assert set(urls) == set(POST_ROUTES), "a new POST route: say what protects it"
-    victim = limited_app.test_client()
+    victim, other = limited_app.test_client(), limited_app.test_client()
+    if signed_in:
+        limited_app.extensions[GATE].anonymous = ANONYMOUS["none"]
+        assert victim.get("/request", headers=HTML).status_code == 401
+        for client in (victim, other):
+            client.environ_base.update(HTTP_AUTHORIZATION=_signed_in(limited_app))
     _token(victim)  # the victim has a session, and a token the other site cannot read
-    tokens = (None, "forged", _token(limited_app.test_client()))
+    tokens = (None, "forged", _token(other))
     for rule, url in urls.items():
         if POST_ROUTES[rule] == "changes nothing":
             continue  # what it stores is counted below: nothing

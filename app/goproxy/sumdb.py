@@ -53,9 +53,9 @@ def passthrough(name: str, rest: str) -> Response:
     if rest.startswith("lookup/") and _private_lookup(svc, rest):
         # Passed on, the public database would ask the public proxy for the module: its
         # name would leave the company. The go command skips these paths itself when
-        # GONOSUMDB (or GOPRIVATE) names them, as Set Me Up says.
+        # GONOSUMDB names them, as Set Me Up says.
         raise NotFound("a private module (DEPOT_PRIVATE) is not in the public checksum "
-                       "database; set GONOSUMDB (or GOPRIVATE) to its path pattern")
+                       "database; set GONOSUMDB to its path pattern (Set Me Up shows it)")
     ahead.note_walk(svc.settings)  # a client verifying what it walks: captures wait
     cacheable = rest != "latest"
     cached = _cached(svc, name, rest)

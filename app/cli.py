@@ -99,8 +99,13 @@ def ingest_cmd(target: str, deps: bool, refetch: bool) -> None:
             "database",
             err=True,
         )
-    click.echo(f"ingesting {module}@{query}{' with its build list' if deps else ''} "
-               f"from {mask_url(svc.settings.upstream)}", err=True)
+    upstream = mask_url(svc.settings.upstream)
+    if svc.settings.is_private(module):
+        said = (f"ingesting {module}@{query} from its own repository (DEPOT_PRIVATE)"
+                f"{f', its build list from {upstream}' if deps else ''}")
+    else:
+        said = f"ingesting {module}@{query}{' with its build list' if deps else ''} from {upstream}"
+    click.echo(said, err=True)
     try:
         report = ingest(svc, module, query, deps=deps, refetch=refetch,
                         progress=lambda o: click.echo(_describe(o)))

@@ -555,6 +555,11 @@ class Settings:
         named to the upstream, its checksum database or an outside webhook."""
         return patterns.matches(self.private, module)
 
+    def license_exempt(self, module: str) -> bool:
+        """Whether the license gate lets ``module`` through whatever its license: a
+        private one, with DEPOT_PRIVATE_LICENSE=exempt."""
+        return self.private_license == "exempt" and self.is_private(module)
+
     def webhooks_for(self, module: str | None) -> tuple[str, ...]:
         """Who may hear about ``module``: everyone configured, but only the company's own
         webhooks (DEPOT_PRIVATE_WEBHOOKS) of a private module."""

@@ -39,12 +39,7 @@ def license_verdict(settings: Settings, zip_path: Path, module: str, version: st
     closed: no file, or one not recognised, is not redistributable; a private module
     passes whatever it says when DEPOT_PRIVATE_LICENSE is `exempt`)."""
     return _license_verdict(settings.license_allow, zip_path, module, version, names,
-                            license_exempt(settings, module))
-
-
-def license_exempt(settings: Settings, module: str) -> bool:
-    """Whether the operator exempted ``module`` from the license gate (a private one)."""
-    return settings.private_license == "exempt" and settings.is_private(module)
+                            settings.license_exempt(module))
 
 
 def judge_ahead(settings: Settings, entry: dict) -> Servable:
@@ -61,4 +56,4 @@ def judge_ahead(settings: Settings, entry: dict) -> Servable:
     except (FetchError, GoModError, OSError):
         return Servable(False)
     return _servable(settings.license_allow, zip_path, module, version, licenses,
-                     license_exempt(settings, module))
+                     settings.license_exempt(module))

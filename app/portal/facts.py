@@ -106,8 +106,20 @@ def stored_facts(detail: VersionDetail) -> Stored:
                                     lambda: read_stored(svc.store, detail.path, detail.version))
 
 
-def badges(detail: VersionDetail, stored: Stored, upstream: PageUpstream | None
-           ) -> list[Badge]:
+def license_badge(detail: VersionDetail, exempt: bool = False) -> Badge:
+    """What the license gate decided; a private module the operator exempted
+    (``exempt``) says so rather than claiming a license it may not have."""
+    if exempt:
+        return Badge("License gate: exempt", True, "One of this company's own modules: "
+                     "DEPOT_PRIVATE_LICENSE=exempt serves it whatever its license says")
+    return Badge("Redistributable license", detail.redistributable,
+                 "Depot's license gate found a license it may redistribute"
+                 if detail.redistributable else "No license Depot may redistribute was found"
+                 if detail.redistributable is False else "The license gate has not decided yet")
+
+
+def badges(detail: VersionDetail, stored: Stored, upstream: PageUpstream | None,
+           license_exempt: bool = False) -> list[Badge]:
     """pkg.go.dev's four, then Depot's drift check (its other, validated, has its own
     badge beside the license); each says what it checked."""
     version = detail.version
@@ -120,10 +132,7 @@ def badges(detail: VersionDetail, stored: Stored, upstream: PageUpstream | None
         Badge("Valid go.mod", stored.own_go_mod is True,
               "The module has a go.mod file of its own" if stored.own_go_mod else
               "No go.mod file: the go command made one up (module path only)"),
-        Badge("Redistributable license", detail.redistributable,
-              "Depot's license gate found a license it may redistribute"
-              if detail.redistributable else "No license Depot may redistribute was found"
-              if detail.redistributable is False else "The license gate has not decided yet"),
+        license_badge(detail, license_exempt),
         Badge("Tagged version", tagged, "A semantic version tag" if tagged
               else "A pseudo-version: a commit, not a release"),
         Badge("Stable version", stable, "v1 or later, not a pre-release: the API is "

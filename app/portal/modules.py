@@ -174,7 +174,8 @@ def module_page(target: str) -> BaseResponse:  # a redirect is werkzeug's class
             context["bundle"] = bundle_offer(session, detail)
             stored = stored_facts(detail)
             context["repository"] = stored.repository
-            context["badges"] = badges(detail, stored, context["upstream"])
+            context["badges"] = badges(detail, stored, context["upstream"],
+                                       depot().settings.license_exempt(detail.path))
             if "insight" not in context:  # the Insight tab brought it already
                 context["insight"] = insight_of(session, detail)
     if tab == "versions" and request.args.get("upstream") == "1":

@@ -15,6 +15,7 @@ from app.portal.csrf import FIELD, csrf_token
 from app.portal.urls import INSIGHT_GROUP, TAB_ROW, module_url
 from app.search.highlight import highlight
 from app.shorten import size
+from app.wiring import depot
 
 HTMX_FILE = "vendor/htmx-2.0.11.min.js"
 
@@ -49,13 +50,18 @@ def number(value: int) -> str:
     return f"{value:,}"
 
 
+def is_private(path: str) -> bool:
+    """Whether a module is one of the company's own (DEPOT_PRIVATE): its page says so."""
+    return depot().settings.is_private(path)
+
+
 def install(app: App) -> None:
     app.jinja_env.globals.update(
         module_url=module_url, csrf_token=csrf_token, csrf_field=FIELD, highlight=highlight,
         htmx_file=HTMX_FILE, in_progress=IN_PROGRESS, failed_states=FAILED_STATES,
         module_tabs=TAB_ROW, insight_group=INSIGHT_GROUP, decl_html=decl_html,
         doc_html=doc_html, anchor=anchor, example_anchor=example_anchor,
-        download_bars=chart_bars,
+        download_bars=chart_bars, is_private=is_private,
     )
     app.jinja_env.filters.update(date=date, iso=iso, number=number, filesize=size,
                                  state_label=state_label)

@@ -118,3 +118,20 @@ def test_without_private_modules_anonymous_callers_keep_everything(catalog_app: 
     client = catalog_app.test_client()
     for url in ("/", "/search?q=chain", f"/{HELD}@v1.0.0", f"/{HELD}/@v/v1.0.0.info"):
         assert client.get(url).status_code == 200, url
+
+
+def test_a_private_module_s_page_says_so_to_a_token_holder(private_app: Flask) -> None:
+    client = private_app.test_client()
+    page = client.get(f"/{HELD}@v1.0.0", headers=with_token()).get_data(as_text=True)
+    assert 'class="badge badge-private"' in page
+    assert "Redistributable license" in page  # checked like any other by default
+    public = client.get(f"/{PUBLIC}@v1.0.0", headers=with_token()).get_data(as_text=True)
+    assert "badge-private" not in public
+    settings = private_app.extensions["depot"].settings
+    exempt = make_app(replace(settings, private_license="exempt"))
+    try:
+        exempt.extensions[GATE].checked.put(TOKEN, tokens.Caller("visibility", Role.READER))
+        page = exempt.test_client().get(f"/{HELD}@v1.0.0", headers=with_token())
+        assert "License gate: exempt" in page.get_data(as_text=True)
+    finally:
+        exempt.extensions["depot"].db.dispose()

@@ -53,7 +53,7 @@ class Hits:
     def __init__(self, app: WSGIApp, fast: FastPath) -> None:
         self.app = app
         self.fast = fast
-        self._answers: dict[tuple[int, str], Answer] = {}
+        self._answers: dict[tuple[int, str, bool], Answer] = {}
 
     def __call__(self, environ: dict, start_response: Callable) -> Iterable[bytes]:
         began = time.monotonic()
@@ -64,9 +64,10 @@ class Hits:
         body = self.fast.in_memory(kind, served)
         if body is None:
             return self.app(environ, start_response)
-        answer = self._answers.get((id(served), method))
+        shared = self.fast.shared(module)
+        answer = self._answers.get((id(served), method, shared))
         if answer is None or answer.served is not served:
-            answer = self._answer(environ, method, kind, version, served)
+            answer = self._answer(environ, method, kind, version, served, shared)
         self.fast.downloads.watch_log()
         self.fast.count_hit(method, module, version, kind, served.size)
         rid = new_request_id(environ.get("HTTP_X_REQUEST_ID"))
@@ -80,15 +81,15 @@ class Hits:
         return [sent]
 
     def _answer(self, environ: dict, method: str, kind: str, version: str,
-                served: ServedFile) -> Answer:
+                served: ServedFile, shared: bool) -> Answer:
         """The headers the fast path, the always-headers and the observer give a hit, in
         their order (the request id last, added per request)."""
-        headers = with_always([*file_headers(served, kind, version),
+        headers = with_always([*file_headers(served, kind, version, shared),
                                *whole_file(served.size)])
         group = route_group(environ.get("PATH_INFO", ""))
         answer = Answer(served, tuple(headers), labelled(HTTP_REQUESTS, group, method, "200"),
                         labelled(HTTP_DURATION, group))
         if len(self._answers) >= self.KEEP:
             self._answers.clear()
-        self._answers[(id(served), method)] = answer
+        self._answers[(id(served), method, shared)] = answer
         return answer

@@ -16,7 +16,7 @@ import binascii
 import logging
 from collections.abc import Callable
 
-from flask import Flask, g, request
+from flask import Flask, Response, g, request
 from redis.exceptions import RedisError
 
 from app.auth import tokens, visibility
@@ -122,12 +122,25 @@ class Gate:
             if who is None and self.settings.private:
                 visibility.check_anonymous(self.settings, request.endpoint,
                                            request.view_args or {})
+            # What a token alone may read must stay out of shared caches (mark_private).
+            g.depot_shared = self.anonymous >= need and not visibility.names_private(
+                self.settings, request.endpoint, request.view_args or {})
             return
         if who is None:
             raise Unauthorized(f"this needs a token with the role {need.name.lower()} or "
                                "more (HTTP Basic password or Bearer)")
         raise Forbidden(f"the token {who!r} has the role {role.name.lower()}; this needs "
                         f"{need.name.lower()}")
+
+
+def mark_private(resp: Response) -> Response:
+    """An answer only a token could have: ``Cache-Control: private`` instead of
+    ``public``, so that no shared cache (a CDN, a company's proxy) hands it to a caller
+    without one. The in-memory hit path marks its own (app/goproxy/published.file_headers)."""
+    if not g.get("depot_shared", True) and resp.cache_control.public:
+        resp.cache_control.public = False
+        resp.cache_control.private = True
+    return resp
 
 
 def install(app: Flask, settings: Settings) -> Gate:
@@ -140,5 +153,6 @@ def install(app: Flask, settings: Settings) -> Gate:
 
     gate = Gate(settings, find, lambda: depot().auth_failures)
     app.before_request_funcs.setdefault(None, []).insert(0, gate.check)
+    app.after_request(mark_private)
     app.extensions[GATE] = gate
     return gate

@@ -67,10 +67,17 @@ def check_anonymous(settings: Settings, endpoint: str | None, args: dict) -> Non
     if endpoint not in ANONYMOUS_WITH_PRIVATE:
         raise Unauthorized("this Depot serves private modules: its pages, search and API "
                            "need a token (public modules stay open on the GOPROXY)")
+    if names_private(settings, endpoint, args):
+        raise NotFound(HIDDEN)
+
+
+def names_private(settings: Settings, endpoint: str | None, args: dict) -> bool:
+    """Whether the request's URL names a private module."""
+    if not settings.private:
+        return False
     named = MODULE_IN_URL.get(endpoint or "")
     module = named(args) if named else None
-    if module and settings.is_private(module):
-        raise NotFound(HIDDEN)
+    return bool(module) and settings.is_private(module or "")
 
 
 def sees_private() -> bool:

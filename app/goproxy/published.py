@@ -85,12 +85,17 @@ class Looked:
         return None
 
 
-def file_headers(served: ServedFile, kind: str, version: str) -> list[tuple[str, str]]:
-    """Headers of every published file response, whichever path serves it."""
+def file_headers(served: ServedFile, kind: str, version: str, shared: bool = True
+                 ) -> list[tuple[str, str]]:
+    """Headers of every published file response, whichever path serves it. ``shared``:
+    whether a caller without a token may read it too, so that a shared cache (a CDN, a
+    company's proxy) may keep it; else only the caller's own cache may (a private
+    module's file, or any file of a closed Depot)."""
+    audience = "public" if shared else "private"
     headers = [
         ("Content-Type", CONTENT_TYPES[kind]),
         ("ETag", f'"{served.sha256}"'),
-        ("Cache-Control", f"public, max-age={IMMUTABLE}, immutable"),
+        ("Cache-Control", f"{audience}, max-age={IMMUTABLE}, immutable"),
     ]
     if kind == "zip":
         headers.append(("Content-Disposition", f'attachment; filename="{version}.zip"'))

@@ -52,6 +52,13 @@ def private_app(catalog_app: Flask, request: pytest.FixtureRequest) -> Iterator[
     app.extensions["depot"].db.dispose()
 
 
+def audience(cache_control: str) -> str:
+    """``public`` or ``private`` (exactly one of them), as a Cache-Control says."""
+    said = {d.strip().split("=")[0] for d in cache_control.split(",")} & {"public", "private"}
+    assert len(said) == 1, cache_control
+    return said.pop()
+
+
 def with_token() -> dict[str, str]:
     return {"Authorization": "Basic " + b64encode(f"go:{TOKEN}".encode()).decode()}
 
@@ -135,3 +142,32 @@ def test_a_private_module_s_page_says_so_to_a_token_holder(private_app: Flask) -
         assert "License gate: exempt" in page.get_data(as_text=True)
     finally:
         exempt.extensions["depot"].db.dispose()
+
+
+def test_what_only_a_token_reads_stays_out_of_shared_caches(private_app: Flask) -> None:
+    """``Cache-Control: private`` for a private module's files and lists (the first
+    answer from Flask, the later ones from memory); ``public`` where an anonymous caller
+    could read the same."""
+    client = private_app.test_client()
+    for _ in range(3):
+        info = client.get(f"/{HELD}/@v/v1.0.0.info", headers=with_token())
+        assert audience(info.headers["Cache-Control"]) == "private", info.headers
+    listed = client.get(f"/{HELD}/@v/list", headers=with_token())
+    assert audience(listed.headers["Cache-Control"]) == "private"
+    for headers in ({}, with_token()):
+        public = client.get(f"/{PUBLIC}/@v/v1.0.0.info", headers=headers)
+        assert audience(public.headers["Cache-Control"]) == "public", headers
+
+
+def test_a_closed_depot_s_answers_stay_out_of_shared_caches(catalog_app: Flask) -> None:
+    settings = catalog_app.extensions["depot"].settings
+    app = make_app(replace(settings, anonymous="none"))
+    try:
+        app.extensions[GATE].checked.put(TOKEN, tokens.Caller("visibility", Role.READER))
+        client = app.test_client()
+        for _ in range(3):  # through Flask, then from memory
+            info = client.get(f"/{PUBLIC}/@v/v1.0.0.info", headers=with_token())
+            assert info.status_code == 200
+            assert audience(info.headers["Cache-Control"]) == "private", info.headers
+    finally:
+        app.extensions["depot"].db.dispose()

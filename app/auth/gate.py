@@ -115,7 +115,6 @@ class Gate:
             return
         who, role = self.caller(request.headers.get("Authorization"),
                                 request.remote_addr or "unknown")
-        g.depot_caller = who
         if need is None:
             raise Forbidden(f"{request.endpoint} has no access rule; nobody may use it")
         if role >= need:

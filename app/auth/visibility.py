@@ -20,8 +20,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from flask import g
-
 from app.config import Settings
 from app.errors import NotFound, Unauthorized
 from app.gomod.errors import GoModError
@@ -79,8 +77,3 @@ def names_private(settings: Settings, endpoint: str | None, args: dict) -> bool:
     module = named(args) if named else None
     return bool(module) and settings.is_private(module or "")
 
-
-def sees_private() -> bool:
-    """Whether the request being answered came with a token (set by the gate; a route
-    open to all never identifies its caller, who counts as anonymous)."""
-    return getattr(g, "depot_caller", None) is not None

@@ -64,7 +64,7 @@ class Hits:
         body = self.fast.in_memory(kind, served)
         if body is None:
             return self.app(environ, start_response)
-        shared = self.fast.shared(module)
+        shared = self.fast.shared(environ, module)
         answer = self._answers.get((id(served), method, shared))
         if answer is None or answer.served is not served:
             answer = self._answer(environ, method, kind, version, served, shared)

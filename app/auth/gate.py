@@ -118,9 +118,11 @@ class Gate:
         if need is None:
             raise Forbidden(f"{request.endpoint} has no access rule; nobody may use it")
         if role >= need:
-            if who is None and self.settings.private:
-                visibility.check_anonymous(self.settings, request.endpoint,
-                                           request.view_args or {})
+            if who is None:
+                if self.settings.private:
+                    visibility.check_anonymous(self.settings, request.endpoint,
+                                               request.view_args or {})
+                return  # what anyone may read, shared caches may keep
             # What a token alone may read must stay out of shared caches (mark_private).
             g.depot_shared = self.anonymous >= need and not visibility.names_private(
                 self.settings, request.endpoint, request.view_args or {})

@@ -75,5 +75,5 @@ def names_private(settings: Settings, endpoint: str | None, args: dict) -> bool:
         return False
     named = MODULE_IN_URL.get(endpoint or "")
     module = named(args) if named else None
-    return bool(module) and settings.is_private(module or "")
+    return module is not None and settings.is_private(module)
 

@@ -50,7 +50,7 @@ from app.config import Settings
 from app.cpu import BACKGROUND_NICENESS, lower_process
 from app.fetch import verified, zipchecker
 from app.fetch.download import cached_files, go_directive, write_consumer
-from app.fetch.gotool import GoTimeout, isolated_env, parse_json_stream, private_access, run_go
+from app.fetch.gotool import GoTimeout, fetching_env, parse_json_stream, run_go
 from app.gomod.errors import GoModError
 from app.gomod.paths import escape_path, escape_version
 
@@ -540,9 +540,7 @@ class Loading:
         they come without a checksum database, all at the end with one."""
         settings, load = self.settings, self.load
         load.workdir.mkdir()
-        env = isolated_env(load.workdir, settings.upstream, settings.gosumdb,
-                           settings.checksum_tiles, modcache=load.modcache,
-                           private=private_access(settings))
+        env = fetching_env(settings, load.workdir, settings.upstream, load.modcache)
         consumer = write_consumer(load.workdir, module, version,
                                   go_directive(settings, load.workdir), [])
         handed = _Handed(load, on_mods)

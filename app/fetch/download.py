@@ -24,9 +24,9 @@ from app.fetch.errors import FetchError, InvalidModule, ZipRulesBroken, classify
 from app.fetch.gotool import (
     GoRun,
     GoTimeout,
+    fetching_env,
     isolated_env,
     parse_json_stream,
-    private_access,
     run_go,
 )
 from app.fetch.info import info_time
@@ -250,8 +250,7 @@ def resolve(settings: Settings, workdir: Path, module: str, query: str) -> str:
     Resolved against the upstream alone: Depot's own tree would only know what
     it already holds.
     """
-    env = isolated_env(workdir, settings.upstream, settings.gosumdb, settings.checksum_tiles,
-                       private=private_access(settings))
+    env = fetching_env(settings, workdir, settings.upstream)
     try:
         run = run_go(
             settings.go_bin, ["list", "-m", "-json", f"{module}@{query}"], env, workdir,
@@ -274,8 +273,7 @@ def module_of_package(settings: Settings, workdir: Path, path: str, query: str
     """(module, version) that provides package ``path`` at ``query``, resolved as
     `go get path@query` resolves it against the upstream; None when ``path`` is no
     package of another module (or the upstream cannot say)."""
-    env = isolated_env(workdir, settings.upstream, settings.gosumdb, settings.checksum_tiles,
-                       private=private_access(settings))
+    env = fetching_env(settings, workdir, settings.upstream)
     consumer = write_consumer_of(workdir, [], go_directive(settings, workdir), [])
 
     def go(*args: str) -> GoRun:
@@ -320,8 +318,7 @@ def download(settings: Settings, workdir: Path, module: str, version: str,
 
 def _download(settings: Settings, workdir: Path, module: str, version: str, goproxy: str
               ) -> Fetched | Failed:
-    env = isolated_env(workdir, goproxy, settings.gosumdb, settings.checksum_tiles,
-                       private=private_access(settings))
+    env = fetching_env(settings, workdir, goproxy)
     args = ["mod", "download", "-json", f"{module}@{version}"]
     try:
         run = run_go(settings.go_bin, args, env, workdir, settings.fetch_timeout)

@@ -132,6 +132,15 @@ def isolated_env(
     return env
 
 
+def fetching_env(settings: Settings, workdir: Path, goproxy: str,
+                 modcache: Path | None = None) -> dict[str, str]:
+    """The environment of a go run that fetches from ``goproxy`` (the upstream, or the
+    relay in front of it): the settings' checksum database and shared tiles, and their
+    private paths straight from version control."""
+    return isolated_env(workdir, goproxy, settings.gosumdb, settings.checksum_tiles,
+                        modcache, private_access(settings))
+
+
 def share_checksum_tiles(workdir: Path, tiles: Path, gosumdb: str,
                          modcache: Path | None = None) -> None:
     """Point the run's checksum-database caches at ``tiles``, kept per database (its

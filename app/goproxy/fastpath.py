@@ -137,10 +137,11 @@ class FastPath:
             return None
         return method, module, version, kind, files[kind]
 
-    def shared(self, module: str) -> bool:
+    def shared(self, environ: dict, module: str) -> bool:
         """Whether a caller without a token may read ``module``'s files: only then may a
-        shared cache keep them (app/goproxy/published.file_headers)."""
-        return self.may_read(None, module)
+        shared cache keep them (app/goproxy/published.file_headers). A request without
+        one was looked up only because it may."""
+        return "HTTP_AUTHORIZATION" not in environ or self.may_read(None, module)
 
     def in_memory(self, kind: str, served: ServedFile) -> bytes | None:
         """The bytes :meth:`__call__` answers ``served`` with from memory (held with its
@@ -165,7 +166,7 @@ class FastPath:
         if found is None:
             return self.app(environ, start_response)
         method, module, version, kind, served = found
-        headers = file_headers(served, kind, version, self.shared(module))
+        headers = file_headers(served, kind, version, self.shared(environ, module))
         if served.remote:
             return self._remote(environ, start_response, module, version, kind, method,
                                 headers, served.size)

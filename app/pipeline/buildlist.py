@@ -24,6 +24,7 @@ from app.fetch.gotool import (
     GoCommand,
     GoRun,
     GoTimeout,
+    fetching_env,
     isolated_env,
     parse_json_stream,
     private_access,
@@ -98,8 +99,7 @@ def build_list(
     unpacks every zip of the graph). Raises :class:`FetchError`.
     """
     lang = go_directive(settings, workdir)
-    env = isolated_env(workdir, goproxy, settings.gosumdb, settings.checksum_tiles,
-                       private=private_access(settings))
+    env = fetching_env(settings, workdir, goproxy)
     consumer = write_consumer(workdir, module, version, lang, known_sums)
 
     def go(*args: str) -> GoRun:
@@ -332,8 +332,7 @@ def _against_upstream(settings: Settings, workdir: Path, targets: list[tuple[str
     whole build, whose files the host's other go commands fetch too; a corpus slice
     fetched testify's dependencies five times each without it)."""
     with Relay(settings) as relay:
-        env = isolated_env(workdir, relay.goproxy(), settings.gosumdb, settings.checksum_tiles,
-                           private=private_access(settings))
+        env = fetching_env(settings, workdir, relay.goproxy())
         consumer = write_consumer_of(workdir, targets, go_directive(settings, workdir), [])
 
         def go(*args: str) -> GoRun:

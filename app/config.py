@@ -457,6 +457,11 @@ class Settings:
         "DEPOT_AUTH_FAILURE_LIMIT", 20, "`20`",
         "wrong or expired tokens one client may present per minute; more are answered "
         "429 (`0`: no limit); counted in Redis, so shared by every process", _whole(0))
+    audit_retention_days: int = setting(
+        "DEPOT_AUDIT_RETENTION_DAYS", 365, "`365`",
+        "days the audit trail (requests, publications, refusals, drift checks, token "
+        "changes, operators' commands: `/admin/audit`) keeps an event; the workers delete "
+        "older ones (`0`: keep them for ever)", _whole(0))
     max_body: int = setting(
         "DEPOT_MAX_BODY", 65536, "`65536`",
         "bytes a request body may have (API JSON, forms); a larger one is answered 413 "

@@ -97,6 +97,10 @@ def build_app(settings: Settings | None = None) -> Flask:
 
     for command in (*COMMANDS, drift, deploy, notify_test, tokens_group):
         app.cli.add_command(command)
+    from app.audit import audit_commands
+    from app.wiring import depot
+
+    audit_commands(app.cli, lambda: depot().db)
     _register_error_handlers(app)
     from app.auth.gate import install as install_gate
     from app.goproxy.fastpath import FastPath

@@ -19,6 +19,7 @@ from typing import TypeGuard
 from sqlalchemy import update
 from sqlalchemy.orm import Session
 
+from app import audit
 from app.db import rowcount
 from app.fetch.download import Failed, download, resolve
 from app.fetch.errors import ChecksumMismatch, FetchError, UpstreamNotFound
@@ -212,6 +213,9 @@ def capture_on_miss(services: Services, module: str, query: str, follow: Dispatc
             # Claimed here, in the same transaction, rather than by process's own.
             claimed = needs_work and claim_row(session, row, PROCESSABLE,
                                                VersionState.fetching)
+            if claimed:
+                audit.add(session, audit.CAPTURED, f"{module}@{version}",
+                          f"a GOPROXY miss for {module}@{query}")
         last = (pipeline.process(module, version, defer=True, on_stored=on_stored,
                                  claimed=claimed)
                 if needs_work else None)

@@ -632,3 +632,30 @@ class ApiToken(Base):
     expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
     last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+
+
+class AuditEvent(Base):
+    """One thing someone (or the pipeline) did that an operator may have to answer for
+    later: a request, a publication, a refusal, a drift check, a token change, an
+    operator's command (app/audit.py). Written once, never changed; the workers delete
+    rows older than DEPOT_AUDIT_RETENTION_DAYS."""
+
+    __tablename__ = "audit_events"
+    __table_args__ = (
+        Index("ix_audit_events_at", "at"),
+        Index("ix_audit_events_action_at", "action", "at"),
+        Index("ix_audit_events_actor_at", "actor", "at"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    # A token's name, "anonymous", "depot" (the pipeline) or "cli:<user>".
+    actor: Mapped[str] = mapped_column(String(120))
+    role: Mapped[str] = mapped_column(String(20))
+    action: Mapped[str] = mapped_column(String(40))
+    # module@version, a module, a token's name, a command: what it was done to.
+    target: Mapped[str] = mapped_column(String(600), default="")
+    detail: Mapped[str] = mapped_column(Text, default="")
+    # The client's address for a web request, "cli" or "worker".
+    source: Mapped[str] = mapped_column(String(100), default="")
+    request_id: Mapped[str] = mapped_column(String(64), default="")

@@ -26,6 +26,7 @@ from rq.job import Job
 from rq.scheduler import RQScheduler
 from rq.scheduler import run as run_scheduler
 
+from app import audit
 from app.drift.queueing import enqueue_sweep
 from app.drift.sweep import claim_sweep
 from app.fetch import handoff
@@ -49,6 +50,8 @@ WORKER_TTL = MAINTENANCE + 15
 STALLED_AFTER = timedelta(seconds=60)
 REDRIVE_LOCK = "depot:redrive-lock"
 GOCACHE_LOCK = "depot:gocache-check"
+AUDIT_PRUNE_LOCK = "depot:audit-prune"
+AUDIT_PRUNE_EVERY = 3600
 
 log = logging.getLogger("depot.worker")
 # A warm shutdown raised by the SIGTERM handler while a line is written reaches RQ's loop.
@@ -79,6 +82,19 @@ def schedule_drift_sweep(connection: Redis) -> bool:
     queued = enqueue_sweep(settings, connection)
     log.info("drift sweep %s", "already queued" if queued.already else "queued")
     return True
+
+
+def prune_audit(connection: Redis) -> int:
+    """Delete audit events older than DEPOT_AUDIT_RETENTION_DAYS; one worker of all, once
+    an hour (app/audit.py)."""
+    if not connection.set(AUDIT_PRUNE_LOCK, "1", nx=True, ex=AUDIT_PRUNE_EVERY):
+        return 0
+    services = worker_services()
+    gone = audit.prune(services.db, services.settings.audit_retention_days)
+    if gone:
+        log.info("deleted %d audit event(s) older than %d days", gone,
+                 services.settings.audit_retention_days)
+    return gone
 
 
 def trim_build_cache(connection: Redis) -> bool:
@@ -239,6 +255,10 @@ class DepotWorker(Worker):
                 trim_build_cache(self.connection)
             except Exception:
                 log.exception("trimming the build cache failed")
+            try:
+                prune_audit(self.connection)
+            except Exception:
+                log.exception("pruning the audit trail failed")
             try:
                 handoff.sweep(worker_services().settings)
             except Exception:

@@ -8,6 +8,7 @@ from __future__ import annotations
 from flask import Blueprint, Response, jsonify, request, url_for
 from redis.exceptions import RedisError
 
+from app.api import audit as audit_trail
 from app.api import bundle, check, drift, graph, insight, licenses, modules, openapi
 from app.api.shapes import ErrorJSON
 from app.errors import (
@@ -107,6 +108,11 @@ def module_post(rest: str) -> tuple[Response, int, dict[str, str]]:
 @bp.get("/search")
 def search() -> Response:
     return modules.search()
+
+
+@bp.get("/audit")
+def audit() -> Response:
+    return audit_trail.audit_json()
 
 
 @spec_bp.get("/openapi.json")

@@ -11,6 +11,8 @@ from __future__ import annotations
 from typing import Any
 
 from app.api.shapes import (
+    AuditEventJSON,
+    AuditPageJSON,
     BundleJSON,
     ChangeJSON,
     ChangesJSON,
@@ -39,6 +41,7 @@ from app.api.shapes import (
     VersionJSON,
     VersionsJSON,
 )
+from app.audit import ACTIONS
 from app.catalog.check import LIMITS
 from app.catalog.license_exports import SpdxDocument
 from app.jsonschema import components
@@ -114,6 +117,8 @@ SCHEMAS: dict[str, Any] = components({
     "CheckEntry": CheckEntryJSON,
     "CheckSum": CheckSumJSON,
     "Check": CheckJSON,
+    "AuditEvent": AuditEventJSON,
+    "AuditPage": AuditPageJSON,
 }, bases={VersionDetailJSON: VersionJSON, DiffJSON: ChangesJSON})
 
 
@@ -267,6 +272,31 @@ def spec(server_url: str) -> dict[str, Any]:
                     "413": _ok("Error", f"over a limit ({LIMITS.text()}; the request body "
                                         f"up to {LIMITS.body_bytes // 1024} KiB)"),
                     "503": _ok("Error", "the go command cannot run")}}},
+            "/api/v1/audit": {"get": {
+                "summary": "the audit trail, newest first (admins): requests, captures, "
+                           "publications, refusals, drift checks and findings, token "
+                           "changes, operators' commands",
+                "parameters": [
+                    {"name": "action", "in": "query", "required": False,
+                     "schema": {"type": "string", "enum": list(ACTIONS)}},
+                    {"name": "actor", "in": "query", "required": False,
+                     "description": "a token's name, anonymous, depot or cli:<user>",
+                     "schema": {"type": "string", "maxLength": 120}},
+                    {"name": "target", "in": "query", "required": False,
+                     "description": "what it was done to, or its start (a module path)",
+                     "schema": {"type": "string", "maxLength": 600}},
+                    {"name": "since", "in": "query", "required": False,
+                     "description": "a day (from its start) or an ISO 8601 time",
+                     "schema": {"type": "string"}},
+                    {"name": "until", "in": "query", "required": False,
+                     "description": "a day (through its end) or an ISO 8601 time",
+                     "schema": {"type": "string"}},
+                    {"name": "before", "in": "query", "required": False,
+                     "description": "only events older than this id (the next page)",
+                     "schema": {"type": "integer", "minimum": 1}},
+                    _page("limit", 200)],
+                "responses": {"200": _ok("AuditPage", "one page of events"),
+                              "400": ERRORS["400"]}}},
             "/api/v1/requests/{id}": {"get": {
                 "summary": "a request's state and the dependencies it pulled in",
                 "parameters": [{"name": "id", "in": "path", "required": True,

@@ -476,3 +476,22 @@ class CheckJSON(TypedDict):
     to_request: Annotated[Count, "missing versions not yet requested (the page's button "
                                  "requests them; POST /api/v1/requests takes them one by one)"]
     limits: CheckLimitsJSON
+
+
+class AuditEventJSON(TypedDict):
+    # One event of the audit trail (app/audit.py).
+    id: int
+    at: str
+    actor: str  # a token's name, "anonymous", "depot" (the pipeline) or "cli:<user>"
+    role: str
+    action: str
+    target: str
+    detail: str
+    source: str  # the client's address, "cli" or "worker"
+    request_id: str
+
+
+class AuditPageJSON(TypedDict):
+    # Newest first; ``next`` is the URL of the older events, null on the last page.
+    events: list[AuditEventJSON]
+    next: str | None

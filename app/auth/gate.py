@@ -19,6 +19,7 @@ from collections.abc import Callable
 from flask import Flask, Response, g, request
 from redis.exceptions import RedisError
 
+from app import audit
 from app.auth import tokens, visibility
 from app.auth.roles import ANONYMOUS, OPEN, Role, needed
 from app.config import Settings
@@ -52,11 +53,13 @@ class Gate:
     """Installed as a ``before_request`` of the app (see :func:`install`)."""
 
     def __init__(self, settings: Settings, find: Callable[[str], tokens.Caller | None],
-                 failures: Callable[[], FixedWindowLimiter]) -> None:
+                 failures: Callable[[], FixedWindowLimiter],
+                 note: Callable[[str, str, str], None] = lambda *_: None) -> None:
         self.anonymous = ANONYMOUS[settings.anonymous]
         self.settings = settings
         self.find = find
         self.failures = failures
+        self.note = note  # records a refusal in the audit trail (action, target, detail)
         self.checked = tokens.CheckedTokens()
 
     def caller(self, header: str | None, client: str) -> tuple[str | None, Role]:
@@ -76,6 +79,10 @@ class Gate:
         if found is None:
             self._failed(client, count=True)
             log.info("refused a token from %s (unknown, expired or revoked)", client)
+            # Recorded up to DEPOT_AUTH_FAILURE_LIMIT a minute per client: the 429s
+            # that follow are not, so a guesser cannot flood the trail.
+            self.note(audit.ACCESS_REFUSED, _what(),
+                      "a token that is unknown, expired or revoked (401)")
             raise Unauthorized("the token is not valid (unknown, expired or revoked)")
         # A token never gives less than anonymous callers have.
         return found.name, max(found.role, self.anonymous)
@@ -108,13 +115,17 @@ class Gate:
 
     def check(self) -> None:
         """Flask's before_request: nothing when allowed, else raises."""
+        client = request.remote_addr or "unknown"
+        audit.set_actor(audit.Actor("anonymous", self.anonymous.name.lower(), client))
         if request.routing_exception is not None:
             return  # a 404 or 405 follows; it shows nothing behind a rule
         need = needed(request.endpoint, request.method)
         if need == OPEN:
             return
-        who, role = self.caller(request.headers.get("Authorization"),
-                                request.remote_addr or "unknown")
+        who, role = self.caller(request.headers.get("Authorization"), client)
+        g.depot_admin = role >= Role.ADMIN  # the pages show admins their links
+        if who is not None:
+            audit.set_actor(audit.Actor(who, role.name.lower(), client))
         if need is None:
             raise Forbidden(f"{request.endpoint} has no access rule; nobody may use it")
         if role >= need:
@@ -130,8 +141,15 @@ class Gate:
         if who is None:
             raise Unauthorized(f"this needs a token with the role {need.name.lower()} or "
                                "more (HTTP Basic password or Bearer)")
+        self.note(audit.ACCESS_REFUSED, _what(),
+                  f"the role {role.name.lower()} may not; this needs {need.name.lower()} (403)")
         raise Forbidden(f"the token {who!r} has the role {role.name.lower()}; this needs "
                         f"{need.name.lower()}")
+
+
+def _what() -> str:
+    """The refused request, as the trail shows it (the query string left out)."""
+    return f"{request.method} {request.path}"
 
 
 def mark_private(resp: Response) -> Response:
@@ -152,8 +170,13 @@ def install(app: Flask, settings: Settings) -> Gate:
         with depot().db.session() as session:
             return tokens.check(session, token)
 
-    gate = Gate(settings, find, lambda: depot().auth_failures)
+    def note(action: str, target: str, detail: str) -> None:
+        audit.record(depot().db, action, target, detail)
+
+    gate = Gate(settings, find, lambda: depot().auth_failures, note)
     app.before_request_funcs.setdefault(None, []).insert(0, gate.check)
+    # The thread serves other work between requests: not in the last caller's name.
+    app.teardown_request(lambda _exc: audit.set_actor(audit.PIPELINE))
     app.after_request(mark_private)
     app.extensions[GATE] = gate
     return gate

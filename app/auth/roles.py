@@ -16,7 +16,7 @@ class Role(IntEnum):
     NOBODY = 0  # what an anonymous caller is under DEPOT_ANONYMOUS=none
     READER = 1  # the GOPROXY, the checksum database, pages, search, API reads
     REQUESTER = 2  # and: request modules, start drift checks, build bundles
-    ADMIN = 3  # and: what only operators see (/info)
+    ADMIN = 3  # and: what only operators see (/info, the audit trail)
 
 
 # What `tokens create --role` takes.
@@ -67,6 +67,8 @@ RULES: dict[str, Role | dict[str, Role]] = {
     "portal.drift_check_submit": Role.REQUESTER,
     # Operators only: settings and versions of the running Depot.
     "ops.info": Role.ADMIN,
+    "api.audit": Role.ADMIN,
+    "portal.audit": Role.ADMIN,
 }
 
 

@@ -19,6 +19,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from app import audit
 from app.auth.roles import TOKEN_ROLES, Role
 from app.models import ApiToken, utcnow
 
@@ -67,6 +68,9 @@ def create(session: Session, name: str, role: str, expires_days: int | None = No
                    expires_at=now + timedelta(days=expires_days) if expires_days else None)
     session.add(row)
     session.flush()
+    audit.add(session, audit.TOKEN_CREATED, name,
+              f"role {role}, " + (f"expires in {expires_days} days" if expires_days
+                                  else "valid until revoked"))
     return row, token
 
 
@@ -76,6 +80,7 @@ def revoke(session: Session, name: str, now: datetime | None = None) -> ApiToken
         raise TokenError(f"no token named {name!r}")
     if row.revoked_at is None:
         row.revoked_at = now or utcnow()
+        audit.add(session, audit.TOKEN_REVOKED, name, f"role {row.role}")
     return row
 
 

@@ -13,6 +13,7 @@ import logging
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from app import audit
 from app.drift.check import CheckResult, FileDrift, Stored
 from app.models import Artifact, Drift, DriftCheck, DriftKind, DriftOutcome
 from app.pipeline.notifications import deliver
@@ -56,6 +57,9 @@ def record(session: Session, version_id: int, result: CheckResult, trigger: str
         session.add(Drift(module_path=result.module, version=result.version, kind=kind,
                           stored_sha256=f.stored_sha256, upstream_sha256=f.upstream_sha256,
                           stored_h1=f.stored_h1, upstream_h1=f.upstream_h1))
+        audit.add(session, audit.DRIFT_FOUND, f"{result.module}@{result.version}",
+                  f"{f.kind}: stored sha256 {f.stored_sha256 or '-'}, upstream "
+                  f"{f.upstream_sha256 or '-'} (check from {trigger})")
         new.append({"module": result.module, "version": result.version, "kind": f.kind,
                     "stored_sha256": f.stored_sha256, "upstream_sha256": f.upstream_sha256,
                     "stored_h1": f.stored_h1, "upstream_h1": f.upstream_h1})

@@ -23,6 +23,7 @@ from typing import Protocol
 
 from redis.exceptions import RedisError
 
+from app.logs import current_request_id, request_id_scope
 from app.wiring import depot
 
 log = logging.getLogger("depot.goproxy")
@@ -51,7 +52,9 @@ class HeldBack:
     def __init__(self, quiet: float = QUIET, longest: float = LONGEST) -> None:
         self.quiet, self.longest = quiet, longest
         self._lock = threading.Lock()
-        self._jobs: list[tuple[Queues, str, tuple[str, ...]]] = []
+        # Each job with the id of the request that caused it: released from a timer's
+        # thread, it still names that request (its log lines, the audit trail).
+        self._jobs: list[tuple[Queues, str, tuple[str, ...], str]] = []
         self._first = 0.0
         self._timer: threading.Timer | None = None
 
@@ -59,7 +62,7 @@ class HeldBack:
         with self._lock:
             if not self._jobs:
                 self._first = time.monotonic()
-            self._jobs.append((queues, stage, args))
+            self._jobs.append((queues, stage, args, current_request_id()))
             self._rearm()
 
     def miss_started(self) -> None:
@@ -75,12 +78,13 @@ class HeldBack:
             if self._timer is not None:
                 self._timer.cancel()
                 self._timer = None
-        for queues, stage, args in jobs:
-            send(queues, stage, args)
+        for queues, stage, args, rid in jobs:
+            with request_id_scope(rid):
+                send(queues, stage, args)
 
     def holds(self, stage: str, args: tuple[str, ...]) -> bool:
         with self._lock:
-            return any(s == stage and a == args for _q, s, a in self._jobs)
+            return any(s == stage and a == args for _q, s, a, _r in self._jobs)
 
     def held(self) -> int:
         with self._lock:

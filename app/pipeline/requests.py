@@ -17,6 +17,7 @@ from sqlalchemy import or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import aliased
 
+from app import audit
 from app.db import rowcount
 from app.gomod import paths, versions
 from app.gomod.errors import GoModError
@@ -100,6 +101,9 @@ def submit(
                 dispatcher.enqueue("discover", str(found))
             elif stalled is not None:  # its recorder may have died before queueing it
                 _requeue_lost(dispatcher, *stalled)
+            if source != RequestSource.seed:  # a seed load is its command's one event
+                audit.record(services.db, audit.REQUESTED, f"{module}@{query}",
+                             f"request #{found} ({source.value}), joined while it was open")
             return Submitted(found, created=False)
         try:
             with services.db.session() as session:
@@ -115,6 +119,10 @@ def submit(
                 session.add(req)
                 session.flush()
                 new_id, is_open = req.id, req.is_open
+                if source != RequestSource.seed:
+                    audit.add(session, audit.REQUESTED, f"{module}@{query}",
+                              f"request #{new_id} ({source.value})"
+                              + ("" if is_open else ", published already"))
         except IntegrityError:
             continue  # someone opened the same wish a moment ago: use theirs
         if retidy:

@@ -8,6 +8,7 @@ from collections.abc import Callable
 from redis import Redis
 from redis.exceptions import RedisError
 
+from app import audit
 from app.drift.queueing import Queued, enqueue_module_check
 from app.drift.sweep import pick
 from app.errors import BadRequest, NotFound, TooManyRequests, Unavailable
@@ -38,6 +39,11 @@ def queue_check(svc: Services, connection_of: Callable[[], Redis], limiter: Fixe
         if retry_after is not None:
             raise TooManyRequests(f"too many requests; try again in {retry_after} seconds",
                                   retry_after)
-        return enqueue_module_check(svc.settings, connection_of(), module, version, trigger)
+        queued = enqueue_module_check(svc.settings, connection_of(), module, version,
+                                      trigger)
     except RedisError as exc:
         raise Unavailable(f"the job queue is unreachable: {type(exc).__name__}") from exc
+    audit.record(svc.db, audit.DRIFT_CHECK, f"{module}@{version}" if version else module,
+                 f"from {trigger}; job {queued.job_id}"
+                 + (" (already queued)" if queued.already else ""))
+    return queued

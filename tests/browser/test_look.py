@@ -14,7 +14,7 @@ PAGES = ("/", "/search?q=chain", f"/{WIDGETS}", f"/{WIDGETS}?tab=gomod",
          "/set-me-up", "/request", "/search?q=github.com/acme/missing", "/no.such/module",
          f"/{CHAIN_C}?tab=insight", "/search?q=chain&sort=insight", f"/{WIDGETS}?tab=doc",
          f"/{WIDGETS}?tab=packages", f"/{WIDGETS}?tab=files", f"/{WIDGETS}?tab=versions",
-         f"/{CHAIN_C}?tab=graph", "/check")
+         f"/{CHAIN_C}?tab=graph", "/check", "/admin/audit")
 
 # For each element with its own visible text: its colour, the first opaque background
 # behind it (walking up the tree), and the WCAG contrast ratio of the two.

@@ -137,7 +137,8 @@ def test_pages_fit_a_phone(browser: Browser, depot: LiveServer):
     page = context.new_page()
     try:
         for path in ("/", "/search?q=chain", f"/{WIDGETS}", "/set-me-up", "/request",
-                     f"/{CHAIN_C}?tab=usedby", "/depot.test/retract?tab=versions"):
+                     f"/{CHAIN_C}?tab=usedby", "/depot.test/retract?tab=versions",
+                     "/admin/audit"):
             page.goto(depot.url + path)
             overflow = page.evaluate(
                 "document.documentElement.scrollWidth - document.documentElement.clientWidth")

@@ -295,6 +295,9 @@ def test_auth_settings_reach_depot_and_refuse_the_sidecar(
         render: Callable[..., Manifests]) -> None:
     closed = config(render("default", "config.anonymous=none", "nginx.enabled=false"))
     assert closed["DEPOT_ANONYMOUS"] == "none" and closed["DEPOT_AUTH_FAILURE_LIMIT"] == "20"
+    assert closed["DEPOT_AUDIT_RETENTION_DAYS"] == "365"
+    kept = config(render("default", "config.auditRetentionDays=0"))
+    assert kept["DEPOT_AUDIT_RETENTION_DAYS"] == "0"
     with pytest.raises(HelmError, match="nginx.enabled=false"):
         render("default", "config.anonymous=public")
 

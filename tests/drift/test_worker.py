@@ -12,9 +12,10 @@ import pytest
 from redis import Redis
 from sqlalchemy import select
 
+from app import audit
 from app.drift.sweep import CLOCK_KEY, NEXT_SWEEP_KEY
 from app.ingest import ingest
-from app.models import DriftCheck, ModuleVersion
+from app.models import AuditEvent, DriftCheck, ModuleVersion
 from app.resources import Services
 from tests.conftest import Workers, make_app, with_settings
 from tests.drift.helpers import CHANGED, HOOK, SAME, force_push, on_private_upstream
@@ -79,6 +80,11 @@ def test_sweep_and_api_check_run_on_a_real_worker(
         listing = client.get(resp.headers["Location"]).get_json()
         assert listing["versions"][0]["checks"][0]["trigger"] == "api"
         assert len(drift_alerts(receiver)) == 1  # nothing new: nobody told twice
+        with svc.db.session() as session:  # the audit trail has both, and who
+            trail = {(e.action, e.target, e.actor)
+                     for e in session.scalars(select(AuditEvent))}
+        assert (audit.DRIFT_FOUND, "@".join(CHANGED), "depot") in trail
+        assert (audit.DRIFT_CHECK, SAME[0], "anonymous") in trail
         app.extensions["depot"].db.dispose()
     finally:
         pool.stop()

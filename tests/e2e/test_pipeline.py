@@ -115,6 +115,15 @@ def test_request_publishes_the_whole_tree_and_go_builds(
     assert built.stdout.startswith(greeting("depot.test/chain/a", "v1.1.0"))
     listed = requests.get(f"{server.url}/depot.test/chain/a/@v/list", timeout=10)
     assert listed.text == "v1.1.0\n"
+    # The audit trail links the publication, done by a worker, to the request that asked.
+    trail = requests.get(f"{server.url}/api/v1/audit?target=depot.test/chain/a@v1.1.0",
+                         timeout=10).json()["events"]
+    asked = [e for e in trail if e["action"] == "module.requested"]
+    published, = (e for e in trail if e["action"] == "version.published")
+    assert asked[-1]["request_id"] == resp.headers["X-Request-ID"]
+    assert (asked[-1]["actor"], asked[-1]["source"]) == ("anonymous", "127.0.0.1")
+    assert (published["actor"], published["source"]) == ("depot", "worker")
+    assert published["request_id"] == resp.headers["X-Request-ID"]
     # The members' own validations go on behind the request, and publish them too.
     deadline = time.monotonic() + WAIT
     while time.monotonic() < deadline:

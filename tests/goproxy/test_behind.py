@@ -7,17 +7,20 @@ import time
 from redis.exceptions import ConnectionError as RedisConnectionError
 
 from app.goproxy.behind import HeldBack
+from app.logs import current_request_id, request_id_scope
 
 
 class Queues:
     def __init__(self, fail: bool = False) -> None:
         self.jobs: list[tuple[str, ...]] = []
+        self.ids: list[str] = []
         self.fail = fail
 
     def enqueue(self, stage: str, *args: str) -> None:
         if self.fail:
             raise RedisConnectionError("queue away")
         self.jobs.append((stage, *args))
+        self.ids.append(current_request_id())
 
 
 def until(check, within: float = 2.0) -> bool:  # type: ignore[no-untyped-def]
@@ -57,3 +60,12 @@ def test_release_queues_at_once_and_an_absent_queue_loses_only_its_jobs() -> Non
     held.hold(here, "complete", ("depot.test/b", "v1.0.0"))
     held.release()  # what a web worker's orderly exit does
     assert here.jobs == [("complete", "depot.test/b", "v1.0.0")] and held.held() == 0
+
+
+def test_a_job_released_by_the_timer_names_the_request_that_caused_it() -> None:
+    queues, held = Queues(), HeldBack(quiet=0.05, longest=1.0)
+    for rid, module in (("miss-1", "depot.test/a"), ("miss-2", "depot.test/b")):
+        with request_id_scope(rid):
+            held.hold(queues, "complete", (module, "v1.0.0"))
+    assert until(lambda: len(queues.jobs) == 2)
+    assert queues.ids == ["miss-1", "miss-2"]  # the log lines and the audit trail link

@@ -1,7 +1,7 @@
 """An upstream's credentials never come out of Depot: a token planted in DEPOT_UPSTREAM
 (as user name and password) and in a webhook's path is looked for in every channel a
-person or a machine reads: /info, the pages, the API, the reasons, webhooks, the log
-and the command line."""
+person or a machine reads: /info, the pages, the API, the reasons, webhooks, the audit
+trail, the log and the command line."""
 
 from __future__ import annotations
 
@@ -129,6 +129,10 @@ def test_a_planted_upstream_token_is_in_no_output_channel(
         assert len(receiver.hits) == 2, receiver.hits
         assert all(hit.path == f"/hooks/{HOOK_TOKEN}" for hit in receiver.hits)
         channels["webhooks"] = "\n".join(hit.body.decode() for hit in receiver.hits)
+        # The audit trail keeps the failures' reasons, and the commands' options.
+        channels["audit trail"] = requests.get(f"{base}/api/v1/audit?limit=200",
+                                               timeout=10).text
+        assert f"http://***@{host}" in channels["audit trail"]
     finally:
         serve.terminate()
         serve.wait(timeout=60)

@@ -17,6 +17,7 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, aliased
 
+from app import audit
 from app.db import rowcount
 from app.fetch.download import module_of_package
 from app.models import BuildListMember, Module, ModuleVersion, Request, RequestSource, VersionState
@@ -160,6 +161,9 @@ class PipelineBase:
             row = get_version(session, module, version)
             if row is not None:
                 row.state, row.reason = state, reason
+                if state == VersionState.failed:  # a passing failure; a retry follows
+                    audit.add(session, audit.FAILED, f"{module}@{version}",
+                              f"failed (to be retried): {reason}")
 
     def notify(self, kind: str, **fields: str) -> None:
         self.dispatcher.enqueue("notify", kind, json.dumps(fields, sort_keys=True))
@@ -178,6 +182,11 @@ class PipelineBase:
                 return
             row.state, row.reason = state, reason
             self._close_requests(session, row)
+            if state in (VersionState.rejected, VersionState.failed,
+                         VersionState.validation_failed):
+                audit.add(session, audit.REJECTED if state == VersionState.rejected
+                          else audit.FAILED, f"{module}@{version}",
+                          f"{state.value}: {reason}")
         if state == VersionState.rejected:
             self.notify("request_rejected", module=module, query=version, reason=reason)
         elif state in (VersionState.failed, VersionState.validation_failed):

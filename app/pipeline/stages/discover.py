@@ -3,6 +3,7 @@ becomes one concrete version, whose processing starts once."""
 
 from __future__ import annotations
 
+from app import audit
 from app.fetch.download import resolve
 from app.fetch.errors import FetchError, UpstreamNotFound
 from app.models import Request, RequestSource, RequestState, VersionState, is_held
@@ -67,5 +68,8 @@ class Discovery(PipelineBase):
             req = session.get_one(Request, request_id)
             req.state, req.reason, req.is_open = state, reason, False
             module, query = req.module, req.query
+            audit.add(session, audit.REQUEST_REJECTED if state == RequestState.rejected
+                      else audit.REQUEST_FAILED, f"{module}@{query}",
+                      f"request #{request_id}: {reason}")
         kind = "request_rejected" if state == RequestState.rejected else "request_failed"
         self.notify(kind, module=module, query=query, reason=reason)

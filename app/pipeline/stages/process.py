@@ -9,6 +9,7 @@ from pathlib import Path
 
 from sqlalchemy import select
 
+from app import audit
 from app.fetch import ahead, handoff
 from app.fetch.download import Failed, Fetched, download, from_entry
 from app.fetch.errors import ChecksumMismatch, FetchError, UpstreamNotFound
@@ -220,6 +221,9 @@ class Processing(BuildLists):
                 req.state, req.reason, req.is_open, req.version_id = (
                     RequestState.rejected, reason, False, None)
                 ended.append(req.query)
+                if req.source != RequestSource.miss:  # not the go command's probes
+                    audit.add(session, audit.REQUEST_REJECTED, f"{module}@{req.query}",
+                              f"request #{req.id}: {reason}")
             mod = row.module
             session.delete(row)
             session.flush()

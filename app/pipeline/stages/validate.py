@@ -9,6 +9,7 @@ import logging
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from app import audit
 from app.models import (
     Artifact,
     ArtifactKind,
@@ -295,6 +296,7 @@ class Validation(BuildLists):
             row.state, row.reason, row.published_at = VersionState.published, "", now()
             row.validation_note = note
             self._close_requests(session, row)
+            audit.add(session, audit.PUBLISHED, f"{module}@{version}", note)
             # Its search document changes, and so do the used-by counts of what it requires.
             required = session.scalars(
                 select(Requirement.path).where(Requirement.version_id == row.id,

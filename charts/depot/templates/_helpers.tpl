@@ -124,6 +124,7 @@ DEPOT_REQUEST_LIMIT: {{ .Values.config.requestLimit | quote }}
 {{- end }}
 DEPOT_ANONYMOUS: {{ .Values.config.anonymous | quote }}
 DEPOT_AUTH_FAILURE_LIMIT: {{ .Values.config.authFailureLimit | quote }}
+DEPOT_AUDIT_RETENTION_DAYS: {{ .Values.config.auditRetentionDays | quote }}
 DEPOT_CATALOG_REFRESH: {{ .Values.config.catalogRefresh | quote }}
 {{- if and .Values.privateModules.patterns .Values.nginx.enabled }}
 {{- fail "privateModules.patterns needs nginx.enabled=false: the sidecar answers cached .info, .mod and lists without asking Depot whether the caller may read a private module (docs/security.md)" }}

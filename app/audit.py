@@ -53,9 +53,11 @@ DRIFT_FOUND = "drift.found"
 TOKEN_CREATED = "token.created"
 TOKEN_REVOKED = "token.revoked"
 COMMAND = "admin.command"
+SIGNED_IN = "session.signed_in"
+SIGNED_OUT = "session.signed_out"
 ACTIONS = (REQUESTED, REQUEST_REJECTED, REQUEST_FAILED, CAPTURED, PUBLISHED, REJECTED,
            FAILED, ACCESS_REFUSED, DRIFT_CHECK, DRIFT_FOUND, TOKEN_CREATED, TOKEN_REVOKED,
-           COMMAND)
+           COMMAND, SIGNED_IN, SIGNED_OUT)
 
 DETAIL_LIMIT = 2000
 # Rows deleted per statement when old ones go: a long transaction would hold the table.

@@ -457,6 +457,32 @@ class Settings:
         "DEPOT_AUTH_FAILURE_LIMIT", 20, "`20`",
         "wrong or expired tokens one client may present per minute; more are answered "
         "429 (`0`: no limit); counted in Redis, so shared by every process", _whole(0))
+    oidc_issuer: str = setting(
+        "DEPOT_OIDC_ISSUER", "", "empty (no sign-in)",
+        "an OpenID Connect provider's issuer URL (`https://login.corp.example/realms/dev`): "
+        "the portal offers \"Sign in\" with it, and a signed-in person has the role "
+        "DEPOT_OIDC_ROLES gives (docs/security.md)")
+    oidc_client_id: str = setting(
+        "DEPOT_OIDC_CLIENT_ID", "depot", "`depot`",
+        "Depot's client id at the provider; its redirect URI is `<Depot's URL>/login/callback`")
+    oidc_client_secret: str = setting(
+        "DEPOT_OIDC_CLIENT_SECRET", "", "empty",
+        "Depot's client secret at the provider (a mounted secret's environment variable; "
+        "never shown)", secret=True)
+    oidc_groups_claim: str = setting(
+        "DEPOT_OIDC_GROUPS_CLAIM", "groups", "`groups`",
+        "the ID token's claim that lists a person's groups")
+    oidc_roles: str = setting(
+        "DEPOT_OIDC_ROLES", "", "empty",
+        "which groups give which role: `depot-admins=admin,platform=requester`; a person in "
+        "several gets the highest", _text)
+    oidc_default_role: str = setting(
+        "DEPOT_OIDC_DEFAULT_ROLE", "reader", "`reader`",
+        "the role of a signed-in person in none of DEPOT_OIDC_ROLES' groups (`none`: "
+        "refused)", _one_of("none", "reader", "requester", "admin"))
+    oidc_session_hours: int = setting(
+        "DEPOT_OIDC_SESSION_HOURS", 8, "`8`",
+        "hours a sign-in lasts before the provider is asked again", _whole(1, 720))
     audit_retention_days: int = setting(
         "DEPOT_AUDIT_RETENTION_DAYS", 365, "`365`",
         "days the audit trail (requests, publications, refusals, drift checks, token "
@@ -599,7 +625,8 @@ class Settings:
         (app/redact)."""
         register([self.database_url, self.store_url, self.upstream, self.gosumdb,
                   self.redis_url, self.elasticsearch_url, self.s3_endpoint,
-                  self.notify_webhooks, self.private_webhooks])
+                  self.notify_webhooks, self.private_webhooks],
+                 bare=[self.oidc_client_secret])
         folders = {self.data_dir: "<data dir>"}
         for url, label in [(self.store_url, "<store>"),
                            *((entry, "<upstream>") for entry in re.split(r"[,|]", self.upstream))]:

@@ -16,7 +16,7 @@ from sqlalchemy.exc import OperationalError
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from app.config import Settings
-from app.errors import DepotError, with_auth_headers
+from app.errors import DepotError, Unauthorized, with_auth_headers
 from app.inputs import IdConverter
 from app.redact import public
 from app.shorten import cut
@@ -156,6 +156,10 @@ def _register_error_handlers(app: Flask) -> None:
         if wants_html():
             resp = error_page(exc.status, TITLES.get(exc.status, "Something is not right"),
                               reason)
+            if isinstance(exc, Unauthorized) and app.extensions[EXTENSION].settings.oidc_issuer:
+                # A person signs in on the page ("Sign in"), not in the browser's Basic
+                # dialog, which would come up first (and fails a headless browser).
+                return resp
         else:
             resp = _plain(reason, exc.status)
         return with_auth_headers(resp, exc)

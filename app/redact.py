@@ -72,12 +72,13 @@ def secrets_in(url: str) -> set[str]:
     return {s for s in found if len(s) >= _SHORTEST_SECRET}
 
 
-def register(urls: Iterable[str]) -> None:
-    """Remember the secrets of these settings' URLs (lists allowed) for :func:`redact`.
-    Registering adds: a process that built several settings hides all of theirs. (A
-    webhook's path, its credential, is kept out by the sender, which never prints it.)"""
+def register(urls: Iterable[str], bare: Iterable[str] = ()) -> None:
+    """Remember the secrets of these settings' URLs (lists allowed), and ``bare`` secrets
+    (a client secret), for :func:`redact`. Registering adds: a process that built several
+    settings hides all of theirs. (A webhook's path, its credential, is kept out by the
+    sender, which never prints it.)"""
     global _secrets, _pattern
-    found: set[str] = set()
+    found = {value for value in bare if value and len(value) >= _SHORTEST_SECRET}
     for value in urls:
         for url in _split_list(value or ""):
             found |= secrets_in(url)

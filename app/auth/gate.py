@@ -16,15 +16,16 @@ import binascii
 import logging
 from collections.abc import Callable
 
-from flask import Flask, Response, g, request
+from flask import Flask, Response, g, request, session
 from redis.exceptions import RedisError
 
 from app import audit
 from app.auth import tokens, visibility
-from app.auth.roles import ANONYMOUS, OPEN, Role, needed
+from app.auth.roles import ANONYMOUS, OPEN, TOKEN_ROLES, Role, needed
 from app.config import Settings
 from app.errors import Forbidden, TooManyRequests, Unauthorized
 from app.ratelimit import FixedWindowLimiter
+from app.services import signin
 
 log = logging.getLogger("depot.auth")
 # Where the app keeps its gate (app.extensions).
@@ -62,11 +63,15 @@ class Gate:
         self.note = note  # records a refusal in the audit trail (action, target, detail)
         self.checked = tokens.CheckedTokens()
 
-    def caller(self, header: str | None, client: str) -> tuple[str | None, Role]:
+    def caller(self, header: str | None, client: str,
+               person: signin.SignedIn | None = None) -> tuple[str | None, Role]:
         """(the token's name, role) of a request, the name None for an anonymous one;
-        raises Unauthorized or TooManyRequests for a token that is not accepted."""
+        raises Unauthorized or TooManyRequests for a token that is not accepted.
+        ``person``: who the session says signed in (used when no token came)."""
         token = presented_token(header)
         if token is None:
+            if person is not None:
+                return person.name, max(TOKEN_ROLES[person.role], self.anonymous)
             return None, self.anonymous
         found = self.checked.get(token) if token else None
         if found is None and token:
@@ -98,6 +103,16 @@ class Gate:
         found = self.checked.get(token) if token else None
         return found is not None and max(found.role, self.anonymous) >= Role.READER
 
+    def _person(self) -> signin.SignedIn | None:
+        """Who signed in to the portal (OpenID Connect), when that may count here: on
+        reads, and on the portal's forms, which carry a CSRF token; the API's POSTs take
+        a token, not a cookie a cross-site page could make a browser send."""
+        if not self.settings.oidc_issuer:
+            return None
+        if request.method not in ("GET", "HEAD", "OPTIONS") and request.blueprint != "portal":
+            return None
+        return signin.signed_in(session)
+
     def _failed(self, client: str, count: bool) -> bool:
         """Whether ``client`` has used up its wrong tokens this minute (after counting
         one more when ``count``). Without Redis nothing is counted: a wrong token is
@@ -122,7 +137,8 @@ class Gate:
         need = needed(request.endpoint, request.method)
         if need == OPEN:
             return
-        who, role = self.caller(request.headers.get("Authorization"), client)
+        who, role = self.caller(request.headers.get("Authorization"), client,
+                                self._person())
         g.depot_admin = role >= Role.ADMIN  # the pages show admins their links
         if who is not None:
             audit.set_actor(audit.Actor(who, role.name.lower(), client))

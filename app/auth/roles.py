@@ -35,6 +35,10 @@ RULES: dict[str, Role | dict[str, Role]] = {
     "ops.ping": OPEN,
     "ops.healthz": OPEN,
     "ops.readyz": OPEN,
+    # Signing in and out (OpenID Connect): whoever is not signed in yet must reach them.
+    "portal.signin_login": OPEN,
+    "portal.signin_callback": OPEN,
+    "portal.signin_logout": OPEN,  # a POST with the form's CSRF token
     # Reading.
     "goproxy.artifact": Role.READER,
     "goproxy.latest": Role.READER,

@@ -9,9 +9,20 @@ the ``HX-Request`` header (see htmx.py).
 
 from __future__ import annotations
 
-from app.portal import audit, check, drift, home, modules, requests, search, setup, zip_images
+from app.portal import (
+    audit,
+    check,
+    drift,
+    home,
+    modules,
+    requests,
+    search,
+    setup,
+    signin,
+    zip_images,
+)
 from app.portal.blueprint import bp
 
 # The views register themselves on bp when imported.
-VIEWS = (audit, check, drift, home, modules, requests, search, setup, zip_images)
+VIEWS = (audit, check, drift, home, modules, requests, search, setup, signin, zip_images)
 __all__ = ["VIEWS", "bp"]

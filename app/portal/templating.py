@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+from flask import session
 from flask.sansio.app import App
 
 from app.catalog.downloads import chart_bars
@@ -14,6 +15,7 @@ from app.pkgdoc.html import anchor, decl_html, doc_html, example_anchor
 from app.portal.csrf import FIELD, csrf_token
 from app.portal.urls import INSIGHT_GROUP, TAB_ROW, module_url
 from app.search.highlight import highlight
+from app.services.signin import signed_in
 from app.shorten import size
 from app.wiring import depot
 
@@ -65,3 +67,11 @@ def install(app: App) -> None:
     )
     app.jinja_env.filters.update(date=date, iso=iso, number=number, filesize=size,
                                  state_label=state_label)
+    app.context_processor(signin_context)
+
+
+def signin_context() -> dict[str, object]:
+    """Whether the header offers "Sign in", and who is signed in (OpenID Connect)."""
+    if not depot().settings.oidc_issuer:
+        return {"signin_offered": False, "signed_in_as": None}
+    return {"signin_offered": True, "signed_in_as": signed_in(session)}

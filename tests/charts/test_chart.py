@@ -46,7 +46,8 @@ METRICS = {
     "depot_store_bytes", "depot_store_objects", "depot_dependency_up",
 }
 SECRET_NAMES = {"DATABASE_URL", "REDIS_URL", "DEPOT_SECRET_KEY", "AWS_SECRET_ACCESS_KEY",
-                "AWS_ACCESS_KEY_ID", "DEPOT_NOTIFY_WEBHOOKS", "REDIS_PASSWORD"}
+                "AWS_ACCESS_KEY_ID", "DEPOT_NOTIFY_WEBHOOKS", "REDIS_PASSWORD",
+                "DEPOT_OIDC_CLIENT_SECRET"}
 ENVIRONMENT_SECRETS = {"dev": "depot-dev", "staging": "depot-staging", "prod": "depot-prod"}
 SECRETISH = re.compile(r"PASSWORD|SECRET|TOKEN|CREDENTIAL|PRIVATE_KEY")
 
@@ -298,6 +299,11 @@ def test_auth_settings_reach_depot_and_refuse_the_sidecar(
     assert closed["DEPOT_AUDIT_RETENTION_DAYS"] == "365"
     kept = config(render("default", "config.auditRetentionDays=0"))
     assert kept["DEPOT_AUDIT_RETENTION_DAYS"] == "0"
+    assert (kept["DEPOT_OIDC_ISSUER"], kept["DEPOT_OIDC_DEFAULT_ROLE"]) == ("", "reader")
+    oidc = config(render("default", "oidc.issuer=https://login.corp.example/realms/dev",
+                         "oidc.roles=depot-admins=admin"))
+    assert oidc["DEPOT_OIDC_ISSUER"] == "https://login.corp.example/realms/dev"
+    assert oidc["DEPOT_OIDC_ROLES"] == "depot-admins=admin"
     with pytest.raises(HelmError, match="nginx.enabled=false"):
         render("default", "config.anonymous=public")
 

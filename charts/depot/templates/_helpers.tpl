@@ -125,6 +125,12 @@ DEPOT_REQUEST_LIMIT: {{ .Values.config.requestLimit | quote }}
 DEPOT_ANONYMOUS: {{ .Values.config.anonymous | quote }}
 DEPOT_AUTH_FAILURE_LIMIT: {{ .Values.config.authFailureLimit | quote }}
 DEPOT_AUDIT_RETENTION_DAYS: {{ .Values.config.auditRetentionDays | quote }}
+DEPOT_OIDC_ISSUER: {{ .Values.oidc.issuer | quote }}
+DEPOT_OIDC_CLIENT_ID: {{ .Values.oidc.clientId | quote }}
+DEPOT_OIDC_GROUPS_CLAIM: {{ .Values.oidc.groupsClaim | quote }}
+DEPOT_OIDC_ROLES: {{ .Values.oidc.roles | quote }}
+DEPOT_OIDC_DEFAULT_ROLE: {{ .Values.oidc.defaultRole | quote }}
+DEPOT_OIDC_SESSION_HOURS: {{ .Values.oidc.sessionHours | quote }}
 DEPOT_CATALOG_REFRESH: {{ .Values.config.catalogRefresh | quote }}
 {{- if and .Values.privateModules.patterns .Values.nginx.enabled }}
 {{- fail "privateModules.patterns needs nginx.enabled=false: the sidecar answers cached .info, .mod and lists without asking Depot whether the caller may read a private module (docs/security.md)" }}

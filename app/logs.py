@@ -65,11 +65,6 @@ def request_id_scope(value: str) -> Iterator[str]:
         _request_id.reset(token)
 
 
-def set_request_id(value: str) -> None:
-    """For a process that serves one piece of work only (a forked job)."""
-    _request_id.set(value)
-
-
 class RequestIdFilter(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         if not getattr(record, "request_id", ""):

@@ -17,7 +17,7 @@ from rq import get_current_job
 
 from app.catalog.prepared import prepare_version
 from app.config import Settings
-from app.logs import set_request_id
+from app.logs import request_id_scope
 from app.metrics import record_job
 from app.pipeline.notifications import deliver
 from app.pipeline.stages import Pipeline
@@ -139,19 +139,21 @@ def run_stage(stage: str, *args: str) -> None:
     services = worker_services()
     connection = connect(services.settings)
     job = get_current_job()
-    # Each job runs in its own forked process: the id holds for all it logs and enqueues.
-    set_request_id(str(job.meta.get("request_id", "")) if job is not None else "")
-    began, ok = time.monotonic(), False
-    try:
-        run = JOBS.get(stage)
-        if run is None:
-            raise ValueError(f"unknown stage {stage!r}")
-        run(services, connection, stage, *args)
-        ok = True
-    except Exception as exc:
-        if job is not None:  # RQ keeps no error while a retry waits: pages say why
-            job.meta[LAST_ERROR] = f"{type(exc).__name__}: {exc}".splitlines()[0][:300]
-            job.save_meta()
-        raise
-    finally:
-        record_job(connection, stage, time.monotonic() - began, ok)
+    # The id of the request that caused the job holds for all it logs, enqueues and
+    # audits, and no longer: a process that runs jobs itself (a test's, a burst worker's)
+    # goes on to other work.
+    with request_id_scope(str(job.meta.get("request_id", "")) if job is not None else ""):
+        began, ok = time.monotonic(), False
+        try:
+            run = JOBS.get(stage)
+            if run is None:
+                raise ValueError(f"unknown stage {stage!r}")
+            run(services, connection, stage, *args)
+            ok = True
+        except Exception as exc:
+            if job is not None:  # RQ keeps no error while a retry waits: pages say why
+                job.meta[LAST_ERROR] = f"{type(exc).__name__}: {exc}".splitlines()[0][:300]
+                job.save_meta()
+            raise
+        finally:
+            record_job(connection, stage, time.monotonic() - began, ok)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from urllib.parse import quote
 
 import pytest
@@ -64,7 +65,7 @@ def test_arbitrary_text_paths_never_5xx(fuzz_app, raw: str) -> None:
         wsgi_path = (prefix + raw).encode().decode("latin-1")
         resp = (fuzz_app.test_client().get("/", environ_overrides={"PATH_INFO": wsgi_path})
                 if path.startswith("//") else fuzz_app.test_client().get(path))
-        if path.rstrip("/") == "/readyz":
+        if re.sub("/+", "/", path).rstrip("/") == "/readyz":  # "//readyz" routes there
             # The readiness probe's 503 is its answer (this app has no Redis), not a fault;
             # hypothesis draws the app's own string constants, so it finds the route.
             assert resp.status_code in (200, 503) and b'"status"' in resp.data, resp.data

@@ -34,6 +34,7 @@ from app.queue import (
 )
 from app.redact import mask_url
 from app.resources import Services
+from app.search.documents import shown_counts
 from app.search.fts import Fts5Search
 from app.search.indexing import all_documents
 from app.search.updates import index_of
@@ -306,7 +307,8 @@ def _rebuild_search_index(svc: Services) -> bool:
     if index is None:
         return False
     began = time.monotonic()
-    total, documents = all_documents(svc.db, svc.store, svc.aggregates.used_by())
+    used_by = shown_counts(svc.aggregates.used_by, svc.settings.private)
+    total, documents = all_documents(svc.db, svc.store, used_by)
     try:
         with click.progressbar(length=total, label="indexing modules", show_pos=True,
                                file=sys.stderr) as bar:

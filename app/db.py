@@ -16,6 +16,8 @@ from sqlalchemy.engine.interfaces import DBAPIConnection
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import ConnectionPoolEntry
 
+from app import hidden
+
 
 def make_engine(url: str) -> Engine:
     """An engine with SQLite set up for concurrent readers and one writer (WAL)."""
@@ -56,7 +58,7 @@ class Database:
     @contextmanager
     def session(self) -> Iterator[Session]:
         """A session that commits on success and rolls back on any error."""
-        session = self._factory()
+        session = self._factory(info={"hidden": hidden.current()})
         try:
             yield session
             session.commit()
@@ -69,7 +71,7 @@ class Database:
     @contextmanager
     def trial(self) -> Iterator[Session]:
         """A session whose work is always rolled back (warm-ups, dry runs)."""
-        session = self._factory()
+        session = self._factory(info={"hidden": hidden.current()})
         try:
             yield session
         finally:

@@ -24,14 +24,25 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    event,
     false,
     select,
     text,
     true,
 )
-from sqlalchemy.orm import DeclarativeBase, Mapped, Session, aliased, mapped_column, relationship
+from sqlalchemy.orm import (
+    DeclarativeBase,
+    Mapped,
+    ORMExecuteState,
+    Session,
+    aliased,
+    mapped_column,
+    relationship,
+    with_loader_criteria,
+)
 from sqlalchemy.types import TypeDecorator
 
+from app.gomod.patterns import sql_regex
 from app.gomod.versions import is_pseudo as _is_pseudo
 from app.redact import public, redact
 
@@ -659,3 +670,52 @@ class AuditEvent(Base):
     # The client's address for a web request, "cli" or "worker".
     source: Mapped[str] = mapped_column(String(100), default="")
     request_id: Mapped[str] = mapped_column(String(64), default="")
+
+
+# Hiding private modules from a caller who may not see them (app/hidden.py): every ORM
+# query of a session opened for such a caller gets these criteria, on each table that
+# names a module (by id, by one of its versions, or by path), joins and aliases included.
+# The subqueries are written on the tables, not the classes, so that the criteria do
+# not apply to themselves.
+_MODULES = Module.__table__
+_VERSIONS = ModuleVersion.__table__
+_BY_VERSION = (Artifact, Requirement, LicenseFile, RenderedContent, VersionDocs, PackageDoc,
+               PackageImport, Retraction, DriftCheck, BuildListMember)
+_BY_MODULE_PATH = (GraphMod, Drift)
+
+
+def hidden_criteria(patterns: str) -> list:
+    """``with_loader_criteria`` options that leave out every row of a module whose path
+    falls under ``patterns`` (GOPRIVATE syntax)."""
+    regex = sql_regex(patterns)
+    if regex is None:
+        return []
+    hidden_modules = select(_MODULES.c.id).where(_MODULES.c.path.regexp_match(regex))
+    hidden_versions = (select(_VERSIONS.c.id)
+                       .join(_MODULES, _MODULES.c.id == _VERSIONS.c.module_id)
+                       .where(_MODULES.c.path.regexp_match(regex)))
+    options = [
+        with_loader_criteria(Module, lambda cls: ~cls.path.regexp_match(regex),
+                             include_aliases=True),
+        with_loader_criteria(ModuleVersion, lambda cls: cls.module_id.not_in(hidden_modules),
+                             include_aliases=True),
+        with_loader_criteria(DownloadDay, lambda cls: cls.module_id.not_in(hidden_modules),
+                             include_aliases=True),
+    ]
+    options += [with_loader_criteria(cls, lambda c: c.version_id.not_in(hidden_versions),
+                                     include_aliases=True) for cls in _BY_VERSION]
+    options += [with_loader_criteria(cls, lambda c: ~c.module_path.regexp_match(regex),
+                                     include_aliases=True) for cls in _BY_MODULE_PATH]
+    options.append(with_loader_criteria(Request, lambda c: ~c.module.regexp_match(regex),
+                                        include_aliases=True))
+    return options
+
+
+@event.listens_for(Session, "do_orm_execute")
+def _hide(state: ORMExecuteState) -> None:
+    """Add :func:`hidden_criteria` to a query of a session opened for a caller from
+    whom some paths are hidden (``session.info["hidden"]``, set by app/db.py)."""
+    patterns = state.session.info.get("hidden")
+    if patterns and state.is_select and not state.is_column_load \
+            and not state.is_relationship_load:
+        state.statement = state.statement.options(*hidden_criteria(patterns))

@@ -19,7 +19,7 @@ from collections.abc import Callable
 from flask import Flask, Response, g, request, session
 from redis.exceptions import RedisError
 
-from app import audit
+from app import audit, hidden
 from app.auth import tokens, visibility
 from app.auth.roles import ANONYMOUS, OPEN, TOKEN_ROLES, Role, needed
 from app.config import Settings
@@ -148,11 +148,15 @@ class Gate:
             if who is None:
                 if self.settings.private:
                     visibility.check_anonymous(self.settings, request.endpoint,
-                                               request.view_args or {})
+                                               {**request.args.to_dict(),
+                                                **(request.view_args or {})})
                 return  # what anyone may read, shared caches may keep
-            # What a token alone may read must stay out of shared caches (mark_private).
+            # What a token alone may read must stay out of shared caches (mark_private):
+            # a private module's answers, and lists that show private modules to a token
+            # holder where an anonymous caller gets them hidden.
             g.depot_shared = self.anonymous >= need and not visibility.names_private(
-                self.settings, request.endpoint, request.view_args or {})
+                self.settings, request.endpoint, request.view_args or {}) and not (
+                self.settings.private and request.endpoint in visibility.HIDING)
             return
         if who is None:
             raise Unauthorized(f"this needs a token with the role {need.name.lower()} or "
@@ -166,6 +170,13 @@ class Gate:
 def _what() -> str:
     """The refused request, as the trail shows it (the query string left out)."""
     return f"{request.method} {request.path}"
+
+
+def _forget_caller(_exc: BaseException | None) -> None:
+    """The thread serves other work between requests: not in the last caller's name,
+    nor with what was hidden from that caller."""
+    audit.set_actor(audit.PIPELINE)
+    hidden.clear()
 
 
 def mark_private(resp: Response) -> Response:
@@ -191,8 +202,7 @@ def install(app: Flask, settings: Settings) -> Gate:
 
     gate = Gate(settings, find, lambda: depot().auth_failures, note)
     app.before_request_funcs.setdefault(None, []).insert(0, gate.check)
-    # The thread serves other work between requests: not in the last caller's name.
-    app.teardown_request(lambda _exc: audit.set_actor(audit.PIPELINE))
+    app.teardown_request(_forget_caller)
     app.after_request(mark_private)
     app.extensions[GATE] = gate
     return gate

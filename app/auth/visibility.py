@@ -6,10 +6,13 @@ DEPOT_ANONYMOUS lets anonymous callers do with public modules: its GOPROXY files
 existence shows. A caller with a token (any role) reads it like any module.
 
 Pages, search and the API list and count modules (a public module's Used By names the
-private modules that import it, the home page counts them all). Until those lists are
-filtered per caller, an anonymous caller of a Depot with DEPOT_PRIVATE set gets only what
-names one module at a time: the GOPROXY and the checksum database (public modules), Set
-Me Up and the API's description; everything else asks for a token (401).
+private modules that import it, the home page counts them all). For an anonymous caller
+those routes run with the private modules hidden (app/hidden.py): every database query
+of the request leaves them out, the search backends too, and what is kept in memory is
+kept per audience. A route that names a private module in its URL answers 404 first.
+Routes not yet made to hide them (the forms that ask Depot to work, the go.mod check,
+the metrics, the operators' pages) ask an anonymous caller for a token (401) while
+DEPOT_PRIVATE is set.
 
 The gate (app/auth/gate.py) calls :func:`check_anonymous` after the role check; the
 in-memory hit path asks :meth:`app.auth.gate.Gate.trusts_to_read` with the module it
@@ -20,6 +23,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from app import hidden
 from app.config import Settings
 from app.errors import NotFound, Unauthorized
 from app.gomod.errors import GoModError
@@ -48,25 +52,37 @@ MODULE_IN_URL: dict[str, Callable[[dict], str | None]] = {
     "portal.module_page": _before_version("target"),
     "api.module_resource": _before_version("rest"),
     "api.module_post": _before_version("rest"),
+    "portal.drift_check_status": lambda args: str(args.get("module", "")) or None,
+    "portal.zip_image": lambda args: str(args.get("module", "")) or None,
 }
 
 HIDDEN = "not found"
 
-# What an anonymous caller may still use when DEPOT_PRIVATE is set (see above).
-ANONYMOUS_WITH_PRIVATE = frozenset({
+# What names one module at a time (hidden by its URL alone).
+BY_URL = frozenset({
     "goproxy.artifact", "goproxy.latest", "goproxy.version_list", "sumdb.supported",
     "sumdb.passthrough", "portal.set_me_up", "api_spec.openapi_json",
+})
+# What lists, counts or looks modules up: run with the private modules hidden.
+HIDING = frozenset({
+    "portal.home", "portal.search", "portal.suggest", "api.search", "portal.module_page",
+    "api.module_resource", "portal.request_status", "api.get_request", "portal.request_form",
+    "portal.check_form", "portal.drift_check_status", "portal.zip_image",
 })
 
 
 def check_anonymous(settings: Settings, endpoint: str | None, args: dict) -> None:
-    """For an anonymous request to a Depot with private modules: raise Unauthorized for
-    a route that lists or counts modules, NotFound when its URL names a private one."""
-    if endpoint not in ANONYMOUS_WITH_PRIVATE:
-        raise Unauthorized("this Depot serves private modules: its pages, search and API "
-                           "need a token (public modules stay open on the GOPROXY)")
+    """For an anonymous request to a Depot with private modules: NotFound when its URL
+    names a private module; Unauthorized for a route not made to hide them; else hide
+    them from the rest of the request (app/hidden.py)."""
+    if endpoint not in BY_URL and endpoint not in HIDING:
+        raise Unauthorized("this Depot serves private modules: this page or call needs a "
+                           "token (public modules stay open on the GOPROXY, the pages, "
+                           "search and the API's reads)")
     if names_private(settings, endpoint, args):
         raise NotFound(HIDDEN)
+    if endpoint in HIDING:
+        hidden.set_for_request(settings.private)
 
 
 def names_private(settings: Settings, endpoint: str | None, args: dict) -> bool:

@@ -1,4 +1,10 @@
-"""A small thread-safe LRU for rendered contents of published files (they never change)."""
+"""A small thread-safe LRU for rendered contents of published files (they never change),
+and values kept until the catalogue changes.
+
+Both are shared by the callers of a process; what one caller may see another may not
+(app/hidden.py): a value is kept under the audience it was made for, never handed to
+another.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +14,8 @@ from collections.abc import Callable, Hashable
 from dataclasses import fields, is_dataclass
 from threading import Lock
 from typing import Generic, TypeVar
+
+from app import hidden
 
 V = TypeVar("V")
 
@@ -34,6 +42,9 @@ class LRU(Generic[V]):
     ) -> V:
         """The cached value, or ``make()``'s, kept only when ``keep`` says so (and, when
         weighed, when it fits the budget)."""
+        audience = hidden.key()
+        if audience:
+            key = (audience, key)
         with self._lock:
             held = self._items.get(key)
             if held is not None:
@@ -90,18 +101,18 @@ class UntilChanged(Generic[V]):
     def __init__(self, fingerprint: Callable[[], Hashable], compute: Callable[[], V]) -> None:
         self.fingerprint = fingerprint
         self.compute = compute
-        self._mark: Hashable = None
-        self._value: V | None = None
+        self._held: dict[str, tuple[Hashable, V]] = {}  # by audience: (mark, value)
         self._lock = Lock()
 
     def get(self, mark: Hashable = None) -> V:
         """The value; ``mark`` is a fingerprint the caller already asked for, if any."""
         mark = self.fingerprint() if mark is None else mark
+        audience = hidden.key()
         with self._lock:
-            if self._value is None or mark != self._mark:
-                self._value = self.compute()
-                self._mark = mark
-            return self._value
+            held = self._held.get(audience)
+            if held is None or mark != held[0]:
+                held = self._held[audience] = (mark, self.compute())
+            return held[1]
 
 
 class ForAWhile(Generic[V]):
@@ -111,16 +122,17 @@ class ForAWhile(Generic[V]):
     def __init__(self, seconds: float, clock: Callable[[], float] = time.monotonic) -> None:
         self.seconds = seconds
         self._clock = clock
-        self._held: tuple[float, V] | None = None
+        self._held: dict[str, tuple[float, V]] = {}  # by audience: (when made, value)
 
     def get(self, compute: Callable[[], V]) -> V:
         now = self._clock()
-        held = self._held
+        audience = hidden.key()
+        held = self._held.get(audience)
         if held is not None and now - held[0] < self.seconds:
             return held[1]
         value = compute()
-        self._held = (now, value)
+        self._held[audience] = (now, value)
         return value
 
     def forget(self) -> None:
-        self._held = None
+        self._held = {}

@@ -89,3 +89,54 @@ def check(value: str) -> str:
     would keep a space as part of the glob (``a, b`` would never match ``b/…`` there)."""
     compile_patterns(value)
     return ",".join(g.strip() for g in value.split(",") if g.strip())
+
+
+@lru_cache(maxsize=16)
+def sql_regex(value: str) -> str | None:
+    """One regular expression that finds, in a whole module path, whether it falls under
+    a glob of ``value`` (None when there is none), in the syntax PostgreSQL's ``~`` and
+    Python's ``re`` (SQLite's REGEXP, as SQLAlchemy installs it) both read: the globs'
+    elements can never match a ``/``, so the first elements of a path match exactly when
+    the path starts with the glob's text and ends there or goes on at a ``/``."""
+    compiled = compile_patterns(value)
+    if not compiled:
+        return None
+    return "^(?:" + "|".join(regex.pattern for _, regex in compiled) + ")(?:/|$)"
+
+
+def lucene_regex(value: str) -> str | None:
+    """The same test in Lucene's syntax (an Elasticsearch ``regexp`` query, matched
+    against the whole term): each glob's text, then nothing or a ``/`` and anything."""
+    globs = [g.strip().rstrip("/") for g in value.split(",") if g.strip().rstrip("/")]
+    if not globs:
+        return None
+    compile_patterns(value)  # refuse what the go command would not read
+    return "(" + "|".join("/".join(_lucene_element(e) for e in g.split("/"))
+                          for g in globs) + ")(/.*)?"
+
+
+def _lucene_element(glob: str) -> str:
+    out: list[str] = []
+    i = 0
+    while i < len(glob):
+        c = glob[i]
+        if c == "*":
+            out.append("[^/]*")
+        elif c == "?":
+            out.append("[^/]")
+        elif c == "\\":
+            i += 1
+            out.append("\\" + glob[i])
+        elif c == "[":
+            end = glob.find("]", i + 2 if glob[i + 1:i + 2] in ("^", "]") else i + 1)
+            body = glob[i + 1:end]
+            negate = body.startswith("^")
+            body = (body[1:] if negate else body).replace("\\", "\\\\").replace("]", "\\]")
+            out.append(f"[{'^/' if negate else ''}{body}]")
+            i = end
+        elif c.isalnum():
+            out.append(c)
+        else:
+            out.append("\\" + c)
+        i += 1
+    return "".join(out)

@@ -17,6 +17,7 @@ from threading import Lock
 
 from sqlalchemy import select
 
+from app import hidden
 from app.catalog.aggregates import Aggregates
 from app.catalog.usage import PUBLISHED
 from app.content.cache import LRU
@@ -50,7 +51,7 @@ class DatabaseSearch:
         self._published = aggregates.keep(self._load_published)
         # (insight score, latest publication) of modules, for the orders that need them
         # for every match: made for the matches a sorted search asks about, kept a while.
-        self._keys: dict[str, tuple[int, float | None]] = {}
+        self._keys: dict[str, dict[str, tuple[int, float | None]]] = {}
         self._keys_made = 0.0
         self._keys_lock = Lock()
         self._clock = clock
@@ -81,7 +82,8 @@ class DatabaseSearch:
         with self._keys_lock:
             if self._clock() - self._keys_made > SORT_KEYS_TTL:
                 self._keys, self._keys_made = {}, self._clock()
-            keys = self._keys
+            # A score counts the users the caller may see (app/hidden.py).
+            keys = self._keys.setdefault(hidden.key(), {})
         missing = [p for p in paths if p not in keys]
         if missing:
             used_by = self.aggregates.used_by(mark)

@@ -8,19 +8,21 @@ documents; this module only says what one contains.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from app import hidden
 from app.catalog.insight_facts import module_insights
 from app.catalog.modules import pick_latest, retractions_in_force
 from app.catalog.prepared import SYNOPSIS, prepared
 from app.catalog.usage import PUBLISHED
 from app.content.cache import LRU
 from app.db import Database
+from app.gomod import patterns
 from app.models import LicenseFile, Module, ModuleVersion, Retraction
 from app.store import ArtifactStore
 
@@ -53,6 +55,20 @@ class SynopsisCache:
             (module, version),
             lambda: prepared(self.db, self.store, module, version, version_id, readme_name,
                              [SYNOPSIS])[SYNOPSIS].body)
+
+
+def shown_counts(count: Callable[[], Mapping[str, int]], private: str) -> Mapping[str, int]:
+    """Used-by counts as search documents show them. ``count()`` counts every user; a
+    document is read by whoever may see its module, so a public module's counts only the
+    users a caller without a token may see (``count()`` again, private modules hidden:
+    app/hidden.py) and a private module's counts them all."""
+    every = count()
+    if not private:
+        return every
+    with hidden.hiding(private):
+        public = count()
+    return {path: (n if patterns.matches(private, path) else public.get(path, 0))
+            for path, n in every.items()}
 
 
 def build_documents(

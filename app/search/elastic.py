@@ -26,7 +26,9 @@ from typing import Any
 from elasticsearch import Elasticsearch, helpers
 from elasticsearch.exceptions import NotFoundError
 
+from app import hidden
 from app.content.cache import ForAWhile
+from app.gomod.patterns import lucene_regex
 from app.search.base import SearchHit, SearchPage, begin_search
 from app.search.queries import ParsedQuery, parse
 
@@ -147,6 +149,14 @@ def ranked_query(parsed: ParsedQuery) -> dict[str, Any]:
     }
 
 
+def visible(query: dict[str, Any]) -> dict[str, Any]:
+    """``query`` without the modules hidden from the caller (app/hidden.py)."""
+    regex = lucene_regex(hidden.current() or "")
+    if regex is None:
+        return query
+    return {"bool": {"must": [query], "must_not": [{"regexp": {"path": {"value": regex}}}]}}
+
+
 # Elasticsearch says which words it matched (typos, prefixes) between these private-use
 # characters (control characters would be trimmed off a fragment's end by its Java
 # side); only the words are taken (the page marks them itself, escaping everything),
@@ -202,7 +212,7 @@ class ElasticSearchBackend:
             return SearchPage(parsed.text, parsed.license, page, per_page, 0, [], parsed.terms,
                               sort=sort)
         found = self.client.search(
-            index=self.alias, query=ranked_query(parsed), sort=SORTS[sort],
+            index=self.alias, query=visible(ranked_query(parsed)), sort=SORTS[sort],
             from_=start, size=per_page, track_total_hits=10_000,  # the result window
             _source=["path", "version", "synopsis", "licenses", "used_by", "published_at",
                      "deprecated", "insight"],
@@ -225,7 +235,7 @@ class ElasticSearchBackend:
         whole = parsed.text.lower()
         found = self.client.search(
             index=self.alias,
-            query={"function_score": {
+            query=visible({"function_score": {
                 "query": {"bool": {"should": [
                     {"match": {"path.start": {"query": whole, "boost": 3}}},
                     {"match": {"path.grams": {"query": " ".join(parsed.terms),
@@ -233,7 +243,7 @@ class ElasticSearchBackend:
                 ], "minimum_should_match": 1}},
                 "field_value_factor": {"field": "used_by", "modifier": "log2p", "missing": 0},
                 "boost_mode": "multiply",
-            }},
+            }}),
             # A field sorts ascending unless told otherwise ("path" is {"path": "asc"}).
             sort=["_score", "path"], size=limit, _source=["path"],
         )
@@ -244,7 +254,7 @@ class ElasticSearchBackend:
         return self._licenses.get(self._aggregate_licenses)
 
     def _aggregate_licenses(self) -> list[str]:
-        found = self.client.search(index=self.alias, size=0,
+        found = self.client.search(index=self.alias, size=0, query=visible({"match_all": {}}),
                                    aggs={"ids": {"terms": {"field": "licenses", "size": 500}}})
         return sorted((b["key"] for b in found["aggregations"]["ids"]["buckets"]),
                       key=str.lower)

@@ -27,8 +27,10 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.engine import Connection
 
+from app import hidden
 from app.content.cache import ForAWhile
 from app.db import Database
+from app.gomod.patterns import sql_regex
 from app.search.base import SearchHit, SearchPage, begin_search
 from app.search.queries import ParsedQuery, edit_distance, parse, popularity, typo_limit
 
@@ -65,6 +67,16 @@ def match_expression(terms: Iterable[str], column: str = "") -> str:
 
 def _when(raw: str | None) -> datetime | None:
     return datetime.fromisoformat(raw) if raw else None
+
+
+def _hidden_sql(params: dict[str, Any]) -> str:
+    """The condition that leaves out the modules hidden from the caller (app/hidden.py),
+    its pattern added to ``params``; "" when nothing is hidden."""
+    regex = sql_regex(hidden.current() or "")
+    if regex is None:
+        return ""
+    params["hidden"] = regex
+    return " AND NOT (d.path REGEXP :hidden)"
 
 
 def _hit(row: Any) -> SearchHit:
@@ -126,6 +138,7 @@ class Fts5Search:
                                   "license": f"%,{parsed.license},%", "limit": per_page,
                                   "offset": (page - 1) * per_page}
         license_sql = "AND (',' || d.licenses || ',') LIKE :license" if parsed.license else ""
+        license_sql += _hidden_sql(params)
         with self.db.engine.connect() as conn:
             if expr:
                 total = conn.execute(text(
@@ -142,7 +155,7 @@ class Fts5Search:
                     "LIMIT :limit OFFSET :offset"
                 ), {**params, "exact_path": EXACT_PATH, "exact_name": EXACT_NAME}).all()
             else:  # the license filter alone: every module with it, most used first
-                where = license_sql.replace("AND", "WHERE", 1)
+                where = f"WHERE 1 = 1 {license_sql}"
                 total = conn.execute(text(f"SELECT count(*) FROM search_documents d {where}"),
                                      params).scalar_one()
                 rows = conn.execute(text(
@@ -163,12 +176,12 @@ class Fts5Search:
                 if not limit or not term.isalnum():
                     out.append(term)
                     continue
+                params = {"low": term[0], "high": term[0] + "\U0010ffff",
+                          "short": len(term) - limit, "long": len(term) + limit}
                 rows = conn.execute(text(
-                    "SELECT name, max(popularity) AS p FROM search_documents "
+                    "SELECT name, max(popularity) AS p FROM search_documents d "
                     "WHERE name >= :low AND name < :high AND length(name) BETWEEN :short "
-                    "AND :long GROUP BY name"
-                ), {"low": term[0], "high": term[0] + "\U0010ffff",
-                    "short": len(term) - limit, "long": len(term) + limit}).all()
+                    f"AND :long {_hidden_sql(params)} GROUP BY name"), params).all()
                 best = min(((edit_distance(term, r.name, limit), -r.p, r.name) for r in rows),
                            default=None)
                 out.append(best[2] if best is not None and best[0] <= limit else term)
@@ -179,13 +192,14 @@ class Fts5Search:
         expr = match_expression(parsed.terms, column="path")
         if not expr:
             return []
+        params = {"expr": expr, "start": _like_prefix(parsed.text.lower()), "limit": limit}
         with self.db.engine.connect() as conn:
             rows = conn.execute(text(
                 "SELECT d.path FROM search_fts JOIN search_documents d "
-                "ON d.id = search_fts.rowid WHERE search_fts MATCH :expr "
+                f"ON d.id = search_fts.rowid WHERE search_fts MATCH :expr {_hidden_sql(params)} "
                 "ORDER BY (lower(d.path) LIKE :start ESCAPE '\\') DESC, d.used_by DESC, d.path "
                 "LIMIT :limit"
-            ), {"expr": expr, "start": _like_prefix(parsed.text.lower()), "limit": limit})
+            ), params)
             return [r.path for r in rows]
 
     def licenses(self) -> list[str]:
@@ -193,10 +207,11 @@ class Fts5Search:
         return self._licenses.get(self._distinct_licenses)
 
     def _distinct_licenses(self) -> list[str]:
+        params: dict[str, Any] = {}
         with self.db.engine.connect() as conn:
-            found = {i for (ids,) in conn.execute(
-                text("SELECT DISTINCT licenses FROM search_documents")) for i in ids.split(",")
-                if i}
+            found = {i for (ids,) in conn.execute(text(
+                f"SELECT DISTINCT licenses FROM search_documents d WHERE 1 = 1 "
+                f"{_hidden_sql(params)}"), params) for i in ids.split(",") if i}
         return sorted(found, key=str.lower)
 
     def count(self) -> int:

@@ -18,6 +18,7 @@ from redis import Redis
 from app.catalog.usage import used_by_counts
 from app.resources import Services
 from app.search.dirty import DIRTY, QUEUED
+from app.search.documents import shown_counts
 from app.search.elastic import ElasticSearchBackend
 from app.search.fts import Fts5Search
 from app.search.indexing import index_documents
@@ -41,8 +42,12 @@ def index_of(services: Services, timeout: float = 30.0) -> SearchIndex | None:
 
 def update_documents(services: Services, node: SearchIndex, paths: list[str]) -> int:
     """Write the current documents of ``paths``; delete those with nothing published."""
+    def count() -> dict[str, int]:
+        with services.db.session() as session:
+            return used_by_counts(session, paths)
+
+    used_by = shown_counts(count, services.settings.private)
     with services.db.session() as session:
-        used_by = used_by_counts(session, paths)
         docs = index_documents(services.db, session, services.store, paths, used_by)
     found = {d["path"] for d in docs}
     return node.upsert(docs, gone=[p for p in paths if p not in found])

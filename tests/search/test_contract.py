@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 
+from app import hidden
 from app.search import InvalidQuery, SearchBackend
 from tests.fixtures.catalog import CHAIN_C, PLAINTEXT, USERS, WIDGETS
 
@@ -73,3 +74,17 @@ def test_autocomplete_suggests_paths_most_used_first(backend: SearchBackend):
     assert found[0] == CHAIN_C and set(found) == set(CHAIN)
     assert backend.autocomplete("", 5) == []
     assert len(backend.autocomplete("depot.test/users", 4)) == 4
+
+
+def test_modules_hidden_from_the_caller_are_found_by_no_backend(backend: SearchBackend):
+    """A caller without a token on a Depot where depot.test/users/* is private
+    (app/hidden.py): no result, no page of them, no suggestion, no total counts them."""
+    with hidden.hiding("depot.test/users,*.test/chain/[ab]"):
+        assert paths(backend, "users") == [] and backend.search("users").total == 0
+        assert paths(backend, "chain") == [CHAIN_C]
+        assert backend.search("", "MIT").total == 36 - 23 - 2
+        assert backend.autocomplete("depot.test/u") == []
+        assert backend.autocomplete("depot.test/chain") == [CHAIN_C]
+    # Nothing of that stays behind for the next caller, who sees everything.
+    assert len(paths(backend, "chain")) == 3 and backend.search("users").total == 23
+    assert USERS[0] in backend.autocomplete("depot.test/users/u0")

@@ -81,14 +81,14 @@ def test_the_database_search_scores_only_the_matches_and_keeps_them_a_while(
     now = [1000.0]
     search = DatabaseSearch(svc.db, svc.store, svc.aggregates, clock=lambda: now[0])
     search.search("chain")
-    assert search._keys == {}  # relevance needs no scores
+    assert search._keys.get("", {}) == {}  # relevance needs no scores
     search.search("chain", sort="insight")
-    assert set(search._keys) == {CHAIN_A, CHAIN_B, CHAIN_C}
+    assert set(search._keys[""]) == {CHAIN_A, CHAIN_B, CHAIN_C}
     search.search("users", sort="published")
-    assert len(search._keys) == 3 + 23
+    assert len(search._keys[""]) == 3 + 23
     now[0] += SORT_KEYS_TTL + 1
     found = search.search("chain", sort="insight", page=1, per_page=2)
-    assert set(search._keys) == {CHAIN_A, CHAIN_B, CHAIN_C}  # made again, for these only
+    assert set(search._keys[""]) == {CHAIN_A, CHAIN_B, CHAIN_C}  # made again, for these only
     assert [h.path for h in found.hits] == [CHAIN_C, CHAIN_B] and found.total == 3
 
 

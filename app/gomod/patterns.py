@@ -11,6 +11,7 @@ matches ``git.corp.example/team-a/lib``; a glob never matches part of an element
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from functools import lru_cache
 
 
@@ -20,7 +21,7 @@ class PatternError(ValueError):
 
 # One element of a glob, as Go's path.Match reads it: `*` any run of characters but `/`,
 # `?` one of them, `[...]` a class (`[^...]` negated), `\` quoting the next character.
-def _element_regex(glob: str) -> str:
+def _element_regex(glob: str, escape: Callable[[str], str] = re.escape) -> str:
     out: list[str] = []
     i = 0
     while i < len(glob):
@@ -33,7 +34,7 @@ def _element_regex(glob: str) -> str:
             if i + 1 == len(glob):
                 raise PatternError(f"{glob!r} ends with a lone backslash")
             i += 1
-            out.append(re.escape(glob[i]))
+            out.append(escape(glob[i]))
         elif c == "[":
             end = glob.find("]", i + 2 if glob[i + 1:i + 2] in ("^", "]") else i + 1)
             if end < 0:
@@ -47,7 +48,7 @@ def _element_regex(glob: str) -> str:
             out.append(f"[{'^/' if negate else ''}{escaped}]")
             i = end
         else:
-            out.append(re.escape(c))
+            out.append(escape(c))
         i += 1
     return "".join(out)
 
@@ -111,32 +112,10 @@ def lucene_regex(value: str) -> str | None:
     if not globs:
         return None
     compile_patterns(value)  # refuse what the go command would not read
-    return "(" + "|".join("/".join(_lucene_element(e) for e in g.split("/"))
+    return "(" + "|".join("/".join(_element_regex(e, _lucene_escape) for e in g.split("/"))
                           for g in globs) + ")(/.*)?"
 
 
-def _lucene_element(glob: str) -> str:
-    out: list[str] = []
-    i = 0
-    while i < len(glob):
-        c = glob[i]
-        if c == "*":
-            out.append("[^/]*")
-        elif c == "?":
-            out.append("[^/]")
-        elif c == "\\":
-            i += 1
-            out.append("\\" + glob[i])
-        elif c == "[":
-            end = glob.find("]", i + 2 if glob[i + 1:i + 2] in ("^", "]") else i + 1)
-            body = glob[i + 1:end]
-            negate = body.startswith("^")
-            body = (body[1:] if negate else body).replace("\\", "\\\\").replace("]", "\\]")
-            out.append(f"[{'^/' if negate else ''}{body}]")
-            i = end
-        elif c.isalnum():
-            out.append(c)
-        else:
-            out.append("\\" + c)
-        i += 1
-    return "".join(out)
+def _lucene_escape(c: str) -> str:
+    """A character as a Lucene regular expression reads it literally."""
+    return c if c.isalnum() else "\\" + c

@@ -3,6 +3,8 @@ checks them against golang.org/x/mod itself)."""
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from app.config import Settings
@@ -40,3 +42,24 @@ def test_the_go_command_is_given_the_globs_without_spaces() -> None:
     settings = Settings.from_env({"DEPOT_PRIVATE": " corp.example , ,git.corp.dev/ "})
     assert settings.private == "corp.example,git.corp.dev/"  # the go command drops the slash
     assert settings.is_private("git.corp.dev/x") and not settings.is_private("corp.dev")
+
+
+PATHS = ["corp.example", "corp.example/lib", "corp.example/lib/v2", "corp.examplex/lib",
+         "git.corp.example/team-a/x", "git.corp.example/team-ab", "a.test/chain/a",
+         "a.test/chain/c", "a.test/chain", "github.com/google/uuid", "x.io/[y]"]
+
+
+@pytest.mark.parametrize("value", ["corp.example", "corp.example/*", "*.corp.example/team-a",
+                                   "a.test/chain/[ab],x.io", "*.test/chain/[^a]", "x.io/\\[y]"])
+def test_the_sql_regex_hides_exactly_the_paths_the_globs_match(value: str) -> None:
+    """What the database and search queries hide (app/hidden.py) is what the go command
+    treats as private: the one regular expression over whole paths agrees with matches()."""
+    regex = re.compile(patterns.sql_regex(value) or "$never")
+    for path in PATHS:
+        assert bool(regex.search(path)) == patterns.matches(value, path), (value, path)
+    lucene = patterns.lucene_regex(value) or ""
+    assert lucene.endswith(")(/.*)?") and "(?:" not in lucene
+
+
+def test_no_patterns_hide_nothing() -> None:
+    assert patterns.sql_regex("") is None and patterns.lucene_regex(" , ") is None

@@ -307,7 +307,7 @@ def _rebuild_search_index(svc: Services) -> bool:
     if index is None:
         return False
     began = time.monotonic()
-    used_by = shown_counts(svc.aggregates.used_by, svc.settings.private)
+    used_by = shown_counts(svc.aggregates.used_by, svc.settings)
     total, documents = all_documents(svc.db, svc.store, used_by)
     try:
         with click.progressbar(length=total, label="indexing modules", show_pos=True,

@@ -196,6 +196,14 @@ def _patterns(raw: str) -> str:
         raise ValueError(f"{exc} (GOPRIVATE syntax: comma-separated path globs)") from None
 
 
+def _rules(raw: str) -> str:
+    try:
+        patterns.parse_rules(raw)
+    except patterns.PatternError as exc:
+        raise ValueError(str(exc)) from None
+    return raw.strip()
+
+
 # --- the table ---
 
 Derive = Callable[[dict[str, Any]], Any]
@@ -343,6 +351,13 @@ class Settings:
         "DEPOT_PRIVATE_WEBHOOKS", "", "empty",
         "webhook URLs inside the company, told about private modules too; "
         "DEPOT_NOTIFY_WEBHOOKS never hear of them", _webhooks, secret=True)
+    path_rules: str = setting(
+        "DEPOT_PATH_RULES", "", "empty",
+        "who may see which modules: `corp.example/team-a/*=team-a;corp.example/hr=hr,admins` "
+        "(rules separated by `;`, each a glob of the GOPRIVATE syntax and the groups that "
+        "may see the modules under it); a token's groups come from `tokens create --group`, "
+        "a signed-in person's from DEPOT_OIDC_GROUPS_CLAIM; admins see everything, callers "
+        "without a token nothing under a rule", _rules)
     notify_webhooks: str = setting(
         "DEPOT_NOTIFY_WEBHOOKS", "", "empty",
         "comma-separated webhook URLs (Slack-compatible JSON); a bad entry stops start-up",

@@ -39,6 +39,21 @@ def hiding(patterns: str | None) -> Iterator[None]:
         _HIDDEN.reset(token)
 
 
+# What the caller may not see, whatever the route (set for every request of such a caller,
+# where _HIDDEN is set only for the routes that list): what it may not ask Depot for.
+_CALLER: ContextVar[str] = ContextVar("depot_caller_hides", default="")
+
+
+def set_caller(patterns: str) -> None:
+    """For the gate: the current caller may not see the modules under ``patterns``."""
+    _CALLER.set(patterns)
+
+
+def caller_hides() -> str:
+    """The patterns of the modules the current caller may not see ("" none)."""
+    return _CALLER.get()
+
+
 def set_for_request(patterns: str | None) -> None:
     """For the gate: hide from the rest of this request (reset by :func:`clear`)."""
     _HIDDEN.set(patterns or None)
@@ -47,3 +62,4 @@ def set_for_request(patterns: str | None) -> None:
 def clear() -> None:
     """The request is over: its thread goes on to serve others."""
     _HIDDEN.set(None)
+    _CALLER.set("")

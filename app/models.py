@@ -639,6 +639,8 @@ class ApiToken(Base):
     digest: Mapped[str] = mapped_column(String(64), unique=True)
     # The first characters of the token, to tell tokens apart in a list: not a secret.
     hint: Mapped[str] = mapped_column(String(16))
+    # Comma-separated groups of its holder (DEPOT_PATH_RULES); empty: none.
+    groups: Mapped[str] = mapped_column(String(500), default="", server_default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)

@@ -26,7 +26,7 @@ from app.inputs import BodyError, json_object
 from app.models import RequestSource
 from app.pipeline.requests import InvalidRequest, status, validate_wish
 from app.redact import public
-from app.services.requests import request_wish
+from app.services.requests import refuse_hidden, request_wish
 from app.shorten import cut
 from app.wiring import depot
 
@@ -61,6 +61,7 @@ def create_request() -> tuple[Response, int, dict[str, str]]:
         validate_wish(module, version)  # as the form does: only real wishes count
     except InvalidRequest as exc:
         raise BadRequest(str(exc)) from exc
+    refuse_hidden(module)
     try:
         retry_after = depot().request_limiter.hit(request.remote_addr or "unknown")
     except RedisError as exc:

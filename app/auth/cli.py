@@ -29,11 +29,14 @@ def tokens_group() -> None:
                                             "revocation).")
 @click.option("--expires", "expires", type=click.IntRange(1, 3650), default=None,
               help="Days it is valid (default: until revoked).")
-def create_cmd(role: str, name: str, expires: int | None) -> None:
+@click.option("--group", "groups", multiple=True,
+              help="A group its holder belongs to, which DEPOT_PATH_RULES name (repeat "
+                   "for several).")
+def create_cmd(role: str, name: str, expires: int | None, groups: tuple[str, ...]) -> None:
     """Make a token and print it, once."""
     with depot().db.session() as session:
         try:
-            row, token = tokens.create(session, name, role, expires)
+            row, token = tokens.create(session, name, role, expires, groups=groups)
         except tokens.TokenError as exc:
             raise click.ClickException(str(exc)) from exc
         until = row.expires_at.strftime("%Y-%m-%d %H:%M UTC") if row.expires_at else "revoked"
@@ -50,11 +53,12 @@ def list_cmd() -> None:
             click.echo("no tokens; make one with `tokens create --role ROLE --name NAME`")
             return
         click.echo(f"{'NAME':<24} {'ROLE':<10} {'STATE':<8} {'STARTS':<12} {'CREATED':<17} "
-                   f"{'EXPIRES':<17} LAST USED")
+                   f"{'EXPIRES':<17} {'LAST USED':<17} GROUPS")
         for row in rows:
             click.echo(f"{row.name:<24} {row.role:<10} {tokens.state(row):<8} "
                        f"{row.hint + '…':<12} {_when(row.created_at):<17} "
-                       f"{_when(row.expires_at):<17} {_when(row.last_used_at)}")
+                       f"{_when(row.expires_at):<17} {_when(row.last_used_at):<17} "
+                       f"{row.groups or '-'}")
 
 
 @tokens_group.command("revoke")

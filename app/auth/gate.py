@@ -24,6 +24,7 @@ from app.auth import tokens, visibility
 from app.auth.roles import ANONYMOUS, OPEN, TOKEN_ROLES, Role, needed
 from app.config import Settings
 from app.errors import Forbidden, TooManyRequests, Unauthorized
+from app.gomod import patterns
 from app.ratelimit import FixedWindowLimiter
 from app.services import signin
 
@@ -64,15 +65,17 @@ class Gate:
         self.checked = tokens.CheckedTokens()
 
     def caller(self, header: str | None, client: str,
-               person: signin.SignedIn | None = None) -> tuple[str | None, Role]:
-        """(the token's name, role) of a request, the name None for an anonymous one;
+               person: signin.SignedIn | None = None
+               ) -> tuple[str | None, Role, frozenset[str]]:
+        """(the token's name, role, groups) of a request, the name None for an anonymous one;
         raises Unauthorized or TooManyRequests for a token that is not accepted.
         ``person``: who the session says signed in (used when no token came)."""
         token = presented_token(header)
         if token is None:
             if person is not None:
-                return person.name, max(TOKEN_ROLES[person.role], self.anonymous)
-            return None, self.anonymous
+                return (person.name, max(TOKEN_ROLES[person.role], self.anonymous),
+                        frozenset(person.groups))
+            return None, self.anonymous, frozenset()
         found = self.checked.get(token) if token else None
         if found is None and token:
             if self._failed(client, count=False):
@@ -90,7 +93,7 @@ class Gate:
                       "a token that is unknown, expired or revoked (401)")
             raise Unauthorized("the token is not valid (unknown, expired or revoked)")
         # A token never gives less than anonymous callers have.
-        return found.name, max(found.role, self.anonymous)
+        return found.name, max(found.role, self.anonymous), found.groups
 
     def trusts_to_read(self, header: str | None, module: str) -> bool:
         """Whether a request with this Authorization header (None: none) may read
@@ -98,10 +101,15 @@ class Gate:
         The in-memory hit path asks (app/goproxy/fastpath.py); a "no" only sends it to
         :meth:`check`."""
         if header is None:
-            return self.anonymous >= Role.READER and not self.settings.is_private(module)
+            return self.anonymous >= Role.READER and not patterns.matches(
+                visibility.hidden_from(self.settings, True, self.anonymous), module)
         token = presented_token(header)
         found = self.checked.get(token) if token else None
-        return found is not None and max(found.role, self.anonymous) >= Role.READER
+        if found is None:
+            return False
+        role = max(found.role, self.anonymous)
+        return role >= Role.READER and not patterns.matches(
+            visibility.hidden_from(self.settings, False, role, found.groups), module)
 
     def _person(self) -> signin.SignedIn | None:
         """Who signed in to the portal (OpenID Connect), when that may count here: on
@@ -137,26 +145,29 @@ class Gate:
         need = needed(request.endpoint, request.method)
         if need == OPEN:
             return
-        who, role = self.caller(request.headers.get("Authorization"), client,
-                                self._person())
+        who, role, groups = self.caller(request.headers.get("Authorization"), client,
+                                        self._person())
         g.depot_admin = role >= Role.ADMIN  # the pages show admins their links
         if who is not None:
             audit.set_actor(audit.Actor(who, role.name.lower(), client))
         if need is None:
             raise Forbidden(f"{request.endpoint} has no access rule; nobody may use it")
         if role >= need:
+            args = {**request.args.to_dict(), **(request.view_args or {})}
+            from_anonymous = visibility.hidden_from(self.settings, True, self.anonymous)
             if who is None:
-                if self.settings.private:
-                    visibility.check_anonymous(self.settings, request.endpoint,
-                                               {**request.args.to_dict(),
-                                                **(request.view_args or {})})
+                if from_anonymous:
+                    visibility.check_anonymous(from_anonymous, request.endpoint, args)
                 return  # what anyone may read, shared caches may keep
+            hide = visibility.hidden_from(self.settings, False, role, groups)
+            if hide:
+                visibility.check_token_holder(hide, request.endpoint, args)
             # What a token alone may read must stay out of shared caches (mark_private):
-            # a private module's answers, and lists that show private modules to a token
+            # a hidden module's answers, and lists that show hidden modules to a token
             # holder where an anonymous caller gets them hidden.
-            g.depot_shared = self.anonymous >= need and not visibility.names_private(
-                self.settings, request.endpoint, request.view_args or {}) and not (
-                self.settings.private and request.endpoint in visibility.HIDING)
+            g.depot_shared = self.anonymous >= need and not visibility.names_hidden(
+                from_anonymous, request.endpoint, args) and not (
+                from_anonymous and request.endpoint in visibility.HIDING)
             return
         if who is None:
             raise Unauthorized(f"this needs a token with the role {need.name.lower()} or "

@@ -12,7 +12,7 @@ import re
 import secrets
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -43,6 +43,7 @@ class Caller:
 
     name: str
     role: Role
+    groups: frozenset[str] = frozenset()  # for DEPOT_PATH_RULES
 
 
 def digest(token: str) -> str:
@@ -50,11 +51,18 @@ def digest(token: str) -> str:
 
 
 def create(session: Session, name: str, role: str, expires_days: int | None = None,
-           now: datetime | None = None) -> tuple[ApiToken, str]:
-    """A new token row and the token itself, which is never shown or kept again."""
+           now: datetime | None = None, groups: Sequence[str] = ()) -> tuple[ApiToken, str]:
+    """A new token row and the token itself, which is never shown or kept again.
+    ``groups``: its holder's, which DEPOT_PATH_RULES name."""
     if not NAME.fullmatch(name):
         raise TokenError("a token's name is 1-100 letters, digits and . _ @ -, "
                          "starting with a letter or digit")
+    bad = [g for g in groups if not NAME.fullmatch(g)]
+    if bad:
+        raise TokenError(f"a group's name is 1-100 letters, digits and . _ @ -, not {bad[0]!r}")
+    joined = ",".join(sorted(set(groups)))
+    if len(joined) > 500:
+        raise TokenError("the groups take more than 500 characters")
     if role not in TOKEN_ROLES:
         raise TokenError(f"role must be one of {', '.join(TOKEN_ROLES)}, not {role!r}")
     if expires_days is not None and not 1 <= expires_days <= 3650:
@@ -64,13 +72,13 @@ def create(session: Session, name: str, role: str, expires_days: int | None = No
     now = now or utcnow()
     token = PREFIX + secrets.token_urlsafe(32)
     row = ApiToken(name=name, role=role, digest=digest(token), hint=token[:10],
-                   created_at=now,
+                   groups=joined, created_at=now,
                    expires_at=now + timedelta(days=expires_days) if expires_days else None)
     session.add(row)
     session.flush()
     audit.add(session, audit.TOKEN_CREATED, name,
-              f"role {role}, " + (f"expires in {expires_days} days" if expires_days
-                                  else "valid until revoked"))
+              f"role {role}, " + (f"groups {joined}, " if joined else "")
+              + (f"expires in {expires_days} days" if expires_days else "valid until revoked"))
     return row, token
 
 
@@ -108,7 +116,12 @@ def check(session: Session, token: str, now: datetime | None = None) -> Caller |
         return None
     if row.last_used_at is None or now - row.last_used_at >= USE_NOTED_EVERY:
         row.last_used_at = now
-    return Caller(row.name, TOKEN_ROLES[row.role])
+    return Caller(row.name, TOKEN_ROLES[row.role], groups_of(row.groups))
+
+
+def groups_of(joined: str) -> frozenset[str]:
+    """A comma-separated list of groups as a set."""
+    return frozenset(g for g in joined.split(",") if g)
 
 
 class CheckedTokens:

@@ -1,6 +1,9 @@
 """Which modules a caller may see: private ones (DEPOT_PRIVATE) only with a token.
 
-A private module is the company's own code. An anonymous caller never reads it, whatever
+A private module is the company's own code. Path rules (DEPOT_PATH_RULES) narrow that
+further: a module under a rule is seen only by callers in one of its groups, and by
+admins; to anyone else it is hidden in the same ways (:func:`hidden_from` gives each
+caller the patterns to hide). An anonymous caller never reads a private module, whatever
 DEPOT_ANONYMOUS lets anonymous callers do with public modules: its GOPROXY files answer
 404, the same for a private path Depot holds and one it never heard of, so not even its
 existence shows. A caller with a token (any role) reads it like any module.
@@ -24,8 +27,10 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from app import hidden
+from app.auth.roles import Role
 from app.config import Settings
-from app.errors import NotFound, Unauthorized
+from app.errors import Forbidden, NotFound, Unauthorized
+from app.gomod import patterns
 from app.gomod.errors import GoModError
 from app.gomod.paths import unescape_path
 
@@ -71,25 +76,60 @@ HIDING = frozenset({
 })
 
 
-def check_anonymous(settings: Settings, endpoint: str | None, args: dict) -> None:
-    """For an anonymous request to a Depot with private modules: NotFound when its URL
-    names a private module; Unauthorized for a route not made to hide them; else hide
-    them from the rest of the request (app/hidden.py)."""
+# Routes that work out a build list from a go.mod the caller sends: the go command
+# would read the go.mod files of modules the caller may not see.
+BUILD_LISTS = frozenset({"api.create_check", "portal.check_submit", "portal.check_request"})
+
+
+def hidden_from(settings: Settings, anonymous: bool, role: Role,
+                groups: frozenset[str] = frozenset()) -> str:
+    """The patterns (GOPRIVATE syntax) of the modules a caller may not see; "" for one
+    who sees everything. A caller without a token sees no private module and nothing
+    under a path rule (DEPOT_PATH_RULES); one with a token, nothing under a rule that
+    names none of its groups, unless it is an admin's."""
+    parts = [settings.private] if anonymous else []
+    if anonymous or role < Role.ADMIN:
+        parts += [glob for glob, allowed in patterns.parse_rules(settings.path_rules)
+                  if not groups & allowed]
+    return ",".join(part for part in parts if part)
+
+
+def check_anonymous(hide: str, endpoint: str | None, args: dict) -> None:
+    """For an anonymous request to a Depot that hides modules from it (``hide``):
+    NotFound when its URL names a hidden module; Unauthorized for a route not made to
+    hide them; else hide them from the rest of the request (app/hidden.py)."""
     if endpoint not in BY_URL and endpoint not in HIDING:
         raise Unauthorized("this Depot serves private modules: this page or call needs a "
                            "token (public modules stay open on the GOPROXY, the pages, "
                            "search and the API's reads)")
-    if names_private(settings, endpoint, args):
+    check_hidden(hide, endpoint, args)
+
+
+def check_token_holder(hide: str, endpoint: str | None, args: dict) -> None:
+    """For a token holder from whom path rules hide modules (``hide``): NotFound when the
+    URL names one of them, Forbidden for the go.mod check (see BUILD_LISTS); lists hide
+    them. A request for one of them is refused where requests are made
+    (app/services/requests.py), which reads :func:`app.hidden.caller_hides`."""
+    if endpoint in BUILD_LISTS:
+        raise Forbidden("the go.mod check is not open to a token that path rules "
+                        "(DEPOT_PATH_RULES) keep from some modules")
+    check_hidden(hide, endpoint, args)
+
+
+def check_hidden(hide: str, endpoint: str | None, args: dict) -> None:
+    """NotFound when the URL names a module under ``hide``; else hide those modules from
+    the rest of the request where it lists or looks modules up."""
+    hidden.set_caller(hide)
+    if names_hidden(hide, endpoint, args):
         raise NotFound(HIDDEN)
     if endpoint in HIDING:
-        hidden.set_for_request(settings.private)
+        hidden.set_for_request(hide)
 
 
-def names_private(settings: Settings, endpoint: str | None, args: dict) -> bool:
-    """Whether the request's URL names a private module."""
-    if not settings.private:
+def names_hidden(hide: str, endpoint: str | None, args: dict) -> bool:
+    """Whether the request's URL names a module under ``hide``."""
+    if not hide:
         return False
     named = MODULE_IN_URL.get(endpoint or "")
     module = named(args) if named else None
-    return module is not None and settings.is_private(module)
-
+    return module is not None and patterns.matches(hide, module)

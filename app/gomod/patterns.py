@@ -119,3 +119,22 @@ def lucene_regex(value: str) -> str | None:
 def _lucene_escape(c: str) -> str:
     """A character as a Lucene regular expression reads it literally."""
     return c if c.isalnum() else "\\" + c
+
+
+@lru_cache(maxsize=16)
+def parse_rules(value: str) -> tuple[tuple[str, frozenset[str]], ...]:
+    """DEPOT_PATH_RULES, ``GLOB=GROUP[,GROUP…]`` rules separated by ``;``, as (glob, its
+    groups) pairs. Raises PatternError naming the rule that cannot be read."""
+    rules = []
+    for raw in filter(None, (r.strip() for r in value.split(";"))):
+        glob, sep, groups = raw.partition("=")
+        glob = glob.strip().rstrip("/")
+        named = frozenset(g.strip() for g in groups.split(",") if g.strip())
+        if not sep or not glob or not named:
+            raise PatternError(f"{raw!r}: a rule is GLOB=GROUP[,GROUP…], such as "
+                               "corp.example/team-a/*=team-a")
+        if "," in glob:
+            raise PatternError(f"{raw!r}: one glob a rule (rules are separated by `;`)")
+        compile_patterns(glob)
+        rules.append((glob, named))
+    return tuple(rules)

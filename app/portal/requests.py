@@ -18,7 +18,7 @@ from app.portal.blueprint import bp
 from app.portal.csrf import FIELD, csrf_valid
 from app.portal.errors import error_page
 from app.portal.htmx import is_fragment_request, page_or_fragment
-from app.services.requests import request_wish
+from app.services.requests import refuse_hidden, request_wish
 from app.wiring import depot
 
 TERMINAL = frozenset({"published", "rejected", "failed"})
@@ -62,6 +62,7 @@ def request_submit() -> BaseResponse:  # a redirect is werkzeug's class
         validate_wish(module, query)
     except InvalidRequest as exc:
         return _form(module_field, version_field, str(exc), 400)
+    refuse_hidden(module)  # a 403 page
     try:
         retry_after = depot().request_limiter.hit(request.remote_addr or "unknown")
     except RedisError:

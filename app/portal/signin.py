@@ -25,6 +25,7 @@ from app.services.signin import (
     SignInError,
     client,
     forget,
+    groups_in,
     person,
     remember,
     role_for,
@@ -92,7 +93,8 @@ def signin_callback() -> BaseResponse:
         return error_page(403, "No access to this Depot",
                           f"You are signed in at the provider as {name}, but none of your "
                           "groups gives a role in Depot. Ask its operators.")
-    who = SignedIn(name, role, time.time() + settings.oidc_session_hours * 3600)
+    who = SignedIn(name, role, time.time() + settings.oidc_session_hours * 3600,
+                   groups_in(claims, settings))
     back = _back_to(session.pop(NEXT, None))
     session.clear()  # nothing of before the sign-in carries over (a fixed session)
     remember(session, who)

@@ -20,6 +20,7 @@ from app.catalog.insight_facts import module_insights
 from app.catalog.modules import pick_latest, retractions_in_force
 from app.catalog.prepared import SYNOPSIS, prepared
 from app.catalog.usage import PUBLISHED
+from app.config import Settings
 from app.content.cache import LRU
 from app.db import Database
 from app.gomod import patterns
@@ -57,18 +58,27 @@ class SynopsisCache:
                              [SYNOPSIS])[SYNOPSIS].body)
 
 
-def shown_counts(count: Callable[[], Mapping[str, int]], private: str) -> Mapping[str, int]:
-    """Used-by counts as search documents show them. ``count()`` counts every user; a
-    document is read by whoever may see its module, so a public module's counts only the
-    users a caller without a token may see (``count()`` again, private modules hidden:
-    app/hidden.py) and a private module's counts them all."""
+def shown_counts(count: Callable[[], Mapping[str, int]], settings: Settings
+                 ) -> Mapping[str, int]:
+    """Used-by counts as search documents show them. ``count()`` counts every user. A
+    document is read by whoever may see its module, so it counts only the users the
+    least of those readers may see (``count()`` again with the others hidden:
+    app/hidden.py): a public module's, none that is private or under a path rule; any
+    other module's, none under a path rule (DEPOT_PATH_RULES)."""
     every = count()
-    if not private:
+    ruled = ",".join(glob for glob, _ in patterns.parse_rules(settings.path_rules))
+    from_anyone = ",".join(p for p in (settings.private, ruled) if p)
+    if not from_anyone:
         return every
-    with hidden.hiding(private):
+    with hidden.hiding(from_anyone):
         public = count()
-    return {path: (n if patterns.matches(private, path) else public.get(path, 0))
-            for path, n in every.items()}
+    if ruled:
+        with hidden.hiding(ruled):
+            tokens = count()
+    else:
+        tokens = every
+    return {path: (public.get(path, 0) if not patterns.matches(from_anyone, path)
+                   else tokens.get(path, 0)) for path in every}
 
 
 def build_documents(

@@ -46,7 +46,7 @@ def update_documents(services: Services, node: SearchIndex, paths: list[str]) ->
         with services.db.session() as session:
             return used_by_counts(session, paths)
 
-    used_by = shown_counts(count, services.settings.private)
+    used_by = shown_counts(count, services.settings)
     with services.db.session() as session:
         docs = index_documents(services.db, session, services.store, paths, used_by)
     found = {d["path"] for d in docs}

@@ -8,7 +8,7 @@ from collections.abc import Callable
 from redis import Redis
 from redis.exceptions import RedisError
 
-from app import audit
+from app import audit, hidden
 from app.drift.queueing import Queued, enqueue_module_check
 from app.drift.sweep import pick
 from app.errors import BadRequest, NotFound, TooManyRequests, Unavailable
@@ -29,7 +29,8 @@ def queue_check(svc: Services, connection_of: Callable[[], Redis], limiter: Fixe
     check_path(module)
     if version is not None and not versions.is_canonical(version):
         raise BadRequest(f"{version!r} is not a canonical version such as v1.2.3")
-    with svc.db.session() as session:
+    # A module the caller may not see (DEPOT_PATH_RULES) is one Depot does not hold.
+    with hidden.hiding(hidden.caller_hides() or None), svc.db.session() as session:
         known_module(session, module)
         if not pick(session, 1, module, version):
             target = f"{module}@{version}" if version else module

@@ -5,16 +5,28 @@ from __future__ import annotations
 
 from redis.exceptions import RedisError
 
-from app.errors import Unavailable
+from app import hidden
+from app.errors import Forbidden, Unavailable
+from app.gomod import patterns
 from app.models import RequestSource
 from app.pipeline.requests import Submitted, submit
 from app.pipeline.stages import Dispatcher
 from app.resources import Services
 
 
+def refuse_hidden(module: str) -> None:
+    """Forbidden for a module the caller may not see (DEPOT_PATH_RULES), before anything
+    else is looked at or counted: the same answer whether Depot holds it or not."""
+    if patterns.matches(hidden.caller_hides(), module):
+        raise Forbidden(f"{module} is under a path rule (DEPOT_PATH_RULES) that names none "
+                        "of this caller's groups")
+
+
 def request_wish(svc: Services, dispatcher: Dispatcher, module: str, query: str,
                  source: RequestSource) -> Submitted:
-    """Submit a wish; queue trouble is Unavailable (a 503), never a 500."""
+    """Submit a wish; queue trouble is Unavailable (a 503), never a 500. A module the
+    caller may not see (DEPOT_PATH_RULES) is Forbidden, whether Depot holds it or not."""
+    refuse_hidden(module)
     try:
         return submit(svc, dispatcher, module, query, source)
     except RedisError as exc:

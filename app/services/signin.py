@@ -37,6 +37,7 @@ class SignedIn:
     name: str  # the ID token's email, else preferred_username, else sub
     role: str
     until: float  # epoch seconds
+    groups: tuple[str, ...] = ()  # from DEPOT_OIDC_GROUPS_CLAIM, for DEPOT_PATH_RULES
 
 
 def role_map(settings: Settings) -> dict[str, str]:
@@ -51,11 +52,18 @@ def role_map(settings: Settings) -> dict[str, str]:
     return found
 
 
+def groups_in(claims: Mapping[str, Any], settings: Settings) -> tuple[str, ...]:
+    """The person's groups, as the ID token's DEPOT_OIDC_GROUPS_CLAIM lists them (at most
+    100 of them, each cut to 100 characters: they live in the session cookie)."""
+    raw = claims.get(settings.oidc_groups_claim) or []
+    found = [raw] if isinstance(raw, str) else [g for g in raw if isinstance(g, str)]
+    return tuple(sorted({g[:100] for g in found}))[:100]
+
+
 def role_for(claims: Mapping[str, Any], settings: Settings) -> str | None:
     """The highest role the person's groups give, else DEPOT_OIDC_DEFAULT_ROLE; None when
     that is ``none`` (not let in)."""
-    raw = claims.get(settings.oidc_groups_claim) or []
-    groups = {raw} if isinstance(raw, str) else {str(g) for g in raw if isinstance(g, str)}
+    groups = set(groups_in(claims, settings))
     mapped = role_map(settings)
     roles = [mapped[g] for g in groups if g in mapped]
     if roles:
@@ -73,7 +81,8 @@ def person(claims: Mapping[str, Any]) -> str:
 
 
 def remember(session: MutableMapping[str, Any], who: SignedIn) -> None:
-    session[SESSION_KEY] = {"name": who.name, "role": who.role, "until": who.until}
+    session[SESSION_KEY] = {"name": who.name, "role": who.role, "until": who.until,
+                            "groups": list(who.groups)}
 
 
 def forget(session: MutableMapping[str, Any]) -> None:
@@ -86,7 +95,8 @@ def signed_in(session: Mapping[str, Any], now: float | None = None) -> SignedIn 
     if not isinstance(kept, dict):
         return None
     try:
-        who = SignedIn(str(kept["name"]), str(kept["role"]), float(kept["until"]))
+        who = SignedIn(str(kept["name"]), str(kept["role"]), float(kept["until"]),
+                       tuple(str(g) for g in kept.get("groups") or ()))
     except (KeyError, TypeError, ValueError):
         return None
     if who.role not in RANKS or (now or time.time()) >= who.until:

@@ -55,7 +55,7 @@ def _reindexed(app: Flask) -> Flask:
     index = index_of(svc)
     if index is not None:
         with app.app_context():
-            used_by = shown_counts(svc.aggregates.used_by, svc.settings.private)
+            used_by = shown_counts(svc.aggregates.used_by, svc.settings)
             index.rebuild(all_documents(svc.db, svc.store, used_by)[1])
     return app
 

@@ -312,11 +312,14 @@ def test_private_modules_reach_every_pod_that_fetches_with_the_operator_s_secret
         render: Callable[..., Manifests]) -> None:
     m = render("default", "privateModules.patterns=corp.example/*",
                "privateModules.credentialsSecret=corp-git", "privateModules.license=exempt",
-               "nginx.enabled=false")
+               "privateModules.pathRules=corp.example/hr=hr", "nginx.enabled=false")
     with pytest.raises(HelmError, match="nginx.enabled=false"):
         render("default", "privateModules.patterns=corp.example/*")
+    with pytest.raises(HelmError, match="nginx.enabled=false"):
+        render("default", "privateModules.pathRules=corp.example/hr=hr")
     settings = config(m)
     assert settings["DEPOT_PRIVATE"] == "corp.example/*"
+    assert settings["DEPOT_PATH_RULES"] == "corp.example/hr=hr"
     assert settings["DEPOT_PRIVATE_LICENSE"] == "exempt"
     assert settings["DEPOT_PRIVATE_NETRC"] == "/etc/depot/private/netrc"
     assert "DEPOT_PRIVATE_GITCONFIG" not in settings

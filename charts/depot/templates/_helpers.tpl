@@ -136,6 +136,10 @@ DEPOT_CATALOG_REFRESH: {{ .Values.config.catalogRefresh | quote }}
 {{- fail "privateModules.patterns needs nginx.enabled=false: the sidecar answers cached .info, .mod and lists without asking Depot whether the caller may read a private module (docs/security.md)" }}
 {{- end }}
 DEPOT_PRIVATE: {{ .Values.privateModules.patterns | quote }}
+{{- if and .Values.privateModules.pathRules .Values.nginx.enabled }}
+{{- fail "privateModules.pathRules needs nginx.enabled=false: the sidecar answers cached files without asking Depot who may read them (docs/security.md)" }}
+{{- end }}
+DEPOT_PATH_RULES: {{ .Values.privateModules.pathRules | quote }}
 DEPOT_PRIVATE_INSECURE: {{ .Values.privateModules.insecure | quote }}
 DEPOT_PRIVATE_LICENSE: {{ .Values.privateModules.license | quote }}
 {{- with .Values.privateModules }}

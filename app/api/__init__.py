@@ -61,7 +61,7 @@ def create_request() -> tuple[Response, int, dict[str, str]]:
         validate_wish(module, version)  # as the form does: only real wishes count
     except InvalidRequest as exc:
         raise BadRequest(str(exc)) from exc
-    refuse_hidden(module)
+    refuse_hidden(depot().db, module)
     try:
         retry_after = depot().request_limiter.hit(request.remote_addr or "unknown")
     except RedisError as exc:

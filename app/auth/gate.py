@@ -161,7 +161,11 @@ class Gate:
                 return  # what anyone may read, shared caches may keep
             hide = visibility.hidden_from(self.settings, False, role, groups)
             if hide:
-                visibility.check_token_holder(hide, request.endpoint, args)
+                try:
+                    visibility.check_token_holder(hide, request.endpoint, args)
+                except Forbidden as exc:
+                    self.note(audit.ACCESS_REFUSED, _what(), f"{exc.reason} (403)")
+                    raise
             # What a token alone may read must stay out of shared caches (mark_private):
             # a hidden module's answers, and lists that show hidden modules to a token
             # holder where an anonymous caller gets them hidden.

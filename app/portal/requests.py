@@ -62,7 +62,7 @@ def request_submit() -> BaseResponse:  # a redirect is werkzeug's class
         validate_wish(module, query)
     except InvalidRequest as exc:
         return _form(module_field, version_field, str(exc), 400)
-    refuse_hidden(module)  # a 403 page
+    refuse_hidden(depot().db, module)  # a 403 page
     try:
         retry_after = depot().request_limiter.hit(request.remote_addr or "unknown")
     except RedisError:

@@ -12,14 +12,16 @@ from dataclasses import replace
 
 import pytest
 from flask import Flask
+from sqlalchemy import select
 
-from app import hidden
+from app import audit, hidden
 from app.auth import tokens
 from app.auth.gate import GATE
 from app.auth.roles import Role
 from app.auth.visibility import HIDDEN, hidden_from
 from app.config import Settings
 from app.gomod import patterns
+from app.models import AuditEvent
 from app.search.documents import shown_counts
 from app.services import signin
 from tests.conftest import make_app
@@ -103,6 +105,10 @@ def test_a_request_under_a_rule_is_refused_whether_depot_holds_it_or_not(
     assert drift.status_code == 404
     check = client.post("/api/v1/check", data="module x\n", headers=bearer("other"))
     assert check.status_code == 403 and "DEPOT_PATH_RULES" in check.get_json()["error"]
+    with ruled_app.extensions["depot"].db.session() as session:
+        refused = session.scalars(select(AuditEvent.target).where(
+            AuditEvent.action == audit.ACCESS_REFUSED, AuditEvent.actor == "other")).all()
+    assert {RULED, f"{RULED}/never-heard-of", "POST /api/v1/check"} <= set(refused)
 
 
 def test_who_sees_what() -> None:

@@ -1,9 +1,10 @@
 """Module paths the current caller may not see, for the database and the caches.
 
-An anonymous caller of a Depot with private modules (DEPOT_PRIVATE) must find no trace
-of them: not in a list, a count, a search result or a graph. Rather than each query
-remembering to leave them out, the gate (app/auth/gate.py) sets, for such a caller's
-request, the patterns of the hidden paths (DEPOT_PRIVATE's GOPRIVATE syntax); every
+An anonymous caller of a Depot with private modules (DEPOT_PRIVATE), or a token holder
+outside the groups of a path rule (DEPOT_PATH_RULES), must find no trace of the modules
+hidden from them: not in a list, a count, a search result or a graph. Rather than each
+query remembering to leave them out, the gate (app/auth/gate.py) sets, for such a
+caller's request, the patterns of the hidden paths (the GOPRIVATE syntax); every
 session opened under it (app/db.py) adds the criteria of app/models.py to every ORM
 query, the search backends leave those paths out of their queries, and what is kept in
 memory across requests is kept per :func:`key`.

@@ -15,6 +15,7 @@ import base64
 import binascii
 import logging
 from collections.abc import Callable
+from functools import lru_cache
 
 from flask import Flask, Response, g, request, session
 from redis.exceptions import RedisError
@@ -63,6 +64,11 @@ class Gate:
         self.failures = failures
         self.note = note  # records a refusal in the audit trail (action, target, detail)
         self.checked = tokens.CheckedTokens()
+        # What callers without a token may not see, and what a token holder of a role and
+        # groups may not: worked out once, not on every request or hit.
+        self.from_anonymous = visibility.hidden_from(settings, True, self.anonymous)
+        self.hidden_from_token = lru_cache(maxsize=256)(
+            lambda role, groups: visibility.hidden_from(settings, False, role, groups))
 
     def caller(self, header: str | None, client: str,
                person: signin.SignedIn | None = None
@@ -102,14 +108,14 @@ class Gate:
         :meth:`check`."""
         if header is None:
             return self.anonymous >= Role.READER and not patterns.matches(
-                visibility.hidden_from(self.settings, True, self.anonymous), module)
+                self.from_anonymous, module)
         token = presented_token(header)
         found = self.checked.get(token) if token else None
         if found is None:
             return False
         role = max(found.role, self.anonymous)
         return role >= Role.READER and not patterns.matches(
-            visibility.hidden_from(self.settings, False, role, found.groups), module)
+            self.hidden_from_token(role, found.groups), module)
 
     def _person(self) -> signin.SignedIn | None:
         """Who signed in to the portal (OpenID Connect), when that may count here: on
@@ -153,13 +159,17 @@ class Gate:
         if need is None:
             raise Forbidden(f"{request.endpoint} has no access rule; nobody may use it")
         if role >= need:
+            from_anonymous = self.from_anonymous
+            hide = from_anonymous if who is None else self.hidden_from_token(role, groups)
+            if not from_anonymous and not hide:
+                # Nothing hidden from anyone: shared caches may keep what anonymous
+                # callers may read too (mark_private).
+                g.depot_shared = self.anonymous >= need
+                return
             args = {**request.args.to_dict(), **(request.view_args or {})}
-            from_anonymous = visibility.hidden_from(self.settings, True, self.anonymous)
             if who is None:
-                if from_anonymous:
-                    visibility.check_anonymous(from_anonymous, request.endpoint, args)
+                visibility.check_anonymous(from_anonymous, request.endpoint, args)
                 return  # what anyone may read, shared caches may keep
-            hide = visibility.hidden_from(self.settings, False, role, groups)
             if hide:
                 try:
                     visibility.check_token_holder(hide, request.endpoint, args)
